@@ -1,0 +1,69 @@
+//===- Executable.h - JIT-compiled Flash functions --------------*- C++ -*-===//
+//
+// Compiles a Flash module with the named pipelines (Pipelines.h) and MLIR's
+// ExecutionEngine (LLVM -O3 for the host CPU) into an in-process function
+// called on caller-owned buffers.
+//
+// This header is deliberately free of MLIR/LLVM types so that the Python
+// binding (built with exceptions) and tools include it cheaply.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASH_RUNTIME_EXECUTABLE_H
+#define FLASH_RUNTIME_EXECUTABLE_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace flash::runtime {
+
+/// A function argument or result: a statically shaped tensor.
+struct TensorSpec {
+  std::vector<int64_t> shape;
+  std::string dtype; ///< "f32"
+  int64_t numElements() const;
+  std::string str() const; ///< e.g. "tensor<2x3xf32>"
+};
+
+struct CompileOptions {
+  /// The function to compile; empty means the module's only public function.
+  std::string entry;
+};
+
+class Executable {
+public:
+  /// Parses, verifies and JIT-compiles `source`. On failure returns null and
+  /// sets `error` to the MLIR diagnostics (with `bufferName:line:col`).
+  static std::unique_ptr<Executable> compile(const std::string &source,
+                                             const std::string &bufferName,
+                                             const CompileOptions &options,
+                                             std::string &error);
+  ~Executable();
+
+  const std::string &entry() const;
+  const std::vector<TensorSpec> &inputs() const;
+  const std::vector<TensorSpec> &outputs() const;
+
+  /// Every stage whose IR `stageIR` can print, in pipeline order: "flash",
+  /// then one per lowering stage, then "llvm-ir" (optimized) and "asm".
+  static std::vector<std::string> stageNames();
+
+  /// The IR after `stage`, re-derived from the source by the same pipeline
+  /// functions the compile used. Returns false and sets `error` on failure.
+  bool stageIR(const std::string &stage, std::string &text,
+               std::string &error) const;
+
+  /// Runs the function: `inputs[i]` / `outputs[j]` point to contiguous
+  /// row-major buffers of the shapes in inputs() / outputs(). Thread-safe.
+  void run(void *const *inputs, void *const *outputs) const;
+
+private:
+  struct Impl;
+  explicit Executable(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl;
+};
+
+} // namespace flash::runtime
+
+#endif // FLASH_RUNTIME_EXECUTABLE_H

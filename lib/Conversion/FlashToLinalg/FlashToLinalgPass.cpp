@@ -1,0 +1,40 @@
+//===- FlashToLinalgPass.cpp - The convert-flash-to-linalg pass -----------===//
+#include "flash/Conversion/Passes.h"
+#include "flash/Dialect/Flash/IR/FlashDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir::flash {
+#define GEN_PASS_DEF_CONVERTFLASHTOLINALG
+#include "flash/Conversion/Passes.h.inc"
+} // namespace mlir::flash
+
+using namespace mlir;
+using namespace mlir::flash;
+
+void mlir::flash::populateFlashToLinalgPatterns(RewritePatternSet &patterns) {
+  populateTensorPatterns(patterns);
+  populateElementwisePatterns(patterns);
+  populateLinearPatterns(patterns);
+  populateConvolutionPatterns(patterns);
+}
+
+namespace {
+struct ConvertFlashToLinalg
+    : mlir::flash::impl::ConvertFlashToLinalgBase<ConvertFlashToLinalg> {
+  void runOnOperation() override {
+    ConversionTarget target(getContext());
+    target.addIllegalDialect<FlashDialect>();
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           tensor::TensorDialect, func::FuncDialect>();
+    RewritePatternSet patterns(&getContext());
+    populateFlashToLinalgPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace

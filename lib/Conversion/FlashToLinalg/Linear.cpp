@@ -1,0 +1,37 @@
+//===- Linear.cpp - Lower flash.matmul ------------------------------------===//
+#include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
+#include "flash/Dialect/Flash/IR/FlashOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+
+namespace {
+/// flash.matmul -> linalg.matmul accumulating into a zero-filled tensor.
+struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Value zero = arith::ConstantOp::create(
+        rewriter, loc, rewriter.getZeroAttr(resultType.getElementType()));
+    Value init = tensor::EmptyOp::create(rewriter, loc, resultType.getShape(),
+                                         resultType.getElementType());
+    Value filled =
+        linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
+    rewriter.replaceOpWithNewOp<linalg::MatmulOp>(
+        op, TypeRange{resultType},
+        ValueRange{adaptor.getLhs(), adaptor.getRhs()}, ValueRange{filled});
+    return success();
+  }
+};
+} // namespace
+
+void mlir::flash::populateLinearPatterns(RewritePatternSet &patterns) {
+  patterns.add<MatmulOpLowering>(patterns.getContext());
+}

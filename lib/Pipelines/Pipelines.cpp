@@ -1,0 +1,93 @@
+//===- Pipelines.cpp - Named Flash lowering pipelines ---------------------===//
+#include "flash/Pipelines/Pipelines.h"
+#include "flash/Conversion/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createConvertFlashToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::flash::buildBufferizePipeline(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  // Plain (identity-layout) memrefs at function boundaries, so the runtime
+  // can pass contiguous caller buffers.
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Results become out-parameters written in place: the caller owns every
+  // input and output buffer, the callee allocates only temporaries.
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::flash::buildLoopsToLLVMPipeline(OpPassManager &pm) {
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+static const flash::LoweringStage kStages[] = {
+    {"linalg", "flash-to-linalg", "Flash -> Linalg on tensors",
+     flash::buildFlashToLinalgPipeline},
+    {"bufferized", "flash-bufferize",
+     "Linalg on tensors -> Linalg on memrefs (one-shot bufferization, "
+     "out-parameters, deallocation)",
+     flash::buildBufferizePipeline},
+    {"loops", "flash-to-loops", "Linalg on memrefs -> scf loops",
+     flash::buildLowerToLoopsPipeline},
+    {"llvm", "flash-loops-to-llvm", "Loops -> LLVM dialect",
+     flash::buildLoopsToLLVMPipeline},
+};
+
+llvm::ArrayRef<flash::LoweringStage> mlir::flash::getLoweringStages() {
+  return kStages;
+}
+
+void mlir::flash::buildFlashToLLVMPipeline(OpPassManager &pm) {
+  for (const LoweringStage &stage : getLoweringStages())
+    stage.build(pm);
+}
+
+void mlir::flash::registerFlashPipelines() {
+  for (const LoweringStage &stage : getLoweringStages())
+    PassPipelineRegistration<>(stage.pipelineName, stage.description,
+                               stage.build);
+  PassPipelineRegistration<>("flash-to-llvm",
+                             "Flash -> LLVM dialect: every stage in order",
+                             buildFlashToLLVMPipeline);
+}

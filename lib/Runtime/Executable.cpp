@@ -1,0 +1,349 @@
+//===- Executable.cpp - JIT-compiled Flash functions ----------------------===//
+#include "flash/Runtime/Executable.h"
+#include "flash/InitAll.h"
+#include "flash/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <mutex>
+
+using namespace mlir;
+using ::flash::runtime::CompileOptions;
+using ::flash::runtime::Executable;
+using ::flash::runtime::TensorSpec;
+
+#ifndef FLASH_C_RUNNER_UTILS
+#define FLASH_C_RUNNER_UTILS ""
+#endif
+
+int64_t TensorSpec::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::string TensorSpec::str() const {
+  std::string s = "tensor<";
+  for (int64_t d : shape)
+    s += std::to_string(d) + "x";
+  return s + dtype + ">";
+}
+
+namespace {
+void initializeLLVMOnce() {
+  static std::once_flag flag;
+  std::call_once(flag, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+  });
+}
+
+/// A context with every dialect the pipelines need. Threading is off: the
+/// modules are small, and a thread pool per compiled op would be wasteful.
+std::unique_ptr<MLIRContext> makeContext() {
+  DialectRegistry registry;
+  mlir::flash::registerAllDialects(registry);
+  auto ctx = std::make_unique<MLIRContext>(registry,
+                                           MLIRContext::Threading::DISABLED);
+  ctx->loadAllAvailableDialects();
+  return ctx;
+}
+
+std::unique_ptr<llvm::TargetMachine> makeHostTargetMachine(std::string &error) {
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder) {
+    error = llvm::toString(builder.takeError());
+    return nullptr;
+  }
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = builder->createTargetMachine();
+  if (!tm) {
+    error = llvm::toString(tm.takeError());
+    return nullptr;
+  }
+  return std::move(*tm);
+}
+
+/// Parses `source` with diagnostics (and pass failures later on) printed to
+/// `diagnostics` as `bufferName:line:col: error: ...`.
+struct ParsedModule {
+  std::unique_ptr<MLIRContext> ctx;
+  llvm::SourceMgr sourceMgr;
+  std::string diagnostics;
+  llvm::raw_string_ostream os{diagnostics};
+  std::unique_ptr<SourceMgrDiagnosticHandler> handler;
+  OwningOpRef<ModuleOp> module;
+
+  bool parse(const std::string &source, const std::string &bufferName) {
+    ctx = makeContext();
+    sourceMgr.AddNewSourceBuffer(
+        llvm::MemoryBuffer::getMemBufferCopy(source, bufferName),
+        llvm::SMLoc());
+    handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr,
+                                                           ctx.get(), os);
+    module = parseSourceFile<ModuleOp>(sourceMgr, ctx.get());
+    return static_cast<bool>(module);
+  }
+
+  bool runPipeline(void (*build)(OpPassManager &)) {
+    PassManager pm(ctx.get(), ModuleOp::getOperationName());
+    build(pm);
+    return succeeded(pm.run(*module));
+  }
+};
+
+/// The entry function: the named one, or the only public one.
+func::FuncOp findEntry(ModuleOp module, const std::string &name,
+                       std::string &error) {
+  if (!name.empty()) {
+    auto func = module.lookupSymbol<func::FuncOp>(name);
+    if (!func)
+      error = "no function named '" + name + "' in the module";
+    return func;
+  }
+  func::FuncOp found;
+  int count = 0;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func.isPublic() && !func.isExternal()) {
+      found = func;
+      ++count;
+    }
+  if (count != 1) {
+    error = "the module has " + std::to_string(count) +
+            " public functions; name the entry function";
+    return nullptr;
+  }
+  return found;
+}
+
+bool toSpec(Type type, TensorSpec &spec) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape() || !tensor.getElementType().isF32())
+    return false;
+  spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  spec.dtype = "f32";
+  return true;
+}
+
+std::string typeString(Type type) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << type;
+  return s;
+}
+
+/// LLVM -O3 for the host, shared by the JIT and the "llvm-ir" stage so that
+/// what is printed is what runs.
+llvm::Error optimizeModule(llvm::Module *module, llvm::TargetMachine *tm) {
+  return makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, tm)(module);
+}
+} // namespace
+
+struct Executable::Impl {
+  std::string source;
+  std::string bufferName;
+  std::string entry;
+  std::vector<TensorSpec> inputs, outputs;
+  // Sizes and strides of every argument (inputs, then outputs), kept here so
+  // the packed call can point into them.
+  std::vector<std::vector<int64_t>> sizes, strides;
+  std::unique_ptr<ExecutionEngine> engine;
+  void (*packedFn)(void **) = nullptr;
+};
+
+Executable::Executable(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
+Executable::~Executable() = default;
+const std::string &Executable::entry() const { return impl->entry; }
+const std::vector<TensorSpec> &Executable::inputs() const {
+  return impl->inputs;
+}
+const std::vector<TensorSpec> &Executable::outputs() const {
+  return impl->outputs;
+}
+
+std::vector<std::string> Executable::stageNames() {
+  std::vector<std::string> names = {"flash"};
+  for (const auto &stage : mlir::flash::getLoweringStages())
+    names.push_back(stage.name);
+  names.push_back("llvm-ir");
+  names.push_back("asm");
+  return names;
+}
+
+std::unique_ptr<Executable> Executable::compile(const std::string &source,
+                                                const std::string &bufferName,
+                                                const CompileOptions &options,
+                                                std::string &error) {
+  initializeLLVMOnce();
+  ParsedModule parsed;
+  if (!parsed.parse(source, bufferName)) {
+    error = parsed.diagnostics;
+    return nullptr;
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->source = source;
+  impl->bufferName = bufferName;
+
+  func::FuncOp func = findEntry(*parsed.module, options.entry, error);
+  if (!func)
+    return nullptr;
+  impl->entry = func.getName().str();
+  FunctionType type = func.getFunctionType();
+  for (auto [types, specs] : {std::make_pair(type.getInputs(), &impl->inputs),
+                              std::make_pair(type.getResults(),
+                                             &impl->outputs)})
+    for (Type t : types) {
+      TensorSpec spec;
+      if (!toSpec(t, spec)) {
+        error = "function '" + impl->entry + "': argument or result type " +
+                typeString(t) +
+                " is not a statically shaped f32 tensor";
+        return nullptr;
+      }
+      specs->push_back(spec);
+    }
+  for (const auto *specs : {&impl->inputs, &impl->outputs})
+    for (const TensorSpec &spec : *specs) {
+      std::vector<int64_t> strides(spec.shape.size(), 1);
+      for (int i = static_cast<int>(spec.shape.size()) - 2; i >= 0; --i)
+        strides[i] = strides[i + 1] * spec.shape[i + 1];
+      impl->sizes.push_back(spec.shape);
+      impl->strides.push_back(std::move(strides));
+    }
+
+  if (!parsed.runPipeline(mlir::flash::buildFlashToLLVMPipeline)) {
+    error = parsed.diagnostics;
+    return nullptr;
+  }
+
+  auto optTM = makeHostTargetMachine(error);
+  auto jitTM = makeHostTargetMachine(error);
+  if (!optTM || !jitTM)
+    return nullptr;
+  // The JIT calls the transformer lazily, at lookup: both must outlive it.
+  auto transformer = [&](llvm::Module *m) {
+    return optimizeModule(m, optTM.get());
+  };
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  // memref.copy of strided views lowers to a call into this library.
+  llvm::StringRef libs[] = {FLASH_C_RUNNER_UTILS};
+  engineOptions.sharedLibPaths = libs;
+  auto engine =
+      ExecutionEngine::create(*parsed.module, engineOptions, std::move(jitTM));
+  if (!engine) {
+    error = "JIT compilation failed: " + llvm::toString(engine.takeError());
+    return nullptr;
+  }
+  auto fn = (*engine)->lookupPacked(impl->entry);
+  if (!fn) {
+    error = "JIT lookup of '" + impl->entry +
+            "' failed: " + llvm::toString(fn.takeError());
+    return nullptr;
+  }
+  impl->packedFn = *fn;
+  impl->engine = std::move(*engine);
+  return std::unique_ptr<Executable>(new Executable(std::move(impl)));
+}
+
+void Executable::run(void *const *inputs, void *const *outputs) const {
+  // The packed wrapper takes a pointer to every scalar of every memref
+  // descriptor: allocated ptr, aligned ptr, offset, sizes..., strides...
+  size_t numArgs = impl->sizes.size();
+  size_t numInputs = impl->inputs.size();
+  llvm::SmallVector<void *, 8> data(numArgs);
+  llvm::SmallVector<void *, 64> packed;
+  static int64_t zeroOffset = 0;
+  for (size_t i = 0; i < numArgs; ++i) {
+    data[i] = i < numInputs ? inputs[i] : outputs[i - numInputs];
+    packed.push_back(&data[i]);
+    packed.push_back(&data[i]);
+    packed.push_back(&zeroOffset);
+    for (int64_t &size : impl->sizes[i])
+      packed.push_back(&size);
+    for (int64_t &stride : impl->strides[i])
+      packed.push_back(&stride);
+  }
+  impl->packedFn(packed.data());
+}
+
+bool Executable::stageIR(const std::string &stage, std::string &text,
+                         std::string &error) const {
+  std::vector<std::string> names = stageNames();
+  auto it = std::find(names.begin(), names.end(), stage);
+  if (it == names.end()) {
+    error = "unknown stage '" + stage + "'; stages are:";
+    for (const auto &name : names)
+      error += " " + name;
+    return false;
+  }
+  initializeLLVMOnce();
+  ParsedModule parsed;
+  if (!parsed.parse(impl->source, impl->bufferName)) {
+    error = parsed.diagnostics;
+    return false;
+  }
+  auto stages = mlir::flash::getLoweringStages();
+  size_t mlirStages = std::min<size_t>(it - names.begin(), stages.size());
+  for (size_t i = 0; i < mlirStages; ++i)
+    if (!parsed.runPipeline(stages[i].build)) {
+      error = parsed.diagnostics;
+      return false;
+    }
+  llvm::raw_string_ostream os(text);
+  if (static_cast<size_t>(it - names.begin()) <= stages.size()) {
+    parsed.module->print(os);
+    return true;
+  }
+
+  // LLVM IR (optimized as the JIT does) or host assembly.
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = translateModuleToLLVMIR(*parsed.module, llvmContext);
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed\n" + parsed.diagnostics;
+    return false;
+  }
+  auto tm = makeHostTargetMachine(error);
+  if (!tm)
+    return false;
+  llvmModule->setDataLayout(tm->createDataLayout());
+  llvmModule->setTargetTriple(tm->getTargetTriple());
+  if (auto err = optimizeModule(llvmModule.get(), tm.get())) {
+    error = llvm::toString(std::move(err));
+    return false;
+  }
+  if (stage == "llvm-ir") {
+    llvmModule->print(os, nullptr);
+    return true;
+  }
+  llvm::SmallString<0> assembly;
+  llvm::raw_svector_ostream asmStream(assembly);
+  llvm::legacy::PassManager codegen;
+  if (tm->addPassesToEmitFile(codegen, asmStream, nullptr,
+                              llvm::CodeGenFileType::AssemblyFile)) {
+    error = "the host target cannot emit assembly";
+    return false;
+  }
+  codegen.run(*llvmModule);
+  os << assembly;
+  return true;
+}

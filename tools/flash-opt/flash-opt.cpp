@@ -1,0 +1,13 @@
+//===- flash-opt.cpp - mlir-opt with the Flash dialect and pipelines ------===//
+#include "flash/InitAll.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::flash::registerAllPasses();
+  mlir::DialectRegistry registry;
+  mlir::flash::registerAllDialects(registry);
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "FlashCompile optimizer driver\n", registry));
+}
