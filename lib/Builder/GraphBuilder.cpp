@@ -1,0 +1,179 @@
+//===- GraphBuilder.cpp - Build Flash functions op by op ------------------===//
+#include "flash/Builder/GraphBuilder.h"
+#include "flash/Dialect/Flash/IR/FlashOps.h"
+#include "flash/InitAll.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using ::flash::builder::AttrValue;
+using ::flash::builder::GraphBuilder;
+using ::flash::builder::SourceLocation;
+
+struct GraphBuilder::Impl {
+  MLIRContext ctx{MLIRContext::Threading::DISABLED};
+  OpBuilder builder{&ctx};
+  std::unique_ptr<Block> body = std::make_unique<Block>();
+  std::vector<Value> values;
+  std::vector<Type> inputTypes;
+
+  Impl() {
+    DialectRegistry registry;
+    mlir::flash::registerAllDialects(registry);
+    ctx.appendDialectRegistry(registry);
+    ctx.loadDialect<mlir::flash::FlashDialect, func::FuncDialect>();
+    builder.setInsertionPointToEnd(body.get());
+  }
+
+  Location location(const SourceLocation &loc) {
+    if (loc.file.empty())
+      return builder.getUnknownLoc();
+    return FileLineColLoc::get(&ctx, loc.file, loc.line, 0);
+  }
+
+  int add(Value v) {
+    values.push_back(v);
+    return static_cast<int>(values.size()) - 1;
+  }
+};
+
+/// Collects the diagnostics emitted while it lives into one string.
+namespace {
+class DiagnosticCollector {
+public:
+  DiagnosticCollector(MLIRContext &ctx, std::string &out)
+      : handler(&ctx, [&out](Diagnostic &diag) {
+          llvm::raw_string_ostream os(out);
+          if (!out.empty())
+            os << "\n";
+          os << diag.getLocation() << ": " << diag;
+          for (Diagnostic &note : diag.getNotes())
+            os << "\n  note: " << note;
+          return success();
+        }) {}
+
+private:
+  ScopedDiagnosticHandler handler;
+};
+} // namespace
+
+GraphBuilder::GraphBuilder() : impl(std::make_unique<Impl>()) {}
+GraphBuilder::~GraphBuilder() = default;
+
+int GraphBuilder::addInput(const std::vector<int64_t> &shape) {
+  Type type = RankedTensorType::get(shape, Float32Type::get(&impl->ctx));
+  impl->inputTypes.push_back(type);
+  return impl->add(impl->body->addArgument(type, impl->builder.getUnknownLoc()));
+}
+
+int GraphBuilder::addConstant(const float *data,
+                              const std::vector<int64_t> &shape,
+                              const SourceLocation &loc) {
+  auto type = RankedTensorType::get(shape, Float32Type::get(&impl->ctx));
+  auto attr = DenseElementsAttr::get(
+      type, llvm::ArrayRef<float>(data, type.getNumElements()));
+  return impl->add(mlir::flash::ConstantOp::create(
+      impl->builder, impl->location(loc), attr));
+}
+
+int GraphBuilder::addOp(
+    const std::string &name, const std::vector<int> &operands,
+    const std::vector<std::pair<std::string, AttrValue>> &attrs,
+    const SourceLocation &loc, std::string &error) {
+  MLIRContext &ctx = impl->ctx;
+  DiagnosticCollector collect(ctx, error);
+  Location location = impl->location(loc);
+  auto opName = RegisteredOperationName::lookup(name, &ctx);
+  if (!opName) {
+    emitError(location) << "unknown op '" << name << "'";
+    return -1;
+  }
+  auto *inferType = opName->getInterface<InferTypeOpInterface>();
+  if (!inferType) {
+    emitError(location) << "'" << name << "' has no result-type inference";
+    return -1;
+  }
+  OperationState state(location, *opName);
+  for (int handle : operands) {
+    if (handle < 0 || handle >= static_cast<int>(impl->values.size())) {
+      emitError(location) << "'" << name << "': invalid operand handle "
+                          << handle;
+      return -1;
+    }
+    state.operands.push_back(impl->values[handle]);
+  }
+  Builder &b = impl->builder;
+  for (const auto &[key, value] : attrs) {
+    Attribute attr;
+    switch (value.kind) {
+    case AttrValue::Kind::Int:
+      attr = b.getI64IntegerAttr(value.i);
+      break;
+    case AttrValue::Kind::IntArray:
+      attr = b.getDenseI64ArrayAttr(value.ints);
+      break;
+    case AttrValue::Kind::Float:
+      attr = b.getF32FloatAttr(static_cast<float>(value.f));
+      break;
+    }
+    state.addAttribute(key, attr);
+  }
+  // Create the op first so its properties are populated from the attributes,
+  // then infer the result types from the op itself, then verify it.
+  state.addTypes(NoneType::get(&ctx));
+  Operation *op = Operation::create(state);
+  SmallVector<Type> resultTypes;
+  if (failed(inferType->inferReturnTypes(
+          &ctx, location, op->getOperands(), op->getRawDictionaryAttrs(),
+          op->getPropertiesStorage(), op->getRegions(), resultTypes)) ||
+      resultTypes.size() != 1) {
+    op->destroy();
+    if (error.empty())
+      emitError(location) << "'" << name << "': cannot infer the result type";
+    return -1;
+  }
+  op->getResult(0).setType(resultTypes[0]);
+  impl->body->push_back(op);
+  if (failed(verify(op))) {
+    op->erase();
+    return -1;
+  }
+  return impl->add(op->getResult(0));
+}
+
+std::vector<int64_t> GraphBuilder::shape(int value) const {
+  auto type = cast<RankedTensorType>(impl->values.at(value).getType());
+  return {type.getShape().begin(), type.getShape().end()};
+}
+
+bool GraphBuilder::finish(const std::string &funcName,
+                          const std::vector<int> &results,
+                          std::string &moduleText, std::string &error) {
+  MLIRContext &ctx = impl->ctx;
+  DiagnosticCollector collect(ctx, error);
+  OpBuilder &b = impl->builder;
+  Location loc = b.getUnknownLoc();
+  SmallVector<Value> returned;
+  SmallVector<Type> resultTypes;
+  for (int handle : results) {
+    returned.push_back(impl->values.at(handle));
+    resultTypes.push_back(returned.back().getType());
+  }
+  func::ReturnOp::create(b, loc, returned);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(
+      b, loc, funcName, b.getFunctionType(impl->inputTypes, resultTypes));
+  func.getBody().push_back(impl->body.release());
+  if (failed(verify(*module)))
+    return false;
+  llvm::raw_string_ostream os(moduleText);
+  module->print(os, OpPrintingFlags().enableDebugInfo(/*enable=*/true, /*prettyForm=*/false));
+  return true;
+}

@@ -1,0 +1,63 @@
+//===- GraphBuilder.h - Build Flash functions op by op ----------*- C++ -*-===//
+//
+// How the Python layer creates Flash IR: values are integer handles, ops are
+// created by name with MLIR's generic OperationState, result types come from
+// each op's own type inference, and every op is verified as it is added, so
+// a bad shape is reported at the op that caused it. Like Executable.h, the
+// header carries no MLIR types.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASH_BUILDER_GRAPHBUILDER_H
+#define FLASH_BUILDER_GRAPHBUILDER_H
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace flash::builder {
+
+/// An attribute value as the Python layer passes it.
+struct AttrValue {
+  enum class Kind { Int, IntArray, Float } kind = Kind::Int;
+  int64_t i = 0;
+  double f = 0;
+  std::vector<int64_t> ints;
+};
+
+/// Where an op came from (the user's Python file and line), for diagnostics.
+struct SourceLocation {
+  std::string file;
+  unsigned line = 0;
+};
+
+class GraphBuilder {
+public:
+  GraphBuilder();
+  ~GraphBuilder();
+
+  /// A new f32 function argument; returns its value handle.
+  int addInput(const std::vector<int64_t> &shape);
+  /// A flash.constant holding `data` (row-major f32) of `shape`.
+  int addConstant(const float *data, const std::vector<int64_t> &shape,
+                  const SourceLocation &loc);
+  /// Creates op `name` (e.g. "flash.matmul") on `operands`. Returns the
+  /// result handle, or -1 with `error` set to the op's diagnostics.
+  int addOp(const std::string &name, const std::vector<int> &operands,
+            const std::vector<std::pair<std::string, AttrValue>> &attrs,
+            const SourceLocation &loc, std::string &error);
+  /// The static shape of a value.
+  std::vector<int64_t> shape(int value) const;
+  /// Finishes the function `funcName` returning `results` and prints the
+  /// module. False with `error` set if the module does not verify.
+  bool finish(const std::string &funcName, const std::vector<int> &results,
+              std::string &moduleText, std::string &error);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+} // namespace flash::builder
+
+#endif // FLASH_BUILDER_GRAPHBUILDER_H

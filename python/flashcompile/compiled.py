@@ -1,0 +1,88 @@
+"""A compiled Flash function: call it on NumPy arrays, or look at its IR."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import _flashcompile as _native
+
+
+def stage_names() -> list[str]:
+    """Every stage whose IR can be printed, in pipeline order."""
+    return list(_native.Executable.stage_names())
+
+
+class Compiled:
+    """A JIT-compiled function of statically shaped float32 tensors."""
+
+    def __init__(self, executable, source: str):
+        self._exe = executable
+        self.source = source
+        self.entry = executable.entry
+        self.input_shapes = [tuple(s) for s, _ in executable.inputs]
+        self.output_shapes = [tuple(s) for s, _ in executable.outputs]
+
+    @property
+    def stages(self) -> list[str]:
+        return stage_names()
+
+    def __call__(self, *arrays):
+        if len(arrays) != len(self.input_shapes):
+            raise ValueError(
+                f"{self.entry}: expected {len(self.input_shapes)} inputs, "
+                f"got {len(arrays)}")
+        inputs = [_as_f32(a, self.entry, i) for i, a in enumerate(arrays)]
+        outputs = [np.empty(s, dtype=np.float32) for s in self.output_shapes]
+        self._exe.run(inputs, outputs)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def ir(self, stage: str = "flash") -> str:
+        """The IR after `stage` (one of `self.stages`)."""
+        return self._exe.ir(stage)
+
+    def llvm_ir(self) -> str:
+        return self.ir("llvm-ir")
+
+    def asm(self) -> str:
+        return self.ir("asm")
+
+    def dump(self, folder: str) -> list[str]:
+        """Writes every stage to `folder/NN-<stage>.<ext>`; returns the paths."""
+        os.makedirs(folder, exist_ok=True)
+        paths = []
+        for i, stage in enumerate(self.stages):
+            ext = {"llvm-ir": "ll", "asm": "s"}.get(stage, "mlir")
+            path = os.path.join(folder, f"{i:02d}-{stage}.{ext}")
+            with open(path, "w") as f:
+                f.write(self.ir(stage))
+            paths.append(path)
+        return paths
+
+    def __repr__(self):
+        ins = ", ".join(str(s) for s in self.input_shapes)
+        outs = ", ".join(str(s) for s in self.output_shapes)
+        return f"<flashcompile.Compiled {self.entry}({ins}) -> ({outs})>"
+
+
+def compile_mlir(source: str, entry: str | None = None,
+                 name: str = "<flash-source>") -> Compiled:
+    """Compile Flash IR text; raises ValueError with MLIR's diagnostics."""
+    if not isinstance(source, str):
+        raise TypeError(f"compile_mlir expects IR text (str), got {type(source).__name__}")
+    return Compiled(_native.compile(source, entry or "", name), source)
+
+
+def _as_f32(value, op: str, index: int) -> np.ndarray:
+    """A C-contiguous float32 view of `value` (copied only if not contiguous)."""
+    if not isinstance(value, np.ndarray):
+        if isinstance(value, (list, tuple, int, float)):
+            value = np.asarray(value, dtype=np.float32)
+        else:
+            raise TypeError(f"{op}: argument {index} must be a NumPy array, "
+                            f"got {type(value).__name__}")
+    if value.dtype != np.float32:
+        raise TypeError(f"{op}: argument {index} has dtype {value.dtype} and "
+                        f"shape {value.shape}; float32 is required "
+                        f"(use .astype(np.float32))")
+    return np.ascontiguousarray(value)
