@@ -76,7 +76,9 @@ def compile_mlir(source: str, entry: str | None = None,
 def _as_f32(value, op: str, index: int) -> np.ndarray:
     """A C-contiguous float32 view of `value` (copied only if not contiguous)."""
     if not isinstance(value, np.ndarray):
-        if isinstance(value, (list, tuple, int, float)):
+        if isinstance(value, np.generic):
+            value = np.asarray(value)
+        elif isinstance(value, (list, tuple, int, float)) and not isinstance(value, bool):
             value = np.asarray(value, dtype=np.float32)
         else:
             raise TypeError(f"{op}: argument {index} must be a NumPy array, "
@@ -85,4 +87,5 @@ def _as_f32(value, op: str, index: int) -> np.ndarray:
         raise TypeError(f"{op}: argument {index} has dtype {value.dtype} and "
                         f"shape {value.shape}; float32 is required "
                         f"(use .astype(np.float32))")
-    return np.ascontiguousarray(value)
+    # Not np.ascontiguousarray: it turns 0-d arrays into 1-d ones.
+    return value if value.flags.c_contiguous else value.copy(order="C")

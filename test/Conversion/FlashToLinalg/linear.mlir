@@ -1,0 +1,14 @@
+// RUN: flash-opt %s --convert-flash-to-linalg | FileCheck %s
+
+// CHECK-LABEL: func.func @matmul
+// CHECK-SAME: (%[[A:.*]]: tensor<5x7xf32>, %[[B:.*]]: tensor<7x3xf32>)
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<5x3xf32>
+// CHECK: %[[FILL:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[EMPTY]] : tensor<5x3xf32>)
+// CHECK: %[[MM:.*]] = linalg.matmul ins(%[[A]], %[[B]] : tensor<5x7xf32>, tensor<7x3xf32>) outs(%[[FILL]] : tensor<5x3xf32>)
+// CHECK: return %[[MM]]
+// CHECK-NOT: flash.
+func.func @matmul(%a: tensor<5x7xf32>, %b: tensor<7x3xf32>) -> tensor<5x3xf32> {
+  %0 = flash.matmul %a, %b : (tensor<5x7xf32>, tensor<7x3xf32>) -> tensor<5x3xf32>
+  return %0 : tensor<5x3xf32>
+}

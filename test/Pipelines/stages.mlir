@@ -1,0 +1,44 @@
+// Each named pipeline produces one stage of the progressive lowering.
+// RUN: flash-opt %s --flash-to-linalg | FileCheck %s --check-prefix=LINALG
+// RUN: flash-opt %s --flash-to-linalg --flash-bufferize | FileCheck %s --check-prefix=BUF
+// RUN: flash-opt %s --flash-to-linalg --flash-bufferize --flash-to-loops | FileCheck %s --check-prefix=LOOPS
+// RUN: flash-opt %s --flash-to-linalg --flash-bufferize --flash-to-loops --flash-loops-to-llvm | FileCheck %s --check-prefix=LLVM
+// The one-shot pipeline equals the stages run in sequence.
+// RUN: flash-opt %s --flash-to-llvm > %t.all
+// RUN: flash-opt %s --flash-to-linalg --flash-bufferize --flash-to-loops --flash-loops-to-llvm > %t.staged
+// RUN: diff %t.all %t.staged
+
+// LINALG-LABEL: func.func @mlp_layer(%{{.*}}: tensor<4x8xf32>, %{{.*}}: tensor<8x16xf32>, %{{.*}}: tensor<16xf32>) -> tensor<4x16xf32>
+// LINALG: linalg.matmul
+// LINALG: linalg.generic
+// LINALG: arith.addf
+// LINALG: linalg.generic
+// LINALG: arith.maximumf
+// LINALG-NOT: flash.
+
+// Results become caller-owned out-parameters.
+// BUF-LABEL: func.func @mlp_layer(%{{.*}}: memref<4x8xf32>, %{{.*}}: memref<8x16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<4x16xf32>) {
+// BUF: linalg.matmul ins({{.*}} : memref<4x8xf32>, memref<8x16xf32>)
+// BUF-NOT: tensor<{{[0-9]}}
+// BUF: return
+
+// LOOPS-LABEL: func.func @mlp_layer
+// LOOPS: scf.for
+// LOOPS: scf.for
+// LOOPS: scf.for
+// LOOPS: arith.mulf
+// LOOPS: arith.addf
+// LOOPS-NOT: linalg.
+
+// LLVM-LABEL: llvm.func @mlp_layer
+// LLVM: llvm.fmul
+// LLVM: llvm.intr.maximum
+// LLVM-NOT: scf.
+// LLVM-NOT: memref.
+// LLVM-NOT: func.func
+func.func @mlp_layer(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>, %b: tensor<16xf32>) -> tensor<4x16xf32> {
+  %0 = flash.matmul %x, %w : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+  %1 = flash.add %0, %b : (tensor<4x16xf32>, tensor<16xf32>) -> tensor<4x16xf32>
+  %2 = flash.relu %1 : tensor<4x16xf32>
+  return %2 : tensor<4x16xf32>
+}

@@ -1,0 +1,17 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def assert_close(actual, expected, reduction=1):
+    """float32 results vs a float64 NumPy reference: rtol 1e-4, plus an
+    absolute tolerance growing with the reduction length (sqrt(K) * 1e-5),
+    the typical float32 accumulation error for K unit-scale terms."""
+    assert actual.dtype == np.float32
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    np.testing.assert_allclose(actual, expected, rtol=1e-4,
+                               atol=1e-5 * max(1.0, np.sqrt(reduction)))

@@ -1,0 +1,239 @@
+"""fc ops against NumPy on random inputs, odd shapes and broadcasting."""
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import flashcompile as fc
+from conftest import assert_close
+
+
+def randn(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+# ---------------------------------------------------------------- matmul
+MATMUL_SHAPES = [
+    (1, 1, 1), (1, 7, 1), (1, 13, 17), (2, 3, 5), (7, 11, 13), (16, 16, 16),
+    (17, 1, 31), (31, 37, 41), (64, 64, 64), (1, 128, 64), (128, 1, 3),
+    (3, 97, 2), (100, 50, 1), (5, 256, 7), (127, 65, 129), (32, 784, 128),
+    (64, 128, 10), (97, 89, 83), (200, 3, 200), (257, 19, 4),
+]
+
+
+@pytest.mark.parametrize("m,k,n", MATMUL_SHAPES)
+def test_matmul(rng, m, k, n):
+    a, b = randn(rng, m, k), randn(rng, k, n)
+    assert_close(fc.matmul(a, b), a.astype(np.float64) @ b, reduction=k)
+
+
+@pytest.mark.parametrize("m,k,n", [(6, 5, 4), (9, 3, 7), (2, 8, 1)])
+def test_matmul_non_contiguous(rng, m, k, n):
+    a = randn(rng, k, m).T            # transposed view
+    b = randn(rng, k, 2 * n)[:, ::2]  # strided view
+    assert not a.flags.c_contiguous and not b.flags.c_contiguous
+    assert_close(fc.matmul(a, b), a.astype(np.float64) @ b, reduction=k)
+
+
+# ---------------------------------------------------------------- add
+ADD_SHAPES = [
+    ((), ()), ((), (3,)), ((4,), ()), ((1,), (5,)), ((5,), (1,)),
+    ((7,), (7,)), ((3, 4), (4,)), ((3, 4), (3, 1)), ((3, 1), (1, 4)),
+    ((1, 4), (3, 1)), ((2, 3), (2, 3)), ((2, 1, 4), (3, 1)),
+    ((5, 1, 1, 3), (2, 1)), ((1, 1), (1, 1)), ((1, 1), (13,)),
+    ((2, 3, 5, 7), (7,)), ((2, 3, 5, 7), (3, 1, 1)), ((2, 1, 5, 1), (1, 3, 1, 7)),
+    ((11, 13), (11, 1)), ((1,), (2, 3, 4)), ((1000,), (1000,)),
+    ((64, 1), (1, 127)), ((4, 1, 6), (1, 5, 1)), ((3, 1, 1), (1, 1)),
+]
+
+
+@pytest.mark.parametrize("xs,ys", ADD_SHAPES)
+def test_add_broadcast(rng, xs, ys):
+    x, y = randn(rng, *xs), randn(rng, *ys)
+    out = fc.add(x, y)
+    assert_close(np.asarray(out), x.astype(np.float64) + y)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4,
+                                         min_side=1, max_side=6),
+       st.integers(0, 2**31 - 1))
+def test_add_broadcast_property(shapes, seed):
+    rng = np.random.default_rng(seed)
+    x, y = (randn(rng, *s) for s in shapes.input_shapes)
+    out = fc.add(x, y)
+    assert out.shape == shapes.result_shape
+    assert_close(out, x.astype(np.float64) + y)
+
+
+def test_add_non_contiguous(rng):
+    x = randn(rng, 6, 8)[::2, 1::2]
+    y = randn(rng, 4, 3).T
+    assert_close(fc.add(x, y), x.astype(np.float64) + y)
+
+
+def test_add_python_scalar(rng):
+    x = randn(rng, 3, 2)
+    assert_close(fc.add(x, 2.5), x.astype(np.float64) + 2.5)
+
+
+# ---------------------------------------------------------------- relu
+RELU_SHAPES = [(), (1,), (2,), (7,), (1, 1), (3, 5), (13, 17), (2, 3, 5),
+               (1, 3, 1, 7), (4096,), (31, 1, 29), (2, 2, 2, 2, 2)]
+
+
+@pytest.mark.parametrize("shape", RELU_SHAPES)
+def test_relu(rng, shape):
+    x = randn(rng, *shape)
+    np.testing.assert_array_equal(fc.relu(x), np.maximum(x, 0))
+
+
+def test_relu_special_values():
+    x = np.array([-np.inf, -1.0, -0.0, 0.0, 1e-30, np.inf, np.nan], np.float32)
+    out = fc.relu(x)
+    np.testing.assert_array_equal(out, np.maximum(x, np.float32(0)))
+
+
+def test_relu_non_contiguous(rng):
+    x = randn(rng, 5, 9)[:, ::3]
+    np.testing.assert_array_equal(fc.relu(x), np.maximum(x, 0))
+
+
+# ---------------------------------------------------------------- conv2d
+def conv2d_reference(x, w, b, stride, padding, dilation):
+    """Direct float64 convolution (cross-correlation, NCHW / OIHW)."""
+    top, left, bottom, right = padding
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
+    n, c, h, wd = xp.shape
+    o, _, kh, kw = w.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    oh = (h - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, o, oh, ow))
+    for i, j in itertools.product(range(kh), range(kw)):
+        patch = xp[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh,
+                   j * dw: j * dw + sw * (ow - 1) + 1: sw]
+        out += np.einsum("nchw,oc->nohw", patch, w[:, :, i, j])
+    if b is not None:
+        out += b[None, :, None, None]
+    return out
+
+
+def _quad(p):
+    if isinstance(p, int):
+        return (p, p, p, p)
+    if len(p) == 2:
+        return (p[0], p[1], p[0], p[1])
+    return tuple(p)
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# (N, C, H, W), (O, KH, KW), stride, padding, dilation, bias
+CONV_CASES = [
+    ((1, 1, 1, 1), (1, 1, 1), 1, 0, 1, False),
+    ((1, 1, 5, 5), (1, 3, 3), 1, 0, 1, False),
+    ((1, 3, 8, 8), (4, 3, 3), 1, 1, 1, True),
+    ((2, 3, 9, 9), (4, 3, 3), 2, 1, 1, True),
+    ((1, 2, 7, 11), (3, 3, 5), 1, 0, 1, True),
+    ((1, 4, 13, 13), (2, 3, 3), 3, 0, 1, False),
+    ((2, 1, 10, 10), (5, 3, 3), 1, 0, 2, True),
+    ((1, 3, 17, 13), (6, 5, 3), (2, 1), (2, 1), (1, 2), True),
+    ((1, 2, 6, 6), (3, 2, 2), 2, 0, 1, False),
+    ((3, 5, 7, 7), (7, 1, 1), 1, 0, 1, True),
+    ((1, 1, 9, 9), (1, 9, 9), 1, 0, 1, True),
+    ((1, 3, 8, 8), (2, 3, 3), 1, (1, 2, 0, 3), 1, True),
+    ((1, 2, 11, 5), (3, 3, 3), (3, 2), 2, (2, 1), False),
+    ((2, 3, 32, 32), (16, 3, 3), 1, 1, 1, True),
+    ((1, 16, 14, 14), (32, 3, 3), 2, 1, 1, True),
+    ((1, 7, 5, 3), (11, 2, 2), 1, 1, 1, True),
+    ((4, 2, 6, 6), (3, 3, 3), 1, 0, 1, False),
+    ((1, 3, 31, 29), (5, 7, 7), 2, 3, 1, True),
+    ((1, 1, 3, 3), (2, 3, 3), 1, 5, 1, True),
+    ((1, 4, 12, 12), (4, 3, 3), 1, 2, 2, True),
+]
+
+
+@pytest.mark.parametrize("xs,ws,stride,padding,dilation,bias", CONV_CASES)
+def test_conv2d(rng, xs, ws, stride, padding, dilation, bias):
+    x = randn(rng, *xs)
+    w = randn(rng, ws[0], xs[1], ws[1], ws[2])
+    b = randn(rng, ws[0]) if bias else None
+    out = fc.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
+    ref = conv2d_reference(x, w, b, _pair(stride), _quad(padding), _pair(dilation))
+    assert_close(out, ref, reduction=xs[1] * ws[1] * ws[2])
+
+
+def test_conv2d_non_contiguous(rng):
+    x = randn(rng, 1, 3, 10, 20)[:, :, :, ::2]
+    w = randn(rng, 3, 3, 3, 4).transpose(3, 0, 1, 2)  # (4, 3, 3, 3) view
+    out = fc.conv2d(x, w, padding=1)
+    assert_close(out, conv2d_reference(x, w, None, (1, 1), (1, 1, 1, 1), (1, 1)), 27)
+
+
+# ---------------------------------------------------------------- caching
+def test_repeated_calls_do_not_recompile(rng):
+    a, b = randn(rng, 19, 23), randn(rng, 23, 29)
+    fc.matmul(a, b)
+    before = fc.cache_info()
+    for _ in range(5):
+        fc.matmul(randn(rng, 19, 23), randn(rng, 23, 29))
+    after = fc.cache_info()
+    assert after.misses == before.misses
+    assert after.hits == before.hits + 5
+    fc.matmul(randn(rng, 19, 23), randn(rng, 23, 30))  # new shape: compiles
+    assert fc.cache_info().misses == before.misses + 1
+
+
+def test_cache_key_includes_attributes(rng):
+    x, w = randn(rng, 1, 1, 8, 8), randn(rng, 1, 1, 3, 3)
+    fc.conv2d(x, w, stride=1)
+    misses = fc.cache_info().misses
+    fc.conv2d(x, w, stride=2)
+    assert fc.cache_info().misses == misses + 1
+
+
+# ---------------------------------------------------------------- random configurations
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 70), st.integers(1, 70), st.integers(1, 70), st.integers(0, 2**31 - 1))
+def test_matmul_property(m, k, n, seed):
+    rng = np.random.default_rng(seed)
+    a, b = randn(rng, m, k), randn(rng, k, n)
+    assert_close(fc.matmul(a, b), a.astype(np.float64) @ b, reduction=k)
+
+
+@settings(max_examples=20, deadline=None)
+@given(hnp.array_shapes(min_dims=0, max_dims=4, max_side=9), st.integers(0, 2**31 - 1))
+def test_relu_property(shape, seed):
+    x = randn(np.random.default_rng(seed), *shape)
+    np.testing.assert_array_equal(fc.relu(x), np.maximum(x, 0))
+
+
+@st.composite
+def conv_configs(draw):
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = tuple(draw(st.integers(0, 2)) for _ in range(4))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    # An input at least as large as the dilated kernel after padding.
+    h = draw(st.integers(max(1, dilation[0] * (kh - 1) + 1 - padding[0] - padding[2]), 12))
+    w = draw(st.integers(max(1, dilation[1] * (kw - 1) + 1 - padding[1] - padding[3]), 12))
+    n, c, o = draw(st.integers(1, 2)), draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    return (n, c, h, w), (o, c, kh, kw), stride, padding, dilation, draw(st.booleans())
+
+
+@settings(max_examples=50, deadline=None)
+@given(conv_configs(), st.integers(0, 2**31 - 1))
+def test_conv2d_property(config, seed):
+    xs, ws, stride, padding, dilation, bias = config
+    rng = np.random.default_rng(seed)
+    x, w = randn(rng, *xs), randn(rng, *ws)
+    b = randn(rng, ws[0]) if bias else None
+    out = fc.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
+    ref = conv2d_reference(x, w, b, stride, padding, dilation)
+    assert_close(out, ref, reduction=ws[1] * ws[2] * ws[3])
