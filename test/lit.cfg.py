@@ -15,4 +15,5 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["flash-opt", "flash-run"], [config.flash_tools_dir])
-config.substitutions.append(("%python", config.python_executable))
+# Before the default %python (lit's own interpreter, which may lack numpy).
+config.substitutions.insert(0, ("%python", config.python_executable))
