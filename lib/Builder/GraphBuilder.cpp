@@ -69,7 +69,8 @@ GraphBuilder::~GraphBuilder() = default;
 int GraphBuilder::addInput(const std::vector<int64_t> &shape) {
   Type type = RankedTensorType::get(shape, Float32Type::get(&impl->ctx));
   impl->inputTypes.push_back(type);
-  return impl->add(impl->body->addArgument(type, impl->builder.getUnknownLoc()));
+  return impl->add(
+      impl->body->addArgument(type, impl->builder.getUnknownLoc()));
 }
 
 int GraphBuilder::addConstant(const float *data,
@@ -78,8 +79,8 @@ int GraphBuilder::addConstant(const float *data,
   auto type = RankedTensorType::get(shape, Float32Type::get(&impl->ctx));
   auto attr = DenseElementsAttr::get(
       type, llvm::ArrayRef<float>(data, type.getNumElements()));
-  return impl->add(mlir::flash::ConstantOp::create(
-      impl->builder, impl->location(loc), attr));
+  return impl->add(mlir::flash::ConstantOp::create(impl->builder,
+                                                   impl->location(loc), attr));
 }
 
 int GraphBuilder::addOp(
@@ -174,6 +175,7 @@ bool GraphBuilder::finish(const std::string &funcName,
   if (failed(verify(*module)))
     return false;
   llvm::raw_string_ostream os(moduleText);
-  module->print(os, OpPrintingFlags().enableDebugInfo(/*enable=*/true, /*prettyForm=*/false));
+  module->print(os, OpPrintingFlags().enableDebugInfo(/*enable=*/true,
+                                                      /*prettyForm=*/false));
   return true;
 }

@@ -61,8 +61,8 @@ void initializeLLVMOnce() {
 std::unique_ptr<MLIRContext> makeContext() {
   DialectRegistry registry;
   mlir::flash::registerAllDialects(registry);
-  auto ctx = std::make_unique<MLIRContext>(registry,
-                                           MLIRContext::Threading::DISABLED);
+  auto ctx =
+      std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
   ctx->loadAllAvailableDialects();
   return ctx;
 }
@@ -97,8 +97,8 @@ struct ParsedModule {
     sourceMgr.AddNewSourceBuffer(
         llvm::MemoryBuffer::getMemBufferCopy(source, bufferName),
         llvm::SMLoc());
-    handler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr,
-                                                           ctx.get(), os);
+    handler =
+        std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, ctx.get(), os);
     module = parseSourceFile<ModuleOp>(sourceMgr, ctx.get());
     return static_cast<bool>(module);
   }
@@ -207,15 +207,14 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
     return nullptr;
   impl->entry = func.getName().str();
   FunctionType type = func.getFunctionType();
-  for (auto [types, specs] : {std::make_pair(type.getInputs(), &impl->inputs),
-                              std::make_pair(type.getResults(),
-                                             &impl->outputs)})
+  for (auto [types, specs] :
+       {std::make_pair(type.getInputs(), &impl->inputs),
+        std::make_pair(type.getResults(), &impl->outputs)})
     for (Type t : types) {
       TensorSpec spec;
       if (!toSpec(t, spec)) {
         error = "function '" + impl->entry + "': argument or result type " +
-                typeString(t) +
-                " is not a statically shaped f32 tensor";
+                typeString(t) + " is not a statically shaped f32 tensor";
         return nullptr;
       }
       specs->push_back(spec);

@@ -36,14 +36,11 @@ bool flash::runtime::readNpy(const std::string &path, NpyArray &array,
     return fail(error, path, "truncated header");
 
   std::smatch m;
-  if (!std::regex_search(header, m,
-                         std::regex("'descr':\\s*'([^']*)'")))
+  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'")))
     return fail(error, path, "header has no dtype");
   if (m[1] != "<f4")
-    return fail(error, path,
-                "dtype " + m[1].str() + " is not float32 ('<f4')");
-  if (std::regex_search(header, m,
-                        std::regex("'fortran_order':\\s*True")))
+    return fail(error, path, "dtype " + m[1].str() + " is not float32 ('<f4')");
+  if (std::regex_search(header, m, std::regex("'fortran_order':\\s*True")))
     return fail(error, path, "Fortran-order arrays are not supported");
   if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
     return fail(error, path, "header has no shape");
@@ -63,8 +60,9 @@ bool flash::runtime::readNpy(const std::string &path, NpyArray &array,
   array.data.resize(count);
   if (!in.read(reinterpret_cast<char *>(array.data.data()),
                count * sizeof(float)))
-    return fail(error, path, "truncated data: expected " +
-                                 std::to_string(count) + " float32 values");
+    return fail(error, path,
+                "truncated data: expected " + std::to_string(count) +
+                    " float32 values");
   return true;
 }
 

@@ -33,9 +33,8 @@ static cl::list<std::string>
 static cl::opt<std::string> outputDir("output-dir",
                                       cl::desc("Where to write out<i>.npy"),
                                       cl::init("."));
-static cl::opt<unsigned> repeat("repeat",
-                                cl::desc("Timed calls after one warm-up"),
-                                cl::init(10));
+static cl::opt<unsigned>
+    repeat("repeat", cl::desc("Timed calls after one warm-up"), cl::init(10));
 static cl::opt<unsigned> seed("seed", cl::desc("Seed for random inputs"),
                               cl::init(0));
 static cl::opt<std::string>
@@ -53,8 +52,8 @@ int main(int argc, char **argv) {
 
   auto buffer = MemoryBuffer::getFileOrSTDIN(inputFile);
   if (!buffer)
-    return fail("cannot read '" + inputFile + "': " +
-                buffer.getError().message());
+    return fail("cannot read '" + inputFile +
+                "': " + buffer.getError().message());
   std::string error;
   CompileOptions options;
   options.entry = entry;
@@ -74,9 +73,9 @@ int main(int argc, char **argv) {
   const auto &specs = exe->inputs();
   std::vector<NpyArray> args(specs.size());
   if (!inputs.empty() && inputs.size() != specs.size())
-    return fail("'" + exe->entry() + "' takes " +
-                std::to_string(specs.size()) + " inputs but " +
-                std::to_string(inputs.size()) + " --input files were given");
+    return fail("'" + exe->entry() + "' takes " + std::to_string(specs.size()) +
+                " inputs but " + std::to_string(inputs.size()) +
+                " --input files were given");
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -91,9 +90,9 @@ int main(int argc, char **argv) {
       return fail(error);
     if (args[i].shape != specs[i].shape) {
       TensorSpec got{args[i].shape, "f32"};
-      return fail(inputs[i] + ": shape " + got.str() + " does not match input " +
-                  std::to_string(i) + " of '" + exe->entry() + "', " +
-                  specs[i].str());
+      return fail(inputs[i] + ": shape " + got.str() +
+                  " does not match input " + std::to_string(i) + " of '" +
+                  exe->entry() + "', " + specs[i].str());
     }
   }
   std::vector<NpyArray> results(exe->outputs().size());

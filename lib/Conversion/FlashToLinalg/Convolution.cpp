@@ -33,8 +33,8 @@ struct Conv2DOpLowering : OpConversionPattern<Conv2DOp> {
       for (int i = 2; i < 4; ++i)
         paddedShape[i] += low[i] + high[i];
       input = tensor::PadOp::create(
-          rewriter, loc, RankedTensorType::get(paddedShape, elementType),
-          input, getAsIndexOpFoldResult(rewriter.getContext(), low),
+          rewriter, loc, RankedTensorType::get(paddedShape, elementType), input,
+          getAsIndexOpFoldResult(rewriter.getContext(), low),
           getAsIndexOpFoldResult(rewriter.getContext(), high), zero);
     }
 

@@ -58,33 +58,28 @@ Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
   return generic.getResult(0);
 }
 
-struct AddOpLowering : OpConversionPattern<AddOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(AddOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Value result = buildElementwise(
-        rewriter, op.getLoc(), cast<RankedTensorType>(op.getType()),
-        adaptor.getOperands(), [](OpBuilder &b, Location loc, ValueRange x) {
-          return arith::AddFOp::create(b, loc, x[0], x[1]).getResult();
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+/// The scalar computation of each elementwise op, on its operands' elements.
+Value scalarBody(AddOp, OpBuilder &b, Location loc, ValueRange x) {
+  return arith::AddFOp::create(b, loc, x[0], x[1]);
+}
 
-struct ReluOpLowering : OpConversionPattern<ReluOp> {
-  using OpConversionPattern::OpConversionPattern;
+Value scalarBody(ReluOp, OpBuilder &b, Location loc, ValueRange x) {
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(x[0].getType()));
+  // maximumf propagates NaN, like np.maximum(x, 0).
+  return arith::MaximumFOp::create(b, loc, x[0], zero);
+}
+
+/// Any elementwise op with a `scalarBody` overload -> one linalg.generic.
+template <typename OpTy>
+struct ElementwiseLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult
-  matchAndRewrite(ReluOp op, OpAdaptor adaptor,
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Value result = buildElementwise(
         rewriter, op.getLoc(), cast<RankedTensorType>(op.getType()),
-        adaptor.getOperands(), [](OpBuilder &b, Location loc, ValueRange x) {
-          Value zero = arith::ConstantOp::create(
-              b, loc, b.getZeroAttr(x[0].getType()));
-          // maximumf propagates NaN, like np.maximum(x, 0).
-          return arith::MaximumFOp::create(b, loc, x[0], zero).getResult();
+        adaptor.getOperands(), [&](OpBuilder &b, Location loc, ValueRange x) {
+          return scalarBody(op, b, loc, x);
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -93,5 +88,6 @@ struct ReluOpLowering : OpConversionPattern<ReluOp> {
 } // namespace
 
 void mlir::flash::populateElementwisePatterns(RewritePatternSet &patterns) {
-  patterns.add<AddOpLowering, ReluOpLowering>(patterns.getContext());
+  patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<ReluOp>>(
+      patterns.getContext());
 }

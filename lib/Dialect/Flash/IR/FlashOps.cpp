@@ -28,6 +28,18 @@ mlir::flash::broadcastShapes(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs) {
   return result;
 }
 
+/// The operand types of a two-operand op as ranked tensors, or an error
+/// naming `opName`.
+static FailureOr<std::pair<RankedTensorType, RankedTensorType>>
+rankedOperands(std::optional<Location> loc, StringRef opName, Value lhs,
+               Value rhs) {
+  auto lhsType = dyn_cast<RankedTensorType>(lhs.getType());
+  auto rhsType = dyn_cast<RankedTensorType>(rhs.getType());
+  if (!lhsType || !rhsType)
+    return emitOptionalError(loc, "'", opName, "' op expects ranked tensors");
+  return std::make_pair(lhsType, rhsType);
+}
+
 static RankedTensorType f32Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape, Float32Type::get(ctx));
 }
@@ -57,20 +69,20 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
-  auto lhs = dyn_cast<RankedTensorType>(adaptor.getLhs().getType());
-  auto rhs = dyn_cast<RankedTensorType>(adaptor.getRhs().getType());
-  if (!lhs || !rhs)
-    return emitOptionalError(loc, "'flash.matmul' op expects ranked tensors");
+  auto operands = rankedOperands(loc, getOperationName(), adaptor.getLhs(),
+                                 adaptor.getRhs());
+  if (failed(operands))
+    return failure();
+  auto [lhs, rhs] = *operands;
   if (lhs.getRank() != 2 || rhs.getRank() != 2)
-    return emitOptionalError(loc, "'flash.matmul' op expects 2-D operands, got ",
-                             lhs, " and ", rhs);
+    return emitOptionalError(
+        loc, "'flash.matmul' op expects 2-D operands, got ", lhs, " and ", rhs);
   if (lhs.getDimSize(1) != rhs.getDimSize(0))
     return emitOptionalError(
         loc, "'flash.matmul' op contracting dimensions differ: lhs ", lhs,
         " has K=", lhs.getDimSize(1), " but rhs ", rhs,
         " has K=", rhs.getDimSize(0));
-  results.push_back(
-      f32Tensor(ctx, {lhs.getDimSize(0), rhs.getDimSize(1)}));
+  results.push_back(f32Tensor(ctx, {lhs.getDimSize(0), rhs.getDimSize(1)}));
   return success();
 }
 
@@ -82,10 +94,11 @@ LogicalResult AddOp::inferReturnTypes(MLIRContext *ctx,
                                       std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &results) {
-  auto lhs = dyn_cast<RankedTensorType>(adaptor.getLhs().getType());
-  auto rhs = dyn_cast<RankedTensorType>(adaptor.getRhs().getType());
-  if (!lhs || !rhs)
-    return emitOptionalError(loc, "'flash.add' op expects ranked tensors");
+  auto operands = rankedOperands(loc, getOperationName(), adaptor.getLhs(),
+                                 adaptor.getRhs());
+  if (failed(operands))
+    return failure();
+  auto [lhs, rhs] = *operands;
   auto shape = broadcastShapes(lhs.getShape(), rhs.getShape());
   if (!shape)
     return emitOptionalError(
@@ -103,14 +116,16 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
-  auto input = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
-  auto weight = dyn_cast<RankedTensorType>(adaptor.getWeight().getType());
-  if (!input || !weight)
-    return emitOptionalError(loc, "'flash.conv2d' op expects ranked tensors");
+  auto operands = rankedOperands(loc, getOperationName(), adaptor.getInput(),
+                                 adaptor.getWeight());
+  if (failed(operands))
+    return failure();
+  auto [input, weight] = *operands;
   if (input.getRank() != 4 || weight.getRank() != 4)
     return emitOptionalError(
-        loc, "'flash.conv2d' op expects a 4-D NCHW input and a 4-D OIHW "
-             "weight, got ",
+        loc,
+        "'flash.conv2d' op expects a 4-D NCHW input and a 4-D OIHW "
+        "weight, got ",
         input, " and ", weight);
   // Inference also runs on ops built generically (GraphBuilder), before the
   // attribute constraints are verified: check presence here.
@@ -126,9 +141,9 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
                                   "dilation of 2 values and padding of 4");
   if (llvm::any_of(stride, [](int64_t s) { return s < 1; }) ||
       llvm::any_of(dilation, [](int64_t d) { return d < 1; }))
-    return emitOptionalError(loc, "'flash.conv2d' op stride [", stride[0],
-                             ", ", stride[1], "] and dilation [", dilation[0],
-                             ", ", dilation[1], "] must be positive");
+    return emitOptionalError(loc, "'flash.conv2d' op stride [", stride[0], ", ",
+                             stride[1], "] and dilation [", dilation[0], ", ",
+                             dilation[1], "] must be positive");
   if (llvm::any_of(padding, [](int64_t p) { return p < 0; }))
     return emitOptionalError(loc, "'flash.conv2d' op padding must be "
                                   "non-negative");
@@ -150,10 +165,10 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
     int64_t padded = input.getDimSize(2 + i) + padding[i] + padding[i + 2];
     int64_t window = dilation[i] * (weight.getDimSize(2 + i) - 1) + 1;
     if (padded < window)
-      return emitOptionalError(
-          loc, "'flash.conv2d' op dilated kernel of weight ", weight,
-          " does not fit the padded input ", input, " in dimension ",
-          i == 0 ? "H" : "W");
+      return emitOptionalError(loc,
+                               "'flash.conv2d' op dilated kernel of weight ",
+                               weight, " does not fit the padded input ", input,
+                               " in dimension ", i == 0 ? "H" : "W");
     outSize[i] = (padded - window) / stride[i] + 1;
   }
   results.push_back(f32Tensor(ctx, {input.getDimSize(0), weight.getDimSize(0),
