@@ -1,5 +1,6 @@
 //===- InitAll.cpp - Register Flash's dialects and passes -----------------===//
 #include "flash/InitAll.h"
+#include "flash/Codegen/Passes.h"
 #include "flash/Conversion/Passes.h"
 #include "flash/Dialect/Flash/IR/FlashDialect.h"
 #include "flash/Pipelines/Pipelines.h"
@@ -55,6 +56,7 @@ void mlir::flash::registerAllDialects(DialectRegistry &registry) {
 
 void mlir::flash::registerAllPasses() {
   registerFlashConversionPasses();
+  registerFlashCodegenPasses();
   registerFlashPipelines();
   // Upstream passes used by the Flash pipelines, so each step can be
   // replayed by hand with flash-opt.

@@ -1,5 +1,6 @@
 //===- Pipelines.cpp - Named Flash lowering pipelines ---------------------===//
 #include "flash/Pipelines/Pipelines.h"
+#include "flash/Codegen/Passes.h"
 #include "flash/Conversion/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -13,14 +14,16 @@
 
 using namespace mlir;
 
-void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm) {
+void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm,
+                                             const PipelineOptions &) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertFlashToLinalg());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 
-void mlir::flash::buildBufferizePipeline(OpPassManager &pm) {
+void mlir::flash::buildBufferizePipeline(OpPassManager &pm,
+                                         const PipelineOptions &) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   // Plain (identity-layout) memrefs at function boundaries, so the runtime
@@ -40,14 +43,18 @@ void mlir::flash::buildBufferizePipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm) {
+void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
+                                            const PipelineOptions &options) {
+  if (options.ukernels)
+    pm.addPass(createMatmulToUkernel());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 
-void mlir::flash::buildLoopsToLLVMPipeline(OpPassManager &pm) {
+void mlir::flash::buildLoopsToLLVMPipeline(OpPassManager &pm,
+                                           const PipelineOptions &) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -78,16 +85,17 @@ llvm::ArrayRef<flash::LoweringStage> mlir::flash::getLoweringStages() {
   return kStages;
 }
 
-void mlir::flash::buildFlashToLLVMPipeline(OpPassManager &pm) {
+void mlir::flash::buildFlashToLLVMPipeline(OpPassManager &pm,
+                                           const PipelineOptions &options) {
   for (const LoweringStage &stage : getLoweringStages())
-    stage.build(pm);
+    stage.build(pm, options);
 }
 
 void mlir::flash::registerFlashPipelines() {
   for (const LoweringStage &stage : getLoweringStages())
-    PassPipelineRegistration<>(stage.pipelineName, stage.description,
-                               stage.build);
-  PassPipelineRegistration<>("flash-to-llvm",
-                             "Flash -> LLVM dialect: every stage in order",
-                             buildFlashToLLVMPipeline);
+    PassPipelineRegistration<PipelineOptions>(stage.pipelineName,
+                                              stage.description, stage.build);
+  PassPipelineRegistration<PipelineOptions>(
+      "flash-to-llvm", "Flash -> LLVM dialect: every stage in order",
+      buildFlashToLLVMPipeline);
 }

@@ -2,6 +2,7 @@
 #include "flash/Runtime/Executable.h"
 #include "flash/InitAll.h"
 #include "flash/Pipelines/Pipelines.h"
+#include "flash/Runtime/Ukernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -103,9 +104,11 @@ struct ParsedModule {
     return static_cast<bool>(module);
   }
 
-  bool runPipeline(void (*build)(OpPassManager &)) {
+  bool runPipeline(void (*build)(OpPassManager &,
+                                 const mlir::flash::PipelineOptions &),
+                   const mlir::flash::PipelineOptions &options) {
     PassManager pm(ctx.get(), ModuleOp::getOperationName());
-    build(pm);
+    build(pm, options);
     return succeeded(pm.run(*module));
   }
 };
@@ -155,10 +158,32 @@ std::string typeString(Type type) {
 llvm::Error optimizeModule(llvm::Module *module, llvm::TargetMachine *tm) {
   return makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, tm)(module);
 }
+
+/// Parses "key=value ..." pipeline options; null with `error` if invalid.
+std::unique_ptr<mlir::flash::PipelineOptions>
+parsePipelineOptions(const std::string &text, std::string &error) {
+  auto options = mlir::flash::PipelineOptions::createFromString(text);
+  if (!options)
+    error = "invalid pipeline options '" + text + "'";
+  return options;
+}
+
+/// Makes the ukernels (linked into this library, which Python may load
+/// privately, invisible to a process-wide symbol search) known to the JIT.
+void registerUkernels(ExecutionEngine &engine) {
+  engine.registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    for (auto &[name, address] : ::flash::runtime::ukernelSymbols())
+      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                 llvm::JITSymbolFlags::Exported};
+    return symbols;
+  });
+}
 } // namespace
 
 struct Executable::Impl {
   std::string source;
+  std::string pipelineOptions;
   std::string bufferName;
   std::string entry;
   std::vector<TensorSpec> inputs, outputs;
@@ -198,8 +223,12 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
     error = parsed.diagnostics;
     return nullptr;
   }
+  auto pipelineOptions = parsePipelineOptions(options.pipelineOptions, error);
+  if (!pipelineOptions)
+    return nullptr;
   auto impl = std::make_unique<Impl>();
   impl->source = source;
+  impl->pipelineOptions = options.pipelineOptions;
   impl->bufferName = bufferName;
 
   func::FuncOp func = findEntry(*parsed.module, options.entry, error);
@@ -228,7 +257,8 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
       impl->strides.push_back(std::move(strides));
     }
 
-  if (!parsed.runPipeline(mlir::flash::buildFlashToLLVMPipeline)) {
+  if (!parsed.runPipeline(mlir::flash::buildFlashToLLVMPipeline,
+                          *pipelineOptions)) {
     error = parsed.diagnostics;
     return nullptr;
   }
@@ -253,6 +283,7 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
     error = "JIT compilation failed: " + llvm::toString(engine.takeError());
     return nullptr;
   }
+  registerUkernels(**engine);
   auto fn = (*engine)->lookupPacked(impl->entry);
   if (!fn) {
     error = "JIT lookup of '" + impl->entry +
@@ -296,6 +327,9 @@ bool Executable::stageIR(const std::string &stage, std::string &text,
     return false;
   }
   initializeLLVMOnce();
+  auto pipelineOptions = parsePipelineOptions(impl->pipelineOptions, error);
+  if (!pipelineOptions)
+    return false;
   ParsedModule parsed;
   if (!parsed.parse(impl->source, impl->bufferName)) {
     error = parsed.diagnostics;
@@ -304,7 +338,7 @@ bool Executable::stageIR(const std::string &stage, std::string &text,
   auto stages = mlir::flash::getLoweringStages();
   size_t mlirStages = std::min<size_t>(it - names.begin(), stages.size());
   for (size_t i = 0; i < mlirStages; ++i)
-    if (!parsed.runPipeline(stages[i].build)) {
+    if (!parsed.runPipeline(stages[i].build, *pipelineOptions)) {
       error = parsed.diagnostics;
       return false;
     }

@@ -66,11 +66,14 @@ class Compiled:
 
 
 def compile_mlir(source: str, entry: str | None = None,
-                 name: str = "<flash-source>") -> Compiled:
-    """Compile Flash IR text; raises ValueError with MLIR's diagnostics."""
+                 name: str = "<flash-source>", options: str = "") -> Compiled:
+    """Compile Flash IR text; raises ValueError with MLIR's diagnostics.
+
+    `options` are pipeline options in flash-opt syntax, e.g.
+    "ukernels=false" (see `flash-opt --help`, --flash-to-llvm)."""
     if not isinstance(source, str):
         raise TypeError(f"compile_mlir expects IR text (str), got {type(source).__name__}")
-    return Compiled(_native.compile(source, entry or "", name), source)
+    return Compiled(_native.compile(source, entry or "", name, options), source)
 
 
 def _as_f32(value, op: str, index: int) -> np.ndarray:

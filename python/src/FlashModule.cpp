@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "flash/Builder/GraphBuilder.h"
 #include "flash/Runtime/Executable.h"
+#include "flash/Runtime/Ukernels.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
@@ -40,10 +41,12 @@ nb::list specsToList(const std::vector<TensorSpec> &specs) {
 
 std::unique_ptr<Executable> compile(const std::string &source,
                                     const std::string &entry,
-                                    const std::string &name) {
+                                    const std::string &name,
+                                    const std::string &pipelineOptions) {
   std::string error;
   flash::runtime::CompileOptions options;
   options.entry = entry;
+  options.pipelineOptions = pipelineOptions;
   std::unique_ptr<Executable> exe;
   {
     nb::gil_scoped_release release;
@@ -132,8 +135,12 @@ NB_MODULE(_flashcompile, m) {
            "Run on C-contiguous float32 arrays of the declared shapes.");
 
   m.def("compile", &compile, "source"_a, "entry"_a = "",
-        "name"_a = "<flash-source>",
+        "name"_a = "<flash-source>", "options"_a = "",
         "Parse, verify and JIT-compile Flash IR text.");
+
+  m.def("set_num_threads", &flash::runtime::setNumThreads, "threads"_a,
+        "Threads used by compiled code (default: all hardware threads).");
+  m.def("get_num_threads", &flash::runtime::getNumThreads);
 
   nb::class_<GraphBuilder>(m, "GraphBuilder")
       .def(nb::init<>())

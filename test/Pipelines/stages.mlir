@@ -25,16 +25,25 @@
 // BUF-NOT: tensor<{{[0-9]}}
 // BUF: return
 
+// The matmul calls the sgemm ukernel; the rest becomes loops.
 // LOOPS-LABEL: func.func @mlp_layer
+// LOOPS: call @flash_matmul_f32
 // LOOPS: scf.for
 // LOOPS: scf.for
-// LOOPS: scf.for
-// LOOPS: arith.mulf
 // LOOPS: arith.addf
 // LOOPS-NOT: linalg.
 
+// Without ukernels the matmul is generated code too.
+// RUN: flash-opt %s --flash-to-linalg --flash-bufferize --flash-to-loops="ukernels=false" | FileCheck %s --check-prefix=NOUK
+// NOUK-LABEL: func.func @mlp_layer
+// NOUK-NOT: call
+// NOUK: scf.for
+// NOUK: scf.for
+// NOUK: scf.for
+// NOUK: arith.mulf
+
 // LLVM-LABEL: llvm.func @mlp_layer
-// LLVM: llvm.fmul
+// LLVM: llvm.call @flash_matmul_f32
 // LLVM: llvm.intr.maximum
 // LLVM-NOT: scf.
 // LLVM-NOT: memref.

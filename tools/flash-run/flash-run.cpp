@@ -38,6 +38,10 @@ static cl::opt<unsigned>
 static cl::opt<unsigned> seed("seed", cl::desc("Seed for random inputs"),
                               cl::init(0));
 static cl::opt<std::string>
+    pipelineOptions("options", cl::desc("Pipeline options, as for "
+                                        "flash-opt --flash-to-llvm=\"...\" "
+                                        "(e.g. ukernels=false)"));
+static cl::opt<std::string>
     emit("emit", cl::desc("Print the IR after this stage and exit (flash, "
                           "linalg, bufferized, loops, llvm, llvm-ir, asm)"));
 
@@ -57,6 +61,7 @@ int main(int argc, char **argv) {
   std::string error;
   CompileOptions options;
   options.entry = entry;
+  options.pipelineOptions = pipelineOptions;
   auto exe = Executable::compile((*buffer)->getBuffer().str(), inputFile,
                                  options, error);
   if (!exe)

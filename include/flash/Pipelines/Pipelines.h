@@ -9,21 +9,37 @@
 #define FLASH_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
 #include "llvm/ADT/ArrayRef.h"
 
 namespace mlir::flash {
 
+/// The knobs of the Flash pipelines: every optimization can be switched off
+/// (for ablations and debugging), from flash-opt
+/// (`--flash-to-llvm="ukernels=false"`) and from Python
+/// (`fc.compile_mlir(src, options="ukernels=false")`).
+struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
+  Option<bool> ukernels{*this, "ukernels",
+                        llvm::cl::desc("Call the packed sgemm ukernel for "
+                                       "f32 matmuls"),
+                        llvm::cl::init(true)};
+};
+
 /// Flash -> Linalg on tensors (+ canonicalize, CSE).
-void buildFlashToLinalgPipeline(OpPassManager &pm);
+void buildFlashToLinalgPipeline(OpPassManager &pm,
+                                const PipelineOptions &options);
 /// Linalg on tensors -> Linalg on memrefs (one-shot bufferization; results
 /// become caller-owned out-parameters; temporaries are freed).
-void buildBufferizePipeline(OpPassManager &pm);
+void buildBufferizePipeline(OpPassManager &pm, const PipelineOptions &options);
 /// Linalg on memrefs -> scf loops.
-void buildLowerToLoopsPipeline(OpPassManager &pm);
+void buildLowerToLoopsPipeline(OpPassManager &pm,
+                               const PipelineOptions &options);
 /// Loops -> LLVM dialect.
-void buildLoopsToLLVMPipeline(OpPassManager &pm);
+void buildLoopsToLLVMPipeline(OpPassManager &pm,
+                              const PipelineOptions &options);
 /// All of the above, Flash -> LLVM dialect.
-void buildFlashToLLVMPipeline(OpPassManager &pm);
+void buildFlashToLLVMPipeline(OpPassManager &pm,
+                              const PipelineOptions &options);
 
 /// One step of the progressive lowering: the IR after it is called `name`.
 struct LoweringStage {
@@ -31,7 +47,7 @@ struct LoweringStage {
   const char *pipelineName; ///< flash-opt flag that produces it from the
                             ///< previous stage, e.g. "flash-to-linalg"
   const char *description;
-  void (*build)(OpPassManager &);
+  void (*build)(OpPassManager &, const PipelineOptions &);
 };
 
 /// The stages after the input ("flash"), in pipeline order.

@@ -29,6 +29,9 @@ struct TensorSpec {
 struct CompileOptions {
   /// The function to compile; empty means the module's only public function.
   std::string entry;
+  /// Pipeline options in flash-opt syntax, e.g. "ukernels=false" (see
+  /// mlir::flash::PipelineOptions).
+  std::string pipelineOptions;
 };
 
 class Executable {

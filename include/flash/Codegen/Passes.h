@@ -1,0 +1,15 @@
+//===- Passes.h - Flash loop-level (codegen) passes -------------*- C++ -*-===//
+#ifndef FLASH_CODEGEN_PASSES_H
+#define FLASH_CODEGEN_PASSES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::flash {
+#define GEN_PASS_DECL
+#define GEN_PASS_REGISTRATION
+#include "flash/Codegen/Passes.h.inc"
+} // namespace mlir::flash
+
+#endif // FLASH_CODEGEN_PASSES_H

@@ -1,0 +1,42 @@
+//===- Ukernels.h - Hand-written CPU microkernels ---------------*- C++ -*-===//
+//
+// Like IREE's ukernels: a few hot loops where codegen alone does not reach
+// the machine's peak are written by hand and called from generated code.
+// Compiled code reaches them through the `_mlir_ciface_*` entry points (MLIR's
+// C interface for memref arguments); the JIT gets their addresses from
+// `registerUkernelSymbols`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASH_RUNTIME_UKERNELS_H
+#define FLASH_RUNTIME_UKERNELS_H
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace flash::runtime {
+
+/// C[M x N] += A[M x K] * B[K x N], row-major with leading dimensions
+/// lda/ldb/ldc (elements). Packs A and B into cache-sized panels and runs a
+/// register-tiled FMA microkernel (AVX2/FMA when the CPU has it, portable C++
+/// otherwise), parallel over the configured number of threads.
+void sgemmAccumulate(int64_t m, int64_t n, int64_t k, const float *a,
+                     int64_t lda, const float *b, int64_t ldb, float *c,
+                     int64_t ldc);
+
+/// Threads used by the ukernels (default: all hardware threads).
+void setNumThreads(int threads);
+int getNumThreads();
+
+/// Runs fn(0) ... fn(tasks - 1) on the runtime's thread pool, blocking until
+/// all are done.
+void parallelFor(int tasks, const std::function<void(int)> &fn);
+
+/// (symbol name, address) of every ukernel entry point for the JIT.
+std::vector<std::pair<std::string, void *>> ukernelSymbols();
+
+} // namespace flash::runtime
+
+#endif // FLASH_RUNTIME_UKERNELS_H

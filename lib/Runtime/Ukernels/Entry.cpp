@@ -1,0 +1,41 @@
+//===- Entry.cpp - C-interface entry points of the ukernels ---------------===//
+//
+// Generated code calls `flash_matmul_f32(A, B, C)` on memrefs; MLIR's C
+// interface (llvm.emit_c_interface) turns that into a call of
+// `_mlir_ciface_flash_matmul_f32` with pointers to the memref descriptors.
+//
+//===----------------------------------------------------------------------===//
+#include "flash/Runtime/Ukernels.h"
+
+#include "mlir/ExecutionEngine/CRunnerUtils.h"
+
+using namespace flash::runtime;
+
+extern "C" {
+/// C += A * B for 2-D f32 memrefs with unit inner stride (any other layout
+/// takes a plain loop: correct, just not fast).
+void _mlir_ciface_flash_matmul_f32(StridedMemRefType<float, 2> *a,
+                                   StridedMemRefType<float, 2> *b,
+                                   StridedMemRefType<float, 2> *c) {
+  int64_t m = c->sizes[0], n = c->sizes[1], k = a->sizes[1];
+  const float *pa = a->data + a->offset;
+  const float *pb = b->data + b->offset;
+  float *pc = c->data + c->offset;
+  if (a->strides[1] == 1 && b->strides[1] == 1 && c->strides[1] == 1) {
+    sgemmAccumulate(m, n, k, pa, a->strides[0], pb, b->strides[0], pc,
+                    c->strides[0]);
+    return;
+  }
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t j = 0; j < n; ++j)
+        pc[i * c->strides[0] + j * c->strides[1]] +=
+            pa[i * a->strides[0] + p * a->strides[1]] *
+            pb[p * b->strides[0] + j * b->strides[1]];
+}
+}
+
+std::vector<std::pair<std::string, void *>> flash::runtime::ukernelSymbols() {
+  return {{"_mlir_ciface_flash_matmul_f32",
+           reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_f32)}};
+}

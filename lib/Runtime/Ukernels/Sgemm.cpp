@@ -1,0 +1,224 @@
+//===- Sgemm.cpp - Packed, register-tiled f32 matmul ukernel --------------===//
+//
+// The BLIS algorithm: C is computed in NC-wide column blocks and KC-deep
+// slices; B's slice is packed into 16-column panels (kept in L1 per panel,
+// L3 in all), A's MC x KC block into 6-row panels (L2), and a 6x16
+// microkernel keeps 12 AVX2 accumulators in registers while streaming both
+// panels: per k step 2 loads of B, 6 broadcasts of A and 12 FMAs.
+//
+// Why hand-written: MLIR's linalg tiling + vectorization reaches about a
+// third of the FMA peak on this machine (see docs/performance.md); packing
+// and a register-resident accumulator tile are what close the gap, as in
+// IREE's mmt4d ukernels.
+//
+//===----------------------------------------------------------------------===//
+#include "flash/Runtime/Ukernels.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+using namespace flash::runtime;
+
+namespace {
+constexpr int64_t MR = 6, NR = 16; // register tile
+constexpr int64_t KC = 256;        // depth of a packed slice (L1: 16 KiB of B)
+constexpr int64_t MC = 144;        // rows of a packed A block (L2)
+constexpr int64_t NC = 3072;       // columns of a packed B block (L3)
+
+struct AlignedFree {
+  void operator()(float *p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<float, AlignedFree>;
+
+Buffer allocate(int64_t elements) {
+  size_t bytes = ((elements * sizeof(float) + 63) / 64) * 64;
+  return Buffer(static_cast<float *>(std::aligned_alloc(64, bytes)));
+}
+
+/// Packs B[0:kc, 0:nc] into ceil(nc/NR) panels of kc x NR, zero-padded.
+void packB(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *out) {
+  for (int64_t j = 0; j < nc; j += NR) {
+    int64_t cols = std::min(NR, nc - j);
+    for (int64_t p = 0; p < kc; ++p) {
+      const float *src = b + p * ldb + j;
+      float *dst = out + p * NR;
+      std::memcpy(dst, src, cols * sizeof(float));
+      std::memset(dst + cols, 0, (NR - cols) * sizeof(float));
+    }
+    out += kc * NR;
+  }
+}
+
+/// Packs A[0:mc, 0:kc] into ceil(mc/MR) panels of kc x MR (column of MR per
+/// k), zero-padded.
+void packA(int64_t mc, int64_t kc, const float *a, int64_t lda, float *out) {
+  for (int64_t i = 0; i < mc; i += MR) {
+    int64_t rows = std::min(MR, mc - i);
+    for (int64_t p = 0; p < kc; ++p) {
+      for (int64_t r = 0; r < rows; ++r)
+        out[p * MR + r] = a[(i + r) * lda + p];
+      for (int64_t r = rows; r < MR; ++r)
+        out[p * MR + r] = 0.0f;
+    }
+    out += kc * MR;
+  }
+}
+
+/// C[0:rows, 0:cols] += acc (the valid part of a register tile).
+void accumulateTile(const float *acc, float *c, int64_t ldc, int64_t rows,
+                    int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j)
+      c[r * ldc + j] += acc[r * NR + j];
+}
+
+/// C[0:rows, 0:cols] += Ap^T * Bp over kc; portable version.
+void microkernelGeneric(int64_t kc, const float *ap, const float *bp, float *c,
+                        int64_t ldc, int64_t rows, int64_t cols) {
+  float acc[MR * NR] = {};
+  for (int64_t p = 0; p < kc; ++p)
+    for (int64_t r = 0; r < MR; ++r)
+      for (int64_t j = 0; j < NR; ++j)
+        acc[r * NR + j] += ap[p * MR + r] * bp[p * NR + j];
+  accumulateTile(acc, c, ldc, rows, cols);
+}
+
+/// The same with the 6x16 tile in 12 named AVX2 registers (an array of
+/// __m256 is not reliably kept in registers by GCC). A full tile is added to
+/// C straight from the registers; an edge tile goes through a buffer.
+__attribute__((target("avx2,fma"))) void
+microkernelAvx2(int64_t kc, const float *ap, const float *bp, float *c,
+                int64_t ldc, int64_t rows, int64_t cols) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+#define FLASH_ROW(r)                                                           \
+  a = _mm256_broadcast_ss(ap + r);                                             \
+  c##r##0 = _mm256_fmadd_ps(a, b0, c##r##0);                                   \
+  c##r##1 = _mm256_fmadd_ps(a, b1, c##r##1);
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kc; ++p) {
+    __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8), a;
+    FLASH_ROW(0)
+    FLASH_ROW(1) FLASH_ROW(2) FLASH_ROW(3) FLASH_ROW(4) FLASH_ROW(5) ap += MR;
+    bp += NR;
+  }
+#undef FLASH_ROW
+  alignas(32) float buffer[MR * NR];
+  bool full = rows == MR && cols == NR;
+  float *out = full ? c : buffer;
+  int64_t ld = full ? ldc : NR;
+#define FLASH_STORE(r)                                                         \
+  {                                                                            \
+    float *row = out + r * ld;                                                 \
+    if (full) {                                                                \
+      c##r##0 = _mm256_add_ps(_mm256_loadu_ps(row), c##r##0);                  \
+      c##r##1 = _mm256_add_ps(_mm256_loadu_ps(row + 8), c##r##1);              \
+    }                                                                          \
+    _mm256_storeu_ps(row, c##r##0);                                            \
+    _mm256_storeu_ps(row + 8, c##r##1);                                        \
+  }
+  FLASH_STORE(0)
+  FLASH_STORE(1) FLASH_STORE(2) FLASH_STORE(3) FLASH_STORE(4) FLASH_STORE(5)
+#undef FLASH_STORE
+      if (!full) accumulateTile(buffer, c, ldc, rows, cols);
+}
+
+using Microkernel = void (*)(int64_t, const float *, const float *, float *,
+                             int64_t, int64_t, int64_t);
+
+Microkernel selectMicrokernel() {
+  static const Microkernel kernel =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+          ? microkernelAvx2
+          : microkernelGeneric;
+  return kernel;
+}
+
+/// One thread's share: the whole BLIS loop nest over C[0:m, 0:n].
+void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float *c, int64_t ldc) {
+  Microkernel kernel = selectMicrokernel();
+  int64_t ncMax = std::min(NC, (n + NR - 1) / NR * NR);
+  int64_t mcMax = std::min(MC, (m + MR - 1) / MR * MR);
+  int64_t kcMax = std::min(KC, k);
+  Buffer bPacked = allocate(kcMax * ncMax);
+  Buffer aPacked = allocate(kcMax * mcMax);
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    int64_t nc = std::min(NC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      int64_t kc = std::min(KC, k - pc);
+      packB(kc, nc, b + pc * ldb + jc, ldb, bPacked.get());
+      for (int64_t ic = 0; ic < m; ic += MC) {
+        int64_t mc = std::min(MC, m - ic);
+        packA(mc, kc, a + ic * lda + pc, lda, aPacked.get());
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          int64_t cols = std::min(NR, nc - jr);
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            int64_t rows = std::min(MR, mc - ir);
+            kernel(kc, aPacked.get() + ir * kc, bPacked.get() + jr * kc,
+                   c + (ic + ir) * ldc + jc + jr, ldc, rows, cols);
+          }
+        }
+      }
+    }
+  }
+}
+
+/// Few rows (a matrix-vector product in disguise): packing B would triple
+/// the memory traffic of a bandwidth-bound loop, so stream B's rows instead.
+/// Cloned for AVX2 and dispatched at load time.
+__attribute__((target_clones("avx2", "default"))) void
+sgemmFewRows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+             const float *b, int64_t ldb, float *c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < k; ++p) {
+      float s = a[i * lda + p];
+      const float *row = b + p * ldb;
+      float *out = c + i * ldc;
+      for (int64_t j = 0; j < n; ++j) // auto-vectorized
+        out[j] += s * row[j];
+    }
+}
+} // namespace
+
+void flash::runtime::sgemmAccumulate(int64_t m, int64_t n, int64_t k,
+                                     const float *a, int64_t lda,
+                                     const float *b, int64_t ldb, float *c,
+                                     int64_t ldc) {
+  if (m == 0 || n == 0 || k == 0)
+    return;
+  // Split C into column (or, for narrow C, row) stripes, one per task, each
+  // a full serial GEMM: no shared packing buffers, no synchronization.
+  int threads = getNumThreads();
+  double flops = 2.0 * m * n * k;
+  int tasks = flops < 2e6 ? 1 : threads;
+  bool fewRows = m < MR;
+  if (tasks > 1 && (fewRows || n >= m)) {
+    int64_t stripe = ((n + tasks - 1) / tasks + NR - 1) / NR * NR;
+    tasks = static_cast<int>((n + stripe - 1) / stripe);
+    parallelFor(tasks, [&](int t) {
+      int64_t j0 = t * stripe, cols = std::min(stripe, n - j0);
+      (fewRows ? sgemmFewRows : sgemmSerial)(m, cols, k, a, lda, b + j0, ldb,
+                                             c + j0, ldc);
+    });
+    return;
+  }
+  if (tasks > 1) {
+    int64_t stripe = ((m + tasks - 1) / tasks + MR - 1) / MR * MR;
+    tasks = static_cast<int>((m + stripe - 1) / stripe);
+    parallelFor(tasks, [&](int t) {
+      int64_t i0 = t * stripe, rows = std::min(stripe, m - i0);
+      sgemmSerial(rows, n, k, a + i0 * lda, lda, b, ldb, c + i0 * ldc, ldc);
+    });
+    return;
+  }
+  (fewRows ? sgemmFewRows : sgemmSerial)(m, n, k, a, lda, b, ldb, c, ldc);
+}

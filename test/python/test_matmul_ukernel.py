@@ -1,0 +1,71 @@
+"""The packed sgemm ukernel (lib/Runtime/Ukernels) against NumPy: shapes on
+and off its block sizes (register tile 6x16, KC=256, MC=144, NC=3072), the
+few-rows path, one and two threads, and the pure-codegen path."""
+import numpy as np
+import pytest
+
+import flashcompile as fc
+from conftest import assert_close
+
+SHAPES = [
+    (6, 256, 16),      # exactly one register tile, one K slice
+    (12, 512, 32),     # multiples of everything
+    (144, 256, 48),    # one full MC block
+    (145, 257, 17),    # one past every block boundary
+    (7, 600, 33),      # several K slices with a remainder
+    (300, 70, 40),     # several MC blocks
+    (5, 300, 3100),    # few rows (streaming path), N > NC
+    (1, 1000, 300),    # a matrix-vector product
+    (13, 5, 3100),     # N > NC in the packed path
+    (250, 250, 250),
+    (97, 113, 127),
+]
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    before = fc.get_num_threads()
+    fc.set_num_threads(request.param)
+    yield request.param
+    fc.set_num_threads(before)
+
+
+@pytest.mark.parametrize("m,k,n", SHAPES)
+def test_ukernel_matmul(rng, threads, m, k, n):
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    assert_close(fc.matmul(a, b), a.astype(np.float64) @ b, reduction=k)
+
+
+def _matmul_module(m, k, n):
+    return f"""
+    func.func @mm(%a: tensor<{m}x{k}xf32>, %b: tensor<{k}x{n}xf32>) -> tensor<{m}x{n}xf32> {{
+      %0 = flash.matmul %a, %b : (tensor<{m}x{k}xf32>, tensor<{k}x{n}xf32>) -> tensor<{m}x{n}xf32>
+      return %0 : tensor<{m}x{n}xf32>
+    }}"""
+
+
+@pytest.mark.parametrize("options", ["", "ukernels=false", "ukernels=true"])
+def test_pipeline_options_agree(rng, options):
+    m, k, n = 37, 300, 21
+    c = fc.compile_mlir(_matmul_module(m, k, n), options=options)
+    assert ("flash_matmul_f32" in c.ir("loops")) == (options != "ukernels=false")
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    assert_close(c(a, b), a.astype(np.float64) @ b, reduction=k)
+
+
+def test_bad_pipeline_options():
+    with pytest.raises(ValueError, match="invalid pipeline options 'nonsense=1'"):
+        fc.compile_mlir(_matmul_module(2, 2, 2), options="nonsense=1")
+
+
+def test_num_threads_roundtrip():
+    before = fc.get_num_threads()
+    try:
+        fc.set_num_threads(1)
+        assert fc.get_num_threads() == 1
+        fc.set_num_threads(3)
+        assert fc.get_num_threads() == 3
+    finally:
+        fc.set_num_threads(before)
