@@ -15,9 +15,14 @@
 using namespace mlir;
 
 void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm,
-                                             const PipelineOptions &) {
+                                             const PipelineOptions &options) {
+  // Graph level: fold constants, remove dead and duplicate ops.
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   pm.addPass(createConvertFlashToLinalg());
+  // One loop nest per chain of elementwise ops: one pass over memory.
+  if (options.fuseElementwise)
+    pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

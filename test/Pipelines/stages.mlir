@@ -12,7 +12,6 @@
 // LINALG: linalg.matmul
 // LINALG: linalg.generic
 // LINALG: arith.addf
-// LINALG: linalg.generic
 // LINALG: arith.maximumf
 // LINALG-NOT: flash.
 

@@ -18,3 +18,38 @@ func.func @dead(%a: tensor<4x4xf32>) -> tensor<4x4xf32> {
   %0 = flash.matmul %a, %a : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
   return %a : tensor<4x4xf32>
 }
+
+// Constant folding: add of two constants (with broadcasting) and relu of a
+// constant become one constant.
+// CHECK-LABEL: func.func @fold_constants
+// CHECK-NEXT: %[[C:.*]] = flash.constant dense<{{\[\[}}1.100000e+01, 0.000000e+00], [1.300000e+01, 2.000000e+00]]> : tensor<2x2xf32>
+// CHECK-NEXT: return %[[C]]
+func.func @fold_constants() -> tensor<2x2xf32> {
+  %a = flash.constant dense<[[1.0, -2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %b = flash.constant dense<[10.0, -2.0]> : tensor<2xf32>
+  %0 = flash.add %a, %b : (tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
+  %1 = flash.relu %0 : tensor<2x2xf32>
+  return %1 : tensor<2x2xf32>
+}
+
+// Nothing folds when an operand is not constant.
+// CHECK-LABEL: func.func @no_fold
+// CHECK: flash.add
+func.func @no_fold(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %c = flash.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %0 = flash.add %x, %c : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// Duplicate ops are merged (CSE runs in the pipeline after canonicalize).
+// RUN: flash-opt %s --cse | FileCheck %s --check-prefix=CSE
+// CSE-LABEL: func.func @duplicates
+// CSE: %[[R:.*]] = flash.relu %arg0
+// CSE-NOT: flash.relu
+// CSE: flash.add %[[R]], %[[R]]
+func.func @duplicates(%x: tensor<3xf32>) -> tensor<3xf32> {
+  %0 = flash.relu %x : tensor<3xf32>
+  %1 = flash.relu %x : tensor<3xf32>
+  %2 = flash.add %0, %1 : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %2 : tensor<3xf32>
+}

@@ -40,6 +40,10 @@ rankedOperands(std::optional<Location> loc, StringRef opName, Value lhs,
   return std::make_pair(lhsType, rhsType);
 }
 
+/// Constant folding materializes results; beyond this many elements it is
+/// left to run time.
+static constexpr int64_t kMaxFoldElements = 1 << 16;
+
 static RankedTensorType f32Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape, Float32Type::get(ctx));
 }
@@ -106,6 +110,56 @@ LogicalResult AddOp::inferReturnTypes(MLIRContext *ctx,
         " and ", rhs);
   results.push_back(f32Tensor(ctx, *shape));
   return success();
+}
+
+OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
+  auto lhs = dyn_cast_or_null<DenseElementsAttr>(adaptor.getLhs());
+  auto rhs = dyn_cast_or_null<DenseElementsAttr>(adaptor.getRhs());
+  auto type = cast<RankedTensorType>(getType());
+  // Folding materializes the result: only for small constants, so large
+  // weights are not duplicated at compile time.
+  if (!lhs || !rhs || type.getNumElements() > kMaxFoldElements)
+    return {};
+  SmallVector<APFloat> values;
+  values.reserve(type.getNumElements());
+  auto lhsValues = lhs.getValues<APFloat>();
+  auto rhsValues = rhs.getValues<APFloat>();
+  // Walk the result index space, reading each operand with NumPy
+  // broadcasting (a size-1 or missing dimension reads index 0).
+  SmallVector<int64_t> index(type.getRank(), 0);
+  auto flatIndex = [&](RankedTensorType operand) {
+    int64_t offset = type.getRank() - operand.getRank(), flat = 0;
+    for (int64_t d = 0; d < operand.getRank(); ++d) {
+      int64_t size = operand.getDimSize(d);
+      flat = flat * size + (size == 1 ? 0 : index[d + offset]);
+    }
+    return flat;
+  };
+  auto lhsType = cast<RankedTensorType>(lhs.getType());
+  auto rhsType = cast<RankedTensorType>(rhs.getType());
+  for (int64_t i = 0, e = type.getNumElements(); i < e; ++i) {
+    APFloat sum = lhsValues[flatIndex(lhsType)];
+    sum.add(rhsValues[flatIndex(rhsType)], APFloat::rmNearestTiesToEven);
+    values.push_back(sum);
+    for (int64_t d = type.getRank() - 1; d >= 0; --d) {
+      if (++index[d] < type.getDimSize(d))
+        break;
+      index[d] = 0;
+    }
+  }
+  return DenseElementsAttr::get(type, values);
+}
+
+OpFoldResult ReluOp::fold(FoldAdaptor adaptor) {
+  auto input = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+  if (!input || input.getNumElements() > kMaxFoldElements)
+    return {};
+  return input.mapValues(input.getElementType(), [](const APFloat &x) {
+    // maximum(x, 0) with NaN propagating, as the lowering computes it.
+    return (x.isNegative() && !x.isNaN() ? APFloat::getZero(x.getSemantics())
+                                         : x)
+        .bitcastToAPInt();
+  });
 }
 
 //===----------------------------------------------------------------------===//

@@ -55,7 +55,8 @@ def Flash_AddOp : Flash_Op<"add", [Pure, Commutative, InferTypeOpAdaptor]> {
   let summary = "Elementwise addition with NumPy broadcasting.";
   let description = [{
     Shapes are aligned from the trailing dimension; a dimension of size 1 (or
-    a missing leading dimension) is broadcast, exactly as in NumPy.
+    a missing leading dimension) is broadcast, exactly as in NumPy. The sum
+    of two constants folds to a constant.
 
     ```mlir
     %y = flash.add %x, %b : (tensor<8x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
@@ -64,6 +65,7 @@ def Flash_AddOp : Flash_Op<"add", [Pure, Commutative, InferTypeOpAdaptor]> {
   let arguments = (ins Flash_Tensor:$lhs, Flash_Tensor:$rhs);
   let results = (outs Flash_Tensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -75,7 +77,7 @@ def Flash_ReluOp : Flash_Op<"relu",
   let summary = "Elementwise max(x, 0).";
   let description = [{
     NaN inputs stay NaN (as `np.maximum(x, 0)`). relu(relu(x)) folds to
-    relu(x).
+    relu(x); relu of a constant folds to a constant.
 
     ```mlir
     %y = flash.relu %x : tensor<8x16xf32>
@@ -84,6 +86,7 @@ def Flash_ReluOp : Flash_Op<"relu",
   let arguments = (ins Flash_Tensor:$input);
   let results = (outs Flash_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//
