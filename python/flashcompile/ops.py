@@ -4,20 +4,23 @@ An op call builds a one-op Flash function through the native GraphBuilder
 (MLIR's own builders, type inference and verifier), JIT-compiles it with the
 same pipeline as flash-opt's --flash-to-llvm, caches it by (op, shapes,
 dtype, attributes) and runs it.
+
+A cached call is kept to about one native call: the op looks up its
+executable by (op, shapes) and calls it directly; the native side checks
+dtype, layout and shapes and raises TypeError for anything it cannot take
+as is, and only then does the checked, converting path below run.
 """
 from __future__ import annotations
 
-import contextvars
-import functools
 import sys
 from dataclasses import dataclass
 
 from . import _flashcompile as _native
 from .compiled import Compiled, _as_f32, compile_mlir
 
-_cache: dict = {}
+_cache: dict = {}   # key -> Compiled
+_fast: dict = {}    # the same key -> the native executable, for the fast path
 _stats = {"hits": 0, "misses": 0}
-_lowering = contextvars.ContextVar("flashcompile_lowering", default=False)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ def cache_info() -> CacheInfo:
 
 def clear_cache() -> None:
     _cache.clear()
+    _fast.clear()
     _stats.update(hits=0, misses=0)
 
 
@@ -47,84 +51,133 @@ def _caller_location():
     return frame.f_code.co_filename, frame.f_lineno
 
 
-def _build(op: str, shapes, attrs) -> Compiled:
-    file, line = _caller_location()
-    builder = _native.GraphBuilder()
-    args = [builder.add_input(list(s)) for s in shapes]
-    result = builder.add_op(op, args, attrs, file, line)
-    text = builder.finish(op.split(".")[1], [result])
-    return compile_mlir(text, name=f"<{op}>")
+def _key(op: str, shapes, attrs) -> tuple:
+    return (op, *shapes, *(attrs or {}).items())
 
 
-def _apply(op: str, arrays, attrs=None):
-    attrs = attrs or {}
+def _compiled(op: str, arrays, attrs) -> tuple[Compiled, list]:
+    """The cached (or newly compiled) executable and the checked arrays."""
     arrays = [_as_f32(a, op, i) for i, a in enumerate(arrays)]
-    key = (op, tuple(a.shape for a in arrays), "f32",
-           tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
-                        for k, v in attrs.items())))
+    key = _key(op, [a.shape for a in arrays], attrs)
     compiled = _cache.get(key)
     if compiled is None:
         _stats["misses"] += 1
-        compiled = _cache[key] = _build(op, [a.shape for a in arrays], attrs)
+        file, line = _caller_location()
+        builder = _native.GraphBuilder()
+        args = [builder.add_input(list(a.shape)) for a in arrays]
+        result = builder.add_op(op, args, dict(attrs or {}), file, line)
+        text = builder.finish(op.split(".")[1], [result])
+        compiled = _cache[key] = compile_mlir(text, name=f"<{op}>")
+        _fast[key] = compiled._exe
     else:
         _stats["hits"] += 1
-    if _lowering.get():
-        return compiled
-    return compiled(*arrays)
+    return compiled, arrays
+
+
+def _apply(op: str, arrays, attrs=None):
+    """The checked path: convert, compile if needed, run."""
+    compiled, arrays = _compiled(op, arrays, attrs)
+    return compiled._exe(*arrays)
 
 
 def lower(fn, *args, **kwargs) -> Compiled:
     """The compiled object an op call would run, for inspection:
     `fc.lower(fc.conv2d, x, w, stride=2).ir("linalg")`."""
-    token = _lowering.set(True)
-    try:
-        result = fn(*args, **kwargs)
-    finally:
-        _lowering.reset(token)
-    if not isinstance(result, Compiled):
+    spec = getattr(fn, "_flash_spec", None)
+    if spec is None:
         raise TypeError(f"lower: {getattr(fn, '__name__', fn)!r} is not a flashcompile op")
+    return _compiled(*spec(*args, **kwargs))[0]
+
+
+def _fast_call(key, *arrays):
+    """The cached executable called directly; None if the fast path does not
+    apply (not cached yet, or arrays it cannot take as they are)."""
+    exe = _fast.get(key)
+    if exe is None:
+        return None
+    try:
+        result = exe(*arrays)
+    except TypeError:
+        return None
+    _stats["hits"] += 1
     return result
 
 
+def _spec(build):
+    """Attaches the op's (op, arrays, attrs) builder for `lower`."""
+    def attach(fn):
+        fn._flash_spec = build
+        return fn
+    return attach
+
+
+@_spec(lambda a, b: ("flash.matmul", (a, b), None))
 def matmul(a, b):
     """(M, K) @ (K, N) -> (M, N)."""
-    return _apply("flash.matmul", (a, b))
+    try:  # the fast path, inlined: this is the per-call overhead
+        out = _fast["flash.matmul", a.shape, b.shape](a, b)
+        _stats["hits"] += 1
+        return out
+    except (KeyError, AttributeError, TypeError):
+        return _apply("flash.matmul", (a, b))
 
 
+@_spec(lambda x, y: ("flash.add", (x, y), None))
 def add(x, y):
     """x + y with NumPy broadcasting."""
-    return _apply("flash.add", (x, y))
+    try:  # the fast path, inlined: this is the per-call overhead
+        out = _fast["flash.add", x.shape, y.shape](x, y)
+        _stats["hits"] += 1
+        return out
+    except (KeyError, AttributeError, TypeError):
+        return _apply("flash.add", (x, y))
 
 
+@_spec(lambda x: ("flash.relu", (x,), None))
 def relu(x):
     """max(x, 0) elementwise (NaN stays NaN)."""
-    return _apply("flash.relu", (x,))
+    try:  # the fast path, inlined: this is the per-call overhead
+        out = _fast["flash.relu", x.shape](x)
+        _stats["hits"] += 1
+        return out
+    except (KeyError, AttributeError, TypeError):
+        return _apply("flash.relu", (x,))
 
 
-def _pair(value, name: str) -> list[int]:
+def _pair(value, name: str) -> tuple:
     if isinstance(value, int) and not isinstance(value, bool):
-        return [value, value]
+        return (value, value)
     if (isinstance(value, (tuple, list)) and len(value) == 2
             and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-        return list(value)
+        return tuple(value)
     raise TypeError(f"flash.conv2d: {name} must be an int or a pair of ints, got {value!r}")
 
 
-def _padding(value) -> list[int]:
-    """int, (h, w), or (top, left, bottom, right) -> [top, left, bottom, right]."""
+def _padding(value) -> tuple:
+    """int, (h, w), or (top, left, bottom, right) -> (top, left, bottom, right)."""
     if isinstance(value, (tuple, list)) and len(value) == 4:
         if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            return list(value)
+            return tuple(value)
         raise TypeError(f"flash.conv2d: padding must hold ints, got {value!r}")
     h, w = _pair(value, "padding")
-    return [h, w, h, w]
+    return (h, w, h, w)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
-    """2-D convolution as torch.nn.functional.conv2d: x is NCHW, weight OIHW,
-    bias (O,) or None; padding is int, (h, w) or (top, left, bottom, right)."""
+def _conv2d_spec(x, weight, bias=None, stride=1, padding=0, dilation=1):
     attrs = {"stride": _pair(stride, "stride"),
              "padding": _padding(padding),
              "dilation": _pair(dilation, "dilation")}
     arrays = (x, weight) if bias is None else (x, weight, bias)
-    return _apply("flash.conv2d", arrays, attrs)
+    return "flash.conv2d", arrays, attrs
+
+
+@_spec(_conv2d_spec)
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    """2-D convolution as torch.nn.functional.conv2d: x is NCHW, weight OIHW,
+    bias (O,) or None; padding is int, (h, w) or (top, left, bottom, right)."""
+    op, arrays, attrs = _conv2d_spec(x, weight, bias, stride, padding, dilation)
+    try:
+        out = _fast_call(_key(op, [a.shape for a in arrays], attrs), *arrays)
+    except AttributeError:
+        out = None
+    return out if out is not None else _apply(op, arrays, attrs)
