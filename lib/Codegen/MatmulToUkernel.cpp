@@ -1,10 +1,19 @@
-//===- MatmulToUkernel.cpp - linalg.matmul -> sgemm ukernel call ----------===//
+//===- MatmulToUkernel.cpp - f32 contractions -> sgemm ukernel calls ------===//
+//
+// Matches any Linalg contraction on f32 memrefs that is a row-major matrix
+// product, possibly batched (C[b] += A[b] * B[b], where A or B may be shared
+// by every batch, as after im2col): linalg.matmul, linalg.batch_matmul and
+// the equivalent linalg.generic. Each becomes a call of the sgemm ukernel
+// (one per batch element, in an scf.for).
+//
+//===----------------------------------------------------------------------===//
 #include "flash/Codegen/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/SymbolTable.h"
 
 namespace mlir::flash {
 #define GEN_PASS_DEF_MATMULTOUKERNEL
@@ -37,10 +46,84 @@ func::FuncOp getOrDeclareUkernel(ModuleOp module) {
   return func;
 }
 
-bool isF32Matrix(Value v) {
-  auto type = dyn_cast<MemRefType>(v.getType());
-  return type && type.getRank() == 2 && type.getElementType().isF32() &&
-         type.hasStaticShape();
+/// How a contraction maps onto C[b] += A[b] * B[b].
+struct MatmulForm {
+  std::optional<unsigned> batch; ///< batch loop, if any
+  bool batchedA = false, batchedB = false;
+  int64_t flops = 0;
+};
+
+/// True if `map` is exactly (dims...) in this order.
+bool isDims(AffineMap map, ArrayRef<unsigned> dims) {
+  if (map.getNumResults() != dims.size())
+    return false;
+  for (auto [expr, dim] : llvm::zip(map.getResults(), dims))
+    if (expr != getAffineDimExpr(dim, map.getContext()))
+      return false;
+  return true;
+}
+
+std::optional<MatmulForm> matchMatmul(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  for (Value v : op->getOperands()) {
+    auto type = dyn_cast<MemRefType>(v.getType());
+    if (!type || !type.getElementType().isF32() || !type.hasStaticShape())
+      return std::nullopt;
+  }
+  // Classify the loops ourselves: inferContractionDims calls a batch loop
+  // that A does not index an "n" loop, which is not what the ukernel needs.
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap cMap = maps[2];
+  if (reductions.size() != 1 || !cMap.isProjectedPermutation() ||
+      cMap.getNumResults() < 2 || cMap.getNumResults() > 3)
+    return std::nullopt;
+  unsigned k = reductions[0];
+  auto dimAt = [&](unsigned i) {
+    return cast<AffineDimExpr>(cMap.getResult(i)).getPosition();
+  };
+  MatmulForm form;
+  unsigned first = cMap.getNumResults() - 2;
+  unsigned m = dimAt(first), n = dimAt(first + 1);
+  if (first == 1) {
+    unsigned b = dimAt(0);
+    form.batch = b;
+    form.batchedA = isDims(maps[0], {b, m, k});
+    form.batchedB = isDims(maps[1], {b, k, n});
+    if ((!form.batchedA && !isDims(maps[0], {m, k})) ||
+        (!form.batchedB && !isDims(maps[1], {k, n})))
+      return std::nullopt;
+  } else if (!isDims(maps[0], {m, k}) || !isDims(maps[1], {k, n})) {
+    return std::nullopt;
+  }
+  form.flops = 2;
+  for (int64_t r : op.getStaticLoopRanges())
+    form.flops *= r;
+  return form;
+}
+
+/// The 2-D matrix of `memref` for batch index `iv` (rank-reducing subview),
+/// or `memref` itself when it is not batched; cast to the callee's type.
+Value matrixFor(OpBuilder &b, Location loc, Value memref, Value iv,
+                bool batched) {
+  MemRefType target = dynamicMatrixType(b.getContext());
+  if (!batched)
+    return memref::CastOp::create(b, loc, target, memref);
+  auto type = cast<MemRefType>(memref.getType());
+  SmallVector<OpFoldResult> offsets = {iv, b.getIndexAttr(0),
+                                       b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                     b.getIndexAttr(type.getDimSize(1)),
+                                     b.getIndexAttr(type.getDimSize(2))};
+  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  auto reduced = memref::SubViewOp::inferRankReducedResultType(
+      {type.getDimSize(1), type.getDimSize(2)}, type, offsets, sizes, strides);
+  Value view = memref::SubViewOp::create(b, loc, cast<MemRefType>(reduced),
+                                         memref, offsets, sizes, strides);
+  return memref::CastOp::create(b, loc, target, view);
 }
 
 struct MatmulToUkernel
@@ -48,32 +131,44 @@ struct MatmulToUkernel
   using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<linalg::MatmulOp> matmuls;
-    module.walk([&](linalg::MatmulOp op) {
-      if (!op.hasPureBufferSemantics() ||
-          !llvm::all_of(op->getOperands(), isF32Matrix))
-        return;
-      // Default indexing maps only (no transposed/broadcast variants).
-      if (op.getIndexingMapsArray() !=
-          linalg::MatmulOp::getDefaultIndexingMaps(op.getContext()))
-        return;
-      auto c = cast<MemRefType>(op.getOutputs()[0].getType());
-      auto a = cast<MemRefType>(op.getInputs()[0].getType());
-      int64_t flops = 2 * c.getDimSize(0) * c.getDimSize(1) * a.getDimSize(1);
-      if (flops >= minFlops)
-        matmuls.push_back(op);
+    SmallVector<std::pair<linalg::LinalgOp, MatmulForm>> matches;
+    module.walk([&](linalg::LinalgOp op) {
+      if (auto form = matchMatmul(op); form && form->flops >= minFlops)
+        matches.emplace_back(op, *form);
     });
-    if (matmuls.empty())
+    if (matches.empty())
       return;
     func::FuncOp callee = getOrDeclareUkernel(module);
-    MemRefType type = dynamicMatrixType(module.getContext());
-    for (linalg::MatmulOp op : matmuls) {
+    for (auto &[op, form] : matches) {
       OpBuilder b(op);
-      SmallVector<Value> args;
-      for (Value operand : op->getOperands())
-        args.push_back(memref::CastOp::create(b, op.getLoc(), type, operand));
-      func::CallOp::create(b, op.getLoc(), callee, args);
-      op.erase();
+      Location loc = op.getLoc();
+      Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1];
+      Value c = op.getDpsInits()[0];
+      if (!form.batch) {
+        func::CallOp::create(b, loc, callee,
+                             ValueRange{matrixFor(b, loc, a, {}, false),
+                                        matrixFor(b, loc, bMat, {}, false),
+                                        matrixFor(b, loc, c, {}, false)});
+      } else {
+        int64_t batches = op.getStaticLoopRanges()[*form.batch];
+        // Operands shared by every batch element are cast once, outside.
+        Value sharedA =
+            form.batchedA ? Value() : matrixFor(b, loc, a, {}, false);
+        Value sharedB =
+            form.batchedB ? Value() : matrixFor(b, loc, bMat, {}, false);
+        Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+        Value one = arith::ConstantIndexOp::create(b, loc, 1);
+        Value upper = arith::ConstantIndexOp::create(b, loc, batches);
+        auto loop = scf::ForOp::create(b, loc, zero, upper, one);
+        b.setInsertionPointToStart(loop.getBody());
+        Value iv = loop.getInductionVar();
+        func::CallOp::create(
+            b, loc, callee,
+            ValueRange{sharedA ? sharedA : matrixFor(b, loc, a, iv, true),
+                       sharedB ? sharedB : matrixFor(b, loc, bMat, iv, true),
+                       matrixFor(b, loc, c, iv, true)});
+      }
+      op->erase();
     }
   }
 };

@@ -23,6 +23,8 @@ void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm,
   // One loop nest per chain of elementwise ops: one pass over memory.
   if (options.fuseElementwise)
     pm.addPass(createLinalgElementwiseOpFusionPass());
+  if (options.convIm2col)
+    pm.addPass(createConvToIm2col());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

@@ -19,12 +19,57 @@ func.func @mm(%a: memref<7x5xf32>, %b: memref<5x3xf32>, %c: memref<7x3xf32>) {
 // -----
 
 // Tensors (not bufferized yet) and other element types are left alone.
+// CHECK-NOT: @flash_matmul_f32
 // CHECK-LABEL: func.func @not_converted
 // CHECK: linalg.matmul {{.*}} -> tensor<4x4xf32>
 // CHECK: linalg.matmul ins({{.*}} : memref<4x4xf64>, memref<4x4xf64>)
-// CHECK-NOT: flash_matmul_f32
 func.func @not_converted(%t: tensor<4x4xf32>, %m: memref<4x4xf64>) -> tensor<4x4xf32> {
   %0 = linalg.matmul ins(%t, %t : tensor<4x4xf32>, tensor<4x4xf32>) outs(%t : tensor<4x4xf32>) -> tensor<4x4xf32>
   linalg.matmul ins(%m, %m : memref<4x4xf64>, memref<4x4xf64>) outs(%m : memref<4x4xf64>)
   return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+// A batched product with a shared A (the im2col form of a convolution): one
+// ukernel call per batch element on rank-reduced views.
+#mapA = affine_map<(b, m, n, k) -> (m, k)>
+#mapB = affine_map<(b, m, n, k) -> (b, k, n)>
+#mapC = affine_map<(b, m, n, k) -> (b, m, n)>
+// CHECK-LABEL: func.func @batched_shared_lhs
+// CHECK: %[[A:.*]] = memref.cast %arg0 : memref<4x27xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK: scf.for %[[B:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:   %[[BV:.*]] = memref.subview %arg1[%[[B]], 0, 0] [1, 27, 36] [1, 1, 1] : memref<2x27x36xf32> to memref<27x36xf32, strided<[36, 1], offset: ?>>
+// CHECK:   %[[CV:.*]] = memref.subview %arg2[%[[B]], 0, 0] [1, 4, 36] [1, 1, 1] : memref<2x4x36xf32> to memref<4x36xf32, strided<[36, 1], offset: ?>>
+// CHECK:   func.call @flash_matmul_f32(%[[A]], %{{.*}}, %{{.*}})
+// CHECK-NOT: linalg.generic
+func.func @batched_shared_lhs(%a: memref<4x27xf32>, %b: memref<2x27x36xf32>, %c: memref<2x4x36xf32>) {
+  linalg.generic {indexing_maps = [#mapA, #mapB, #mapC], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<4x27xf32>, memref<2x27x36xf32>) outs(%c : memref<2x4x36xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A transposed operand is not a row-major product: left alone.
+#mapAT = affine_map<(m, n, k) -> (k, m)>
+#mapB2 = affine_map<(m, n, k) -> (k, n)>
+#mapC2 = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @transposed_lhs
+// CHECK: linalg.generic
+// CHECK-NOT: call
+func.func @transposed_lhs(%a: memref<5x4xf32>, %b: memref<5x3xf32>, %c: memref<4x3xf32>) {
+  linalg.generic {indexing_maps = [#mapAT, #mapB2, #mapC2], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<5x4xf32>, memref<5x3xf32>) outs(%c : memref<4x3xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
 }

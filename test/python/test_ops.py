@@ -237,3 +237,25 @@ def test_conv2d_property(config, seed):
     out = fc.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)
     ref = conv2d_reference(x, w, b, stride, padding, dilation)
     assert_close(out, ref, reduction=ws[1] * ws[2] * ws[3])
+
+
+@pytest.mark.parametrize("options", ["conv-im2col=false", "ukernels=false", "conv-im2col=true"])
+@pytest.mark.parametrize("case", [CONV_CASES[i] for i in (2, 3, 7, 11, 12, 16)], ids=str)
+def test_conv2d_pipeline_variants(rng, options, case):
+    """Direct loops, im2col without ukernels and im2col + ukernel all agree."""
+    xs, ws, stride, padding, dilation, bias = case
+    x = randn(rng, *xs)
+    w = randn(rng, ws[0], xs[1], ws[1], ws[2])
+    b = randn(rng, ws[0])
+    (top, left, bottom, right), (sh, sw), (dh, dw) = _quad(padding), _pair(stride), _pair(dilation)
+    oh = (xs[2] + top + bottom - dh * (ws[1] - 1) - 1) // sh + 1
+    ow = (xs[3] + left + right - dw * (ws[2] - 1) - 1) // sw + 1
+    t = lambda s: "tensor<" + "x".join(map(str, s)) + "xf32>"
+    ys = (xs[0], ws[0], oh, ow)
+    src = f"""func.func @conv(%x: {t(xs)}, %w: {t(w.shape)}, %b: {t(b.shape)}) -> {t(ys)} {{
+      %0 = flash.conv2d %x, %w, %b {{stride = array<i64: {sh}, {sw}>, padding = array<i64: {top}, {left}, {bottom}, {right}>, dilation = array<i64: {dh}, {dw}>}} : ({t(xs)}, {t(w.shape)}, {t(b.shape)}) -> {t(ys)}
+      return %0 : {t(ys)}
+    }}"""
+    out = fc.compile_mlir(src, options=options)(x, w, b)
+    ref = conv2d_reference(x, w, b, (sh, sw), (top, left, bottom, right), (dh, dw))
+    assert_close(out, ref, reduction=xs[1] * ws[1] * ws[2])

@@ -5,22 +5,41 @@
 include "mlir/Pass/PassBase.td"
 
 def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
-  let summary = "Replace f32 linalg.matmul on memrefs by a call to the "
+  let summary = "Replace f32 matrix products on memrefs by calls to the "
                 "packed sgemm ukernel.";
   let description = [{
-    Each `linalg.matmul` on f32 memrefs becomes
-    `func.call @flash_matmul_f32(A, B, C)` (C += A * B) on memrefs cast to a
-    fully dynamic strided layout; the callee is declared with
-    `llvm.emit_c_interface` and provided by the runtime
-    (lib/Runtime/Ukernels). Matmuls below `min-flops` stay in generated code.
+    Every Linalg contraction on f32 memrefs that is a row-major matrix
+    product, possibly batched with A or B shared across the batch
+    (`linalg.matmul`, `linalg.batch_matmul`, the im2col form of a
+    convolution), becomes `func.call @flash_matmul_f32(A, B, C)`
+    (C += A * B), in an `scf.for` over the batch where there is one, on
+    memrefs cast to a fully dynamic strided layout. The callee is declared
+    with `llvm.emit_c_interface` and provided by the runtime
+    (lib/Runtime/Ukernels). Products below `min-flops` stay in generated code.
   }];
   let options = [
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"0",
            "Only matmuls with at least this many FLOPs (2*M*N*K) use the "
            "ukernel">,
   ];
-  let dependentDialects = ["::mlir::func::FuncDialect",
-                           "::mlir::memref::MemRefDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def ConvToIm2col : Pass<"flash-conv-to-im2col", "ModuleOp"> {
+  let summary = "Rewrite 2-D convolutions as im2col + matrix multiplication.";
+  let description = [{
+    Uses MLIR's own im2col rewrite (linalg::populateConvertConv2DToImg2ColPatterns)
+    on tensors: `linalg.conv_2d_nchw_fchw` becomes a `linalg.generic` that
+    gathers input patches into a (C*KH*KW) x (OH*OW) matrix per image and a
+    contraction with the (F) x (C*KH*KW) filter, which
+    `linalg-specialize-generic-ops` turns into a named matmul where it is
+    one, so the convolution runs on the matmul ukernel.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 #endif // FLASH_CODEGEN_PASSES_TD

@@ -28,6 +28,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Fuse chains of elementwise ops (and broadcasts) into "
                      "one loop nest (linalg-fuse-elementwise-ops)"),
       llvm::cl::init(true)};
+  Option<bool> convIm2col{
+      *this, "conv-im2col",
+      llvm::cl::desc("Rewrite convolutions as im2col + matrix product (run "
+                     "by the sgemm ukernel)"),
+      llvm::cl::init(true)};
 };
 
 /// Flash -> Linalg on tensors (+ canonicalize, CSE).

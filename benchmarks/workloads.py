@@ -1,0 +1,168 @@
+"""The benchmark workloads, as data: each has its FLOPs (or bytes), inputs,
+a Flash IR module for FlashCompile, and the same computation for every
+baseline (NumPy, PyTorch, JAX, ONNX)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass
+class Workload:
+    name: str
+    kind: str                      # "matmul", "mlp", "elementwise", "conv"
+    flops: float                   # or bytes moved, for memory-bound kinds
+    unit: str                      # "GFLOP/s" or "GB/s"
+    shapes: list                   # input shapes
+    flash: str                     # Flash IR of the whole computation
+    numpy: Callable                # reference with NumPy ops
+    onnx: Callable | None = None   # () -> onnx.ModelProto
+    torch: Callable | None = None  # (torch module) -> fn on torch tensors
+    jax: Callable | None = None    # (jax.numpy) -> fn on jax arrays
+    tags: list = field(default_factory=list)
+
+    def inputs(self, seed=0):
+        rng = np.random.default_rng(seed)
+        return [rng.standard_normal(s, dtype=np.float32) for s in self.shapes]
+
+
+def _t(shape):
+    return "tensor<" + "x".join(map(str, shape)) + "xf32>"
+
+
+def matmul(m, k, n):
+    a, b, c = (m, k), (k, n), (m, n)
+    flash = f"""func.func @matmul(%a: {_t(a)}, %b: {_t(b)}) -> {_t(c)} {{
+  %0 = flash.matmul %a, %b : ({_t(a)}, {_t(b)}) -> {_t(c)}
+  return %0 : {_t(c)}
+}}"""
+
+    def onnx_model():
+        from onnx import TensorProto, helper
+        g = helper.make_graph(
+            [helper.make_node("MatMul", ["a", "b"], ["c"])], "mm",
+            [helper.make_tensor_value_info("a", TensorProto.FLOAT, a),
+             helper.make_tensor_value_info("b", TensorProto.FLOAT, b)],
+            [helper.make_tensor_value_info("c", TensorProto.FLOAT, c)])
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+    return Workload(f"matmul {m}x{k}x{n}", "matmul", 2.0 * m * k * n, "GFLOP/s",
+                    [a, b], flash, lambda a, b: a @ b, onnx_model,
+                    torch=lambda t: (lambda a, b: a @ b),
+                    jax=lambda jnp: (lambda a, b: a @ b))
+
+
+def mlp(batch, sizes=(784, 128, 10)):
+    """Linear -> ReLU -> Linear with biases, compiled as one graph."""
+    d0, d1, d2 = sizes
+    x, w1, b1, w2, b2 = (batch, d0), (d0, d1), (d1,), (d1, d2), (d2,)
+    h, y = (batch, d1), (batch, d2)
+    flash = f"""func.func @mlp(%x: {_t(x)}, %w1: {_t(w1)}, %b1: {_t(b1)}, %w2: {_t(w2)}, %b2: {_t(b2)}) -> {_t(y)} {{
+  %0 = flash.matmul %x, %w1 : ({_t(x)}, {_t(w1)}) -> {_t(h)}
+  %1 = flash.add %0, %b1 : ({_t(h)}, {_t(b1)}) -> {_t(h)}
+  %2 = flash.relu %1 : {_t(h)}
+  %3 = flash.matmul %2, %w2 : ({_t(h)}, {_t(w2)}) -> {_t(y)}
+  %4 = flash.add %3, %b2 : ({_t(y)}, {_t(b2)}) -> {_t(y)}
+  return %4 : {_t(y)}
+}}"""
+
+    def onnx_model():
+        from onnx import TensorProto, helper
+        names = ["x", "w1", "b1", "w2", "b2"]
+        shapes = [x, w1, b1, w2, b2]
+        g = helper.make_graph(
+            [helper.make_node("MatMul", ["x", "w1"], ["m1"]),
+             helper.make_node("Add", ["m1", "b1"], ["a1"]),
+             helper.make_node("Relu", ["a1"], ["r1"]),
+             helper.make_node("MatMul", ["r1", "w2"], ["m2"]),
+             helper.make_node("Add", ["m2", "b2"], ["y"])], "mlp",
+            [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in zip(names, shapes)],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, y)])
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+    def ref(x, w1, b1, w2, b2):
+        return np.maximum(x @ w1 + b1, 0) @ w2 + b2
+
+    flops = 2.0 * batch * (d0 * d1 + d1 * d2)
+    return Workload(f"mlp {d0}-{d1}-{d2} batch {batch}", "mlp", flops, "GFLOP/s",
+                    [x, w1, b1, w2, b2], flash, ref, onnx_model,
+                    torch=lambda t: (lambda x, w1, b1, w2, b2: t.relu(x @ w1 + b1) @ w2 + b2),
+                    jax=lambda jnp: (lambda x, w1, b1, w2, b2: jnp.maximum(x @ w1 + b1, 0) @ w2 + b2))
+
+
+def add_relu_chain(n):
+    """relu(relu(x + y) + z): three elementwise ops, 4 arrays of traffic fused."""
+    s = (n,)
+    flash = f"""func.func @chain(%x: {_t(s)}, %y: {_t(s)}, %z: {_t(s)}) -> {_t(s)} {{
+  %0 = flash.add %x, %y : ({_t(s)}, {_t(s)}) -> {_t(s)}
+  %1 = flash.relu %0 : {_t(s)}
+  %2 = flash.add %1, %z : ({_t(s)}, {_t(s)}) -> {_t(s)}
+  %3 = flash.relu %2 : {_t(s)}
+  return %3 : {_t(s)}
+}}"""
+
+    def onnx_model():
+        from onnx import TensorProto, helper
+        g = helper.make_graph(
+            [helper.make_node("Add", ["x", "y"], ["a"]), helper.make_node("Relu", ["a"], ["r"]),
+             helper.make_node("Add", ["r", "z"], ["b"]), helper.make_node("Relu", ["b"], ["o"])],
+            "chain", [helper.make_tensor_value_info(v, TensorProto.FLOAT, s) for v in "xyz"],
+            [helper.make_tensor_value_info("o", TensorProto.FLOAT, s)])
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+    return Workload(f"add+relu+add+relu {n}", "elementwise", 16.0 * n, "GB/s", [s, s, s],
+                    flash, lambda x, y, z: np.maximum(np.maximum(x + y, 0) + z, 0), onnx_model,
+                    torch=lambda t: (lambda x, y, z: t.relu(t.relu(x + y) + z)),
+                    jax=lambda jnp: (lambda x, y, z: jnp.maximum(jnp.maximum(x + y, 0) + z, 0)))
+
+
+def conv_relu(n=1, c=64, h=56, w=56, o=64, k=3):
+    """A ResNet-style 3x3 conv, stride 1, pad 1, with bias and ReLU."""
+    xs, ws, bs, ys = (n, c, h, w), (o, c, k, k), (o,), (n, o, h, w)
+    flash = f"""func.func @conv(%x: {_t(xs)}, %w: {_t(ws)}, %b: {_t(bs)}) -> {_t(ys)} {{
+  %0 = flash.conv2d %x, %w, %b {{stride = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, dilation = array<i64: 1, 1>}} : ({_t(xs)}, {_t(ws)}, {_t(bs)}) -> {_t(ys)}
+  %1 = flash.relu %0 : {_t(ys)}
+  return %1 : {_t(ys)}
+}}"""
+
+    def ref(x, wt, b):
+        xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        cols = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))
+        cols = cols.transpose(0, 2, 3, 1, 4, 5).reshape(n * h * w, c * k * k)
+        out = (cols @ wt.reshape(o, -1).T + b).reshape(n, h, w, o).transpose(0, 3, 1, 2)
+        return np.maximum(out, 0)
+
+    def onnx_model():
+        from onnx import TensorProto, helper
+        g = helper.make_graph(
+            [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["y"])], "conv",
+            [helper.make_tensor_value_info(v, TensorProto.FLOAT, s) for v, s in zip("xwb", (xs, ws, bs))],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, ys)])
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+    def torch_fn(t):
+        import torch.nn.functional as F
+        return lambda x, wt, b: t.relu(F.conv2d(x, wt, b, padding=1))
+
+    def jax_fn(jnp):
+        import jax
+        return lambda x, wt, b: jnp.maximum(jax.lax.conv_general_dilated(
+            x, wt, (1, 1), [(1, 1), (1, 1)]) + b[None, :, None, None], 0)
+
+    flops = 2.0 * n * o * h * w * c * k * k
+    return Workload(f"conv2d {n}x{c}x{h}x{w} {o}x{k}x{k} +bias+relu", "conv", flops, "GFLOP/s",
+                    [xs, ws, bs], flash, ref, onnx_model, torch=torch_fn, jax=jax_fn)
+
+
+def all_workloads(quick=False):
+    sizes = [64, 128, 256, 512] if quick else [64, 128, 256, 512, 1024, 2048]
+    ws = [matmul(n, n, n) for n in sizes]
+    ws += [matmul(1, 4096, 4096), matmul(64, 784, 128)]
+    ws += [mlp(b) for b in (1, 64, 256)]
+    counts = [1 << 10, 1 << 16, 1 << 20] if quick else [1 << 10, 1 << 14, 1 << 18, 1 << 20, 1 << 22, 1 << 24]
+    ws += [add_relu_chain(n) for n in counts]
+    ws += [conv_relu()]
+    return ws
