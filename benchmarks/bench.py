@@ -23,13 +23,19 @@ def set_threads(threads: int):
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                 "FLASH_NUM_THREADS"):
         os.environ[var] = str(threads)
+
     if threads == 1:
         os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
                                    "intra_op_parallelism_threads=1")
 
 
 def timeit(fn, min_time=0.25, min_reps=5, max_reps=2000):
-    """Median seconds per call after a warm-up."""
+    """Median seconds per call after a warm-up.
+
+    Each framework keeps its default thread-pool behaviour; the pause first
+    lets the previous framework's spinning workers go idle, so they do not
+    steal cores from this measurement."""
+    time.sleep(0.3)
     fn()
     fn()
     times = []
@@ -76,7 +82,7 @@ class Baselines:
         import onnxruntime
         return onnxruntime
 
-    def runners(self, w, inputs, with_compile):
+    def runners(self, w, inputs):
         """name -> zero-argument callable running the workload."""
         out = {"numpy": lambda: w.numpy(*inputs)}
         if "torch" in self.available and w.torch:
@@ -84,9 +90,6 @@ class Baselines:
             tin = [torch.from_numpy(x) for x in inputs]
             fn = w.torch(torch)
             out["torch"] = lambda: fn(*tin)
-            if with_compile:
-                compiled = torch.compile(fn)
-                out["torch.compile"] = lambda: compiled(*tin)
         if "jax" in self.available and w.jax:
             jax = self.available["jax"]
             jin = [jax.device_put(x) for x in inputs]
@@ -109,8 +112,34 @@ ABLATIONS = {"no ukernels": "ukernels=false", "no fusion": "fuse-elementwise=fal
 NAIVE_FLOP_LIMIT = 3e8  # naive loops run ~1 GFLOP/s: skip ablations beyond ~0.3 s
 
 
+def torch_compile_only(args, workloads):
+    """torch.compile in a process of its own: Inductor loads Triton, whose
+    embedded LLVM crashes next to jaxlib's in one process."""
+    import torch
+    torch.set_num_threads(args.threads)
+    result = {}
+    for w in workloads:
+        tin = [torch.from_numpy(x) for x in w.inputs()]
+        compiled = torch.compile(w.torch(torch))
+        result[w.name] = timeit(lambda: compiled(*tin))
+    return result
+
+
+def run_torch_compile_subprocess(args):
+    import subprocess
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
+        cmd = [sys.executable, __file__, "--threads", str(args.threads), "--only-torch-compile",
+               "--out", tmp.name] + (["--quick"] if args.quick else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            return None, f"torch.compile run failed: {proc.stderr.strip()[-300:]}"
+        return json.load(open(tmp.name)), None
+
+
 def main():
     parser = argparse.ArgumentParser()
+    parser.add_argument("--only-torch-compile", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip", default="", help="comma-separated: torch,jax,onnxruntime,torch.compile")
@@ -122,8 +151,11 @@ def main():
 
     import numpy as np
     sys.path.insert(0, os.path.dirname(__file__))
-    import flashcompile as fc
     from workloads import all_workloads
+    if args.only_torch_compile:
+        json.dump(torch_compile_only(args, all_workloads(args.quick)), open(args.out, "w"))
+        return
+    import flashcompile as fc
 
     fc.set_num_threads(args.threads)
     peak = json.load(open(args.peak)) if os.path.exists(args.peak) else {}
@@ -148,7 +180,7 @@ def main():
                 continue
             variant = fc.compile_mlir(w.flash, options=options)
             seconds[f"flashcompile ({name})"] = timeit(lambda: variant(*inputs))
-        for name, fn in base.runners(w, inputs, "torch.compile" not in skip).items():
+        for name, fn in base.runners(w, inputs).items():
             try:
                 seconds[name] = timeit(fn)
             except Exception as e:
@@ -164,6 +196,19 @@ def main():
         print(f"[{args.threads}t] {w.name:<36} fc {ours:8.2f} {w.unit:<8} "
               f"compile {row['fc_compile_s']:.2f}s  {'OK ' if row['fc_correct'] else 'BAD'} {vs}", flush=True)
 
+    if "torch.compile" not in skip and "torch" in base.available:
+        compiled_seconds, why = run_torch_compile_subprocess(args)
+        if why:
+            base.why["torch.compile"] = why
+        for row in rows:
+            if compiled_seconds and row["workload"] in compiled_seconds:
+                w_flops = row["rate"]["flashcompile"] * row["seconds"]["flashcompile"]
+                row["seconds"]["torch.compile"] = compiled_seconds[row["workload"]]
+                row["rate"]["torch.compile"] = w_flops / compiled_seconds[row["workload"]]
+                row["speedup_vs"]["torch.compile"] = (row["rate"]["flashcompile"]
+                                                      / row["rate"]["torch.compile"])
+                print(f"[{args.threads}t] {row['workload']:<36} vs torch.compile "
+                      f"{row['speedup_vs']['torch.compile']:.2f}x", flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"threads": args.threads, "machine": platform.processor() or platform.machine(),

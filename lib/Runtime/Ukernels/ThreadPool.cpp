@@ -14,6 +14,12 @@
 #include <thread>
 
 namespace {
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 class ThreadPool {
 public:
   static ThreadPool &get() {
@@ -45,6 +51,7 @@ public:
       next.store(0);
       pending = tasks;
       ++generation;
+      publishedGeneration.store(generation, std::memory_order_release);
     }
     wake.notify_all();
     int finished = runTasks(&fn, tasks); // the calling thread helps
@@ -79,6 +86,14 @@ private:
     while (true) {
       const std::function<void(int)> *fn;
       int tasks;
+      // Poll briefly before sleeping: back-to-back parallel calls (layer
+      // after layer) then start in well under a microsecond instead of a
+      // futex wake-up of tens of microseconds.
+      for (int spin = 0;
+           spin < kSpinIterations &&
+           publishedGeneration.load(std::memory_order_acquire) == seen;
+           ++spin)
+        cpuRelax();
       {
         std::unique_lock<std::mutex> lock(mutex);
         wake.wait(lock, [&] { return stopping || generation != seen; });
@@ -120,6 +135,8 @@ private:
   std::atomic<int> next{0};
   int numTasks = 0, pending = 0, active = 0, numThreads = 1;
   uint64_t generation = 0;
+  std::atomic<uint64_t> publishedGeneration{0}; // generation, for polling
+  static constexpr int kSpinIterations = 20000; // ~100 us of pause instructions
   bool stopping = false;
 };
 } // namespace

@@ -1,0 +1,89 @@
+"""Tables and a plot from bench.py's JSON files.
+
+    python3 benchmarks/report.py results/bench-1t.json results/bench-2t.json --png out.png --md out.md
+"""
+import argparse
+import json
+
+BASELINES = ["numpy", "torch", "torch.compile", "jax.jit", "onnxruntime"]
+ABLATIONS = ["flashcompile (no ukernels)", "flashcompile (no fusion)"]
+
+
+def table(runs):
+    lines = ["| workload | threads | fc | unit | % of peak | compile s | "
+             + " | ".join(f"vs {b}" for b in BASELINES) + " |",
+             "|---|---:|---:|---|---:|---:|" + "---:|" * len(BASELINES)]
+    for run in runs:
+        for r in run["rows"]:
+            peak = f"{100 * r['fraction_of_peak']:.0f}%" if "fraction_of_peak" in r else ""
+            vs = [f"{r['speedup_vs'][b]:.2f}x" if b in r["speedup_vs"] else "n/a" for b in BASELINES]
+            bad = "" if r["fc_correct"] else " (WRONG RESULT)"
+            lines.append(f"| {r['workload']}{bad} | {r['threads']} | {r['rate']['flashcompile']:.1f} | "
+                         f"{r['unit']} | {peak} | {r['fc_compile_s']:.2f} | " + " | ".join(vs) + " |")
+    return "\n".join(lines)
+
+
+def ablation_table(runs):
+    lines = ["| workload | threads | fc | " + " | ".join(a.split("(")[1][:-1] for a in ABLATIONS) + " |",
+             "|---|---:|---:|" + "---:|" * len(ABLATIONS)]
+    for run in runs:
+        for r in run["rows"]:
+            cells = []
+            for a in ABLATIONS:
+                if a in r["rate"]:
+                    cells.append(f"{r['rate'][a]:.1f} ({r['rate'][a] / r['rate']['flashcompile']:.2f}x)")
+                else:
+                    cells.append("skipped" if f"ablation {a.split('(')[1][:-1]}" in r else "n/a")
+            lines.append(f"| {r['workload']} | {r['threads']} | {r['rate']['flashcompile']:.1f} | "
+                         + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(runs, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, axes = plt.subplots(len(runs), 1, figsize=(14, 5 * len(runs)), squeeze=False)
+    for ax, run in zip(axes[:, 0], runs):
+        rows = run["rows"]
+        names = [r["workload"] for r in rows]
+        x = np.arange(len(rows))
+        present = [b for b in BASELINES if any(b in r["speedup_vs"] for r in rows)]
+        width = 0.8 / max(1, len(present))
+        for i, b in enumerate(present):
+            vals = [r["speedup_vs"].get(b, np.nan) for r in rows]
+            ax.bar(x + i * width - 0.4 + width / 2, vals, width, label=f"vs {b}")
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.set_xticks(x, names, rotation=35, ha="right", fontsize=8)
+        ax.set_ylabel("FlashCompile speedup (x, log)")
+        ax.set_title(f"FlashCompile vs baselines, {run['threads']} thread(s); > 1 means FlashCompile is faster")
+        ax.legend(fontsize=8, ncol=len(present))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("--png")
+    parser.add_argument("--md")
+    args = parser.parse_args()
+    runs = sorted((json.load(open(f)) for f in args.files), key=lambda r: r["threads"])
+    text = ("## Throughput and speedups\n\n" + table(runs)
+            + "\n\n## Ablation: each optimization switched off (rate, and ratio to the default)\n\n"
+            + ablation_table(runs) + "\n")
+    missing = {k: v for run in runs for k, v in run.get("baselines_missing", {}).items()}
+    if missing:
+        text += "\nBaselines not measured: " + "; ".join(f"{k}: {v}" for k, v in missing.items()) + "\n"
+    print(text)
+    if args.md:
+        open(args.md, "w").write(text)
+    if args.png:
+        plot(runs, args.png)
+        print(f"wrote {args.png}")
+
+
+if __name__ == "__main__":
+    main()
