@@ -108,7 +108,8 @@ class Baselines:
         return out
 
 
-ABLATIONS = {"no ukernels": "ukernels=false", "no fusion": "fuse-elementwise=false"}
+ABLATIONS = {"no ukernels": "ukernels=false", "no fusion": "fuse-elementwise=false",
+             "no im2col": "conv-im2col=false"}
 NAIVE_FLOP_LIMIT = 3e8  # naive loops run ~1 GFLOP/s: skip ablations beyond ~0.3 s
 
 
@@ -175,6 +176,8 @@ def main():
         row["fc_correct"] = bool(row["fc_max_rel_error"] < 1e-3)
         seconds = {"flashcompile": timeit(lambda: compiled(*inputs))}
         for name, options in ABLATIONS.items():
+            if options.startswith("conv-im2col") and w.kind != "conv":
+                continue  # no convolution: the same code as the default
             if options.startswith("ukernels") and w.kind in ("matmul", "mlp") and w.flops > NAIVE_FLOP_LIMIT:
                 row[f"ablation {name}"] = "skipped: naive loops would take seconds per call"
                 continue

@@ -6,7 +6,7 @@ import argparse
 import json
 
 BASELINES = ["numpy", "torch", "torch.compile", "jax.jit", "onnxruntime"]
-ABLATIONS = ["flashcompile (no ukernels)", "flashcompile (no fusion)"]
+ABLATIONS = ["flashcompile (no ukernels)", "flashcompile (no fusion)", "flashcompile (no im2col)"]
 
 
 def table(runs):
