@@ -89,20 +89,6 @@ def lower(fn, *args, **kwargs) -> Compiled:
     return _compiled(*spec(*args, **kwargs))[0]
 
 
-def _fast_call(key, *arrays):
-    """The cached executable called directly; None if the fast path does not
-    apply (not cached yet, or arrays it cannot take as they are)."""
-    exe = _fast.get(key)
-    if exe is None:
-        return None
-    try:
-        result = exe(*arrays)
-    except TypeError:
-        return None
-    _stats["hits"] += 1
-    return result
-
-
 def _spec(build):
     """Attaches the op's (op, arrays, attrs) builder for `lower`."""
     def attach(fn):
@@ -111,37 +97,40 @@ def _spec(build):
     return attach
 
 
-@_spec(lambda a, b: ("flash.matmul", (a, b), None))
-def matmul(a, b):
-    """(M, K) @ (K, N) -> (M, N)."""
-    try:  # the fast path, inlined: this is the per-call overhead
-        out = _fast["flash.matmul", a.shape, b.shape](a, b)
-        _stats["hits"] += 1
-        return out
-    except (KeyError, AttributeError, TypeError):
-        return _apply("flash.matmul", (a, b))
+def _unary(op: str, doc: str):
+    """An eager op of one array; its fast path is inlined, as the per-call
+    overhead is the whole cost of a small call."""
+    def fn(x):
+        try:
+            out = _fast[op, x.shape](x)
+            _stats["hits"] += 1
+            return out
+        except (KeyError, AttributeError, TypeError):
+            return _apply(op, (x,))
+    fn.__name__ = fn.__qualname__ = op.split(".")[1]
+    fn.__doc__ = doc
+    fn._flash_spec = lambda x: (op, (x,), None)
+    return fn
 
 
-@_spec(lambda x, y: ("flash.add", (x, y), None))
-def add(x, y):
-    """x + y with NumPy broadcasting."""
-    try:  # the fast path, inlined: this is the per-call overhead
-        out = _fast["flash.add", x.shape, y.shape](x, y)
-        _stats["hits"] += 1
-        return out
-    except (KeyError, AttributeError, TypeError):
-        return _apply("flash.add", (x, y))
+def _binary(op: str, doc: str):
+    """An eager op of two arrays (see _unary)."""
+    def fn(x, y):
+        try:
+            out = _fast[op, x.shape, y.shape](x, y)
+            _stats["hits"] += 1
+            return out
+        except (KeyError, AttributeError, TypeError):
+            return _apply(op, (x, y))
+    fn.__name__ = fn.__qualname__ = op.split(".")[1]
+    fn.__doc__ = doc
+    fn._flash_spec = lambda x, y: (op, (x, y), None)
+    return fn
 
 
-@_spec(lambda x: ("flash.relu", (x,), None))
-def relu(x):
-    """max(x, 0) elementwise (NaN stays NaN)."""
-    try:  # the fast path, inlined: this is the per-call overhead
-        out = _fast["flash.relu", x.shape](x)
-        _stats["hits"] += 1
-        return out
-    except (KeyError, AttributeError, TypeError):
-        return _apply("flash.relu", (x,))
+matmul = _binary("flash.matmul", "(M, K) @ (K, N) -> (M, N).")
+add = _binary("flash.add", "x + y with NumPy broadcasting.")
+relu = _unary("flash.relu", "max(x, 0) elementwise (NaN stays NaN).")
 
 
 def _pair(value, name: str) -> tuple:
@@ -177,7 +166,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     bias (O,) or None; padding is int, (h, w) or (top, left, bottom, right)."""
     op, arrays, attrs = _conv2d_spec(x, weight, bias, stride, padding, dilation)
     try:
-        out = _fast_call(_key(op, [a.shape for a in arrays], attrs), *arrays)
-    except AttributeError:
-        out = None
-    return out if out is not None else _apply(op, arrays, attrs)
+        out = _fast[_key(op, [a.shape for a in arrays], attrs)](*arrays)
+        _stats["hits"] += 1
+        return out
+    except (KeyError, AttributeError, TypeError):
+        return _apply(op, arrays, attrs)
