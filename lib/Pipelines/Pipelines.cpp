@@ -54,7 +54,11 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
                                             const PipelineOptions &options) {
   if (options.ukernels)
     pm.addPass(createMatmulToUkernel());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  LinalgToLoopsOptions loops;
+  loops.parallelMinIterations = options.parallelMinIterations;
+  pm.addNestedPass<func::FuncOp>(createLinalgToLoops(loops));
+  // scf.parallel (only the large loop nests) -> OpenMP worksharing loops.
+  pm.addPass(createConvertSCFToOpenMPPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -70,6 +74,7 @@ void mlir::flash::buildLoopsToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());

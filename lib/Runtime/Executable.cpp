@@ -32,6 +32,9 @@ using ::flash::runtime::TensorSpec;
 #ifndef FLASH_C_RUNNER_UTILS
 #define FLASH_C_RUNNER_UTILS ""
 #endif
+#ifndef FLASH_OPENMP_RUNTIME
+#define FLASH_OPENMP_RUNTIME ""
+#endif
 
 int64_t TensorSpec::numElements() const {
   int64_t n = 1;
@@ -51,6 +54,12 @@ namespace {
 void initializeLLVMOnce() {
   static std::once_flag flag;
   std::call_once(flag, [] {
+    // LLVM's OpenMP runtime runs the parallel loops; it reads these when it
+    // loads. Idle OpenMP workers spin 1 ms (not the default 200 ms), so they
+    // do not compete with the ukernels' thread pool for the cores.
+    setenv("KMP_BLOCKTIME", "1", /*overwrite=*/0);
+    setenv("OMP_NUM_THREADS",
+           std::to_string(::flash::runtime::getNumThreads()).c_str(), 0);
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
@@ -274,8 +283,9 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  // memref.copy of strided views lowers to a call into this library.
-  llvm::StringRef libs[] = {FLASH_C_RUNNER_UTILS};
+  // memref.copy of strided views lowers to a call into the first; parallel
+  // loops (OpenMP) call into the second.
+  llvm::StringRef libs[] = {FLASH_C_RUNNER_UTILS, FLASH_OPENMP_RUNTIME};
   engineOptions.sharedLibPaths = libs;
   auto engine =
       ExecutionEngine::create(*parsed.module, engineOptions, std::move(jitTM));

@@ -59,3 +59,24 @@ def test_folded_constants_match_numpy():
     a = np.array([[1, -2, 3], [-4, 5, -6]], np.float32)
     b = np.array([[0.5], [-0.5]], np.float32)
     np.testing.assert_array_equal(c(x), x + np.maximum(a + b, 0))
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    before = fc.get_num_threads()
+    fc.set_num_threads(request.param)
+    yield request.param
+    fc.set_num_threads(before)
+
+
+@pytest.mark.parametrize("options", ["", "parallel-min-iterations=1", "parallel-min-iterations=0"])
+@pytest.mark.parametrize("m,n", [(257, 300), (512, 128), (3, 70001)])
+def test_parallel_loops(rng, threads, options, m, n):
+    """Generated loops run on all cores (OpenMP) above the threshold: same
+    results as NumPy on aligned and unaligned sizes, 1 and 2 threads."""
+    c = fc.compile_mlir(CHAIN.format(m=m, n=n), options=options)
+    if options != "parallel-min-iterations=0":
+        assert "omp.wsloop" in c.ir("loops")
+    x, b, r = (rng.standard_normal(s).astype(np.float32) for s in c.input_shapes)
+    ref = np.maximum(np.maximum(x.astype(np.float64) + b, 0) + r, 0)
+    assert_close(c(x, b, r), ref)

@@ -42,4 +42,25 @@ def ConvToIm2col : Pass<"flash-conv-to-im2col", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LinalgToLoops : Pass<"flash-linalg-to-loops", "func::FuncOp"> {
+  let summary = "Lower Linalg ops on memrefs to loops, parallel where the "
+                "work is large enough.";
+  let description = [{
+    Like `convert-linalg-to-loops`, except that an op whose iteration space
+    has at least `parallel-min-iterations` points becomes an `scf.parallel`
+    over its parallel dimensions (MLIR's linalgOpToParallelLoops), which
+    `convert-scf-to-openmp` then runs on all cores. Small ops stay
+    sequential: a parallel region costs microseconds to start.
+  }];
+  let options = [
+    Option<"parallelMinIterations", "parallel-min-iterations", "int64_t",
+           /*default=*/"0",
+           "Ops with at least this many iterations become parallel loops "
+           "(0: none)">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
 #endif // FLASH_CODEGEN_PASSES_TD

@@ -28,6 +28,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Fuse chains of elementwise ops (and broadcasts) into "
                      "one loop nest (linalg-fuse-elementwise-ops)"),
       llvm::cl::init(true)};
+  Option<int64_t> parallelMinIterations{
+      *this, "parallel-min-iterations",
+      llvm::cl::desc("Generated loop nests with at least this many "
+                     "iterations run on all cores (OpenMP); 0 keeps every "
+                     "generated loop sequential"),
+      llvm::cl::init(1 << 16)};
   Option<bool> convIm2col{
       *this, "conv-im2col",
       llvm::cl::desc("Rewrite convolutions as im2col + matrix product (run "

@@ -127,7 +127,8 @@ microkernelAvx2(int64_t kc, const float *ap, const float *bp, float *c,
   }
   FLASH_STORE(0)
   FLASH_STORE(1)
-  FLASH_STORE(2) FLASH_STORE(3) FLASH_STORE(4) FLASH_STORE(5)
+  FLASH_STORE(2)
+  FLASH_STORE(3) FLASH_STORE(4) FLASH_STORE(5)
 #undef FLASH_STORE
       if (!full) accumulateTile(buffer, c, ldc, rows, cols);
 }

@@ -7,10 +7,14 @@
 //===----------------------------------------------------------------------===//
 #include "flash/Runtime/Ukernels.h"
 
+#include <dlfcn.h>
+
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace {
@@ -143,6 +147,13 @@ private:
 
 void flash::runtime::setNumThreads(int threads) {
   ThreadPool::get().setThreads(threads);
+  // The generated parallel loops run on LLVM's OpenMP runtime: tell it too
+  // (now, if the JIT has loaded it, and through the environment otherwise).
+  threads = std::max(1, threads);
+  setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+  if (auto *ompSetNumThreads = reinterpret_cast<void (*)(int)>(
+          dlsym(RTLD_DEFAULT, "omp_set_num_threads")))
+    ompSetNumThreads(threads);
 }
 int flash::runtime::getNumThreads() { return ThreadPool::get().threads(); }
 void flash::runtime::parallelFor(int tasks,

@@ -1,0 +1,55 @@
+// RUN: flash-opt %s --pass-pipeline="builtin.module(func.func(flash-linalg-to-loops{parallel-min-iterations=1000}))" | FileCheck %s
+// RUN: flash-opt %s --pass-pipeline="builtin.module(func.func(flash-linalg-to-loops))" | FileCheck %s --check-prefix=SEQ
+// RUN: flash-opt %s --flash-to-loops | FileCheck %s --check-prefix=PIPELINE
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// 64 x 32 = 2048 iterations >= 1000: a parallel loop nest.
+// CHECK-LABEL: func.func @large
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %{{.*}})
+// CHECK: arith.maximumf
+// SEQ-LABEL: func.func @large
+// SEQ-NOT: scf.parallel
+// SEQ: scf.for
+func.func @large(%a: memref<64x32xf32>, %b: memref<64x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<64x32xf32>) outs(%b : memref<64x32xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.maximumf %x, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// 4 x 8 = 32 iterations: sequential.
+// CHECK-LABEL: func.func @small
+// CHECK-NOT: scf.parallel
+// CHECK: scf.for
+func.func @small(%a: memref<4x8xf32>, %b: memref<4x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<4x8xf32>) outs(%b : memref<4x8xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.maximumf %x, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// In the pipeline, large parallel loops become OpenMP worksharing loops
+// (default threshold 65536 iterations).
+// PIPELINE-LABEL: func.func @huge
+// PIPELINE: omp.parallel
+// PIPELINE: omp.wsloop
+// PIPELINE: omp.loop_nest
+func.func @huge(%a: memref<512x256xf32>, %b: memref<512x256xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<512x256xf32>) outs(%b : memref<512x256xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.maximumf %x, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
