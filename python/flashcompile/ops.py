@@ -12,6 +12,7 @@ as is, and only then does the checked, converting path below run.
 """
 from __future__ import annotations
 
+import atexit
 import sys
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from .compiled import Compiled, _as_f32, compile_mlir
 _cache: dict = {}   # key -> Compiled
 _fast: dict = {}    # the same key -> the native executable, for the fast path
 _stats = {"hits": 0, "misses": 0}
+_dispatchers: list = []  # the native eager ops; they count their own hits
+_arity: dict = {}
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,21 @@ class CacheInfo:
 
 
 def cache_info() -> CacheInfo:
-    return CacheInfo(_stats["hits"], _stats["misses"], len(_cache))
+    hits = _stats["hits"] + sum(d.hits for d in _dispatchers)
+    return CacheInfo(hits, _stats["misses"], len(_cache))
 
 
 def clear_cache() -> None:
     _cache.clear()
     _fast.clear()
+    for d in _dispatchers:
+        d.clear()
     _stats.update(hits=0, misses=0)
+
+
+# Release the compiled code before the interpreter tears down the native
+# module, rather than leaving it to whatever order finalization picks.
+atexit.register(clear_cache)
 
 
 def _caller_location():
@@ -83,6 +94,10 @@ def _apply(op: str, arrays, attrs=None):
 def lower(fn, *args, **kwargs) -> Compiled:
     """The compiled object an op call would run, for inspection:
     `fc.lower(fc.conv2d, x, w, stride=2).ir("linalg")`."""
+    if isinstance(fn, _native.Dispatcher):
+        if kwargs:
+            raise TypeError(f"lower: {fn.op} takes no keyword arguments")
+        return _compiled(fn.op, args, None)[0]
     spec = getattr(fn, "_flash_spec", None)
     if spec is None:
         raise TypeError(f"lower: {getattr(fn, '__name__', fn)!r} is not a flashcompile op")
@@ -97,40 +112,30 @@ def _spec(build):
     return attach
 
 
-def _unary(op: str, doc: str):
-    """An eager op of one array; its fast path is inlined, as the per-call
-    overhead is the whole cost of a small call."""
-    def fn(x):
-        try:
-            out = _fast[op, x.shape](x)
-            _stats["hits"] += 1
-            return out
-        except (KeyError, AttributeError, TypeError):
-            return _apply(op, (x,))
-    fn.__name__ = fn.__qualname__ = op.split(".")[1]
-    fn.__doc__ = doc
-    fn._flash_spec = lambda x: (op, (x,), None)
-    return fn
+def _eager_fallback(dispatcher, *arrays):
+    """Everything a Dispatcher cannot serve from its cache: compile (and
+    register the executable with it), convert, or report."""
+    arity = _arity[dispatcher.op]
+    if len(arrays) != arity:
+        raise TypeError(f"{dispatcher.op} takes {arity} array(s), got {len(arrays)}")
+    compiled, arrays = _compiled(dispatcher.op, arrays, None)
+    dispatcher.add([list(a.shape) for a in arrays], compiled._exe)
+    return compiled._exe(*arrays)
 
 
-def _binary(op: str, doc: str):
-    """An eager op of two arrays (see _unary)."""
-    def fn(x, y):
-        try:
-            out = _fast[op, x.shape, y.shape](x, y)
-            _stats["hits"] += 1
-            return out
-        except (KeyError, AttributeError, TypeError):
-            return _apply(op, (x, y))
-    fn.__name__ = fn.__qualname__ = op.split(".")[1]
-    fn.__doc__ = doc
-    fn._flash_spec = lambda x, y: (op, (x, y), None)
-    return fn
+def _eager(op: str, arity: int, doc: str):
+    """An eager op without attributes, as a native Dispatcher: a cached call
+    is a shape lookup and one native call, with no Python frame (the whole
+    cost of a small call)."""
+    _arity[op] = arity
+    dispatcher = _native.Dispatcher(op, op.split(".")[1], doc, _eager_fallback)
+    _dispatchers.append(dispatcher)
+    return dispatcher
 
 
-matmul = _binary("flash.matmul", "(M, K) @ (K, N) -> (M, N).")
-add = _binary("flash.add", "x + y with NumPy broadcasting.")
-relu = _unary("flash.relu", "max(x, 0) elementwise (NaN stays NaN).")
+matmul = _eager("flash.matmul", 2, "(M, K) @ (K, N) -> (M, N).")
+add = _eager("flash.add", 2, "x + y with NumPy broadcasting.")
+relu = _eager("flash.relu", 1, "max(x, 0) elementwise (NaN stays NaN).")
 
 
 def _pair(value, name: str) -> tuple:

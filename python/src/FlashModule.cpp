@@ -17,6 +17,8 @@
 #include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
 
+#include <unordered_map>
+
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
 #include <numpy/arrayobject.h>
 
@@ -133,32 +135,159 @@ nb::object call(const Executable &exe, nb::args args) {
     work += ins[i].numElements();
   }
   const auto &outs = exe.outputs();
-  std::vector<nb::object> results;
-  std::vector<void *> out;
-  for (const TensorSpec &spec : outs) {
-    std::vector<npy_intp> dims(spec.shape.begin(), spec.shape.end());
-    PyObject *array = PyArray_SimpleNew(static_cast<int>(dims.size()),
-                                        dims.data(), NPY_FLOAT32);
+  // No heap allocation on this path for the common case of up to 16
+  // arguments and results of rank up to 16.
+  void *out[16];
+  nb::object results[16];
+  std::vector<void *> outVector;
+  std::vector<nb::object> resultVector;
+  void **outPtrs = out;
+  nb::object *resultObjects = results;
+  if (outs.size() > 16) {
+    outVector.resize(outs.size());
+    resultVector.resize(outs.size());
+    outPtrs = outVector.data();
+    resultObjects = resultVector.data();
+  }
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const TensorSpec &spec = outs[i];
+    npy_intp dims[16];
+    std::vector<npy_intp> dimVector;
+    npy_intp *dimPtr = dims;
+    if (spec.shape.size() > 16) {
+      dimVector.assign(spec.shape.begin(), spec.shape.end());
+      dimPtr = dimVector.data();
+    } else {
+      std::copy(spec.shape.begin(), spec.shape.end(), dims);
+    }
+    PyObject *array = PyArray_SimpleNew(static_cast<int>(spec.shape.size()),
+                                        dimPtr, NPY_FLOAT32);
     if (!array)
       throw nb::python_error();
-    results.push_back(nb::steal(array));
-    out.push_back(PyArray_DATA(reinterpret_cast<PyArrayObject *>(array)));
+    resultObjects[i] = nb::steal(array);
+    outPtrs[i] = PyArray_DATA(reinterpret_cast<PyArrayObject *>(array));
     work += spec.numElements();
   }
   // Releasing the GIL costs about 0.1 us: worth it unless the call is tiny.
   if (work >= (1 << 14)) {
     nb::gil_scoped_release release;
-    exe.run(inPtrs, out.data());
+    exe.run(inPtrs, outPtrs);
   } else {
-    exe.run(inPtrs, out.data());
+    exe.run(inPtrs, outPtrs);
   }
-  if (results.size() == 1)
-    return results[0];
+  if (outs.size() == 1)
+    return std::move(resultObjects[0]);
   nb::list list;
-  for (auto &r : results)
-    list.append(r);
+  for (size_t i = 0; i < outs.size(); ++i)
+    list.append(resultObjects[i]);
   return nb::tuple(list);
 }
+
+/// An eager op (fc.add, fc.matmul, ...) as a native callable: a cached call
+/// is a shape lookup in C++ and the fast call above, with no Python frame.
+/// Anything it cannot serve (first call with these shapes, scalars, other
+/// dtypes, non-contiguous arrays) goes to the Python `fallback`, which
+/// compiles, converts or reports, and registers new executables here; it is
+/// called as fallback(dispatcher, *args, **kwargs).
+class Dispatcher {
+public:
+  Dispatcher(std::string op, std::string name, std::string doc,
+             nb::object fallback)
+      : op(std::move(op)), name(std::move(name)), doc(std::move(doc)),
+        fallback(std::move(fallback)) {}
+
+  nb::object operator()(nb::args args, nb::kwargs kwargs) {
+    if (kwargs.size() == 0) {
+      std::vector<int64_t> key;
+      if (shapeKey(args, key)) {
+        auto it = cache.find(key);
+        if (it != cache.end()) {
+          ++hits;
+          return call(*it->second.first, args);
+        }
+      }
+    }
+    // The dispatcher is passed, not captured by the fallback: a closure
+    // over it would be a reference cycle through C++ that Python's
+    // collector cannot see.
+    if (!fallback.is_valid())
+      throw nb::type_error("this op has been cleared");
+    return fallback(nb::find(this), *args, **kwargs);
+  }
+
+  /// Serve calls on arrays of `shapes` with `executable` (a Python-owned
+  /// Executable, kept alive here).
+  void add(const std::vector<std::vector<int64_t>> &shapes,
+           nb::object executable) {
+    std::vector<int64_t> key;
+    for (const auto &shape : shapes) {
+      key.push_back(static_cast<int64_t>(shape.size()));
+      key.insert(key.end(), shape.begin(), shape.end());
+    }
+    Executable *exe = nb::cast<Executable *>(executable);
+    cache[key] = {exe, std::move(executable)};
+  }
+
+  void clear() {
+    cache.clear();
+    hits = 0;
+  }
+
+  /// Python's cycle collector sees the references held here through these.
+  static int traverse(PyObject *self, visitproc visit, void *arg) {
+    Py_VISIT(Py_TYPE(self));
+    if (!nb::inst_ready(self))
+      return 0;
+    Dispatcher *d = nb::inst_ptr<Dispatcher>(self);
+    Py_VISIT(d->fallback.ptr());
+    for (auto &entry : d->cache)
+      Py_VISIT(entry.second.second.ptr());
+    return 0;
+  }
+  static int clearReferences(PyObject *self) {
+    Dispatcher *d = nb::inst_ptr<Dispatcher>(self);
+    d->cache.clear();
+    d->fallback = nb::object();
+    return 0;
+  }
+
+  std::string op, name, doc;
+  int64_t hits = 0;
+
+private:
+  /// (rank, dims...) of every argument, if all are aligned C-contiguous
+  /// float32 NumPy arrays.
+  static bool shapeKey(nb::args args, std::vector<int64_t> &key) {
+    for (nb::handle h : args) {
+      PyObject *object = h.ptr();
+      if (!PyArray_Check(object))
+        return false;
+      auto *array = reinterpret_cast<PyArrayObject *>(object);
+      // Exactly what `call` takes, so a hit never raises TypeError.
+      if (PyArray_TYPE(array) != NPY_FLOAT32 ||
+          !PyArray_IS_C_CONTIGUOUS(array) || !PyArray_ISALIGNED(array) ||
+          !PyArray_ISNOTSWAPPED(array))
+        return false;
+      key.push_back(PyArray_NDIM(array));
+      key.insert(key.end(), PyArray_DIMS(array),
+                 PyArray_DIMS(array) + PyArray_NDIM(array));
+    }
+    return true;
+  }
+
+  struct KeyHash {
+    size_t operator()(const std::vector<int64_t> &key) const {
+      size_t h = 1469598103934665603ull;
+      for (int64_t v : key)
+        h = (h ^ static_cast<size_t>(v)) * 1099511628211ull;
+      return h;
+    }
+  };
+  nb::object fallback;
+  std::unordered_map<std::vector<int64_t>,
+                     std::pair<Executable *, nb::object>, KeyHash>
+      cache;
+};
 
 AttrValue toAttrValue(nb::handle value) {
   AttrValue attr;
@@ -182,6 +311,11 @@ NB_MODULE(_flashcompile, m) {
   m.doc() = "FlashCompile native module: compile and run Flash IR.";
   if (_import_array() < 0)
     throw nb::python_error();
+  // The eager ops (fc.add, ...) are module-level Dispatcher objects that live
+  // until the interpreter exits, and Python may free this module before the
+  // package that holds them: that is by design, not a leak worth a warning.
+  // (Compiled code itself is released at exit by an atexit hook.)
+  nb::set_leak_warnings(false);
 
   nb::class_<Executable>(m, "Executable")
       .def_prop_ro("entry", &Executable::entry)
@@ -212,6 +346,25 @@ NB_MODULE(_flashcompile, m) {
   m.def("compile", &compile, "source"_a, "entry"_a = "",
         "name"_a = "<flash-source>", "options"_a = "",
         "Parse, verify and JIT-compile Flash IR text.");
+
+  static PyType_Slot dispatcherSlots[] = {
+      {Py_tp_traverse, reinterpret_cast<void *>(&Dispatcher::traverse)},
+      {Py_tp_clear, reinterpret_cast<void *>(&Dispatcher::clearReferences)},
+      {0, nullptr}};
+  nb::class_<Dispatcher>(m, "Dispatcher", nb::type_slots(dispatcherSlots))
+      .def(nb::init<std::string, std::string, std::string, nb::object>(),
+           "op"_a, "name"_a, "doc"_a, "fallback"_a)
+      .def_ro("name", &Dispatcher::name)
+      .def_ro("__doc__", &Dispatcher::doc)
+      .def("__repr__",
+           [](const Dispatcher &d) {
+             return "<flashcompile op " + d.name + " (" + d.op + ")>";
+           })
+      .def("__call__", &Dispatcher::operator())
+      .def("add", &Dispatcher::add, "shapes"_a, "executable"_a)
+      .def("clear", &Dispatcher::clear)
+      .def_ro("op", &Dispatcher::op)
+      .def_ro("hits", &Dispatcher::hits);
 
   m.def("set_num_threads", &flash::runtime::setNumThreads, "threads"_a,
         "Threads used by compiled code (default: all hardware threads).");

@@ -106,3 +106,35 @@ def test_unknown_stage():
 def test_lower_rejects_non_ops():
     with pytest.raises(TypeError, match=r"not a flashcompile op"):
         fc.lower(np.add, np.ones(2, f32), np.ones(2, f32))
+
+
+@pytest.mark.parametrize("op,args", [(fc.add, 1), (fc.add, 3), (fc.matmul, 0), (fc.relu, 2)])
+def test_wrong_argument_count(op, args):
+    with pytest.raises(TypeError, match=rf"{op.op} takes \d array\(s\), got {args}"):
+        op(*[np.ones((2, 2), f32)] * args)
+
+
+@pytest.mark.parametrize("name,count", [("flash.add", 1), ("flash.matmul", 3), ("flash.conv2d", 1),
+                                        ("flash.relu", 2), ("flash.relu", 0)])
+def test_builder_wrong_operand_count_is_an_error_not_a_crash(name, count):
+    from flashcompile import _flashcompile as native
+    b = native.GraphBuilder()
+    args = [b.add_input([2, 2]) for _ in range(count)]
+    with pytest.raises(ValueError, match=rf"'{name}'"):
+        b.add_op(name, args, {})
+
+
+def test_builder_unknown_op():
+    from flashcompile import _flashcompile as native
+    b = native.GraphBuilder()
+    with pytest.raises(ValueError, match=r"unknown op 'flash.nope'"):
+        b.add_op("flash.nope", [b.add_input([2])], {})
+
+
+def test_non_contiguous_and_scalar_inputs_take_the_checked_path(rng=np.random.default_rng(0)):
+    x = rng.standard_normal((6, 8)).astype(f32)
+    np.testing.assert_array_equal(fc.relu(x[:, ::2]), np.maximum(x[:, ::2], 0))
+    np.testing.assert_array_equal(fc.relu(x[:, ::2]), np.maximum(x[:, ::2], 0))  # cached now
+    swapped = x.astype(">f4")  # big-endian float32: converted, not misread
+    with pytest.raises(TypeError, match="dtype >f4"):
+        fc.relu(swapped)

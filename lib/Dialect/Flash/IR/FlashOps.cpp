@@ -28,6 +28,20 @@ mlir::flash::broadcastShapes(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs) {
   return result;
 }
 
+/// Inference can run on ops built generically (GraphBuilder) before the
+/// verifier has checked the operand count: check it before any accessor.
+static LogicalResult checkOperandCount(std::optional<Location> loc,
+                                       StringRef opName, size_t count,
+                                       size_t min, size_t max) {
+  if (count >= min && count <= max)
+    return success();
+  if (min == max)
+    return emitOptionalError(loc, "'", opName, "' op expects ", min,
+                             " operands, got ", count);
+  return emitOptionalError(loc, "'", opName, "' op expects ", min, " to ", max,
+                           " operands, got ", count);
+}
+
 /// The operand types of a two-operand op as ranked tensors, or an error
 /// naming `opName`.
 static FailureOr<std::pair<RankedTensorType, RankedTensorType>>
@@ -73,6 +87,9 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
+  if (failed(checkOperandCount(loc, getOperationName(),
+                               adaptor.getOperands().size(), 2, 2)))
+    return failure();
   auto operands = rankedOperands(loc, getOperationName(), adaptor.getLhs(),
                                  adaptor.getRhs());
   if (failed(operands))
@@ -98,6 +115,9 @@ LogicalResult AddOp::inferReturnTypes(MLIRContext *ctx,
                                       std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &results) {
+  if (failed(checkOperandCount(loc, getOperationName(),
+                               adaptor.getOperands().size(), 2, 2)))
+    return failure();
   auto operands = rankedOperands(loc, getOperationName(), adaptor.getLhs(),
                                  adaptor.getRhs());
   if (failed(operands))
@@ -170,6 +190,9 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
+  if (failed(checkOperandCount(loc, getOperationName(),
+                               adaptor.getOperands().size(), 2, 3)))
+    return failure();
   auto operands = rankedOperands(loc, getOperationName(), adaptor.getInput(),
                                  adaptor.getWeight());
   if (failed(operands))
