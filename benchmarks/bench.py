@@ -199,6 +199,14 @@ def main():
         print(f"[{args.threads}t] {w.name:<36} fc {ours:8.2f} {w.unit:<8} "
               f"compile {row['fc_compile_s']:.2f}s  {'OK ' if row['fc_correct'] else 'BAD'} {vs}", flush=True)
 
+    # Per-call overhead of a cached eager op on a small array.
+    x = np.random.default_rng(0).standard_normal(1024, dtype=np.float32)
+    overhead = {"fc.add": timeit(lambda: fc.add(x, x), min_time=0.5),
+                "np.add": timeit(lambda: np.add(x, x), min_time=0.5)}
+    overhead["ratio"] = overhead["fc.add"] / overhead["np.add"]
+    print(f"[{args.threads}t] per-call overhead, add on 1024 floats: fc.add "
+          f"{overhead['fc.add'] * 1e6:.2f} us, np.add {overhead['np.add'] * 1e6:.2f} us "
+          f"({overhead['ratio']:.2f}x)", flush=True)
     if "torch.compile" not in skip and "torch" in base.available:
         compiled_seconds, why = run_torch_compile_subprocess(args)
         if why:
@@ -216,7 +224,8 @@ def main():
     with open(args.out, "w") as f:
         json.dump({"threads": args.threads, "machine": platform.processor() or platform.machine(),
                    "python": platform.python_version(), "peak": peak,
-                   "baselines_missing": base.why, "rows": rows}, f, indent=1)
+                   "baselines_missing": base.why, "overhead_add_1024": overhead,
+                   "rows": rows}, f, indent=1)
     print(f"wrote {args.out}")
 
 

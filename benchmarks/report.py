@@ -74,6 +74,13 @@ def main():
     text = ("## Throughput and speedups\n\n" + table(runs)
             + "\n\n## Ablation: each optimization switched off (rate, and ratio to the default)\n\n"
             + ablation_table(runs) + "\n")
+    text += "\n## Per-call overhead of a cached `fc.add` on 1024 floats\n\n"
+    text += "| threads | fc.add | np.add | ratio |\n|---:|---:|---:|---:|\n"
+    for run in runs:
+        o = run.get("overhead_add_1024")
+        if o:
+            text += (f"| {run['threads']} | {o['fc.add'] * 1e6:.2f} us | {o['np.add'] * 1e6:.2f} us | "
+                     f"{o['ratio']:.2f}x |\n")
     missing = {k: v for run in runs for k, v in run.get("baselines_missing", {}).items()}
     if missing:
         text += "\nBaselines not measured: " + "; ".join(f"{k}: {v}" for k, v in missing.items()) + "\n"

@@ -13,6 +13,35 @@ namespace mlir::flash {
 using namespace mlir;
 
 namespace {
+/// Makes `loop` an scf.parallel with the same bounds and body.
+void makeParallel(IRRewriter &rewriter, scf::ForOp loop) {
+  rewriter.setInsertionPoint(loop);
+  auto parallel = scf::ParallelOp::create(
+      rewriter, loop.getLoc(), ValueRange{loop.getLowerBound()},
+      ValueRange{loop.getUpperBound()}, ValueRange{loop.getStep()});
+  Block *body = loop.getBody();
+  rewriter.eraseOp(body->getTerminator());
+  rewriter.inlineBlockBefore(body, parallel.getBody()->getTerminator(),
+                             parallel.getInductionVars());
+  rewriter.eraseOp(loop);
+}
+
+/// The loop to run in parallel: the outermost one over a parallel dimension
+/// with enough iterations to share. Only one, not all of them collapsed:
+/// a collapsed nest recomputes every index with divisions and hides the
+/// inner loops from LLVM's vectorizer.
+scf::ForOp parallelCandidate(linalg::LinalgOp op, ArrayRef<Operation *> loops) {
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  for (auto [dim, loop] : llvm::enumerate(loops)) {
+    auto forOp = dyn_cast<scf::ForOp>(loop);
+    if (forOp && dim < iterators.size() &&
+        iterators[dim] == utils::IteratorType::parallel && ranges[dim] >= 8)
+      return forOp;
+  }
+  return nullptr;
+}
+
 struct LinalgToLoops : mlir::flash::impl::LinalgToLoopsBase<LinalgToLoops> {
   using Base::Base;
   void runOnOperation() override {
@@ -28,14 +57,14 @@ struct LinalgToLoops : mlir::flash::impl::LinalgToLoopsBase<LinalgToLoops> {
       for (int64_t range : op.getStaticLoopRanges())
         iterations =
             ShapedType::isDynamic(range) ? INT64_MAX : iterations * range;
-      bool parallel = parallelMinIterations > 0 &&
-                      iterations >= parallelMinIterations &&
-                      op.getNumParallelLoops() > 0;
-      if (failed(parallel ? linalg::linalgOpToParallelLoops(rewriter, op)
-                          : linalg::linalgOpToLoops(rewriter, op))) {
+      auto loops = linalg::linalgOpToLoops(rewriter, op);
+      if (failed(loops)) {
         op.emitError("could not be lowered to loops");
         return signalPassFailure();
       }
+      if (parallelMinIterations > 0 && iterations >= parallelMinIterations)
+        if (scf::ForOp loop = parallelCandidate(op, *loops))
+          makeParallel(rewriter, loop);
       rewriter.eraseOp(op);
     }
   }

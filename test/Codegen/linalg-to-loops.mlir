@@ -4,10 +4,13 @@
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 
-// 64 x 32 = 2048 iterations >= 1000: a parallel loop nest.
+// 64 x 32 = 2048 iterations >= 1000: the outer loop runs in parallel, the
+// inner one stays a plain (vectorizable) loop.
 // CHECK-LABEL: func.func @large
-// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%{{.*}}, %{{.*}}) to (%{{.*}}, %{{.*}})
-// CHECK: arith.maximumf
+// CHECK: scf.parallel (%[[I:.*]]) = (%{{.*}}) to (%{{.*}}) step (%{{.*}}) {
+// CHECK:   scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:     memref.load %arg0
+// CHECK:     arith.maximumf
 // SEQ-LABEL: func.func @large
 // SEQ-NOT: scf.parallel
 // SEQ: scf.for
@@ -47,6 +50,24 @@ func.func @huge(%a: memref<512x256xf32>, %b: memref<512x256xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%a : memref<512x256xf32>) outs(%b : memref<512x256xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.maximumf %x, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// A size-1 outer dimension is skipped: the first parallel loop with enough
+// iterations to share is the one that runs in parallel.
+// CHECK-LABEL: func.func @unit_outer
+// CHECK: scf.for
+// CHECK: scf.parallel
+// CHECK: scf.for
+func.func @unit_outer(%a: memref<1x64x32xf32>, %b: memref<1x64x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%a : memref<1x64x32xf32>) outs(%b : memref<1x64x32xf32>) {
   ^bb0(%x: f32, %y: f32):
     %r = arith.maximumf %x, %zero : f32
     linalg.yield %r : f32

@@ -46,11 +46,13 @@ def LinalgToLoops : Pass<"flash-linalg-to-loops", "func::FuncOp"> {
   let summary = "Lower Linalg ops on memrefs to loops, parallel where the "
                 "work is large enough.";
   let description = [{
-    Like `convert-linalg-to-loops`, except that an op whose iteration space
-    has at least `parallel-min-iterations` points becomes an `scf.parallel`
-    over its parallel dimensions (MLIR's linalgOpToParallelLoops), which
-    `convert-scf-to-openmp` then runs on all cores. Small ops stay
-    sequential: a parallel region costs microseconds to start.
+    Like `convert-linalg-to-loops` (MLIR's linalgOpToLoops), except that in
+    an op whose iteration space has at least `parallel-min-iterations`
+    points, the outermost loop over a parallel dimension with at least 8
+    iterations becomes an `scf.parallel`, which `convert-scf-to-openmp` then
+    runs on all cores. One loop, not the whole nest: inner loops stay plain
+    and vectorizable. Small ops stay sequential: a parallel region costs
+    microseconds to start.
   }];
   let options = [
     Option<"parallelMinIterations", "parallel-min-iterations", "int64_t",
