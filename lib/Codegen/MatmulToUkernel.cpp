@@ -14,6 +14,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Matchers.h"
 
 namespace mlir::flash {
 #define GEN_PASS_DEF_MATMULTOUKERNEL
@@ -39,8 +40,9 @@ func::FuncOp getOrDeclareUkernel(ModuleOp module) {
     return func;
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   MemRefType type = dynamicMatrixType(module.getContext());
-  auto func = func::FuncOp::create(b, module.getLoc(), kMatmulUkernel,
-                                   b.getFunctionType({type, type, type}, {}));
+  auto func = func::FuncOp::create(
+      b, module.getLoc(), kMatmulUkernel,
+      b.getFunctionType({type, type, type, b.getI1Type()}, {}));
   func.setPrivate();
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   return func;
@@ -126,6 +128,16 @@ Value matrixFor(OpBuilder &b, Location loc, Value memref, Value iv,
   return memref::CastOp::create(b, loc, target, view);
 }
 
+/// The zero fill of `c` right before `op`, if any: the ukernel can then
+/// write C instead of adding to it, and the fill goes away.
+linalg::FillOp zeroFillBefore(Operation *op, Value c) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  if (!fill || !fill.hasPureBufferSemantics() || fill.getOutputs()[0] != c ||
+      !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+    return nullptr;
+  return fill;
+}
+
 struct MatmulToUkernel
     : mlir::flash::impl::MatmulToUkernelBase<MatmulToUkernel> {
   using Base::Base;
@@ -144,11 +156,17 @@ struct MatmulToUkernel
       Location loc = op.getLoc();
       Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1];
       Value c = op.getDpsInits()[0];
+      linalg::FillOp fill = zeroFillBefore(op, c);
+      Value accumulate =
+          arith::ConstantIntOp::create(b, loc, b.getI1Type(), fill ? 0 : 1);
+      if (fill)
+        fill->erase();
       if (!form.batch) {
         func::CallOp::create(b, loc, callee,
                              ValueRange{matrixFor(b, loc, a, {}, false),
                                         matrixFor(b, loc, bMat, {}, false),
-                                        matrixFor(b, loc, c, {}, false)});
+                                        matrixFor(b, loc, c, {}, false),
+                                        accumulate});
       } else {
         int64_t batches = op.getStaticLoopRanges()[*form.batch];
         // Operands shared by every batch element are cast once, outside.
@@ -166,7 +184,7 @@ struct MatmulToUkernel
             b, loc, callee,
             ValueRange{sharedA ? sharedA : matrixFor(b, loc, a, iv, true),
                        sharedB ? sharedB : matrixFor(b, loc, bMat, iv, true),
-                       matrixFor(b, loc, c, iv, true)});
+                       matrixFor(b, loc, c, iv, true), accumulate});
       }
       op->erase();
     }

@@ -1,12 +1,13 @@
 // RUN: flash-opt %s --flash-matmul-to-ukernel --split-input-file | FileCheck %s
 // RUN: flash-opt %s --flash-matmul-to-ukernel="min-flops=1000" --split-input-file | FileCheck %s --check-prefix=THRESHOLD
 
-// CHECK: func.func private @flash_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK: func.func private @flash_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i1) attributes {llvm.emit_c_interface}
 // CHECK-LABEL: func.func @mm
+// CHECK: %[[ACC:.*]] = arith.constant true
 // CHECK: %[[A:.*]] = memref.cast %arg0 : memref<7x5xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 // CHECK: %[[B:.*]] = memref.cast %arg1 : memref<5x3xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 // CHECK: %[[C:.*]] = memref.cast %arg2 : memref<7x3xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
-// CHECK: call @flash_matmul_f32(%[[A]], %[[B]], %[[C]])
+// CHECK: call @flash_matmul_f32(%[[A]], %[[B]], %[[C]], %[[ACC]])
 // CHECK-NOT: linalg.matmul
 // 2*7*5*3 = 210 FLOPs: below the threshold the matmul stays.
 // THRESHOLD-LABEL: func.func @mm
@@ -41,7 +42,7 @@ func.func @not_converted(%t: tensor<4x4xf32>, %m: memref<4x4xf64>) -> tensor<4x4
 // CHECK: scf.for %[[B:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK:   %[[BV:.*]] = memref.subview %arg1[%[[B]], 0, 0] [1, 27, 36] [1, 1, 1] : memref<2x27x36xf32> to memref<27x36xf32, strided<[36, 1], offset: ?>>
 // CHECK:   %[[CV:.*]] = memref.subview %arg2[%[[B]], 0, 0] [1, 4, 36] [1, 1, 1] : memref<2x4x36xf32> to memref<4x36xf32, strided<[36, 1], offset: ?>>
-// CHECK:   func.call @flash_matmul_f32(%[[A]], %{{.*}}, %{{.*}})
+// CHECK:   func.call @flash_matmul_f32(%[[A]], %{{.*}}, %{{.*}}, %true)
 // CHECK-NOT: linalg.generic
 func.func @batched_shared_lhs(%a: memref<4x27xf32>, %b: memref<2x27x36xf32>, %c: memref<2x4x36xf32>) {
   linalg.generic {indexing_maps = [#mapA, #mapB, #mapC], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
@@ -71,5 +72,32 @@ func.func @transposed_lhs(%a: memref<5x4xf32>, %b: memref<5x3xf32>, %c: memref<4
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   }
+  return
+}
+
+// -----
+
+// A zero fill of C right before the product is folded into it: the ukernel
+// writes C (accumulate = false) and the fill is gone. A non-zero fill stays.
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-NOT: linalg.fill
+// CHECK: %[[FALSE:.*]] = arith.constant false
+// CHECK-NOT: linalg.fill
+// CHECK: call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[FALSE]])
+func.func @zero_filled(%a: memref<7x5xf32>, %b: memref<5x3xf32>, %c: memref<7x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<7x3xf32>)
+  linalg.matmul ins(%a, %b : memref<7x5xf32>, memref<5x3xf32>) outs(%c : memref<7x3xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @one_filled
+// CHECK: linalg.fill
+// CHECK: %[[TRUE:.*]] = arith.constant true
+// CHECK: call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[TRUE]])
+func.func @one_filled(%a: memref<7x5xf32>, %b: memref<5x3xf32>, %c: memref<7x3xf32>) {
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%one : f32) outs(%c : memref<7x3xf32>)
+  linalg.matmul ins(%a, %b : memref<7x5xf32>, memref<5x3xf32>) outs(%c : memref<7x3xf32>)
   return
 }

@@ -18,13 +18,13 @@
 
 namespace flash::runtime {
 
-/// C[M x N] += A[M x K] * B[K x N], row-major with leading dimensions
-/// lda/ldb/ldc (elements). Packs A and B into cache-sized panels and runs a
-/// register-tiled FMA microkernel (AVX2/FMA when the CPU has it, portable C++
-/// otherwise), parallel over the configured number of threads.
-void sgemmAccumulate(int64_t m, int64_t n, int64_t k, const float *a,
-                     int64_t lda, const float *b, int64_t ldb, float *c,
-                     int64_t ldc);
+/// C[M x N] = A[M x K] * B[K x N] (or C += A * B with `accumulate`),
+/// row-major with leading dimensions lda/ldb/ldc (elements). Packs A and B
+/// into cache-sized panels and runs a register-tiled FMA microkernel
+/// (AVX2/FMA when the CPU has it, portable C++ otherwise), parallel over the
+/// configured number of threads.
+void sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+           const float *b, int64_t ldb, float *c, int64_t ldc, bool accumulate);
 
 /// Threads used by the ukernels (default: all hardware threads).
 void setNumThreads(int threads);

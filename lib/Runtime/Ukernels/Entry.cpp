@@ -12,20 +12,26 @@
 using namespace flash::runtime;
 
 extern "C" {
-/// C += A * B for 2-D f32 memrefs with unit inner stride (any other layout
-/// takes a plain loop: correct, just not fast).
+/// C += A * B (C = A * B when `accumulate` is false) for 2-D f32 memrefs
+/// with unit inner stride (any other layout takes a plain loop: correct,
+/// just not fast).
 void _mlir_ciface_flash_matmul_f32(StridedMemRefType<float, 2> *a,
                                    StridedMemRefType<float, 2> *b,
-                                   StridedMemRefType<float, 2> *c) {
+                                   StridedMemRefType<float, 2> *c,
+                                   bool accumulate) {
   int64_t m = c->sizes[0], n = c->sizes[1], k = a->sizes[1];
   const float *pa = a->data + a->offset;
   const float *pb = b->data + b->offset;
   float *pc = c->data + c->offset;
   if (a->strides[1] == 1 && b->strides[1] == 1 && c->strides[1] == 1) {
-    sgemmAccumulate(m, n, k, pa, a->strides[0], pb, b->strides[0], pc,
-                    c->strides[0]);
+    sgemm(m, n, k, pa, a->strides[0], pb, b->strides[0], pc, c->strides[0],
+          accumulate);
     return;
   }
+  if (!accumulate)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        pc[i * c->strides[0] + j * c->strides[1]] = 0.0f;
   for (int64_t i = 0; i < m; ++i)
     for (int64_t p = 0; p < k; ++p)
       for (int64_t j = 0; j < n; ++j)

@@ -68,37 +68,39 @@ void packA(int64_t mc, int64_t kc, const float *a, int64_t lda, float *out) {
   }
 }
 
-/// C[0:rows, 0:cols] += acc (the valid part of a register tile).
-void accumulateTile(const float *acc, float *c, int64_t ldc, int64_t rows,
-                    int64_t cols) {
+/// C[0:rows, 0:cols] (+)= acc, the valid part of a register tile.
+void storeTile(const float *acc, float *c, int64_t ldc, int64_t rows,
+               int64_t cols, bool accumulate) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < cols; ++j)
-      c[r * ldc + j] += acc[r * NR + j];
+      c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + acc[r * NR + j];
 }
 
-/// C[0:rows, 0:cols] += Ap^T * Bp over kc; portable version.
+/// C[0:rows, 0:cols] (+)= Ap^T * Bp over kc; portable version.
 void microkernelGeneric(int64_t kc, const float *ap, const float *bp, float *c,
-                        int64_t ldc, int64_t rows, int64_t cols) {
+                        int64_t ldc, int64_t rows, int64_t cols,
+                        bool accumulate) {
   float acc[MR * NR] = {};
   for (int64_t p = 0; p < kc; ++p)
     for (int64_t r = 0; r < MR; ++r)
       for (int64_t j = 0; j < NR; ++j)
         acc[r * NR + j] += ap[p * MR + r] * bp[p * NR + j];
-  accumulateTile(acc, c, ldc, rows, cols);
+  storeTile(acc, c, ldc, rows, cols, accumulate);
 }
 
 /// The same with the 6x16 tile in 12 named AVX2 registers (an array of
-/// __m256 is not reliably kept in registers by GCC). A full tile is added to
-/// C straight from the registers; an edge tile goes through a buffer.
+/// __m256 is not reliably kept in registers by GCC). A full tile goes to C
+/// straight from the registers; an edge tile goes through a buffer.
 __attribute__((target("avx2,fma"))) void
 microkernelAvx2(int64_t kc, const float *ap, const float *bp, float *c,
-                int64_t ldc, int64_t rows, int64_t cols) {
+                int64_t ldc, int64_t rows, int64_t cols, bool accumulate) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
   __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  // clang-format off
 #define FLASH_ROW(r)                                                           \
   a = _mm256_broadcast_ss(ap + r);                                             \
   c##r##0 = _mm256_fmadd_ps(a, b0, c##r##0);                                   \
@@ -106,35 +108,34 @@ microkernelAvx2(int64_t kc, const float *ap, const float *bp, float *c,
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; ++p) {
     __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8), a;
-    FLASH_ROW(0)
-    FLASH_ROW(1) FLASH_ROW(2) FLASH_ROW(3) FLASH_ROW(4) FLASH_ROW(5) ap += MR;
+    FLASH_ROW(0) FLASH_ROW(1) FLASH_ROW(2) FLASH_ROW(3) FLASH_ROW(4) FLASH_ROW(5)
+    ap += MR;
     bp += NR;
   }
 #undef FLASH_ROW
   alignas(32) float buffer[MR * NR];
   bool full = rows == MR && cols == NR;
+  bool addC = full && accumulate;
   float *out = full ? c : buffer;
   int64_t ld = full ? ldc : NR;
 #define FLASH_STORE(r)                                                         \
   {                                                                            \
     float *row = out + r * ld;                                                 \
-    if (full) {                                                                \
+    if (addC) {                                                                \
       c##r##0 = _mm256_add_ps(_mm256_loadu_ps(row), c##r##0);                  \
       c##r##1 = _mm256_add_ps(_mm256_loadu_ps(row + 8), c##r##1);              \
     }                                                                          \
     _mm256_storeu_ps(row, c##r##0);                                            \
     _mm256_storeu_ps(row + 8, c##r##1);                                        \
   }
-  FLASH_STORE(0)
-  FLASH_STORE(1)
-  FLASH_STORE(2)
-  FLASH_STORE(3) FLASH_STORE(4) FLASH_STORE(5)
+  FLASH_STORE(0) FLASH_STORE(1) FLASH_STORE(2) FLASH_STORE(3) FLASH_STORE(4) FLASH_STORE(5)
 #undef FLASH_STORE
-      if (!full) accumulateTile(buffer, c, ldc, rows, cols);
+      // clang-format on
+      if (!full) storeTile(buffer, c, ldc, rows, cols, accumulate);
 }
 
 using Microkernel = void (*)(int64_t, const float *, const float *, float *,
-                             int64_t, int64_t, int64_t);
+                             int64_t, int64_t, int64_t, bool);
 
 Microkernel selectMicrokernel() {
   static const Microkernel kernel =
@@ -146,7 +147,8 @@ Microkernel selectMicrokernel() {
 
 /// One thread's share: the whole BLIS loop nest over C[0:m, 0:n].
 void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                 const float *b, int64_t ldb, float *c, int64_t ldc) {
+                 const float *b, int64_t ldb, float *c, int64_t ldc,
+                 bool accumulate) {
   Microkernel kernel = selectMicrokernel();
   int64_t ncMax = std::min(NC, (n + NR - 1) / NR * NR);
   int64_t mcMax = std::min(MC, (m + MR - 1) / MR * MR);
@@ -165,8 +167,10 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
           int64_t cols = std::min(NR, nc - jr);
           for (int64_t ir = 0; ir < mc; ir += MR) {
             int64_t rows = std::min(MR, mc - ir);
+            // The first K slice overwrites C unless asked to accumulate.
             kernel(kc, aPacked.get() + ir * kc, bPacked.get() + jr * kc,
-                   c + (ic + ir) * ldc + jc + jr, ldc, rows, cols);
+                   c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
+                   accumulate || pc > 0);
           }
         }
       }
@@ -179,9 +183,12 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 /// Cloned for AVX2 and dispatched at load time.
 __attribute__((target_clones("avx2", "default"))) void
 sgemmFewRows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-             const float *b, int64_t ldb, float *c, int64_t ldc) {
+             const float *b, int64_t ldb, float *c, int64_t ldc,
+             bool accumulate) {
   for (int64_t i = 0; i < m; ++i) {
     float *out = c + i * ldc;
+    if (!accumulate)
+      std::fill(out, out + n, 0.0f);
     const float *ai = a + i * lda;
     int64_t p = 0;
     // Eight rows of B per sweep over C's row: an eighth of the C traffic.
@@ -207,12 +214,17 @@ sgemmFewRows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 }
 } // namespace
 
-void flash::runtime::sgemmAccumulate(int64_t m, int64_t n, int64_t k,
-                                     const float *a, int64_t lda,
-                                     const float *b, int64_t ldb, float *c,
-                                     int64_t ldc) {
-  if (m == 0 || n == 0 || k == 0)
+void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
+                           int64_t lda, const float *b, int64_t ldb, float *c,
+                           int64_t ldc, bool accumulate) {
+  if (m == 0 || n == 0)
     return;
+  if (k == 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < m; ++i)
+        std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
   // Split C into column (or, for narrow C, row) stripes, one per task, each
   // a full serial GEMM: no shared packing buffers, no synchronization.
   int threads = getNumThreads();
@@ -225,7 +237,7 @@ void flash::runtime::sgemmAccumulate(int64_t m, int64_t n, int64_t k,
     parallelFor(tasks, [&](int t) {
       int64_t j0 = t * stripe, cols = std::min(stripe, n - j0);
       (fewRows ? sgemmFewRows : sgemmSerial)(m, cols, k, a, lda, b + j0, ldb,
-                                             c + j0, ldc);
+                                             c + j0, ldc, accumulate);
     });
     return;
   }
@@ -234,9 +246,11 @@ void flash::runtime::sgemmAccumulate(int64_t m, int64_t n, int64_t k,
     tasks = static_cast<int>((m + stripe - 1) / stripe);
     parallelFor(tasks, [&](int t) {
       int64_t i0 = t * stripe, rows = std::min(stripe, m - i0);
-      sgemmSerial(rows, n, k, a + i0 * lda, lda, b, ldb, c + i0 * ldc, ldc);
+      sgemmSerial(rows, n, k, a + i0 * lda, lda, b, ldb, c + i0 * ldc, ldc,
+                  accumulate);
     });
     return;
   }
-  (fewRows ? sgemmFewRows : sgemmSerial)(m, n, k, a, lda, b, ldb, c, ldc);
+  (fewRows ? sgemmFewRows : sgemmSerial)(m, n, k, a, lda, b, ldb, c, ldc,
+                                         accumulate);
 }
