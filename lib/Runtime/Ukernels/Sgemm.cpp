@@ -77,23 +77,25 @@ void storeTile(const float *acc, float *c, int64_t ldc, int64_t rows,
 }
 
 /// C[0:rows, 0:cols] (+)= Ap^T * Bp over kc; portable version.
-void microkernelGeneric(int64_t kc, const float *ap, const float *bp, float *c,
-                        int64_t ldc, int64_t rows, int64_t cols,
-                        bool accumulate) {
+void microkernelGeneric(int64_t kc, const float *ap, const float *bp,
+                        int64_t bStride, float *c, int64_t ldc, int64_t rows,
+                        int64_t cols, bool accumulate) {
   float acc[MR * NR] = {};
   for (int64_t p = 0; p < kc; ++p)
     for (int64_t r = 0; r < MR; ++r)
       for (int64_t j = 0; j < NR; ++j)
-        acc[r * NR + j] += ap[p * MR + r] * bp[p * NR + j];
+        acc[r * NR + j] += ap[p * MR + r] * bp[p * bStride + j];
   storeTile(acc, c, ldc, rows, cols, accumulate);
 }
 
-/// The same with the 6x16 tile in 12 named AVX2 registers (an array of
+/// B's rows are `bStride` apart: NR in a packed panel, ldb when B is read in
+/// place. The same with the 6x16 tile in 12 named AVX2 registers (an array of
 /// __m256 is not reliably kept in registers by GCC). A full tile goes to C
 /// straight from the registers; an edge tile goes through a buffer.
 __attribute__((target("avx2,fma"))) void
-microkernelAvx2(int64_t kc, const float *ap, const float *bp, float *c,
-                int64_t ldc, int64_t rows, int64_t cols, bool accumulate) {
+microkernelAvx2(int64_t kc, const float *ap, const float *bp, int64_t bStride,
+                float *c, int64_t ldc, int64_t rows, int64_t cols,
+                bool accumulate) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -107,10 +109,10 @@ microkernelAvx2(int64_t kc, const float *ap, const float *bp, float *c,
   c##r##1 = _mm256_fmadd_ps(a, b1, c##r##1);
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; ++p) {
-    __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8), a;
+    __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), a;
     FLASH_ROW(0) FLASH_ROW(1) FLASH_ROW(2) FLASH_ROW(3) FLASH_ROW(4) FLASH_ROW(5)
     ap += MR;
-    bp += NR;
+    bp += bStride;
   }
 #undef FLASH_ROW
   alignas(32) float buffer[MR * NR];
@@ -134,8 +136,8 @@ microkernelAvx2(int64_t kc, const float *ap, const float *bp, float *c,
       if (!full) storeTile(buffer, c, ldc, rows, cols, accumulate);
 }
 
-using Microkernel = void (*)(int64_t, const float *, const float *, float *,
-                             int64_t, int64_t, int64_t, bool);
+using Microkernel = void (*)(int64_t, const float *, const float *, int64_t,
+                             float *, int64_t, int64_t, int64_t, bool);
 
 Microkernel selectMicrokernel() {
   static const Microkernel kernel =
@@ -150,16 +152,28 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t ldb, float *c, int64_t ldc,
                  bool accumulate) {
   Microkernel kernel = selectMicrokernel();
+  // Equal slices rather than full blocks plus a sliver: K = 784 runs as
+  // 4 x 196, not 3 x 256 + 16 (a sliver costs a whole pass over C).
+  int64_t kcStep = (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
   int64_t ncMax = std::min(NC, (n + NR - 1) / NR * NR);
   int64_t mcMax = std::min(MC, (m + MR - 1) / MR * MR);
-  int64_t kcMax = std::min(KC, k);
+  int64_t kcMax = std::min(kcStep, k);
   Buffer bPacked = allocate(kcMax * ncMax);
   Buffer aPacked = allocate(kcMax * mcMax);
   for (int64_t jc = 0; jc < n; jc += NC) {
     int64_t nc = std::min(NC, n - jc);
-    for (int64_t pc = 0; pc < k; pc += KC) {
-      int64_t kc = std::min(KC, k - pc);
-      packB(kc, nc, b + pc * ldb + jc, ldb, bPacked.get());
+    for (int64_t pc = 0; pc < k; pc += kcStep) {
+      int64_t kc = std::min(kcStep, k - pc);
+      // With a single block of A rows, each B panel is used by one sweep
+      // only: packing it would cost as much as it saves, so full panels are
+      // read in place (BLIS packs B for its reuse across A blocks).
+      bool bInPlace = m <= MC;
+      int64_t fullCols = nc / NR * NR;
+      if (!bInPlace)
+        packB(kc, nc, b + pc * ldb + jc, ldb, bPacked.get());
+      else if (fullCols < nc) // only the ragged edge panel, zero-padded
+        packB(kc, nc - fullCols, b + pc * ldb + jc + fullCols, ldb,
+              bPacked.get() + fullCols * kc);
       for (int64_t ic = 0; ic < m; ic += MC) {
         int64_t mc = std::min(MC, m - ic);
         packA(mc, kc, a + ic * lda + pc, lda, aPacked.get());
@@ -168,7 +182,10 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
           for (int64_t ir = 0; ir < mc; ir += MR) {
             int64_t rows = std::min(MR, mc - ir);
             // The first K slice overwrites C unless asked to accumulate.
-            kernel(kc, aPacked.get() + ir * kc, bPacked.get() + jr * kc,
+            bool direct = bInPlace && cols == NR;
+            const float *bp =
+                direct ? b + pc * ldb + jc + jr : bPacked.get() + jr * kc;
+            kernel(kc, aPacked.get() + ir * kc, bp, direct ? ldb : NR,
                    c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
                    accumulate || pc > 0);
           }
