@@ -17,6 +17,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -168,12 +169,24 @@ llvm::Error optimizeModule(llvm::Module *module, llvm::TargetMachine *tm) {
   return makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, tm)(module);
 }
 
+bool hasOpenMPRuntime() {
+  static const bool exists =
+      llvm::sys::fs::exists(llvm::StringRef(FLASH_OPENMP_RUNTIME));
+  return exists;
+}
+
 /// Parses "key=value ..." pipeline options; null with `error` if invalid.
 std::unique_ptr<mlir::flash::PipelineOptions>
 parsePipelineOptions(const std::string &text, std::string &error) {
   auto options = mlir::flash::PipelineOptions::createFromString(text);
-  if (!options)
+  if (!options) {
     error = "invalid pipeline options '" + text + "'";
+    return nullptr;
+  }
+  // Without LLVM's OpenMP runtime on this machine, generated loops stay
+  // sequential rather than failing to link.
+  if (!hasOpenMPRuntime())
+    options->parallelMinIterations = 0;
   return options;
 }
 
@@ -285,7 +298,9 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   // memref.copy of strided views lowers to a call into the first; parallel
   // loops (OpenMP) call into the second.
-  llvm::StringRef libs[] = {FLASH_C_RUNNER_UTILS, FLASH_OPENMP_RUNTIME};
+  llvm::SmallVector<llvm::StringRef, 2> libs = {FLASH_C_RUNNER_UTILS};
+  if (hasOpenMPRuntime())
+    libs.push_back(FLASH_OPENMP_RUNTIME);
   engineOptions.sharedLibPaths = libs;
   auto engine =
       ExecutionEngine::create(*parsed.module, engineOptions, std::move(jitTM));
