@@ -15,3 +15,13 @@ def assert_close(actual, expected, reduction=1):
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     np.testing.assert_allclose(actual, expected, rtol=1e-4,
                                atol=1e-5 * max(1.0, np.sqrt(reduction)))
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    """Runs a test with compiled code on 1 and on 2 threads."""
+    import flashcompile as fc
+    before = fc.get_num_threads()
+    fc.set_num_threads(request.param)
+    yield request.param
+    fc.set_num_threads(before)

@@ -61,14 +61,6 @@ def test_folded_constants_match_numpy():
     np.testing.assert_array_equal(c(x), x + np.maximum(a + b, 0))
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
-    before = fc.get_num_threads()
-    fc.set_num_threads(request.param)
-    yield request.param
-    fc.set_num_threads(before)
-
-
 @pytest.mark.parametrize("options", ["", "parallel-min-iterations=1", "parallel-min-iterations=0"])
 @pytest.mark.parametrize("m,n", [(257, 300), (512, 128), (3, 70001)])
 def test_parallel_loops(rng, threads, options, m, n):

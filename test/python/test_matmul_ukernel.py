@@ -22,14 +22,6 @@ SHAPES = [
 ]
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
-    before = fc.get_num_threads()
-    fc.set_num_threads(request.param)
-    yield request.param
-    fc.set_num_threads(before)
-
-
 @pytest.mark.parametrize("m,k,n", SHAPES)
 def test_ukernel_matmul(rng, threads, m, k, n):
     a = rng.standard_normal((m, k), dtype=np.float32)

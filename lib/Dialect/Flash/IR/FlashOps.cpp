@@ -28,27 +28,23 @@ mlir::flash::broadcastShapes(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs) {
   return result;
 }
 
-/// Inference can run on ops built generically (GraphBuilder) before the
-/// verifier has checked the operand count: check it before any accessor.
-static LogicalResult checkOperandCount(std::optional<Location> loc,
-                                       StringRef opName, size_t count,
-                                       size_t min, size_t max) {
-  if (count >= min && count <= max)
-    return success();
-  if (min == max)
-    return emitOptionalError(loc, "'", opName, "' op expects ", min,
-                             " operands, got ", count);
-  return emitOptionalError(loc, "'", opName, "' op expects ", min, " to ", max,
-                           " operands, got ", count);
-}
-
-/// The operand types of a two-operand op as ranked tensors, or an error
-/// naming `opName`.
+/// The types of the first two operands as ranked tensors, after checking
+/// that there are `min` to `max` operands; otherwise an error naming
+/// `opName`. Inference also runs on ops built generically (GraphBuilder),
+/// before the verifier has checked the operand count, so it comes first.
 static FailureOr<std::pair<RankedTensorType, RankedTensorType>>
-rankedOperands(std::optional<Location> loc, StringRef opName, Value lhs,
-               Value rhs) {
-  auto lhsType = dyn_cast<RankedTensorType>(lhs.getType());
-  auto rhsType = dyn_cast<RankedTensorType>(rhs.getType());
+rankedOperands(std::optional<Location> loc, StringRef opName,
+               ValueRange operands, size_t min, size_t max) {
+  size_t count = operands.size();
+  if (count < min || count > max) {
+    if (min == max)
+      return emitOptionalError(loc, "'", opName, "' op expects ", min,
+                               " operands, got ", count);
+    return emitOptionalError(loc, "'", opName, "' op expects ", min, " to ",
+                             max, " operands, got ", count);
+  }
+  auto lhsType = dyn_cast<RankedTensorType>(operands[0].getType());
+  auto rhsType = dyn_cast<RankedTensorType>(operands[1].getType());
   if (!lhsType || !rhsType)
     return emitOptionalError(loc, "'", opName, "' op expects ranked tensors");
   return std::make_pair(lhsType, rhsType);
@@ -87,11 +83,8 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *ctx,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
-  if (failed(checkOperandCount(loc, getOperationName(),
-                               adaptor.getOperands().size(), 2, 2)))
-    return failure();
-  auto operands = rankedOperands(loc, getOperationName(), adaptor.getLhs(),
-                                 adaptor.getRhs());
+  auto operands =
+      rankedOperands(loc, getOperationName(), adaptor.getOperands(), 2, 2);
   if (failed(operands))
     return failure();
   auto [lhs, rhs] = *operands;
@@ -115,11 +108,8 @@ LogicalResult AddOp::inferReturnTypes(MLIRContext *ctx,
                                       std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &results) {
-  if (failed(checkOperandCount(loc, getOperationName(),
-                               adaptor.getOperands().size(), 2, 2)))
-    return failure();
-  auto operands = rankedOperands(loc, getOperationName(), adaptor.getLhs(),
-                                 adaptor.getRhs());
+  auto operands =
+      rankedOperands(loc, getOperationName(), adaptor.getOperands(), 2, 2);
   if (failed(operands))
     return failure();
   auto [lhs, rhs] = *operands;
@@ -190,11 +180,8 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &results) {
-  if (failed(checkOperandCount(loc, getOperationName(),
-                               adaptor.getOperands().size(), 2, 3)))
-    return failure();
-  auto operands = rankedOperands(loc, getOperationName(), adaptor.getInput(),
-                                 adaptor.getWeight());
+  auto operands =
+      rankedOperands(loc, getOperationName(), adaptor.getOperands(), 2, 3);
   if (failed(operands))
     return failure();
   auto [input, weight] = *operands;
