@@ -2,6 +2,7 @@
 #include "flash/Runtime/Executable.h"
 #include "flash/InitAll.h"
 #include "flash/Pipelines/Pipelines.h"
+#include "flash/Runtime/CompileCache.h"
 #include "flash/Runtime/Ukernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -13,7 +14,10 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/AbsoluteSymbols.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -201,10 +205,77 @@ void registerUkernels(ExecutionEngine &engine) {
     return symbols;
   });
 }
+
+/// Everything the compiled code may call: the process, the runtime
+/// libraries, and the ukernels.
+llvm::Error addRuntimeSymbols(llvm::orc::LLJIT &jit) {
+  llvm::orc::JITDylib &dylib = jit.getMainJITDylib();
+  char prefix = jit.getDataLayout().getGlobalPrefix();
+  auto process =
+      llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix);
+  if (!process)
+    return process.takeError();
+  dylib.addGenerator(std::move(*process));
+  llvm::SmallVector<const char *, 2> libs = {FLASH_C_RUNNER_UTILS};
+  if (hasOpenMPRuntime())
+    libs.push_back(FLASH_OPENMP_RUNTIME);
+  for (const char *lib : libs) {
+    auto generator =
+        llvm::orc::DynamicLibrarySearchGenerator::Load(lib, prefix);
+    if (!generator)
+      return generator.takeError();
+    dylib.addGenerator(std::move(*generator));
+  }
+  llvm::orc::MangleAndInterner mangle(jit.getExecutionSession(),
+                                      jit.getDataLayout());
+  llvm::orc::SymbolMap symbols;
+  for (auto &[name, address] : ::flash::runtime::ukernelSymbols())
+    symbols[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                             llvm::JITSymbolFlags::Exported};
+  return dylib.define(llvm::orc::absoluteSymbols(std::move(symbols)));
+}
+
+/// A JIT over a cached object file: links it against the runtime and finds
+/// the packed entry point that MLIR's ExecutionEngine put in it.
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
+loadObject(std::unique_ptr<llvm::MemoryBuffer> object, const std::string &entry,
+           void (**packedFn)(void **)) {
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return builder.takeError();
+  auto jit = llvm::orc::LLJITBuilder()
+                 .setJITTargetMachineBuilder(std::move(*builder))
+                 .create();
+  if (!jit)
+    return jit.takeError();
+  if (auto err = addRuntimeSymbols(**jit))
+    return std::move(err);
+  if (auto err = (*jit)->addObjectFile(std::move(object)))
+    return std::move(err);
+  auto symbol = (*jit)->lookup("_mlir_" + entry);
+  if (!symbol)
+    return symbol.takeError();
+  if (auto err = (*jit)->initialize((*jit)->getMainJITDylib()))
+    return std::move(err);
+  *packedFn = symbol->toPtr<void (*)(void **)>();
+  return std::move(*jit);
+}
+
+/// The object code of a compiled engine, as bytes.
+std::string objectCode(ExecutionEngine &engine) {
+  llvm::SmallString<128> path;
+  if (llvm::sys::fs::createTemporaryFile("flash", "o", path))
+    return "";
+  engine.dumpToObjectFile(path);
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  llvm::sys::fs::remove(path);
+  return buffer ? (*buffer)->getBuffer().str() : "";
+}
 } // namespace
 
 struct Executable::Impl {
   std::string source;
+  std::unique_ptr<llvm::orc::LLJIT> cachedJit; ///< set when loaded from cache
   std::string pipelineOptions;
   std::string bufferName;
   std::string entry;
@@ -279,6 +350,26 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
       impl->strides.push_back(std::move(strides));
     }
 
+  ::flash::runtime::CompileCache cache =
+      ::flash::runtime::CompileCache::fromEnvironment();
+  std::string cacheKey;
+  if (cache.enabled()) {
+    cacheKey = ::flash::runtime::CompileCache::key(source, impl->entry,
+                                                   options.pipelineOptions);
+    if (auto object = cache.load(cacheKey)) {
+      initializeLLVMOnce();
+      auto jit = loadObject(std::move(object), impl->entry, &impl->packedFn);
+      if (jit) {
+        ::flash::runtime::CompileCache::recordHit();
+        impl->cachedJit = std::move(*jit);
+        return std::unique_ptr<Executable>(new Executable(std::move(impl)));
+      }
+      // An unreadable entry is a miss: compile again and overwrite it.
+      llvm::consumeError(jit.takeError());
+    }
+    ::flash::runtime::CompileCache::recordMiss();
+  }
+
   if (!parsed.runPipeline(mlir::flash::buildFlashToLLVMPipeline,
                           *pipelineOptions)) {
     error = parsed.diagnostics;
@@ -302,6 +393,7 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   if (hasOpenMPRuntime())
     libs.push_back(FLASH_OPENMP_RUNTIME);
   engineOptions.sharedLibPaths = libs;
+  engineOptions.enableObjectDump = cache.enabled();
   auto engine =
       ExecutionEngine::create(*parsed.module, engineOptions, std::move(jitTM));
   if (!engine) {
@@ -317,6 +409,9 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   }
   impl->packedFn = *fn;
   impl->engine = std::move(*engine);
+  if (cache.enabled())
+    if (std::string object = objectCode(*impl->engine); !object.empty())
+      cache.store(cacheKey, object);
   return std::unique_ptr<Executable>(new Executable(std::move(impl)));
 }
 

@@ -7,10 +7,10 @@
 """
 from .compiled import Compiled, compile_mlir, stage_names
 from .ops import add, cache_info, clear_cache, conv2d, lower, matmul, relu
-from ._flashcompile import get_num_threads, set_num_threads
+from ._flashcompile import compile_cache_info, get_num_threads, set_num_threads
 
 __all__ = [
     "Compiled", "compile_mlir", "stage_names",
     "add", "conv2d", "matmul", "relu",
-    "lower", "cache_info", "clear_cache", "get_num_threads", "set_num_threads",
+    "lower", "cache_info", "clear_cache", "get_num_threads", "set_num_threads", "compile_cache_info",
 ]

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "flash/Builder/GraphBuilder.h"
+#include "flash/Runtime/CompileCache.h"
 #include "flash/Runtime/Executable.h"
 #include "flash/Runtime/Ukernels.h"
 
@@ -284,8 +285,8 @@ private:
     }
   };
   nb::object fallback;
-  std::unordered_map<std::vector<int64_t>,
-                     std::pair<Executable *, nb::object>, KeyHash>
+  std::unordered_map<std::vector<int64_t>, std::pair<Executable *, nb::object>,
+                     KeyHash>
       cache;
 };
 
@@ -365,6 +366,19 @@ NB_MODULE(_flashcompile, m) {
       .def("clear", &Dispatcher::clear)
       .def_ro("op", &Dispatcher::op)
       .def_ro("hits", &Dispatcher::hits);
+
+  m.def(
+      "compile_cache_info",
+      [] {
+        using flash::runtime::CompileCache;
+        CompileCache cache = CompileCache::fromEnvironment();
+        nb::dict info;
+        info["hits"] = CompileCache::hits();
+        info["misses"] = CompileCache::misses();
+        info["enabled"] = cache.enabled();
+        return info;
+      },
+      "This process's on-disk compile-cache hits and misses.");
 
   m.def("set_num_threads", &flash::runtime::setNumThreads, "threads"_a,
         "Threads used by compiled code (default: all hardware threads).");

@@ -1,5 +1,12 @@
+import os
+import tempfile
+
 import numpy as np
 import pytest
+
+# A compile cache of this test session's own: results never depend on what an
+# earlier run left in ~/.cache.
+os.environ.setdefault("FLASH_CACHE_DIR", tempfile.mkdtemp(prefix="flash-test-cache-"))
 
 
 @pytest.fixture
