@@ -17,3 +17,5 @@ llvm_config.add_tool_substitutions(
     ["flash-opt", "flash-run"], [config.flash_tools_dir])
 # Before the default %python (lit's own interpreter, which may lack numpy).
 config.substitutions.insert(0, ("%python", config.python_executable))
+# flash-run's compile cache goes to the build tree, not the user's home.
+config.environment["FLASH_CACHE_DIR"] = os.path.join(config.flash_obj_root, "test-cache")

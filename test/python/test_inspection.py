@@ -79,3 +79,25 @@ def test_return_input_and_constant_directly():
     a, c = fc.compile_mlir(src)(x)
     np.testing.assert_array_equal(a, x)
     np.testing.assert_array_equal(c, [5, 6])
+
+
+def test_generated_vectors_stay_register_sized():
+    """Guard against vector IR of the wrong shape (a vector<1024x1024xf32>
+    makes LLVM's backend take minutes and gigabytes): after LLVM's own
+    vectorizer, no vector in a large fused chain or matmul module is wider
+    than one 512-bit register (16 floats)."""
+    import re
+    n = 1 << 22
+    chain = f"""func.func @chain(%x: tensor<{n}xf32>, %y: tensor<{n}xf32>) -> tensor<{n}xf32> {{
+      %0 = flash.add %x, %y : (tensor<{n}xf32>, tensor<{n}xf32>) -> tensor<{n}xf32>
+      %1 = flash.relu %0 : tensor<{n}xf32>
+      return %1 : tensor<{n}xf32>
+    }}"""
+    for src, options in [(chain, ""), (chain, "parallel-min-iterations=0")]:
+        ir = fc.compile_mlir(src, options=options).llvm_ir()
+        widths = [int(w) for w in re.findall(r"<(\d+) x float>", ir)]
+        assert widths, "expected LLVM to vectorize the elementwise loop"
+        assert max(widths) <= 16, max(widths)
+    mm = fc.lower(fc.matmul, np.ones((300, 200), f32), np.ones((200, 100), f32))
+    widths = [int(w) for w in re.findall(r"<(\d+) x float>", mm.llvm_ir())]
+    assert not widths or max(widths) <= 16
