@@ -45,12 +45,28 @@ scf::ForOp parallelCandidate(linalg::LinalgOp op, ArrayRef<Operation *> loops) {
 struct LinalgToLoops : mlir::flash::impl::LinalgToLoopsBase<LinalgToLoops> {
   using Base::Base;
   void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    // Copies between strided views (e.g. into the interior of a padded
+    // buffer) would lower to an element-by-element runtime call
+    // (memrefCopy); as linalg.copy they become plain, vectorizable loops.
+    SmallVector<memref::CopyOp> copies;
+    getOperation().walk([&](memref::CopyOp copy) {
+      auto source = cast<MemRefType>(copy.getSource().getType());
+      auto target = cast<MemRefType>(copy.getTarget().getType());
+      if (!source.getLayout().isIdentity() || !target.getLayout().isIdentity())
+        copies.push_back(copy);
+    });
+    for (memref::CopyOp copy : copies) {
+      rewriter.setInsertionPoint(copy);
+      rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(),
+                                                  copy.getTarget());
+    }
+
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (op.hasPureBufferSemantics())
         ops.push_back(op);
     });
-    IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops) {
       rewriter.setInsertionPoint(op);
       int64_t iterations = 1;

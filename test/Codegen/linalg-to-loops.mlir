@@ -74,3 +74,16 @@ func.func @unit_outer(%a: memref<1x64x32xf32>, %b: memref<1x64x32xf32>) {
   }
   return
 }
+
+// A copy into a strided view (the interior of a padded buffer) becomes
+// loops, not a call to the element-by-element runtime memrefCopy.
+// CHECK-LABEL: func.func @strided_copy
+// CHECK-NOT: memref.copy
+// CHECK: scf.for
+// CHECK: memref.load
+// CHECK: memref.store
+func.func @strided_copy(%src: memref<3x8x8xf32>, %dst: memref<3x10x10xf32>) {
+  %view = memref.subview %dst[0, 1, 1] [3, 8, 8] [1, 1, 1] : memref<3x10x10xf32> to memref<3x8x8xf32, strided<[100, 10, 1], offset: 11>>
+  memref.copy %src, %view : memref<3x8x8xf32> to memref<3x8x8xf32, strided<[100, 10, 1], offset: 11>>
+  return
+}

@@ -52,7 +52,9 @@ def LinalgToLoops : Pass<"flash-linalg-to-loops", "func::FuncOp"> {
     iterations becomes an `scf.parallel`, which `convert-scf-to-openmp` then
     runs on all cores. One loop, not the whole nest: inner loops stay plain
     and vectorizable. Small ops stay sequential: a parallel region costs
-    microseconds to start.
+    microseconds to start. Copies between strided memrefs (`memref.copy`,
+    which would lower to an element-by-element runtime call) are lowered the
+    same way, as `linalg.copy`.
   }];
   let options = [
     Option<"parallelMinIterations", "parallel-min-iterations", "int64_t",
