@@ -1,12 +1,19 @@
-// RUN: flash-opt %s --flash-conv-to-im2col | FileCheck %s
+// RUN: flash-opt %s --flash-conv-to-im2col --split-input-file | FileCheck %s
 
-// The convolution becomes a patch gather (im2col) and a contraction of the
-// (F x C*KH*KW) filter with the (C*KH*KW x OH*OW) patches of each image.
+// The convolution becomes a patch gather that keeps OH and OW as separate
+// loops (the innermost loop is a plain copy along a row) and a contraction of
+// the (F x C*KH*KW) filter with the (C*KH*KW x OH*OW) patches of each image.
+// CHECK-DAG: #[[GATHER:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1 floordiv 9, d2 + (d1 floordiv 3) mod 3, d3 + d1 mod 3)>
+// CHECK-DAG: #[[ID4:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[FILTER:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3)>
+// CHECK-DAG: #[[PATCHES:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 // CHECK-LABEL: func.func @conv
-// CHECK: tensor.collapse_shape %arg1 {{\[\[}}0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
-// CHECK: tensor.collapse_shape %arg2 {{\[\[}}0], [1], [2, 3]] : tensor<2x4x6x6xf32> into tensor<2x4x36xf32>
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%arg0 : tensor<2x3x8x8xf32>) outs(%{{.*}} : tensor<2x27x36xf32>)
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<4x27xf32>, tensor<2x27x36xf32>) outs(%{{.*}} : tensor<2x4x36xf32>)
+// CHECK: %[[P:.*]] = linalg.generic {indexing_maps = [#[[GATHER]], #[[ID4]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg0 : tensor<2x3x8x8xf32>) outs(%{{.*}} : tensor<2x27x6x6xf32>)
+// CHECK: %[[P3:.*]] = tensor.collapse_shape %[[P]] {{\[\[}}0], [1], [2, 3]] : tensor<2x27x6x6xf32> into tensor<2x27x36xf32>
+// CHECK: %[[F:.*]] = tensor.collapse_shape %arg1 {{\[\[}}0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
+// CHECK: %[[I:.*]] = tensor.collapse_shape %arg2 {{\[\[}}0], [1], [2, 3]] : tensor<2x4x6x6xf32> into tensor<2x4x36xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[FILTER]], #[[PATCHES]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[F]], %[[P3]] : tensor<4x27xf32>, tensor<2x27x36xf32>) outs(%[[I]] : tensor<2x4x36xf32>)
 // CHECK: arith.mulf
 // CHECK: arith.addf
 // CHECK: tensor.expand_shape {{.*}} into tensor<2x4x6x6xf32>
@@ -14,4 +21,15 @@
 func.func @conv(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %init: tensor<2x4x6x6xf32>) -> tensor<2x4x6x6xf32> {
   %0 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%init : tensor<2x4x6x6xf32>) -> tensor<2x4x6x6xf32>
   return %0 : tensor<2x4x6x6xf32>
+}
+
+// -----
+
+// Strides and dilations scale the row and column of the gather.
+// CHECK-DAG: #[[GATHER:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1 floordiv 6, d2 * 2 + ((d1 floordiv 3) mod 2) * 3, d3 * 3 + (d1 mod 3) * 2)>
+// CHECK-LABEL: func.func @strided_dilated
+// CHECK: linalg.generic {indexing_maps = [#[[GATHER]], {{.*}} outs(%{{.*}} : tensor<1x12x4x3xf32>)
+func.func @strided_dilated(%x: tensor<1x2x11x11xf32>, %w: tensor<5x2x2x3xf32>, %init: tensor<1x5x4x3xf32>) -> tensor<1x5x4x3xf32> {
+  %0 = linalg.conv_2d_nchw_fchw {dilations = dense<[3, 2]> : tensor<2xi64>, strides = dense<[2, 3]> : tensor<2xi64>} ins(%x, %w : tensor<1x2x11x11xf32>, tensor<5x2x2x3xf32>) outs(%init : tensor<1x5x4x3xf32>) -> tensor<1x5x4x3xf32>
+  return %0 : tensor<1x5x4x3xf32>
 }

@@ -31,12 +31,13 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
 def ConvToIm2col : Pass<"flash-conv-to-im2col", "ModuleOp"> {
   let summary = "Rewrite 2-D convolutions as im2col + matrix multiplication.";
   let description = [{
-    Uses MLIR's own im2col rewrite (linalg::populateConvertConv2DToImg2ColPatterns)
-    on tensors: `linalg.conv_2d_nchw_fchw` becomes a `linalg.generic` that
-    gathers input patches into a (C*KH*KW) x (OH*OW) matrix per image and a
-    contraction with the (F) x (C*KH*KW) filter, which
-    `linalg-specialize-generic-ops` turns into a named matmul where it is
-    one, so the convolution runs on the matmul ukernel.
+    On tensors, `linalg.conv_2d_nchw_fchw` becomes a `linalg.generic` that
+    gathers input patches into an N x (C*KH*KW) x OH x OW tensor and a
+    contraction of the (F) x (C*KH*KW) filter with the patches of each image
+    (collapsed to (C*KH*KW) x (OH*OW)), which `flash-matmul-to-ukernel`
+    runs on the sgemm ukernel. Unlike MLIR's own im2col rewrite, the gather
+    keeps OH and OW as separate loops, so its innermost loop is a plain
+    strided copy that LLVM vectorizes.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
