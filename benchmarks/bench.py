@@ -11,6 +11,7 @@ installed is reported as such, not silently dropped.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -58,7 +59,7 @@ class Baselines:
         import numpy
         self.available["numpy"] = numpy
         for name, importer in [("torch", self._torch), ("jax", self._jax),
-                               ("onnxruntime", self._ort)]:
+                               ("onnxruntime", self._ort), ("iree", self._iree)]:
             if name in skip:
                 self.why[name] = "skipped (--skip)"
                 continue
@@ -76,6 +77,42 @@ class Baselines:
         import jax
         jax.config.update("jax_platforms", "cpu")
         return jax
+
+    def _iree(self):
+        import shutil
+
+        import onnx  # noqa: F401
+        import iree.runtime as rt
+        for tool in ("iree-import-onnx", "iree-compile"):
+            if not shutil.which(tool):
+                raise RuntimeError(f"{tool} not on PATH")
+        if self.threads > 1:
+            rt.flags.parse_flags(f"--task_topology_group_count={self.threads}")
+        return rt
+
+    def _iree_runner(self, w, inputs):
+        """IREE's own path: ONNX -> iree-import-onnx -> iree-compile
+        (llvm-cpu, host CPU) -> the IREE runtime (local-sync on one thread,
+        local-task on several)."""
+        import subprocess
+        import tempfile
+
+        import onnx
+        rt = self.available["iree"]
+        d = tempfile.mkdtemp(prefix="flash-bench-iree-")
+        onnx.save(w.onnx(), f"{d}/m.onnx")
+        subprocess.run(["iree-import-onnx", f"{d}/m.onnx", "-o", f"{d}/m.mlir"],
+                       check=True, capture_output=True)
+        subprocess.run(["iree-compile", f"{d}/m.mlir", "--iree-hal-target-device=local",
+                        "--iree-hal-local-target-device-backends=llvm-cpu",
+                        "--iree-llvmcpu-target-cpu=host", "-o", f"{d}/m.vmfb"],
+                       check=True, capture_output=True)
+        ctx = rt.SystemContext(config=rt.Config("local-sync" if self.threads == 1 else "local-task"))
+        vm = rt.VmModule.copy_buffer(ctx.instance, open(f"{d}/m.vmfb", "rb").read())
+        ctx.add_vm_module(vm)
+        name = [n for n in vm.function_names if not n.startswith("__") and not n.endswith("$async")][0]
+        fn = ctx.modules.module[name]
+        return lambda: fn(*inputs).to_host()
 
     def _ort(self):
         import onnx  # noqa: F401
@@ -105,6 +142,11 @@ class Baselines:
             names = [i.name for i in sess.get_inputs()]
             feed = dict(zip(names, inputs))
             out["onnxruntime"] = lambda: sess.run(None, feed)
+        if "iree" in self.available and w.onnx:
+            try:
+                out["iree"] = self._iree_runner(w, inputs)
+            except Exception as e:  # a model IREE cannot compile: say so
+                self.why.setdefault("iree", f"failed on {w.name}: {e}"[:200])
         return out
 
 
@@ -113,34 +155,69 @@ ABLATIONS = {"no ukernels": "ukernels=false", "no fusion": "fuse-elementwise=fal
 NAIVE_FLOP_LIMIT = 3e8  # naive loops run ~1 GFLOP/s: skip ablations beyond ~0.3 s
 
 
-def torch_compile_only(args, workloads):
-    """torch.compile in a process of its own: Inductor loads Triton, whose
-    embedded LLVM crashes next to jaxlib's in one process."""
+def torch_compile_runner(args, w):
     import torch
     torch.set_num_threads(args.threads)
+    tin = [torch.from_numpy(x) for x in w.inputs()]
+    compiled = torch.compile(w.torch(torch))
+    return lambda: compiled(*tin)
+
+
+def tvm_runner(args, w):
+    """TVM's Relax path from ONNX with its default schedules (no
+    MetaSchedule tuning: that takes hours per model), for the host CPU."""
+    import tvm
+    from tvm import relax
+    from tvm.relax.frontend.onnx import from_onnx
+    from tvm.target import codegen
+    target = tvm.target.Target({"kind": "llvm", "mtriple": "x86_64-linux-gnu",
+                                "mcpu": codegen.llvm_get_system_cpu(),
+                                "num-cores": args.threads})
+    executable = tvm.compile(from_onnx(w.onnx(), keep_params_in_input=False), target=target)
+    vm = relax.VirtualMachine(executable, tvm.cpu())
+    make = tvm.runtime.tensor if hasattr(tvm.runtime, "tensor") else tvm.nd.array
+    inputs = [make(x) for x in w.inputs()]
+    main = vm["main"]
+    return lambda: main(*inputs).numpy()
+
+
+# Baselines that load their own LLVM (Triton for torch.compile, libtvm) run in
+# a child process each: in one process with jaxlib's LLVM they crash.
+ISOLATED = {"torch.compile": ("torch", torch_compile_runner),
+            "tvm": ("tvm", tvm_runner)}
+
+
+def isolated_only(args, name, workloads):
+    """Seconds per call of one isolated baseline on every workload."""
+    module, make_runner = ISOLATED[name]
+    __import__(module)
+    if module == "tvm":
+        os.environ.setdefault("TVM_NUM_THREADS", str(args.threads))
     result = {}
     for w in workloads:
-        tin = [torch.from_numpy(x) for x in w.inputs()]
-        compiled = torch.compile(w.torch(torch))
-        result[w.name] = timeit(lambda: compiled(*tin))
+        try:
+            result[w.name] = timeit(make_runner(args, w))
+        except Exception as e:  # a model it cannot take: say so
+            result[w.name] = f"{type(e).__name__}: {e}"[:200]
     return result
 
 
-def run_torch_compile_subprocess(args):
+def run_isolated_subprocess(args, name):
     import subprocess
     import tempfile
     with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
-        cmd = [sys.executable, __file__, "--threads", str(args.threads), "--only-torch-compile",
+        cmd = [sys.executable, __file__, "--threads", str(args.threads), "--only", name,
                "--out", tmp.name] + (["--quick"] if args.quick else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        env = dict(os.environ, TVM_NUM_THREADS=str(args.threads))
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
-            return None, f"torch.compile run failed: {proc.stderr.strip()[-300:]}"
+            return None, f"{name} run failed: {proc.stderr.strip()[-300:]}"
         return json.load(open(tmp.name)), None
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only-torch-compile", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=sorted(ISOLATED), help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip", default="", help="comma-separated: torch,jax,onnxruntime,torch.compile")
@@ -157,8 +234,8 @@ def main():
     import numpy as np
     sys.path.insert(0, os.path.dirname(__file__))
     from workloads import all_workloads
-    if args.only_torch_compile:
-        json.dump(torch_compile_only(args, all_workloads(args.quick)), open(args.out, "w"))
+    if args.only:
+        json.dump(isolated_only(args, args.only, all_workloads(args.quick)), open(args.out, "w"))
         return
     import flashcompile as fc
 
@@ -214,19 +291,28 @@ def main():
     print(f"[{args.threads}t] per-call overhead, add on 1024 floats: fc.add "
           f"{overhead['fc.add'] * 1e6:.2f} us, np.add {overhead['np.add'] * 1e6:.2f} us "
           f"({overhead['ratio']:.2f}x)", flush=True)
-    if "torch.compile" not in skip and "torch" in base.available:
-        compiled_seconds, why = run_torch_compile_subprocess(args)
+    for name, (module, _) in ISOLATED.items():
+        if name in skip:
+            base.why[name] = "skipped (--skip)"
+            continue
+        if importlib.util.find_spec(module) is None:
+            base.why[name] = f"unavailable: no module named '{module}'"
+            continue
+        isolated, why = run_isolated_subprocess(args, name)
         if why:
-            base.why["torch.compile"] = why
+            base.why[name] = why
+            continue
         for row in rows:
-            if compiled_seconds and row["workload"] in compiled_seconds:
-                w_flops = row["rate"]["flashcompile"] * row["seconds"]["flashcompile"]
-                row["seconds"]["torch.compile"] = compiled_seconds[row["workload"]]
-                row["rate"]["torch.compile"] = w_flops / compiled_seconds[row["workload"]]
-                row["speedup_vs"]["torch.compile"] = (row["rate"]["flashcompile"]
-                                                      / row["rate"]["torch.compile"])
-                print(f"[{args.threads}t] {row['workload']:<36} vs torch.compile "
-                      f"{row['speedup_vs']['torch.compile']:.2f}x", flush=True)
+            value = isolated.get(row["workload"])
+            if isinstance(value, str):
+                row[f"{name} error"] = value
+            elif value:
+                gflop = row["rate"]["flashcompile"] * row["seconds"]["flashcompile"]
+                row["seconds"][name] = value
+                row["rate"][name] = gflop / value
+                row["speedup_vs"][name] = row["rate"]["flashcompile"] / row["rate"][name]
+                print(f"[{args.threads}t] {row['workload']:<36} vs {name} "
+                      f"{row['speedup_vs'][name]:.2f}x", flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"threads": args.threads, "machine": platform.processor() or platform.machine(),

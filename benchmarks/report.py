@@ -5,7 +5,7 @@
 import argparse
 import json
 
-BASELINES = ["numpy", "torch", "torch.compile", "jax.jit", "onnxruntime"]
+BASELINES = ["numpy", "torch", "torch.compile", "jax.jit", "onnxruntime", "iree", "tvm"]
 ABLATIONS = ["flashcompile (no ukernels)", "flashcompile (no fusion)", "flashcompile (no im2col)"]
 
 

@@ -9,7 +9,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
 PYTHON="${PYTHON:-python3}"
-if ! "$PYTHON" -c "import torch, jax, onnxruntime, onnx, matplotlib, threadpoolctl" 2>/dev/null; then
+if ! "$PYTHON" -c "import torch, jax, onnxruntime, onnx, matplotlib, threadpoolctl, iree.runtime, iree.compiler, tvm" 2>/dev/null; then
   echo "== pip install -r benchmarks/requirements.txt"
   "$PYTHON" -m pip install -q -r "$root/benchmarks/requirements.txt"
 fi
