@@ -119,6 +119,9 @@ int GraphBuilder::addOp(
     case AttrValue::Kind::IntArray:
       attr = b.getDenseI64ArrayAttr(value.ints);
       break;
+    case AttrValue::Kind::Bool:
+      attr = b.getBoolAttr(value.i != 0);
+      break;
     case AttrValue::Kind::Float:
       attr = b.getF32FloatAttr(static_cast<float>(value.f));
       break;

@@ -3,6 +3,7 @@
 #include "flash/Codegen/Passes.h"
 #include "flash/Conversion/Passes.h"
 #include "flash/Dialect/Flash/IR/FlashDialect.h"
+#include "flash/Dialect/Flash/Transforms/Passes.h"
 #include "flash/Pipelines/Pipelines.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -58,6 +59,7 @@ void mlir::flash::registerAllDialects(DialectRegistry &registry) {
 }
 
 void mlir::flash::registerAllPasses() {
+  registerFlashTransformsPasses();
   registerFlashConversionPasses();
   registerFlashCodegenPasses();
   registerFlashPipelines();

@@ -2,6 +2,7 @@
 #include "flash/Pipelines/Pipelines.h"
 #include "flash/Codegen/Passes.h"
 #include "flash/Conversion/Passes.h"
+#include "flash/Dialect/Flash/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -14,11 +15,18 @@
 
 using namespace mlir;
 
-void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm,
-                                             const PipelineOptions &options) {
-  // Graph level: fold constants, remove dead and duplicate ops.
+void mlir::flash::buildGraphPipeline(OpPassManager &pm,
+                                     const PipelineOptions &) {
+  // Composite ops into primitives, then fold constants (weights too: a
+  // transposed Linear weight, batch-norm statistics), remove dead and
+  // duplicate ops.
+  pm.addPass(createFlashDecompose());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+}
+
+void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm,
+                                             const PipelineOptions &options) {
   pm.addPass(createConvertFlashToLinalg());
   // One loop nest per chain of elementwise ops: one pass over memory.
   if (options.fuseElementwise)
@@ -66,12 +74,16 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
 
 void mlir::flash::buildLoopsToLLVMPipeline(OpPassManager &pm,
                                            const PipelineOptions &) {
+  // erf/tanh as vectorizable polynomials; what remains of math without an
+  // LLVM intrinsic (none today) would become libm calls.
+  pm.addPass(createApproximateMath());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertOpenMPToLLVMPass());
@@ -81,6 +93,10 @@ void mlir::flash::buildLoopsToLLVMPipeline(OpPassManager &pm,
 }
 
 static const flash::LoweringStage kStages[] = {
+    {"graph", "flash-optimize-graph",
+     "Flash graph optimizations: decompose composite ops, fold constants, "
+     "CSE, DCE",
+     flash::buildGraphPipeline},
     {"linalg", "flash-to-linalg", "Flash -> Linalg on tensors",
      flash::buildFlashToLinalgPipeline},
     {"bufferized", "flash-bufferize",

@@ -4,13 +4,42 @@
     fc.matmul(a, b); fc.add(x, y); fc.relu(x); fc.conv2d(x, w, bias, stride=2)
     c = fc.lower(fc.conv2d, x, w, padding=1)   # inspect every stage
     print(c.stages); print(c.ir("linalg")); print(c.asm())
+
+    @fc.jit                                     # trace a whole function
+    def block(x):
+        return fc.softmax(fc.relu(x @ w1 + b1) @ w2, axis=-1)
+
+    model = fc.Sequential([fc.Linear(784, 128), fc.ReLU(), fc.Linear(128, 10)])
+    compiled = fc.compile(model, x)            # one optimized graph
 """
-from .compiled import Compiled, compile_mlir, stage_names
-from .ops import add, cache_info, clear_cache, conv2d, lower, matmul, relu
 from ._flashcompile import compile_cache_info, get_num_threads, set_num_threads
+from .compiled import Compiled, compile_mlir, stage_names
+from .functional import (attention, avg_pool2d, batch_matmul, batch_norm, bias_add, concat,
+                         div, erf, exp, flatten, gelu, layer_norm, linear, max_pool2d, maximum,
+                         mul, neg, pow, reduce_max, reduce_mean, reduce_sum, reshape,
+                         scaled_dot_product_attention, sigmoid, softmax, sqrt, sub, tanh,
+                         transpose)
+from .graph import Tracer
+from .jit import CompiledGraph, JitFunction, compile, jit
+from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linear, MatMul,
+                 MaxPool2d, Module, MultiHeadAttention, ReLU, Sequential, Sigmoid, Softmax,
+                 Tanh, TransformerEncoderLayer)
+from .ops import add, cache_info, clear_cache, conv2d, lower, matmul, relu
 
 __all__ = [
-    "Compiled", "compile_mlir", "stage_names",
-    "add", "conv2d", "matmul", "relu",
-    "lower", "cache_info", "clear_cache", "get_num_threads", "set_num_threads", "compile_cache_info",
+    "Compiled", "CompiledGraph", "JitFunction", "Tracer", "compile_mlir", "stage_names",
+    "jit", "compile",
+    # ops
+    "add", "sub", "mul", "div", "pow", "maximum", "neg", "relu", "exp", "tanh", "sigmoid",
+    "gelu", "erf", "sqrt", "bias_add", "matmul", "batch_matmul", "linear", "conv2d",
+    "transpose", "reshape", "flatten", "concat", "reduce_sum", "reduce_mean", "reduce_max",
+    "softmax", "layer_norm", "batch_norm", "max_pool2d", "avg_pool2d", "attention",
+    "scaled_dot_product_attention",
+    # layers
+    "Module", "Linear", "MatMul", "Conv2d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU",
+    "Sigmoid", "Tanh", "Softmax", "Flatten", "MaxPool2d", "AvgPool2d", "Sequential",
+    "MultiHeadAttention", "TransformerEncoderLayer",
+    # caches and threads
+    "lower", "cache_info", "clear_cache", "get_num_threads", "set_num_threads",
+    "compile_cache_info",
 ]

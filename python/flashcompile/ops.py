@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from . import _flashcompile as _native
 from .compiled import Compiled, _as_f32, compile_mlir
+from .graph import _UFUNCS, Tracer, caller_location, trace_of
 
 _cache: dict = {}   # key -> Compiled
 _fast: dict = {}    # the same key -> the native executable, for the fast path
@@ -51,19 +52,12 @@ def clear_cache() -> None:
 atexit.register(clear_cache)
 
 
-def _caller_location():
-    """The user's file and line (first frame outside this package)."""
-    frame = sys._getframe(1)
-    here = __file__.rsplit("/", 1)[0]
-    while frame is not None and frame.f_code.co_filename.startswith(here):
-        frame = frame.f_back
-    if frame is None:
-        return "", 0
-    return frame.f_code.co_filename, frame.f_lineno
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _key(op: str, shapes, attrs) -> tuple:
-    return (op, *shapes, *(attrs or {}).items())
+    return (op, *shapes, *((k, _hashable(v)) for k, v in (attrs or {}).items()))
 
 
 def _compiled(op: str, arrays, attrs) -> tuple[Compiled, list]:
@@ -73,7 +67,7 @@ def _compiled(op: str, arrays, attrs) -> tuple[Compiled, list]:
     compiled = _cache.get(key)
     if compiled is None:
         _stats["misses"] += 1
-        file, line = _caller_location()
+        file, line = caller_location()
         builder = _native.GraphBuilder()
         args = [builder.add_input(list(a.shape)) for a in arrays]
         result = builder.add_op(op, args, dict(attrs or {}), file, line)
@@ -89,6 +83,14 @@ def _apply(op: str, arrays, attrs=None):
     """The checked path: convert, compile if needed, run."""
     compiled, arrays = _compiled(op, arrays, attrs)
     return compiled._exe(*arrays)
+
+
+def _dispatch(op: str, inputs, attrs=None):
+    """Run `op` now on NumPy arrays, or record it when tracing."""
+    trace = trace_of(inputs)
+    if trace is not None:
+        return trace.op(op, inputs, attrs)
+    return _apply(op, inputs, attrs)
 
 
 def lower(fn, *args, **kwargs) -> Compiled:
@@ -116,6 +118,15 @@ def _eager_fallback(dispatcher, *arrays):
     """Everything a Dispatcher cannot serve from its cache: compile (and
     register the executable with it), convert, or report."""
     arity = _arity[dispatcher.op]
+    if dispatcher.op == "flash.matmul" and len(arrays) == 2 and any(
+            getattr(a, "ndim", 2) != 2 for a in arrays):
+        from .functional import _matmul_nd  # the N-D form is composed of ops
+        return _matmul_nd(*arrays)
+    trace = trace_of(arrays)
+    if trace is not None:
+        if len(arrays) != arity:
+            raise TypeError(f"{dispatcher.op} takes {arity} array(s), got {len(arrays)}")
+        return trace.op(dispatcher.op, arrays)
     if len(arrays) != arity:
         raise TypeError(f"{dispatcher.op} takes {arity} array(s), got {len(arrays)}")
     compiled, arrays = _compiled(dispatcher.op, arrays, None)
@@ -170,6 +181,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     """2-D convolution as torch.nn.functional.conv2d: x is NCHW, weight OIHW,
     bias (O,) or None; padding is int, (h, w) or (top, left, bottom, right)."""
     op, arrays, attrs = _conv2d_spec(x, weight, bias, stride, padding, dilation)
+    if trace_of(arrays) is not None:
+        return _dispatch(op, arrays, attrs)
     try:
         out = _fast[_key(op, [a.shape for a in arrays], attrs)](*arrays)
         _stats["hits"] += 1

@@ -292,9 +292,10 @@ private:
 
 AttrValue toAttrValue(nb::handle value) {
   AttrValue attr;
-  if (nb::isinstance<nb::bool_>(value))
-    throw nb::type_error("boolean attributes are not supported");
-  if (nb::isinstance<nb::int_>(value)) {
+  if (nb::isinstance<nb::bool_>(value)) {
+    attr.kind = AttrValue::Kind::Bool;
+    attr.i = nb::cast<bool>(value);
+  } else if (nb::isinstance<nb::int_>(value)) {
     attr.kind = AttrValue::Kind::Int;
     attr.i = nb::cast<int64_t>(value);
   } else if (nb::isinstance<nb::float_>(value)) {

@@ -1,6 +1,6 @@
 // Elementwise chains fuse into one loop nest in the flash-to-linalg stage.
-// RUN: flash-opt %s --flash-to-linalg | FileCheck %s
-// RUN: flash-opt %s --flash-to-linalg="fuse-elementwise=false" | FileCheck %s --check-prefix=NOFUSE
+// RUN: flash-opt %s --flash-optimize-graph --flash-to-linalg | FileCheck %s
+// RUN: flash-opt %s --flash-optimize-graph --flash-to-linalg="fuse-elementwise=false" | FileCheck %s --check-prefix=NOFUSE
 
 // add + add + relu with a broadcast bias: one linalg.generic.
 // CHECK-LABEL: func.func @chain

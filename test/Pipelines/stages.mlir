@@ -1,11 +1,11 @@
 // Each named pipeline produces one stage of the progressive lowering.
-// RUN: flash-opt %s --flash-to-linalg | FileCheck %s --check-prefix=LINALG
-// RUN: flash-opt %s --flash-to-linalg --flash-bufferize | FileCheck %s --check-prefix=BUF
-// RUN: flash-opt %s --flash-to-linalg --flash-bufferize --flash-to-loops | FileCheck %s --check-prefix=LOOPS
-// RUN: flash-opt %s --flash-to-linalg --flash-bufferize --flash-to-loops --flash-loops-to-llvm | FileCheck %s --check-prefix=LLVM
+// RUN: flash-opt %s --flash-optimize-graph --flash-to-linalg | FileCheck %s --check-prefix=LINALG
+// RUN: flash-opt %s --flash-optimize-graph --flash-to-linalg --flash-bufferize | FileCheck %s --check-prefix=BUF
+// RUN: flash-opt %s --flash-optimize-graph --flash-to-linalg --flash-bufferize --flash-to-loops | FileCheck %s --check-prefix=LOOPS
+// RUN: flash-opt %s --flash-optimize-graph --flash-to-linalg --flash-bufferize --flash-to-loops --flash-loops-to-llvm | FileCheck %s --check-prefix=LLVM
 // The one-shot pipeline equals the stages run in sequence.
 // RUN: flash-opt %s --flash-to-llvm > %t.all
-// RUN: flash-opt %s --flash-to-linalg --flash-bufferize --flash-to-loops --flash-loops-to-llvm > %t.staged
+// RUN: flash-opt %s --flash-optimize-graph --flash-to-linalg --flash-bufferize --flash-to-loops --flash-loops-to-llvm > %t.staged
 // RUN: diff %t.all %t.staged
 
 // LINALG-LABEL: func.func @mlp_layer(%{{.*}}: tensor<4x8xf32>, %{{.*}}: tensor<8x16xf32>, %{{.*}}: tensor<16xf32>) -> tensor<4x16xf32>
@@ -33,7 +33,7 @@
 // LOOPS-NOT: linalg.
 
 // Without ukernels the matmul is generated code too.
-// RUN: flash-opt %s --flash-to-linalg --flash-bufferize --flash-to-loops="ukernels=false" | FileCheck %s --check-prefix=NOUK
+// RUN: flash-opt %s --flash-optimize-graph --flash-to-linalg --flash-bufferize --flash-to-loops="ukernels=false" | FileCheck %s --check-prefix=NOUK
 // NOUK-LABEL: func.func @mlp_layer
 // NOUK-NOT: call
 // NOUK: scf.for

@@ -7,7 +7,7 @@ f32 = np.float32
 
 
 def test_stage_names_in_order():
-    assert fc.stage_names() == ["flash", "linalg", "bufferized", "loops", "llvm", "llvm-ir", "asm"]
+    assert fc.stage_names() == ["flash", "graph", "linalg", "bufferized", "loops", "llvm", "llvm-ir", "asm"]
 
 
 def test_every_stage_of_conv2d():
@@ -35,8 +35,8 @@ def test_dump_writes_every_stage(tmp_path):
     c = fc.lower(fc.matmul, np.ones((2, 3), f32), np.ones((3, 4), f32))
     paths = c.dump(str(tmp_path))
     names = [p.rsplit("/", 1)[1] for p in paths]
-    assert names == ["00-flash.mlir", "01-linalg.mlir", "02-bufferized.mlir", "03-loops.mlir",
-                     "04-llvm.mlir", "05-llvm-ir.ll", "06-asm.s"]
+    assert names == ["00-flash.mlir", "01-graph.mlir", "02-linalg.mlir", "03-bufferized.mlir",
+                     "04-loops.mlir", "05-llvm.mlir", "06-llvm-ir.ll", "07-asm.s"]
     assert "linalg.matmul" in (tmp_path / "01-linalg.mlir").read_text()
 
 

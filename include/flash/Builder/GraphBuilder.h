@@ -19,7 +19,7 @@ namespace flash::builder {
 
 /// An attribute value as the Python layer passes it.
 struct AttrValue {
-  enum class Kind { Int, IntArray, Float } kind = Kind::Int;
+  enum class Kind { Int, IntArray, Float, Bool } kind = Kind::Int;
   int64_t i = 0;
   double f = 0;
   std::vector<int64_t> ints;

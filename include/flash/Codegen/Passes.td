@@ -68,4 +68,16 @@ def LinalgToLoops : Pass<"flash-linalg-to-loops", "func::FuncOp"> {
                            "::mlir::affine::AffineDialect"];
 }
 
+def ApproximateMath : Pass<"flash-approximate-math"> {
+  let summary = "Replace erf and tanh by MLIR's polynomial approximations.";
+  let description = [{
+    LLVM has no intrinsic for erf, and its tanh becomes a libm call per
+    element; MLIR's polynomial approximations (arith ops only, accurate to a
+    few ulp in f32) stay vectorizable, which GELU and tanh layers need.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // FLASH_CODEGEN_PASSES_TD

@@ -41,7 +41,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::init(true)};
 };
 
-/// Flash -> Linalg on tensors (+ canonicalize, CSE).
+/// Graph level: flash-decompose, canonicalize (constant folding), CSE.
+void buildGraphPipeline(OpPassManager &pm, const PipelineOptions &options);
+/// Flash -> Linalg on tensors (+ fusion, im2col, canonicalize, CSE).
 void buildFlashToLinalgPipeline(OpPassManager &pm,
                                 const PipelineOptions &options);
 /// Linalg on tensors -> Linalg on memrefs (one-shot bufferization; results

@@ -1,4 +1,4 @@
-//===- Convolution.cpp - Lower flash.conv2d -------------------------------===//
+//===- Convolution.cpp - Lower conv2d and the 2-D pooling ops -------------===//
 #include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 
@@ -6,12 +6,33 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+#include <limits>
+#include <type_traits>
+
 using namespace mlir;
 using namespace mlir::flash;
 
 namespace {
 /// flash.conv2d -> tensor.pad (zeros, when padded) + linalg.conv_2d_nchw_fchw
 /// accumulating into the bias broadcast over N, H, W (or zeros).
+/// Pads H and W of an NCHW tensor by [top, left, bottom, right] with
+/// `value` (zero for convolution, -inf for max pooling).
+Value padSpatial(OpBuilder &b, Location loc, Value input,
+                 ArrayRef<int64_t> pad, Value value) {
+  if (llvm::all_of(pad, [](int64_t p) { return p == 0; }))
+    return input;
+  auto inputType = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> low = {0, 0, pad[0], pad[1]};
+  SmallVector<int64_t> high = {0, 0, pad[2], pad[3]};
+  SmallVector<int64_t> paddedShape(inputType.getShape());
+  for (int i = 2; i < 4; ++i)
+    paddedShape[i] += low[i] + high[i];
+  return tensor::PadOp::create(
+      b, loc, RankedTensorType::get(paddedShape, inputType.getElementType()),
+      input, getAsIndexOpFoldResult(b.getContext(), low),
+      getAsIndexOpFoldResult(b.getContext(), high), value);
+}
+
 struct Conv2DOpLowering : OpConversionPattern<Conv2DOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -23,20 +44,8 @@ struct Conv2DOpLowering : OpConversionPattern<Conv2DOp> {
     Value zero = arith::ConstantOp::create(rewriter, loc,
                                            rewriter.getZeroAttr(elementType));
 
-    Value input = adaptor.getInput();
-    ArrayRef<int64_t> pad = op.getPadding(); // [top, left, bottom, right]
-    if (llvm::any_of(pad, [](int64_t p) { return p != 0; })) {
-      auto inputType = cast<RankedTensorType>(input.getType());
-      SmallVector<int64_t> low = {0, 0, pad[0], pad[1]};
-      SmallVector<int64_t> high = {0, 0, pad[2], pad[3]};
-      SmallVector<int64_t> paddedShape(inputType.getShape());
-      for (int i = 2; i < 4; ++i)
-        paddedShape[i] += low[i] + high[i];
-      input = tensor::PadOp::create(
-          rewriter, loc, RankedTensorType::get(paddedShape, elementType), input,
-          getAsIndexOpFoldResult(rewriter.getContext(), low),
-          getAsIndexOpFoldResult(rewriter.getContext(), high), zero);
-    }
+    Value input =
+        padSpatial(rewriter, loc, adaptor.getInput(), op.getPadding(), zero);
 
     Value init = tensor::EmptyOp::create(rewriter, loc, resultType.getShape(),
                                          elementType);
@@ -54,8 +63,104 @@ struct Conv2DOpLowering : OpConversionPattern<Conv2DOp> {
     return success();
   }
 };
+/// Max pooling: -inf padding, linalg.pooling_nchw_max into a -inf fill.
+/// Average pooling: zero padding, linalg.pooling_nchw_sum, then a divide by
+/// the window size (count_include_pad) or by the number of input elements
+/// in each window (a constant computed here).
+template <typename OpTy>
+struct Pool2DLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  static constexpr bool isMax = std::is_same_v<OpTy, MaxPool2DOp>;
+
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Type f32 = resultType.getElementType();
+    float padValue = isMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+    Value padConstant = arith::ConstantOp::create(
+        rewriter, loc, rewriter.getFloatAttr(f32, padValue));
+    ArrayRef<int64_t> pad = op.getPadding(), kernel = op.getKernel(),
+                      stride = op.getStride();
+    Value input =
+        padSpatial(rewriter, loc, adaptor.getInput(), pad, padConstant);
+    Value window = tensor::EmptyOp::create(rewriter, loc, kernel, f32);
+    Value empty =
+        tensor::EmptyOp::create(rewriter, loc, resultType.getShape(), f32);
+    Value init =
+        linalg::FillOp::create(rewriter, loc, padConstant, empty).getResult(0);
+    auto strides = rewriter.getI64TensorAttr(stride);
+    auto dilations = rewriter.getI64TensorAttr({1, 1});
+    Value pooled;
+    if constexpr (isMax)
+      pooled = linalg::PoolingNchwMaxOp::create(
+                   rewriter, loc, TypeRange{resultType},
+                   ValueRange{input, window}, ValueRange{init}, strides,
+                   dilations)
+                   .getResult(0);
+    else
+      pooled = linalg::PoolingNchwSumOp::create(
+                   rewriter, loc, TypeRange{resultType},
+                   ValueRange{input, window}, ValueRange{init}, strides,
+                   dilations)
+                   .getResult(0);
+    if constexpr (!isMax)
+      pooled = divideByCount(rewriter, loc, op, pooled);
+    rewriter.replaceOp(op, pooled);
+    return success();
+  }
+
+  Value divideByCount(OpBuilder &b, Location loc, AvgPool2DOp op,
+                      Value sum) const {
+    auto type = cast<RankedTensorType>(sum.getType());
+    ArrayRef<int64_t> pad = op.getPadding(), kernel = op.getKernel(),
+                      stride = op.getStride();
+    auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    int64_t oh = type.getDimSize(2), ow = type.getDimSize(3);
+    // Elements of the (unpadded) input inside window i along one dimension.
+    auto count = [&](int dim, int64_t i) {
+      int64_t start = i * stride[dim], size = inputType.getDimSize(2 + dim);
+      if (op.getCountIncludePad())
+        return kernel[dim];
+      return std::min(start + kernel[dim], pad[dim] + size) -
+             std::max(start, pad[dim]);
+    };
+    std::vector<float> counts(oh * ow);
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j)
+        counts[i * ow + j] = static_cast<float>(count(0, i) * count(1, j));
+    auto countType = RankedTensorType::get({oh, ow}, type.getElementType());
+    Value divisor = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(countType, ArrayRef<float>(counts)));
+    MLIRContext *ctx = b.getContext();
+    SmallVector<AffineMap> maps{
+        b.getMultiDimIdentityMap(4),
+        AffineMap::get(4, 0,
+                       {getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx)},
+                       ctx),
+        b.getMultiDimIdentityMap(4)};
+    SmallVector<utils::IteratorType> iterators(4,
+                                               utils::IteratorType::parallel);
+    Value init = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                         type.getElementType());
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{type}, ValueRange{sum, divisor},
+               ValueRange{init}, maps, iterators,
+               [](OpBuilder &nb, Location l, ValueRange args) {
+                 linalg::YieldOp::create(
+                     nb, l,
+                     ValueRange{arith::DivFOp::create(nb, l, args[0], args[1])});
+               })
+        .getResult(0);
+  }
+  Value divideByCount(OpBuilder &, Location, MaxPool2DOp, Value sum) const {
+    return sum;
+  }
+};
 } // namespace
 
 void mlir::flash::populateConvolutionPatterns(RewritePatternSet &patterns) {
-  patterns.add<Conv2DOpLowering>(patterns.getContext());
+  patterns.add<Conv2DOpLowering, Pool2DLowering<MaxPool2DOp>,
+               Pool2DLowering<AvgPool2DOp>>(patterns.getContext());
 }

@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -63,6 +64,70 @@ Value scalarBody(AddOp, OpBuilder &b, Location loc, ValueRange x) {
   return arith::AddFOp::create(b, loc, x[0], x[1]);
 }
 
+Value scalarBody(SubOp, OpBuilder &b, Location loc, ValueRange x) {
+  return arith::SubFOp::create(b, loc, x[0], x[1]);
+}
+
+Value scalarBody(MulOp, OpBuilder &b, Location loc, ValueRange x) {
+  return arith::MulFOp::create(b, loc, x[0], x[1]);
+}
+
+Value scalarBody(DivOp, OpBuilder &b, Location loc, ValueRange x) {
+  return arith::DivFOp::create(b, loc, x[0], x[1]);
+}
+
+Value scalarBody(PowOp, OpBuilder &b, Location loc, ValueRange x) {
+  return math::PowFOp::create(b, loc, x[0], x[1]);
+}
+
+Value scalarBody(MaxOp, OpBuilder &b, Location loc, ValueRange x) {
+  return arith::MaximumFOp::create(b, loc, x[0], x[1]);
+}
+
+Value constantLike(OpBuilder &b, Location loc, Value like, double value) {
+  return arith::ConstantOp::create(b, loc,
+                                   b.getFloatAttr(like.getType(), value));
+}
+
+Value scalarBody(ExpOp, OpBuilder &b, Location loc, ValueRange x) {
+  return math::ExpOp::create(b, loc, x[0]);
+}
+
+Value scalarBody(TanhOp, OpBuilder &b, Location loc, ValueRange x) {
+  return math::TanhOp::create(b, loc, x[0]);
+}
+
+Value scalarBody(SigmoidOp, OpBuilder &b, Location loc, ValueRange x) {
+  // 1 / (1 + exp(-x)): exp overflows to inf for very negative x, giving 0.
+  Value one = constantLike(b, loc, x[0], 1.0);
+  Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, x[0]));
+  return arith::DivFOp::create(b, loc, one,
+                               arith::AddFOp::create(b, loc, one, e));
+}
+
+Value scalarBody(GeluOp, OpBuilder &b, Location loc, ValueRange x) {
+  // 0.5 * x * (1 + erf(x / sqrt(2))), the exact GELU (torch's default).
+  Value scaled = arith::MulFOp::create(
+      b, loc, x[0], constantLike(b, loc, x[0], M_SQRT1_2));
+  Value cdf = arith::AddFOp::create(b, loc, constantLike(b, loc, x[0], 1.0),
+                                    math::ErfOp::create(b, loc, scaled));
+  Value half = arith::MulFOp::create(b, loc, x[0],
+                                     constantLike(b, loc, x[0], 0.5));
+  return arith::MulFOp::create(b, loc, half, cdf);
+}
+
+Value scalarBody(ErfOp, OpBuilder &b, Location loc, ValueRange x) {
+  return math::ErfOp::create(b, loc, x[0]);
+}
+
+Value scalarBody(SqrtOp, OpBuilder &b, Location loc, ValueRange x) {
+  return math::SqrtOp::create(b, loc, x[0]);
+}
+
+Value scalarBody(NegOp, OpBuilder &b, Location loc, ValueRange x) {
+  return arith::NegFOp::create(b, loc, x[0]);
+}
+
 Value scalarBody(ReluOp, OpBuilder &b, Location loc, ValueRange x) {
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(x[0].getType()));
   // maximumf propagates NaN, like np.maximum(x, 0).
@@ -85,9 +150,45 @@ struct ElementwiseLowering : OpConversionPattern<OpTy> {
     return success();
   }
 };
+
+/// flash.bias_add: the bias is read at the index of dimension `axis`.
+struct BiasAddLowering : OpConversionPattern<BiasAddOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(BiasAddOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank();
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<AffineMap> maps{
+        rewriter.getMultiDimIdentityMap(rank),
+        AffineMap::get(rank, 0, getAffineDimExpr(op.getAxis(), ctx)),
+        rewriter.getMultiDimIdentityMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{type},
+        ValueRange{adaptor.getInput(), adaptor.getBias()}, ValueRange{init},
+        maps, iterators, [](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(
+              b, l, ValueRange{arith::AddFOp::create(b, l, args[0], args[1])});
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
 } // namespace
 
 void mlir::flash::populateElementwisePatterns(RewritePatternSet &patterns) {
-  patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<ReluOp>>(
-      patterns.getContext());
+  patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
+               ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
+               ElementwiseLowering<PowOp>, ElementwiseLowering<MaxOp>,
+               ElementwiseLowering<ReluOp>, ElementwiseLowering<ExpOp>,
+               ElementwiseLowering<TanhOp>, ElementwiseLowering<SigmoidOp>,
+               ElementwiseLowering<GeluOp>, ElementwiseLowering<ErfOp>,
+               ElementwiseLowering<SqrtOp>, ElementwiseLowering<NegOp>,
+               BiasAddLowering>(patterns.getContext());
 }

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 namespace mlir::flash {
@@ -19,6 +20,8 @@ void mlir::flash::populateFlashToLinalgPatterns(RewritePatternSet &patterns) {
   populateTensorPatterns(patterns);
   populateElementwisePatterns(patterns);
   populateLinearPatterns(patterns);
+  populateLayoutPatterns(patterns);
+  populateReductionPatterns(patterns);
   populateConvolutionPatterns(patterns);
 }
 
@@ -29,7 +32,8 @@ struct ConvertFlashToLinalg
     ConversionTarget target(getContext());
     target.addIllegalDialect<FlashDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           tensor::TensorDialect, func::FuncDialect>();
+                           math::MathDialect, tensor::TensorDialect,
+                           func::FuncDialect>();
     RewritePatternSet patterns(&getContext());
     populateFlashToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target,

@@ -1,4 +1,4 @@
-//===- Linear.cpp - Lower flash.matmul ------------------------------------===//
+//===- Linear.cpp - Lower flash.matmul and flash.batch_matmul -------------===//
 #include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 
@@ -10,11 +10,13 @@ using namespace mlir;
 using namespace mlir::flash;
 
 namespace {
-/// flash.matmul -> linalg.matmul accumulating into a zero-filled tensor.
-struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
-  using OpConversionPattern::OpConversionPattern;
+/// flash.matmul -> linalg.matmul, flash.batch_matmul ->
+/// linalg.batch_matmul, accumulating into a zero-filled tensor.
+template <typename OpTy, typename LinalgOpTy>
+struct MatmulOpLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult
-  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto resultType = cast<RankedTensorType>(op.getType());
@@ -24,7 +26,7 @@ struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
                                          resultType.getElementType());
     Value filled =
         linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
-    rewriter.replaceOpWithNewOp<linalg::MatmulOp>(
+    rewriter.replaceOpWithNewOp<LinalgOpTy>(
         op, TypeRange{resultType},
         ValueRange{adaptor.getLhs(), adaptor.getRhs()}, ValueRange{filled});
     return success();
@@ -33,5 +35,7 @@ struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
 } // namespace
 
 void mlir::flash::populateLinearPatterns(RewritePatternSet &patterns) {
-  patterns.add<MatmulOpLowering>(patterns.getContext());
+  patterns.add<MatmulOpLowering<MatmulOp, linalg::MatmulOp>,
+               MatmulOpLowering<BatchMatmulOp, linalg::BatchMatmulOp>>(
+      patterns.getContext());
 }

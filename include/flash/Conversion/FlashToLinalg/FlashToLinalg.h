@@ -12,11 +12,15 @@
 namespace mlir::flash {
 /// flash.constant.
 void populateTensorPatterns(RewritePatternSet &patterns);
-/// flash.add, flash.relu (NumPy broadcasting).
+/// Elementwise ops (NumPy broadcasting) and flash.bias_add.
 void populateElementwisePatterns(RewritePatternSet &patterns);
-/// flash.matmul.
+/// flash.matmul, flash.batch_matmul.
 void populateLinearPatterns(RewritePatternSet &patterns);
-/// flash.conv2d.
+/// flash.transpose, flash.reshape, flash.concat.
+void populateLayoutPatterns(RewritePatternSet &patterns);
+/// flash.reduce_sum, flash.reduce_mean, flash.reduce_max.
+void populateReductionPatterns(RewritePatternSet &patterns);
+/// flash.conv2d, flash.max_pool2d, flash.avg_pool2d.
 void populateConvolutionPatterns(RewritePatternSet &patterns);
 
 /// All of the above.

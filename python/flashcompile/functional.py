@@ -1,0 +1,299 @@
+"""The op set as functions on NumPy arrays (run now) or traced values
+(recorded by fc.jit). Each maps to one Flash op; a few (linear, matmul on
+N-D operands) are compositions of them. Axes may be negative, as in NumPy.
+"""
+from __future__ import annotations
+
+
+import numpy as np
+
+from .graph import _UFUNCS, Tracer
+from .ops import _dispatch, add, matmul, relu
+
+
+def _shape(x, op: str) -> tuple:
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            return ()
+        raise TypeError(f"{op}: expected an array or a traced value, got {type(x).__name__}")
+    return tuple(shape)
+
+
+def _axis(axis, rank: int, op: str, shape=None) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if not -rank <= axis < max(rank, 1):
+        raise ValueError(f"{op}: axis {axis} is out of range for shape {shape}")
+    return int(axis) % max(rank, 1)
+
+
+def _axes(axes, rank: int, op: str, shape) -> list:
+    if axes is None:
+        return list(range(rank))
+    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
+        axes = [axes]
+    return [_axis(a, rank, op, shape) for a in axes]
+
+
+# Elementwise, with NumPy broadcasting ------------------------------------
+
+def sub(x, y):
+    """x - y with NumPy broadcasting."""
+    return _dispatch("flash.sub", [x, y])
+
+
+def mul(x, y):
+    """x * y with NumPy broadcasting."""
+    return _dispatch("flash.mul", [x, y])
+
+
+def div(x, y):
+    """x / y with NumPy broadcasting."""
+    return _dispatch("flash.div", [x, y])
+
+
+def pow(x, y):  # noqa: A001 - the op's name
+    """x ** y with NumPy broadcasting."""
+    return _dispatch("flash.pow", [x, y])
+
+
+def maximum(x, y):
+    """np.maximum(x, y) (NaN propagates)."""
+    return _dispatch("flash.max", [x, y])
+
+
+def exp(x):
+    return _dispatch("flash.exp", [x])
+
+
+def tanh(x):
+    return _dispatch("flash.tanh", [x])
+
+
+def sigmoid(x):
+    """1 / (1 + exp(-x))."""
+    return _dispatch("flash.sigmoid", [x])
+
+
+def gelu(x):
+    """0.5 * x * (1 + erf(x / sqrt(2))): the exact GELU (torch's default)."""
+    return _dispatch("flash.gelu", [x])
+
+
+def erf(x):
+    return _dispatch("flash.erf", [x])
+
+
+def sqrt(x):
+    return _dispatch("flash.sqrt", [x])
+
+
+def neg(x):
+    return _dispatch("flash.neg", [x])
+
+
+def bias_add(x, bias, axis: int = -1):
+    """x + bias along dimension `axis` (1 for NCHW channels)."""
+    shape = _shape(x, "flash.bias_add")
+    return _dispatch("flash.bias_add", [x, bias],
+                     {"axis": _axis(axis, len(shape), "flash.bias_add", shape)})
+
+
+# Linear algebra ----------------------------------------------------------
+
+def batch_matmul(a, b):
+    """(B, M, K) @ (B, K, N) -> (B, M, N)."""
+    return _dispatch("flash.batch_matmul", [a, b])
+
+
+def _matmul_nd(a, b):
+    """np.matmul for N-D operands: (..., M, K) @ (K, N) runs as one 2-D
+    matmul; (..., M, K) @ (..., K, N) with equal leading dimensions as a
+    batch_matmul."""
+    sa, sb = _shape(a, "flash.matmul"), _shape(b, "flash.matmul")
+    if len(sa) < 2 or len(sb) < 2:
+        raise ValueError(f"flash.matmul: operands must be at least 2-D, got {sa} and {sb}")
+    if len(sb) == 2:
+        rows = int(np.prod(sa[:-1], dtype=np.int64))
+        out = matmul(reshape(a, (rows, sa[-1])), b)
+        return reshape(out, (*sa[:-1], sb[-1]))
+    if sa[:-2] != sb[:-2]:
+        raise ValueError(f"flash.matmul: leading dimensions of {sa} and {sb} differ "
+                         f"(batch broadcasting is not supported)")
+    batch = int(np.prod(sa[:-2], dtype=np.int64))
+    out = batch_matmul(reshape(a, (batch, *sa[-2:])), reshape(b, (batch, *sb[-2:])))
+    return reshape(out, (*sa[:-2], sa[-2], sb[-1]))
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, as torch.nn.functional.linear (weight is
+    out_features x in_features)."""
+    y = _matmul_nd(x, transpose(weight, (1, 0)))
+    return y if bias is None else bias_add(y, bias, -1)
+
+
+# Layout ------------------------------------------------------------------
+
+def transpose(x, perm=None):
+    """np.transpose(x, perm); no perm reverses the dimensions."""
+    shape = _shape(x, "flash.transpose")
+    perm = list(reversed(range(len(shape)))) if perm is None else \
+        [_axis(p, len(shape), "flash.transpose", shape) for p in perm]
+    return _dispatch("flash.transpose", [x], {"permutation": perm})
+
+
+def reshape(x, shape):
+    """np.reshape(x, shape); one size may be -1."""
+    src = _shape(x, "flash.reshape")
+    shape = [shape] if isinstance(shape, (int, np.integer)) else list(shape)
+    if shape.count(-1) > 1:
+        raise ValueError(f"flash.reshape: at most one -1 in shape {tuple(shape)}")
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+        total = int(np.prod(src, dtype=np.int64))
+        if known == 0 or total % known:
+            raise ValueError(f"flash.reshape: cannot reshape {src} to {tuple(shape)}")
+        shape[shape.index(-1)] = total // known
+    if tuple(shape) == src:
+        return x
+    return _dispatch("flash.reshape", [x], {"shape": [int(s) for s in shape]})
+
+
+def flatten(x, axis: int = 1):
+    """To 2-D: dimensions before `axis` by those from `axis` on (ONNX Flatten)."""
+    shape = _shape(x, "flash.flatten")
+    if not -len(shape) <= axis <= len(shape):
+        raise ValueError(f"flash.flatten: axis {axis} is out of range for shape {shape}")
+    return _dispatch("flash.flatten", [x], {"axis": axis % (len(shape) + 1)})
+
+
+def concat(xs, axis: int = 0):
+    """np.concatenate(xs, axis)."""
+    xs = list(xs)
+    if not xs:
+        raise ValueError("flash.concat: needs at least one array")
+    shape = _shape(xs[0], "flash.concat")
+    return _dispatch("flash.concat", xs, {"axis": _axis(axis, len(shape), "flash.concat", shape)})
+
+
+# Reductions --------------------------------------------------------------
+
+def _reduce(op: str, x, axis, keepdims: bool):
+    shape = _shape(x, op)
+    return _dispatch(op, [x], {"axes": _axes(axis, len(shape), op, shape),
+                               "keepdims": bool(keepdims)})
+
+
+def reduce_sum(x, axis=None, keepdims: bool = False):
+    """np.sum(x, axis, keepdims=keepdims); axis: None, an int or a tuple."""
+    return _reduce("flash.reduce_sum", x, axis, keepdims)
+
+
+def reduce_mean(x, axis=None, keepdims: bool = False):
+    """np.mean(x, axis, keepdims=keepdims)."""
+    return _reduce("flash.reduce_mean", x, axis, keepdims)
+
+
+def reduce_max(x, axis=None, keepdims: bool = False):
+    """np.max(x, axis, keepdims=keepdims)."""
+    return _reduce("flash.reduce_max", x, axis, keepdims)
+
+
+# Normalization -----------------------------------------------------------
+
+def softmax(x, axis: int = -1):
+    """exp(x - max) / sum(exp(x - max)) along `axis` (stable)."""
+    shape = _shape(x, "flash.softmax")
+    return _dispatch("flash.softmax", [x], {"axis": _axis(axis, len(shape), "flash.softmax", shape)})
+
+
+def layer_norm(x, scale, bias, axis: int = -1, eps: float = 1e-5):
+    """Normalize over dimensions `axis`.. (scale and bias have that shape)."""
+    shape = _shape(x, "flash.layer_norm")
+    return _dispatch("flash.layer_norm", [x, scale, bias],
+                     {"axis": _axis(axis, len(shape), "flash.layer_norm", shape),
+                      "epsilon": float(eps)})
+
+
+def batch_norm(x, scale, bias, mean, var, eps: float = 1e-5):
+    """Inference batch norm over channel dimension 1."""
+    return _dispatch("flash.batch_norm", [x, scale, bias, mean, var], {"epsilon": float(eps)})
+
+
+# Pooling -----------------------------------------------------------------
+
+def _pair(value, op: str, name: str) -> list:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return [int(value)] * 2
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return [int(v) for v in value]
+    raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+
+
+def _pool_attrs(op, kernel_size, stride, padding):
+    kernel = _pair(kernel_size, op, "kernel_size")
+    stride = kernel if stride is None else _pair(stride, op, "stride")
+    if isinstance(padding, (tuple, list)) and len(padding) == 4:
+        pad = [int(p) for p in padding]
+    else:
+        h, w = _pair(padding, op, "padding")
+        pad = [h, w, h, w]
+    return {"kernel": kernel, "stride": stride, "padding": pad}
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """torch.nn.functional.max_pool2d on NCHW (stride defaults to the kernel)."""
+    return _dispatch("flash.max_pool2d", [x], _pool_attrs("flash.max_pool2d", kernel_size,
+                                                          stride, padding))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
+    """torch.nn.functional.avg_pool2d on NCHW."""
+    attrs = _pool_attrs("flash.avg_pool2d", kernel_size, stride, padding)
+    attrs["count_include_pad"] = bool(count_include_pad)
+    return _dispatch("flash.avg_pool2d", [x], attrs)
+
+
+# Attention ---------------------------------------------------------------
+
+def attention(q, k, v, causal: bool = False, scale=None):
+    """softmax(q @ k^T * scale [+ causal mask]) @ v over (..., S, D) tensors
+    (torch's scaled_dot_product_attention); scale defaults to 1/sqrt(D)."""
+    attrs = {"causal": bool(causal)}
+    if scale is not None:
+        attrs["scale"] = float(scale)
+    return _dispatch("flash.attention", [q, k, v], attrs)
+
+
+scaled_dot_product_attention = attention
+
+
+# Operators on traced values ---------------------------------------------
+
+def _swap(fn):
+    return lambda self, other: fn(other, self)
+
+
+Tracer.__add__ = lambda self, other: add(self, other)
+Tracer.__radd__ = _swap(add)
+Tracer.__sub__ = lambda self, other: sub(self, other)
+Tracer.__rsub__ = _swap(sub)
+Tracer.__mul__ = lambda self, other: mul(self, other)
+Tracer.__rmul__ = _swap(mul)
+Tracer.__truediv__ = lambda self, other: div(self, other)
+Tracer.__rtruediv__ = _swap(div)
+Tracer.__pow__ = lambda self, other: pow(self, other)
+Tracer.__rpow__ = _swap(pow)
+Tracer.__matmul__ = lambda self, other: _matmul_nd(self, other)
+Tracer.__rmatmul__ = _swap(_matmul_nd)
+Tracer.__neg__ = neg
+Tracer.T = property(lambda self: transpose(self))
+Tracer.reshape = lambda self, *shape: reshape(
+    self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+Tracer.transpose = lambda self, *perm: transpose(
+    self, (perm[0] if len(perm) == 1 and isinstance(perm[0], (tuple, list)) else perm) or None)
+
+_UFUNCS.update({np.add: add, np.subtract: sub, np.multiply: mul, np.divide: div,
+                np.power: pow, np.maximum: maximum, np.exp: exp, np.tanh: tanh,
+                np.sqrt: sqrt, np.negative: neg, np.matmul: _matmul_nd})

@@ -1,0 +1,161 @@
+"""fc.jit and fc.compile: a Python function (or model) over fc ops traced
+into one Flash function, optimized as a whole graph and JIT-compiled.
+
+A jitted function keeps one compiled graph per input signature (the shapes
+and dtypes of its array arguments, the values of its other arguments, and
+the weights' version for a model); a call with a known signature runs the
+compiled code directly, a new one traces and compiles again.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .compiled import Compiled, compile_mlir
+from .graph import Trace, Tracer
+
+
+class CompiledGraph(Compiled):
+    """A traced and compiled function: call it like the original on arrays of
+    the traced shapes; inspect it like any Compiled (`stages`, `ir(stage)`,
+    `llvm_ir()`, `asm()`, `dump(folder)`)."""
+
+    def __init__(self, compiled: Compiled, structure, static):
+        super().__init__(compiled._exe, compiled.source)
+        self._structure = structure  # None: one result; else tuple or list
+        self._static = static        # positions and values of non-array args
+
+    def __call__(self, *args):
+        arrays = [a for i, a in enumerate(args) if i not in self._static]
+        out = super().__call__(*arrays)
+        if self._structure is None:
+            return out
+        out = out if isinstance(out, tuple) else (out,)
+        return self._structure(out)
+
+
+def _is_array(value) -> bool:
+    return isinstance(value, np.ndarray)
+
+
+def _signature(args, version) -> tuple:
+    key = [version]
+    for a in args:
+        if _is_array(a):
+            key.append(("array", a.shape, a.dtype.str))
+        else:
+            try:
+                hash(a)
+            except TypeError:
+                raise TypeError(f"fc.jit: a non-array argument must be hashable (it is part "
+                                f"of the signature), got {type(a).__name__}") from None
+            key.append(("static", type(a).__name__, a))
+    return tuple(key)
+
+
+def trace(fn, args, name: str | None = None, options: str = "") -> CompiledGraph:
+    """Traces `fn(*args)` (arrays become inputs, other arguments stay
+    Python values) and compiles the graph."""
+    name = name or getattr(fn, "__name__", "traced")
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "traced"
+    t = Trace(name)
+    inputs, static = [], {}
+    for i, a in enumerate(args):
+        if _is_array(a):
+            if a.dtype != np.float32:
+                raise TypeError(f"{name}: argument {i} has dtype {a.dtype} and shape "
+                                f"{a.shape}; float32 is required (use .astype(np.float32))")
+            inputs.append(t.input(a.shape))
+        else:
+            static[i] = a
+            inputs.append(a)
+    out = fn(*inputs)
+    structure = None
+    results = out
+    if isinstance(out, (tuple, list)):
+        structure = type(out)
+        results = list(out)
+    else:
+        results = [out]
+    if not results:
+        raise ValueError(f"{name}: the traced function returned no values")
+    handles = [t.handle(r, name, i) for i, r in enumerate(results)]
+    text = t.builder.finish(name, handles)
+    return CompiledGraph(compile_mlir(text, name=f"<{name}>", options=options),
+                         structure, static)
+
+
+@dataclass(frozen=True)
+class JitCacheInfo:
+    hits: int
+    misses: int
+    size: int
+    signatures: tuple
+
+
+class JitFunction:
+    """What fc.jit returns: call it like the function it wraps."""
+
+    def __init__(self, fn, options: str = "", name: str | None = None):
+        self._fn = fn
+        self._options = options
+        self._name = name
+        self._cache: dict = {}
+        self._hits = self._misses = 0
+        functools.update_wrapper(self, fn, updated=())
+
+    def _version(self):
+        return getattr(self._fn, "_weights_version", lambda: None)()
+
+    def lower(self, *args) -> CompiledGraph:
+        """The compiled graph for these arguments (traced if new), for
+        inspection: `f.lower(x).ir("linalg")`."""
+        key = _signature(args, self._version())
+        compiled = self._cache.get(key)
+        if compiled is None:
+            self._misses += 1
+            compiled = self._cache[key] = trace(self._fn, args, self._name, self._options)
+        else:
+            self._hits += 1
+        return compiled
+
+    def __call__(self, *args):
+        return self.lower(*args)(*args)
+
+    def cache_info(self) -> JitCacheInfo:
+        sigs = tuple(tuple(k[1:] for k in key[1:]) for key in self._cache)
+        return JitCacheInfo(self._hits, self._misses, len(self._cache), sigs)
+
+    def cache_clear(self) -> None:
+        self._cache.clear()
+        self._hits = self._misses = 0
+
+
+def jit(fn=None, *, options: str = ""):
+    """Trace-and-compile `fn` on first call per input signature.
+
+        @fc.jit
+        def mlp(x):
+            return fc.relu(x @ w1 + b1) @ w2 + b2
+
+    `options` are pipeline options (flash-opt syntax, e.g. "ukernels=false").
+    A model (fc.Module) can be jitted too: `fc.jit(model)`.
+    """
+    if fn is None:
+        return lambda f: jit(f, options=options)
+    name = type(fn).__name__ if not hasattr(fn, "__name__") else None
+    return JitFunction(fn, options=options, name=name)
+
+
+def compile(fn_or_model, example_inputs, options: str = "") -> CompiledGraph:  # noqa: A001
+    """Traces `fn_or_model` on `example_inputs` (an array or a tuple of
+    arguments) and returns the compiled graph for exactly that signature."""
+    args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) \
+        else (example_inputs,)
+    name = getattr(fn_or_model, "__name__", None) or type(fn_or_model).__name__
+    return trace(fn_or_model, args, name, options)
+
+
+__all__ = ["jit", "compile", "trace", "JitFunction", "CompiledGraph", "Tracer"]
