@@ -52,7 +52,12 @@ public:
           llvm::raw_string_ostream os(out);
           if (!out.empty())
             os << "\n";
-          os << diag.getLocation() << ": " << diag;
+          // "file:line: " as compilers print it (the column is unknown).
+          if (auto loc = dyn_cast<FileLineColLoc>(diag.getLocation()))
+            os << loc.getFilename().getValue() << ":" << loc.getLine() << ": ";
+          else
+            os << diag.getLocation() << ": ";
+          os << diag;
           for (Diagnostic &note : diag.getNotes())
             os << "\n  note: " << note;
           return success();

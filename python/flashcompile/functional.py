@@ -165,7 +165,7 @@ def flatten(x, axis: int = 1):
     shape = _shape(x, "flash.flatten")
     if not -len(shape) <= axis <= len(shape):
         raise ValueError(f"flash.flatten: axis {axis} is out of range for shape {shape}")
-    return _dispatch("flash.flatten", [x], {"axis": axis % (len(shape) + 1)})
+    return _dispatch("flash.flatten", [x], {"axis": axis + len(shape) if axis < 0 else axis})
 
 
 def concat(xs, axis: int = 0):

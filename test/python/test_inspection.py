@@ -37,7 +37,7 @@ def test_dump_writes_every_stage(tmp_path):
     names = [p.rsplit("/", 1)[1] for p in paths]
     assert names == ["00-flash.mlir", "01-graph.mlir", "02-linalg.mlir", "03-bufferized.mlir",
                      "04-loops.mlir", "05-llvm.mlir", "06-llvm-ir.ll", "07-asm.s"]
-    assert "linalg.matmul" in (tmp_path / "01-linalg.mlir").read_text()
+    assert "linalg.matmul" in (tmp_path / "02-linalg.mlir").read_text()
 
 
 def test_compile_mlir_multiple_results(rng):

@@ -1,0 +1,203 @@
+"""Every op of the whole-model op set against NumPy, run eagerly and traced
+with fc.jit (one graph), on shapes that do and do not divide the tiles."""
+import numpy as np
+import pytest
+
+import flashcompile as fc
+import reference as ref
+from conftest import assert_close
+
+f32 = np.float32
+
+
+@pytest.fixture(params=["eager", "jit"])
+def run(request):
+    """Calls fn(*arrays) op by op, or as one traced and compiled graph."""
+    def call(fn, *arrays):
+        if request.param == "eager":
+            return fn(*arrays)
+        return fc.jit(lambda *xs: fn(*xs))(*arrays)
+    return call
+
+
+def randn(rng, *shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(f32)
+
+
+BROADCAST = [((5,), (5,)), ((3, 1), (1, 7)), ((2, 3, 4), (4,)), ((1,), (6, 5)),
+             ((7, 1, 3), (5, 1)), ((), (2, 3)), ((13, 17), (13, 17))]
+
+
+@pytest.mark.parametrize("lhs,rhs", BROADCAST)
+@pytest.mark.parametrize("name,np_fn", [("sub", np.subtract), ("mul", np.multiply),
+                                        ("div", np.divide), ("maximum", np.maximum)])
+def test_binary_broadcasting(rng, run, name, np_fn, lhs, rhs):
+    x, y = randn(rng, *lhs), randn(rng, *rhs)
+    if name == "div":
+        y = np.where(np.abs(y) < 0.1, 0.5, y).astype(f32)
+    assert_close(run(getattr(fc, name), x, y), np_fn(x.astype(float), y.astype(float)))
+
+
+def test_pow(rng, run):
+    x = np.abs(randn(rng, 4, 9)) + 0.1
+    y = randn(rng, 9)
+    assert_close(run(fc.pow, x, y), np.power(x.astype(float), y.astype(float)))
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 129), (2, 5, 33)])
+@pytest.mark.parametrize("name,np_fn", [
+    ("exp", np.exp), ("tanh", np.tanh), ("sigmoid", lambda x: 1 / (1 + np.exp(-x))),
+    ("gelu", ref.gelu), ("erf", ref.erf), ("neg", np.negative),
+    ("sqrt", lambda x: np.sqrt(np.abs(x)))])
+def test_unary(rng, run, name, np_fn, shape):
+    x = randn(rng, *shape, scale=3.0)
+    if name == "sqrt":
+        x = np.abs(x)
+    np.testing.assert_allclose(run(getattr(fc, name), x), np_fn(x.astype(float)),
+                               rtol=1e-4, atol=2e-6)
+
+
+def test_unary_extremes(run):
+    x = np.array([-100, -20, -5, -1e-3, 0, 1e-3, 5, 20, 80], f32)
+    np.testing.assert_allclose(run(fc.sigmoid, x), 1 / (1 + np.exp(-x.astype(float))),
+                               rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(run(fc.tanh, x), np.tanh(x), rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(run(fc.gelu, x), ref.gelu(x.astype(float)), rtol=1e-4,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("shape,axis", [((4, 6), -1), ((2, 3, 5, 5), 1), ((7,), 0)])
+def test_bias_add(rng, run, shape, axis):
+    x, b = randn(rng, *shape), randn(rng, shape[axis])
+    expected = x + b.reshape([-1 if d == axis % len(shape) else 1 for d in range(len(shape))])
+    assert_close(run(lambda x, b: fc.bias_add(x, b, axis), x, b), expected)
+
+
+@pytest.mark.parametrize("b,m,k,n", [(1, 1, 1, 1), (3, 7, 13, 5), (2, 64, 32, 48), (4, 17, 129, 31)])
+def test_batch_matmul(rng, run, b, m, k, n):
+    x, y = randn(rng, b, m, k), randn(rng, b, k, n)
+    assert_close(run(fc.batch_matmul, x, y), x.astype(float) @ y, reduction=k)
+
+
+def test_matmul_nd(rng, run):
+    x, w, y = randn(rng, 2, 5, 7), randn(rng, 7, 3), randn(rng, 2, 7, 4)
+    assert_close(run(fc.matmul, x, w), x.astype(float) @ w, reduction=7)
+    assert_close(run(fc.matmul, x, y), x.astype(float) @ y, reduction=7)
+
+
+@pytest.mark.parametrize("shape,perm", [((3, 5), None), ((2, 3, 4), (1, 0, 2)),
+                                        ((2, 3, 4, 5), (0, 2, 1, 3)), ((2, 3, 4), (-1, 0, 1))])
+def test_transpose(rng, run, shape, perm):
+    x = randn(rng, *shape)
+    assert_close(run(lambda x: fc.transpose(x, perm), x), np.transpose(x, perm))
+
+
+@pytest.mark.parametrize("shape,new", [((6, 4), (3, 8)), ((2, 3, 4), (-1, 4)), ((5,), (1, 5, 1)),
+                                       ((1, 1), ()), ((), (1,)), ((2, 6), (2, 2, 3))])
+def test_reshape(rng, run, shape, new):
+    x = randn(rng, *shape)
+    assert_close(run(lambda x: fc.reshape(x, new), x), np.reshape(x, new))
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, 3, 4, -1])
+def test_flatten(rng, run, axis):
+    x = randn(rng, 2, 3, 4, 5)
+    outer = int(np.prod(x.shape[:axis])) if axis >= 0 else int(np.prod(x.shape[:3]))
+    assert_close(run(lambda x: fc.flatten(x, axis), x), x.reshape(outer, -1))
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_concat(rng, run, axis):
+    shapes = {0: [(2, 3), (5, 3), (1, 3)], 1: [(2, 3), (2, 1), (2, 4)], -1: [(2, 3), (2, 1), (2, 4)]}
+    xs = [randn(rng, *s) for s in shapes[axis]]
+    assert_close(run(lambda *xs: fc.concat(xs, axis), *xs), np.concatenate(xs, axis))
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 2), (1, 2)])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("name,np_fn", [("reduce_sum", np.sum), ("reduce_mean", np.mean),
+                                        ("reduce_max", np.max)])
+def test_reductions(rng, run, name, np_fn, axis, keepdims):
+    x = randn(rng, 3, 17, 5)
+    got = run(lambda x: getattr(fc, name)(x, axis=axis, keepdims=keepdims), x)
+    assert_close(got, np_fn(x.astype(float), axis=axis, keepdims=keepdims), reduction=255)
+
+
+@pytest.mark.parametrize("shape,axis", [((4, 10), -1), ((3, 5, 7), 1), ((2, 129), 1), ((6,), 0)])
+def test_softmax(rng, run, shape, axis):
+    x = randn(rng, *shape, scale=3)
+    assert_close(run(lambda x: fc.softmax(x, axis), x), ref.softmax(x.astype(float), axis))
+
+
+def test_softmax_is_stable(run):
+    x = np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1001.0, -1002.0]], f32)
+    got = run(lambda x: fc.softmax(x, -1), x)
+    assert np.isfinite(got).all()
+    assert_close(got, ref.softmax(x.astype(float)))
+
+
+@pytest.mark.parametrize("shape,ndim", [((4, 16), 1), ((2, 5, 33), 1), ((2, 3, 4, 5), 2)])
+def test_layer_norm(rng, run, shape, ndim):
+    x = randn(rng, *shape, scale=2) + 5  # an offset: E[x^2]-E[x]^2 would cancel
+    scale, bias = randn(rng, *shape[-ndim:]), randn(rng, *shape[-ndim:])
+    got = run(lambda x, s, b: fc.layer_norm(x, s, b, axis=-ndim, eps=1e-5), x, scale, bias)
+    assert_close(got, ref.layer_norm(x.astype(float), scale, bias, ndim))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5, 5), (4, 6)])
+def test_batch_norm(rng, run, shape):
+    c = shape[1]
+    x = randn(rng, *shape)
+    scale, bias, mean = randn(rng, c), randn(rng, c), randn(rng, c)
+    var = np.abs(randn(rng, c)) + 0.5
+    got = run(lambda *a: fc.batch_norm(*a, eps=1e-3), x, scale, bias, mean, var)
+    assert_close(got, ref.batch_norm(x.astype(float), scale, bias, mean, var, 1e-3))
+
+
+POOLS = [((2, 2), None, 0), ((3, 3), (2, 2), 1), ((3, 2), (1, 2), (1, 0)), ((2, 2), 1, (0, 0, 1, 1)),
+         ((5, 5), (3, 3), 2)]
+
+
+def _strides(stride, kernel):
+    if stride is None:
+        return kernel
+    return (stride, stride) if isinstance(stride, int) else stride
+
+
+def _pads(padding):
+    if isinstance(padding, int):
+        return (padding,) * 4
+    return (padding[0], padding[1]) * 2 if len(padding) == 2 else tuple(padding)
+
+
+@pytest.mark.parametrize("kernel,stride,padding", POOLS)
+def test_max_pool2d(rng, run, kernel, stride, padding):
+    x = randn(rng, 2, 3, 11, 13)
+    got = run(lambda x: fc.max_pool2d(x, kernel, stride, padding), x)
+    assert_close(got, ref.pool2d(x, kernel, _strides(stride, kernel), _pads(padding), "max"))
+
+
+@pytest.mark.parametrize("kernel,stride,padding", POOLS)
+@pytest.mark.parametrize("include", [True, False])
+def test_avg_pool2d(rng, run, kernel, stride, padding, include):
+    x = randn(rng, 2, 3, 11, 13)
+    got = run(lambda x: fc.avg_pool2d(x, kernel, stride, padding, count_include_pad=include), x)
+    assert_close(got, ref.pool2d(x, kernel, _strides(stride, kernel), _pads(padding), "avg", include))
+
+
+@pytest.mark.parametrize("qs,ks,causal", [((2, 4, 16, 8), (2, 4, 16, 8), False),
+                                          ((2, 4, 16, 8), (2, 4, 16, 8), True),
+                                          ((3, 5, 7), (3, 9, 7), False),
+                                          ((3, 5, 7), (3, 9, 7), True),
+                                          ((1, 1), (3, 1), False)])
+def test_attention(rng, run, qs, ks, causal):
+    q, k = randn(rng, *qs), randn(rng, *ks)
+    v = randn(rng, *ks[:-1], 6)
+    got = run(lambda q, k, v: fc.attention(q, k, v, causal=causal), q, k, v)
+    assert_close(got, ref.attention(q.astype(float), k, v, causal), reduction=ks[-2])
+
+
+def test_attention_scale(rng, run):
+    q, k, v = randn(rng, 2, 5, 4), randn(rng, 2, 5, 4), randn(rng, 2, 5, 4)
+    got = run(lambda q, k, v: fc.attention(q, k, v, scale=0.3), q, k, v)
+    assert_close(got, ref.attention(q.astype(float), k, v, scale=0.3))

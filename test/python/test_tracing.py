@@ -1,0 +1,105 @@
+"""fc.jit: one trace per input signature, operators, constants, errors."""
+import numpy as np
+import pytest
+
+import flashcompile as fc
+from conftest import assert_close
+
+f32 = np.float32
+
+
+def test_retrace_only_on_new_signature(rng):
+    w = rng.standard_normal((5, 3)).astype(f32)
+
+    @fc.jit
+    def f(x):
+        return fc.relu(x @ w + 1.0)
+
+    a, b = rng.standard_normal((4, 5)).astype(f32), rng.standard_normal((9, 5)).astype(f32)
+    for x in (a, a, b, a, b):
+        assert_close(f(x), np.maximum(x.astype(float) @ w + 1, 0), reduction=5)
+    info = f.cache_info()
+    assert (info.hits, info.misses, info.size) == (3, 2, 2)
+    assert info.signatures == ((((4, 5), "<f4"),), (((9, 5), "<f4"),))
+    f.cache_clear()
+    assert f.cache_info().size == 0
+
+
+def test_operators_and_ufuncs(rng):
+    x, y = rng.standard_normal((3, 4)).astype(f32), rng.standard_normal((4,)).astype(f32)
+
+    @fc.jit
+    def f(x, y):
+        z = (2 * x - y) / 3.0 + x * y
+        z = -z + np.exp(x) + np.maximum(z, 0.0)
+        return z.T @ x, z.reshape(4, 3), x.transpose(1, 0)
+
+    a, b, c = f(x, y)
+    xd, yd = x.astype(float), y.astype(float)
+    z = (2 * xd - yd) / 3 + xd * yd
+    z = -z + np.exp(xd) + np.maximum(z, 0)
+    assert_close(a, z.T @ xd, reduction=3)
+    assert_close(b, z.reshape(4, 3))
+    assert_close(c, xd.T)
+
+
+def test_multiple_results_and_static_args(rng):
+    @fc.jit
+    def f(x, axis, scale):
+        return [fc.softmax(x, axis) * scale, fc.reduce_max(x, axis)]
+
+    x = rng.standard_normal((3, 5)).astype(f32)
+    p, m = f(x, 0, 2.0)
+    assert_close(p, 2 * np.exp(x) / np.exp(x).sum(0, keepdims=True))
+    assert_close(m, x.max(0))
+    f(x, 1, 2.0)
+    assert f.cache_info().misses == 2  # another axis is another signature
+
+
+def test_whole_graph_is_one_function(rng):
+    f = fc.jit(lambda x: fc.tanh(fc.relu(x) + 1.0) * 2.0)
+    c = f.lower(rng.standard_normal((8, 8)).astype(f32))
+    assert c.ir("flash").count("func.func") == 1
+    # The elementwise chain fuses into one loop nest.
+    assert c.ir("linalg").count("linalg.generic") == 1
+
+
+@pytest.mark.parametrize("body,message", [
+    (lambda x: np.asarray(x), r"converting to a NumPy array of a traced value \(float32, shape \(2, 3\)\)"),
+    (lambda x: x if x else x, r"data-dependent control flow"),
+    (lambda x: x[0], r"indexing of a traced value"),
+    (lambda x: np.sin(x), r"np\.sin on a traced value \(shape \(2, 3\)\)"),
+])
+def test_unsupported_constructs(body, message):
+    with pytest.raises(TypeError, match=message):
+        fc.jit(body)(np.ones((2, 3), f32))
+
+
+def test_shape_errors_name_op_shapes_and_line():
+    def bad(x):
+        return fc.matmul(x, x)  # 2x3 @ 2x3
+
+    with pytest.raises(ValueError, match=r"test_tracing\.py:\d+.*flash\.matmul.*tensor<2x3xf32>"):
+        fc.jit(bad)(np.ones((2, 3), f32))
+    with pytest.raises(ValueError, match=r"flash\.add.*not broadcast-compatible"):
+        fc.jit(lambda x: x + np.ones(4, f32))(np.ones((2, 3), f32))
+    with pytest.raises(ValueError, match=r"flash\.softmax: axis 2 is out of range"):
+        fc.jit(lambda x: fc.softmax(x, 2))(np.ones((2, 3), f32))
+    with pytest.raises(ValueError, match=r"flash\.reshape.*cannot reshape"):
+        fc.jit(lambda x: fc.reshape(x, (4, 2)))(np.ones((2, 3), f32))
+
+
+def test_dtype_errors():
+    with pytest.raises(TypeError, match=r"argument 0 has dtype float64 and shape \(2,\)"):
+        fc.jit(lambda x: x + 1.0)(np.ones(2))
+    with pytest.raises(TypeError, match=r"constant of dtype int64"):
+        fc.jit(lambda x: x + np.ones(2, np.int64))(np.ones(2, f32))
+
+
+def test_compile_fixed_signature(rng):
+    x = rng.standard_normal((2, 3)).astype(f32)
+    c = fc.compile(lambda x: fc.exp(x), x)
+    assert_close(c(x), np.exp(x.astype(float)))
+    with pytest.raises(ValueError):
+        c(np.ones((3, 3), f32))
+    assert c.stages[:3] == ["flash", "graph", "linalg"]
