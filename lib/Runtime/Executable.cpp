@@ -276,6 +276,7 @@ std::string objectCode(ExecutionEngine &engine) {
 struct Executable::Impl {
   std::string source;
   std::unique_ptr<llvm::orc::LLJIT> cachedJit; ///< set when loaded from cache
+  std::string cachedObject;                    ///< its object code
   std::string pipelineOptions;
   std::string bufferName;
   std::string entry;
@@ -357,6 +358,7 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
     cacheKey = ::flash::runtime::CompileCache::key(source, impl->entry,
                                                    options.pipelineOptions);
     if (auto object = cache.load(cacheKey)) {
+      impl->cachedObject = object->getBuffer().str();
       initializeLLVMOnce();
       auto jit = loadObject(std::move(object), impl->entry, &impl->packedFn);
       if (jit) {
@@ -393,7 +395,8 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   if (hasOpenMPRuntime())
     libs.push_back(FLASH_OPENMP_RUNTIME);
   engineOptions.sharedLibPaths = libs;
-  engineOptions.enableObjectDump = cache.enabled();
+  // Kept for the compile cache and for ahead-of-time export (objectCode).
+  engineOptions.enableObjectDump = true;
   auto engine =
       ExecutionEngine::create(*parsed.module, engineOptions, std::move(jitTM));
   if (!engine) {
@@ -410,9 +413,15 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   impl->packedFn = *fn;
   impl->engine = std::move(*engine);
   if (cache.enabled())
-    if (std::string object = objectCode(*impl->engine); !object.empty())
+    if (std::string object = ::objectCode(*impl->engine); !object.empty())
       cache.store(cacheKey, object);
   return std::unique_ptr<Executable>(new Executable(std::move(impl)));
+}
+
+std::string Executable::objectCode() const {
+  if (!impl->cachedObject.empty())
+    return impl->cachedObject;
+  return impl->engine ? ::objectCode(*impl->engine) : std::string();
 }
 
 void Executable::run(void *const *inputs, void *const *outputs) const {

@@ -60,6 +60,12 @@ class Compiled:
             paths.append(path)
         return paths
 
+    def export_library(self, folder: str, name: str | None = None) -> dict:
+        """Ahead-of-time: lib<name>.so and <name>.h in `folder`, callable
+        from C without FlashCompile (see flashcompile.aot)."""
+        from .aot import export_library
+        return export_library(self, folder, name)
+
     def __repr__(self):
         ins = ", ".join(str(s) for s in self.input_shapes)
         outs = ", ".join(str(s) for s in self.output_shapes)

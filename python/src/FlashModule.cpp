@@ -326,6 +326,11 @@ NB_MODULE(_flashcompile, m) {
       .def_prop_ro("outputs",
                    [](const Executable &e) { return specsToList(e.outputs()); })
       .def_static("stage_names", &Executable::stageNames)
+      .def("object_code",
+           [](const Executable &e) {
+             std::string object = e.objectCode();
+             return nb::bytes(object.data(), object.size());
+           })
       .def(
           "ir",
           [](const Executable &e, const std::string &stage) {

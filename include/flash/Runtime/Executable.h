@@ -51,6 +51,9 @@ public:
   /// Every stage whose IR `stageIR` can print, in pipeline order: "flash",
   /// then one per lowering stage, then "llvm-ir" (optimized) and "asm".
   static std::vector<std::string> stageNames();
+  /// The compiled object code (ELF, host CPU) holding the packed entry
+  /// point `_mlir_<entry>`, for ahead-of-time libraries.
+  std::string objectCode() const;
 
   /// The IR after `stage`, re-derived from the source by the same pipeline
   /// functions the compile used. Returns false and sets `error` on failure.
