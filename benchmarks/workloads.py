@@ -157,6 +157,82 @@ def conv_relu(n=1, c=64, h=56, w=56, o=64, k=3):
                     [xs, ws, bs], flash, ref, onnx_model, torch=torch_fn, jax=jax_fn)
 
 
+class _Ops:
+    """The few array functions the encoder block needs, for NumPy, JAX and
+    PyTorch alike (their reductions and transposes are spelled differently)."""
+
+    def __init__(self, kind, mod):
+        self.kind, self.m = kind, mod
+        if kind == "torch":
+            self.erf, self.exp, self.sqrt = mod.erf, mod.exp, mod.sqrt
+        elif kind == "jax":
+            import jax.scipy.special
+            self.erf, self.exp, self.sqrt = jax.scipy.special.erf, mod.exp, mod.sqrt
+        else:
+            import math
+            erf = np.vectorize(math.erf, otypes=[np.float32])
+            self.erf, self.exp, self.sqrt = erf, np.exp, np.sqrt
+
+    def reduce(self, fn, x):
+        if self.kind == "torch":
+            r = getattr(x, fn)(-1, keepdim=True)
+            return r[0] if fn == "max" else r
+        return getattr(x, fn)(-1, keepdims=True)
+
+    def perm(self, x, axes):
+        return x.permute(*axes) if self.kind == "torch" else x.transpose(*axes)
+
+
+def _encoder_block(ops, x, wq, bq, wk, bk, wv, bv, wo, bo, g1, be1, w1, b1, w2, b2, g2, be2,
+                   heads):
+    """A post-norm transformer encoder block (weights stored in x out)."""
+    def layer_norm(h, g, b):
+        c = h - ops.reduce("mean", h)
+        return c / ops.sqrt(ops.reduce("mean", c * c) + 1e-5) * g + b
+
+    bsz, s, e = x.shape
+    d = e // heads
+    split = lambda t: ops.perm(t.reshape(bsz, s, heads, d), (0, 2, 1, 3))  # noqa: E731
+    q, k, v = split(x @ wq + bq), split(x @ wk + bk), split(x @ wv + bv)
+    scores = q @ ops.perm(k, (0, 1, 3, 2)) * (1.0 / d ** 0.5)
+    p = ops.exp(scores - ops.reduce("max", scores))
+    o = ops.perm((p / ops.reduce("sum", p)) @ v, (0, 2, 1, 3)).reshape(bsz, s, e)
+    h = layer_norm(x + (o @ wo + bo), g1, be1)
+    f = h @ w1 + b1
+    f = 0.5 * f * (1 + ops.erf(f * 0.7071067811865476))
+    return layer_norm(h + (f @ w2 + b2), g2, be2)
+
+
+def transformer_block(batch=1, seq=128, width=256, heads=4, ff=1024):
+    """Attention + layer norm + GELU MLP + residuals, traced by fc.jit into
+    one graph (weights as inputs, so every framework gets the same ones)."""
+    import flashcompile as fc
+    e = width
+    shapes = [(batch, seq, e)] + [(e, e), (e,)] * 4 + [(e,), (e,), (e, ff), (ff,), (ff, e), (e,),
+                                                       (e,), (e,)]
+
+    def flash_fn(x, wq, bq, wk, bk, wv, bv, wo, bo, g1, be1, w1, b1, w2, b2, g2, be2):
+        def split(t):
+            return fc.transpose(fc.reshape(t, (batch, seq, heads, e // heads)), (0, 2, 1, 3))
+        q, k, v = (split(fc.matmul(x, w) + b) for w, b in ((wq, bq), (wk, bk), (wv, bv)))
+        o = fc.reshape(fc.transpose(fc.attention(q, k, v), (0, 2, 1, 3)), (batch, seq, e))
+        h = fc.layer_norm(x + (fc.matmul(o, wo) + bo), g1, be1)
+        f = fc.gelu(fc.matmul(h, w1) + b1)
+        return fc.layer_norm(h + (fc.matmul(f, w2) + b2), g2, be2)
+
+    example = [np.ones(sh, np.float32) for sh in shapes]
+    flash = fc.jit(flash_fn).lower(*example).source
+    flops = batch * (4 * 2 * seq * e * e + 2 * 2 * seq * seq * e + 2 * 2 * seq * e * ff)
+    return Workload(f"transformer b{batch} s{seq} e{e} h{heads}", "model", flops, "GFLOP/s",
+                    shapes, flash,
+                    lambda *a: _encoder_block(_Ops("numpy", np), *a, heads=heads),
+                    torch=lambda t: (lambda *a: _encoder_block(_Ops("torch", t), *a,
+                                                               heads=heads)),
+                    jax=lambda jnp: (lambda *a: _encoder_block(_Ops("jax", jnp), *a,
+                                                               heads=heads)),
+                    tags=["model"])
+
+
 def all_workloads(quick=False):
     sizes = [64, 128, 256, 512] if quick else [64, 128, 256, 512, 1024, 2048]
     ws = [matmul(n, n, n) for n in sizes]
@@ -165,4 +241,5 @@ def all_workloads(quick=False):
     counts = [1 << 10, 1 << 16, 1 << 20] if quick else [1 << 10, 1 << 14, 1 << 18, 1 << 20, 1 << 22, 1 << 24]
     ws += [add_relu_chain(n) for n in counts]
     ws += [conv_relu()]
+    ws += [transformer_block()]
     return ws
