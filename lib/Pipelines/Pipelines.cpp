@@ -30,7 +30,7 @@ void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm,
   pm.addPass(createConvertFlashToLinalg());
   // One loop nest per chain of elementwise ops: one pass over memory.
   if (options.fuseElementwise)
-    pm.addPass(createLinalgElementwiseOpFusionPass());
+    pm.addPass(createFuseElementwise());
   if (options.convIm2col)
     pm.addPass(createConvToIm2col());
   pm.addPass(createCanonicalizerPass());

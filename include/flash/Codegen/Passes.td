@@ -80,4 +80,15 @@ def ApproximateMath : Pass<"flash-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def FuseElementwise : Pass<"flash-fuse-elementwise"> {
+  let summary = "Fuse elementwise Linalg ops into one loop nest, never into "
+                "a contraction.";
+  let description = [{
+    MLIR's elementwise fusion patterns with a control function: a producer
+    with one use fuses into its consumer unless either is a contraction or
+    a convolution (so matmuls stay matmuls and reach the ukernel).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // FLASH_CODEGEN_PASSES_TD
