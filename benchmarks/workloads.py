@@ -222,15 +222,132 @@ def transformer_block(batch=1, seq=128, width=256, heads=4, ff=1024):
 
     example = [np.ones(sh, np.float32) for sh in shapes]
     flash = fc.jit(flash_fn).lower(*example).source
+
+    def onnx_model():
+        from onnx import TensorProto, helper, numpy_helper
+        names = ["x", "wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo", "g1", "be1", "w1", "b1",
+                 "w2", "b2", "g2", "be2"]
+        nodes, inits = [], []
+
+        def const(name, value):
+            inits.append(numpy_helper.from_array(np.asarray(value), name))
+            return name
+
+        def node(op, ins, out, **attrs):
+            nodes.append(helper.make_node(op, ins, [out], **attrs))
+            return out
+
+        hd = const("heads_shape", np.array([batch, seq, heads, e // heads], np.int64))
+        flat = const("flat_shape", np.array([batch, seq, e], np.int64))
+        scale = const("scale", np.array(1 / (e // heads) ** 0.5, np.float32))
+        half, one = const("half", np.array(0.5, np.float32)), const("one", np.array(1, np.float32))
+        rsqrt2 = const("rsqrt2", np.array(0.7071067811865476, np.float32))
+
+        def proj(x, w, b, tag):
+            return node("Add", [node("MatMul", [x, w], f"{tag}_mm"), b], tag)
+
+        def split(t, tag):
+            return node("Transpose", [node("Reshape", [t, hd], f"{tag}_r")], f"{tag}_t",
+                        perm=[0, 2, 1, 3])
+
+        q, k, v = (split(proj("x", f"w{n}", f"b{n}", n), n) for n in "qkv")
+        kt = node("Transpose", [k], "kt", perm=[0, 1, 3, 2])
+        sc = node("Mul", [node("MatMul", [q, kt], "qk"), scale], "scores")
+        o = node("MatMul", [node("Softmax", [sc], "probs", axis=-1), v], "attn")
+        o = node("Reshape", [node("Transpose", [o], "attn_t", perm=[0, 2, 1, 3]), flat], "attn_r")
+        h = node("LayerNormalization", [node("Add", ["x", proj(o, "wo", "bo", "out")], "res1"),
+                                        "g1", "be1"], "h", axis=-1, epsilon=1e-5)
+        f = proj(h, "w1", "b1", "ff1")
+        erf = node("Erf", [node("Mul", [f, rsqrt2], "ff_s")], "ff_erf")
+        g = node("Mul", [node("Mul", [f, half], "ff_h"), node("Add", [erf, one], "ff_c")], "gelu")
+        node("LayerNormalization", [node("Add", [h, proj(g, "w2", "b2", "ff2")], "res2"),
+                                    "g2", "be2"], "y", axis=-1, epsilon=1e-5)
+        graph = helper.make_graph(
+            nodes, "encoder",
+            [helper.make_tensor_value_info(n, TensorProto.FLOAT, sh) for n, sh in zip(names, shapes)],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, shapes[0])], inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     flops = batch * (4 * 2 * seq * e * e + 2 * 2 * seq * seq * e + 2 * 2 * seq * e * ff)
     return Workload(f"transformer b{batch} s{seq} e{e} h{heads}", "model", flops, "GFLOP/s",
                     shapes, flash,
-                    lambda *a: _encoder_block(_Ops("numpy", np), *a, heads=heads),
+                    lambda *a: _encoder_block(_Ops("numpy", np), *a, heads=heads), onnx_model,
                     torch=lambda t: (lambda *a: _encoder_block(_Ops("torch", t), *a,
                                                                heads=heads)),
                     jax=lambda jnp: (lambda *a: _encoder_block(_Ops("jax", jnp), *a,
                                                                heads=heads)),
                     tags=["model"])
+
+
+def lenet(batch=16):
+    """A LeNet-5-style CNN on 1x28x28: conv5x5(6, pad 2) relu maxpool2,
+    conv5x5(16) relu avgpool2, flatten, 400-120-84-10 with relu, softmax;
+    weights are inputs. Traced by fc.jit into one graph."""
+    import flashcompile as fc
+    shapes = [(batch, 1, 28, 28), (6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,), (400, 120), (120,),
+              (120, 84), (84,), (84, 10), (10,)]
+
+    def flash_fn(x, c1, cb1, c2, cb2, w1, b1, w2, b2, w3, b3):
+        x = fc.max_pool2d(fc.relu(fc.conv2d(x, c1, cb1, padding=2)), 2)
+        x = fc.avg_pool2d(fc.relu(fc.conv2d(x, c2, cb2)), 2)
+        x = fc.relu(fc.matmul(fc.flatten(x, 1), w1) + b1)
+        x = fc.relu(fc.matmul(x, w2) + b2)
+        return fc.softmax(fc.matmul(x, w3) + b3, axis=-1)
+
+    flash = fc.jit(flash_fn).lower(*[np.ones(sh, np.float32) for sh in shapes]).source
+
+    def conv(x, w, b, pad):
+        n, c, h, wd = x.shape
+        o, _, k, _ = w.shape
+        xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        oh, ow = h + 2 * pad - k + 1, wd + 2 * pad - k + 1
+        cols = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))
+        cols = cols.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * k * k)
+        return (cols @ w.reshape(o, -1).T + b).reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+
+    def pool(x, mode):
+        n, c, h, w = x.shape
+        win = x[:, :, :h // 2 * 2, :w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2)
+        return win.max(axis=(3, 5)) if mode == "max" else win.mean(axis=(3, 5))
+
+    def ref(x, c1, cb1, c2, cb2, w1, b1, w2, b2, w3, b3):
+        x = pool(np.maximum(conv(x, c1, cb1, 2), 0), "max")
+        x = pool(np.maximum(conv(x, c2, cb2, 0), 0), "avg").reshape(x.shape[0], -1)
+        x = np.maximum(np.maximum(x @ w1 + b1, 0) @ w2 + b2, 0) @ w3 + b3
+        e = np.exp(x - x.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    def torch_fn(t):
+        import torch.nn.functional as F
+
+        def f(x, c1, cb1, c2, cb2, w1, b1, w2, b2, w3, b3):
+            x = F.max_pool2d(t.relu(F.conv2d(x, c1, cb1, padding=2)), 2)
+            x = F.avg_pool2d(t.relu(F.conv2d(x, c2, cb2)), 2).flatten(1)
+            x = t.relu(t.relu(x @ w1 + b1) @ w2 + b2) @ w3 + b3
+            return t.softmax(x, -1)
+        return f
+
+    def onnx_model():
+        from onnx import TensorProto, helper
+        names = ["x", "c1", "cb1", "c2", "cb2", "w1", "b1", "w2", "b2", "w3", "b3"]
+        n = helper.make_node
+        nodes = [n("Conv", ["x", "c1", "cb1"], ["a1"], pads=[2, 2, 2, 2]), n("Relu", ["a1"], ["r1"]),
+                 n("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+                 n("Conv", ["p1", "c2", "cb2"], ["a2"]), n("Relu", ["a2"], ["r2"]),
+                 n("AveragePool", ["r2"], ["p2"], kernel_shape=[2, 2], strides=[2, 2]),
+                 n("Flatten", ["p2"], ["f"], axis=1),
+                 n("MatMul", ["f", "w1"], ["m1"]), n("Add", ["m1", "b1"], ["h1"]), n("Relu", ["h1"], ["q1"]),
+                 n("MatMul", ["q1", "w2"], ["m2"]), n("Add", ["m2", "b2"], ["h2"]), n("Relu", ["h2"], ["q2"]),
+                 n("MatMul", ["q2", "w3"], ["m3"]), n("Add", ["m3", "b3"], ["h3"]),
+                 n("Softmax", ["h3"], ["y"], axis=-1)]
+        g = helper.make_graph(
+            nodes, "lenet",
+            [helper.make_tensor_value_info(v, TensorProto.FLOAT, sh) for v, sh in zip(names, shapes)],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, (batch, 10))])
+        return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+    flops = batch * 2.0 * (6 * 28 * 28 * 25 + 16 * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10)
+    return Workload(f"lenet-5 batch {batch}", "model", flops, "GFLOP/s", shapes, flash, ref,
+                    onnx_model, torch=torch_fn, tags=["model"])
 
 
 def all_workloads(quick=False):
@@ -241,5 +358,5 @@ def all_workloads(quick=False):
     counts = [1 << 10, 1 << 16, 1 << 20] if quick else [1 << 10, 1 << 14, 1 << 18, 1 << 20, 1 << 22, 1 << 24]
     ws += [add_relu_chain(n) for n in counts]
     ws += [conv_relu()]
-    ws += [transformer_block()]
+    ws += [lenet(16), transformer_block()]
     return ws
