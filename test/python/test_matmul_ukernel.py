@@ -61,3 +61,18 @@ def test_num_threads_roundtrip():
         assert fc.get_num_threads() == 3
     finally:
         fc.set_num_threads(before)
+
+
+def test_own_thread_pool_fallback():
+    """Without LLVM's OpenMP runtime (or with FLASH_OWN_THREAD_POOL set) the
+    ukernels run on the runtime's own pool: same results."""
+    import subprocess
+    import sys
+    code = ("import numpy as np, flashcompile as fc; fc.set_num_threads(2); "
+            "r = np.random.default_rng(0); a = r.random((300, 257), np.float32); "
+            "b = r.random((257, 190), np.float32); "
+            "np.testing.assert_allclose(fc.matmul(a, b), a.astype(float) @ b, rtol=1e-4); "
+            "print('ok')")
+    env = dict(__import__("os").environ, FLASH_OWN_THREAD_POOL="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -41,7 +41,20 @@ void _mlir_ciface_flash_matmul_f32(StridedMemRefType<float, 2> *a,
 }
 }
 
+extern "C" {
+void *_mlir_memref_to_llvm_alloc(size_t size);
+void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
+void _mlir_memref_to_llvm_free(void *ptr);
+}
+
 std::vector<std::pair<std::string, void *>> flash::runtime::ukernelSymbols() {
   return {{"_mlir_ciface_flash_matmul_f32",
-           reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_f32)}};
+           reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_f32)},
+          // The temporaries' allocator (Allocator.cpp).
+          {"_mlir_memref_to_llvm_alloc",
+           reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
+          {"_mlir_memref_to_llvm_aligned_alloc",
+           reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},
+          {"_mlir_memref_to_llvm_free",
+           reinterpret_cast<void *>(&_mlir_memref_to_llvm_free)}};
 }

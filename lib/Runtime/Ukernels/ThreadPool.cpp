@@ -18,6 +18,62 @@
 #include <thread>
 
 namespace {
+/// What the OpenMP threads of one parallel call share.
+struct MicrotaskShared {
+  const std::function<void(int)> *fn;
+  int tasks;
+  std::atomic<int> next{0};
+};
+
+/// LLVM's OpenMP runtime, when the process has it loaded: the JIT loads it
+/// for generated parallel loops, and AOT libraries with such loops link it.
+/// Then the ukernels run on its threads too, through its entry points
+/// (found with dlsym; the ABI that clang's OpenMP code calls): two thread
+/// pools each spinning on 2 cores made whole models slower on two threads
+/// than on one.
+struct OpenMPRuntime {
+  struct Ident {
+    int32_t reserved1 = 0, flags = 2 /*KMP_IDENT_KMPC*/, reserved2 = 0,
+            reserved3 = 0;
+    const char *source = ";unknown;unknown;0;0;;";
+  };
+  using Microtask = void (*)(int32_t *, int32_t *, ...);
+  void (*forkCall)(Ident *, int32_t, Microtask, ...) = nullptr;
+  void (*pushNumThreads)(Ident *, int32_t, int32_t) = nullptr;
+  int32_t (*globalThreadNum)(Ident *) = nullptr;
+
+  /// The runtime if loaded by now (checked again on every call until it is:
+  /// the JIT may load it after the first matmul).
+  static OpenMPRuntime *find() {
+    static OpenMPRuntime runtime;
+    static std::atomic<bool> found{false};
+    if (found.load(std::memory_order_acquire))
+      return &runtime;
+    if (std::getenv("FLASH_OWN_THREAD_POOL"))
+      return nullptr;
+    auto *fork = dlsym(RTLD_DEFAULT, "__kmpc_fork_call");
+    auto *push = dlsym(RTLD_DEFAULT, "__kmpc_push_num_threads");
+    auto *gtid = dlsym(RTLD_DEFAULT, "__kmpc_global_thread_num");
+    if (!fork || !push || !gtid)
+      return nullptr;
+    runtime.forkCall = reinterpret_cast<decltype(forkCall)>(fork);
+    runtime.pushNumThreads = reinterpret_cast<decltype(pushNumThreads)>(push);
+    runtime.globalThreadNum = reinterpret_cast<decltype(globalThreadNum)>(gtid);
+    found.store(true, std::memory_order_release);
+    return &runtime;
+  }
+
+  /// fn(0..tasks-1) on `threads` OpenMP threads, tasks taken dynamically.
+  void run(int threads, int tasks, const std::function<void(int)> &fn) {
+    MicrotaskShared shared{&fn, tasks};
+    static Ident ident;
+    pushNumThreads(&ident, globalThreadNum(&ident), threads);
+    forkCall(&ident, 1, reinterpret_cast<Microtask>(&microtask), &shared);
+  }
+
+  static void microtask(int32_t *gtid, int32_t *btid, void *shared);
+};
+
 inline void cpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -45,6 +101,10 @@ public:
     if (tasks <= 1 || numThreads == 1) {
       for (int i = 0; i < tasks; ++i)
         fn(i);
+      return;
+    }
+    if (OpenMPRuntime *omp = OpenMPRuntime::find()) {
+      omp->run(std::min(numThreads, tasks), tasks, fn);
       return;
     }
     std::lock_guard<std::mutex> callLock(callMutex);
@@ -144,6 +204,12 @@ private:
   bool stopping = false;
 };
 } // namespace
+
+void OpenMPRuntime::microtask(int32_t *gtid, int32_t *btid, void *shared) {
+  auto *s = static_cast<MicrotaskShared *>(shared);
+  for (int i = s->next.fetch_add(1); i < s->tasks; i = s->next.fetch_add(1))
+    (*s->fn)(i);
+}
 
 void flash::runtime::setNumThreads(int threads) {
   ThreadPool::get().setThreads(threads);
