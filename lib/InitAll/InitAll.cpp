@@ -1,5 +1,6 @@
 //===- InitAll.cpp - Register Flash's dialects and passes -----------------===//
 #include "flash/InitAll.h"
+#include "flash/Analysis/OpCost.h"
 #include "flash/Codegen/Passes.h"
 #include "flash/Conversion/Passes.h"
 #include "flash/Dialect/Flash/IR/FlashDialect.h"
@@ -60,6 +61,7 @@ void mlir::flash::registerAllDialects(DialectRegistry &registry) {
 
 void mlir::flash::registerAllPasses() {
   registerFlashTransformsPasses();
+  registerGraphCostPass();
   registerFlashConversionPasses();
   registerFlashCodegenPasses();
   registerFlashPipelines();

@@ -25,6 +25,8 @@ from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linea
                  MaxPool2d, Module, MultiHeadAttention, ReLU, Sequential, Sigmoid, Softmax,
                  Tanh, TransformerEncoderLayer)
 from .ops import add, cache_info, clear_cache, conv2d, lower, matmul, relu
+from .sim import (Link, analyze, compare_devices, devices, place, plot_comparison, plot_roofline,
+                  simulate)
 
 __all__ = [
     "Compiled", "CompiledGraph", "JitFunction", "Tracer", "compile_mlir", "stage_names",
@@ -39,6 +41,9 @@ __all__ = [
     "Module", "Linear", "MatMul", "Conv2d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU",
     "Sigmoid", "Tanh", "Softmax", "Flatten", "MaxPool2d", "AvgPool2d", "Sequential",
     "MultiHeadAttention", "TransformerEncoderLayer",
+    # simulator
+    "devices", "simulate", "analyze", "compare_devices", "plot_comparison", "plot_roofline",
+    "place", "Link",
     # caches and threads
     "lower", "cache_info", "clear_cache", "get_num_threads", "set_num_threads",
     "compile_cache_info",

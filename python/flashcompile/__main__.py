@@ -1,15 +1,25 @@
-"""Command line: python -m flashcompile {stages,ir,dump,aot} FILE.mlir ...
+"""Command line: python -m flashcompile COMMAND ...
 
   stages FILE            the stage names, in pipeline order
   ir FILE STAGE          the IR after STAGE (also llvm-ir, asm)
   dump FILE DIR          every stage to DIR/NN-<stage>.<ext>
   aot FILE DIR [--name]  lib<name>.so + <name>.h (see flashcompile.aot)
+  devices                the device database
+  simulate FILE [--device D] [--dtype T] [--plot PNG] [--roofline PNG] [--json]
+                         predicted time per kernel on device D (default: host)
+  compare FILE [--devices D1,D2,...] [--dtype T] [--plot PNG]
+                         every device (or the listed ones), fastest first
+  place FILE --devices D1,D2,... [--link A:B:GBPS ...]
+                         the fastest assignment of kernels to devices
+  calibrate              measure this machine again (peak, bandwidth, caches)
 
---options passes pipeline options (flash-opt syntax, e.g. ukernels=false).
+FILE is a .mlir file of Flash IR. --options passes pipeline options
+(flash-opt syntax, e.g. ukernels=false).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from .aot import export_library
@@ -19,13 +29,25 @@ from .compiled import compile_mlir
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flashcompile", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["stages", "ir", "dump", "aot"])
-    parser.add_argument("file")
+    parser.add_argument("command", choices=["stages", "ir", "dump", "aot", "devices", "simulate",
+                                            "compare", "place", "calibrate"])
+    parser.add_argument("file", nargs="?")
     parser.add_argument("target", nargs="?", help="stage (ir) or folder (dump, aot)")
     parser.add_argument("--entry", default=None)
     parser.add_argument("--name", default=None, help="library name (aot)")
     parser.add_argument("--options", default="")
+    parser.add_argument("--device", default="host")
+    parser.add_argument("--devices", default=None)
+    parser.add_argument("--dtype", default="fp32")
+    parser.add_argument("--link", action="append", default=[])
+    parser.add_argument("--plot", default=None)
+    parser.add_argument("--roofline", default=None)
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.command in ("devices", "calibrate"):
+        return _devices(args)
+    if args.file is None:
+        parser.error(f"{args.command} needs a FILE")
     try:
         source = open(args.file).read()
     except OSError as e:
@@ -33,6 +55,8 @@ def main(argv=None) -> int:
         return 1
     try:
         compiled = compile_mlir(source, args.entry, args.file, args.options)
+        if args.command in ("simulate", "compare", "place"):
+            return _simulate(args, compiled)
         if args.command == "stages":
             print("\n".join(compiled.stages))
         elif args.target is None:
@@ -44,9 +68,53 @@ def main(argv=None) -> int:
         else:
             for kind, path in export_library(compiled, args.target, args.name).items():
                 print(f"{kind}: {path}")
-    except (ValueError, RuntimeError) as e:
+    except (ValueError, RuntimeError, KeyError) as e:
         print(f"flashcompile: {e}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _devices(args) -> int:
+    from .sim import devices
+    if args.command == "calibrate":
+        host = devices.host(recalibrate=True)
+        print(json.dumps(host.measured, indent=1))
+        return 0
+    print(f"{'name':<20} {'kind':<4} {'fp32':>7} {'bf16':>7} {'int8':>7} {'GB/s':>7} {'GB':>5}  display")
+    for d in devices:
+        p = d.peak_tflops
+        cell = lambda v: f"{v:>7.1f}" if v else f"{'-':>7}"  # noqa: E731
+        print(f"{d.name:<20} {d.kind:<4} {cell(p.get('fp32'))} {cell(p.get('bf16'))} "
+              f"{cell(p.get('int8'))} {d.memory_gbs:>7.0f} {d.memory_gb:>5.0f}  {d.display}")
+    return 0
+
+
+def _simulate(args, compiled) -> int:
+    from .sim import Link, compare_devices, comparison_table, place, plot_comparison, \
+        plot_roofline, simulate
+    if args.command == "simulate":
+        result = simulate(compiled, args.device, args.dtype)
+        print(json.dumps(result.to_dict(), indent=1) if args.json else result.table())
+        if args.roofline:
+            print(f"roofline: {plot_roofline(result, args.roofline)}")
+        if args.plot:
+            print(f"plot: {plot_comparison([result], args.plot)}")
+        return 0
+    names = args.devices.split(",") if args.devices else None
+    if args.command == "compare":
+        results = compare_devices(compiled, names, args.dtype)
+        print(json.dumps([r.to_dict() for r in results], indent=1) if args.json
+              else comparison_table(results))
+        if args.plot:
+            print(f"plot: {plot_comparison(results, args.plot)}")
+        return 0
+    if not names:
+        raise ValueError("place needs --devices D1,D2,...")
+    links = []
+    for spec in args.link:
+        a, b, gbs = spec.rsplit(":", 2)
+        links.append(Link(a, b, float(gbs)))
+    print(place(compiled, names, links, args.dtype).table())
     return 0
 
 

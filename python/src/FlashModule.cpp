@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "flash/Builder/GraphBuilder.h"
+#include "flash/Builder/GraphCost.h"
 #include "flash/Runtime/CompileCache.h"
 #include "flash/Runtime/Executable.h"
 #include "flash/Runtime/Ukernels.h"
@@ -389,6 +390,45 @@ NB_MODULE(_flashcompile, m) {
   m.def("set_num_threads", &flash::runtime::setNumThreads, "threads"_a,
         "Threads used by compiled code (default: all hardware threads).");
   m.def("get_num_threads", &flash::runtime::getNumThreads);
+
+  m.def(
+      "graph_cost",
+      [](const std::string &text, const std::string &entry) {
+        mlir::flash::GraphCost cost;
+        std::string error;
+        bool ok;
+        {
+          nb::gil_scoped_release release;
+          ok = mlir::flash::analyzeGraphCostText(text, entry, cost, error);
+        }
+        if (!ok)
+          throw nb::value_error(error.c_str());
+        nb::list ops, kernels;
+        for (const auto &op : cost.ops) {
+          nb::dict d;
+          d["op"] = op.op, d["location"] = op.location, d["kind"] = op.kind;
+          d["shapes"] = op.shapes, d["flops"] = op.flops;
+          d["bytes_in"] = op.bytesIn, d["bytes_out"] = op.bytesOut;
+          d["batch"] = op.batch, d["m"] = op.m, d["n"] = op.n, d["k"] = op.k;
+          d["kernel"] = op.kernel;
+          d["operands"] = nb::cast(op.operands);
+          d["returned"] = op.returned;
+          ops.append(d);
+        }
+        for (const auto &k : cost.kernels) {
+          nb::dict d;
+          d["id"] = k.id, d["kind"] = k.kind, d["ops"] = nb::cast(k.ops);
+          d["flops"] = k.flops, d["bytes_in"] = k.bytesIn;
+          d["bytes_out"] = k.bytesOut, d["batch"] = k.batch, d["m"] = k.m;
+          d["n"] = k.n, d["k"] = k.k;
+          kernels.append(d);
+        }
+        nb::dict result;
+        result["ops"] = ops, result["kernels"] = kernels;
+        return result;
+      },
+      "text"_a, "entry"_a = "",
+      "FLOPs, bytes and fused kernels of a Flash function (graph stage IR).");
 
   nb::class_<GraphBuilder>(m, "GraphBuilder")
       .def(nb::init<>())

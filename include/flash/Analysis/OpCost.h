@@ -1,0 +1,67 @@
+//===- OpCost.h - FLOPs, bytes and kernels of a Flash graph -----*- C++ -*-===//
+//
+// The cost of every op of a Flash function (after graph optimization): its
+// FLOPs, the bytes it reads and writes, its kind, and the kernel it runs in
+// once the lowering has fused it (the same rules as flash-fuse-elementwise:
+// elementwise ops fuse into their single-use elementwise producer's loop;
+// contractions, pooling, transposes and concats are kernels of their own;
+// reshapes are views). The simulator, the analysis report and the tuner
+// all read these numbers; nothing else counts FLOPs.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASH_ANALYSIS_OPCOST_H
+#define FLASH_ANALYSIS_OPCOST_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+// No MLIR headers: the Python module includes this (its types are plain).
+namespace mlir::func {
+class FuncOp;
+} // namespace mlir::func
+
+namespace mlir::flash {
+
+struct OpCost {
+  std::string op;       ///< e.g. "flash.matmul"
+  std::string location; ///< "file:line" of the op, if known
+  std::string kind;     ///< contraction, elementwise, reduction, pooling,
+                        ///< layout, view, constant
+  std::string shapes;   ///< "(4x8xf32, 8x16xf32) -> 4x16xf32"
+  int64_t flops = 0;    ///< arithmetic operations (a transcendental counts as
+                        ///< the ops of its polynomial)
+  int64_t bytesIn = 0;  ///< operand bytes
+  int64_t bytesOut = 0; ///< result bytes
+  /// For contractions (and convolutions as im2col GEMMs): C[b] = A[b] B[b]
+  /// with A MxK, B KxN.
+  int64_t batch = 0, m = 0, n = 0, k = 0;
+  int kernel = -1; ///< the fused kernel this op runs in (-1: no kernel)
+  /// Where each operand comes from: the index of the producing op in
+  /// GraphCost::ops, or -1 - n for function argument n.
+  std::vector<int> operands;
+  bool returned = false; ///< its result is a function result
+};
+
+/// One fused kernel: the ops in it and its traffic to and from memory.
+struct KernelCost {
+  int id = 0;
+  std::string kind;   ///< the kind of its main op
+  std::vector<int> ops;
+  int64_t flops = 0, bytesIn = 0, bytesOut = 0;
+  int64_t batch = 0, m = 0, n = 0, k = 0;
+};
+
+struct GraphCost {
+  std::vector<OpCost> ops;
+  std::vector<KernelCost> kernels;
+};
+
+GraphCost analyzeGraphCost(func::FuncOp func);
+
+/// Registers --flash-print-cost with the pass registry.
+void registerGraphCostPass();
+
+} // namespace mlir::flash
+
+#endif // FLASH_ANALYSIS_OPCOST_H

@@ -1,0 +1,10 @@
+"""The hardware performance simulator: how a compiled program would run on
+devices we do not have, from its own IR (docs/simulator.md)."""
+from .device import Device, DeviceRegistry, devices
+from .placement import Link, Placement, place
+from .simulate import (SimResult, analyze, compare_devices, comparison_table, plot_comparison,
+                       plot_roofline, simulate)
+
+__all__ = ["Device", "DeviceRegistry", "devices", "SimResult", "analyze", "simulate",
+           "compare_devices", "comparison_table", "plot_comparison", "plot_roofline",
+           "place", "Placement", "Link"]

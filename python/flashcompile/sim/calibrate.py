@@ -1,0 +1,145 @@
+"""The host as a device, measured: FMA peak per core and for all cores,
+triad bandwidth for several working-set sizes (flash-peak), cache sizes
+from the OS, and the two terms the CPU model cannot derive from specs:
+the fixed cost of calling a compiled function and the best fraction of
+peak the sgemm ukernel reaches (from one calibration matmul). Stored as
+JSON under the cache directory and reused until the CPU changes.
+
+    python3 -m flashcompile calibrate        # measure again
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+
+import numpy as np
+
+from .device import Device, OnChip
+
+
+def _cache_dir() -> str:
+    base = os.environ.get("FLASH_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "flashcompile")
+    return base
+
+
+def _cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown cpu"
+
+
+def _caches() -> list:
+    """(name, size in MB) of the CPU caches, from sysfs."""
+    out = []
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    for index in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        try:
+            level = open(f"{base}/{index}/level").read().strip()
+            kind = open(f"{base}/{index}/type").read().strip()
+            size = open(f"{base}/{index}/size").read().strip()
+        except OSError:
+            continue
+        if kind == "Instruction":
+            continue
+        mult = {"K": 1 / 1024, "M": 1, "G": 1024}.get(size[-1], 1 / 1024 / 1024)
+        out.append((f"L{level}{'D' if kind == 'Data' else ''}", float(size.rstrip("KMG")) * mult))
+    return out
+
+
+def _flash_peak() -> str:
+    env = os.environ.get("FLASH_PEAK")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    # build/python_packages/flashcompile/sim -> build/bin/flash-peak
+    return os.path.normpath(os.path.join(here, "..", "..", "..", "bin", "flash-peak"))
+
+
+def _median_time(fn, reps: int = 50) -> float:
+    for _ in range(3):
+        fn()
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+
+
+def measure() -> dict:
+    """Runs every measurement (about 10 s)."""
+    from .. import compile_mlir, get_num_threads
+    peak_tool = _flash_peak()
+    if not os.path.exists(peak_tool):
+        raise RuntimeError(f"calibration needs flash-peak at {peak_tool} (build the project, "
+                           f"or set FLASH_PEAK)")
+    peak = json.loads(subprocess.run([peak_tool], capture_output=True, text=True,
+                                     check=True).stdout)
+    # Fixed cost of one call of a compiled function from Python.
+    tiny = compile_mlir("""func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = flash.relu %x : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}""")
+    x4 = np.ones(4, np.float32)
+    call_us = _median_time(lambda: tiny(x4), 2000) * 1e6
+    # The sgemm ukernel's best fraction of peak, single thread (one
+    # calibration shape; the validation set uses others).
+    from .. import set_num_threads
+    threads = get_num_threads()
+    set_num_threads(1)
+    n = 768
+    mm = compile_mlir(f"""func.func @mm(%a: tensor<{n}x{n}xf32>, %b: tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32> {{
+  %0 = flash.matmul %a, %b : (tensor<{n}x{n}xf32>, tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32>
+  return %0 : tensor<{n}x{n}xf32>
+}}""")
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    t = _median_time(lambda: mm(a, a), 20)
+    set_num_threads(threads)
+    ukernel_eff = (2 * n ** 3 / t / 1e9) / peak["fma_gflops_avx2_1thread"]
+    return {"cpu": _cpu_model(), "cores": peak["cores"], "peak": peak, "caches_mb": _caches(),
+            "call_overhead_us": round(call_us, 3), "ukernel_efficiency": round(min(ukernel_eff, 1.0), 4),
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def load_or_measure(recalibrate: bool = False) -> dict:
+    path = os.path.join(_cache_dir(), "host-calibration.json")
+    if not recalibrate and os.path.exists(path):
+        try:
+            data = json.load(open(path))
+            if data.get("cpu") == _cpu_model():
+                return data
+        except (OSError, ValueError):
+            pass  # unreadable: measure again
+    data = measure()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
+    return data
+
+
+def host_device(recalibrate: bool = False) -> Device:
+    data = load_or_measure(recalibrate)
+    peak = data["peak"]
+    triad = peak["triad_gbs"]
+    dram = triad.get("262144KiB_allthreads") or max(triad.values())
+    return Device(
+        name="host", display=f"{data['cpu']} ({data['cores']} cores, measured)", kind="cpu",
+        vendor=data["cpu"].split()[0], compute_units=int(data["cores"]),
+        peak_tflops={"fp32": peak["fma_gflops_avx2_allthreads"] / 1e3},
+        memory_gbs=float(dram), memory_gb=0.0, memory_kind="DRAM (measured triad)",
+        launch_overhead_us=float(data["call_overhead_us"]),
+        onchip=[OnChip(n, s) for n, s in data["caches_mb"]], simd_bits=256, fma_units=2,
+        max_efficiency=float(data["ukernel_efficiency"]), host_link="(itself)",
+        sources={"peak": f"measured by flash-peak on {data['measured_at']}",
+                 "efficiency": "measured: sgemm ukernel 768^3 on one core / FMA peak"},
+        measured=data)

@@ -1,0 +1,189 @@
+"""Devices: the database of data files in devices/*.toml, and the host.
+
+Each file is one device with its sources (see devices/README.md for the
+fields). `fc.devices` lists and looks them up by name ("nvidia-a100-40gb")
+and exposes a class per device (`fc.devices.NvidiaA10040gb()`, with short
+aliases such as `fc.devices.NvidiaA100()`); `fc.devices.host()` is this
+machine, from the calibration (flashcompile.sim.calibrate).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+
+_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "devices")
+KINDS = ("gpu", "tpu", "cpu", "npu")
+DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8")
+
+
+@dataclass
+class OnChip:
+    name: str
+    size_mb: float
+    bandwidth_gbs: float | None = None
+
+
+@dataclass
+class Device:
+    """One device's published (or, for the host, measured) numbers."""
+    name: str
+    display: str
+    kind: str
+    vendor: str
+    compute_units: int
+    peak_tflops: dict                 # dtype -> dense peak
+    memory_gbs: float                 # main-memory bandwidth
+    memory_gb: float                  # capacity
+    memory_kind: str = ""
+    clock_mhz: float | None = None
+    launch_overhead_us: float = 0.0
+    tdp_w: float | None = None
+    onchip: list = field(default_factory=list)
+    tile: tuple | None = None         # GPU: the GEMM CTA tile assumed
+    systolic: tuple | None = None     # TPU/NPU: matrix-unit geometry
+    arrays: int = 1                   # TPU/NPU: number of matrix units
+    simd_bits: int | None = None      # CPU
+    fma_units: int | None = None      # CPU
+    max_efficiency: float = 0.8       # best matmul fraction of peak (sourced)
+    host_link: str = ""
+    host_link_gbs: float = 0.0
+    peer_link: str = ""
+    peer_link_gbs: float = 0.0
+    sources: dict = field(default_factory=dict)
+    measured: dict = field(default_factory=dict)  # host only: calibration
+
+    def peak(self, dtype: str) -> float:
+        """Dense peak in FLOP/s for `dtype`, falling back to the nearest
+        supported type (an fp32 program on a bf16-only TPU runs as
+        multi-pass bf16, whose rate the file states as fp32)."""
+        return self.peak_tflops[self.run_dtype(dtype)] * 1e12
+
+    def run_dtype(self, dtype: str) -> str:
+        """The dtype a program of `dtype` runs in here: itself, or the
+        nearest the device has (an int8-only NPU runs a quantized model)."""
+        order = {"fp32": ["fp32", "tf32", "bf16", "fp16", "int8"], "tf32": ["tf32", "fp32"],
+                 "bf16": ["bf16", "fp16", "fp32", "int8"], "fp16": ["fp16", "bf16", "fp32", "int8"],
+                 "fp8": ["fp8", "int8", "fp16", "bf16"], "int8": ["int8", "fp8", "fp16", "bf16"]}
+        for d in order.get(dtype, [dtype]):
+            if self.peak_tflops.get(d):
+                return d
+        raise ValueError(f"{self.name}: no peak for dtype {dtype!r} "
+                         f"(has {sorted(self.peak_tflops)})")
+
+    def simulate(self, compiled, dtype: str = "fp32", **kwargs):
+        from .simulate import simulate
+        return simulate(compiled, self, dtype=dtype, **kwargs)
+
+    def __repr__(self):
+        return f"<Device {self.name}: {self.display}>"
+
+
+def load(path: str) -> Device:
+    """Reads one device file; a missing or malformed field is a ValueError
+    naming the file."""
+    try:
+        with open(path, "rb") as f:
+            d = tomllib.load(f)
+        mem, mat, link = d["memory"], d.get("matrix", {}), d.get("link", {})
+        device = Device(
+            name=d["name"], display=d["display"], kind=d["kind"], vendor=d["vendor"],
+            compute_units=int(d["compute_units"]), peak_tflops=dict(d["peak_tflops"]),
+            memory_gbs=float(mem["bandwidth_gbs"]), memory_gb=float(mem["capacity_gb"]),
+            memory_kind=mem.get("kind", ""), clock_mhz=d.get("clock_mhz"),
+            launch_overhead_us=float(d.get("launch_overhead_us", 0)), tdp_w=d.get("tdp_w"),
+            onchip=[OnChip(o["name"], float(o["size_mb"]), o.get("bandwidth_gbs"))
+                    for o in d.get("onchip", [])],
+            tile=tuple(mat["tile"]) if "tile" in mat else None,
+            systolic=tuple(mat["systolic"]) if "systolic" in mat else None,
+            arrays=int(mat.get("arrays", 1)), simd_bits=d.get("simd_bits"),
+            fma_units=d.get("fma_units"), max_efficiency=float(mat.get("max_efficiency", 0.8)),
+            host_link=link.get("host", ""), host_link_gbs=float(link.get("host_gbs", 0)),
+            peer_link=link.get("peer", ""), peer_link_gbs=float(link.get("peer_gbs", 0)),
+            sources=dict(d.get("sources", {})))
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"device file {path}: {type(e).__name__}: {e}") from None
+    if device.kind not in KINDS:
+        raise ValueError(f"device file {path}: kind {device.kind!r} is not one of {KINDS}")
+    if not device.sources.get("peak"):
+        raise ValueError(f"device file {path}: [sources] needs a `peak` source")
+    return device
+
+
+def _class_name(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[-_]", name))
+
+
+class DeviceRegistry:
+    """`fc.devices`: iterate, `fc.devices["nvidia-a100-40gb"]`,
+    `fc.devices.names()`, `fc.devices.of_kind("tpu")`, `fc.devices.host()`,
+    and a constructor per device: `fc.devices.NvidiaA10040gb()`."""
+
+    # Short names for the most used entries.
+    ALIASES = {"nvidia-a100": "nvidia-a100-40gb", "nvidia-h100": "nvidia-h100-sxm",
+               "amd-mi300": "amd-mi300x", "tpu-v4": "google-tpu-v4", "tpu-v5e": "google-tpu-v5e",
+               "edge-tpu": "google-edge-tpu"}
+
+    def __init__(self, folder: str = _DIR):
+        self._folder = folder
+        self._devices: dict | None = None
+
+    def _all(self) -> dict:
+        if self._devices is None:
+            devices = {}
+            for path in sorted(glob.glob(os.path.join(self._folder, "*.toml"))):
+                d = load(path)
+                devices[d.name] = d
+            self._devices = devices
+        return self._devices
+
+    def names(self) -> list:
+        return sorted(self._all())
+
+    def __iter__(self):
+        return iter(self._all()[n] for n in self.names())
+
+    def __len__(self):
+        return len(self._all())
+
+    def of_kind(self, kind: str) -> list:
+        return [d for d in self if d.kind == kind]
+
+    def __getitem__(self, name: str) -> Device:
+        if isinstance(name, Device):
+            return name
+        if name == "host":
+            return self.host()
+        key = self.ALIASES.get(name, name)
+        try:
+            return self._all()[key]
+        except KeyError:
+            close = [n for n in self.names() if name.split("-")[-1] in n][:5]
+            raise KeyError(f"no device {name!r}; known: {', '.join(self.names())}"
+                           + (f" (did you mean {', '.join(close)}?)" if close else "")) from None
+
+    get = __getitem__
+
+    def host(self, recalibrate: bool = False) -> Device:
+        """This machine, from its stored calibration (measured on first use)."""
+        from .calibrate import host_device
+        return host_device(recalibrate=recalibrate)
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        by_class = {_class_name(n): n for n in self.names()}
+        by_class.update({_class_name(a): t for a, t in self.ALIASES.items()})
+        if attr in by_class:
+            name = by_class[attr]
+            return lambda: self[name]
+        raise AttributeError(f"fc.devices has no device class {attr!r}; classes: "
+                             f"{', '.join(sorted(by_class))}")
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | {_class_name(n) for n in self.names()})
+
+
+devices = DeviceRegistry()

@@ -1,0 +1,242 @@
+"""Per-kernel time predictions, one model per device kind.
+
+Every kernel (a fused group of ops from the shared cost analysis) gets
+
+    time = max(compute, memory) + overhead
+
+with compute = FLOPs / (peak(dtype) x efficiency) and memory = bytes /
+(bandwidth x efficiency); the bound is whichever term is largest. What
+differs per kind is the efficiency:
+
+- GPU: contractions run as CTA tiles (device.tile) over the SMs: tile
+  quantization (padding M and N to the tile), wave quantization (tiles over
+  SMs in waves), a K prologue term, and the device's best achieved fraction
+  of peak (`max_efficiency`, the published maximum-achievable-matmul
+  measurement); fp32 without tensor cores uses the CUDA-core rate. Every
+  kernel pays the launch overhead.
+- TPU/NPU: contractions on systolic arrays: K and N padded to the array,
+  fill and drain (r + c cycles per M-row pass), passes spread over the
+  arrays in waves. Elementwise work runs on the vector units, assumed at
+  1/8 of the matrix rate.
+- CPU: contractions as the sgemm ukernel runs them: 6x16 register tile
+  padding, parallel stripes only above 2 MFLOP, packing traffic, the
+  calibrated (host) or sourced best fraction of peak; elementwise loops
+  parallel from 65536 iterations (the pipeline's threshold), bandwidth of
+  the cache level the working set fits in (measured triad on the host).
+
+The constants that are not the device's own numbers are named below and
+documented in docs/simulator.md.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .device import Device
+
+DTYPE_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
+
+# Achieved fraction of the main-memory bandwidth by streaming kernels:
+# ~90% on HBM GPUs (Jia et al. 2018/2019 microbenchmarks: V100 ~ 830 of
+# 900 GB/s); used for every non-host device.
+MEMORY_EFFICIENCY = 0.9
+# Strided access (transposes, pooling windows) reaches about half of it.
+STRIDED_EFFICIENCY = 0.5
+# GPU GEMM K-loop prologue/epilogue, in K elements.
+GPU_K_OVERHEAD = 32
+# Vector (non-matrix) rate of TPUs/NPUs relative to the matrix peak.
+VECTOR_FRACTION = 0.125
+# Host: work below this is not split across threads (the ukernel's rule).
+UKERNEL_PARALLEL_FLOPS = 2e6
+PARALLEL_MIN_ITERATIONS = 65536
+# Host: cost of an OpenMP parallel region (fork + join, 2 cores), seconds.
+HOST_PARALLEL_REGION = 3e-6
+# Host: fixed cost of a kernel (loop nest setup, ukernel entry), seconds.
+HOST_KERNEL_OVERHEAD = 0.3e-6
+
+
+@dataclass
+class KernelPrediction:
+    kernel: int
+    kind: str
+    ops: list
+    flops: float
+    bytes: float
+    compute_s: float
+    memory_s: float
+    overhead_s: float
+    time_s: float = 0.0
+    bound: str = ""
+    utilization: float = 0.0     # achieved FLOP/s / peak
+    notes: list = field(default_factory=list)
+
+    def finish(self, peak: float) -> "KernelPrediction":
+        self.time_s = max(self.compute_s, self.memory_s) + self.overhead_s
+        parts = {"compute": self.compute_s, "memory": self.memory_s, "overhead": self.overhead_s}
+        self.bound = max(parts, key=parts.get)
+        self.utilization = self.flops / self.time_s / peak if self.time_s > 0 and peak else 0.0
+        return self
+
+
+def _pad(x: int, to: int) -> int:
+    return math.ceil(x / to) * to if x > 0 else 0
+
+
+def _tile_efficiency(m, n, tm, tn):
+    return (m * n) / (_pad(m, tm) * _pad(n, tn)) if m and n else 1.0
+
+
+def _ops(kernel, ops):
+    return [ops[i]["op"] for i in kernel["ops"]]
+
+
+def predict(kernel: dict, ops: list, device: Device, dtype: str = "fp32",
+            threads: int | None = None) -> KernelPrediction:
+    dtype = device.run_dtype(dtype)  # e.g. int8 on an int8-only NPU
+    scale = DTYPE_BYTES[dtype] / 4  # the analysis counts f32 bytes
+    nbytes = (kernel["bytes_in"] + kernel["bytes_out"]) * scale
+    flops = float(kernel["flops"])
+    names = _ops(kernel, ops)
+    model = {"gpu": _gpu, "tpu": _systolic, "npu": _systolic, "cpu": _cpu}[device.kind]
+    return model(kernel, names, device, dtype, flops, nbytes, threads)
+
+
+def _bandwidth(device: Device) -> float:
+    return device.memory_gbs * 1e9 * MEMORY_EFFICIENCY
+
+
+def _gpu(k, names, device, dtype, flops, nbytes, threads):
+    notes = []
+    strided = k["kind"] in ("layout", "pooling")
+    memory = nbytes / (_bandwidth(device) * (STRIDED_EFFICIENCY if strided else 1))
+    if k["kind"] == "contraction":
+        # fp32 matmuls run on CUDA cores unless the program asks for tf32.
+        peak = device.peak(dtype)
+        eff, note = _best_gpu_tiling(k, device)
+        notes.append(note)
+        if "flash.conv2d" in names:  # the im2col patches: written and read once
+            memory += 2 * k["batch"] * k["k"] * k["n"] * DTYPE_BYTES[dtype] / _bandwidth(device)
+    else:
+        peak = device.peak("fp16" if DTYPE_BYTES[dtype] < 4 else "fp32") \
+            if device.peak_tflops.get("fp32") else device.peak(dtype)
+        peak = min(peak, device.peak_tflops.get("fp32", peak / 1e12) * 1e12 *
+                   (2 if DTYPE_BYTES[dtype] < 4 else 1))
+        eff = 0.5  # elementwise: one op per lane, no FMA pairing
+    compute = flops / (peak * eff) if flops else 0.0
+    return KernelPrediction(k["id"], k["kind"], names, flops, nbytes, compute, memory,
+                            device.launch_overhead_us * 1e-6, notes=notes).finish(device.peak(dtype))
+
+
+# CTA tiles a GEMM library picks from, with their efficiency relative to the
+# device's largest tile (smaller tiles re-use less data per load), and the
+# split-K factors it may add when there are fewer tiles than SMs.
+GPU_TILES = [(1.0, None), (0.85, (128, 128)), (0.65, (64, 64)), (0.4, (32, 32))]
+GPU_SPLIT_K = (1, 2, 4, 8, 16)
+
+
+def _best_gpu_tiling(k, device):
+    """The tile and split-K with the best efficiency, as cuBLAS-class
+    heuristics choose: tile quantization x wave quantization x K prologue."""
+    best = (0.0, "")
+    batch, m, n, kk = max(1, k["batch"]), k["m"], k["n"], k["k"]
+    for scale, tile in GPU_TILES:
+        tm, tn = tile or (device.tile or (128, 128))
+        for split in GPU_SPLIT_K:
+            if split > 1 and kk // split < 64:
+                break
+            tiles = batch * math.ceil(m / tm) * math.ceil(n / tn) * split
+            waves = math.ceil(tiles / device.compute_units)
+            wave_eff = tiles / (waves * device.compute_units)
+            tile_eff = _tile_efficiency(m, n, tm, tn)
+            kpart = kk / split
+            k_eff = kpart / (kpart + GPU_K_OVERHEAD)
+            eff = device.max_efficiency * scale * wave_eff * tile_eff * k_eff
+            if eff > best[0]:
+                best = (eff, f"tile {tm}x{tn} split-K {split}: {tiles} tiles in {waves} wave(s) "
+                             f"({wave_eff:.0%} of SMs), padding {tile_eff:.0%}, K {k_eff:.0%}")
+    return best
+
+
+def _systolic(k, names, device, dtype, flops, nbytes, threads):
+    notes = []
+    peak = device.peak(dtype)
+    memory = nbytes / (_bandwidth(device) * (STRIDED_EFFICIENCY if k["kind"] == "layout" else 1))
+    if k["kind"] == "contraction":
+        r, c = device.systolic or (128, 128)
+        m, n, kk = k["m"], k["n"], k["k"]
+        passes = max(1, k["batch"]) * math.ceil(kk / r) * math.ceil(n / c)
+        waves = math.ceil(passes / device.arrays)
+        wave_eff = passes / (waves * device.arrays)
+        pad_eff = (kk * n) / (_pad(kk, r) * _pad(n, c))
+        fill_eff = m / (m + r + c)
+        eff = device.max_efficiency * wave_eff * pad_eff * fill_eff
+        notes.append(f"{r}x{c} arrays: K,N padding {pad_eff:.0%}, fill/drain {fill_eff:.0%}, "
+                     f"{passes} passes in {waves} wave(s)")
+        compute = flops / (peak * eff) if flops else 0.0
+    else:
+        compute = flops / (peak * VECTOR_FRACTION) if flops else 0.0
+    return KernelPrediction(k["id"], k["kind"], names, flops, nbytes, compute, memory,
+                            device.launch_overhead_us * 1e-6, notes=notes).finish(peak)
+
+
+def _host_bandwidth(device: Device, working_set: float, threads: int) -> float:
+    """The triad bandwidth of the smallest measured working set that holds
+    this one (host), or the published memory bandwidth."""
+    triad = device.measured.get("peak", {}).get("triad_gbs") if device.measured else None
+    if not triad:
+        return _bandwidth(device)
+    suffix = "1thread" if threads == 1 else "allthreads"
+    sizes = sorted((int(key.split("KiB")[0]), v) for key, v in triad.items() if key.endswith(suffix))
+    for kib, gbs in sizes:
+        if working_set <= kib * 1024:
+            return gbs * 1e9
+    return sizes[-1][1] * 1e9
+
+
+def _cpu(k, names, device, dtype, flops, nbytes, threads):
+    notes = []
+    cores = threads or device.compute_units
+    peak_all = device.peak(dtype)
+    peak_core = peak_all / device.compute_units
+    overhead = HOST_KERNEL_OVERHEAD
+    if k["kind"] == "contraction":
+        lanes = (device.simd_bits or 256) // 32
+        mr, nr = 6, 2 * lanes
+        m, n, batch = k["m"], k["n"], max(1, k["batch"])
+        used = 1
+        if flops / batch >= UKERNEL_PARALLEL_FLOPS and cores > 1:
+            # Stripes along N when there are few rows or N >= M, else M.
+            along, unit = (n, nr) if (m < 4 * mr * cores or n >= m) else (m, mr)
+            stripe = _pad(math.ceil(along / cores), unit)
+            used = math.ceil(along / stripe)
+        share = 1.0 / used
+        eff = device.max_efficiency * _tile_efficiency(m, n, mr, nr)
+        compute = flops * share / (peak_core * eff)
+        # Packing A and B once per call (read + write, from cache).
+        pack = batch * (m * k["k"] + k["k"] * n) * 8 / _host_bandwidth(device, 1 << 20, 1)
+        compute += pack * share
+        notes.append(f"{used} thread(s), register tile {mr}x{nr} "
+                     f"({_tile_efficiency(m, n, mr, nr):.0%} used)")
+        memory = nbytes / _host_bandwidth(device, nbytes, used)
+        if "flash.conv2d" in names:  # im2col patch gather
+            gather = 2 * batch * k["k"] * n * DTYPE_BYTES[dtype]
+            memory += gather / _host_bandwidth(device, gather, 1)
+        if used > 1:
+            overhead += HOST_PARALLEL_REGION
+    else:
+        iterations = max(kernel_elements(k), 1)
+        used = cores if iterations >= PARALLEL_MIN_ITERATIONS and cores > 1 else 1
+        strided = k["kind"] in ("layout", "pooling")
+        bw = _host_bandwidth(device, nbytes, used) * (STRIDED_EFFICIENCY if strided else 1)
+        memory = nbytes / bw
+        compute = flops / (peak_core * used * 0.5) if flops else 0.0
+        if used > 1:
+            overhead += HOST_PARALLEL_REGION
+            notes.append(f"parallel on {used} threads")
+    return KernelPrediction(k["id"], k["kind"], names, flops, nbytes, compute, memory,
+                            overhead, notes=notes).finish(peak_all)
+
+
+def kernel_elements(k: dict) -> int:
+    """Loop iterations of a non-contraction kernel: its output elements."""
+    return int(k["bytes_out"] // 4)

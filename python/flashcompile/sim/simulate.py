@@ -1,0 +1,217 @@
+"""fc.simulate, fc.compare_devices and the plots."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .. import _flashcompile as _native
+from .device import Device, devices
+from .model import DTYPE_BYTES, KernelPrediction, predict
+
+
+@dataclass
+class SimResult:
+    """A predicted run of one program on one device."""
+    device: Device
+    dtype: str
+    program: str
+    kernels: list                     # KernelPrediction, in program order
+    ops: list                         # the cost analysis of every op
+    call_overhead_s: float = 0.0
+    transfer_s: float = 0.0           # inputs in and outputs out over the host link
+    notes: list = field(default_factory=list)
+
+    @property
+    def time_s(self) -> float:
+        return sum(k.time_s for k in self.kernels) + self.call_overhead_s
+
+    @property
+    def time_ms(self) -> float:
+        return self.time_s * 1e3
+
+    @property
+    def flops(self) -> float:
+        return sum(k.flops for k in self.kernels)
+
+    @property
+    def bytes(self) -> float:
+        return sum(k.bytes for k in self.kernels)
+
+    @property
+    def utilization(self) -> float:
+        """Achieved FLOP/s over the device's peak for the dtype."""
+        return self.flops / self.time_s / self.device.peak(self.dtype) if self.time_s else 0.0
+
+    @property
+    def bound(self) -> str:
+        """compute, memory or overhead: whichever accounts for most time."""
+        share = {"compute": 0.0, "memory": 0.0, "overhead": self.call_overhead_s}
+        for k in self.kernels:
+            share[k.bound] += max(k.compute_s, k.memory_s) if k.bound != "overhead" else k.time_s
+            if k.bound != "overhead":
+                share["overhead"] += k.overhead_s
+        return max(share, key=share.get)
+
+    def table(self) -> str:
+        rows = [f"{self.program} on {self.device.display} ({self.dtype}): {self.time_ms:.4f} ms, "
+                f"{self.utilization:.1%} of peak, {self.bound}-bound",
+                f"{'kernel':>6} {'ops':<40} {'GFLOP':>9} {'MB':>9} {'us':>10} {'bound':>8} {'util':>6}"]
+        for k in self.kernels:
+            ops = "+".join(o.replace("flash.", "") for o in k.ops)
+            rows.append(f"{k.kernel:>6} {ops[:40]:<40} {k.flops / 1e9:>9.4f} {k.bytes / 1e6:>9.3f} "
+                        f"{k.time_s * 1e6:>10.2f} {k.bound:>8} {k.utilization:>6.1%}")
+        if self.call_overhead_s:
+            rows.append(f"{'':>6} {'(call overhead)':<40} {'':>9} {'':>9} "
+                        f"{self.call_overhead_s * 1e6:>10.2f} {'overhead':>8}")
+        if self.transfer_s:
+            rows.append(f"host link transfers (not in the total): {self.transfer_s * 1e3:.4f} ms "
+                        f"over {self.device.host_link}")
+        return "\n".join(rows)
+
+    def to_dict(self) -> dict:
+        return {"device": self.device.name, "dtype": self.dtype, "program": self.program,
+                "time_ms": self.time_ms, "utilization": self.utilization, "bound": self.bound,
+                "transfer_ms": self.transfer_s * 1e3,
+                "kernels": [dict(kernel=k.kernel, ops=k.ops, kind=k.kind, flops=k.flops,
+                                 bytes=k.bytes, time_us=k.time_s * 1e6, bound=k.bound,
+                                 utilization=k.utilization, notes=k.notes)
+                            for k in self.kernels]}
+
+    def __repr__(self):
+        return (f"<SimResult {self.program} on {self.device.name}: {self.time_ms:.4f} ms, "
+                f"{self.utilization:.1%} util, {self.bound}-bound>")
+
+
+def _graph(program):
+    """The Compiled object of a program: itself, or IR text / a .mlir path
+    compiled."""
+    from ..compiled import Compiled, compile_mlir
+    if isinstance(program, Compiled):
+        return program
+    if isinstance(program, str):
+        text, name = program, "<ir>"
+        if "\n" not in program and program.endswith(".mlir"):
+            try:
+                text, name = open(program).read(), program
+            except OSError as e:
+                raise ValueError(f"simulate: cannot read {program}: {e.strerror}") from None
+        return compile_mlir(text, name=name)
+    raise TypeError(f"simulate: expected a compiled program, Flash IR text or a .mlir path, "
+                    f"got {type(program).__name__}")
+
+
+def analyze(program) -> dict:
+    """The shared cost analysis (ops and fused kernels) of a program."""
+    compiled = _graph(program)
+    return _native.graph_cost(compiled.ir("graph"), compiled.entry)
+
+
+def simulate(program, device="host", dtype: str = "fp32", threads: int | None = None) -> SimResult:
+    """Predicts the run time of `program` (fc.compile/fc.jit result,
+    fc.compile_mlir result, Flash IR text or a .mlir path) on `device` (a
+    Device or a name from fc.devices)."""
+    if dtype not in DTYPE_BYTES:
+        raise ValueError(f"simulate: dtype {dtype!r} is not one of {sorted(DTYPE_BYTES)}")
+    device = devices[device] if not isinstance(device, Device) else device
+    compiled = _graph(program)
+    name = compiled.entry
+    cost = _native.graph_cost(compiled.ir("graph"), compiled.entry)
+    kernels = [predict(k, cost["ops"], device, dtype, threads) for k in cost["kernels"]]
+    notes = []
+    if device.run_dtype(dtype) != dtype:
+        notes.append(f"{device.name} has no {dtype}: predicted as {device.run_dtype(dtype)}")
+        dtype = device.run_dtype(dtype)
+    # The program's inputs and outputs cross the host link once (reported
+    # apart: a model that stays on the device does not pay it per call).
+    boundary = sum(4 * _count(s) for s in compiled.input_shapes + compiled.output_shapes) \
+        * DTYPE_BYTES[dtype] / 4
+    transfer = boundary / (device.host_link_gbs * 1e9) if device.host_link_gbs and \
+        device.name != "host" else 0.0
+    call = device.launch_overhead_us * 1e-6 if device.name == "host" else 0.0
+    return SimResult(device, dtype, name, kernels, cost["ops"], call, transfer, notes)
+
+
+def _count(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def compare_devices(program, device_list=None, dtype: str = "fp32") -> list:
+    """simulate() on every device (default: all), fastest first."""
+    device_list = list(devices) if device_list is None else [devices[d] for d in device_list]
+    results = []
+    for d in device_list:
+        try:
+            results.append(simulate(program, d, dtype))
+        except ValueError as e:  # a dtype the device lacks: say so, skip it
+            results.append(e)
+    ok = sorted((r for r in results if isinstance(r, SimResult)), key=lambda r: r.time_s)
+    return ok
+
+
+def comparison_table(results: list) -> str:
+    rows = [f"{'device':<22} {'ms':>10} {'util':>7} {'bound':>9}  {'x fastest':>9}"]
+    best = results[0].time_s if results else 1.0
+    for r in results:
+        rows.append(f"{r.device.name:<22} {r.time_ms:>10.4f} {r.utilization:>7.1%} "
+                    f"{r.bound:>9}  {r.time_s / best:>9.2f}")
+    return "\n".join(rows)
+
+
+def plot_comparison(results: list, path: str) -> str:
+    """A horizontal bar chart of predicted time per device, colored by bound."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    colors = {"compute": "#1f77b4", "memory": "#ff7f0e", "overhead": "#7f7f7f"}
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(results) + 1.2))
+    names = [r.device.name for r in results]
+    ax.barh(names, [r.time_ms for r in results], color=[colors[r.bound] for r in results])
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.set_xlabel("predicted time per call (ms, log)")
+    title = results[0].program if results else ""
+    ax.set_title(f"{title}: predicted time by device ({results[0].dtype if results else ''})")
+    for b, c in colors.items():
+        ax.barh([], [], color=c, label=f"{b}-bound")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_roofline(result: SimResult, path: str) -> str:
+    """The device's roofline with every kernel placed at its arithmetic
+    intensity and predicted throughput."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    peak = result.device.peak(result.dtype) / 1e9
+    bw = result.device.memory_gbs
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    xs = np.logspace(-3, 4, 200)
+    ax.plot(xs, np.minimum(peak, bw * xs), "k-", lw=1.5, label=f"roofline ({peak:.0f} GFLOP/s, {bw:.0f} GB/s)")
+    for k in result.kernels:
+        if not k.flops or not k.bytes:
+            continue
+        ai = k.flops / k.bytes
+        ax.scatter(ai, k.flops / k.time_s / 1e9, s=25,
+                   color={"compute": "#1f77b4", "memory": "#ff7f0e", "overhead": "#7f7f7f"}[k.bound])
+        ax.annotate("+".join(o.replace("flash.", "") for o in k.ops)[:18], (ai, k.flops / k.time_s / 1e9),
+                    fontsize=6, alpha=0.7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (FLOP/byte)")
+    ax.set_ylabel("GFLOP/s")
+    ax.set_title(f"{result.program} on {result.device.name}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

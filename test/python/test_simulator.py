@@ -1,0 +1,183 @@
+"""The simulator: device database, per-kernel model, comparison, plots,
+placement (against brute force), CLI."""
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import flashcompile as fc
+from flashcompile.sim import placement
+from flashcompile.sim.device import Device, load
+
+f32 = np.float32
+
+
+def matmul_ir(m, k, n):
+    return f"""func.func @mm(%a: tensor<{m}x{k}xf32>, %b: tensor<{k}x{n}xf32>) -> tensor<{m}x{n}xf32> {{
+  %0 = flash.matmul %a, %b : (tensor<{m}x{k}xf32>, tensor<{k}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  return %0 : tensor<{m}x{n}xf32>
+}}"""
+
+
+def chain_ir(n):
+    t = f"tensor<{n}xf32>"
+    return f"""func.func @chain(%x: {t}, %y: {t}) -> {t} {{
+  %0 = flash.add %x, %y : ({t}, {t}) -> {t}
+  %1 = flash.relu %0 : {t}
+  %2 = flash.mul %1, %y : ({t}, {t}) -> {t}
+  %3 = flash.exp %2 : {t}
+  return %3 : {t}
+}}"""
+
+
+def test_database_has_every_kind_with_sources():
+    devs = list(fc.devices)
+    assert len(devs) >= 20
+    assert {d.kind for d in devs} == {"gpu", "tpu", "cpu", "npu"}
+    for d in devs:
+        assert d.sources.get("peak"), d.name
+        assert d.memory_gbs > 0 and d.peak_tflops, d.name
+    for name in ["nvidia-v100", "nvidia-a100-40gb", "nvidia-a100-80gb", "nvidia-h100-sxm",
+                 "nvidia-h200", "nvidia-b200", "nvidia-l4", "nvidia-t4", "nvidia-rtx-4090",
+                 "amd-mi250x", "amd-mi300x", "google-tpu-v3", "google-tpu-v4", "google-tpu-v5e",
+                 "google-tpu-v5p", "google-tpu-v6e", "intel-xeon-8480", "amd-epyc-9654",
+                 "apple-m1-gpu", "apple-m2-gpu", "apple-m1-ane", "google-edge-tpu",
+                 "aws-inferentia2", "aws-trainium2", "intel-gaudi2", "intel-gaudi3"]:
+        assert fc.devices[name].name == name
+
+
+def test_lookup_by_alias_class_and_errors(tmp_path):
+    assert fc.devices["nvidia-a100"] is fc.devices.NvidiaA100()
+    assert fc.devices.GoogleTpuV4().systolic == (128, 128)
+    with pytest.raises(KeyError, match="no device 'nvidia-a1000'.*nvidia-a100-40gb"):
+        fc.devices["nvidia-a1000"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nkind = "gpu"\n')
+    with pytest.raises(ValueError, match=r"bad\.toml: KeyError"):
+        load(str(bad))
+    bad.write_text("name = [")
+    with pytest.raises(ValueError, match=r"bad\.toml: TOMLDecodeError"):
+        load(str(bad))
+
+
+def test_analysis_counts_flops_and_fuses_chains():
+    cost = fc.analyze(fc.compile_mlir(chain_ir(1 << 16)))
+    assert len(cost["kernels"]) == 1  # add, relu, mul, exp: one loop
+    kernel = cost["kernels"][0]
+    assert kernel["bytes_in"] == 2 * 4 << 16 and kernel["bytes_out"] == 4 << 16
+    mm = fc.analyze(fc.compile_mlir(matmul_ir(64, 96, 32)))["ops"][0]
+    assert mm["flops"] == 2 * 64 * 96 * 32 and (mm["m"], mm["k"], mm["n"]) == (64, 96, 32)
+
+
+def test_bounds_and_dtypes_on_a_gpu():
+    big = fc.simulate(matmul_ir(4096, 4096, 4096), "nvidia-a100-40gb", "bf16")
+    assert big.bound == "compute"
+    # Large aligned matmul: the MAMF efficiency, not the peak.
+    assert 0.75 < big.utilization < 0.87
+    fp32 = fc.simulate(matmul_ir(4096, 4096, 4096), "nvidia-a100-40gb", "fp32")
+    assert fp32.time_s > 10 * big.time_s  # CUDA cores vs tensor cores
+    chain = fc.simulate(chain_ir(1 << 24), "nvidia-a100-40gb")
+    assert chain.bound == "memory"
+    tiny = fc.simulate(chain_ir(256), "nvidia-a100-40gb")
+    assert tiny.bound == "overhead"
+
+
+def test_wave_and_array_quantization():
+    a100 = fc.devices["nvidia-a100-40gb"]
+    # Just past a whole number of waves costs a (partly idle) extra wave.
+    # 12 x 9 = 108 tiles of 128x128: exactly one wave on 108 SMs.
+    one_wave = fc.simulate(matmul_ir(128 * 12, 8192, 128 * 9), a100, "bf16")
+    past = fc.simulate(matmul_ir(128 * 12 + 8, 8192, 128 * 9), a100, "bf16")
+    assert one_wave.bound == "compute"
+    # (the library-style choice among tiles and split-K softens the step)
+    assert past.time_s / one_wave.time_s > 1.1
+    # A TPU pads N and K to its 128x128 arrays: 513 costs as much as 640.
+    v4 = fc.devices["google-tpu-v4"]
+    aligned = fc.simulate(matmul_ir(32768, 512, 512), v4, "bf16")
+    ragged = fc.simulate(matmul_ir(32768, 513, 513), v4, "bf16")
+    assert aligned.bound == "compute"
+    assert ragged.time_s / aligned.time_s > 1.3
+
+
+def test_compare_and_plots(tmp_path):
+    results = fc.compare_devices(matmul_ir(1024, 1024, 1024), ["nvidia-h100-sxm", "nvidia-t4",
+                                                               "google-tpu-v4"], "bf16")
+    assert [r.device.name for r in results][0] == "nvidia-h100-sxm"
+    assert results[-1].time_s > results[0].time_s
+    png = fc.plot_comparison(results, str(tmp_path / "cmp.png"))
+    roof = fc.plot_roofline(results[0], str(tmp_path / "roof.png"))
+    for path in (png, roof):
+        assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def _devices(rates):
+    out = []
+    for name, link in rates:
+        out.append(Device(name=name, display=name, kind="gpu", vendor="t", compute_units=1,
+                          peak_tflops={"fp32": 1.0}, memory_gbs=1.0, memory_gb=1.0,
+                          host_link_gbs=link, sources={"peak": "test"}))
+    return out
+
+
+def test_placement_known_optimum():
+    # Device a is fast at kernels 0-1, b at kernels 2-3; the link is fast:
+    # the optimum runs 0-1 on a, 2-3 on b, with one transfer of 1 MB.
+    devs = _devices([("a", 100.0), ("b", 100.0)])
+    times = {"a": [1e-3, 1e-3, 5e-3, 5e-3], "b": [5e-3, 5e-3, 1e-3, 1e-3]}
+    live = [0, 1e6, 1e6, 1e6, 0]  # 1 MB live across every cut
+    p = placement.solve(devs, times, live, [0] * 4, 0.0, {("a", "b"): 1000.0})
+    assert p.stages == [(0, 2, "a"), (2, 4, "b")]
+    assert p.time_s == pytest.approx(4e-3 + 1e6 / 1e12)
+    assert p.speedup == pytest.approx(12e-3 / p.time_s)
+    # A slow link makes staying on one device best.
+    p = placement.solve(devs, times, live, [0] * 4, 0.0, {("a", "b"): 1e-4})
+    assert len(p.stages) == 1 and p.speedup == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_placement_matches_brute_force(seed):
+    rng = random.Random(seed)
+    devs = _devices([(n, rng.uniform(1, 50)) for n in "abc"])
+    n = rng.randint(1, 6)
+    times = {d.name: [rng.uniform(1e-6, 1e-3) for _ in range(n)] for d in devs}
+    live = [0.0] + [rng.uniform(0, 1e6) for _ in range(n - 1)] + [0.0]
+    inputs = [rng.uniform(0, 1e5) for _ in range(n)]
+    links = {("a", "b"): rng.uniform(1, 100), ("b", "c"): rng.uniform(1, 100)}
+    p = placement.solve(devs, times, live, inputs, 2e4, links)
+    assert p.time_s == pytest.approx(placement.brute_force(devs, times, live, inputs, 2e4, links))
+    # The reported timeline adds up to the reported time.
+    assert p.timeline[-1][2] == pytest.approx(p.time_s)
+
+
+def test_place_a_model():
+    model = fc.Sequential([fc.Linear(256, 512, seed=0), fc.GELU(), fc.Linear(512, 10, seed=1)])
+    c = fc.compile(model, np.ones((32, 256), f32))
+    p = fc.place(c, ["nvidia-a100-40gb", "nvidia-t4"], [fc.Link("nvidia-a100-40gb", "nvidia-t4", 25)])
+    assert p.speedup >= 1.0
+    assert set(p.assignment) <= {"nvidia-a100-40gb", "nvidia-t4"}
+    assert "timeline" in p.table()
+
+
+def test_cli(tmp_path):
+    src = tmp_path / "mm.mlir"
+    src.write_text(matmul_ir(512, 512, 512))
+    cli = [sys.executable, "-m", "flashcompile"]
+    out = subprocess.run(cli + ["devices"], capture_output=True, text=True, check=True).stdout
+    assert "nvidia-h100-sxm" in out and "google-edge-tpu" in out
+    out = subprocess.run(cli + ["simulate", str(src), "--device", "google-tpu-v5e", "--dtype",
+                                "bf16", "--roofline", str(tmp_path / "r.png")],
+                         capture_output=True, text=True, check=True).stdout
+    assert "Google TPU v5e" in out and os.path.exists(tmp_path / "r.png")
+    out = subprocess.run(cli + ["compare", str(src), "--devices", "nvidia-a100-40gb,amd-mi300x"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "amd-mi300x" in out
+    out = subprocess.run(cli + ["place", str(src), "--devices", "nvidia-a100-40gb,nvidia-t4",
+                                "--link", "nvidia-a100-40gb:nvidia-t4:16"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "placement:" in out
+    bad = subprocess.run(cli + ["simulate", str(src), "--device", "nope"], capture_output=True,
+                         text=True)
+    assert bad.returncode == 1 and "no device 'nope'" in bad.stderr
