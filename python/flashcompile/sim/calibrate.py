@@ -127,8 +127,10 @@ def load_or_measure(recalibrate: bool = False) -> dict:
     return data
 
 
-def host_device(recalibrate: bool = False) -> Device:
-    data = load_or_measure(recalibrate)
+def host_device(recalibrate: bool = False, data: dict | None = None) -> Device:
+    """The host Device from its calibration (`data`: a stored one, e.g. the
+    one a validation run used)."""
+    data = data or load_or_measure(recalibrate)
     peak = data["peak"]
     triad = peak["triad_gbs"]
     dram = triad.get("262144KiB_allthreads") or max(triad.values())

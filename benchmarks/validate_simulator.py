@@ -1,0 +1,127 @@
+"""Simulator validation on this machine: FlashCompile's own compiled
+programs, measured, against the simulator's host predictions.
+
+    PYTHONPATH=build/python_packages python3 benchmarks/validate_simulator.py
+
+Writes benchmarks/results/sim-validation-host.json: the calibration used,
+and for every case the predicted and measured time, the error and the
+predicted bound. test/python/test_sim_validation.py re-predicts every case
+from that calibration with the current model and checks the error bounds,
+so the measurements are data and the model is what is tested.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+import flashcompile as fc
+from flashcompile.sim import calibrate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "benchmarks", "results", "sim-validation-host.json")
+
+
+def t(shape):
+    return "tensor<" + "x".join(map(str, shape)) + "xf32>"
+
+
+def matmul(m, k, n):
+    return f"matmul {m}x{k}x{n}", f"""func.func @mm(%a: {t((m, k))}, %b: {t((k, n))}) -> {t((m, n))} {{
+  %0 = flash.matmul %a, %b : ({t((m, k))}, {t((k, n))}) -> {t((m, n))}
+  return %0 : {t((m, n))}
+}}"""
+
+
+def chain(n):
+    s = t((n,))
+    return f"add+relu+mul+exp {n}", f"""func.func @chain(%x: {s}, %y: {s}) -> {s} {{
+  %0 = flash.add %x, %y : ({s}, {s}) -> {s}
+  %1 = flash.relu %0 : {s}
+  %2 = flash.mul %1, %y : ({s}, {s}) -> {s}
+  %3 = flash.exp %2 : {s}
+  return %3 : {s}
+}}"""
+
+
+def conv(n, c, h, o, k, pad):
+    x, w, b = (n, c, h, h), (o, c, k, k), (o,)
+    oh = h + 2 * pad - k + 1
+    y = (n, o, oh, oh)
+    return f"conv2d {n}x{c}x{h}x{h} {o}x{k}x{k}", f"""func.func @conv(%x: {t(x)}, %w: {t(w)}, %b: {t(b)}) -> {t(y)} {{
+  %0 = flash.conv2d %x, %w, %b {{stride = array<i64: 1, 1>, padding = array<i64: {pad}, {pad}, {pad}, {pad}>, dilation = array<i64: 1, 1>}} : ({t(x)}, {t(w)}, {t(b)}) -> {t(y)}
+  %1 = flash.relu %0 : {t(y)}
+  return %1 : {t(y)}
+}}"""
+
+
+def softmax(r, c):
+    s = t((r, c))
+    return f"softmax {r}x{c}", f"""func.func @sm(%x: {s}) -> {s} {{
+  %0 = flash.softmax %x {{axis = 1 : i64}} : {s}
+  return %0 : {s}
+}}"""
+
+
+def traced(name, fn, *shapes):
+    example = [np.ones(s, np.float32) for s in shapes]
+    return name, fc.jit(fn).lower(*example).source
+
+
+def model_cases():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    from workloads import lenet, mlp, transformer_block
+    return [(w.name, w.flash) for w in (mlp(64), mlp(256), lenet(16), transformer_block())]
+
+
+def op_cases():
+    cases = [matmul(n, n, n) for n in (64, 128, 256, 384, 512, 1024)]
+    cases += [matmul(1, 4096, 4096), matmul(64, 784, 128), matmul(300, 257, 190),
+              matmul(1000, 100, 1000)]
+    cases += [chain(n) for n in (1 << 12, 1 << 16, 1 << 20, 1 << 22)]
+    cases += [conv(1, 64, 56, 64, 3, 1), conv(16, 1, 28, 6, 5, 2), conv(4, 32, 30, 32, 3, 0)]
+    cases += [softmax(128, 1024), softmax(1024, 1000)]
+    return cases
+
+
+def measure(compiled, seconds=1.0):
+    rng = np.random.default_rng(0)
+    args = [rng.standard_normal(s).astype(np.float32) * 0.1 for s in compiled.input_shapes]
+    for _ in range(5):
+        compiled(*args)
+    start = time.perf_counter()
+    compiled(*args)
+    once = max(time.perf_counter() - start, 1e-7)
+    reps = int(min(max(seconds / once, 20), 20000))
+    times = []
+    for _ in range(reps):
+        s = time.perf_counter()
+        compiled(*args)
+        times.append(time.perf_counter() - s)
+    return float(np.median(times))
+
+
+def main():
+    calibration = calibrate.load_or_measure(recalibrate=True)
+    host = calibrate.host_device()
+    rows = []
+    for group, cases in (("op", op_cases()), ("model", model_cases())):
+        for name, ir in cases:
+            compiled = fc.compile_mlir(ir, name=name)
+            measured = measure(compiled)
+            sim = fc.simulate(compiled, host)
+            err = (sim.time_s - measured) / measured
+            rows.append({"group": group, "name": name, "ir": ir, "measured_us": measured * 1e6,
+                         "predicted_us": sim.time_s * 1e6, "error": err, "bound": sim.bound})
+            print(f"{group:<5} {name:<40} measured {measured * 1e6:10.2f} us  predicted "
+                  f"{sim.time_s * 1e6:10.2f} us  error {err:+6.1%}  {sim.bound}", flush=True)
+    json.dump({"calibration": calibration, "threads": fc.get_num_threads(), "cases": rows},
+              open(OUT, "w"), indent=1)
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
