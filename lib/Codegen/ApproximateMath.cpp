@@ -1,4 +1,4 @@
-//===- ApproximateMath.cpp - erf and tanh as polynomials ------------------===//
+//===- ApproximateMath.cpp - exp, erf and tanh as polynomials -------------===//
 #include "flash/Codegen/Passes.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -18,8 +18,11 @@ struct ApproximateMath
     : mlir::flash::impl::ApproximateMathBase<ApproximateMath> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populatePolynomialApproximateErfPattern(patterns);
-    populatePolynomialApproximateTanhPattern(patterns);
+    auto selected = [](StringRef name) {
+      name.consume_front("math.");
+      return name == "exp" || name == "tanh" || name == "erf";
+    };
+    populateMathPolynomialApproximationPatterns(patterns, selected);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
