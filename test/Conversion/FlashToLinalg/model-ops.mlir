@@ -102,3 +102,29 @@ func.func @pools(%x: tensor<1x2x7x7xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x4x
   %1 = flash.avg_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, count_include_pad = false} : (tensor<1x2x7x7xf32>) -> tensor<1x2x4x4xf32>
   return %0, %1 : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// Every remaining elementwise op: one generic each, with its scalar body.
+// CHECK-LABEL: func.func @elementwise_bodies
+// CHECK: arith.subf
+// CHECK: arith.mulf
+// CHECK: arith.divf
+// CHECK: math.powf
+// CHECK: arith.maximumf
+// CHECK: math.tanh
+// CHECK: math.erf
+// CHECK: math.sqrt
+// CHECK: arith.negf
+func.func @elementwise_bodies(%x: tensor<4x5xf32>, %y: tensor<5xf32>) -> tensor<4x5xf32> {
+  %0 = flash.sub %x, %y : (tensor<4x5xf32>, tensor<5xf32>) -> tensor<4x5xf32>
+  %1 = flash.mul %0, %y : (tensor<4x5xf32>, tensor<5xf32>) -> tensor<4x5xf32>
+  %2 = flash.div %1, %y : (tensor<4x5xf32>, tensor<5xf32>) -> tensor<4x5xf32>
+  %3 = flash.pow %2, %y : (tensor<4x5xf32>, tensor<5xf32>) -> tensor<4x5xf32>
+  %4 = flash.max %3, %y : (tensor<4x5xf32>, tensor<5xf32>) -> tensor<4x5xf32>
+  %5 = flash.tanh %4 : tensor<4x5xf32>
+  %6 = flash.erf %5 : tensor<4x5xf32>
+  %7 = flash.sqrt %6 : tensor<4x5xf32>
+  %8 = flash.neg %7 : tensor<4x5xf32>
+  return %8 : tensor<4x5xf32>
+}
