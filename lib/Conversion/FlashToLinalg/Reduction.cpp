@@ -71,11 +71,19 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
             rewriter, loc, TypeRange{keptType}, ValueRange{input},
             ValueRange{init}, maps, iterators,
             [](OpBuilder &b, Location l, ValueRange args) {
+              // reassoc: the reduction may be reordered, which is what lets
+              // LLVM vectorize it (a strict left-to-right float sum runs at
+              // one add latency per element). NumPy's own sums are pairwise,
+              // not left-to-right, so no order is "the" reference.
+              auto reassoc = arith::FastMathFlagsAttr::get(
+                  b.getContext(), arith::FastMathFlags::reassoc);
               Value combined;
               if constexpr (isMax) // NaN propagates, as in np.max
-                combined = arith::MaximumFOp::create(b, l, args[0], args[1]);
+                combined = arith::MaximumFOp::create(b, l, args[0], args[1],
+                                                     reassoc);
               else
-                combined = arith::AddFOp::create(b, l, args[0], args[1]);
+                combined =
+                    arith::AddFOp::create(b, l, args[0], args[1], reassoc);
               linalg::YieldOp::create(b, l, ValueRange{combined});
             })
             .getResult(0);
