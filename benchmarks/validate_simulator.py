@@ -87,7 +87,9 @@ def op_cases():
     return cases
 
 
-def measure(compiled, seconds=1.0):
+def measure(compiled, seconds=0.25, rounds=5):
+    """The least of `rounds` medians: this is a shared VM, and a neighbour's
+    burst inflates a whole round, never deflates one."""
     rng = np.random.default_rng(0)
     args = [rng.standard_normal(s).astype(np.float32) * 0.1 for s in compiled.input_shapes]
     for _ in range(5):
@@ -95,33 +97,56 @@ def measure(compiled, seconds=1.0):
     start = time.perf_counter()
     compiled(*args)
     once = max(time.perf_counter() - start, 1e-7)
-    reps = int(min(max(seconds / once, 20), 20000))
-    times = []
-    for _ in range(reps):
-        s = time.perf_counter()
-        compiled(*args)
-        times.append(time.perf_counter() - s)
-    return float(np.median(times))
+    reps = int(min(max(seconds / once, 10), 20000))
+    medians = []
+    for _ in range(rounds):
+        times = []
+        for _ in range(reps):
+            s = time.perf_counter()
+            compiled(*args)
+            times.append(time.perf_counter() - s)
+        medians.append(float(np.median(times)))
+    return min(medians)
 
 
-def main():
+def all_cases():
+    return [("op", name, ir) for name, ir in op_cases()] + \
+           [("model", name, ir) for name, ir in model_cases()]
+
+
+def measure_in_subprocess(index: int) -> float:
+    """Seconds per call of case `index`, compiled and timed in a process of
+    its own, as a user's program would be (programs compiled side by side
+    in one process perturb each other's timing on this VM by up to 2x)."""
+    import subprocess
+    out = subprocess.run([sys.executable, __file__, "--measure-case", str(index)],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(passes: int = 3):
     calibration = calibrate.load_or_measure(recalibrate=True)
     host = calibrate.host_device()
+    cases = all_cases()
+    # The least time over passes: separate passes land in different phases
+    # of the shared machine's load.
+    measured = [min(measure_in_subprocess(i) for _ in range(passes)) for i in range(len(cases))]
     rows = []
-    for group, cases in (("op", op_cases()), ("model", model_cases())):
-        for name, ir in cases:
-            compiled = fc.compile_mlir(ir, name=name)
-            measured = measure(compiled)
-            sim = fc.simulate(compiled, host)
-            err = (sim.time_s - measured) / measured
-            rows.append({"group": group, "name": name, "ir": ir, "measured_us": measured * 1e6,
-                         "predicted_us": sim.time_s * 1e6, "error": err, "bound": sim.bound})
-            print(f"{group:<5} {name:<40} measured {measured * 1e6:10.2f} us  predicted "
-                  f"{sim.time_s * 1e6:10.2f} us  error {err:+6.1%}  {sim.bound}", flush=True)
+    for (group, name, ir), m in zip(cases, measured):
+        sim = fc.simulate(fc.compile_mlir(ir, name=name), host)
+        err = (sim.time_s - m) / m
+        rows.append({"group": group, "name": name, "ir": ir, "measured_us": m * 1e6,
+                     "predicted_us": sim.time_s * 1e6, "error": err, "bound": sim.bound})
+        print(f"{group:<5} {name:<40} measured {m * 1e6:10.2f} us  predicted "
+              f"{sim.time_s * 1e6:10.2f} us  error {err:+6.1%}  {sim.bound}", flush=True)
     json.dump({"calibration": calibration, "threads": fc.get_num_threads(), "cases": rows},
               open(OUT, "w"), indent=1)
     print(f"wrote {OUT}")
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--measure-case":
+        _, name, ir = all_cases()[int(sys.argv[2])]
+        print(measure(fc.compile_mlir(ir, name=name)))
+    else:
+        main()

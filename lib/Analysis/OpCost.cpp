@@ -25,10 +25,11 @@ int64_t bytesOf(Value v) { return numElements(v) * 4; }
 /// LLVM's expansions), so "FLOPs" means work, not calls.
 int64_t opsPerElement(Operation *op) {
   return llvm::TypeSwitch<Operation *, int64_t>(op)
-      .Case<ExpOp>([](auto) { return 10; })
-      .Case<TanhOp, ErfOp>([](auto) { return 16; })
-      .Case<SigmoidOp>([](auto) { return 12; })
-      .Case<GeluOp>([](auto) { return 20; })
+      .Case<ExpOp>([](auto) { return 16; })
+      .Case<TanhOp>([](auto) { return 16; })
+      .Case<ErfOp>([](auto) { return 20; })
+      .Case<SigmoidOp>([](auto) { return 20; })
+      .Case<GeluOp>([](auto) { return 24; })
       .Case<PowOp>([](auto) { return 24; })
       .Default([](Operation *) { return 1; });
 }

@@ -181,3 +181,17 @@ def test_cli(tmp_path):
     bad = subprocess.run(cli + ["simulate", str(src), "--device", "nope"], capture_output=True,
                          text=True)
     assert bad.returncode == 1 and "no device 'nope'" in bad.stderr
+
+
+def test_host_calibration_is_measured_and_stored(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLASH_CACHE_DIR", str(tmp_path))
+    host = fc.devices.host(recalibrate=True)
+    assert host.kind == "cpu" and host.name == "host"
+    assert host.peak("fp32") > 1e10 and host.memory_gbs > 1
+    assert 0.3 < host.max_efficiency <= 1.0
+    assert any(name.startswith("L1") for name, _ in host.measured["caches_mb"])
+    assert (tmp_path / "host-calibration.json").exists()
+    # Reused, not measured again.
+    assert fc.devices.host().measured["measured_at"] == host.measured["measured_at"]
+    r = fc.simulate(matmul_ir(256, 256, 256), "host")
+    assert r.bound == "compute" and r.time_s > 0

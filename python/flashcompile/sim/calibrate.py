@@ -63,15 +63,20 @@ def _flash_peak() -> str:
     return os.path.normpath(os.path.join(here, "..", "..", "..", "bin", "flash-peak"))
 
 
-def _median_time(fn, reps: int = 50) -> float:
+def _median_time(fn, reps: int = 50, rounds: int = 3) -> float:
+    """The least of `rounds` medians (a shared machine's noise only ever
+    adds time)."""
     for _ in range(3):
         fn()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
+    medians = []
+    for _ in range(rounds):
+        ts = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+        medians.append(float(np.median(ts)))
+    return min(medians)
 
 
 def measure() -> dict:
@@ -90,6 +95,14 @@ def measure() -> dict:
 }""")
     x4 = np.ones(4, np.float32)
     call_us = _median_time(lambda: tiny(x4), 2000) * 1e6
+    # The fixed cost of one ukernel call (packing setup, blocking loops):
+    # a matmul too small for its FLOPs to matter, minus the call itself.
+    small = compile_mlir("""func.func @mm(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %0 = flash.matmul %a, %b : (tensor<8x8xf32>, tensor<8x8xf32>) -> tensor<8x8xf32>
+  return %0 : tensor<8x8xf32>
+}""")
+    x8 = np.ones((8, 8), np.float32)
+    ukernel_call_us = max(_median_time(lambda: small(x8, x8), 2000) * 1e6 - call_us, 0.0)
     # The sgemm ukernel's best fraction of peak, single thread (one
     # calibration shape; the validation set uses others).
     from .. import set_num_threads
@@ -103,10 +116,42 @@ def measure() -> dict:
     a = np.random.default_rng(0).random((n, n), dtype=np.float32)
     t = _median_time(lambda: mm(a, a), 20)
     set_num_threads(threads)
+    t_all = _median_time(lambda: mm(a, a), 20)
     ukernel_eff = (2 * n ** 3 / t / 1e9) / peak["fma_gflops_avx2_1thread"]
+    # How well the same call scales to all threads (shared caches and
+    # memory, the fork/join of each parallel call).
+    parallel_eff = (t / t_all) / threads if threads > 1 else 1.0
     return {"cpu": _cpu_model(), "cores": peak["cores"], "peak": peak, "caches_mb": _caches(),
             "call_overhead_us": round(call_us, 3), "ukernel_efficiency": round(min(ukernel_eff, 1.0), 4),
+            "parallel_efficiency": round(min(parallel_eff, 1.0), 4),
+            "ukernel_call_us": round(ukernel_call_us, 3),
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def measure_robust(runs: int = 3) -> dict:
+    """measure() in `runs` fresh processes, keeping the best of each term
+    (least times, highest efficiencies): on a shared machine, phases of
+    interference last seconds and only ever make things slower."""
+    import sys
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-m", "flashcompile.sim.calibrate"],
+                             capture_output=True, text=True, check=True)
+        results.append(json.loads(out.stdout))
+    best = dict(results[0])
+    for key in ("call_overhead_us", "ukernel_call_us"):
+        best[key] = min(r[key] for r in results)
+    for key in ("ukernel_efficiency", "parallel_efficiency"):
+        best[key] = max(r[key] for r in results)
+    peak = dict(best["peak"])
+    for key, value in peak.items():
+        if key.startswith("fma_"):
+            peak[key] = max(r["peak"][key] for r in results)
+    peak["triad_gbs"] = {k: max(r["peak"]["triad_gbs"][k] for r in results)
+                         for k in peak["triad_gbs"]}
+    best["peak"] = peak
+    best["runs"] = runs
+    return best
 
 
 def load_or_measure(recalibrate: bool = False) -> dict:
@@ -118,7 +163,7 @@ def load_or_measure(recalibrate: bool = False) -> dict:
                 return data
         except (OSError, ValueError):
             pass  # unreadable: measure again
-    data = measure()
+    data = measure_robust()
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
@@ -145,3 +190,7 @@ def host_device(recalibrate: bool = False, data: dict | None = None) -> Device:
         sources={"peak": f"measured by flash-peak on {data['measured_at']}",
                  "efficiency": "measured: sgemm ukernel 768^3 on one core / FMA peak"},
         measured=data)
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure()))

@@ -53,6 +53,13 @@ PARALLEL_MIN_ITERATIONS = 65536
 HOST_PARALLEL_REGION = 3e-6
 # Host: fixed cost of a kernel (loop nest setup, ukernel entry), seconds.
 HOST_KERNEL_OVERHEAD = 0.3e-6
+# CPU: the im2col gather of a convolution moves one element per ~1.5 cycles
+# (scalar strided loads and stores with index arithmetic), not at streaming
+# bandwidth.
+GATHER_CYCLES_PER_ELEMENT = 1.5
+# CPU: FLOPs per cycle per core of the FMA peak (2 FMA pipes x 8 lanes x 2
+# on AVX2), to turn the peak into a clock for cycle-counted terms.
+FLOPS_PER_CYCLE = {256: 32, 512: 64}
 
 
 @dataclass
@@ -180,16 +187,20 @@ def _systolic(k, names, device, dtype, flops, nbytes, threads):
 
 
 def _host_bandwidth(device: Device, working_set: float, threads: int) -> float:
-    """The triad bandwidth of the smallest measured working set that holds
-    this one (host), or the published memory bandwidth."""
+    """Triad bandwidth at this working set (host: interpolated in log size
+    between the measured sizes), or the published memory bandwidth."""
     triad = device.measured.get("peak", {}).get("triad_gbs") if device.measured else None
     if not triad:
         return _bandwidth(device)
     suffix = "1thread" if threads == 1 else "allthreads"
-    sizes = sorted((int(key.split("KiB")[0]), v) for key, v in triad.items() if key.endswith(suffix))
-    for kib, gbs in sizes:
-        if working_set <= kib * 1024:
-            return gbs * 1e9
+    sizes = sorted((int(key.split("KiB")[0]) * 1024, v) for key, v in triad.items()
+                   if key.endswith(suffix))
+    if working_set <= sizes[0][0]:
+        return sizes[0][1] * 1e9
+    for (s0, b0), (s1, b1) in zip(sizes, sizes[1:]):
+        if working_set <= s1:
+            f = math.log(working_set / s0) / math.log(s1 / s0)
+            return math.exp((1 - f) * math.log(b0) + f * math.log(b1)) * 1e9
     return sizes[-1][1] * 1e9
 
 
@@ -211,6 +222,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             used = math.ceil(along / stripe)
         share = 1.0 / used
         eff = device.max_efficiency * _tile_efficiency(m, n, mr, nr)
+        if used > 1:
+            eff *= device.measured.get("parallel_efficiency", 1.0) if device.measured else 1.0
         compute = flops * share / (peak_core * eff)
         # Packing A and B once per call (read + write, from cache).
         pack = batch * (m * k["k"] + k["k"] * n) * 8 / _host_bandwidth(device, 1 << 20, 1)
@@ -218,11 +231,17 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         notes.append(f"{used} thread(s), register tile {mr}x{nr} "
                      f"({_tile_efficiency(m, n, mr, nr):.0%} used)")
         memory = nbytes / _host_bandwidth(device, nbytes, used)
-        if "flash.conv2d" in names:  # im2col patch gather
-            gather = 2 * batch * k["k"] * n * DTYPE_BYTES[dtype]
-            memory += gather / _host_bandwidth(device, gather, 1)
+        if "flash.conv2d" in names:  # im2col patch gather, a parallel loop
+            elements = batch * k["k"] * n
+            clock = peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)
+            workers = cores if elements >= PARALLEL_MIN_ITERATIONS else 1
+            compute += elements * GATHER_CYCLES_PER_ELEMENT / clock / workers
+            notes.append(f"im2col gather of {elements} elements")
         if used > 1:
             overhead += HOST_PARALLEL_REGION
+        # One ukernel call per batch element (host: calibrated fixed cost).
+        overhead += batch * (device.measured.get("ukernel_call_us", 0.0) if device.measured
+                             else 0.0) * 1e-6
     else:
         iterations = max(kernel_elements(k), 1)
         used = cores if iterations >= PARALLEL_MIN_ITERATIONS and cores > 1 else 1
@@ -230,6 +249,9 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         bw = _host_bandwidth(device, nbytes, used) * (STRIDED_EFFICIENCY if strided else 1)
         memory = nbytes / bw
         compute = flops / (peak_core * used * 0.5) if flops else 0.0
+        if k["kind"] == "layout":  # transposes and concats move elements one by one
+            clock = peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)
+            compute = iterations * GATHER_CYCLES_PER_ELEMENT / clock / used
         if used > 1:
             overhead += HOST_PARALLEL_REGION
             notes.append(f"parallel on {used} threads")
