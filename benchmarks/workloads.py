@@ -16,12 +16,21 @@ class Workload:
     flops: float                   # or bytes moved, for memory-bound kinds
     unit: str                      # "GFLOP/s" or "GB/s"
     shapes: list                   # input shapes
-    flash: str                     # Flash IR of the whole computation
+    flash_source: str | Callable   # Flash IR (or () -> IR, traced on first use)
     numpy: Callable                # reference with NumPy ops
     onnx: Callable | None = None   # () -> onnx.ModelProto
     torch: Callable | None = None  # (torch module) -> fn on torch tensors
     jax: Callable | None = None    # (jax.numpy) -> fn on jax arrays
     tags: list = field(default_factory=list)
+
+    @property
+    def flash(self) -> str:
+        """The Flash IR. Traced workloads build it on first use only, so a
+        process that never compiles ours (the torch.compile child) never
+        loads FlashCompile's LLVM next to Triton's."""
+        if callable(self.flash_source):
+            self.flash_source = self.flash_source()
+        return self.flash_source
 
     def inputs(self, seed=0):
         rng = np.random.default_rng(seed)
@@ -157,6 +166,12 @@ def conv_relu(n=1, c=64, h=56, w=56, o=64, k=3):
                     [xs, ws, bs], flash, ref, onnx_model, torch=torch_fn, jax=jax_fn)
 
 
+def _trace(fn, example):
+    """Flash IR of `fn` traced by fc.jit on `example` arrays."""
+    import flashcompile as fc
+    return fc.jit(fn).lower(*example).source
+
+
 class _Ops:
     """The few array functions the encoder block needs, for NumPy, JAX and
     PyTorch alike (their reductions and transposes are spelled differently)."""
@@ -206,12 +221,12 @@ def _encoder_block(ops, x, wq, bq, wk, bk, wv, bv, wo, bo, g1, be1, w1, b1, w2, 
 def transformer_block(batch=1, seq=128, width=256, heads=4, ff=1024):
     """Attention + layer norm + GELU MLP + residuals, traced by fc.jit into
     one graph (weights as inputs, so every framework gets the same ones)."""
-    import flashcompile as fc
     e = width
     shapes = [(batch, seq, e)] + [(e, e), (e,)] * 4 + [(e,), (e,), (e, ff), (ff,), (ff, e), (e,),
                                                        (e,), (e,)]
 
     def flash_fn(x, wq, bq, wk, bk, wv, bv, wo, bo, g1, be1, w1, b1, w2, b2, g2, be2):
+        import flashcompile as fc
         def split(t):
             return fc.transpose(fc.reshape(t, (batch, seq, heads, e // heads)), (0, 2, 1, 3))
         q, k, v = (split(fc.matmul(x, w) + b) for w, b in ((wq, bq), (wk, bk), (wv, bv)))
@@ -221,7 +236,7 @@ def transformer_block(batch=1, seq=128, width=256, heads=4, ff=1024):
         return fc.layer_norm(h + (fc.matmul(f, w2) + b2), g2, be2)
 
     example = [np.ones(sh, np.float32) for sh in shapes]
-    flash = fc.jit(flash_fn).lower(*example).source
+    flash = lambda: _trace(flash_fn, example)  # noqa: E731
 
     def onnx_model():
         from onnx import TensorProto, helper, numpy_helper
@@ -282,18 +297,18 @@ def lenet(batch=16):
     """A LeNet-5-style CNN on 1x28x28: conv5x5(6, pad 2) relu maxpool2,
     conv5x5(16) relu avgpool2, flatten, 400-120-84-10 with relu, softmax;
     weights are inputs. Traced by fc.jit into one graph."""
-    import flashcompile as fc
     shapes = [(batch, 1, 28, 28), (6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,), (400, 120), (120,),
               (120, 84), (84,), (84, 10), (10,)]
 
     def flash_fn(x, c1, cb1, c2, cb2, w1, b1, w2, b2, w3, b3):
+        import flashcompile as fc
         x = fc.max_pool2d(fc.relu(fc.conv2d(x, c1, cb1, padding=2)), 2)
         x = fc.avg_pool2d(fc.relu(fc.conv2d(x, c2, cb2)), 2)
         x = fc.relu(fc.matmul(fc.flatten(x, 1), w1) + b1)
         x = fc.relu(fc.matmul(x, w2) + b2)
         return fc.softmax(fc.matmul(x, w3) + b3, axis=-1)
 
-    flash = fc.jit(flash_fn).lower(*[np.ones(sh, np.float32) for sh in shapes]).source
+    flash = lambda: _trace(flash_fn, [np.ones(sh, np.float32) for sh in shapes])  # noqa: E731
 
     def conv(x, w, b, pad):
         n, c, h, wd = x.shape
