@@ -5,7 +5,12 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
 cd "$root"
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c "import matplotlib, onnx, onnxruntime" 2>/dev/null; then
+  echo "== pip install -r requirements-test.txt"
+  "$PYTHON" -m pip install -q -r requirements-test.txt
+fi
 echo "== lit"
 /usr/lib/llvm-22/bin/lit -s build/test
 echo "== pytest"
-PYTHONPATH="$root/build/python_packages" "${PYTHON:-python3}" -m pytest -q test/python
+PYTHONPATH="$root/build/python_packages" "$PYTHON" -m pytest -q test/python

@@ -25,6 +25,7 @@ from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linea
                  MaxPool2d, Module, MultiHeadAttention, ReLU, Sequential, Sigmoid, Softmax,
                  Tanh, TransformerEncoderLayer)
 from .ops import add, cache_info, clear_cache, conv2d, lower, matmul, relu
+from .importers.onnx import UnsupportedOnnx, from_onnx, onnx_support
 from .sim import (Link, analyze, compare_devices, devices, place, plot_comparison, plot_roofline,
                   simulate)
 
@@ -41,6 +42,8 @@ __all__ = [
     "Module", "Linear", "MatMul", "Conv2d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU",
     "Sigmoid", "Tanh", "Softmax", "Flatten", "MaxPool2d", "AvgPool2d", "Sequential",
     "MultiHeadAttention", "TransformerEncoderLayer",
+    # importers
+    "from_onnx", "onnx_support", "UnsupportedOnnx",
     # simulator
     "devices", "simulate", "analyze", "compare_devices", "plot_comparison", "plot_roofline",
     "place", "Link",

@@ -52,6 +52,8 @@ class Trace:
                                 f"{np.shape(value)}; float32 is required "
                                 f"(use .astype(np.float32))")
             array = np.ascontiguousarray(value)
+            if not array.flags.writeable:  # e.g. from onnx.numpy_helper
+                array = array.copy()
         else:  # a Python number
             array = np.asarray(value, dtype=np.float32)
         file, line = caller_location()

@@ -1,0 +1,1 @@
+"""Importers: models from other frameworks into Flash IR."""

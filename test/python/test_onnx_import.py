@@ -1,0 +1,86 @@
+"""fc.from_onnx: ONNX's own node tests, whole-model ONNX graphs compared
+with ONNX Runtime, and the errors."""
+import numpy as np
+import pytest
+
+import flashcompile as fc
+from onnx_node_suite import run_suite
+
+onnx = pytest.importorskip("onnx")  # installed by scripts/test.sh: never skipped in CI
+
+
+def test_onnx_node_suite():
+    stats, failures, rejected = run_suite()
+    print()
+    for op in sorted(stats):
+        print(f"  {op:<22} {dict(stats[op])}")
+    passed = sum(s["pass"] for s in stats.values())
+    print(f"  {passed} cases pass, {len(rejected)} rejected with a reason, {len(failures)} fail")
+    assert not failures, failures[:5]
+    assert passed >= 180
+    # Every float op we import passes cases of its own.
+    for op in ["Add", "Sub", "Mul", "Div", "Pow", "Relu", "Sigmoid", "Tanh", "Gelu", "Erf",
+               "Exp", "Sqrt", "Neg", "MatMul", "Gemm", "Softmax", "LayerNormalization",
+               "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization",
+               "Flatten", "Reshape", "Transpose", "Concat", "ReduceMean", "ReduceSum",
+               "ReduceMax", "Constant", "Identity", "Squeeze", "Unsqueeze"]:
+        assert stats[op]["pass"] > 0, op
+
+
+def _workload(name):
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+    import workloads
+    return getattr(workloads, name)
+
+
+@pytest.mark.parametrize("make", ["lenet", "transformer_block", "mlp", "conv_relu"])
+def test_model_graphs_against_onnxruntime(make):
+    """The benchmark's ONNX graphs (LeNet-5: Conv, MaxPool, AveragePool,
+    Flatten, MatMul, Softmax; the transformer block: Reshape with shape
+    initializers, Transpose, Softmax, LayerNormalization, Erf-GELU; the MLP;
+    a conv layer) imported and compared with ONNX Runtime and NumPy."""
+    import onnxruntime as ort
+    w = _workload(make)(4) if make in ("lenet", "mlp") else _workload(make)()
+    model = w.onnx()
+    xs = [x * 0.1 for x in w.inputs()]
+    ours = fc.from_onnx(model)(*xs)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    theirs = sess.run(None, dict(zip([i.name for i in sess.get_inputs()], xs)))[0]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ours, w.numpy(*xs), rtol=1e-4, atol=1e-5)
+
+
+def test_errors_name_the_node_and_reason(tmp_path):
+    from onnx import TensorProto, helper
+    g = helper.make_graph([helper.make_node("Hardmax", ["x"], ["y"], name="hm")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(fc.UnsupportedOnnx, match=r"node 'hm' \(Hardmax\): op type not supported"):
+        fc.from_onnx(m)
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])])
+    with pytest.raises(fc.UnsupportedOnnx, match=r"input 'x': dynamic shape \['batch', '?'\]|"
+                                                 r"input 'x': dynamic shape"):
+        fc.from_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]))
+    bad = tmp_path / "truncated.onnx"
+    bad.write_bytes(b"\x08\x07\x12\x04garb")
+    with pytest.raises(ValueError, match="cannot read ONNX model|invalid ONNX model"):
+        fc.from_onnx(str(bad))
+    assert "Conv" in fc.onnx_support() and "Hardmax" not in fc.onnx_support()
+
+
+def test_inputs_by_name():
+    from onnx import TensorProto, helper
+    g = helper.make_graph([helper.make_node("Sub", ["a", "b"], ["y"])], "g",
+                          [helper.make_tensor_value_info(n, TensorProto.FLOAT, [3])
+                           for n in "ab"],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])])
+    m = fc.from_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]))
+    a, b = np.ones(3, np.float32), np.arange(3, dtype=np.float32)
+    np.testing.assert_array_equal(m(b=b, a=a), a - b)
+    with pytest.raises(TypeError, match=r"unknown ONNX input\(s\) \['c'\]"):
+        m(a, c=b)
