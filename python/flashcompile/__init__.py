@@ -26,6 +26,7 @@ from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linea
                  Tanh, TransformerEncoderLayer)
 from .ops import add, cache_info, clear_cache, conv2d, lower, matmul, relu
 from .importers.onnx import UnsupportedOnnx, from_onnx, onnx_support
+from .importers.onnx_export import export_onnx
 from .sim import (Link, analyze, compare_devices, devices, place, plot_comparison, plot_roofline,
                   simulate)
 
@@ -43,7 +44,7 @@ __all__ = [
     "Sigmoid", "Tanh", "Softmax", "Flatten", "MaxPool2d", "AvgPool2d", "Sequential",
     "MultiHeadAttention", "TransformerEncoderLayer",
     # importers
-    "from_onnx", "onnx_support", "UnsupportedOnnx",
+    "from_onnx", "onnx_support", "UnsupportedOnnx", "export_onnx",
     # simulator
     "devices", "simulate", "analyze", "compare_devices", "plot_comparison", "plot_roofline",
     "place", "Link",

@@ -36,9 +36,16 @@ class Trace:
         self.name = name
         self.builder = _native.GraphBuilder()
         self._constants: dict = {}  # id(array) -> (array, handle)
+        # What was built, in order, for exporters (fc.export_onnx):
+        # ("input", handle, shape) / ("constant", handle, array) /
+        # ("op", handle, name, operand handles, attrs, shape).
+        self.record: list = []
+        self.results: list = []
 
     def input(self, shape) -> "Tracer":
-        return Tracer(self, self.builder.add_input(list(shape)), tuple(shape))
+        handle = self.builder.add_input(list(shape))
+        self.record.append(("input", handle, tuple(shape)))
+        return Tracer(self, handle, tuple(shape))
 
     def constant(self, value) -> int:
         """A handle for a NumPy array or Python number (float32)."""
@@ -58,6 +65,7 @@ class Trace:
             array = np.asarray(value, dtype=np.float32)
         file, line = caller_location()
         handle = self.builder.add_constant(array, file, line)
+        self.record.append(("constant", handle, array))
         self._constants[key] = (value, handle)  # keeps `value` alive: ids stay unique
         return handle
 
@@ -76,6 +84,8 @@ class Trace:
         handles = [self.handle(x, name, i) for i, x in enumerate(inputs)]
         file, line = caller_location()
         handle = self.builder.add_op(name, handles, dict(attrs or {}), file, line)
+        self.record.append(("op", handle, name, handles, dict(attrs or {}),
+                            tuple(self.builder.shape(handle))))
         return Tracer(self, handle, tuple(self.builder.shape(handle)))
 
 

@@ -83,8 +83,11 @@ def trace(fn, args, name: str | None = None, options: str = "") -> CompiledGraph
         raise ValueError(f"{name}: the traced function returned no values")
     handles = [t.handle(r, name, i) for i, r in enumerate(results)]
     text = t.builder.finish(name, handles)
-    return CompiledGraph(compile_mlir(text, name=f"<{name}>", options=options),
-                         structure, static)
+    t.results = handles
+    compiled = CompiledGraph(compile_mlir(text, name=f"<{name}>", options=options),
+                             structure, static)
+    compiled.trace = t  # what the function was built from (fc.export_onnx)
+    return compiled
 
 
 @dataclass(frozen=True)

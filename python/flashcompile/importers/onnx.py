@@ -475,5 +475,7 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
             raise UnsupportedOnnx(f"ONNX output '{n}': a constant of dtype {r.dtype} (float32 only)")
     handles = [trace.handle(r, name, i) for i, r in enumerate(results)]
     text = trace.builder.finish(name, handles)
+    trace.results = handles
     compiled = CompiledGraph(compile_mlir(text, name=f"<{name}>", options=options), None, {})
+    compiled.trace = trace
     return OnnxModel(compiled, input_names, output_names, None)
