@@ -27,7 +27,7 @@ from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linea
 from .ops import add, cache_info, clear_cache, conv2d, lower, matmul, relu
 from .importers.onnx import UnsupportedOnnx, from_onnx, onnx_support
 from .importers.onnx_export import export_onnx
-from .sim import (Link, analyze, compare_devices, devices, place, plot_comparison, plot_roofline,
+from .sim import (Link, cost_analysis, compare_devices, devices, place, plot_comparison, plot_roofline,
                   simulate)
 
 __all__ = [
@@ -46,7 +46,7 @@ __all__ = [
     # importers
     "from_onnx", "onnx_support", "UnsupportedOnnx", "export_onnx",
     # simulator
-    "devices", "simulate", "analyze", "compare_devices", "plot_comparison", "plot_roofline",
+    "devices", "simulate", "cost_analysis", "compare_devices", "plot_comparison", "plot_roofline",
     "place", "Link",
     # caches and threads
     "lower", "cache_info", "clear_cache", "get_num_threads", "set_num_threads",

@@ -64,11 +64,11 @@ def test_lookup_by_alias_class_and_errors(tmp_path):
 
 
 def test_analysis_counts_flops_and_fuses_chains():
-    cost = fc.analyze(fc.compile_mlir(chain_ir(1 << 16)))
+    cost = fc.cost_analysis(fc.compile_mlir(chain_ir(1 << 16)))
     assert len(cost["kernels"]) == 1  # add, relu, mul, exp: one loop
     kernel = cost["kernels"][0]
     assert kernel["bytes_in"] == 2 * 4 << 16 and kernel["bytes_out"] == 4 << 16
-    mm = fc.analyze(fc.compile_mlir(matmul_ir(64, 96, 32)))["ops"][0]
+    mm = fc.cost_analysis(fc.compile_mlir(matmul_ir(64, 96, 32)))["ops"][0]
     assert mm["flops"] == 2 * 64 * 96 * 32 and (mm["m"], mm["k"], mm["n"]) == (64, 96, 32)
 
 

@@ -2,9 +2,9 @@
 devices we do not have, from its own IR (docs/simulator.md)."""
 from .device import Device, DeviceRegistry, devices
 from .placement import Link, Placement, place
-from .simulate import (SimResult, analyze, compare_devices, comparison_table, plot_comparison,
+from .simulate import (SimResult, cost_analysis, compare_devices, comparison_table, plot_comparison,
                        plot_roofline, simulate)
 
-__all__ = ["Device", "DeviceRegistry", "devices", "SimResult", "analyze", "simulate",
+__all__ = ["Device", "DeviceRegistry", "devices", "SimResult", "cost_analysis", "simulate",
            "compare_devices", "comparison_table", "plot_comparison", "plot_roofline",
            "place", "Placement", "Link"]

@@ -100,7 +100,7 @@ def _graph(program):
                     f"got {type(program).__name__}")
 
 
-def analyze(program) -> dict:
+def cost_analysis(program) -> dict:
     """The shared cost analysis (ops and fused kernels) of a program."""
     compiled = _graph(program)
     return _native.graph_cost(compiled.ir("graph"), compiled.entry)
