@@ -13,6 +13,7 @@
     compiled = fc.compile(model, x)            # one optimized graph
 """
 from ._flashcompile import compile_cache_info, get_num_threads, set_num_threads
+from .analysis import analyze
 from .compiled import Compiled, compile_mlir, stage_names
 from .functional import (attention, avg_pool2d, batch_matmul, batch_norm, bias_add, concat,
                          div, erf, exp, flatten, gelu, layer_norm, linear, max_pool2d, maximum,
@@ -32,7 +33,7 @@ from .sim import (Link, cost_analysis, compare_devices, devices, place, plot_com
 
 __all__ = [
     "Compiled", "CompiledGraph", "JitFunction", "Tracer", "compile_mlir", "stage_names",
-    "jit", "compile",
+    "jit", "compile", "analyze",
     # ops
     "add", "sub", "mul", "div", "pow", "maximum", "neg", "relu", "exp", "tanh", "sigmoid",
     "gelu", "erf", "sqrt", "bias_add", "matmul", "batch_matmul", "linear", "conv2d",

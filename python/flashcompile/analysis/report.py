@@ -1,0 +1,271 @@
+"""fc.analyze: what the generated code of a compiled program looks like and
+why it is as fast as it is.
+
+It reads the real object code the JIT produced (LLVM's disassembler,
+llvm-objdump, with relocations so calls are named), finds the loops
+(backward branches) and their innermost bodies, counts the instruction mix
+of each (scalar vs packed by vector width, FMAs, loads, stores, shuffles,
+calls, stack traffic), asks llvm-mca for the throughput of the innermost
+bodies on the host CPU, and puts every fused kernel of the program on the
+host's roofline with the simulator's model (FLOPs, bytes, arithmetic
+intensity, attainable vs predicted). Findings name the evidence that
+triggered them.
+
+The sgemm ukernel is precompiled C++ in the runtime, not JIT code: a
+program's matmuls show up here as calls to it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+LLVM_BIN = "/usr/lib/llvm-22/bin"
+_SHUFFLES = ("vperm", "vshuf", "vunpck", "vbroadcast", "vinsert", "vextract", "vblend",
+             "vpshuf", "vpunpck", "vmovsh", "vmovlh", "vmovhl", "vpbroadcast")
+
+
+def _tool(name: str) -> str:
+    path = os.path.join(LLVM_BIN, name)
+    if os.path.exists(path):
+        return path
+    found = shutil.which(name) or shutil.which(f"{name}-22")
+    if not found:
+        raise RuntimeError(f"fc.analyze needs LLVM's {name} (package llvm-22-tools)")
+    return found
+
+
+def host_cpu() -> str:
+    out = subprocess.run([_tool("llc"), "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"Host CPU:\s*(\S+)", out)
+    return m.group(1) if m else "native"
+
+
+@dataclass
+class Instr:
+    addr: int
+    mnemonic: str
+    operands: str
+    relocs: list = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return f"{self.mnemonic}\t{self.operands}".strip()
+
+
+def disassemble(obj: bytes) -> dict:
+    """{function name: [Instr]} of an ELF object."""
+    with tempfile.NamedTemporaryFile(suffix=".o") as f:
+        f.write(obj)
+        f.flush()
+        out = subprocess.run([_tool("llvm-objdump"), "-dr", "--no-show-raw-insn", f.name],
+                             capture_output=True, text=True, check=True).stdout
+    funcs, current = {}, None
+    for line in out.splitlines():
+        m = re.match(r"^[0-9a-f]+ <(.+)>:$", line)
+        if m:
+            current = funcs.setdefault(m.group(1), [])
+            continue
+        if current is None:
+            continue
+        m = re.match(r"^\s*[0-9a-f]+:\s+R_X86_64_\w+\s+(\S+)", line)
+        if m and current:
+            current[-1].relocs.append(m.group(1).split("+")[0])
+            continue
+        m = re.match(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$", line)
+        if m:
+            current.append(Instr(int(m.group(1), 16), m.group(2), m.group(3).split("#")[0].strip()))
+    return funcs
+
+
+def _width(ins: Instr) -> int:
+    if "%zmm" in ins.operands:
+        return 512
+    if "%ymm" in ins.operands:
+        return 256
+    if "%xmm" in ins.operands:
+        return 128
+    return 0
+
+
+def classify(ins: Instr) -> set:
+    m, ops = ins.mnemonic, ins.operands
+    tags = set()
+    fp = m.startswith("v") and re.search(r"(ps|pd|ss|sd)$", m)
+    if fp:
+        tags.add("packed" if m.endswith(("ps", "pd")) else "scalar_fp")
+        if m.endswith(("ps", "pd")):
+            tags.add(f"vector{_width(ins)}")
+    if m.startswith(("vfmadd", "vfmsub", "vfnmadd", "vfnmsub")):
+        tags.add("fma")
+    if m.startswith(_SHUFFLES):
+        tags.add("shuffle")
+    if m.startswith("call"):
+        tags.add("call")
+    if "(" in ops:
+        last = ops.split(",")[-1]
+        tags.add("store" if "(" in last else "load")
+        if "%rsp" in ops or "%rbp" in ops:
+            tags.add("stack")
+    return tags
+
+
+def mix(instrs) -> dict:
+    counts = {"instructions": len(instrs)}
+    for ins in instrs:
+        for tag in classify(ins):
+            counts[tag] = counts.get(tag, 0) + 1
+    return counts
+
+
+def loops(instrs) -> list:
+    """(start index, end index) of every loop: a branch back to an earlier
+    address in the same function."""
+    index = {ins.addr: i for i, ins in enumerate(instrs)}
+    found = []
+    for i, ins in enumerate(instrs):
+        if ins.mnemonic.startswith("j"):
+            m = re.match(r"0x([0-9a-f]+)", ins.operands)
+            if m:
+                target = int(m.group(1), 16)
+                if target <= ins.addr and target in index:
+                    found.append((index[target], i))
+    return found
+
+
+def innermost(found) -> list:
+    return [l for l in found
+            if not any(o != l and l[0] <= o[0] and o[1] <= l[1] for o in found)]
+
+
+def mca(instrs, cpu: str) -> dict:
+    """llvm-mca's estimate for one iteration of a loop body."""
+    body = "\n".join(i.text for i in instrs if not i.mnemonic.startswith(("j", "call")))
+    out = subprocess.run([_tool("llvm-mca"), f"-mcpu={cpu}", "-iterations=100"],
+                         input=body, capture_output=True, text=True)
+    if out.returncode != 0:
+        return {"error": out.stderr.strip()[:200]}
+    get = lambda key: re.search(rf"{key}:\s*([\d.]+)", out.stdout)  # noqa: E731
+    return {"block_rthroughput_cycles": float(get("Block RThroughput").group(1)),
+            "ipc": float(get("IPC").group(1)), "cpu": cpu}
+
+
+@dataclass
+class LoopReport:
+    function: str
+    start: int
+    instructions: int
+    mix: dict
+    calls: list
+    mca: dict
+
+
+@dataclass
+class AnalysisReport:
+    program: str
+    functions: dict               # name -> instruction mix
+    loops: list                   # LoopReport of every innermost loop
+    kernels: list                 # roofline rows from the host model
+    findings: list                # (kind, message, evidence)
+    host: dict
+
+    def to_dict(self) -> dict:
+        return {"program": self.program, "host": self.host, "functions": self.functions,
+                "loops": [vars(l) for l in self.loops], "kernels": self.kernels,
+                "findings": [dict(kind=k, message=m, evidence=e) for k, m, e in self.findings]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1)
+
+    def __str__(self) -> str:
+        rows = [f"analysis of {self.program} on {self.host['cpu']} "
+                f"(peak {self.host['peak_gflops']:.0f} GFLOP/s, {self.host['bandwidth_gbs']:.0f} GB/s)",
+                "", "kernels (host roofline):",
+                f"  {'ops':<34}{'GFLOP':>9}{'MB':>8}{'FLOP/B':>8}{'attain GF/s':>12}"
+                f"{'pred GF/s':>10}  bound"]
+        for k in self.kernels:
+            rows.append(f"  {k['ops'][:34]:<34}{k['flops'] / 1e9:>9.4f}{k['bytes'] / 1e6:>8.3f}"
+                        f"{k['intensity']:>8.2f}{k['attainable_gflops']:>12.1f}"
+                        f"{k['predicted_gflops']:>10.1f}  {k['bound']}")
+        rows += ["", "innermost loops:"]
+        for l in self.loops:
+            m = l.mix
+            rows.append(f"  {l.function}+{l.start:#x}: {l.instructions} instr, packed "
+                        f"{m.get('packed', 0)} (ymm {m.get('vector256', 0)}, xmm {m.get('vector128', 0)}, "
+                        f"zmm {m.get('vector512', 0)}), scalar fp {m.get('scalar_fp', 0)}, "
+                        f"fma {m.get('fma', 0)}, loads {m.get('load', 0)}, stores {m.get('store', 0)}, "
+                        f"shuffles {m.get('shuffle', 0)}, stack {m.get('stack', 0)}, calls "
+                        f"{l.calls or 0}; llvm-mca {l.mca.get('block_rthroughput_cycles', '?')} "
+                        f"cycles/iter")
+        rows += ["", "findings:"] + [f"  [{k}] {m}  (evidence: {e})" for k, m, e in self.findings]
+        return "\n".join(rows)
+
+
+def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
+    """The backend analysis of a compiled program (see the module doc)."""
+    from ..sim import simulate
+    from ..sim.calibrate import host_device
+    obj = compiled._exe.object_code()
+    if not obj:
+        raise RuntimeError(f"analyze: no object code for {compiled.entry}")
+    funcs = disassemble(obj)
+    cpu = host_cpu()
+    host = host_device()
+    sim = simulate(compiled, host)
+    peak = host.peak("fp32") / 1e9
+    bw = host.memory_gbs
+    kernels = []
+    for k in sim.kernels:
+        ai = k.flops / k.bytes if k.bytes else float("inf")
+        kernels.append({"ops": "+".join(o.replace("flash.", "") for o in k.ops), "flops": k.flops,
+                        "bytes": k.bytes, "intensity": ai if ai != float("inf") else 0.0,
+                        "attainable_gflops": min(peak, bw * ai) if k.bytes else peak,
+                        "predicted_gflops": k.flops / k.time_s / 1e9 if k.time_s else 0.0,
+                        "bound": k.bound})
+    loop_reports, findings = [], []
+    host_width = 256 if "avx2" in open("/proc/cpuinfo").read() else 128
+    for name, instrs in funcs.items():
+        for start, end in innermost(loops(instrs)):
+            body = instrs[start:end + 1]
+            m = mix(body)
+            calls = sorted({r for i in body for r in i.relocs if not r.startswith(".")})
+            if m.get("call") and not calls:
+                calls = [f"{m['call']} indirect call(s)"]
+            report = LoopReport(name, body[0].addr, len(body), m, calls, mca(body, cpu))
+            loop_reports.append(report)
+            where = f"{name}+{body[0].addr:#x}"
+            if m.get("scalar_fp", 0) and not m.get("packed", 0):
+                reason = f"calls {', '.join(calls)} per element" if calls else \
+                    "scalar FP only"
+                findings.append(("not-vectorized", f"loop {where} is not vectorized: {reason}",
+                                 f"{m['scalar_fp']} scalar FP, 0 packed instructions"))
+            elif m.get("packed", 0) and not m.get("vector256", 0) and not m.get("vector512", 0) \
+                    and host_width >= 256:
+                findings.append(("narrow-vectors", f"loop {where} uses 128-bit vectors on a "
+                                 f"{host_width}-bit machine", f"{m.get('vector128', 0)} xmm ops"))
+            if m.get("stack", 0) >= 2 and m.get("packed", 0):
+                findings.append(("spills", f"loop {where} moves data to and from the stack "
+                                 f"({m['stack']} stack accesses): register spills",
+                                 f"{m['stack']} (%rsp)/(%rbp) operands in the loop body"))
+    for k in kernels:
+        if k["bound"] == "memory" and k["flops"]:
+            findings.append(("memory-bound", f"kernel {k['ops']} is memory-bound: "
+                             f"{k['intensity']:.2f} FLOP/B is below the ridge "
+                             f"{peak / bw:.1f} FLOP/B; fusing it with its neighbours saves traffic",
+                             f"{k['bytes'] / 1e6:.2f} MB for {k['flops'] / 1e6:.2f} MFLOP"))
+    if not any("omp" in f for f in funcs) and sim.time_s > 1e-4 and host.compute_units > 1 and \
+            not any("flash_matmul" in r for i in sum(funcs.values(), []) for r in i.relocs):
+        findings.append(("threads-unused", "no parallel loop in a program of "
+                         f"{sim.time_s * 1e6:.0f} us: one core of {host.compute_units} works",
+                         "no OpenMP outlined function and no ukernel call"))
+    report = AnalysisReport(compiled.entry, {n: mix(i) for n, i in funcs.items()}, loop_reports,
+                            kernels, findings,
+                            {"cpu": cpu, "peak_gflops": peak, "bandwidth_gbs": bw})
+    if roofline_png:
+        from ..sim import plot_roofline
+        plot_roofline(sim, roofline_png)
+    return report
