@@ -12,6 +12,8 @@
   place FILE --devices D1,D2,... [--link A:B:GBPS ...]
                          the fastest assignment of kernels to devices
   calibrate              measure this machine again (peak, bandwidth, caches)
+  analyze FILE [--json] [--roofline PNG]
+                         instruction mix, loops (llvm-mca), roofline, findings
 
 FILE is a .mlir file of Flash IR. --options passes pipeline options
 (flash-opt syntax, e.g. ukernels=false).
@@ -30,7 +32,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flashcompile", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["stages", "ir", "dump", "aot", "devices", "simulate",
-                                            "compare", "place", "calibrate"])
+                                            "compare", "place", "calibrate", "analyze"])
     parser.add_argument("file", nargs="?")
     parser.add_argument("target", nargs="?", help="stage (ir) or folder (dump, aot)")
     parser.add_argument("--entry", default=None)
@@ -57,6 +59,11 @@ def main(argv=None) -> int:
         compiled = compile_mlir(source, args.entry, args.file, args.options)
         if args.command in ("simulate", "compare", "place"):
             return _simulate(args, compiled)
+        if args.command == "analyze":
+            from .analysis import analyze
+            report = analyze(compiled, roofline_png=args.roofline)
+            print(report.to_json() if args.json else report)
+            return 0
         if args.command == "stages":
             print("\n".join(compiled.stages))
         elif args.target is None:

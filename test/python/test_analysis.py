@@ -32,3 +32,19 @@ def test_matmul_is_a_ukernel_call_and_compute_bound():
     assert report.kernels[0]["intensity"] > 10
     assert any(m.get("call", 0) for m in report.functions.values())
     assert not any(k == "memory-bound" for k, _, _ in report.findings)
+
+
+def test_cli(tmp_path):
+    import subprocess
+    import sys
+    src = tmp_path / "chain.mlir"
+    src.write_text("""func.func @chain(%x: tensor<1048576xf32>, %y: tensor<1048576xf32>) -> tensor<1048576xf32> {
+  %0 = flash.add %x, %y : (tensor<1048576xf32>, tensor<1048576xf32>) -> tensor<1048576xf32>
+  %1 = flash.relu %0 : tensor<1048576xf32>
+  return %1 : tensor<1048576xf32>
+}""")
+    out = subprocess.run([sys.executable, "-m", "flashcompile", "analyze", str(src), "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    data = json.loads(out)
+    assert data["program"] == "chain" and data["kernels"][0]["ops"] == "add+relu"
+    assert any(f["kind"] == "memory-bound" for f in data["findings"])
