@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .graph import _UFUNCS, Tracer
-from .ops import _dispatch, add, matmul, relu
+from .ops import _dispatch, _padding, _pair, add, matmul
 
 
 def _shape(x, op: str) -> tuple:
@@ -223,23 +223,10 @@ def batch_norm(x, scale, bias, mean, var, eps: float = 1e-5):
 
 # Pooling -----------------------------------------------------------------
 
-def _pair(value, op: str, name: str) -> list:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return [int(value)] * 2
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return [int(v) for v in value]
-    raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-
-
 def _pool_attrs(op, kernel_size, stride, padding):
-    kernel = _pair(kernel_size, op, "kernel_size")
-    stride = kernel if stride is None else _pair(stride, op, "stride")
-    if isinstance(padding, (tuple, list)) and len(padding) == 4:
-        pad = [int(p) for p in padding]
-    else:
-        h, w = _pair(padding, op, "padding")
-        pad = [h, w, h, w]
-    return {"kernel": kernel, "stride": stride, "padding": pad}
+    kernel = _pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else _pair(stride, "stride", op)
+    return {"kernel": kernel, "stride": stride, "padding": _padding(padding, op)}
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):

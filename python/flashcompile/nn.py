@@ -137,7 +137,7 @@ class Conv2d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
                  padding=0, dilation=1, bias: bool = True, seed=None):
         super().__init__()
-        kh, kw = F._pair(kernel_size, "Conv2d", "kernel_size")
+        kh, kw = F._pair(kernel_size, "kernel_size", "Conv2d")
         rng, bound = _rng(seed), 1 / math.sqrt(in_channels * kh * kw)
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.param("weight", _uniform(rng, bound, (out_channels, in_channels, kh, kw)))

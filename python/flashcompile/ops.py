@@ -13,12 +13,13 @@ as is, and only then does the checked, converting path below run.
 from __future__ import annotations
 
 import atexit
-import sys
 from dataclasses import dataclass
+
+import numpy as np
 
 from . import _flashcompile as _native
 from .compiled import Compiled, _as_f32, compile_mlir
-from .graph import _UFUNCS, Tracer, caller_location, trace_of
+from .graph import caller_location, trace_of
 
 _cache: dict = {}   # key -> Compiled
 _fast: dict = {}    # the same key -> the native executable, for the fast path
@@ -149,22 +150,26 @@ add = _eager("flash.add", 2, "x + y with NumPy broadcasting.")
 relu = _eager("flash.relu", 1, "max(x, 0) elementwise (NaN stays NaN).")
 
 
-def _pair(value, name: str) -> tuple:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value, value)
-    if (isinstance(value, (tuple, list)) and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
-        return tuple(value)
-    raise TypeError(f"flash.conv2d: {name} must be an int or a pair of ints, got {value!r}")
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
-def _padding(value) -> tuple:
+def _pair(value, name: str, op: str = "flash.conv2d") -> tuple:
+    """An int or a pair of ints -> (h, w)."""
+    if _is_int(value):
+        return (int(value), int(value))
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(map(_is_int, value)):
+        return tuple(int(v) for v in value)
+    raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+
+
+def _padding(value, op: str = "flash.conv2d") -> tuple:
     """int, (h, w), or (top, left, bottom, right) -> (top, left, bottom, right)."""
     if isinstance(value, (tuple, list)) and len(value) == 4:
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            return tuple(value)
-        raise TypeError(f"flash.conv2d: padding must hold ints, got {value!r}")
-    h, w = _pair(value, "padding")
+        if all(map(_is_int, value)):
+            return tuple(int(v) for v in value)
+        raise TypeError(f"{op}: padding must hold ints, got {value!r}")
+    h, w = _pair(value, "padding", op)
     return (h, w, h, w)
 
 

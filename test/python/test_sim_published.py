@@ -6,16 +6,10 @@ import os
 import numpy as np
 
 import flashcompile as fc
+from test_simulator import matmul_ir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(ROOT, "benchmarks", "results", "sim-validation-published.json")
-
-
-def matmul_ir(m, k, n):
-    return f"""func.func @mm(%a: tensor<{m}x{k}xf32>, %b: tensor<{k}x{n}xf32>) -> tensor<{m}x{n}xf32> {{
-  %0 = flash.matmul %a, %b : (tensor<{m}x{k}xf32>, tensor<{k}x{n}xf32>) -> tensor<{m}x{n}xf32>
-  return %0 : tensor<{m}x{n}xf32>
-}}"""
 
 
 def test_max_achievable_matmul_flops():

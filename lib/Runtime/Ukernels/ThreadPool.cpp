@@ -47,9 +47,10 @@ struct OpenMPRuntime {
   static OpenMPRuntime *find() {
     static OpenMPRuntime runtime;
     static std::atomic<bool> found{false};
+    static const bool ownPool = std::getenv("FLASH_OWN_THREAD_POOL") != nullptr;
     if (found.load(std::memory_order_acquire))
       return &runtime;
-    if (std::getenv("FLASH_OWN_THREAD_POOL"))
+    if (ownPool)
       return nullptr;
     auto *fork = dlsym(RTLD_DEFAULT, "__kmpc_fork_call");
     auto *push = dlsym(RTLD_DEFAULT, "__kmpc_push_num_threads");

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import functional as F
 from ..compiled import compile_mlir
-from ..graph import Trace, Tracer
+from ..graph import Trace
 from ..jit import CompiledGraph
 from ..ops import add, conv2d, matmul, relu
 
@@ -378,11 +378,10 @@ class OnnxModel:
     """An imported ONNX model: call it with arrays by position or by input
     name; `.compiled` is the CompiledGraph (stages, ir, asm, dump)."""
 
-    def __init__(self, compiled: CompiledGraph, input_names, output_names, constant_outputs):
+    def __init__(self, compiled: CompiledGraph, input_names, output_names):
         self.compiled = compiled
         self.input_names = list(input_names)
         self.output_names = list(output_names)
-        self._constant_outputs = constant_outputs
 
     def __call__(self, *args, **kwargs):
         if kwargs:
@@ -478,4 +477,4 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
     trace.results = handles
     compiled = CompiledGraph(compile_mlir(text, name=f"<{name}>", options=options), None, {})
     compiled.trace = trace
-    return OnnxModel(compiled, input_names, output_names, None)
+    return OnnxModel(compiled, input_names, output_names)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from .. import _flashcompile as _native
 from .device import Device, devices
-from .model import DTYPE_BYTES, KernelPrediction, predict
+from .model import DTYPE_BYTES, predict
 
 
 @dataclass

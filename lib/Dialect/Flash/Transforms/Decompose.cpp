@@ -34,6 +34,13 @@ Value reshape(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> shape) {
   return ReshapeOp::create(b, loc, x, b.getDenseI64ArrayAttr(shape));
 }
 
+/// sqrt(variance + epsilon), the denominator of both normalizations.
+Value stddev(OpBuilder &b, Location loc, Value variance, APFloat epsilon) {
+  return SqrtOp::create(
+      b, loc,
+      AddOp::create(b, loc, variance, scalar(b, loc, epsilon.convertToFloat())));
+}
+
 SmallVector<int64_t> trailingAxes(int64_t from, int64_t rank) {
   SmallVector<int64_t> axes(rank - from);
   std::iota(axes.begin(), axes.end(), from);
@@ -86,11 +93,8 @@ struct DecomposeLayerNorm : OpRewritePattern<LayerNormOp> {
     Value var = ReduceMeanOp::create(
         rewriter, loc, MulOp::create(rewriter, loc, centered, centered), axes,
         keep);
-    Value stddev = SqrtOp::create(
-        rewriter, loc,
-        AddOp::create(rewriter, loc, var,
-                      scalar(rewriter, loc, op.getEpsilon().convertToFloat())));
-    Value normalized = DivOp::create(rewriter, loc, centered, stddev);
+    Value normalized = DivOp::create(
+        rewriter, loc, centered, stddev(rewriter, loc, var, op.getEpsilon()));
     // scale and bias have the trailing (normalized) shape: they broadcast.
     Value scaled = MulOp::create(rewriter, loc, normalized, op.getScale());
     rewriter.replaceOp(op, AddOp::create(rewriter, loc, scaled, op.getBias()));
@@ -108,11 +112,7 @@ struct DecomposeBatchNorm : OpRewritePattern<BatchNormOp> {
     auto type = cast<RankedTensorType>(op.getType());
     Value a = DivOp::create(
         rewriter, loc, op.getScale(),
-        SqrtOp::create(
-            rewriter, loc,
-            AddOp::create(
-                rewriter, loc, op.getVariance(),
-                scalar(rewriter, loc, op.getEpsilon().convertToFloat()))));
+        stddev(rewriter, loc, op.getVariance(), op.getEpsilon()));
     Value shift =
         SubOp::create(rewriter, loc, op.getBias(),
                       MulOp::create(rewriter, loc, op.getMean(), a));
