@@ -27,6 +27,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <dlfcn.h>
 #include <mutex>
 
 using namespace mlir;
@@ -194,20 +195,39 @@ parsePipelineOptions(const std::string &text, std::string &error) {
   return options;
 }
 
-/// Makes the ukernels (linked into this library, which Python may load
-/// privately, invisible to a process-wide symbol search) known to the JIT.
-void registerUkernels(ExecutionEngine &engine) {
+/// memrefCopy (a strided memref.copy) from MLIR's C runner utils, opened
+/// privately: loaded globally, as ExecutionEngine's sharedLibPaths and
+/// DynamicLibrarySearchGenerator::Load would, it brings libLLVM into the
+/// process's global scope, where the LLVM linked into other modules
+/// (Triton's, which torch.export imports) binds to it and crashes.
+void *runnerUtilsSymbol(const char *name) {
+  static void *handle = dlopen(FLASH_C_RUNNER_UTILS, RTLD_NOW | RTLD_LOCAL);
+  return handle ? dlsym(handle, name) : nullptr;
+}
+
+/// What the JIT's code may call besides the process and libomp: the
+/// ukernels (linked into this library, which Python loads privately,
+/// invisible to a process-wide symbol search) and memrefCopy.
+llvm::orc::SymbolMap runtimeSymbols(
+    llvm::function_ref<llvm::orc::SymbolStringPtr(llvm::StringRef)> mangle) {
+  llvm::orc::SymbolMap symbols;
+  for (auto &[name, address] : ::flash::runtime::ukernelSymbols())
+    symbols[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                             llvm::JITSymbolFlags::Exported};
+  if (void *copy = runnerUtilsSymbol("memrefCopy"))
+    symbols[mangle("memrefCopy")] = {llvm::orc::ExecutorAddr::fromPtr(copy),
+                                     llvm::JITSymbolFlags::Exported};
+  return symbols;
+}
+
+void registerRuntimeSymbols(ExecutionEngine &engine) {
   engine.registerSymbols([](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap symbols;
-    for (auto &[name, address] : ::flash::runtime::ukernelSymbols())
-      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                                 llvm::JITSymbolFlags::Exported};
-    return symbols;
+    return runtimeSymbols([&](llvm::StringRef name) { return interner(name); });
   });
 }
 
-/// Everything the compiled code may call: the process, the runtime
-/// libraries, and the ukernels.
+/// Everything the compiled code may call: the process, libomp, the
+/// ukernels and memrefCopy.
 llvm::Error addRuntimeSymbols(llvm::orc::LLJIT &jit) {
   llvm::orc::JITDylib &dylib = jit.getMainJITDylib();
   char prefix = jit.getDataLayout().getGlobalPrefix();
@@ -216,23 +236,17 @@ llvm::Error addRuntimeSymbols(llvm::orc::LLJIT &jit) {
   if (!process)
     return process.takeError();
   dylib.addGenerator(std::move(*process));
-  llvm::SmallVector<const char *, 2> libs = {FLASH_C_RUNNER_UTILS};
-  if (hasOpenMPRuntime())
-    libs.push_back(FLASH_OPENMP_RUNTIME);
-  for (const char *lib : libs) {
-    auto generator =
-        llvm::orc::DynamicLibrarySearchGenerator::Load(lib, prefix);
+  if (hasOpenMPRuntime()) { // no LLVM inside: safe to load globally
+    auto generator = llvm::orc::DynamicLibrarySearchGenerator::Load(
+        FLASH_OPENMP_RUNTIME, prefix);
     if (!generator)
       return generator.takeError();
     dylib.addGenerator(std::move(*generator));
   }
   llvm::orc::MangleAndInterner mangle(jit.getExecutionSession(),
                                       jit.getDataLayout());
-  llvm::orc::SymbolMap symbols;
-  for (auto &[name, address] : ::flash::runtime::ukernelSymbols())
-    symbols[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
-                             llvm::JITSymbolFlags::Exported};
-  return dylib.define(llvm::orc::absoluteSymbols(std::move(symbols)));
+  return dylib.define(llvm::orc::absoluteSymbols(
+      runtimeSymbols([&](llvm::StringRef name) { return mangle(name); })));
 }
 
 /// A JIT over a cached object file: links it against the runtime and finds
@@ -389,9 +403,9 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  // memref.copy of strided views lowers to a call into the first; parallel
-  // loops (OpenMP) call into the second.
-  llvm::SmallVector<llvm::StringRef, 2> libs = {FLASH_C_RUNNER_UTILS};
+  // Parallel loops (OpenMP) call into libomp; memrefCopy comes from
+  // registerRuntimeSymbols, not a library loaded globally (see there).
+  llvm::SmallVector<llvm::StringRef, 1> libs;
   if (hasOpenMPRuntime())
     libs.push_back(FLASH_OPENMP_RUNTIME);
   engineOptions.sharedLibPaths = libs;
@@ -403,7 +417,7 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
     error = "JIT compilation failed: " + llvm::toString(engine.takeError());
     return nullptr;
   }
-  registerUkernels(**engine);
+  registerRuntimeSymbols(**engine);
   auto fn = (*engine)->lookupPacked(impl->entry);
   if (!fn) {
     error = "JIT lookup of '" + impl->entry +

@@ -18,8 +18,8 @@ from .compiled import Compiled, compile_mlir, stage_names
 from .functional import (attention, avg_pool2d, batch_matmul, batch_norm, bias_add, concat,
                          div, erf, exp, flatten, gelu, layer_norm, linear, max_pool2d, maximum,
                          mul, neg, pow, reduce_max, reduce_mean, reduce_sum, reshape,
-                         scaled_dot_product_attention, sigmoid, softmax, sqrt, sub, tanh,
-                         transpose)
+                         scaled_dot_product_attention, sigmoid, slice, softmax, split, sqrt,
+                         sub, tanh, transpose)
 from .graph import Tracer
 from .jit import CompiledGraph, JitFunction, compile, jit
 from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linear, MatMul,
@@ -28,6 +28,7 @@ from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linea
 from .ops import add, cache_info, clear_cache, conv2d, lower, matmul, relu
 from .importers.onnx import UnsupportedOnnx, from_onnx, onnx_support
 from .importers.onnx_export import export_onnx
+from .importers.pytorch import UnsupportedTorch, from_pytorch, pytorch_support
 from .sim import (Link, cost_analysis, compare_devices, devices, place, plot_comparison, plot_roofline,
                   simulate)
 
@@ -37,7 +38,7 @@ __all__ = [
     # ops
     "add", "sub", "mul", "div", "pow", "maximum", "neg", "relu", "exp", "tanh", "sigmoid",
     "gelu", "erf", "sqrt", "bias_add", "matmul", "batch_matmul", "linear", "conv2d",
-    "transpose", "reshape", "flatten", "concat", "reduce_sum", "reduce_mean", "reduce_max",
+    "transpose", "reshape", "flatten", "concat", "slice", "split", "reduce_sum", "reduce_mean", "reduce_max",
     "softmax", "layer_norm", "batch_norm", "max_pool2d", "avg_pool2d", "attention",
     "scaled_dot_product_attention",
     # layers
@@ -45,7 +46,8 @@ __all__ = [
     "Sigmoid", "Tanh", "Softmax", "Flatten", "MaxPool2d", "AvgPool2d", "Sequential",
     "MultiHeadAttention", "TransformerEncoderLayer",
     # importers
-    "from_onnx", "onnx_support", "UnsupportedOnnx", "export_onnx",
+    "from_onnx", "onnx_support", "UnsupportedOnnx", "export_onnx", "from_pytorch",
+    "pytorch_support", "UnsupportedTorch",
     # simulator
     "devices", "simulate", "cost_analysis", "compare_devices", "plot_comparison", "plot_roofline",
     "place", "Link",

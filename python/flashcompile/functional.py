@@ -4,6 +4,7 @@ N-D operands) are compositions of them. Axes may be negative, as in NumPy.
 """
 from __future__ import annotations
 
+import builtins
 
 import numpy as np
 
@@ -177,6 +178,87 @@ def concat(xs, axis: int = 0):
     return _dispatch("flash.concat", xs, {"axis": _axis(axis, len(shape), "flash.concat", shape)})
 
 
+def _slice_box(shape, index, op="flash.slice"):
+    """A NumPy basic index (ints, slices with positive steps, one Ellipsis)
+    as (starts, sizes, steps, kept dims) of a flash.slice."""
+    index = index if isinstance(index, tuple) else (index,)
+    if sum(i is Ellipsis for i in index) > 1:
+        raise IndexError(f"{op}: at most one Ellipsis in index {index}")
+    at = next((k for k, i in enumerate(index) if i is Ellipsis), None)
+    if at is not None:
+        index = index[:at] + (builtins.slice(None),) * (len(shape) - len(index) + 1) + \
+            index[at + 1:]
+    if len(index) > len(shape):
+        raise IndexError(f"{op}: index {index} has more entries than shape {shape} has dims")
+    index = index + (builtins.slice(None),) * (len(shape) - len(index))
+    starts, sizes, steps, kept = [], [], [], []
+    for d, (i, dim) in enumerate(zip(index, shape)):
+        if isinstance(i, builtins.slice):
+            start, stop, step = i.indices(dim)
+            if step < 1:
+                raise IndexError(f"{op}: step {step} in dimension {d} of shape {shape} "
+                                 f"(only positive steps)")
+            starts.append(start)
+            sizes.append(len(range(start, stop, step)))
+            steps.append(step)
+            kept.append(sizes[-1])
+        elif isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+            if not -dim <= i < dim:
+                raise IndexError(f"{op}: index {i} is out of range for dimension {d} "
+                                 f"of shape {shape}")
+            starts.append(int(i) % dim)
+            sizes.append(1)
+            steps.append(1)
+        else:
+            raise IndexError(f"{op}: index entry {i!r} in dimension {d} (ints, slices and "
+                             f"... only; no arrays or None)")
+    return starts, sizes, steps, kept
+
+
+def getitem(x, index):
+    """x[index] for NumPy basic indexing: ints, slices (positive steps) and
+    an Ellipsis. Runs as one flash.slice (plus a reshape dropping the
+    dimensions an int index removes)."""
+    shape = _shape(x, "flash.slice")
+    starts, sizes, steps, kept = _slice_box(shape, index)
+    y = x
+    if (starts, sizes, steps) != ([0] * len(shape), list(shape), [1] * len(shape)):
+        y = _dispatch("flash.slice", [x], {"starts": starts, "sizes": sizes, "steps": steps})
+    return reshape(y, kept) if len(kept) != len(shape) else y
+
+
+def slice(x, starts, ends, axes=None, steps=None):  # noqa: A001 - ONNX's name
+    """ONNX Slice: along each of `axes` (default all), elements from
+    `starts` up to `ends` every `steps`, with Python's clamping of negative
+    and out-of-range bounds."""
+    shape = _shape(x, "flash.slice")
+    axes = list(range(len(starts))) if axes is None else list(axes)
+    steps = [1] * len(axes) if steps is None else list(steps)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise ValueError(f"flash.slice: starts {starts}, ends {ends}, axes {axes} and steps "
+                         f"{steps} differ in length")
+    index = [builtins.slice(None)] * len(shape)
+    for a, b, e, k in zip(axes, starts, ends, steps):
+        index[_axis(a, len(shape), "flash.slice", shape)] = builtins.slice(int(b), int(e), int(k))
+    return getitem(x, tuple(index))
+
+
+def split(x, sizes, axis: int = 0):
+    """torch.split / ONNX Split: consecutive pieces of `sizes` along `axis`."""
+    shape = _shape(x, "flash.slice")
+    axis = _axis(axis, len(shape), "flash.slice", shape)
+    if sum(sizes) != shape[axis]:
+        raise ValueError(f"flash.slice: split sizes {list(sizes)} do not add up to "
+                         f"dimension {axis} of shape {shape}")
+    pieces, start = [], 0
+    for size in sizes:
+        index = [builtins.slice(None)] * len(shape)
+        index[axis] = builtins.slice(start, start + size)
+        pieces.append(getitem(x, tuple(index)))
+        start += size
+    return pieces
+
+
 # Reductions --------------------------------------------------------------
 
 def _reduce(op: str, x, axis, keepdims: bool):
@@ -272,6 +354,7 @@ Tracer.__truediv__ = lambda self, other: div(self, other)
 Tracer.__rtruediv__ = _swap(div)
 Tracer.__pow__ = lambda self, other: pow(self, other)
 Tracer.__rpow__ = _swap(pow)
+Tracer.__getitem__ = getitem
 Tracer.__matmul__ = lambda self, other: _matmul_nd(self, other)
 Tracer.__rmatmul__ = _swap(_matmul_nd)
 Tracer.__neg__ = neg

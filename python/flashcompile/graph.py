@@ -147,9 +147,6 @@ class Tracer:
     def __iter__(self):
         self._unsupported("iterating")
 
-    def __getitem__(self, item):
-        self._unsupported("indexing")
-
     def __len__(self):
         if not self.shape:
             self._unsupported("len()")

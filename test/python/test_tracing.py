@@ -67,12 +67,41 @@ def test_whole_graph_is_one_function(rng):
 @pytest.mark.parametrize("body,message", [
     (lambda x: np.asarray(x), r"converting to a NumPy array of a traced value \(float32, shape \(2, 3\)\)"),
     (lambda x: x if x else x, r"data-dependent control flow"),
-    (lambda x: x[0], r"indexing of a traced value"),
     (lambda x: np.sin(x), r"np\.sin on a traced value \(shape \(2, 3\)\)"),
 ])
 def test_unsupported_constructs(body, message):
     with pytest.raises(TypeError, match=message):
         fc.jit(body)(np.ones((2, 3), f32))
+
+
+@pytest.mark.parametrize("index", [
+    (0,), (-1, slice(1, None)), (slice(None), slice(None, None, 2)), (Ellipsis, 3),
+    (slice(1, 6, 3), Ellipsis, slice(-3, None)), (slice(2, 2),), (slice(-100, 100),),
+    (1, 2, 3),
+])
+def test_basic_indexing_matches_numpy(rng, index):
+    x = rng.standard_normal((7, 5, 9)).astype(f32)
+    expected = x[index]
+    np.testing.assert_array_equal(fc.jit(lambda t: t[index] * 1.0)(x), expected * 1.0)
+
+
+def test_slice_and_split_match_numpy(rng):
+    x = rng.standard_normal((6, 10)).astype(f32)
+    np.testing.assert_array_equal(fc.slice(x, [1, -8], [100, -1], steps=[2, 3]),
+                                  x[1:100:2, -8:-1:3])
+    pieces = fc.jit(lambda t: tuple(fc.split(t, [3, 3, 4], axis=1)))(x)
+    for got, want in zip(pieces, np.split(x, [3, 6], axis=1)):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("index,message", [
+    (np.array([0, 1]), r"index entry array"), ((slice(None, None, -1),), r"only positive steps"),
+    ((5,), r"index 5 is out of range for dimension 0 of shape \(2, 3\)"),
+    ((0, 0, 0), r"more entries than shape"), ((None,), r"no arrays or None"),
+])
+def test_unsupported_indexing_is_an_index_error(index, message):
+    with pytest.raises(IndexError, match=message):
+        fc.jit(lambda x: x[index])(np.ones((2, 3), f32))
 
 
 def test_shape_errors_name_op_shapes_and_line():

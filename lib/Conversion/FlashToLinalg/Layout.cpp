@@ -1,8 +1,8 @@
-//===- Layout.cpp - Lower transpose, reshape and concat -------------------===//
+//===- Layout.cpp - Lower transpose, reshape, concat and slice ------------===//
 //
 // Layout ops become tensor-dialect views and copies that one-shot
 // bufferization turns into memref views where it can (reshape) and into
-// copies where it must (transpose, concat).
+// copies where it must (transpose, concat, slice).
 //
 //===----------------------------------------------------------------------===//
 #include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
@@ -106,9 +106,40 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
     return success();
   }
 };
+/// A strided view copied into a tensor of its own: consumers (the matmul
+/// micro-kernels among them) then always see contiguous rows.
+struct SliceLowering : OpConversionPattern<SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SliceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto attrs = [&](ArrayRef<int64_t> values) {
+      SmallVector<OpFoldResult> result;
+      for (int64_t v : values)
+        result.push_back(rewriter.getIndexAttr(v));
+      return result;
+    };
+    // An empty dimension may start at its end; extract_slice wants 0 there.
+    SmallVector<int64_t> starts(op.getStarts());
+    for (auto [start, size] : llvm::zip(starts, op.getSizes()))
+      if (size == 0)
+        start = 0;
+    Value view = tensor::ExtractSliceOp::create(
+        rewriter, loc, type, adaptor.getInput(), attrs(starts),
+        attrs(op.getSizes()), attrs(op.getSteps()));
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    rewriter.replaceOp(
+        op, linalg::CopyOp::create(rewriter, loc, view, init).getResult(0));
+    return success();
+  }
+};
 } // namespace
 
 void mlir::flash::populateLayoutPatterns(RewritePatternSet &patterns) {
-  patterns.add<TransposeLowering, ReshapeLowering, ConcatLowering>(
+  patterns.add<TransposeLowering, ReshapeLowering, ConcatLowering,
+               SliceLowering>(
       patterns.getContext());
 }

@@ -14,10 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from ..compiled import compile_mlir
 from ..graph import Trace
-from ..jit import CompiledGraph
 from ..ops import add, conv2d, matmul, relu
+from .imported import ImportedModel, compile_trace
 
 
 class UnsupportedOnnx(ValueError):
@@ -241,10 +240,11 @@ def _flatten(node, xs):
 
 
 def _reshape(node, xs):
-    node.only(allowzero=[0])
+    node.only(allowzero=[0, 1])
     x = xs[0]
     shape = _ints(_const(node, xs[1], "the shape"))
-    shape = [_shape(x)[i] if s == 0 else s for i, s in enumerate(shape)]
+    if not node.attr("allowzero", 0):  # 0 copies the input's size; with allowzero it is 0
+        shape = [_shape(x)[i] if s == 0 else s for i, s in enumerate(shape)]
     if _is_const(x):
         return [x.reshape(shape)]
     return [F.reshape(_f32(node, x), shape)]
@@ -310,9 +310,28 @@ def _shape_op(node, xs):
 
 def _gather(node, xs):
     node.only(axis=None)
-    data = _const(node, xs[0], "the data (gathering from run-time tensors)")
-    idx = _const(node, xs[1], "the indices")
-    return [np.take(data, idx, axis=node.attr("axis", 0))]
+    data, idx = xs[0], _const(node, xs[1], "the indices")
+    axis = node.attr("axis", 0)
+    if _is_const(data):
+        return [np.take(data, idx, axis=axis)]
+    # Constant indices into a run-time tensor (exported graphs pick q, k
+    # and v this way): slices, one per run of evenly spaced indices.
+    shape = _shape(data)
+    axis %= len(shape)
+    flat = np.asarray(idx, np.int64).reshape(-1) % shape[axis]
+    if idx.ndim == 0:
+        return [F.getitem(data, (slice(None),) * axis + (int(flat[0]),))]
+    steps = np.diff(flat)
+    if len(flat) > 0 and (len(flat) == 1 or (np.all(steps == steps[0]) and steps[0] > 0)):
+        step = int(steps[0]) if len(flat) > 1 else 1
+        picked = F.getitem(data, (slice(None),) * axis +
+                           (slice(int(flat[0]), int(flat[-1]) + 1, step),))
+    elif len(flat) <= 64:
+        picked = F.concat([F.getitem(data, (slice(None),) * axis + (slice(int(i), int(i) + 1),))
+                           for i in flat], axis)
+    else:
+        node.fail(f"{len(flat)} scattered indices into a run-time tensor (64 at most)")
+    return [F.reshape(picked, shape[:axis] + tuple(idx.shape) + shape[axis + 1:])]
 
 
 def _unsqueeze(node, xs):
@@ -337,6 +356,41 @@ def _squeeze(node, xs):
         [i for i, d in enumerate(_shape(x)) if d == 1]
     shape = [d for i, d in enumerate(_shape(x)) if i not in axes]
     return [x.reshape(shape) if _is_const(x) else F.reshape(_f32(node, x), shape)]
+
+
+def _slice(node, xs):
+    node.only()
+    x = xs[0]
+    starts, ends = (_ints(_const(node, v, what)) for v, what in ((xs[1], "starts"),
+                                                                 (xs[2], "ends")))
+    axes = _ints(_const(node, xs[3], "axes")) if len(xs) > 3 and xs[3] is not None else None
+    steps = _ints(_const(node, xs[4], "steps")) if len(xs) > 4 and xs[4] is not None else None
+    if steps is not None and any(k < 1 for k in steps):
+        node.fail(f"steps {steps}: only positive steps are supported")
+    # ONNX clamps INT64_MAX-style ends; Python's slice.indices does the same.
+    if _is_const(x):
+        index = [slice(None)] * x.ndim
+        for i, (b, e) in enumerate(zip(starts, ends)):
+            a = axes[i] if axes is not None else i
+            index[a] = slice(b, e, steps[i] if steps is not None else 1)
+        return [x[tuple(index)]]
+    return [F.slice(_f32(node, x), starts, ends, axes, steps)]
+
+
+def _split(node, xs):
+    node.only(axis=None, num_outputs=None)
+    x = _f32(node, xs[0])
+    axis = node.attr("axis", 0)
+    dim = _shape(x)[axis]
+    count = len(node.node.output)
+    if len(xs) > 1 and xs[1] is not None:
+        sizes = _ints(_const(node, xs[1], "split"))
+    else:  # equal pieces, the last one smaller (opset 18's num_outputs rule)
+        piece = -(-dim // count)
+        sizes = [min(piece, dim - i * piece) for i in range(count)]
+    if _is_const(x):
+        return np.split(x, np.cumsum(sizes)[:-1], axis)
+    return F.split(x, sizes, axis)
 
 
 def _cast(node, xs):
@@ -365,7 +419,7 @@ HANDLERS = {
     "Transpose": _transpose, "Concat": _concat, "ReduceMean": _reduce("mean"),
     "ReduceSum": _reduce("sum"), "ReduceMax": _reduce("max"), "Constant": _constant,
     "Identity": _identity, "Shape": _shape_op, "Gather": _gather, "Unsqueeze": _unsqueeze,
-    "Squeeze": _squeeze, "Cast": _cast,
+    "Squeeze": _squeeze, "Cast": _cast, "Slice": _slice, "Split": _split,
 }
 
 
@@ -374,31 +428,10 @@ def onnx_support() -> list:
     return sorted(HANDLERS)
 
 
-class OnnxModel:
-    """An imported ONNX model: call it with arrays by position or by input
-    name; `.compiled` is the CompiledGraph (stages, ir, asm, dump)."""
+class OnnxModel(ImportedModel):
+    """An imported ONNX model (see ImportedModel)."""
 
-    def __init__(self, compiled: CompiledGraph, input_names, output_names):
-        self.compiled = compiled
-        self.input_names = list(input_names)
-        self.output_names = list(output_names)
-
-    def __call__(self, *args, **kwargs):
-        if kwargs:
-            unknown = set(kwargs) - set(self.input_names)
-            if unknown:
-                raise TypeError(f"unknown ONNX input(s) {sorted(unknown)}; inputs are "
-                                f"{self.input_names}")
-            args = list(args) + [kwargs[n] for n in self.input_names[len(args):]]
-        if len(args) != len(self.input_names):
-            raise TypeError(f"the model takes {len(self.input_names)} input(s) "
-                            f"{self.input_names}, got {len(args)}")
-        out = self.compiled(*args)
-        out = list(out) if isinstance(out, (tuple, list)) else [out]
-        return out[0] if len(out) == 1 else out
-
-    def __repr__(self):
-        return f"<OnnxModel inputs={self.input_names} outputs={self.output_names}>"
+    source = "ONNX"
 
 
 def from_onnx(model, name: str = "onnx_model", options: str = "",
@@ -462,7 +495,7 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
             outs = handler(node, xs)
         except UnsupportedOnnx:
             raise
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, IndexError) as e:
             raise ValueError(f"ONNX node '{node.name}' ({node.op}): {e}") from None
         for out_name, value in zip(proto.output, outs):
             if out_name:
@@ -472,9 +505,4 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
     for n, r in zip(output_names, results):
         if _is_const(r) and r.dtype != np.float32:
             raise UnsupportedOnnx(f"ONNX output '{n}': a constant of dtype {r.dtype} (float32 only)")
-    handles = [trace.handle(r, name, i) for i, r in enumerate(results)]
-    text = trace.builder.finish(name, handles)
-    trace.results = handles
-    compiled = CompiledGraph(compile_mlir(text, name=f"<{name}>", options=options), None, {})
-    compiled.trace = trace
-    return OnnxModel(compiled, input_names, output_names)
+    return OnnxModel(compile_trace(trace, results, name, options), input_names, output_names)

@@ -68,6 +68,12 @@ def _emit(w: _Writer, name, ins, attrs, shape, shapes):
         return w.node("Flatten", ins, axis=attrs["axis"])
     if name == "flash.concat":
         return w.node("Concat", ins, axis=attrs["axis"])
+    if name == "flash.slice":
+        starts, sizes, steps = attrs["starts"], attrs["sizes"], attrs["steps"]
+        ends = [b + (n - 1) * k + 1 if n else b for b, n, k in zip(starts, sizes, steps)]
+        consts = [w.const(np.array(v, np.int64)) for v in (starts, ends, range(len(starts)),
+                                                           steps)]
+        return w.node("Slice", [ins[0], *consts])
     if name in ("flash.reduce_sum", "flash.reduce_mean", "flash.reduce_max"):
         keep = int(attrs.get("keepdims", False))
         axes = list(attrs["axes"])

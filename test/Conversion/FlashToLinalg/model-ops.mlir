@@ -57,6 +57,18 @@ func.func @layout(%x: tensor<2x3x4xf32>, %y: tensor<2x3x5xf32>) -> (tensor<4x2x3
 
 // -----
 
+// A slice is a strided extract_slice copied into a tensor of its own.
+// CHECK-LABEL: func.func @slice
+// CHECK: %[[V:.*]] = tensor.extract_slice %arg0[1, 0, 2] [2, 3, 2] [2, 1, 3] : tensor<5x3x9xf32> to tensor<2x3x2xf32>
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<2x3x2xf32>
+// CHECK: linalg.copy ins(%[[V]] : tensor<2x3x2xf32>) outs(%[[E]] : tensor<2x3x2xf32>)
+func.func @slice(%x: tensor<5x3x9xf32>) -> tensor<2x3x2xf32> {
+  %0 = flash.slice %x {starts = array<i64: 1, 0, 2>, sizes = array<i64: 2, 3, 2>, steps = array<i64: 2, 1, 3>} : (tensor<5x3x9xf32>) -> tensor<2x3x2xf32>
+  return %0 : tensor<2x3x2xf32>
+}
+
+// -----
+
 // A reduction is one generic with reduction iterators into an identity
 // fill; the mean divides afterwards; keepdims expands the unit dims back.
 // CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>

@@ -32,6 +32,18 @@ func.func @fold_constants() -> tensor<2x2xf32> {
   return %1 : tensor<2x2xf32>
 }
 
+// A slice of a constant folds to the constant's elements; a full slice is
+// its input.
+// CHECK-LABEL: func.func @fold_slice
+// CHECK: %[[C:.*]] = flash.constant dense<{{\[}}[2.000000e+00], [6.000000e+00]]> : tensor<2x1xf32>
+// CHECK: return %[[C]], %arg0
+func.func @fold_slice(%x: tensor<2x3xf32>) -> (tensor<2x1xf32>, tensor<2x3xf32>) {
+  %c = flash.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]> : tensor<2x4xf32>
+  %0 = flash.slice %c {starts = array<i64: 0, 1>, sizes = array<i64: 2, 1>, steps = array<i64: 1, 2>} : (tensor<2x4xf32>) -> tensor<2x1xf32>
+  %1 = flash.slice %x {starts = array<i64: 0, 0>, sizes = array<i64: 2, 3>, steps = array<i64: 1, 1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0, %1 : tensor<2x1xf32>, tensor<2x3xf32>
+}
+
 // Nothing folds when an operand is not constant.
 // CHECK-LABEL: func.func @no_fold
 // CHECK: flash.add

@@ -194,3 +194,21 @@ func.func @attention_shapes(%q: tensor<2x4x8xf32>, %k: tensor<2x5x7xf32>) -> ten
   %0 = flash.attention %q, %k, %k : (tensor<2x4x8xf32>, tensor<2x5x7xf32>, tensor<2x5x7xf32>) -> tensor<2x4x7xf32>
   return %0 : tensor<2x4x7xf32>
 }
+
+// -----
+
+func.func @slice_out_of_range(%a: tensor<4x6xf32>) -> tensor<2x3xf32> {
+  // expected-error @+2 {{'flash.slice' op dimension 1: start 2, size 3, step 2 is outside 'tensor<4x6xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = flash.slice %a {starts = array<i64: 0, 2>, sizes = array<i64: 2, 3>, steps = array<i64: 1, 2>} : (tensor<4x6xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @slice_rank(%a: tensor<4x6xf32>) -> tensor<2xf32> {
+  // expected-error @+2 {{'flash.slice' op needs one start, size and step per dimension of 'tensor<4x6xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = flash.slice %a {starts = array<i64: 0>, sizes = array<i64: 2>, steps = array<i64: 1>} : (tensor<4x6xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}

@@ -530,6 +530,72 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *ctx,
   return success();
 }
 
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *ctx,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  auto input = rankedInput(loc, getOperationName(), adaptor.getOperands());
+  if (failed(input))
+    return failure();
+  if (!adaptor.getStartsAttr() || !adaptor.getSizesAttr() ||
+      !adaptor.getStepsAttr())
+    return emitOptionalError(loc, "'flash.slice' op requires `starts`, "
+                                  "`sizes` and `steps`");
+  ArrayRef<int64_t> starts = adaptor.getStarts(), sizes = adaptor.getSizes(),
+                    steps = adaptor.getSteps();
+  int64_t rank = input->getRank();
+  if (static_cast<int64_t>(starts.size()) != rank ||
+      static_cast<int64_t>(sizes.size()) != rank ||
+      static_cast<int64_t>(steps.size()) != rank)
+    return emitOptionalError(loc, "'flash.slice' op needs one start, size "
+                                  "and step per dimension of ",
+                             *input);
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t dim = input->getDimSize(d);
+    bool ok = starts[d] >= 0 && sizes[d] >= 0 && steps[d] >= 1 &&
+              (sizes[d] == 0 ? starts[d] <= dim
+                             : starts[d] + (sizes[d] - 1) * steps[d] < dim);
+    if (!ok)
+      return emitOptionalError(loc, "'flash.slice' op dimension ", d,
+                               ": start ", starts[d], ", size ", sizes[d],
+                               ", step ", steps[d], " is outside ", *input);
+  }
+  results.push_back(f32Tensor(ctx, sizes));
+  return success();
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput(); // every start 0 and step 1 (sizes are checked)
+  auto input = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+  if (!input)
+    return {};
+  auto type = cast<RankedTensorType>(getType());
+  if (input.isSplat())
+    return input.resizeSplat(type);
+  auto values = llvm::to_vector(input.getValues<float>());
+  auto inType = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> inStrides(rank, 1);
+  for (int64_t d = rank - 2; d >= 0; --d)
+    inStrides[d] = inStrides[d + 1] * inType.getDimSize(d + 1);
+  std::vector<float> out(type.getNumElements());
+  SmallVector<int64_t> index(rank, 0);
+  ArrayRef<int64_t> starts = getStarts(), steps = getSteps();
+  for (size_t i = 0; i < out.size(); ++i) {
+    int64_t src = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      src += (starts[d] + index[d] * steps[d]) * inStrides[d];
+    out[i] = values[src];
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++index[d] < type.getDimSize(d))
+        break;
+      index[d] = 0;
+    }
+  }
+  return DenseElementsAttr::get(type, llvm::ArrayRef<float>(out));
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//

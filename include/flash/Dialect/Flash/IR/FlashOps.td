@@ -264,6 +264,27 @@ def Flash_ConcatOp : Flash_Op<"concat", [Pure, InferTypeOpAdaptor]> {
   let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
 }
 
+def Flash_SliceOp : Flash_Op<"slice", [Pure, InferTypeOpAdaptor]> {
+  let summary = "A strided box of the input: `sizes[d]` elements from "
+                "`starts[d]` every `steps[d]`.";
+  let description = [{
+    As NumPy basic slicing `x[s0:s0+n0*k0:k0, ...]` with the bounds already
+    resolved (no negative or out-of-range indices): result dim d has
+    `sizes[d]` elements, input index `starts[d] + i * steps[d]`. It is how
+    importers express torch's `select`/`slice`/`split` and ONNX Slice/Split.
+    A constant operand folds.
+
+    ```mlir
+    %y = flash.slice %x {starts = array<i64: 0, 8>, sizes = array<i64: 4, 8>, steps = array<i64: 1, 1>} : (tensor<4x24xf32>) -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins Flash_Tensor:$input, DenseI64ArrayAttr:$starts,
+                   DenseI64ArrayAttr:$sizes, DenseI64ArrayAttr:$steps);
+  let results = (outs Flash_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//

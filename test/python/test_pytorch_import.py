@@ -1,0 +1,199 @@
+"""fc.from_pytorch, and torch.onnx.export + fc.from_onnx: torch.nn models
+with random weights, compared with torch itself and with ONNX Runtime.
+
+Tolerance: rtol 1e-4 with atol 1e-5 (2e-5 for the transformer layer,
+whose softmax and layer norms go through FlashCompile's polynomial exp),
+against torch's float32 results."""
+import warnings
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+from torch import nn
+
+import flashcompile as fc
+
+torch.manual_seed(0)
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(37, 53), nn.ReLU(), nn.Linear(53, 64), nn.GELU(),
+                         nn.Linear(64, 10), nn.Softmax(dim=-1)), torch.randn(5, 37)
+
+
+def cnn():
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, stride=2), nn.BatchNorm2d(16), nn.ReLU(), nn.AvgPool2d(2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    # Non-trivial running statistics, as a trained network has.
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    return model, torch.randn(2, 3, 19, 19)
+
+
+def transformer():
+    layer = nn.TransformerEncoderLayer(64, 4, dim_feedforward=96, dropout=0.1, batch_first=True)
+    return layer, torch.randn(2, 13, 64)
+
+
+MODELS = {"mlp": (mlp, 1e-5), "cnn": (cnn, 1e-5), "transformer_encoder_layer": (transformer, 2e-5)}
+
+
+def reference(model, x):
+    model.eval()
+    with torch.no_grad():
+        return model(x).numpy()
+
+
+def run_ort(path, x):
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return sess.run(None, {sess.get_inputs()[0].name: x})[0]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_from_pytorch_matches_torch_and_onnxruntime(name, tmp_path):
+    make, atol = MODELS[name]
+    model, x = make()
+    expected = reference(model, x)
+    imported = fc.from_pytorch(model, (x,))
+    ours = imported(x.numpy())
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=atol)
+    # The same graph, exported to ONNX and run by ONNX Runtime.
+    path = tmp_path / f"{name}.onnx"
+    fc.export_onnx(imported.compiled, str(path))
+    np.testing.assert_allclose(run_ort(path, x.numpy()), ours, rtol=1e-4, atol=atol)
+    assert imported.compiled.ir("graph").count("flash.") > 3
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_torch_onnx_export_then_from_onnx(name, tmp_path):
+    make, atol = MODELS[name]
+    model, x = make()
+    expected = reference(model, x)
+    path = tmp_path / f"{name}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), str(path), dynamo=True, opset_version=18,
+                          input_names=["x"], output_names=["y"])
+    ours = fc.from_onnx(str(path))(x.numpy())
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=atol)
+    np.testing.assert_allclose(run_ort(path, x.numpy()), ours, rtol=1e-4, atol=atol)
+
+
+class Mixed(nn.Module):
+    """Ops beyond the three models: split/chunk, select and slices, cat,
+    tanh-GELU, clamp, causal attention, reductions, 'same' padding and
+    adaptive pooling to 2x2."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(24, 72)
+        self.conv = nn.Conv2d(2, 4, (3, 5), padding="same")
+        self.norm = nn.LayerNorm(24)
+
+    def forward(self, x, img):
+        q, k, v = self.proj(x).chunk(3, dim=-1)
+        heads = [t.reshape(2, 7, 4, 6).transpose(1, 2) for t in (q, k, v)]
+        att = nn.functional.scaled_dot_product_attention(*heads, is_causal=True)
+        att = att.transpose(1, 2).reshape(2, 7, 24)
+        y = self.norm(x + att)
+        first, rest = y[:, 0, :], y[:, 1::2, 3:21]
+        z = torch.cat([nn.functional.gelu(first, approximate="tanh"),
+                       rest.mean(dim=1).clamp(-0.5, 0.5)], dim=-1)
+        pooled = nn.functional.adaptive_avg_pool2d(torch.sigmoid(self.conv(img)), 2)
+        return z * 2 - 1, pooled.sum(dim=(2, 3)) / torch.rsqrt(pooled.amax(dim=(2, 3)) + 1)
+
+
+def test_more_ops_against_torch():
+    model = Mixed()
+    x, img = torch.randn(2, 7, 24), torch.randn(3, 2, 10, 12)
+    expected = [t.numpy() for t in reference_many(model, x, img)]
+    imported = fc.from_pytorch(model, (x, img))
+    ours = imported(x.numpy(), img.numpy())
+    for a, b in zip(ours, expected):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=2e-5)
+    assert "flash.slice" in imported.compiled.ir("flash")
+
+
+def reference_many(model, *xs):
+    model.eval()
+    with torch.no_grad():
+        return model(*xs)
+
+
+class NumpyOnWeights(nn.Module):
+    """Computes with NumPy on its own weight: torch.export (which sees fake
+    tensors) refuses it, make_fx with the real weights takes it."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(4))
+
+    def forward(self, x):
+        scale = float(np.abs(self.w.detach().numpy()).max())
+        return torch.relu(x * scale + self.w)
+
+
+def test_falls_back_to_make_fx_with_a_warning():
+    model, x = NumpyOnWeights(), torch.randn(3, 4)
+    with pytest.warns(UserWarning, match="make_fx"):
+        imported = fc.from_pytorch(model, (x,))
+    other = torch.randn(3, 4)
+    np.testing.assert_allclose(imported(other.numpy()), reference(model, other), rtol=1e-6)
+
+
+class Branchy(nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:  # a branch on a run-time value: neither tracer takes it
+            return torch.relu(x)
+        return torch.tanh(x)
+
+
+def test_data_dependent_branch_is_reported():
+    with pytest.raises(fc.UnsupportedTorch, match=r"neither torch\.export .* nor make_fx .* "
+                                                  r"could capture Branchy"):
+        fc.from_pytorch(Branchy(), (torch.ones(3, 4),))
+
+
+def test_errors_name_the_node_op_and_reason():
+    class Cumsum(nn.Module):
+        def forward(self, x):
+            return torch.cumsum(x, dim=0)
+
+    with pytest.raises(fc.UnsupportedTorch, match=r"torch node 'cumsum' \(aten\.cumsum\.default\)"
+                                                  r".*not supported"):
+        fc.from_pytorch(Cumsum(), (torch.randn(4, 4),))
+
+    grouped = nn.Conv2d(4, 4, 3, groups=2)
+    with pytest.raises(fc.UnsupportedTorch, match=r"aten\.conv.*groups=2"):
+        fc.from_pytorch(grouped, (torch.randn(1, 4, 8, 8),))
+
+    with pytest.raises(fc.UnsupportedTorch, match="dtype torch.int64"):
+        fc.from_pytorch(nn.Identity(), (torch.ones(2, dtype=torch.int64),))
+
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        fc.from_pytorch(lambda x: x, (torch.ones(2),))
+
+
+def test_inputs_by_name_and_as_tensors():
+    model, x = mlp()
+    imported = fc.from_pytorch(model, x)
+    assert imported.input_names == ["x"] or len(imported.input_names) == 1
+    by_position = imported(x)  # a CPU torch tensor is taken as is
+    by_name = imported(**{imported.input_names[0]: x.numpy()})
+    np.testing.assert_array_equal(by_position, by_name)
+    with pytest.raises(TypeError, match="takes 1 input"):
+        imported(x, x)
+
+
+def test_support_list():
+    ops = fc.pytorch_support()
+    for op in ("aten.linear", "aten.convolution", "aten.scaled_dot_product_attention",
+               "aten.native_layer_norm", "aten.max_pool2d_with_indices"):
+        assert op in ops
