@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "flash/Codegen/Passes.h"
+#include "flash/Dialect/Flash/IR/Tuning.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -98,16 +99,16 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
     SmallVector<utils::IteratorType> iterators = {
         utils::IteratorType::parallel, utils::IteratorType::parallel,
         utils::IteratorType::parallel, utils::IteratorType::reduction};
-    Value product =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{out3Type}, ValueRange{filter2, patches3},
-            ValueRange{init3}, maps, iterators,
-            [](OpBuilder &b, Location l, ValueRange args) {
-              Value mul = arith::MulFOp::create(b, l, args[0], args[1]);
-              Value add = arith::AddFOp::create(b, l, args[2], mul);
-              linalg::YieldOp::create(b, l, add);
-            })
-            .getResult(0);
+    auto gemm = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{out3Type}, ValueRange{filter2, patches3},
+        ValueRange{init3}, maps, iterators,
+        [](OpBuilder &b, Location l, ValueRange args) {
+          Value mul = arith::MulFOp::create(b, l, args[0], args[1]);
+          Value add = arith::AddFOp::create(b, l, args[2], mul);
+          linalg::YieldOp::create(b, l, add);
+        });
+    flash::copyTuning(conv, gemm);
+    Value product = gemm.getResult(0);
     rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
         conv, initType, product,
         ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "flash/Codegen/Passes.h"
+#include "flash/Dialect/Flash/IR/Tuning.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -42,7 +43,10 @@ func::FuncOp getOrDeclareUkernel(ModuleOp module) {
   MemRefType type = dynamicMatrixType(module.getContext());
   auto func = func::FuncOp::create(
       b, module.getLoc(), kMatmulUkernel,
-      b.getFunctionType({type, type, type, b.getI1Type()}, {}));
+      b.getFunctionType({type, type, type, b.getI1Type(), b.getI64Type(),
+                         b.getI64Type(), b.getI64Type(), b.getI64Type(),
+                         b.getI64Type()},
+                        {}));
   func.setPrivate();
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   return func;
@@ -138,9 +142,31 @@ linalg::FillOp zeroFillBefore(Operation *op, Value c) {
   return fill;
 }
 
+/// mc, kc, nc, threads, register tile: the runtime's SgemmConfig.
+constexpr size_t kSgemmParams = 5;
+
 struct MatmulToUkernel
     : mlir::flash::impl::MatmulToUkernelBase<MatmulToUkernel> {
   using Base::Base;
+
+  /// The op's ukernel parameters as i64 constants.
+  SmallVector<Value> configFor(OpBuilder &b, Location loc, Operation *op) {
+    SmallVector<int64_t> values(kSgemmParams, 0);
+    if (auto attr = op->getAttrOfType<DenseI64ArrayAttr>(flash::kSgemmAttr)) {
+      for (auto [i, v] : llvm::enumerate(attr.asArrayRef()))
+        if (i < kSgemmParams)
+          values[i] = v;
+    } else {
+      for (auto [i, v] : llvm::enumerate(sgemm))
+        if (i < kSgemmParams)
+          values[i] = v;
+    }
+    SmallVector<Value> result;
+    for (int64_t v : values)
+      result.push_back(arith::ConstantIntOp::create(b, loc, b.getI64Type(), v));
+    return result;
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, MatmulForm>> matches;
@@ -161,12 +187,17 @@ struct MatmulToUkernel
           arith::ConstantIntOp::create(b, loc, b.getI1Type(), fill ? 0 : 1);
       if (fill)
         fill->erase();
+      SmallVector<Value> config = configFor(b, loc, op);
+      auto args = [&](Value am, Value bm, Value cm) {
+        SmallVector<Value> all = {am, bm, cm, accumulate};
+        all.append(config);
+        return all;
+      };
       if (!form.batch) {
-        func::CallOp::create(b, loc, callee,
-                             ValueRange{matrixFor(b, loc, a, {}, false),
-                                        matrixFor(b, loc, bMat, {}, false),
-                                        matrixFor(b, loc, c, {}, false),
-                                        accumulate});
+        Value am = matrixFor(b, loc, a, {}, false);
+        Value bm = matrixFor(b, loc, bMat, {}, false);
+        Value cm = matrixFor(b, loc, c, {}, false);
+        func::CallOp::create(b, loc, callee, args(am, bm, cm));
       } else {
         int64_t batches = op.getStaticLoopRanges()[*form.batch];
         // Operands shared by every batch element are cast once, outside.
@@ -180,11 +211,10 @@ struct MatmulToUkernel
         auto loop = scf::ForOp::create(b, loc, zero, upper, one);
         b.setInsertionPointToStart(loop.getBody());
         Value iv = loop.getInductionVar();
-        func::CallOp::create(
-            b, loc, callee,
-            ValueRange{sharedA ? sharedA : matrixFor(b, loc, a, iv, true),
-                       sharedB ? sharedB : matrixFor(b, loc, bMat, iv, true),
-                       matrixFor(b, loc, c, iv, true), accumulate});
+        Value am = sharedA ? sharedA : matrixFor(b, loc, a, iv, true);
+        Value bm = sharedB ? sharedB : matrixFor(b, loc, bMat, iv, true);
+        Value cm = matrixFor(b, loc, c, iv, true);
+        func::CallOp::create(b, loc, callee, args(am, bm, cm));
       }
       op->erase();
     }

@@ -60,8 +60,11 @@ void mlir::flash::buildBufferizePipeline(OpPassManager &pm,
 
 void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
                                             const PipelineOptions &options) {
-  if (options.ukernels)
-    pm.addPass(createMatmulToUkernel());
+  if (options.ukernels) {
+    MatmulToUkernelOptions ukernel;
+    ukernel.sgemm = llvm::to_vector(options.sgemm);
+    pm.addPass(createMatmulToUkernel(ukernel));
+  }
   LinalgToLoopsOptions loops;
   loops.parallelMinIterations = options.parallelMinIterations;
   pm.addNestedPass<func::FuncOp>(createLinalgToLoops(loops));

@@ -20,6 +20,7 @@
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Passes/PassBuilder.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/SourceMgr.h"
@@ -169,9 +170,36 @@ std::string typeString(Type type) {
 }
 
 /// LLVM -O3 for the host, shared by the JIT and the "llvm-ir" stage so that
-/// what is printed is what runs.
-llvm::Error optimizeModule(llvm::Module *module, llvm::TargetMachine *tm) {
-  return makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, tm)(module);
+/// what is printed is what runs. As MLIR's makeOptimizingTransformer, plus
+/// the pipeline's tuning knobs: the vectorizers and unrolling (LLVM's
+/// PipelineTuningOptions) and the preferred vector width (the
+/// "prefer-vector-width" function attribute X86's cost model reads).
+llvm::Error optimizeModule(llvm::Module *module, llvm::TargetMachine *tm,
+                           const mlir::flash::PipelineOptions &options) {
+  if (options.vectorWidth > 0)
+    for (llvm::Function &f : *module)
+      if (!f.isDeclaration())
+        f.addFnAttr("prefer-vector-width",
+                    std::to_string(options.vectorWidth));
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopVectorization = options.vectorize;
+  tuning.SLPVectorization = options.vectorize;
+  tuning.LoopUnrolling = options.unroll;
+  tuning.LoopInterleaving = options.unroll;
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(tm, tuning);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::ModulePassManager mpm =
+      pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+  mpm.run(*module, mam);
+  return llvm::Error::success();
 }
 
 bool hasOpenMPRuntime() {
@@ -398,7 +426,7 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
     return nullptr;
   // The JIT calls the transformer lazily, at lookup: both must outlive it.
   auto transformer = [&](llvm::Module *m) {
-    return optimizeModule(m, optTM.get());
+    return optimizeModule(m, optTM.get(), *pipelineOptions);
   };
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
@@ -503,7 +531,7 @@ bool Executable::stageIR(const std::string &stage, std::string &text,
     return false;
   llvmModule->setDataLayout(tm->createDataLayout());
   llvmModule->setTargetTriple(tm->getTargetTriple());
-  if (auto err = optimizeModule(llvmModule.get(), tm.get())) {
+  if (auto err = optimizeModule(llvmModule.get(), tm.get(), *pipelineOptions)) {
     error = llvm::toString(std::move(err));
     return false;
   }

@@ -76,3 +76,28 @@ def test_own_thread_pool_fallback():
     env = dict(__import__("os").environ, FLASH_OWN_THREAD_POOL="1")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+# Every register tile and blocking fc.tune may choose computes the same
+# product: shapes on and off each tile (4x24, 8x8, 4x16, the spilling 12x32)
+# and blocks smaller than the matrix, on one and two tasks.
+TUNED = ["sgemm=0,0,0,0,1", "sgemm=0,0,0,0,2", "sgemm=0,0,0,0,3", "sgemm=0,0,0,0,4",
+         "sgemm=50,100,200,1,0", "sgemm=8,16,24,2,1", "sgemm=300,512,4096,2,3"]
+
+
+@pytest.mark.parametrize("options", TUNED)
+@pytest.mark.parametrize("m,k,n", [(145, 257, 17), (97, 113, 127), (24, 64, 48), (7, 600, 33)])
+def test_tuned_ukernel_parameters(rng, options, m, k, n):
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    compiled = fc.compile_mlir(_matmul_module(m, k, n), options=options)
+    assert_close(compiled(a, b), a.astype(np.float64) @ b, reduction=k)
+
+
+@pytest.mark.parametrize("options", ["vectorize=false", "vector-width=128", "vector-width=512",
+                                     "unroll=false"])
+def test_llvm_knobs_keep_results(rng, options):
+    x = rng.standard_normal((33, 70), dtype=np.float32)
+    src = fc.jit(lambda t: fc.tanh(t) * 2.0 + t).lower(x).source
+    compiled = fc.compile_mlir(src, options=options)
+    np.testing.assert_allclose(compiled(x), np.tanh(x) * 2 + x, rtol=1e-5, atol=1e-6)

@@ -16,11 +16,20 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     memrefs cast to a fully dynamic strided layout. The callee is declared
     with `llvm.emit_c_interface` and provided by the runtime
     (lib/Runtime/Ukernels). Products below `min-flops` stay in generated code.
+
+    Each call also passes the ukernel's tunable parameters (mc, kc, nc,
+    threads, register tile; 0 = default): the op's `flash.sgemm` attribute
+    (an `array<i64>` of five, put there by fc.tune's database and carried
+    from `flash.matmul` / `flash.batch_matmul` / `flash.conv2d` through the
+    lowering), else the `sgemm` option, else zeros.
   }];
   let options = [
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"0",
            "Only matmuls with at least this many FLOPs (2*M*N*K) use the "
            "ukernel">,
+    ListOption<"sgemm", "sgemm", "int64_t",
+               "Default ukernel parameters mc,kc,nc,threads,tile (0: the "
+               "ukernel's own choice)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

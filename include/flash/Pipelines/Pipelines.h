@@ -39,6 +39,25 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Rewrite convolutions as im2col + matrix product (run "
                      "by the sgemm ukernel)"),
       llvm::cl::init(true)};
+  // Tuning knobs (fc.tune searches them; the defaults are the untuned
+  // pipeline).
+  ListOption<int64_t> sgemm{
+      *this, "sgemm",
+      llvm::cl::desc("sgemm ukernel parameters for matmuls without a "
+                     "flash.sgemm attribute: mc,kc,nc,threads,tile (0: the "
+                     "ukernel's default)")};
+  Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("LLVM's loop and SLP vectorizers on generated loops"),
+      llvm::cl::init(true)};
+  Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("Preferred vector width in bits for generated loops "
+                     "(128, 256, 512; 0: the target's choice)"),
+      llvm::cl::init(0)};
+  Option<bool> unroll{*this, "unroll",
+                      llvm::cl::desc("LLVM's loop unrolling and interleaving"),
+                      llvm::cl::init(true)};
 };
 
 /// Graph level: flash-decompose, canonicalize (constant folding), CSE.

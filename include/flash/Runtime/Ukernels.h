@@ -18,13 +18,31 @@
 
 namespace flash::runtime {
 
+/// The tunable parameters of one sgemm call; 0 leaves a choice to sgemm's
+/// built-in defaults. fc.tune searches them; compiled code passes them per
+/// matmul (the `flash.sgemm` attribute, or the `sgemm` pipeline option).
+struct SgemmConfig {
+  int64_t mc = 0; ///< rows of a packed A block (L2), rounded to the tile
+  int64_t kc = 0; ///< depth of a packed slice (L1)
+  int64_t nc = 0; ///< columns of a packed B block (L3), rounded to the tile
+  int64_t threads = 0; ///< tasks C is split into (capped by the pool)
+  int64_t tile = 0;    ///< register tile: an index into sgemmTiles()
+};
+
+/// The register tiles (rows, columns) the microkernel comes in: 0 is the
+/// hand-scheduled 6x16 default; the others are generated from one template,
+/// the last (12x32: 48 accumulators for 16 vector registers) kept on purpose
+/// as a tile that spills, which fc.analyze must report.
+std::vector<std::pair<int, int>> sgemmTiles();
+
 /// C[M x N] = A[M x K] * B[K x N] (or C += A * B with `accumulate`),
 /// row-major with leading dimensions lda/ldb/ldc (elements). Packs A and B
 /// into cache-sized panels and runs a register-tiled FMA microkernel
 /// (AVX2/FMA when the CPU has it, portable C++ otherwise), parallel over the
 /// configured number of threads.
 void sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-           const float *b, int64_t ldb, float *c, int64_t ldc, bool accumulate);
+           const float *b, int64_t ldb, float *c, int64_t ldc, bool accumulate,
+           const SgemmConfig &config = {});
 
 /// Threads used by the ukernels (default: all hardware threads).
 void setNumThreads(int threads);

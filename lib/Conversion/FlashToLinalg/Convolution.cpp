@@ -1,6 +1,7 @@
 //===- Convolution.cpp - Lower conv2d and the 2-D pooling ops -------------===//
 #include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
+#include "flash/Dialect/Flash/IR/Tuning.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -56,10 +57,11 @@ struct Conv2DOpLowering : OpConversionPattern<Conv2DOp> {
     else
       init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
 
-    rewriter.replaceOpWithNewOp<linalg::Conv2DNchwFchwOp>(
+    auto conv = rewriter.replaceOpWithNewOp<linalg::Conv2DNchwFchwOp>(
         op, TypeRange{resultType}, ValueRange{input, adaptor.getWeight()},
         ValueRange{init}, rewriter.getI64TensorAttr(op.getStride()),
         rewriter.getI64TensorAttr(op.getDilation()));
+    copyTuning(op, conv);
     return success();
   }
 };

@@ -1,6 +1,7 @@
 //===- Linear.cpp - Lower flash.matmul and flash.batch_matmul -------------===//
 #include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
+#include "flash/Dialect/Flash/IR/Tuning.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -26,9 +27,10 @@ struct MatmulOpLowering : OpConversionPattern<OpTy> {
                                          resultType.getElementType());
     Value filled =
         linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
-    rewriter.replaceOpWithNewOp<LinalgOpTy>(
+    auto product = rewriter.replaceOpWithNewOp<LinalgOpTy>(
         op, TypeRange{resultType},
         ValueRange{adaptor.getLhs(), adaptor.getRhs()}, ValueRange{filled});
+    copyTuning(op, product);
     return success();
   }
 };

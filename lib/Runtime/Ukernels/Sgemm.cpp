@@ -24,7 +24,7 @@
 using namespace flash::runtime;
 
 namespace {
-constexpr int64_t MR = 6, NR = 16; // register tile
+constexpr int64_t MR = 6, NR = 16; // the default register tile
 constexpr int64_t KC = 256;        // depth of a packed slice (L1: 16 KiB of B)
 constexpr int64_t MC = 144;        // rows of a packed A block (L2)
 constexpr int64_t NC = 3072;       // columns of a packed B block (L3)
@@ -39,41 +39,44 @@ Buffer allocate(int64_t elements) {
   return Buffer(static_cast<float *>(std::aligned_alloc(64, bytes)));
 }
 
-/// Packs B[0:kc, 0:nc] into ceil(nc/NR) panels of kc x NR, zero-padded.
-void packB(int64_t kc, int64_t nc, const float *b, int64_t ldb, float *out) {
-  for (int64_t j = 0; j < nc; j += NR) {
-    int64_t cols = std::min(NR, nc - j);
+/// Packs B[0:kc, 0:nc] into ceil(nc/nr) panels of kc x nr, zero-padded.
+void packB(int64_t kc, int64_t nc, const float *b, int64_t ldb, int64_t nr,
+           float *out) {
+  for (int64_t j = 0; j < nc; j += nr) {
+    int64_t cols = std::min(nr, nc - j);
     for (int64_t p = 0; p < kc; ++p) {
       const float *src = b + p * ldb + j;
-      float *dst = out + p * NR;
+      float *dst = out + p * nr;
       std::memcpy(dst, src, cols * sizeof(float));
-      std::memset(dst + cols, 0, (NR - cols) * sizeof(float));
+      std::memset(dst + cols, 0, (nr - cols) * sizeof(float));
     }
-    out += kc * NR;
+    out += kc * nr;
   }
 }
 
-/// Packs A[0:mc, 0:kc] into ceil(mc/MR) panels of kc x MR (column of MR per
+/// Packs A[0:mc, 0:kc] into ceil(mc/mr) panels of kc x mr (column of mr per
 /// k), zero-padded.
-void packA(int64_t mc, int64_t kc, const float *a, int64_t lda, float *out) {
-  for (int64_t i = 0; i < mc; i += MR) {
-    int64_t rows = std::min(MR, mc - i);
+void packA(int64_t mc, int64_t kc, const float *a, int64_t lda, int64_t mr,
+           float *out) {
+  for (int64_t i = 0; i < mc; i += mr) {
+    int64_t rows = std::min(mr, mc - i);
     for (int64_t p = 0; p < kc; ++p) {
       for (int64_t r = 0; r < rows; ++r)
-        out[p * MR + r] = a[(i + r) * lda + p];
-      for (int64_t r = rows; r < MR; ++r)
-        out[p * MR + r] = 0.0f;
+        out[p * mr + r] = a[(i + r) * lda + p];
+      for (int64_t r = rows; r < mr; ++r)
+        out[p * mr + r] = 0.0f;
     }
-    out += kc * MR;
+    out += kc * mr;
   }
 }
 
-/// C[0:rows, 0:cols] (+)= acc, the valid part of a register tile.
-void storeTile(const float *acc, float *c, int64_t ldc, int64_t rows,
-               int64_t cols, bool accumulate) {
+/// C[0:rows, 0:cols] (+)= acc, the valid part of a register tile whose
+/// rows are `nr` apart.
+void storeTile(const float *acc, int64_t nr, float *c, int64_t ldc,
+               int64_t rows, int64_t cols, bool accumulate) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < cols; ++j)
-      c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + acc[r * NR + j];
+      c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.0f) + acc[r * nr + j];
 }
 
 /// C[0:rows, 0:cols] (+)= Ap^T * Bp over kc; portable version.
@@ -85,7 +88,7 @@ void microkernelGeneric(int64_t kc, const float *ap, const float *bp,
     for (int64_t r = 0; r < MR; ++r)
       for (int64_t j = 0; j < NR; ++j)
         acc[r * NR + j] += ap[p * MR + r] * bp[p * bStride + j];
-  storeTile(acc, c, ldc, rows, cols, accumulate);
+  storeTile(acc, NR, c, ldc, rows, cols, accumulate);
 }
 
 /// B's rows are `bStride` apart: NR in a packed panel, ldb when B is read in
@@ -133,61 +136,125 @@ microkernelAvx2(int64_t kc, const float *ap, const float *bp, int64_t bStride,
   FLASH_STORE(0) FLASH_STORE(1) FLASH_STORE(2) FLASH_STORE(3) FLASH_STORE(4) FLASH_STORE(5)
 #undef FLASH_STORE
       // clang-format on
-      if (!full) storeTile(buffer, c, ldc, rows, cols, accumulate);
+      if (!full) storeTile(buffer, NR, c, ldc, rows, cols, accumulate);
 }
 
 using Microkernel = void (*)(int64_t, const float *, const float *, int64_t,
                              float *, int64_t, int64_t, int64_t, bool);
 
-Microkernel selectMicrokernel() {
-  static const Microkernel kernel =
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-          ? microkernelAvx2
-          : microkernelGeneric;
-  return kernel;
+using Vec8 = float __attribute__((vector_size(32)));
+
+/// The other register tiles: R rows by V vectors of 8 columns, accumulators
+/// in an array GCC keeps in registers when they fit (R * V <= 14 of the 16
+/// AVX2 registers, with one for A and V for B) and spills when they do not.
+template <int R, int V>
+__attribute__((target("avx2,fma"))) void
+microkernelTile(int64_t kc, const float *ap, const float *bp, int64_t bStride,
+                float *c, int64_t ldc, int64_t rows, int64_t cols,
+                bool accumulate) {
+  Vec8 acc[R][V] = {};
+  for (int64_t p = 0; p < kc; ++p) {
+    Vec8 b[V];
+    for (int v = 0; v < V; ++v)
+      std::memcpy(&b[v], bp + 8 * v, sizeof(Vec8));
+    for (int r = 0; r < R; ++r) {
+      Vec8 a = Vec8{} + ap[r]; // broadcast
+      for (int v = 0; v < V; ++v)
+        acc[r][v] += a * b[v]; // contracted to FMAs
+    }
+    ap += R;
+    bp += bStride;
+  }
+  alignas(32) float buffer[R * V * 8];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      std::memcpy(buffer + (r * V + v) * 8, &acc[r][v], sizeof(Vec8));
+  storeTile(buffer, 8 * V, c, ldc, rows, cols, accumulate);
+}
+
+struct Tile {
+  int64_t mr, nr;
+  Microkernel kernel;
+};
+
+/// Index 0 is the default; the order is sgemmTiles()'s.
+const Tile &selectTile(int64_t index) {
+  static const bool avx2 =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const Tile tiles[] = {
+      {MR, NR, avx2 ? microkernelAvx2 : microkernelGeneric},
+      {4, 24, microkernelTile<4, 3>},
+      {8, 8, microkernelTile<8, 1>},
+      {4, 16, microkernelTile<4, 2>},
+      {12, 32, microkernelTile<12, 4>},
+  };
+  constexpr int64_t count = sizeof(tiles) / sizeof(tiles[0]);
+  // Without AVX2 only the portable default exists.
+  if (!avx2 || index < 0 || index >= count)
+    return tiles[0];
+  return tiles[index];
+}
+
+/// A call's blocking: the config's choices, or the defaults, rounded so
+/// blocks hold whole register tiles.
+struct Blocking {
+  int64_t mr, nr, mc, kc, nc;
+  Microkernel kernel;
+};
+
+Blocking blockingFor(const SgemmConfig &config) {
+  const Tile &tile = selectTile(config.tile);
+  auto roundUp = [](int64_t v, int64_t to) { return (v + to - 1) / to * to; };
+  Blocking b;
+  b.mr = tile.mr, b.nr = tile.nr, b.kernel = tile.kernel;
+  b.mc = roundUp(config.mc > 0 ? config.mc : MC, tile.mr);
+  b.kc = config.kc > 0 ? config.kc : KC;
+  b.nc = roundUp(config.nc > 0 ? config.nc : NC, tile.nr);
+  return b;
 }
 
 /// One thread's share: the whole BLIS loop nest over C[0:m, 0:n].
 void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t ldb, float *c, int64_t ldc,
-                 bool accumulate) {
-  Microkernel kernel = selectMicrokernel();
+                 bool accumulate, const Blocking &blk) {
+  const int64_t mr = blk.mr, nr = blk.nr, MCb = blk.mc, KCb = blk.kc,
+                NCb = blk.nc;
   // Equal slices rather than full blocks plus a sliver: K = 784 runs as
   // 4 x 196, not 3 x 256 + 16 (a sliver costs a whole pass over C).
-  int64_t kcStep = (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
-  int64_t ncMax = std::min(NC, (n + NR - 1) / NR * NR);
-  int64_t mcMax = std::min(MC, (m + MR - 1) / MR * MR);
+  int64_t kcStep = (k + (k + KCb - 1) / KCb - 1) / ((k + KCb - 1) / KCb);
+  int64_t ncMax = std::min(NCb, (n + nr - 1) / nr * nr);
+  int64_t mcMax = std::min(MCb, (m + mr - 1) / mr * mr);
   int64_t kcMax = std::min(kcStep, k);
   Buffer bPacked = allocate(kcMax * ncMax);
   Buffer aPacked = allocate(kcMax * mcMax);
-  for (int64_t jc = 0; jc < n; jc += NC) {
-    int64_t nc = std::min(NC, n - jc);
+  for (int64_t jc = 0; jc < n; jc += NCb) {
+    int64_t nc = std::min(NCb, n - jc);
     for (int64_t pc = 0; pc < k; pc += kcStep) {
       int64_t kc = std::min(kcStep, k - pc);
       // With a single block of A rows, each B panel is used by one sweep
       // only: packing it would cost as much as it saves, so full panels are
       // read in place (BLIS packs B for its reuse across A blocks).
-      bool bInPlace = m <= MC;
-      int64_t fullCols = nc / NR * NR;
+      bool bInPlace = m <= MCb;
+      int64_t fullCols = nc / nr * nr;
       if (!bInPlace)
-        packB(kc, nc, b + pc * ldb + jc, ldb, bPacked.get());
+        packB(kc, nc, b + pc * ldb + jc, ldb, nr, bPacked.get());
       else if (fullCols < nc) // only the ragged edge panel, zero-padded
-        packB(kc, nc - fullCols, b + pc * ldb + jc + fullCols, ldb,
+        packB(kc, nc - fullCols, b + pc * ldb + jc + fullCols, ldb, nr,
               bPacked.get() + fullCols * kc);
-      for (int64_t ic = 0; ic < m; ic += MC) {
-        int64_t mc = std::min(MC, m - ic);
-        packA(mc, kc, a + ic * lda + pc, lda, aPacked.get());
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          int64_t cols = std::min(NR, nc - jr);
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            int64_t rows = std::min(MR, mc - ir);
+      for (int64_t ic = 0; ic < m; ic += MCb) {
+        int64_t mc = std::min(MCb, m - ic);
+        packA(mc, kc, a + ic * lda + pc, lda, mr, aPacked.get());
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          int64_t cols = std::min(nr, nc - jr);
+          for (int64_t ir = 0; ir < mc; ir += mr) {
+            int64_t rows = std::min(mr, mc - ir);
             // The first K slice overwrites C unless asked to accumulate.
-            bool direct = bInPlace && cols == NR;
+            bool direct = bInPlace && cols == nr;
             const float *bp =
                 direct ? b + pc * ldb + jc + jr : bPacked.get() + jr * kc;
-            kernel(kc, aPacked.get() + ir * kc, bp, direct ? ldb : NR,
-                   c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
-                   accumulate || pc > 0);
+            blk.kernel(kc, aPacked.get() + ir * kc, bp, direct ? ldb : nr,
+                       c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
+                       accumulate || pc > 0);
           }
         }
       }
@@ -231,9 +298,14 @@ sgemmFewRows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 }
 } // namespace
 
+std::vector<std::pair<int, int>> flash::runtime::sgemmTiles() {
+  return {{6, 16}, {4, 24}, {8, 8}, {4, 16}, {12, 32}};
+}
+
 void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
                            int64_t lda, const float *b, int64_t ldb, float *c,
-                           int64_t ldc, bool accumulate) {
+                           int64_t ldc, bool accumulate,
+                           const SgemmConfig &config) {
   if (m == 0 || n == 0)
     return;
   if (k == 0) {
@@ -242,32 +314,39 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
         std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
     return;
   }
+  const Blocking blk = blockingFor(config);
+  bool fewRows = m < MR;
+  auto serial = [&](int64_t rows, int64_t cols, const float *a0,
+                    const float *b0, float *c0) {
+    if (fewRows)
+      sgemmFewRows(rows, cols, k, a0, lda, b0, ldb, c0, ldc, accumulate);
+    else
+      sgemmSerial(rows, cols, k, a0, lda, b0, ldb, c0, ldc, accumulate, blk);
+  };
   // Split C into column (or, for narrow C, row) stripes, one per task, each
   // a full serial GEMM: no shared packing buffers, no synchronization.
   int threads = getNumThreads();
   double flops = 2.0 * m * n * k;
-  int tasks = flops < 2e6 ? 1 : threads;
-  bool fewRows = m < MR;
+  int tasks = config.threads > 0
+                  ? static_cast<int>(std::min<int64_t>(config.threads, threads))
+                  : (flops < 2e6 ? 1 : threads);
   if (tasks > 1 && (fewRows || n >= m)) {
-    int64_t stripe = ((n + tasks - 1) / tasks + NR - 1) / NR * NR;
+    int64_t stripe = ((n + tasks - 1) / tasks + blk.nr - 1) / blk.nr * blk.nr;
     tasks = static_cast<int>((n + stripe - 1) / stripe);
     parallelFor(tasks, [&](int t) {
       int64_t j0 = t * stripe, cols = std::min(stripe, n - j0);
-      (fewRows ? sgemmFewRows : sgemmSerial)(m, cols, k, a, lda, b + j0, ldb,
-                                             c + j0, ldc, accumulate);
+      serial(m, cols, a, b + j0, c + j0);
     });
     return;
   }
   if (tasks > 1) {
-    int64_t stripe = ((m + tasks - 1) / tasks + MR - 1) / MR * MR;
+    int64_t stripe = ((m + tasks - 1) / tasks + blk.mr - 1) / blk.mr * blk.mr;
     tasks = static_cast<int>((m + stripe - 1) / stripe);
     parallelFor(tasks, [&](int t) {
       int64_t i0 = t * stripe, rows = std::min(stripe, m - i0);
-      sgemmSerial(rows, n, k, a + i0 * lda, lda, b, ldb, c + i0 * ldc, ldc,
-                  accumulate);
+      serial(rows, n, a + i0 * lda, b, c + i0 * ldc);
     });
     return;
   }
-  (fewRows ? sgemmFewRows : sgemmSerial)(m, n, k, a, lda, b, ldb, c, ldc,
-                                         accumulate);
+  serial(m, n, a, b, c);
 }
