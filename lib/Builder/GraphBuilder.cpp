@@ -21,7 +21,10 @@ struct GraphBuilder::Impl {
   OpBuilder builder{&ctx};
   std::unique_ptr<Block> body = std::make_unique<Block>();
   std::vector<Value> values;
+  // Kept apart from `values`, which die with the module finish() prints.
+  std::vector<std::vector<int64_t>> shapes;
   std::vector<Type> inputTypes;
+  bool finished = false;
 
   Impl() {
     DialectRegistry registry;
@@ -39,6 +42,8 @@ struct GraphBuilder::Impl {
 
   int add(Value v) {
     values.push_back(v);
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(v.getType()).getShape();
+    shapes.emplace_back(shape.begin(), shape.end());
     return static_cast<int>(values.size()) - 1;
   }
 };
@@ -157,9 +162,10 @@ int GraphBuilder::addOp(
 }
 
 std::vector<int64_t> GraphBuilder::shape(int value) const {
-  auto type = cast<RankedTensorType>(impl->values.at(value).getType());
-  return {type.getShape().begin(), type.getShape().end()};
+  return impl->shapes.at(value);
 }
+
+bool GraphBuilder::finished() const { return impl->finished; }
 
 bool GraphBuilder::finish(const std::string &funcName,
                           const std::vector<int> &results,
@@ -180,6 +186,8 @@ bool GraphBuilder::finish(const std::string &funcName,
   auto func = func::FuncOp::create(
       b, loc, funcName, b.getFunctionType(impl->inputTypes, resultTypes));
   func.getBody().push_back(impl->body.release());
+  impl->finished = true;
+  impl->values.clear(); // they belong to `module`, gone at return
   if (failed(verify(*module)))
     return false;
   llvm::raw_string_ostream os(moduleText);

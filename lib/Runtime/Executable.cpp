@@ -18,6 +18,8 @@
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/IR/DiagnosticHandler.h"
+#include "llvm/IR/DiagnosticInfo.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Passes/PassBuilder.h"
@@ -169,13 +171,56 @@ std::string typeString(Type type) {
   return s;
 }
 
+/// Collects LLVM's remarks that fc.analyze reports: the vectorizers'
+/// decisions with their reasons, and the register allocator's spills and
+/// reloads per loop. Shared ownership: the handler stays on the module's
+/// context, which the JIT keeps.
+class RemarkCollector : public llvm::DiagnosticHandler {
+public:
+  explicit RemarkCollector(std::shared_ptr<std::vector<std::string>> out)
+      : out(std::move(out)) {}
+  // Passes ask this before building a remark at all.
+  bool isAnyRemarkEnabled() const override { return true; }
+  bool isAnalysisRemarkEnabled(llvm::StringRef pass) const override {
+    return pass == "loop-vectorize";
+  }
+  bool isMissedOptRemarkEnabled(llvm::StringRef pass) const override {
+    return pass == "loop-vectorize" || pass == "slp-vectorizer" ||
+           pass == "regalloc";
+  }
+  bool isPassedOptRemarkEnabled(llvm::StringRef pass) const override {
+    return pass == "loop-vectorize" || pass == "slp-vectorizer";
+  }
+  bool handleDiagnostics(const llvm::DiagnosticInfo &info) override {
+    auto *remark = llvm::dyn_cast<llvm::DiagnosticInfoOptimizationBase>(&info);
+    if (!remark)
+      return false; // errors and warnings: LLVM's default handling
+    if (!remark->isEnabled())
+      return true; // a remark of a pass not asked for: dropped
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << remark->getPassName() << ": " << remark->getFunction().getName()
+       << ": " << remark->getMsg();
+    out->push_back(std::move(text));
+    return true;
+  }
+
+private:
+  std::shared_ptr<std::vector<std::string>> out;
+};
+
 /// LLVM -O3 for the host, shared by the JIT and the "llvm-ir" stage so that
 /// what is printed is what runs. As MLIR's makeOptimizingTransformer, plus
 /// the pipeline's tuning knobs: the vectorizers and unrolling (LLVM's
 /// PipelineTuningOptions) and the preferred vector width (the
 /// "prefer-vector-width" function attribute X86's cost model reads).
-llvm::Error optimizeModule(llvm::Module *module, llvm::TargetMachine *tm,
-                           const mlir::flash::PipelineOptions &options) {
+llvm::Error optimizeModule(
+    llvm::Module *module, llvm::TargetMachine *tm,
+    const mlir::flash::PipelineOptions &options,
+    std::shared_ptr<std::vector<std::string>> remarks = nullptr) {
+  if (remarks)
+    module->getContext().setDiagnosticHandler(
+        std::make_unique<RemarkCollector>(remarks));
   if (options.vectorWidth > 0)
     for (llvm::Function &f : *module)
       if (!f.isDeclaration())
@@ -316,6 +361,7 @@ std::string objectCode(ExecutionEngine &engine) {
 } // namespace
 
 struct Executable::Impl {
+  std::vector<std::string> remarks;
   std::string source;
   std::unique_ptr<llvm::orc::LLJIT> cachedJit; ///< set when loaded from cache
   std::string cachedObject;                    ///< its object code
@@ -333,6 +379,9 @@ struct Executable::Impl {
 Executable::Executable(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 Executable::~Executable() = default;
 const std::string &Executable::entry() const { return impl->entry; }
+const std::vector<std::string> &Executable::remarks() const {
+  return impl->remarks;
+}
 const std::vector<TensorSpec> &Executable::inputs() const {
   return impl->inputs;
 }
@@ -425,8 +474,9 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   if (!optTM || !jitTM)
     return nullptr;
   // The JIT calls the transformer lazily, at lookup: both must outlive it.
+  auto remarks = std::make_shared<std::vector<std::string>>();
   auto transformer = [&](llvm::Module *m) {
-    return optimizeModule(m, optTM.get(), *pipelineOptions);
+    return optimizeModule(m, optTM.get(), *pipelineOptions, remarks);
   };
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
@@ -453,6 +503,7 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
     return nullptr;
   }
   impl->packedFn = *fn;
+  impl->remarks = *remarks; // codegen (regalloc) ran during the lookup
   impl->engine = std::move(*engine);
   if (cache.enabled())
     if (std::string object = ::objectCode(*impl->engine); !object.empty())

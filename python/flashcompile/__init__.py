@@ -29,12 +29,13 @@ from .ops import add, cache_info, clear_cache, conv2d, lower, matmul, relu
 from .importers.onnx import UnsupportedOnnx, from_onnx, onnx_support
 from .importers.onnx_export import export_onnx
 from .importers.pytorch import UnsupportedTorch, from_pytorch, pytorch_support
+from .tuning import TuningDatabase, tune
 from .sim import (Link, cost_analysis, compare_devices, devices, place, plot_comparison, plot_roofline,
                   simulate)
 
 __all__ = [
     "Compiled", "CompiledGraph", "JitFunction", "Tracer", "compile_mlir", "stage_names",
-    "jit", "compile", "analyze",
+    "jit", "compile", "analyze", "tune", "TuningDatabase",
     # ops
     "add", "sub", "mul", "div", "pow", "maximum", "neg", "relu", "exp", "tanh", "sigmoid",
     "gelu", "erf", "sqrt", "bias_add", "matmul", "batch_matmul", "linear", "conv2d",

@@ -19,6 +19,7 @@ class Compiled:
     def __init__(self, executable, source: str):
         self._exe = executable
         self.source = source
+        self.options = ""  # the pipeline options it was compiled with
         self.entry = executable.entry
         self.input_shapes = [tuple(s) for s, _ in executable.inputs]
         self.output_shapes = [tuple(s) for s, _ in executable.outputs]
@@ -80,7 +81,9 @@ def compile_mlir(source: str, entry: str | None = None,
     "ukernels=false" (see `flash-opt --help`, --flash-to-llvm)."""
     if not isinstance(source, str):
         raise TypeError(f"compile_mlir expects IR text (str), got {type(source).__name__}")
-    return Compiled(_native.compile(source, entry or "", name, options), source)
+    compiled = Compiled(_native.compile(source, entry or "", name, options), source)
+    compiled.options = options
+    return compiled
 
 
 def _as_f32(value, op: str, index: int) -> np.ndarray:

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from . import _flashcompile as _native
+from .tuning.database import TUNABLE_OPS, with_tuning
 
 _UFUNCS = {}  # np.ufunc -> fc op taking Tracers (filled in by ops.py)
 
@@ -82,6 +83,8 @@ class Trace:
 
     def op(self, name: str, inputs, attrs=None) -> "Tracer":
         handles = [self.handle(x, name, i) for i, x in enumerate(inputs)]
+        if name in TUNABLE_OPS:  # parameters from the tuning database, if any
+            attrs = with_tuning(name, [tuple(self.builder.shape(h)) for h in handles], attrs)
         file, line = caller_location()
         handle = self.builder.add_op(name, handles, dict(attrs or {}), file, line)
         self.record.append(("op", handle, name, handles, dict(attrs or {}),

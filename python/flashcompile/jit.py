@@ -9,6 +9,7 @@ compiled code directly, a new one traces and compiles again.
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ class CompiledGraph(Compiled):
 
     def __init__(self, compiled: Compiled, structure, static):
         super().__init__(compiled._exe, compiled.source)
+        self.options = compiled.options
         self._structure = structure  # None: one result; else tuple or list
         self._static = static        # positions and values of non-array args
 
@@ -98,6 +100,16 @@ class JitCacheInfo:
     signatures: tuple
 
 
+_jit_functions = weakref.WeakSet()  # for clear_caches
+
+
+def clear_caches() -> None:
+    """Forgets every fc.jit function's compiled graphs (e.g. after the
+    tuning database changed)."""
+    for f in list(_jit_functions):
+        f.cache_clear()
+
+
 class JitFunction:
     """What fc.jit returns: call it like the function it wraps."""
 
@@ -108,6 +120,7 @@ class JitFunction:
         self._cache: dict = {}
         self._hits = self._misses = 0
         functools.update_wrapper(self, fn, updated=())
+        _jit_functions.add(self)
 
     def _version(self):
         return getattr(self._fn, "_weights_version", lambda: None)()

@@ -20,6 +20,7 @@ import numpy as np
 from . import _flashcompile as _native
 from .compiled import Compiled, _as_f32, compile_mlir
 from .graph import caller_location, trace_of
+from .tuning.database import TUNABLE_OPS, with_tuning
 
 _cache: dict = {}   # key -> Compiled
 _fast: dict = {}    # the same key -> the native executable, for the fast path
@@ -71,6 +72,8 @@ def _compiled(op: str, arrays, attrs) -> tuple[Compiled, list]:
         file, line = caller_location()
         builder = _native.GraphBuilder()
         args = [builder.add_input(list(a.shape)) for a in arrays]
+        if op in TUNABLE_OPS:  # parameters from the tuning database, if any
+            attrs = with_tuning(op, [a.shape for a in arrays], attrs)
         result = builder.add_op(op, args, dict(attrs or {}), file, line)
         text = builder.finish(op.split(".")[1], [result])
         compiled = _cache[key] = compile_mlir(text, name=f"<{op}>")

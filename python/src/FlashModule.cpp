@@ -327,6 +327,10 @@ NB_MODULE(_flashcompile, m) {
       .def_prop_ro("outputs",
                    [](const Executable &e) { return specsToList(e.outputs()); })
       .def_static("stage_names", &Executable::stageNames)
+      .def(
+          "remarks",
+          [](const Executable &e) { return e.remarks(); },
+          "LLVM's vectorizer and register-allocator remarks from compiling it.")
       .def("object_code",
            [](const Executable &e) {
              std::string object = e.objectCode();
@@ -430,13 +434,26 @@ NB_MODULE(_flashcompile, m) {
       "text"_a, "entry"_a = "",
       "FLOPs, bytes and fused kernels of a Flash function (graph stage IR).");
 
+  // A finished builder has handed its function over: adding to it again
+  // would touch freed IR.
+  auto open = [](const GraphBuilder &b) {
+    if (b.finished())
+      throw nb::value_error("GraphBuilder: the function was already finished");
+  };
   nb::class_<GraphBuilder>(m, "GraphBuilder")
       .def(nb::init<>())
-      .def("add_input", &GraphBuilder::addInput, "shape"_a)
+      .def(
+          "add_input",
+          [open](GraphBuilder &b, const std::vector<int64_t> &shape) {
+            open(b);
+            return b.addInput(shape);
+          },
+          "shape"_a)
       .def(
           "add_constant",
-          [](GraphBuilder &b, F32Array array, const std::string &file,
-             unsigned line) {
+          [open](GraphBuilder &b, F32Array array, const std::string &file,
+                 unsigned line) {
+            open(b);
             std::vector<int64_t> shape(array.shape_ptr(),
                                        array.shape_ptr() + array.ndim());
             return b.addConstant(array.data(), shape, {file, line});
@@ -444,9 +461,10 @@ NB_MODULE(_flashcompile, m) {
           "array"_a, "file"_a = "", "line"_a = 0)
       .def(
           "add_op",
-          [](GraphBuilder &b, const std::string &name,
-             const std::vector<int> &operands, nb::dict attrs,
-             const std::string &file, unsigned line) {
+          [open](GraphBuilder &b, const std::string &name,
+                 const std::vector<int> &operands, nb::dict attrs,
+                 const std::string &file, unsigned line) {
+            open(b);
             std::vector<std::pair<std::string, AttrValue>> converted;
             for (auto [key, value] : attrs)
               converted.emplace_back(nb::cast<std::string>(key),
@@ -462,8 +480,9 @@ NB_MODULE(_flashcompile, m) {
       .def("shape", &GraphBuilder::shape, "value"_a)
       .def(
           "finish",
-          [](GraphBuilder &b, const std::string &name,
-             const std::vector<int> &results) {
+          [open](GraphBuilder &b, const std::string &name,
+                 const std::vector<int> &results) {
+            open(b);
             std::string text, error;
             if (!b.finish(name, results, text, error))
               throw nb::value_error(error.c_str());

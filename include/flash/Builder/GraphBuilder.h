@@ -46,8 +46,11 @@ public:
   int addOp(const std::string &name, const std::vector<int> &operands,
             const std::vector<std::pair<std::string, AttrValue>> &attrs,
             const SourceLocation &loc, std::string &error);
-  /// The static shape of a value.
+  /// The static shape of a value (also after finish); throws
+  /// std::out_of_range for an unknown handle.
   std::vector<int64_t> shape(int value) const;
+  /// True once finish() has run: nothing more can be added.
+  bool finished() const;
   /// Finishes the function `funcName` returning `results` and prints the
   /// module. False with `error` set if the module does not verify.
   bool finish(const std::string &funcName, const std::vector<int> &results,

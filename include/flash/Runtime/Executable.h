@@ -54,6 +54,10 @@ public:
   /// The compiled object code (ELF, host CPU) holding the packed entry
   /// point `_mlir_<entry>`, for ahead-of-time libraries.
   std::string objectCode() const;
+  /// LLVM's remarks from compiling it: loop vectorizer and SLP decisions
+  /// (and why a loop was not vectorized), register-allocator spills and
+  /// reloads per loop. Empty when the object came from the compile cache.
+  const std::vector<std::string> &remarks() const;
 
   /// The IR after `stage`, re-derived from the source by the same pipeline
   /// functions the compile used. Returns false and sets `error` on failure.

@@ -11,8 +11,11 @@ host's roofline with the simulator's model (FLOPs, bytes, arithmetic
 intensity, attainable vs predicted). Findings name the evidence that
 triggered them.
 
-The sgemm ukernel is precompiled C++ in the runtime, not JIT code: a
-program's matmuls show up here as calls to it.
+The sgemm ukernel is precompiled C++ in the runtime, not JIT code: its
+microkernel (of the register tile the program's matmuls use) is read from
+the runtime archive and analyzed like the JIT's loops. LLVM's own remarks
+from the compile (loop vectorizer decisions and reasons, register
+allocator spills) are reported and used as evidence.
 """
 from __future__ import annotations
 
@@ -57,13 +60,13 @@ class Instr:
         return f"{self.mnemonic}\t{self.operands}".strip()
 
 
-def disassemble(obj: bytes) -> dict:
+def disassemble(obj: bytes, demangle: bool = False) -> dict:
     """{function name: [Instr]} of an ELF object."""
     with tempfile.NamedTemporaryFile(suffix=".o") as f:
         f.write(obj)
         f.flush()
-        out = subprocess.run([_tool("llvm-objdump"), "-dr", "--no-show-raw-insn", f.name],
-                             capture_output=True, text=True, check=True).stdout
+        args = [_tool("llvm-objdump"), "-dr", "--no-show-raw-insn"] + (["-C"] if demangle else [])
+        out = subprocess.run(args + [f.name], capture_output=True, text=True, check=True).stdout
     funcs, current = {}, None
     for line in out.splitlines():
         m = re.match(r"^[0-9a-f]+ <(.+)>:$", line)
@@ -154,6 +157,46 @@ def mca(instrs, cpu: str) -> dict:
             "ipc": float(get("IPC").group(1)), "cpu": cpu}
 
 
+# The sgemm ukernel's register tiles (Ukernels.h sgemmTiles()) and the
+# microkernel function each runs (Sgemm.cpp), to find in the runtime archive.
+UKERNEL_TILES = [(6, 16), (4, 24), (8, 8), (4, 16), (12, 32)]
+
+
+def ukernel_tiles(compiled) -> set:
+    """The register tiles the program's matmul ukernel calls use: the
+    flash.sgemm attributes of its ops, else the sgemm option, else 0."""
+    tiles = {int(m.split(",")[-1]) for m in
+             re.findall(r"flash\.sgemm = array<i64: ([-0-9, ]+)>", compiled.source)}
+    opt = re.search(r"sgemm=([-0-9,]+)", getattr(compiled, "options", "") or "")
+    default = int(opt.group(1).split(",")[-1]) if opt and len(opt.group(1).split(",")) == 5 \
+        else 0
+    if re.search(r"flash\.(matmul|batch_matmul|conv2d) (?![^:]*flash\.sgemm)", compiled.source):
+        tiles.add(default)
+    return {t if 0 <= t < len(UKERNEL_TILES) else 0 for t in tiles}
+
+
+def ukernel_functions(tiles) -> dict:
+    """{label: [Instr]} of the microkernels of `tiles`, disassembled from
+    the runtime archive the JIT's ukernel calls are linked from (the same
+    objects as the Python module's, which is stripped)."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    archive = os.path.join(here, "runtime", "libflash_ukernels.a")
+    if not os.path.exists(archive) or not tiles:
+        return {}
+    obj = subprocess.run(["ar", "p", archive, "Sgemm.cpp.o"], capture_output=True).stdout
+    if not obj:
+        return {}
+    funcs = disassemble(obj, demangle=True)
+    out = {}
+    for t in sorted(tiles):
+        mr, nr = UKERNEL_TILES[t]
+        want = "microkernelAvx2(" if t == 0 else f"microkernelTile<{mr}, {nr // 8}>("
+        for name, instrs in funcs.items():
+            if want in name:
+                out[f"ukernel_{mr}x{nr}"] = instrs
+    return out
+
+
 @dataclass
 class LoopReport:
     function: str
@@ -172,11 +215,13 @@ class AnalysisReport:
     kernels: list                 # roofline rows from the host model
     findings: list                # (kind, message, evidence)
     host: dict
+    remarks: list = field(default_factory=list)  # LLVM's, from compiling it
 
     def to_dict(self) -> dict:
         return {"program": self.program, "host": self.host, "functions": self.functions,
                 "loops": [vars(l) for l in self.loops], "kernels": self.kernels,
-                "findings": [dict(kind=k, message=m, evidence=e) for k, m, e in self.findings]}
+                "findings": [dict(kind=k, message=m, evidence=e) for k, m, e in self.findings],
+                "remarks": self.remarks}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=1)
@@ -201,6 +246,9 @@ class AnalysisReport:
                         f"shuffles {m.get('shuffle', 0)}, stack {m.get('stack', 0)}, calls "
                         f"{l.calls or 0}; llvm-mca {l.mca.get('block_rthroughput_cycles', '?')} "
                         f"cycles/iter")
+        if self.remarks:
+            rows += ["", "LLVM remarks (vectorizers, register allocation):"] + \
+                [f"  {r}" for r in self.remarks if "instructions in function" not in r][:20]
         rows += ["", "findings:"] + [f"  [{k}] {m}  (evidence: {e})" for k, m, e in self.findings]
         return "\n".join(rows)
 
@@ -228,8 +276,33 @@ def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
                         "bound": k.bound})
     loop_reports, findings = [], []
     host_width = 256 if "avx2" in open("/proc/cpuinfo").read() else 128
-    for name, instrs in funcs.items():
-        for start, end in innermost(loops(instrs)):
+    remarks = list(compiled._exe.remarks())
+    options = getattr(compiled, "options", "") or ""
+
+    def why_scalar(function: str) -> str:
+        """The vectorizer's own reason, from LLVM's remarks."""
+        if "vectorize=false" in options.replace(" ", ""):
+            return "LLVM's loop and SLP vectorizers are off (pipeline option vectorize=false)"
+        said = [r.split(": ", 2)[-1] for r in remarks
+                if r.startswith("loop-vectorize") and f": {function}:" in r and "not vectorized" in r]
+        return "; ".join(dict.fromkeys(said)) if said else ""
+
+    spill_remarks = [r for r in remarks if r.startswith("regalloc") and "spill" in r]
+    kernels_of_ukernel = ukernel_functions(ukernel_tiles(compiled))
+    every = dict(funcs) | kernels_of_ukernel
+
+    def hot_loops(name, instrs):
+        """The JIT's innermost loops; for a microkernel its FMA loop (the
+        k loop, which holds a small copy loop of its own)."""
+        found = loops(instrs)
+        if name not in kernels_of_ukernel:
+            return innermost(found)
+        fmas = [(sum(classify(i) >= {"fma"} for i in instrs[a:b + 1]), (a, b)) for a, b in found]
+        best = max(fmas, default=(0, None))
+        return [best[1]] if best[0] else []
+
+    for name, instrs in every.items():
+        for start, end in hot_loops(name, instrs):
             body = instrs[start:end + 1]
             m = mix(body)
             calls = sorted({r for i in body for r in i.relocs if not r.startswith(".")})
@@ -239,8 +312,8 @@ def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
             loop_reports.append(report)
             where = f"{name}+{body[0].addr:#x}"
             if m.get("scalar_fp", 0) and not m.get("packed", 0):
-                reason = f"calls {', '.join(calls)} per element" if calls else \
-                    "scalar FP only"
+                reason = why_scalar(name) or (f"calls {', '.join(calls)} per element" if calls
+                                              else "scalar FP only")
                 findings.append(("not-vectorized", f"loop {where} is not vectorized: {reason}",
                                  f"{m['scalar_fp']} scalar FP, 0 packed instructions"))
             elif m.get("packed", 0) and not m.get("vector256", 0) and not m.get("vector512", 0) \
@@ -248,9 +321,11 @@ def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
                 findings.append(("narrow-vectors", f"loop {where} uses 128-bit vectors on a "
                                  f"{host_width}-bit machine", f"{m.get('vector128', 0)} xmm ops"))
             if m.get("stack", 0) >= 2 and m.get("packed", 0):
+                said = [r for r in spill_remarks if f": {name}:" in r]
                 findings.append(("spills", f"loop {where} moves data to and from the stack "
                                  f"({m['stack']} stack accesses): register spills",
-                                 f"{m['stack']} (%rsp)/(%rbp) operands in the loop body"))
+                                 f"{m['stack']} (%rsp)/(%rbp) operands in the loop body"
+                                 + (f"; LLVM: {said[0]}" if said else "")))
     for k in kernels:
         if k["bound"] == "memory" and k["flops"]:
             findings.append(("memory-bound", f"kernel {k['ops']} is memory-bound: "
@@ -262,9 +337,9 @@ def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
         findings.append(("threads-unused", "no parallel loop in a program of "
                          f"{sim.time_s * 1e6:.0f} us: one core of {host.compute_units} works",
                          "no OpenMP outlined function and no ukernel call"))
-    report = AnalysisReport(compiled.entry, {n: mix(i) for n, i in funcs.items()}, loop_reports,
+    report = AnalysisReport(compiled.entry, {n: mix(i) for n, i in every.items()}, loop_reports,
                             kernels, findings,
-                            {"cpu": cpu, "peak_gflops": peak, "bandwidth_gbs": bw})
+                            {"cpu": cpu, "peak_gflops": peak, "bandwidth_gbs": bw}, remarks)
     if roofline_png:
         from ..sim import plot_roofline
         plot_roofline(sim, roofline_png)

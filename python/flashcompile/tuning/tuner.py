@@ -1,0 +1,321 @@
+"""fc.tune: per tunable op and shape, rank every candidate configuration
+with the cost model, compile and measure only the most promising ones (in
+worker processes or on a Ray cluster), keep the best in the tuning
+database, and report.
+
+The default configuration is always measured, and a candidate replaces it
+only if a final, interleaved re-measurement of the two in this process
+confirms it is faster by more than MARGIN: tuning never makes an op
+slower than the untuned pipeline.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .cost_model import HostModel, predict
+from .database import TuningDatabase, shapes_key, use_database
+from .measure import executor, inputs_for, program, time_call
+from .space import Problem, as_sgemm, candidates, is_default, problems_of
+
+MARGIN = 0.03     # a candidate must beat the default by 3% when re-measured
+TOP_K = 24        # at most this many candidates measured per op
+EXPLORE = 0.25    # share of them spread over the model's whole ranking
+
+
+def measurement_order(predicted: list, top_k: int) -> list:
+    """Candidate indices to measure, in order: the default (index 0) as
+    the baseline, then the model's best, with every fourth slot taken by a
+    candidate spread evenly over the rest of its ranking, so the rank
+    correlation is checked over the whole range and a model blind spot
+    still has a chance to be found."""
+    ranked = sorted(range(1, len(predicted)), key=lambda i: predicted[i])
+    slots = max(0, min(top_k, len(predicted)) - 1)
+    n_explore = int(slots * EXPLORE)
+    top, rest = ranked[:slots - n_explore], ranked[slots - n_explore:]
+    explore = [rest[int(j * len(rest) / n_explore)] for j in range(n_explore)] if rest and \
+        n_explore else []
+    order = [0]
+    while top or explore:
+        order.extend(top[:3])
+        top = top[3:]
+        if explore:
+            order.append(explore.pop(0))
+    return order
+
+
+def spearman(xs, ys) -> float | None:
+    """Spearman's rank correlation (average ranks for ties)."""
+    if len(xs) < 3:
+        return None
+
+    def ranks(v):
+        v = np.asarray(v, float)
+        order = np.argsort(v, kind="stable")
+        r = np.empty(len(v))
+        r[order] = np.arange(len(v))
+        for value in np.unique(v):  # ties share their mean rank
+            idx = v == value
+            r[idx] = r[idx].mean()
+        return r
+    rx, ry = ranks(xs), ranks(ys)
+    if rx.std() == 0 or ry.std() == 0:
+        return None
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+@dataclass
+class OpResult:
+    op: str
+    shapes: str
+    description: str
+    candidates: int
+    measured: int
+    default_s: float
+    best_s: float
+    config: dict
+    spearman: float | None
+    points: list = field(default_factory=list)   # (predicted_s, measured_s)
+    failures: list = field(default_factory=list)
+
+    @property
+    def speedup(self) -> float:
+        return self.default_s / self.best_s if self.best_s else 1.0
+
+
+@dataclass
+class TuneReport:
+    ops: list
+    executor: str
+    budget_s: float
+    elapsed_s: float
+    database: str
+    model_default_s: float | None = None
+    model_tuned_s: float | None = None
+
+    @property
+    def pruned_share(self) -> float:
+        total = sum(o.candidates for o in self.ops)
+        return 1 - sum(o.measured for o in self.ops) / total if total else 0.0
+
+    @property
+    def spearman_pooled(self) -> float | None:
+        pts = [p for o in self.ops for p in o.points]
+        return spearman([p[0] for p in pts], [p[1] for p in pts])
+
+    @property
+    def spearman_per_op(self) -> float | None:
+        values = [o.spearman for o in self.ops if o.spearman is not None]
+        return float(np.median(values)) if values else None
+
+    def table(self) -> str:
+        lines = [f"{'op':58s} {'default ms':>10s} {'best ms':>9s} {'speedup':>7s} "
+                 f"{'measured':>9s} {'rho':>5s}  config"]
+        for o in self.ops:
+            rho = f"{o.spearman:.2f}" if o.spearman is not None else "  -"
+            config = "default" if is_default(o.config) else \
+                "mc={mc} kc={kc} nc={nc} threads={threads} tile={tile}".format(**o.config)
+            lines.append(f"{o.description[:58]:58s} {o.default_s * 1e3:10.3f} "
+                         f"{o.best_s * 1e3:9.3f} {o.speedup:6.2f}x "
+                         f"{o.measured:4d}/{o.candidates:<4d} {rho:>5s}  {config}")
+        sp, spo = self.spearman_pooled, self.spearman_per_op
+        lines.append(f"pruned by the cost model: {self.pruned_share:.0%} of candidates; "
+                     f"Spearman(model, measured): pooled {sp if sp is None else round(sp, 3)}, "
+                     f"median per op {spo if spo is None else round(spo, 3)}")
+        if self.model_default_s:
+            lines.append(f"whole program: default {self.model_default_s * 1e3:.3f} ms, tuned "
+                         f"{self.model_tuned_s * 1e3:.3f} ms "
+                         f"({self.model_default_s / self.model_tuned_s:.2f}x)")
+        lines.append(f"{self.elapsed_s:.1f} s of a {self.budget_s:.0f} s budget on "
+                     f"{self.executor}; database {self.database}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {"ops": [asdict(o) | {"speedup": o.speedup} for o in self.ops],
+                "executor": self.executor, "budget_s": self.budget_s,
+                "elapsed_s": self.elapsed_s, "database": self.database,
+                "pruned_share": self.pruned_share, "spearman_pooled": self.spearman_pooled,
+                "spearman_per_op": self.spearman_per_op,
+                "model_default_s": self.model_default_s, "model_tuned_s": self.model_tuned_s}
+
+    def __str__(self):
+        return self.table()
+
+
+class _Progress:
+    def __init__(self, enabled: bool, total_ops: int):
+        self.enabled, self.total_ops = enabled and sys.stderr is not None, total_ops
+
+    def show(self, op_index, done, total, best):
+        if not self.enabled:
+            return
+        width = 24
+        filled = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r  op {op_index + 1}/{self.total_ops} [{'#' * filled}"
+                         f"{'.' * (width - filled)}] {done}/{total} measured, best "
+                         f"{best:.2f}x   ")
+        sys.stderr.flush()
+
+    def end(self):
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def _trace_of(target, example_inputs):
+    """The Trace of a function, model, compiled graph or imported model."""
+    compiled = getattr(target, "compiled", target)   # ImportedModel -> CompiledGraph
+    trace = getattr(compiled, "trace", None)
+    if trace is not None:
+        return trace, compiled
+    from ..jit import compile as fc_compile
+    compiled = fc_compile(target, example_inputs)
+    return compiled.trace, compiled
+
+
+def _confirm(p: Problem, best: dict, default: dict, rounds: int = 3):
+    """Default and best re-timed alternately here, nothing else running."""
+    xs = inputs_for(p)
+    a, b = program(p, default), program(p, best)
+    ta = tb = float("inf")
+    for _ in range(rounds):
+        ta = min(ta, time_call(lambda: a(*xs), 0.05))
+        tb = min(tb, time_call(lambda: b(*xs), 0.05))
+    return ta, tb
+
+
+def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: int | None = None,
+         cluster=None, top_k: int = TOP_K, progress: bool = True, apply: bool = True,
+         min_time: float = 0.1) -> TuneReport:
+    """Tunes every matmul, batch_matmul and conv2d of `target` (a function
+    with its example inputs, an fc model, a compiled graph or an imported
+    model) within about `budget` seconds. `db` is a TuningDatabase or a path
+    (default: the user's one, ~/.cache/flashcompile/tuning.db); `workers`
+    local measurement processes (default: one per core; 0: in this
+    process); `cluster` a Ray address (or "local") to measure on Ray
+    instead. With `apply`, later compiles in this process use the database.
+    """
+    start = time.perf_counter()
+    database = db if isinstance(db, TuningDatabase) else TuningDatabase(db)
+    trace, compiled = _trace_of(target, example_inputs)
+    problems = problems_of(trace)
+    host = HostModel()
+    pool = executor(workers, cluster)
+    bar = _Progress(progress, len(problems))
+    results = []
+    try:
+        for index, p in enumerate(problems):
+            op_start = time.perf_counter()
+            op_budget = max(0.0, budget - (op_start - start)) / (len(problems) - index)
+            cands = candidates(p, host.cores)
+            predicted = [predict(p, c, host) for c in cands]
+            order = measurement_order(predicted, top_k)
+            problem = {"op": p.op, "shapes": p.shapes, "attrs": p.attrs, "batch": p.batch,
+                       "m": p.m, "n": p.n, "k": p.k}
+            measured, failures, best_seen = [], [], 1.0
+            default_s = None
+            # Waves of one candidate per worker until the op's budget or top_k.
+            wave = max(1, workers if workers else (os.cpu_count() or 1))
+            cursor = 0
+            while cursor < len(order):
+                if cursor > 0 and time.perf_counter() - op_start > op_budget:
+                    break
+                chunk = order[cursor:cursor + wave]
+                cursor += len(chunk)
+                tasks = [{"problem": problem, "config": cands[i], "predicted_s": predicted[i],
+                          "db": database.path, "min_time": min_time} for i in chunk]
+                for r in pool.map(tasks):
+                    if r["ok"]:
+                        measured.append(r)
+                        if is_default(r["config"]):
+                            default_s = r["seconds"]
+                        if default_s:
+                            best_seen = max(best_seen, default_s / r["seconds"])
+                    else:
+                        failures.append(f"{r['config']}: {r['note']}")
+                    bar.show(index, len(measured) + len(failures), len(order), best_seen)
+            default = cands[0]
+            ok = [r for r in measured]
+            best = min(ok, key=lambda r: r["seconds"]) if ok else None
+            chosen, best_s = default, default_s
+            if best is not None and not is_default(best["config"]) and default_s:
+                t_default, t_best = _confirm(p, best["config"], default)
+                default_s = t_default
+                if t_best < t_default * (1 - MARGIN):
+                    chosen, best_s = best["config"], t_best
+                else:
+                    best_s = t_default
+            if default_s is None:  # the default itself failed: nothing to compare
+                failures.append("the default configuration could not be measured")
+                default_s = best_s = float("nan")
+            sgemm = [0] * 5 if is_default(chosen) else as_sgemm(chosen)
+            database.store(p.op, shapes_key(p.shapes, p.attrs), {"sgemm": sgemm}, default_s,
+                           best_s, len(measured))
+            points = [(r["predicted_s"], r["seconds"]) for r in ok]
+            results.append(OpResult(p.op, shapes_key(p.shapes, p.attrs), p.describe(),
+                                    len(cands), len(measured) + len(failures), default_s,
+                                    best_s, chosen,
+                                    spearman([x[0] for x in points], [x[1] for x in points]),
+                                    points, failures))
+    finally:
+        pool.close()
+        bar.end()
+    report = TuneReport(results, pool.name, budget, time.perf_counter() - start, database.path)
+    if apply:
+        use_database(database)
+    if example_inputs is not None or hasattr(compiled, "trace"):
+        report.model_default_s, report.model_tuned_s = _whole_program(trace, compiled, database)
+    return report
+
+
+def _whole_program(trace, compiled, database):
+    """The traced program compiled without and with the database, timed
+    alternately on random inputs of its input shapes."""
+    from ..importers.imported import compile_trace  # noqa: F401 (same trace, recompiled)
+    from ..compiled import compile_mlir
+    from . import database as dbmod
+    shapes = [entry[2] for entry in trace.record if entry[0] == "input"]
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+    text = compiled.source
+    tuned_text = _with_tuned_attrs(text, database)
+    previous = dict(dbmod._active)
+    try:
+        default = compile_mlir(text)
+        tuned = compile_mlir(tuned_text)
+    finally:
+        dbmod._active.update(previous)
+    td = tt = float("inf")
+    for _ in range(3):
+        td = min(td, time_call(lambda: default(*xs), 0.05))
+        tt = min(tt, time_call(lambda: tuned(*xs), 0.05))
+    return td, tt
+
+
+def _with_tuned_attrs(text: str, database: TuningDatabase) -> str:
+    """The program text with each tunable op's database parameters as its
+    flash.sgemm attribute (what a fresh trace would produce)."""
+    from .space import problems_of_text
+    out = text
+    for p, line in problems_of_text(text):
+        config = database.lookup(p.op, shapes_key(p.shapes, p.attrs))
+        sgemm = (config or {}).get("sgemm")
+        if not sgemm or not any(sgemm):
+            continue
+        attr = f"flash.sgemm = array<i64: {', '.join(str(v) for v in sgemm)}>"
+        if "{" in line.split(":")[0]:
+            new = line.replace("{", "{" + attr + ", ", 1)
+        else:
+            head, sep, tail = line.partition(" : ")
+            new = f"{head} {{{attr}}}{sep}{tail}"
+        out = out.replace(line, new, 1)
+    return out
+
+
+def tune_report_json(report: TuneReport, path: str):
+    with open(path, "w") as f:
+        json.dump(report.to_json(), f, indent=1)
