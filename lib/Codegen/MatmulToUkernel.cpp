@@ -45,7 +45,7 @@ func::FuncOp getOrDeclareUkernel(ModuleOp module) {
       b, module.getLoc(), kMatmulUkernel,
       b.getFunctionType({type, type, type, b.getI1Type(), b.getI64Type(),
                          b.getI64Type(), b.getI64Type(), b.getI64Type(),
-                         b.getI64Type()},
+                         b.getI64Type(), b.getI64Type()},
                         {}));
   func.setPrivate();
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
@@ -142,8 +142,8 @@ linalg::FillOp zeroFillBefore(Operation *op, Value c) {
   return fill;
 }
 
-/// mc, kc, nc, threads, register tile: the runtime's SgemmConfig.
-constexpr size_t kSgemmParams = 5;
+/// mc, kc, nc, threads, register tile, B packing: the runtime's SgemmConfig.
+constexpr size_t kSgemmParams = 6;
 
 struct MatmulToUkernel
     : mlir::flash::impl::MatmulToUkernelBase<MatmulToUkernel> {

@@ -14,6 +14,11 @@
   calibrate              measure this machine again (peak, bandwidth, caches)
   analyze FILE [--json] [--roofline PNG]
                          instruction mix, loops (llvm-mca), roofline, findings
+  tune FILE [--budget S] [--db PATH] [--workers N] [--ray ADDRESS|local] [--json]
+                         tune every matmul/conv of FILE (.mlir or .onnx) into
+                         the tuning database (default ~/.cache/flashcompile/tuning.db)
+  tune --export OUT | --merge IN [--db PATH]
+                         ship a tuning database as JSON lines, or merge one in
 
 FILE is a .mlir file of Flash IR. --options passes pipeline options
 (flash-opt syntax, e.g. ukernels=false).
@@ -32,7 +37,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flashcompile", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["stages", "ir", "dump", "aot", "devices", "simulate",
-                                            "compare", "place", "calibrate", "analyze"])
+                                            "compare", "place", "calibrate", "analyze", "tune"])
     parser.add_argument("file", nargs="?")
     parser.add_argument("target", nargs="?", help="stage (ir) or folder (dump, aot)")
     parser.add_argument("--entry", default=None)
@@ -45,17 +50,29 @@ def main(argv=None) -> int:
     parser.add_argument("--plot", default=None)
     parser.add_argument("--roofline", default=None)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds (tune)")
+    parser.add_argument("--db", default=None, help="tuning database path (tune)")
+    parser.add_argument("--workers", type=int, default=None, help="measurement processes (tune)")
+    parser.add_argument("--ray", default=None, help="Ray address, or 'local' (tune)")
+    parser.add_argument("--top-k", type=int, default=24, help="candidates per op (tune)")
+    parser.add_argument("--export", default=None, help="write the database as JSON lines (tune)")
+    parser.add_argument("--merge", default=None, help="merge a database or export (tune)")
     args = parser.parse_args(argv)
     if args.command in ("devices", "calibrate"):
         return _devices(args)
+    if args.command == "tune" and (args.export or args.merge):
+        return _tune_db(args)
     if args.file is None:
         parser.error(f"{args.command} needs a FILE")
     try:
-        source = open(args.file).read()
+        source = open(args.file, "rb").read().decode("utf-8", "replace") \
+            if not args.file.endswith(".onnx") else None
     except OSError as e:
         print(f"flashcompile: cannot read {args.file}: {e.strerror}", file=sys.stderr)
         return 1
     try:
+        if args.command == "tune":
+            return _tune(args, source)
         compiled = compile_mlir(source, args.entry, args.file, args.options)
         if args.command in ("simulate", "compare", "place"):
             return _simulate(args, compiled)
@@ -78,6 +95,29 @@ def main(argv=None) -> int:
     except (ValueError, RuntimeError, KeyError) as e:
         print(f"flashcompile: {e}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _tune(args, source) -> int:
+    from .tuning import tune
+    if args.file.endswith(".onnx"):
+        from .importers.onnx import from_onnx
+        target = from_onnx(args.file, options=args.options)
+    else:
+        target = compile_mlir(source, args.entry, args.file, args.options)
+    report = tune(target, budget=args.budget, db=args.db, workers=args.workers,
+                  cluster=args.ray, top_k=args.top_k, progress=not args.json)
+    print(json.dumps(report.to_json(), indent=1) if args.json else report.table())
+    return 0
+
+
+def _tune_db(args) -> int:
+    from .tuning import TuningDatabase
+    db = TuningDatabase(args.db)
+    if args.export:
+        print(f"exported {db.export(args.export)} entries to {args.export}")
+    if args.merge:
+        print(f"merged {db.merge(args.merge)} entries from {args.merge} into {db.path}")
     return 0
 
 

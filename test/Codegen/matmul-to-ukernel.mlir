@@ -1,17 +1,17 @@
 // RUN: flash-opt %s --flash-matmul-to-ukernel --split-input-file | FileCheck %s
 // RUN: flash-opt %s --flash-matmul-to-ukernel="min-flops=1000" --split-input-file | FileCheck %s --check-prefix=THRESHOLD
-// RUN: flash-opt %s --flash-matmul-to-ukernel="sgemm=96,384,1024,2,1" --split-input-file | FileCheck %s --check-prefix=OPTION
+// RUN: flash-opt %s --flash-matmul-to-ukernel="sgemm=96,384,1024,2,1,1" --split-input-file | FileCheck %s --check-prefix=OPTION
 
-// CHECK: func.func private @flash_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i1, i64, i64, i64, i64, i64) attributes {llvm.emit_c_interface}
+// CHECK: func.func private @flash_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i1, i64, i64, i64, i64, i64, i64) attributes {llvm.emit_c_interface}
 // CHECK-LABEL: func.func @mm
 // CHECK: %[[ACC:.*]] = arith.constant true
 // CHECK: %[[A:.*]] = memref.cast %arg0 : memref<7x5xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 // CHECK: %[[B:.*]] = memref.cast %arg1 : memref<5x3xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 // CHECK: %[[C:.*]] = memref.cast %arg2 : memref<7x3xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
-// CHECK: call @flash_matmul_f32(%[[A]], %[[B]], %[[C]], %[[ACC]], %c0_i64, %c0_i64_0, %c0_i64_1, %c0_i64_2, %c0_i64_3)
+// CHECK: call @flash_matmul_f32(%[[A]], %[[B]], %[[C]], %[[ACC]], %c0_i64, %c0_i64_0, %c0_i64_1, %c0_i64_2, %c0_i64_3, %c0_i64_4)
 // The sgemm option sets the ukernel parameters of every call:
 // OPTION-LABEL: func.func @mm
-// OPTION: call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c96_i64, %c384_i64, %c1024_i64, %c2_i64, %c1_i64)
+// OPTION: call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c96_i64, %c384_i64, %c1024_i64, %c2_i64, %c1_i64, %c1_i64_0)
 // CHECK-NOT: linalg.matmul
 // 2*7*5*3 = 210 FLOPs: below the threshold the matmul stays.
 // THRESHOLD-LABEL: func.func @mm
@@ -110,10 +110,10 @@ func.func @one_filled(%a: memref<7x5xf32>, %b: memref<5x3xf32>, %c: memref<7x3xf
 
 // fc.tune's flash.sgemm attribute on the op wins over the option.
 // CHECK-LABEL: func.func @tuned
-// CHECK: call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c48_i64, %c128_i64, %c512_i64, %c1_i64, %c3_i64)
+// CHECK: call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c48_i64, %c128_i64, %c512_i64, %c1_i64, %c3_i64, %c2_i64)
 // OPTION-LABEL: func.func @tuned
-// OPTION: call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c48_i64, %c128_i64, %c512_i64, %c1_i64, %c3_i64)
+// OPTION: call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c48_i64, %c128_i64, %c512_i64, %c1_i64, %c3_i64, %c2_i64)
 func.func @tuned(%a: memref<7x5xf32>, %b: memref<5x3xf32>, %c: memref<7x3xf32>) {
-  linalg.matmul {flash.sgemm = array<i64: 48, 128, 512, 1, 3>} ins(%a, %b : memref<7x5xf32>, memref<5x3xf32>) outs(%c : memref<7x3xf32>)
+  linalg.matmul {flash.sgemm = array<i64: 48, 128, 512, 1, 3, 2>} ins(%a, %b : memref<7x5xf32>, memref<5x3xf32>) outs(%c : memref<7x3xf32>)
   return
 }

@@ -18,8 +18,8 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     (lib/Runtime/Ukernels). Products below `min-flops` stay in generated code.
 
     Each call also passes the ukernel's tunable parameters (mc, kc, nc,
-    threads, register tile; 0 = default): the op's `flash.sgemm` attribute
-    (an `array<i64>` of five, put there by fc.tune's database and carried
+    threads, register tile, B packing; 0 = default): the op's `flash.sgemm` attribute
+    (an `array<i64>` of six, put there by fc.tune's database and carried
     from `flash.matmul` / `flash.batch_matmul` / `flash.conv2d` through the
     lowering), else the `sgemm` option, else zeros.
   }];
@@ -28,7 +28,7 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
            "Only matmuls with at least this many FLOPs (2*M*N*K) use the "
            "ukernel">,
     ListOption<"sgemm", "sgemm", "int64_t",
-               "Default ukernel parameters mc,kc,nc,threads,tile (0: the "
+               "Default ukernel parameters mc,kc,nc,threads,tile,packB (0: the "
                "ukernel's own choice)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",

@@ -44,7 +44,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   ListOption<int64_t> sgemm{
       *this, "sgemm",
       llvm::cl::desc("sgemm ukernel parameters for matmuls without a "
-                     "flash.sgemm attribute: mc,kc,nc,threads,tile (0: the "
+                     "flash.sgemm attribute: mc,kc,nc,threads,tile,packB (0: the "
                      "ukernel's default)")};
   Option<bool> vectorize{
       *this, "vectorize",

@@ -1,8 +1,8 @@
 //===- Entry.cpp - C-interface entry points of the ukernels ---------------===//
 //
 // Generated code calls `flash_matmul_f32(A, B, C, accumulate, config...)`
-// on memrefs; MLIR's C
-// interface (llvm.emit_c_interface) turns that into a call of
+// on memrefs; MLIR's C interface (llvm.emit_c_interface) turns that into a
+// call of
 // `_mlir_ciface_flash_matmul_f32` with pointers to the memref descriptors.
 //
 //===----------------------------------------------------------------------===//
@@ -21,14 +21,15 @@ void _mlir_ciface_flash_matmul_f32(StridedMemRefType<float, 2> *a,
                                    StridedMemRefType<float, 2> *b,
                                    StridedMemRefType<float, 2> *c,
                                    bool accumulate, int64_t mc, int64_t kc,
-                                   int64_t nc, int64_t threads, int64_t tile) {
+                                   int64_t nc, int64_t threads, int64_t tile,
+                                   int64_t packB) {
   int64_t m = c->sizes[0], n = c->sizes[1], k = a->sizes[1];
   const float *pa = a->data + a->offset;
   const float *pb = b->data + b->offset;
   float *pc = c->data + c->offset;
   if (a->strides[1] == 1 && b->strides[1] == 1 && c->strides[1] == 1) {
     sgemm(m, n, k, pa, a->strides[0], pb, b->strides[0], pc, c->strides[0],
-          accumulate, SgemmConfig{mc, kc, nc, threads, tile});
+          accumulate, SgemmConfig{mc, kc, nc, threads, tile, packB});
     return;
   }
   if (!accumulate)

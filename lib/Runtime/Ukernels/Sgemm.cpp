@@ -200,6 +200,7 @@ const Tile &selectTile(int64_t index) {
 struct Blocking {
   int64_t mr, nr, mc, kc, nc;
   Microkernel kernel;
+  int64_t packB; ///< SgemmConfig::packB
 };
 
 Blocking blockingFor(const SgemmConfig &config) {
@@ -210,6 +211,7 @@ Blocking blockingFor(const SgemmConfig &config) {
   b.mc = roundUp(config.mc > 0 ? config.mc : MC, tile.mr);
   b.kc = config.kc > 0 ? config.kc : KC;
   b.nc = roundUp(config.nc > 0 ? config.nc : NC, tile.nr);
+  b.packB = config.packB;
   return b;
 }
 
@@ -234,7 +236,7 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
       // With a single block of A rows, each B panel is used by one sweep
       // only: packing it would cost as much as it saves, so full panels are
       // read in place (BLIS packs B for its reuse across A blocks).
-      bool bInPlace = m <= MCb;
+      bool bInPlace = blk.packB == 0 ? m <= MCb : blk.packB == 2;
       int64_t fullCols = nc / nr * nr;
       if (!bInPlace)
         packB(kc, nc, b + pc * ldb + jc, ldb, nr, bPacked.get());

@@ -165,11 +165,13 @@ UKERNEL_TILES = [(6, 16), (4, 24), (8, 8), (4, 16), (12, 32)]
 def ukernel_tiles(compiled) -> set:
     """The register tiles the program's matmul ukernel calls use: the
     flash.sgemm attributes of its ops, else the sgemm option, else 0."""
-    tiles = {int(m.split(",")[-1]) for m in
+    def tile_of(values: str) -> int:  # mc, kc, nc, threads, tile, packB
+        parts = [int(v) for v in values.replace(" ", "").split(",") if v]
+        return parts[4] if len(parts) > 4 else 0
+    tiles = {tile_of(m) for m in
              re.findall(r"flash\.sgemm = array<i64: ([-0-9, ]+)>", compiled.source)}
     opt = re.search(r"sgemm=([-0-9,]+)", getattr(compiled, "options", "") or "")
-    default = int(opt.group(1).split(",")[-1]) if opt and len(opt.group(1).split(",")) == 5 \
-        else 0
+    default = tile_of(opt.group(1)) if opt else 0
     if re.search(r"flash\.(matmul|batch_matmul|conv2d) (?![^:]*flash\.sgemm)", compiled.source):
         tiles.add(default)
     return {t if 0 <= t < len(UKERNEL_TILES) else 0 for t in tiles}

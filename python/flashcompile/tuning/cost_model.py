@@ -37,6 +37,7 @@ PENALTY = {"l1": 0.80, "l2": 0.85, "l3": 0.90}
 # and the speedup of two tasks over one relative to 2x (the second vCPU).
 IMPLEMENTATION = {0: 1.0, 1: 0.78, 2: 0.61, 3: 0.68, 4: 0.59}
 PARALLEL_EFFICIENCY = 0.8
+IN_PLACE_EFFICIENCY = 0.97   # microkernel reading B in place (strided rows) vs packed
 
 
 class HostModel:
@@ -96,8 +97,11 @@ def _serial(host: HostModel, m: int, n: int, k: int, config: dict) -> float:
     compute = padded / (host.core_flops * efficiency)
     column_blocks = math.ceil(n / nc)
     pack_bytes = 8.0 * m * k * column_blocks          # A: read + write per column block
-    if m > mc:
+    packs_b = m > mc if config.get("packB", 0) == 0 else config["packB"] == 1
+    if packs_b:
         pack_bytes += 8.0 * k * n                     # B: packed once per slice
+    else:
+        compute /= IN_PLACE_EFFICIENCY                # B rows read ldb apart
     c_bytes = 8.0 * m * n * slices                    # C: read + write per slice
     calls = math.ceil(m / mr) * math.ceil(n / nr) * slices
     memory = pack_bytes / host.bandwidth(4.0 * (m * k + k * n)) + \

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .space import Problem, as_sgemm
+from .space import Problem, as_sgemm, default_config
 
 _default_outputs: dict = {}  # per process: problem key -> the default's output
 
@@ -98,10 +98,7 @@ def measure_task(task: dict) -> dict:
         xs = inputs_for(p, task.get("seed", 0))
         key = _key(p)
         if key not in _default_outputs:
-            from .space import DEFAULT
-            default = {"mc": DEFAULT["mc"], "kc": DEFAULT["kc"], "nc": DEFAULT["nc"],
-                       "threads": 0, "tile": 0}
-            _default_outputs[key] = program(p, default)(*xs)
+            _default_outputs[key] = program(p, default_config())(*xs)
         t0 = time.perf_counter()
         compiled = program(p, config)
         result["compile_s"] = time.perf_counter() - t0

@@ -4,7 +4,8 @@ candidate ukernel parameters.
 Every tunable op (matmul, batch_matmul, conv2d through im2col) runs as
 sgemm calls whose parameters the pipeline exposes per op (the flash.sgemm
 attribute): cache blocking per level (mc rows of A for L2, kc depth for L1,
-nc columns of B for L3), the task count, and the register tile. Candidates
+nc columns of B for L3), the task count, the register tile, and whether B
+is packed. Candidates
 that the ukernel would run identically on this shape (a block larger than
 the matrix, say) are merged, so each candidate is a distinct program.
 """
@@ -91,6 +92,12 @@ def _round_up(v: int, to: int) -> int:
     return (v + to - 1) // to * to
 
 
+def _packs_b(p: Problem, config: dict, mc: int) -> bool:
+    """Whether B's panels are packed (SgemmConfig::packB; 0: only when A
+    has several row blocks)."""
+    return p.m > mc if config.get("packB", 0) == 0 else config["packB"] == 1
+
+
 def effective(p: Problem, config: dict, cores: int) -> tuple:
     """What the ukernel actually runs for `config` on this shape (Sgemm.cpp's
     rounding, clamping and equal K slices): equal tuples, equal programs."""
@@ -105,7 +112,7 @@ def effective(p: Problem, config: dict, cores: int) -> tuple:
     few_rows = p.m < 6
     if few_rows:  # the streaming path: only the task count matters
         return ("few", threads)
-    return (tile, mc, nc, slices, threads)
+    return (tile, mc, nc, slices, threads, _packs_b(p, config, mc))
 
 
 def candidates(p: Problem, cores: int | None = None) -> list:
@@ -113,13 +120,12 @@ def candidates(p: Problem, cores: int | None = None) -> list:
     A config is {"mc", "kc", "nc", "threads", "tile"} (threads 0: the
     ukernel's own choice, as in the default)."""
     cores = cores or os.cpu_count() or 1
-    default = {"mc": DEFAULT["mc"], "kc": DEFAULT["kc"], "nc": DEFAULT["nc"], "threads": 0,
-               "tile": 0}
+    default = default_config()
     out, seen = [default], {effective(p, default, cores)}
     thread_choices = sorted({1, cores})
-    for tile, mc, kc, nc, threads in itertools.product(range(len(TILES)), MC, KC, NC,
-                                                       thread_choices):
-        config = {"mc": mc, "kc": kc, "nc": nc, "threads": threads, "tile": tile}
+    for tile, mc, kc, nc, threads, pack in itertools.product(range(len(TILES)), MC, KC, NC,
+                                                             thread_choices, (0, 1)):
+        config = {"mc": mc, "kc": kc, "nc": nc, "threads": threads, "tile": tile, "packB": pack}
         key = effective(p, config, cores)
         if key not in seen:
             seen.add(key)
@@ -127,14 +133,19 @@ def candidates(p: Problem, cores: int | None = None) -> list:
     return out
 
 
+def default_config() -> dict:
+    return {"mc": DEFAULT["mc"], "kc": DEFAULT["kc"], "nc": DEFAULT["nc"], "threads": 0,
+            "tile": 0, "packB": 0}
+
+
 def as_sgemm(config: dict) -> list:
     """The flash.sgemm attribute (the runtime's SgemmConfig order)."""
-    return [config["mc"], config["kc"], config["nc"], config["threads"], config["tile"]]
+    return [config["mc"], config["kc"], config["nc"], config["threads"], config["tile"],
+            config.get("packB", 0)]
 
 
 def is_default(config: dict) -> bool:
-    return config == {"mc": DEFAULT["mc"], "kc": DEFAULT["kc"], "nc": DEFAULT["nc"],
-                      "threads": 0, "tile": 0}
+    return dict(config, packB=config.get("packB", 0)) == default_config()
 
 
 _OP_LINE = re.compile(r"^\s*%\S+ = (flash\.(?:matmul|batch_matmul|conv2d)) [^:{]*"

@@ -21,7 +21,7 @@ import numpy as np
 from .cost_model import HostModel, predict
 from .database import TuningDatabase, shapes_key, use_database
 from .measure import executor, inputs_for, program, time_call
-from .space import Problem, as_sgemm, candidates, is_default, problems_of
+from .space import Problem, as_sgemm, candidates, is_default, problems_of, problems_of_text
 
 MARGIN = 0.03     # a candidate must beat the default by 3% when re-measured
 TOP_K = 24        # at most this many candidates measured per op
@@ -119,7 +119,8 @@ class TuneReport:
         for o in self.ops:
             rho = f"{o.spearman:.2f}" if o.spearman is not None else "  -"
             config = "default" if is_default(o.config) else \
-                "mc={mc} kc={kc} nc={nc} threads={threads} tile={tile}".format(**o.config)
+                "mc={mc} kc={kc} nc={nc} threads={threads} tile={tile} packB={packB}".format(
+                    **(dict(packB=0) | o.config))
             lines.append(f"{o.description[:58]:58s} {o.default_s * 1e3:10.3f} "
                          f"{o.best_s * 1e3:9.3f} {o.speedup:6.2f}x "
                          f"{o.measured:4d}/{o.candidates:<4d} {rho:>5s}  {config}")
@@ -166,18 +167,30 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def _trace_of(target, example_inputs):
-    """The Trace of a function, model, compiled graph or imported model."""
+def _program(target, example_inputs):
+    """(tunable Problems, compiled program) of a function or model with its
+    example inputs, a compiled graph, an imported model, or a program
+    compiled from Flash IR text (fc.compile_mlir)."""
     compiled = getattr(target, "compiled", target)   # ImportedModel -> CompiledGraph
     trace = getattr(compiled, "trace", None)
     if trace is not None:
-        return trace, compiled
+        return problems_of(trace), compiled
+    if hasattr(compiled, "source") and hasattr(compiled, "_exe"):
+        seen, problems = set(), []
+        for p, _ in problems_of_text(compiled.source):
+            key = (p.op, tuple(p.shapes), str(sorted(p.attrs.items())))
+            if key not in seen:
+                seen.add(key)
+                problems.append(p)
+        return problems, compiled
+    if example_inputs is None:
+        raise TypeError("fc.tune: a function or model needs its example_inputs")
     from ..jit import compile as fc_compile
     compiled = fc_compile(target, example_inputs)
-    return compiled.trace, compiled
+    return problems_of(compiled.trace), compiled
 
 
-def _confirm(p: Problem, best: dict, default: dict, rounds: int = 3):
+def _confirm(p: Problem, best: dict, default: dict, rounds: int = 5):
     """Default and best re-timed alternately here, nothing else running."""
     xs = inputs_for(p)
     a, b = program(p, default), program(p, best)
@@ -201,8 +214,7 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
     """
     start = time.perf_counter()
     database = db if isinstance(db, TuningDatabase) else TuningDatabase(db)
-    trace, compiled = _trace_of(target, example_inputs)
-    problems = problems_of(trace)
+    problems, compiled = _program(target, example_inputs)
     host = HostModel()
     pool = executor(workers, cluster)
     bar = _Progress(progress, len(problems))
@@ -252,7 +264,7 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
             if default_s is None:  # the default itself failed: nothing to compare
                 failures.append("the default configuration could not be measured")
                 default_s = best_s = float("nan")
-            sgemm = [0] * 5 if is_default(chosen) else as_sgemm(chosen)
+            sgemm = [0] * 6 if is_default(chosen) else as_sgemm(chosen)
             database.store(p.op, shapes_key(p.shapes, p.attrs), {"sgemm": sgemm}, default_s,
                            best_s, len(measured))
             points = [(r["predicted_s"], r["seconds"]) for r in ok]
@@ -267,39 +279,30 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
     report = TuneReport(results, pool.name, budget, time.perf_counter() - start, database.path)
     if apply:
         use_database(database)
-    if example_inputs is not None or hasattr(compiled, "trace"):
-        report.model_default_s, report.model_tuned_s = _whole_program(trace, compiled, database)
+    if problems:
+        report.model_default_s, report.model_tuned_s = _whole_program(compiled, database)
     return report
 
 
-def _whole_program(trace, compiled, database):
-    """The traced program compiled without and with the database, timed
-    alternately on random inputs of its input shapes."""
-    from ..importers.imported import compile_trace  # noqa: F401 (same trace, recompiled)
+def _whole_program(compiled, database):
+    """The program compiled as it was and with the database's parameters
+    on its ops, timed alternately on random inputs of its input shapes."""
     from ..compiled import compile_mlir
-    from . import database as dbmod
-    shapes = [entry[2] for entry in trace.record if entry[0] == "input"]
     rng = np.random.default_rng(0)
-    xs = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+    xs = [rng.standard_normal(s, dtype=np.float32) for s in compiled.input_shapes]
     text = compiled.source
-    tuned_text = _with_tuned_attrs(text, database)
-    previous = dict(dbmod._active)
-    try:
-        default = compile_mlir(text)
-        tuned = compile_mlir(tuned_text)
-    finally:
-        dbmod._active.update(previous)
+    default = compile_mlir(text, options=compiled.options)
+    tuned = compile_mlir(_with_tuned_attrs(text, database), options=compiled.options)
     td = tt = float("inf")
-    for _ in range(3):
-        td = min(td, time_call(lambda: default(*xs), 0.05))
-        tt = min(tt, time_call(lambda: tuned(*xs), 0.05))
+    for _ in range(5):
+        td = min(td, time_call(lambda: default(*xs), 0.1))
+        tt = min(tt, time_call(lambda: tuned(*xs), 0.1))
     return td, tt
 
 
 def _with_tuned_attrs(text: str, database: TuningDatabase) -> str:
     """The program text with each tunable op's database parameters as its
     flash.sgemm attribute (what a fresh trace would produce)."""
-    from .space import problems_of_text
     out = text
     for p, line in problems_of_text(text):
         config = database.lookup(p.op, shapes_key(p.shapes, p.attrs))

@@ -12,7 +12,7 @@
 
 namespace mlir::flash {
 
-/// array<i64: mc, kc, nc, threads, tile> (the runtime's SgemmConfig).
+/// array<i64: mc, kc, nc, threads, tile, packB> (the runtime's SgemmConfig).
 inline constexpr llvm::StringLiteral kSgemmAttr = "flash.sgemm";
 
 /// Copies the tuned parameters of `from` (if any) onto `to`.

@@ -1,0 +1,144 @@
+"""fc.tune on a set of matmul, conv and MLP shapes: the default pipeline vs
+the tuned one per op and per program, the share of candidates the cost
+model pruned, and its rank correlation with the measurements.
+
+    python3 benchmarks/tune_bench.py --budget 20 --out benchmarks/results/tuning.json \
+        --md benchmarks/results/tuning.md
+
+Each workload is tuned into a fresh database of its own (so no result
+carries over), with local worker processes. "Program" times compile the
+whole workload without and with the database and time the two alternately.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+
+
+def workloads():
+    import numpy as np
+
+    import flashcompile as fc
+    rng = np.random.default_rng(0)
+
+    def arr(*shape):
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    def matmul(m, k, n):
+        return f"matmul {m}x{k}x{n}", (lambda a, b: fc.matmul(a, b)), (arr(m, k), arr(k, n))
+
+    def conv(n, c, h, o, k, pad, stride=1):
+        w = arr(o, c, k, k)
+        return (f"conv {n}x{c}x{h}x{h} * {o}x{c}x{k}x{k} p{pad} s{stride}",
+                (lambda x: fc.conv2d(x, w, padding=pad, stride=stride)), (arr(n, c, h, h),))
+
+    def bmm(b, m, k, n):
+        return (f"batch_matmul {b}x{m}x{k}x{n}", (lambda x, y: fc.batch_matmul(x, y)),
+                (arr(b, m, k), arr(b, k, n)))
+
+    def lenet(batch):
+        model = fc.Sequential([fc.Conv2d(1, 6, 5, padding=2, seed=0), fc.ReLU(), fc.MaxPool2d(2),
+                               fc.Conv2d(6, 16, 5, seed=1), fc.ReLU(), fc.MaxPool2d(2),
+                               fc.Flatten(), fc.Linear(400, 120, seed=2), fc.ReLU(),
+                               fc.Linear(120, 84, seed=3), fc.ReLU(), fc.Linear(84, 10, seed=4)])
+        return f"LeNet-5 batch {batch}", model, (arr(batch, 1, 28, 28),)
+
+    def mlp(batch):
+        model = fc.Sequential([fc.Linear(784, 512, seed=0), fc.ReLU(),
+                               fc.Linear(512, 512, seed=1), fc.ReLU(), fc.Linear(512, 10, seed=2)])
+        return f"MLP 784-512-512-10 batch {batch}", model, (arr(batch, 784),)
+
+    return [
+        matmul(1024, 1024, 1024), matmul(512, 512, 512), matmul(256, 256, 256),
+        matmul(64, 512, 256), matmul(128, 784, 512), matmul(37, 300, 1000),
+        matmul(500, 64, 500), matmul(2048, 256, 64), matmul(96, 96, 96),
+        conv(8, 3, 32, 32, 3, 1), conv(4, 32, 16, 64, 3, 1), conv(1, 64, 56, 64, 3, 1),
+        conv(16, 1, 28, 6, 5, 2), conv(16, 6, 14, 16, 5, 0),
+        bmm(8, 128, 64, 128), bmm(8, 128, 128, 64),
+        mlp(64), mlp(8), lenet(16),
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=20.0, help="seconds per workload")
+    parser.add_argument("--top-k", type=int, default=24)
+    parser.add_argument("--out")
+    parser.add_argument("--md")
+    parser.add_argument("--only", default=None, help="substring of the workloads to run")
+    args = parser.parse_args()
+    import flashcompile as fc
+    from flashcompile.tuning import TuningDatabase, spearman
+    from flashcompile.tuning.space import is_default
+    rows, points, folder = [], [], tempfile.mkdtemp(prefix="flash-tune-bench-")
+    start = time.time()
+    for i, (name, target, inputs) in enumerate(workloads()):
+        if args.only and args.only not in name:
+            continue
+        db = TuningDatabase(os.path.join(folder, f"w{i}.db"))
+        report = fc.tune(target, inputs, budget=args.budget, db=db, top_k=args.top_k,
+                         progress=False)
+        fc.tuning.use_database(None)
+        for o in report.ops:
+            points.extend(o.points)
+        row = {"name": name, "budget_s": args.budget, "elapsed_s": report.elapsed_s,
+               "program_default_s": report.model_default_s,
+               "program_tuned_s": report.model_tuned_s,
+               "program_speedup": report.model_default_s / report.model_tuned_s,
+               "pruned_share": report.pruned_share, "spearman_per_op": report.spearman_per_op,
+               "ops": [{"op": o.description, "default_s": o.default_s, "best_s": o.best_s,
+                        "speedup": o.speedup, "config": o.config, "measured": o.measured,
+                        "candidates": o.candidates, "spearman": o.spearman} for o in report.ops]}
+        rows.append(row)
+        print(f"{name:44s} default {row['program_default_s'] * 1e3:8.3f} ms  tuned "
+              f"{row['program_tuned_s'] * 1e3:8.3f} ms  {row['program_speedup']:.2f}x  "
+              f"({report.elapsed_s:.0f} s, pruned {report.pruned_share:.0%}, "
+              f"rho/op {report.spearman_per_op})", flush=True)
+    rho = spearman([p[0] for p in points], [p[1] for p in points])
+    per_op = sorted(o["spearman"] for r in rows for o in r["ops"] if o["spearman"] is not None)
+    ops = [o for r in rows for o in r["ops"]]
+    result = {"machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+              "rows": rows, "spearman_pooled": rho,
+              "spearman_per_op_median": per_op[len(per_op) // 2] if per_op else None,
+              "workloads_at_1_1x": sum(r["program_speedup"] >= 1.1 for r in rows),
+              "workloads": len(rows),
+              "ops_slower_than_default": sum(o["best_s"] > o["default_s"] for o in ops),
+              "pruned_share": 1 - sum(o["measured"] for o in ops) / sum(o["candidates"] for o in ops),
+              "elapsed_s": time.time() - start}
+    print(f"\n{result['workloads_at_1_1x']}/{len(rows)} workloads at >= 1.1x; Spearman pooled "
+          f"{rho:.3f}, median per op {result['spearman_per_op_median']}; pruned "
+          f"{result['pruned_share']:.0%}; ops slower than default: "
+          f"{result['ops_slower_than_default']}")
+    if args.out:
+        json.dump(result, open(args.out, "w"), indent=1)
+    if args.md:
+        lines = ["| workload | default ms | tuned ms | speedup | ops: best config (op speedup) | "
+                 "pruned | rho/op |", "|---|---|---|---|---|---|---|"]
+        for r in rows:
+            cfgs = "; ".join(
+                ("default" if is_default(o["config"])
+                 else "mc={mc} kc={kc} nc={nc} t={threads} tile={tile} packB={packB}".format(
+                     **(dict(packB=0) | o["config"])))
+                + f" ({o['speedup']:.2f}x)" for o in r["ops"])
+            rho_op = f"{r['spearman_per_op']:.2f}" if r["spearman_per_op"] is not None else "-"
+            lines.append(f"| {r['name']} | {r['program_default_s'] * 1e3:.3f} | "
+                         f"{r['program_tuned_s'] * 1e3:.3f} | {r['program_speedup']:.2f}x | {cfgs} | "
+                         f"{r['pruned_share']:.0%} | {rho_op} |")
+        lines.append("")
+        lines.append(f"{result['workloads_at_1_1x']} of {len(rows)} workloads at 1.1x or better; "
+                     f"ops slower than their default: {result['ops_slower_than_default']}; "
+                     f"Spearman(cost model, measured) over all measured candidates: {rho:.3f} "
+                     f"(median per op {result['spearman_per_op_median']:.3f}); candidates pruned "
+                     f"by the model: {result['pruned_share']:.0%}. Budget {args.budget:.0f} s per "
+                     f"workload, top {args.top_k} candidates per op.")
+        open(args.md, "w").write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    main()
