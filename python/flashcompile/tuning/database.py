@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import time
 import warnings
@@ -269,3 +270,27 @@ def with_tuning(op: str, shapes, attrs):
     if not sgemm or not any(sgemm):
         return attrs
     return dict(attrs or {}) | {SGEMM_ATTR: [int(v) for v in sgemm]}
+
+
+def program_key(source: str) -> str:
+    """A whole program's database key: a hash of its Flash IR text without
+    the ops' tuned parameters (which a later trace adds from the database),
+    so the program is found before and after its ops were tuned."""
+    text = re.sub(r"flash\.sgemm = array<i64:[^>]*>(, )?", "", source)
+    text = text.replace(", }", "}").replace(" {}", "")
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def program_options(source: str, options: str) -> str:
+    """The pipeline options tuned for this exact program, when the caller
+    gave none and the database has them."""
+    if options:
+        return options
+    db = active_database()
+    if db is None:
+        return options
+    try:
+        config = db.lookup("program", program_key(source))
+    except sqlite3.Error:
+        return options
+    return (config or {}).get("options", "") or options

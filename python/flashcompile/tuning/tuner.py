@@ -97,6 +97,7 @@ class TuneReport:
     database: str
     model_default_s: float | None = None
     model_tuned_s: float | None = None
+    program_options: str = ""     # the program-wide knobs chosen, if any
 
     @property
     def pruned_share(self) -> float:
@@ -131,7 +132,8 @@ class TuneReport:
         if self.model_default_s:
             lines.append(f"whole program: default {self.model_default_s * 1e3:.3f} ms, tuned "
                          f"{self.model_tuned_s * 1e3:.3f} ms "
-                         f"({self.model_default_s / self.model_tuned_s:.2f}x)")
+                         f"({self.model_default_s / self.model_tuned_s:.2f}x)"
+                         + (f" with {self.program_options}" if self.program_options else ""))
         lines.append(f"{self.elapsed_s:.1f} s of a {self.budget_s:.0f} s budget on "
                      f"{self.executor}; database {self.database}")
         return "\n".join(lines)
@@ -142,7 +144,8 @@ class TuneReport:
                 "elapsed_s": self.elapsed_s, "database": self.database,
                 "pruned_share": self.pruned_share, "spearman_pooled": self.spearman_pooled,
                 "spearman_per_op": self.spearman_per_op,
-                "model_default_s": self.model_default_s, "model_tuned_s": self.model_tuned_s}
+                "model_default_s": self.model_default_s, "model_tuned_s": self.model_tuned_s,
+                "program_options": self.program_options}
 
     def __str__(self):
         return self.table()
@@ -215,6 +218,7 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
     start = time.perf_counter()
     database = db if isinstance(db, TuningDatabase) else TuningDatabase(db)
     problems, compiled = _program(target, example_inputs)
+    programs = problems or bool(getattr(compiled, "input_shapes", None))
     host = HostModel()
     pool = executor(workers, cluster)
     bar = _Progress(progress, len(problems))
@@ -222,7 +226,8 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
     try:
         for index, p in enumerate(problems):
             op_start = time.perf_counter()
-            op_budget = max(0.0, budget - (op_start - start)) / (len(problems) - index)
+            # 85% of the budget for the ops; the rest for the whole-program check.
+            op_budget = max(0.0, 0.85 * budget - (op_start - start)) / (len(problems) - index)
             cands = candidates(p, host.cores)
             predicted = [predict(p, c, host) for c in cands]
             order = measurement_order(predicted, top_k)
@@ -279,25 +284,63 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
     report = TuneReport(results, pool.name, budget, time.perf_counter() - start, database.path)
     if apply:
         use_database(database)
-    if problems:
-        report.model_default_s, report.model_tuned_s = _whole_program(compiled, database)
+    if programs:
+        remaining = max(0.0, budget - (time.perf_counter() - start))
+        (report.model_default_s, report.model_tuned_s,
+         report.program_options) = _tune_program(compiled, database, remaining)
+    report.elapsed_s = time.perf_counter() - start
     return report
 
 
-def _whole_program(compiled, database):
-    """The program compiled as it was and with the database's parameters
-    on its ops, timed alternately on random inputs of its input shapes."""
+# The pipeline's program-wide knobs (generated loops: im2col, elementwise,
+# reductions, pooling): LLVM's unrolling, the preferred vector width, the
+# size from which loops run on all cores. Few enough to measure them all.
+PROGRAM_OPTIONS = [f"{u} {v} {p}".strip() for u in ("", "unroll=false")
+                   for v in ("", "vector-width=256", "vector-width=512")
+                   for p in ("", "parallel-min-iterations=8192")]
+
+
+def _tune_program(compiled, database, budget: float):
+    """The program with its ops' tuned parameters, under each of
+    PROGRAM_OPTIONS, timed alternately (rounds over all of them) against the
+    program as given; the best options, if they beat it by MARGIN, go into
+    the database under the program's hash. Returns (default s, tuned s,
+    options)."""
     from ..compiled import compile_mlir
+    from .database import program_key
     rng = np.random.default_rng(0)
     xs = [rng.standard_normal(s, dtype=np.float32) for s in compiled.input_shapes]
     text = compiled.source
-    default = compile_mlir(text, options=compiled.options)
-    tuned = compile_mlir(_with_tuned_attrs(text, database), options=compiled.options)
-    td = tt = float("inf")
-    for _ in range(5):
-        td = min(td, time_call(lambda: default(*xs), 0.1))
-        tt = min(tt, time_call(lambda: tuned(*xs), 0.1))
-    return td, tt
+    tuned_text = _with_tuned_attrs(text, database)
+    start = time.perf_counter()
+    given = compile_mlir(text, options=compiled.options or "ukernels=true")
+    t0 = time.perf_counter()
+    time_call(lambda: given(*xs), 0.05)
+    per_timing = time.perf_counter() - t0 + (t0 - start)  # one timing and one compile
+    rounds = 5 if per_timing * 5 * (len(PROGRAM_OPTIONS) + 1) < budget else 3
+    # As many variants as the remaining budget can time `rounds` times.
+    fits = int(budget / (rounds * per_timing + 1e-9)) - 1
+    variants = {"as given": given}
+    if not compiled.options:  # options a caller chose are theirs: not searched
+        for opts in PROGRAM_OPTIONS[:max(0, fits)]:
+            variants[opts or "default"] = compile_mlir(tuned_text, options=opts or "ukernels=true")
+    else:
+        variants["tuned ops"] = compile_mlir(tuned_text, options=compiled.options)
+    times = {k: float("inf") for k in variants}
+    for _ in range(rounds):
+        for k, c in variants.items():
+            times[k] = min(times[k], time_call(lambda: c(*xs), 0.05))
+    if len(times) == 1:  # no time left to try anything
+        return times["as given"], times["as given"], ""
+    default_s = times.pop("as given")
+    best = min(times, key=times.get)
+    if times[best] >= default_s * (1 - MARGIN):
+        return default_s, default_s, ""
+    if not compiled.options:
+        database.store("program", program_key(tuned_text),
+                       {"options": "" if best == "default" else best}, default_s, times[best],
+                       len(times))
+    return default_s, times[best], "" if best in ("default", "tuned ops") else best
 
 
 def _with_tuned_attrs(text: str, database: TuningDatabase) -> str:

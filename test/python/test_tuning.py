@@ -1,0 +1,224 @@
+"""fc.tune and its database: the search space and cost model, a real
+tuning run (local worker processes and Ray), the database's reuse by later
+compiles, its invalidation, corruption handling, concurrent writers,
+export and merge, and the CLI."""
+import json
+import multiprocessing
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import flashcompile as fc
+from flashcompile.tuning import TuningDatabase, spearman, use_database
+from flashcompile.tuning.cost_model import HostModel, kernel_efficiency, predict
+from flashcompile.tuning.database import shapes_key
+from flashcompile.tuning.space import (candidates, default_config, effective, is_default, problem,
+                                       problems_of_text)
+from flashcompile.tuning.tuner import measurement_order
+
+f32 = np.float32
+
+
+@pytest.fixture(autouse=True)
+def no_database_left_active():
+    yield
+    use_database(None)
+
+
+def test_candidates_are_distinct_programs_default_first():
+    p = problem("flash.matmul", [(37, 300), (300, 1000)])
+    cands = candidates(p, cores=2)
+    assert is_default(cands[0])
+    keys = [effective(p, c, 2) for c in cands]
+    assert len(keys) == len(set(keys))
+    # A tiny matmul has few distinct configurations: blocks larger than it merge.
+    assert len(candidates(problem("flash.matmul", [(8, 8), (8, 8)]), 2)) < len(cands)
+
+
+def test_conv_problem_is_its_im2col_gemm():
+    p = problem("flash.conv2d", [(8, 3, 32, 32), (16, 3, 3, 3)],
+                {"stride": [1, 1], "padding": [1, 1, 1, 1], "dilation": [1, 1]})
+    assert (p.batch, p.m, p.k, p.n) == (8, 16, 27, 32 * 32)
+
+
+def test_problems_from_printed_ir():
+    text = """
+    %2 = flash.conv2d %arg0, %0 {dilation = array<i64: 1, 1>, padding = array<i64: 2, 2, 2, 2>, stride = array<i64: 1, 1>} : (tensor<2x1x28x28xf32>, tensor<6x1x5x5xf32>) -> tensor<2x6x28x28xf32> loc(#loc1)
+    %3 = flash.matmul %a, %b {flash.sgemm = array<i64: 1, 2, 3, 4, 0, 0>} : (tensor<5x7xf32>, tensor<7x3xf32>) -> tensor<5x3xf32>
+    %4 = flash.relu %3 : tensor<5x3xf32>
+    """
+    found = problems_of_text(text)
+    assert [p.op for p, _ in found] == ["flash.conv2d", "flash.matmul"]
+    assert found[0][0].n == 28 * 28 and found[1][0].attrs == {}
+
+
+def test_cost_model_sees_spills_and_size():
+    assert kernel_efficiency(12, 32) < 0.7 < kernel_efficiency(6, 16)
+    host = HostModel()
+    small = problem("flash.matmul", [(64, 64), (64, 64)])
+    big = problem("flash.matmul", [(512, 512), (512, 512)])
+    assert predict(big, default_config(), host) > 50 * predict(small, default_config(), host)
+
+
+def test_spearman():
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]) == pytest.approx(0.8)
+    assert spearman([1, 2], [1, 2]) is None
+
+
+def test_measurement_order_mixes_the_best_and_a_spread():
+    predicted = [5.0] + list(np.linspace(1, 100, 99))
+    order = measurement_order(predicted, 20)
+    assert order[0] == 0 and len(order) == 20 == len(set(order))
+    assert order[1:4] == [1, 2, 3]  # the model's best first
+    assert max(order) > 50          # and some from the far end of its ranking
+
+
+def _mlp():
+    rng = np.random.default_rng(0)
+    w1 = rng.standard_normal((96, 160), dtype=f32)
+    w2 = rng.standard_normal((160, 40), dtype=f32)
+    x = rng.standard_normal((24, 96), dtype=f32)
+    return (lambda x: fc.matmul(fc.relu(fc.matmul(x, w1)), w2)), x
+
+
+def test_tune_measures_stores_and_never_slows(tmp_path):
+    fn, x = _mlp()
+    db = TuningDatabase(str(tmp_path / "t.db"))
+    report = fc.tune(fn, (x,), budget=30, db=db, top_k=6, workers=2, progress=False)
+    assert len(report.ops) == 2 and report.executor == "2 local processes"
+    for op in report.ops:
+        assert 2 <= op.measured <= 6 < op.candidates
+        assert op.best_s <= op.default_s  # the default is kept unless beaten
+        assert op.points and all(m > 0 for _, m in op.points)
+    assert 0 < report.pruned_share < 1
+    assert report.model_default_s > 0 and report.model_tuned_s > 0
+    assert "Spearman" in report.table()
+    json.dumps(report.to_json())
+    # Every measured candidate was written by the worker processes.
+    assert len(db.measurements()) == sum(op.measured for op in report.ops)
+    assert len([e for e in db.entries() if e["op"] != "program"]) == 2
+    # The program-wide knobs were measured too; chosen ones are stored by
+    # program and used by the next compile of the same program.
+    if report.program_options:
+        assert fc.compile(fn, (x,)).options == report.program_options
+
+
+def test_later_compiles_use_the_database(tmp_path, rng):
+    a = rng.standard_normal((50, 70), dtype=f32)
+    b = rng.standard_normal((70, 30), dtype=f32)
+    db = TuningDatabase(str(tmp_path / "t.db"))
+    db.store("flash.matmul", shapes_key([(50, 70), (70, 30)]),
+             {"sgemm": [48, 128, 512, 1, 3, 1]}, 1e-3, 5e-4, 4)
+    use_database(db)
+    compiled = fc.compile(lambda a, b: fc.matmul(a, b) * 2.0, (a, b))
+    assert "flash.sgemm = array<i64: 48, 128, 512, 1, 3, 1>" in compiled.source
+    np.testing.assert_allclose(compiled(a, b), 2 * (a @ b), rtol=1e-4, atol=1e-4)
+    # Eager calls too (a fresh compile of the one-op program).
+    assert "flash.sgemm" in fc.lower(fc.matmul, a, b).source
+    np.testing.assert_allclose(fc.matmul(a, b), a @ b, rtol=1e-4, atol=1e-4)
+    # Another shape has no entry: compiled as before.
+    assert "flash.sgemm" not in fc.compile(lambda a: fc.matmul(a, a.T), (a,)).source
+    use_database(None)
+    assert "flash.sgemm" not in fc.compile(lambda a, b: fc.matmul(a, b), (a, b)).source
+
+
+def test_entries_from_another_compiler_or_cpu_are_ignored(tmp_path):
+    path = str(tmp_path / "t.db")
+    db = TuningDatabase(path)
+    key = shapes_key([(8, 8), (8, 8)])
+    db.store("flash.matmul", key, {"sgemm": [1, 2, 3, 4, 0, 0]}, 1.0, 0.5, 3)
+    assert db.lookup("flash.matmul", key) == {"sgemm": [1, 2, 3, 4, 0, 0]}
+    other = TuningDatabase(path)
+    other.compiler = "another-build"
+    assert other.lookup("flash.matmul", key) is None
+    other = TuningDatabase(path)
+    other.cpu = "another CPU [avx2] x64"
+    assert other.lookup("flash.matmul", key) is None
+    assert len(db.entries(current_only=False)) == 1
+
+
+def test_corrupt_database_is_reported_and_rebuilt(tmp_path):
+    path = tmp_path / "t.db"
+    path.write_bytes(b"this is not an SQLite file" * 100)
+    with pytest.warns(RuntimeWarning, match="is corrupt"):
+        db = TuningDatabase(str(path))
+        assert db.lookup("flash.matmul", "1x1|1x1") is None
+    db.store("flash.matmul", "1x1|1x1", {"sgemm": [0] * 6}, 1.0, 1.0, 1)
+    assert db.lookup("flash.matmul", "1x1|1x1") == {"sgemm": [0] * 6}
+    assert any(p.name.startswith("t.db.corrupt-") for p in tmp_path.iterdir())
+    # A truncated file, as a crash mid-write leaves, is handled the same way.
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        db2 = TuningDatabase(str(path))
+        db2.lookup("flash.matmul", "1x1|1x1")  # never raises
+
+
+def _write_many(path, worker):
+    db = TuningDatabase(path)
+    for i in range(40):
+        db.record("flash.matmul", f"{worker}x{i}", {"i": i}, 1.0, 1.0, True)
+
+
+def test_concurrent_writers(tmp_path):
+    path = str(tmp_path / "t.db")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_write_many, args=(path, w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert len(TuningDatabase(path).measurements()) == 160
+
+
+def test_export_and_merge(tmp_path):
+    a = TuningDatabase(str(tmp_path / "a.db"))
+    a.store("flash.matmul", "k1", {"sgemm": [1] * 6}, 2.0, 1.0, 5)
+    a.store("flash.matmul", "k2", {"sgemm": [2] * 6}, 2.0, 1.5, 5)
+    assert a.export(str(tmp_path / "a.jsonl")) == 2
+    b = TuningDatabase(str(tmp_path / "b.db"))
+    b.store("flash.matmul", "k2", {"sgemm": [3] * 6}, 2.0, 1.2, 5)  # better than a's k2
+    assert b.merge(str(tmp_path / "a.jsonl")) == 1                 # only k1 is taken
+    assert b.lookup("flash.matmul", "k1") == {"sgemm": [1] * 6}
+    assert b.lookup("flash.matmul", "k2") == {"sgemm": [3] * 6}
+    c = TuningDatabase(str(tmp_path / "c.db"))
+    assert c.merge(str(tmp_path / "b.db")) == 2
+
+
+def test_tune_on_ray(tmp_path):
+    """The same measurements as Ray tasks on a local Ray instance."""
+    import ray  # installed by requirements-test.txt: never skipped
+    a = np.random.default_rng(0).standard_normal((40, 64), dtype=f32)
+    b = np.random.default_rng(1).standard_normal((64, 48), dtype=f32)
+    try:
+        report = fc.tune(lambda a, b: fc.matmul(a, b), (a, b), budget=60, top_k=4,
+                         db=str(tmp_path / "t.db"), cluster="local", progress=False)
+    finally:
+        ray.shutdown()
+    assert report.executor.startswith("Ray")
+    assert report.ops[0].measured == 4
+    assert len(TuningDatabase(str(tmp_path / "t.db")).measurements()) == 4
+
+
+def test_cli_tune_export_merge(tmp_path):
+    src = tmp_path / "mm.mlir"
+    src.write_text("""func.func @mm(%a: tensor<33x65xf32>, %b: tensor<65x17xf32>) -> tensor<33x17xf32> {
+  %0 = flash.matmul %a, %b : (tensor<33x65xf32>, tensor<65x17xf32>) -> tensor<33x17xf32>
+  return %0 : tensor<33x17xf32>
+}""")
+    db = str(tmp_path / "t.db")
+    run = lambda *args: subprocess.run([sys.executable, "-m", "flashcompile", *args],  # noqa: E731
+                                       capture_output=True, text=True, check=True).stdout
+    data = json.loads(run("tune", str(src), "--budget", "20", "--top-k", "3", "--workers", "1",
+                          "--db", db, "--json"))
+    assert data["ops"][0]["op"] == "flash.matmul" and data["ops"][0]["measured"] == 3
+    assert "exported 1 entries" in run("tune", "--export", str(tmp_path / "x.jsonl"), "--db", db)
+    assert "merged 1 entries" in run("tune", "--merge", str(tmp_path / "x.jsonl"), "--db",
+                                     str(tmp_path / "other.db"))
