@@ -327,7 +327,9 @@ def _tune_program(compiled, database, budget: float):
     else:
         variants["tuned ops"] = compile_mlir(tuned_text, options=compiled.options)
     times = {k: float("inf") for k in variants}
-    for _ in range(rounds):
+    for r in range(rounds):
+        if r >= 2 and time.perf_counter() - start > budget:
+            break  # two rounds at least; more only within the budget
         for k, c in variants.items():
             times[k] = min(times[k], time_call(lambda: c(*xs), 0.05))
     if len(times) == 1:  # no time left to try anything
