@@ -74,7 +74,7 @@ def main():
     args = parser.parse_args()
     import flashcompile as fc
     from flashcompile.tuning import TuningDatabase, spearman
-    from flashcompile.tuning.space import is_default
+    from flashcompile.tuning.space import default_config, is_default
     rows, points, folder = [], [], tempfile.mkdtemp(prefix="flash-tune-bench-")
     start = time.time()
     for i, (name, target, inputs) in enumerate(workloads()):
@@ -122,8 +122,8 @@ def main():
         for r in rows:
             cfgs = "; ".join(
                 ("default" if is_default(o["config"])
-                 else "mc={mc} kc={kc} nc={nc} t={threads} tile={tile} packB={packB}".format(
-                     **(dict(packB=0) | o["config"])))
+                 else ("mc={mc} kc={kc} nc={nc} t={threads} tile={tile} packB={packB}"
+                       " batch-parallel={batchParallel}").format(**(default_config() | o["config"])))
                 + f" ({o['speedup']:.2f}x)" for o in r["ops"])
             rho_op = f"{r['spearman_per_op']:.2f}" if r["spearman_per_op"] is not None else "-"
             lines.append(f"| {r['name']} | {r['program_default_s'] * 1e3:.3f} | "

@@ -142,28 +142,38 @@ linalg::FillOp zeroFillBefore(Operation *op, Value c) {
   return fill;
 }
 
-/// mc, kc, nc, threads, register tile, B packing: the runtime's SgemmConfig.
+/// mc, kc, nc, threads, register tile, B packing (the runtime's
+/// SgemmConfig), then how the batch loop runs: 0 one element after the
+/// other (each call may use every core), 1 elements spread over the cores
+/// (an scf.parallel, each call on one thread).
 constexpr size_t kSgemmParams = 6;
+constexpr size_t kBatchParallel = 6;
 
 struct MatmulToUkernel
     : mlir::flash::impl::MatmulToUkernelBase<MatmulToUkernel> {
   using Base::Base;
 
-  /// The op's ukernel parameters as i64 constants.
-  SmallVector<Value> configFor(OpBuilder &b, Location loc, Operation *op) {
-    SmallVector<int64_t> values(kSgemmParams, 0);
-    if (auto attr = op->getAttrOfType<DenseI64ArrayAttr>(flash::kSgemmAttr)) {
-      for (auto [i, v] : llvm::enumerate(attr.asArrayRef()))
-        if (i < kSgemmParams)
-          values[i] = v;
-    } else {
-      for (auto [i, v] : llvm::enumerate(sgemm))
-        if (i < kSgemmParams)
-          values[i] = v;
-    }
+  /// The op's tuned values: its flash.sgemm attribute, else the option.
+  SmallVector<int64_t> tunedValues(Operation *op) {
+    SmallVector<int64_t> values(kBatchParallel + 1, 0);
+    ArrayRef<int64_t> given = sgemm;
+    if (auto attr = op->getAttrOfType<DenseI64ArrayAttr>(flash::kSgemmAttr))
+      given = attr.asArrayRef();
+    for (auto [i, v] : llvm::enumerate(given))
+      if (i < values.size())
+        values[i] = v;
+    return values;
+  }
+
+  /// The ukernel parameters as i64 constants (threads forced to 1 when
+  /// the calls themselves run in parallel).
+  SmallVector<Value> configFor(OpBuilder &b, Location loc,
+                               ArrayRef<int64_t> values, bool inParallel) {
     SmallVector<Value> result;
-    for (int64_t v : values)
+    for (size_t i = 0; i < kSgemmParams; ++i) {
+      int64_t v = (inParallel && i == 3) ? 1 : values[i];
       result.push_back(arith::ConstantIntOp::create(b, loc, b.getI64Type(), v));
+    }
     return result;
   }
 
@@ -187,7 +197,10 @@ struct MatmulToUkernel
           arith::ConstantIntOp::create(b, loc, b.getI1Type(), fill ? 0 : 1);
       if (fill)
         fill->erase();
-      SmallVector<Value> config = configFor(b, loc, op);
+      SmallVector<int64_t> tuned = tunedValues(op);
+      bool batchParallel =
+          form.batch && allowParallel && tuned[kBatchParallel] == 1;
+      SmallVector<Value> config = configFor(b, loc, tuned, batchParallel);
       auto args = [&](Value am, Value bm, Value cm) {
         SmallVector<Value> all = {am, bm, cm, accumulate};
         all.append(config);
@@ -208,9 +221,17 @@ struct MatmulToUkernel
         Value zero = arith::ConstantIndexOp::create(b, loc, 0);
         Value one = arith::ConstantIndexOp::create(b, loc, 1);
         Value upper = arith::ConstantIndexOp::create(b, loc, batches);
-        auto loop = scf::ForOp::create(b, loc, zero, upper, one);
-        b.setInsertionPointToStart(loop.getBody());
-        Value iv = loop.getInductionVar();
+        Value iv;
+        if (batchParallel) { // becomes an OpenMP loop (SCFToOpenMP)
+          auto loop = scf::ParallelOp::create(b, loc, ValueRange{zero},
+                                              ValueRange{upper}, ValueRange{one});
+          b.setInsertionPoint(loop.getBody()->getTerminator());
+          iv = loop.getInductionVars()[0];
+        } else {
+          auto loop = scf::ForOp::create(b, loc, zero, upper, one);
+          b.setInsertionPointToStart(loop.getBody());
+          iv = loop.getInductionVar();
+        }
         Value am = sharedA ? sharedA : matrixFor(b, loc, a, iv, true);
         Value bm = sharedB ? sharedB : matrixFor(b, loc, bMat, iv, true);
         Value cm = matrixFor(b, loc, c, iv, true);

@@ -63,6 +63,7 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
   if (options.ukernels) {
     MatmulToUkernelOptions ukernel;
     ukernel.sgemm = llvm::to_vector(options.sgemm);
+    ukernel.allowParallel = options.parallelMinIterations > 0;
     pm.addPass(createMatmulToUkernel(ukernel));
   }
   LinalgToLoopsOptions loops;

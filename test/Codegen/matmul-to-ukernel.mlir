@@ -117,3 +117,25 @@ func.func @tuned(%a: memref<7x5xf32>, %b: memref<5x3xf32>, %c: memref<7x3xf32>) 
   linalg.matmul {flash.sgemm = array<i64: 48, 128, 512, 1, 3, 2>} ins(%a, %b : memref<7x5xf32>, memref<5x3xf32>) outs(%c : memref<7x3xf32>)
   return
 }
+
+// -----
+
+// A seventh flash.sgemm value of 1 spreads the batch over the cores: an
+// scf.parallel whose calls each run on one thread (threads = 1).
+#mapA3 = affine_map<(b, m, n, k) -> (m, k)>
+#mapB3 = affine_map<(b, m, n, k) -> (b, k, n)>
+#mapC3 = affine_map<(b, m, n, k) -> (b, m, n)>
+// CHECK-LABEL: func.func @batch_parallel
+// CHECK: scf.parallel
+// CHECK: func.call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %true, %c0_i64, %c0_i64_0, %c0_i64_1, %c1_i64, %c0_i64_2, %c0_i64_3)
+// CHECK-NOT: scf.for
+func.func @batch_parallel(%a: memref<4x27xf32>, %b: memref<2x27x36xf32>, %c: memref<2x4x36xf32>) {
+  linalg.generic {indexing_maps = [#mapA3, #mapB3, #mapC3], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<4x27xf32>, memref<2x27x36xf32>) outs(%c : memref<2x4x36xf32>) attrs = {flash.sgemm = array<i64: 0, 0, 0, 2, 0, 0, 1>} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

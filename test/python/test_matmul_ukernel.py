@@ -101,3 +101,19 @@ def test_llvm_knobs_keep_results(rng, options):
     src = fc.jit(lambda t: fc.tanh(t) * 2.0 + t).lower(x).source
     compiled = fc.compile_mlir(src, options=options)
     np.testing.assert_allclose(compiled(x), np.tanh(x) * 2 + x, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("options", ["sgemm=0,0,0,0,0,0,1", "sgemm=48,128,512,2,1,1,1"])
+def test_batch_parallel_products(rng, options):
+    """Batched products with the batch loop spread over the cores."""
+    a = rng.standard_normal((5, 37, 29), dtype=np.float32)
+    b = rng.standard_normal((5, 29, 41), dtype=np.float32)
+    bmm = fc.compile_mlir(fc.jit(lambda a, b: fc.batch_matmul(a, b)).lower(a, b).source,
+                          options=options)
+    assert_close(bmm(a, b), a.astype(np.float64) @ b, reduction=29)
+    x = rng.standard_normal((3, 4, 11, 13), dtype=np.float32)
+    w = rng.standard_normal((6, 4, 3, 3), dtype=np.float32)
+    conv = fc.jit(lambda x: fc.conv2d(x, w, padding=1))
+    expected = conv(x)  # the default pipeline
+    tuned = fc.compile_mlir(conv.lower(x).source, options=options)
+    np.testing.assert_allclose(tuned(x), expected, rtol=1e-5, atol=1e-5)

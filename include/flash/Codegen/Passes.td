@@ -18,7 +18,9 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     (lib/Runtime/Ukernels). Products below `min-flops` stay in generated code.
 
     Each call also passes the ukernel's tunable parameters (mc, kc, nc,
-    threads, register tile, B packing; 0 = default): the op's `flash.sgemm` attribute
+    threads, register tile, B packing; 0 = default) and, for a batched
+    product, whether its batch loop runs in parallel (a seventh value of 1:
+    an `scf.parallel`, each call on one thread): the op's `flash.sgemm` attribute
     (an `array<i64>` of six, put there by fc.tune's database and carried
     from `flash.matmul` / `flash.batch_matmul` / `flash.conv2d` through the
     lowering), else the `sgemm` option, else zeros.
@@ -28,8 +30,10 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
            "Only matmuls with at least this many FLOPs (2*M*N*K) use the "
            "ukernel">,
     ListOption<"sgemm", "sgemm", "int64_t",
-               "Default ukernel parameters mc,kc,nc,threads,tile,packB (0: the "
-               "ukernel's own choice)">,
+               "Default ukernel parameters mc,kc,nc,threads,tile,packB,"
+               "batchParallel (0: the ukernel's own choice)">,
+    Option<"allowParallel", "allow-parallel", "bool", /*default=*/"true",
+           "A batch loop may run as an scf.parallel (needs OpenMP)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

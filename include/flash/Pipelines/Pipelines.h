@@ -44,8 +44,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   ListOption<int64_t> sgemm{
       *this, "sgemm",
       llvm::cl::desc("sgemm ukernel parameters for matmuls without a "
-                     "flash.sgemm attribute: mc,kc,nc,threads,tile,packB (0: the "
-                     "ukernel's default)")};
+                     "flash.sgemm attribute: mc,kc,nc,threads,tile,packB,"
+                     "batchParallel (0: the ukernel's default)")};
   Option<bool> vectorize{
       *this, "vectorize",
       llvm::cl::desc("LLVM's loop and SLP vectorizers on generated loops"),

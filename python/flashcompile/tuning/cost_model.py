@@ -122,6 +122,12 @@ def predict(p: Problem, config: dict, host: HostModel) -> float:
     threads = config["threads"] if config["threads"] > 0 else \
         (1 if flops < 2e6 else host.cores)
     tasks = max(1, min(threads, host.cores))
+    if p.batch > 1 and config.get("batchParallel", 0) == 1:
+        # The batch elements spread over the cores, each call on one thread.
+        one = dict(config, threads=1, batchParallel=0)
+        per_call = predict(Problem(p.op, p.shapes, p.attrs, 1, m, n, k), one, host)
+        rounds = math.ceil(p.batch / host.cores)
+        return rounds * per_call / PARALLEL_EFFICIENCY + FORK_SECONDS
     mr, nr = TILES[config["tile"]]
     few = m < 6
     serial = (lambda mm, nn: _few_rows(host, mm, nn, k)) if few else \

@@ -4,8 +4,9 @@ candidate ukernel parameters.
 Every tunable op (matmul, batch_matmul, conv2d through im2col) runs as
 sgemm calls whose parameters the pipeline exposes per op (the flash.sgemm
 attribute): cache blocking per level (mc rows of A for L2, kc depth for L1,
-nc columns of B for L3), the task count, the register tile, and whether B
-is packed. Candidates
+nc columns of B for L3), the task count, the register tile, whether B
+is packed, and, for batched products, whether the batch loop itself runs
+in parallel. Candidates
 that the ukernel would run identically on this shape (a block larger than
 the matrix, say) are merged, so each candidate is a distinct program.
 """
@@ -110,9 +111,12 @@ def effective(p: Problem, config: dict, cores: int) -> tuple:
         (1 if 2.0 * p.m * p.n * p.k < 2e6 else cores)
     threads = min(threads, cores)
     few_rows = p.m < 6
+    batch_parallel = p.batch > 1 and config.get("batchParallel", 0) == 1
+    if batch_parallel:  # every call on one thread, the calls spread over the cores
+        threads = 1
     if few_rows:  # the streaming path: only the task count matters
-        return ("few", threads)
-    return (tile, mc, nc, slices, threads, _packs_b(p, config, mc))
+        return ("few", threads, batch_parallel)
+    return (tile, mc, nc, slices, threads, _packs_b(p, config, mc), batch_parallel)
 
 
 def candidates(p: Problem, cores: int | None = None) -> list:
@@ -123,9 +127,11 @@ def candidates(p: Problem, cores: int | None = None) -> list:
     default = default_config()
     out, seen = [default], {effective(p, default, cores)}
     thread_choices = sorted({1, cores})
-    for tile, mc, kc, nc, threads, pack in itertools.product(range(len(TILES)), MC, KC, NC,
-                                                             thread_choices, (0, 1)):
-        config = {"mc": mc, "kc": kc, "nc": nc, "threads": threads, "tile": tile, "packB": pack}
+    batch_choices = (0, 1) if p.batch > 1 else (0,)
+    for tile, mc, kc, nc, threads, pack, spread in itertools.product(
+            range(len(TILES)), MC, KC, NC, thread_choices, (0, 1), batch_choices):
+        config = {"mc": mc, "kc": kc, "nc": nc, "threads": threads, "tile": tile, "packB": pack,
+                  "batchParallel": spread}
         key = effective(p, config, cores)
         if key not in seen:
             seen.add(key)
@@ -135,17 +141,18 @@ def candidates(p: Problem, cores: int | None = None) -> list:
 
 def default_config() -> dict:
     return {"mc": DEFAULT["mc"], "kc": DEFAULT["kc"], "nc": DEFAULT["nc"], "threads": 0,
-            "tile": 0, "packB": 0}
+            "tile": 0, "packB": 0, "batchParallel": 0}
 
 
 def as_sgemm(config: dict) -> list:
-    """The flash.sgemm attribute (the runtime's SgemmConfig order)."""
+    """The flash.sgemm attribute: the runtime's SgemmConfig order, then
+    whether the batch loop runs in parallel (MatmulToUkernel)."""
     return [config["mc"], config["kc"], config["nc"], config["threads"], config["tile"],
-            config.get("packB", 0)]
+            config.get("packB", 0), config.get("batchParallel", 0)]
 
 
 def is_default(config: dict) -> bool:
-    return dict(config, packB=config.get("packB", 0)) == default_config()
+    return default_config() | config == default_config()
 
 
 _OP_LINE = re.compile(r"^\s*%\S+ = (flash\.(?:matmul|batch_matmul|conv2d)) [^:{]*"

@@ -21,7 +21,8 @@ import numpy as np
 from .cost_model import HostModel, predict
 from .database import TuningDatabase, shapes_key, use_database
 from .measure import executor, inputs_for, program, time_call
-from .space import Problem, as_sgemm, candidates, is_default, problems_of, problems_of_text
+from .space import (Problem, as_sgemm, candidates, default_config, is_default, problems_of,
+                    problems_of_text)
 
 MARGIN = 0.03     # a candidate must beat the default by 3% when re-measured
 TOP_K = 24        # at most this many candidates measured per op
@@ -120,8 +121,8 @@ class TuneReport:
         for o in self.ops:
             rho = f"{o.spearman:.2f}" if o.spearman is not None else "  -"
             config = "default" if is_default(o.config) else \
-                "mc={mc} kc={kc} nc={nc} threads={threads} tile={tile} packB={packB}".format(
-                    **(dict(packB=0) | o.config))
+                ("mc={mc} kc={kc} nc={nc} threads={threads} tile={tile} packB={packB}"
+                 " batchParallel={batchParallel}").format(**(default_config() | o.config))
             lines.append(f"{o.description[:58]:58s} {o.default_s * 1e3:10.3f} "
                          f"{o.best_s * 1e3:9.3f} {o.speedup:6.2f}x "
                          f"{o.measured:4d}/{o.candidates:<4d} {rho:>5s}  {config}")
@@ -269,7 +270,7 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
             if default_s is None:  # the default itself failed: nothing to compare
                 failures.append("the default configuration could not be measured")
                 default_s = best_s = float("nan")
-            sgemm = [0] * 6 if is_default(chosen) else as_sgemm(chosen)
+            sgemm = [0] * 7 if is_default(chosen) else as_sgemm(chosen)
             database.store(p.op, shapes_key(p.shapes, p.attrs), {"sgemm": sgemm}, default_s,
                            best_s, len(measured))
             points = [(r["predicted_s"], r["seconds"]) for r in ok]
