@@ -86,3 +86,24 @@ def test_spill_heavy_register_tile_is_reported_with_its_spills():
     assert not any(k == "spills" for k, _, _ in default.findings)
     hot = [l for l in default.loops if l.function == "ukernel_6x16"][0]
     assert hot.mix["fma"] >= 12 and not hot.mix.get("stack")
+
+
+def test_tile_remainder_is_reported_only_when_the_tile_does_not_divide():
+    ragged = fc.analyze(fc.compile(lambda a, b: fc.matmul(a, b),
+                                   (np.ones((100, 300), f32), np.ones((300, 20), f32))))
+    found = [(m, e) for k, m, e in ragged.findings if k == "tile-remainder"]
+    assert found and "6x16" in found[0][0] and "100x20" in found[0][0], ragged.findings
+    assert "remainder 4 rows, 4 columns" in found[0][1]
+    even = fc.analyze(fc.compile(lambda a, b: fc.matmul(a, b),
+                                 (np.ones((96, 300), f32), np.ones((300, 64), f32))))
+    assert not any(k == "tile-remainder" for k, _, _ in even.findings)
+
+
+def test_threads_unused_is_reported():
+    """A large elementwise program built with parallel loops switched off."""
+    x = np.ones(1 << 22, f32)
+    src = fc.jit(lambda x: fc.exp(x) * x + 1.0).lower(x).source
+    serial = fc.analyze(fc.compile_mlir(src, options="parallel-min-iterations=0"))
+    assert any(k == "threads-unused" for k, _, _ in serial.findings), serial.findings
+    parallel = fc.analyze(fc.compile_mlir(src, options="unroll=true"))
+    assert not any(k == "threads-unused" for k, _, _ in parallel.findings)

@@ -334,6 +334,22 @@ def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
                              f"{k['intensity']:.2f} FLOP/B is below the ridge "
                              f"{peak / bw:.1f} FLOP/B; fusing it with its neighbours saves traffic",
                              f"{k['bytes'] / 1e6:.2f} MB for {k['flops'] / 1e6:.2f} MFLOP"))
+    # Partial register tiles: the microkernel computes whole tiles, so the
+    # part of a tile outside the result is work on padding.
+    from ..sim import cost_analysis
+    for kern in cost_analysis(compiled)["kernels"]:
+        if kern["kind"] != "contraction" or kern["m"] < 6:  # few rows: no tiles
+            continue
+        m, n = kern["m"], kern["n"]
+        for t in sorted(ukernel_tiles(compiled) or {0}):
+            mr, nr = UKERNEL_TILES[t]
+            tiles_m, tiles_n = -(-m // mr), -(-n // nr)
+            waste = 1 - m * n / (tiles_m * mr * tiles_n * nr)
+            if waste >= 0.10:
+                findings.append(("tile-remainder", f"the {mr}x{nr} register tile does not divide "
+                                 f"the {m}x{n} result: {waste:.0%} of the microkernel's work is "
+                                 f"padding", f"{tiles_m}x{tiles_n} tiles of {mr}x{nr}; remainder "
+                                 f"{m % mr} rows, {n % nr} columns"))
     if not any("omp" in f for f in funcs) and sim.time_s > 1e-4 and host.compute_units > 1 and \
             not any("flash_matmul" in r for i in sum(funcs.values(), []) for r in i.relocs):
         findings.append(("threads-unused", "no parallel loop in a program of "
