@@ -375,6 +375,37 @@ static FailureOr<RankedTensorType> rankedInput(std::optional<Location> loc,
   return type;
 }
 
+/// Folds a layout op of a constant: result element `index` (row-major
+/// over `type`) is input element sourceOf(index, input strides). Splats
+/// stay splats; no size limit, as the result is never larger than the input.
+static OpFoldResult gatherConstant(
+    Attribute inputAttr, RankedTensorType type,
+    llvm::function_ref<int64_t(ArrayRef<int64_t>, ArrayRef<int64_t>)>
+        sourceOf) {
+  auto input = dyn_cast_or_null<DenseElementsAttr>(inputAttr);
+  if (!input)
+    return {};
+  if (input.isSplat())
+    return input.resizeSplat(type);
+  auto values = llvm::to_vector(input.getValues<float>());
+  auto inType = cast<RankedTensorType>(input.getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> inStrides(inType.getRank(), 1);
+  for (int64_t d = inType.getRank() - 2; d >= 0; --d)
+    inStrides[d] = inStrides[d + 1] * inType.getDimSize(d + 1);
+  std::vector<float> out(type.getNumElements());
+  SmallVector<int64_t> index(rank, 0);
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = values[sourceOf(index, inStrides)];
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++index[d] < type.getDimSize(d))
+        break;
+      index[d] = 0;
+    }
+  }
+  return DenseElementsAttr::get(type, llvm::ArrayRef<float>(out));
+}
+
 LogicalResult TransposeOp::inferReturnTypes(MLIRContext *ctx,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
@@ -414,33 +445,15 @@ OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
   // Transposing a constant (a weight stored as out x in, used as in x out)
   // moves its elements once at compile time; no size limit, as it does not
   // grow.
-  auto input = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
-  if (!input)
-    return {};
-  auto type = cast<RankedTensorType>(getType());
-  if (input.isSplat())
-    return input.resizeSplat(type);
-  auto values = llvm::to_vector(input.getValues<float>());
-  auto inType = cast<RankedTensorType>(input.getType());
-  int64_t rank = type.getRank();
-  SmallVector<int64_t> inStrides(rank, 1);
-  for (int64_t d = rank - 2; d >= 0; --d)
-    inStrides[d] = inStrides[d + 1] * inType.getDimSize(d + 1);
-  std::vector<float> out(values.size());
-  SmallVector<int64_t> index(rank, 0);
   ArrayRef<int64_t> perm = getPermutation();
-  for (size_t i = 0; i < out.size(); ++i) {
-    int64_t src = 0;
-    for (int64_t d = 0; d < rank; ++d)
-      src += index[d] * inStrides[perm[d]];
-    out[i] = values[src];
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++index[d] < type.getDimSize(d))
-        break;
-      index[d] = 0;
-    }
-  }
-  return DenseElementsAttr::get(type, llvm::ArrayRef<float>(out));
+  return gatherConstant(
+      adaptor.getInput(), cast<RankedTensorType>(getType()),
+      [&](ArrayRef<int64_t> index, ArrayRef<int64_t> inStrides) {
+        int64_t src = 0;
+        for (size_t d = 0; d < index.size(); ++d)
+          src += index[d] * inStrides[perm[d]];
+        return src;
+      });
 }
 
 LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *ctx,
@@ -567,33 +580,15 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *ctx,
 OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput(); // every start 0 and step 1 (sizes are checked)
-  auto input = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
-  if (!input)
-    return {};
-  auto type = cast<RankedTensorType>(getType());
-  if (input.isSplat())
-    return input.resizeSplat(type);
-  auto values = llvm::to_vector(input.getValues<float>());
-  auto inType = cast<RankedTensorType>(input.getType());
-  int64_t rank = type.getRank();
-  SmallVector<int64_t> inStrides(rank, 1);
-  for (int64_t d = rank - 2; d >= 0; --d)
-    inStrides[d] = inStrides[d + 1] * inType.getDimSize(d + 1);
-  std::vector<float> out(type.getNumElements());
-  SmallVector<int64_t> index(rank, 0);
   ArrayRef<int64_t> starts = getStarts(), steps = getSteps();
-  for (size_t i = 0; i < out.size(); ++i) {
-    int64_t src = 0;
-    for (int64_t d = 0; d < rank; ++d)
-      src += (starts[d] + index[d] * steps[d]) * inStrides[d];
-    out[i] = values[src];
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++index[d] < type.getDimSize(d))
-        break;
-      index[d] = 0;
-    }
-  }
-  return DenseElementsAttr::get(type, llvm::ArrayRef<float>(out));
+  return gatherConstant(
+      adaptor.getInput(), cast<RankedTensorType>(getType()),
+      [&](ArrayRef<int64_t> index, ArrayRef<int64_t> inStrides) {
+        int64_t src = 0;
+        for (size_t d = 0; d < index.size(); ++d)
+          src += (starts[d] + index[d] * steps[d]) * inStrides[d];
+        return src;
+      });
 }
 
 //===----------------------------------------------------------------------===//
