@@ -107,8 +107,12 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
       // (C*KH*KW) x (OH*OW).
       auto w = cast<RankedTensorType>(conv.getWeight().getType());
       auto y = cast<RankedTensorType>(conv.getType());
+      // Grouped: one GEMM of (O/groups) x (C/groups*KH*KW) per image and
+      // group.
+      int64_t groups = conv.getGroups();
       cost.kind = "contraction";
-      cost.batch = y.getDimSize(0), cost.m = w.getDimSize(0),
+      cost.batch = y.getDimSize(0) * groups,
+      cost.m = w.getDimSize(0) / groups,
       cost.k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
       cost.n = y.getDimSize(2) * y.getDimSize(3);
       if (conv.getBias())

@@ -135,24 +135,31 @@ class Conv2d(Module):
     """torch.nn.Conv2d on NCHW; weight OIHW."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
-                 padding=0, dilation=1, bias: bool = True, seed=None):
+                 padding=0, dilation=1, bias: bool = True, seed=None, groups: int = 1):
         super().__init__()
         kh, kw = F._pair(kernel_size, "kernel_size", "Conv2d")
-        rng, bound = _rng(seed), 1 / math.sqrt(in_channels * kh * kw)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: groups {groups} must divide in_channels {in_channels} "
+                             f"and out_channels {out_channels}")
+        rng, bound = _rng(seed), 1 / math.sqrt(in_channels // groups * kh * kw)
         self.stride, self.padding, self.dilation = stride, padding, dilation
-        self.param("weight", _uniform(rng, bound, (out_channels, in_channels, kh, kw)))
+        self.groups = groups
+        self.param("weight", _uniform(rng, bound,
+                                      (out_channels, in_channels // groups, kh, kw)))
         self.has_bias = bias
         if bias:
             self.param("bias", _uniform(rng, bound, (out_channels,)))
 
     def forward(self, x):
         return conv2d(x, self.weight, self.bias if self.has_bias else None,
-                      stride=self.stride, padding=self.padding, dilation=self.dilation)
+                      stride=self.stride, padding=self.padding, dilation=self.dilation,
+                      groups=self.groups)
 
     def __repr__(self):
         o, c, kh, kw = self.weight.shape
-        return f"Conv2d({c}, {o}, kernel_size=({kh}, {kw}), stride={self.stride}, " \
-               f"padding={self.padding})"
+        groups = f", groups={self.groups}" if self.groups != 1 else ""
+        return f"Conv2d({c * self.groups}, {o}, kernel_size=({kh}, {kw}), " \
+               f"stride={self.stride}, padding={self.padding}{groups})"
 
 
 class BatchNorm2d(Module):

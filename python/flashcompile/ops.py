@@ -176,19 +176,24 @@ def _padding(value, op: str = "flash.conv2d") -> tuple:
     return (h, w, h, w)
 
 
-def _conv2d_spec(x, weight, bias=None, stride=1, padding=0, dilation=1):
+def _conv2d_spec(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     attrs = {"stride": _pair(stride, "stride"),
              "padding": _padding(padding),
              "dilation": _pair(dilation, "dilation")}
+    if not _is_int(groups) or groups < 1:
+        raise ValueError(f"flash.conv2d: groups must be a positive int, got {groups!r}")
+    if groups != 1:  # the default stays out of the IR (and of cache keys)
+        attrs["groups"] = int(groups)
     arrays = (x, weight) if bias is None else (x, weight, bias)
     return "flash.conv2d", arrays, attrs
 
 
 @_spec(_conv2d_spec)
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
-    """2-D convolution as torch.nn.functional.conv2d: x is NCHW, weight OIHW,
-    bias (O,) or None; padding is int, (h, w) or (top, left, bottom, right)."""
-    op, arrays, attrs = _conv2d_spec(x, weight, bias, stride, padding, dilation)
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution as torch.nn.functional.conv2d: x is NCHW, weight
+    O x C/groups x KH x KW, bias (O,) or None; padding is int, (h, w) or
+    (top, left, bottom, right); groups = C is a depthwise convolution."""
+    op, arrays, attrs = _conv2d_spec(x, weight, bias, stride, padding, dilation, groups)
     if trace_of(arrays) is not None:
         return _dispatch(op, arrays, attrs)
     try:

@@ -259,3 +259,40 @@ def test_conv2d_pipeline_variants(rng, options, case):
     out = fc.compile_mlir(src, options=options)(x, w, b)
     ref = conv2d_reference(x, w, b, (sh, sw), (top, left, bottom, right), (dh, dw))
     assert_close(out, ref, reduction=xs[1] * ws[1] * ws[2])
+
+
+def _grouped_reference(x, w, b, stride, padding, groups):
+    from reference import conv2d as ref_conv
+    c = x.shape[1] // groups
+    o = w.shape[0] // groups
+    outs = [ref_conv(x[:, g * c:(g + 1) * c].astype(np.float64),
+                     w[g * o:(g + 1) * o].astype(np.float64), None, stride, padding)
+            for g in range(groups)]
+    out = np.concatenate(outs, axis=1)
+    return out if b is None else out + b.reshape(1, -1, 1, 1)
+
+
+@pytest.mark.parametrize("n,c,h,o,k,stride,pad,groups", [
+    (2, 6, 9, 6, 3, 1, 1, 6),     # depthwise
+    (1, 8, 10, 12, 3, 2, 1, 4),   # grouped, strided, O != C
+    (3, 4, 7, 8, 1, 1, 0, 2),     # grouped pointwise
+    (1, 32, 15, 32, 5, 2, 2, 32), # depthwise 5x5, stride 2, odd size
+])
+def test_grouped_conv2d_matches_numpy(rng, n, c, h, o, k, stride, pad, groups):
+    x = rng.standard_normal((n, c, h, h), dtype=np.float32)
+    w = rng.standard_normal((o, c // groups, k, k), dtype=np.float32)
+    b = rng.standard_normal(o, dtype=np.float32)
+    got = fc.conv2d(x, w, b, stride=stride, padding=pad, groups=groups)
+    expected = _grouped_reference(x, w, b, stride, pad, groups)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    traced = fc.jit(lambda x: fc.relu(fc.conv2d(x, w, b, stride=stride, padding=pad,
+                                                 groups=groups)))(x)
+    np.testing.assert_allclose(traced, np.maximum(expected, 0), rtol=1e-4, atol=1e-4)
+
+
+def test_grouped_conv2d_errors(rng):
+    x = np.ones((1, 6, 8, 8), np.float32)
+    with pytest.raises(ValueError, match=r"groups 4 must be positive and divide"):
+        fc.conv2d(x, np.ones((4, 3, 3, 3), np.float32), groups=4)
+    with pytest.raises(ValueError, match=r"groups must be a positive int"):
+        fc.conv2d(x, np.ones((6, 1, 3, 3), np.float32), groups=0)

@@ -42,7 +42,19 @@ def transformer():
     return layer, torch.randn(2, 13, 64)
 
 
-MODELS = {"mlp": (mlp, 1e-5), "cnn": (cnn, 1e-5), "transformer_encoder_layer": (transformer, 2e-5)}
+def mobilenet_block():
+    """Depthwise-separable convolutions (MobileNet's block): grouped convs."""
+    model = nn.Sequential(
+        nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 16, 3, padding=1, groups=16), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.Conv2d(16, 32, 1), nn.ReLU(),
+        nn.Conv2d(32, 32, 3, stride=2, padding=1, groups=4), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+    return model, torch.randn(2, 3, 23, 23)
+
+
+MODELS = {"mlp": (mlp, 1e-5), "cnn": (cnn, 1e-5), "transformer_encoder_layer": (transformer, 2e-5),
+          "mobilenet_block": (mobilenet_block, 1e-5)}
 
 
 def reference(model, x):
@@ -170,9 +182,9 @@ def test_errors_name_the_node_op_and_reason():
                                                   r".*not supported"):
         fc.from_pytorch(Cumsum(), (torch.randn(4, 4),))
 
-    grouped = nn.Conv2d(4, 4, 3, groups=2)
-    with pytest.raises(fc.UnsupportedTorch, match=r"aten\.conv.*groups=2"):
-        fc.from_pytorch(grouped, (torch.randn(1, 4, 8, 8),))
+    transposed = nn.ConvTranspose2d(4, 4, 3)
+    with pytest.raises(fc.UnsupportedTorch, match=r"torch node '.*' \(aten\.conv.*\): "):
+        fc.from_pytorch(transposed, (torch.randn(1, 4, 8, 8),))
 
     with pytest.raises(fc.UnsupportedTorch, match="dtype torch.int64"):
         fc.from_pytorch(nn.Identity(), (torch.ones(2, dtype=torch.int64),))

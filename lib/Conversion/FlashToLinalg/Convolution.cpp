@@ -34,6 +34,47 @@ Value padSpatial(OpBuilder &b, Location loc, Value input,
       getAsIndexOpFoldResult(b.getContext(), high), value);
 }
 
+/// A grouped convolution as linalg.conv_2d_ngchw_gfchw: the channels of
+/// input, weight and result split into (groups, channels per group) by
+/// expand_shape, the result collapsed back. Not an im2col GEMM: it runs as
+/// generated loops (a depthwise convolution has no reduction over
+/// channels for a GEMM to exploit).
+Value groupedConv(OpBuilder &b, Conv2DOp op, Value input, Value weight,
+                  Value init) {
+  Location loc = op.getLoc();
+  int64_t g = op.getGroups();
+  auto split = [&](Value v, int64_t dim) {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape(type.getShape());
+    shape[dim] /= g;
+    shape.insert(shape.begin() + dim, g);
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0, r = 0; d < type.getRank(); ++d) {
+      if (d == dim) {
+        groups.push_back({r, r + 1});
+        r += 2;
+      } else {
+        groups.push_back({r++});
+      }
+    }
+    return std::make_pair(
+        tensor::ExpandShapeOp::create(
+            b, loc, RankedTensorType::get(shape, type.getElementType()), v,
+            groups)
+            .getResult(),
+        groups);
+  };
+  auto [inputG, inputGroups] = split(input, 1);   // N, G, C/G, H, W
+  auto [weightG, weightGroups] = split(weight, 0); // G, O/G, C/G, KH, KW
+  auto [initG, initGroups] = split(init, 1);       // N, G, O/G, OH, OW
+  auto conv = linalg::Conv2DNgchwGfchwOp::create(
+      b, loc, TypeRange{initG.getType()}, ValueRange{inputG, weightG},
+      ValueRange{initG}, b.getI64TensorAttr(op.getStride()),
+      b.getI64TensorAttr(op.getDilation()));
+  return tensor::CollapseShapeOp::create(b, loc, init.getType(),
+                                         conv.getResult(0), initGroups);
+}
+
 struct Conv2DOpLowering : OpConversionPattern<Conv2DOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -57,6 +98,11 @@ struct Conv2DOpLowering : OpConversionPattern<Conv2DOp> {
     else
       init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
 
+    if (op.getGroups() > 1) {
+      rewriter.replaceOp(op, groupedConv(rewriter, op, input,
+                                         adaptor.getWeight(), init));
+      return success();
+    }
     auto conv = rewriter.replaceOpWithNewOp<linalg::Conv2DNchwFchwOp>(
         op, TypeRange{resultType}, ValueRange{input, adaptor.getWeight()},
         ValueRange{init}, rewriter.getI64TensorAttr(op.getStride()),

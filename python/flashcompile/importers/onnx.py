@@ -176,14 +176,14 @@ def _pads(node, rank=2):
 
 
 def _conv(node, xs):
-    node.only(auto_pad=["NOTSET", "VALID"], dilations=None, group=[1], kernel_shape=None,
+    node.only(auto_pad=["NOTSET", "VALID"], dilations=None, group=None, kernel_shape=None,
               pads=None, strides=None)
     x, w = _f32(node, xs[0]), _f32(node, xs[1])
     if len(_shape(x)) != 4:
         node.fail(f"only 2-D convolutions (NCHW) are supported, got input {_shape(x)}")
     b = _f32(node, xs[2]) if len(xs) > 2 and xs[2] is not None else None
     return [conv2d(x, w, b, stride=tuple(node.attr("strides", [1, 1])), padding=tuple(_pads(node)),
-                   dilation=tuple(node.attr("dilations", [1, 1])))]
+                   dilation=tuple(node.attr("dilations", [1, 1])), groups=node.attr("group", 1))]
 
 
 def _pool(kind):

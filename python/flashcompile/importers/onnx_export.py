@@ -59,7 +59,7 @@ def _emit(w: _Writer, name, ins, attrs, shape, shapes):
         return w.node("Add", [ins[0], bias])
     if name == "flash.conv2d":
         return w.node("Conv", ins, strides=list(attrs["stride"]), pads=list(attrs["padding"]),
-                      dilations=list(attrs["dilation"]))
+                      dilations=list(attrs["dilation"]), group=int(attrs.get("groups", 1)))
     if name == "flash.transpose":
         return w.node("Transpose", ins, perm=list(attrs["permutation"]))
     if name == "flash.reshape":

@@ -450,8 +450,6 @@ def _conv(n):
         n.fail(f"only 2-D convolutions (NCHW) are supported, got input {_shape(x)}")
     if n.get("transposed", False):
         n.fail("transposed convolutions are not supported")
-    if n.get("groups", 1) != 1:
-        n.fail(f"groups={n['groups']} (grouped and depthwise convolutions are not supported)")
     padding = n["padding"]
     dilation = _pair(n, n.get("dilation", 1), "dilation")
     if isinstance(padding, str):  # conv2d.padding: 'valid' or 'same'
@@ -469,7 +467,7 @@ def _conv(n):
     b = n.get("bias")
     return conv2d(x, w, None if b is None else _f32(n, b),
                   stride=_pair(n, n.get("stride", 1), "stride"), padding=padding,
-                  dilation=dilation)
+                  dilation=dilation, groups=int(n.get("groups", 1)))
 
 
 def _pool_common(n):

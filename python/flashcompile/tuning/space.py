@@ -58,7 +58,8 @@ def problem(op: str, shapes, attrs=None) -> Problem | None:
     if op == "flash.batch_matmul" and len(shapes) == 2:
         (b, m, k), (_, _, n) = shapes
         return Problem(op, shapes, attrs, b, m, n, k)
-    if op == "flash.conv2d" and len(shapes) >= 2:
+    if op == "flash.conv2d" and len(shapes) >= 2 and attrs.get("groups", 1) == 1:
+        # (grouped convolutions run as generated loops, not sgemm calls)
         (batch, c, h, w), (o, _, kh, kw) = shapes[:2]
         stride = list(attrs.get("stride", (1, 1)))
         pad = list(attrs.get("padding", (0, 0, 0, 0)))

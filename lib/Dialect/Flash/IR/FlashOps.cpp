@@ -275,10 +275,19 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *ctx,
   if (llvm::any_of(padding, [](int64_t p) { return p < 0; }))
     return emitOptionalError(loc, "'flash.conv2d' op padding must be "
                                   "non-negative");
-  if (input.getDimSize(1) != weight.getDimSize(1))
+  int64_t groups = adaptor.getGroupsAttr() ? adaptor.getGroups() : 1;
+  if (groups < 1 || input.getDimSize(1) % groups ||
+      weight.getDimSize(0) % groups)
+    return emitOptionalError(loc, "'flash.conv2d' op groups ", groups,
+                             " must be positive and divide the input's ",
+                             input.getDimSize(1), " and the weight's ",
+                             weight.getDimSize(0), " channels");
+  if (input.getDimSize(1) != weight.getDimSize(1) * groups)
     return emitOptionalError(loc, "'flash.conv2d' op input ", input, " has ",
                              input.getDimSize(1), " channels but weight ",
-                             weight, " expects ", weight.getDimSize(1));
+                             weight, " expects ",
+                             weight.getDimSize(1) * groups,
+                             groups > 1 ? " (over all groups)" : "");
   if (Value bias = adaptor.getBias()) {
     auto biasType = dyn_cast<RankedTensorType>(bias.getType());
     if (!biasType || biasType.getRank() != 1 ||

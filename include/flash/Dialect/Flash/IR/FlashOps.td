@@ -101,8 +101,12 @@ def Flash_Conv2DOp : Flash_Op<"conv2d",
     cross-correlation). `stride` and `dilation` are `[h, w]`; `padding` is
     `[top, left, bottom, right]` (the ONNX order) with zeros. `bias`, when
     present, has one value per output channel. With input `N x C x H x W` and
-    weight `O x C x KH x KW` the result is `N x O x OH x OW` where
+    weight `O x C/groups x KH x KW` the result is `N x O x OH x OW` where
     `OH = (H + top + bottom - dilation_h * (KH - 1) - 1) / stride_h + 1`.
+    `groups` (default 1) splits the channels as torch's `groups`: group g
+    convolves input channels [g*C/groups, (g+1)*C/groups) into output
+    channels [g*O/groups, (g+1)*O/groups); groups = C is a depthwise
+    convolution. C and O must be multiples of groups.
 
     ```mlir
     %y = flash.conv2d %x, %w, %b {stride = array<i64: 1, 1>,
@@ -115,7 +119,8 @@ def Flash_Conv2DOp : Flash_Op<"conv2d",
                    Optional<Flash_Tensor1D>:$bias,
                    ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<2>]>:$stride,
                    ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<4>]>:$padding,
-                   ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<2>]>:$dilation);
+                   ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<2>]>:$dilation,
+                   DefaultValuedAttr<I64Attr, "1">:$groups);
   let results = (outs Flash_Tensor4D:$result);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
