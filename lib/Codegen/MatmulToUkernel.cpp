@@ -143,11 +143,21 @@ linalg::FillOp zeroFillBefore(Operation *op, Value c) {
 }
 
 /// mc, kc, nc, threads, register tile, B packing (the runtime's
-/// SgemmConfig), then how the batch loop runs: 0 one element after the
-/// other (each call may use every core), 1 elements spread over the cores
-/// (an scf.parallel, each call on one thread).
+/// SgemmConfig), then how the batch loop runs: 1 elements spread over the
+/// cores (an scf.parallel, each call on one thread), 2 one element after
+/// the other (each call may use every core), 0 the first when each call is
+/// too small for the ukernel to split (it would run on one thread anyway)
+/// and the whole product is worth a fork.
 constexpr size_t kSgemmParams = 6;
 constexpr size_t kBatchParallel = 6;
+constexpr int64_t kUkernelParallelFlops = 2000000; // Sgemm.cpp's threshold
+
+bool runBatchInParallel(int64_t choice, int64_t batches, int64_t flops) {
+  if (choice != 0)
+    return choice == 1;
+  return batches > 1 && flops / batches < kUkernelParallelFlops &&
+         flops >= kUkernelParallelFlops;
+}
 
 struct MatmulToUkernel
     : mlir::flash::impl::MatmulToUkernelBase<MatmulToUkernel> {
@@ -199,7 +209,9 @@ struct MatmulToUkernel
         fill->erase();
       SmallVector<int64_t> tuned = tunedValues(op);
       bool batchParallel =
-          form.batch && allowParallel && tuned[kBatchParallel] == 1;
+          form.batch && allowParallel &&
+          runBatchInParallel(tuned[kBatchParallel],
+                             op.getStaticLoopRanges()[*form.batch], form.flops);
       SmallVector<Value> config = configFor(b, loc, tuned, batchParallel);
       auto args = [&](Value am, Value bm, Value cm) {
         SmallVector<Value> all = {am, bm, cm, accumulate};

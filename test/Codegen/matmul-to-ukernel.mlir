@@ -139,3 +139,15 @@ func.func @batch_parallel(%a: memref<4x27xf32>, %b: memref<2x27x36xf32>, %c: mem
   }
   return
 }
+
+// -----
+
+// By default (0) a batch of calls each below the ukernel's 2 MFLOP
+// threading threshold, 7.7 MFLOP in all, runs in parallel over the batch.
+// CHECK-LABEL: func.func @batch_parallel_by_default
+// CHECK: scf.parallel
+// CHECK: func.call @flash_matmul_f32
+func.func @batch_parallel_by_default(%a: memref<16x16x150xf32>, %b: memref<16x150x100xf32>, %c: memref<16x16x100xf32>) {
+  linalg.batch_matmul ins(%a, %b : memref<16x16x150xf32>, memref<16x150x100xf32>) outs(%c : memref<16x16x100xf32>)
+  return
+}

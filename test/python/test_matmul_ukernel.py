@@ -103,7 +103,8 @@ def test_llvm_knobs_keep_results(rng, options):
     np.testing.assert_allclose(compiled(x), np.tanh(x) * 2 + x, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("options", ["sgemm=0,0,0,0,0,0,1", "sgemm=48,128,512,2,1,1,1"])
+@pytest.mark.parametrize("options", ["sgemm=0,0,0,0,0,0,1", "sgemm=48,128,512,2,1,1,1",
+                                     "sgemm=0,0,0,0,0,0,2", ""])
 def test_batch_parallel_products(rng, options):
     """Batched products with the batch loop spread over the cores."""
     a = rng.standard_normal((5, 37, 29), dtype=np.float32)

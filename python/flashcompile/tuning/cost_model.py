@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from .space import TILES, Problem, _round_up
+from .space import TILES, Problem, _round_up, runs_batch_in_parallel
 
 FMA_PORTS, LOAD_PORTS, FMA_LATENCY, VECTOR_REGISTERS = 2, 2, 4, 16
 FORK_SECONDS = 4e-6          # waking the second core (libomp fork/join), measured ~3-6 us
@@ -122,9 +122,9 @@ def predict(p: Problem, config: dict, host: HostModel) -> float:
     threads = config["threads"] if config["threads"] > 0 else \
         (1 if flops < 2e6 else host.cores)
     tasks = max(1, min(threads, host.cores))
-    if p.batch > 1 and config.get("batchParallel", 0) == 1:
+    if runs_batch_in_parallel(p, config.get("batchParallel", 0)):
         # The batch elements spread over the cores, each call on one thread.
-        one = dict(config, threads=1, batchParallel=0)
+        one = dict(config, threads=1, batchParallel=2)
         per_call = predict(Problem(p.op, p.shapes, p.attrs, 1, m, n, k), one, host)
         rounds = math.ceil(p.batch / host.cores)
         return rounds * per_call / PARALLEL_EFFICIENCY + FORK_SECONDS

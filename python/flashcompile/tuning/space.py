@@ -100,6 +100,17 @@ def _packs_b(p: Problem, config: dict, mc: int) -> bool:
     return p.m > mc if config.get("packB", 0) == 0 else config["packB"] == 1
 
 
+def runs_batch_in_parallel(p: Problem, choice: int) -> bool:
+    """MatmulToUkernel's rule: 1 parallel, 2 sequential, 0 parallel when
+    each call is below the ukernel's 2 MFLOP threshold but the whole is not."""
+    if p.batch < 2:
+        return False
+    if choice:
+        return choice == 1
+    per_call = 2.0 * p.m * p.n * p.k
+    return per_call < 2e6 <= per_call * p.batch
+
+
 def effective(p: Problem, config: dict, cores: int) -> tuple:
     """What the ukernel actually runs for `config` on this shape (Sgemm.cpp's
     rounding, clamping and equal K slices): equal tuples, equal programs."""
@@ -112,7 +123,7 @@ def effective(p: Problem, config: dict, cores: int) -> tuple:
         (1 if 2.0 * p.m * p.n * p.k < 2e6 else cores)
     threads = min(threads, cores)
     few_rows = p.m < 6
-    batch_parallel = p.batch > 1 and config.get("batchParallel", 0) == 1
+    batch_parallel = runs_batch_in_parallel(p, config.get("batchParallel", 0))
     if batch_parallel:  # every call on one thread, the calls spread over the cores
         threads = 1
     if few_rows:  # the streaming path: only the task count matters
@@ -128,7 +139,7 @@ def candidates(p: Problem, cores: int | None = None) -> list:
     default = default_config()
     out, seen = [default], {effective(p, default, cores)}
     thread_choices = sorted({1, cores})
-    batch_choices = (0, 1) if p.batch > 1 else (0,)
+    batch_choices = (1, 2) if p.batch > 1 else (0,)
     for tile, mc, kc, nc, threads, pack, spread in itertools.product(
             range(len(TILES)), MC, KC, NC, thread_choices, (0, 1), batch_choices):
         config = {"mc": mc, "kc": kc, "nc": nc, "threads": threads, "tile": tile, "packB": pack,
