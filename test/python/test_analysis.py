@@ -97,6 +97,11 @@ def test_tile_remainder_is_reported_only_when_the_tile_does_not_divide():
     even = fc.analyze(fc.compile(lambda a, b: fc.matmul(a, b),
                                  (np.ones((96, 300), f32), np.ones((300, 64), f32))))
     assert not any(k == "tile-remainder" for k, _, _ in even.findings)
+    # A grouped convolution runs as generated loops, not register tiles.
+    w = np.ones((64, 8, 3, 3), f32)
+    grouped = fc.analyze(fc.compile(lambda x: fc.conv2d(x, w, groups=4),
+                                    (np.ones((1, 32, 10, 10), f32),)))
+    assert not any(k == "tile-remainder" for k, _, _ in grouped.findings)
 
 
 def test_threads_unused_is_reported():

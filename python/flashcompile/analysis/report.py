@@ -337,8 +337,15 @@ def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
     # Partial register tiles: the microkernel computes whole tiles, so the
     # part of a tile outside the result is work on padding.
     from ..sim import cost_analysis
-    for kern in cost_analysis(compiled)["kernels"]:
-        if kern["kind"] != "contraction" or kern["m"] < 6:  # few rows: no tiles
+    cost = cost_analysis(compiled)
+
+    def grouped(op) -> bool:  # a grouped conv runs as loops, not the ukernel
+        dims = re.findall(r"(\d+(?:x\d+)*)xf32", op["shapes"])
+        return op["op"] == "flash.conv2d" and len(dims) >= 2 and \
+            dims[0].split("x")[1] != dims[1].split("x")[1]
+    for kern in cost["kernels"]:
+        if kern["kind"] != "contraction" or kern["m"] < 6 or \
+                any(grouped(cost["ops"][i]) for i in kern["ops"]):  # few rows: no tiles
             continue
         m, n = kern["m"], kern["n"]
         for t in sorted(ukernel_tiles(compiled) or {0}):
