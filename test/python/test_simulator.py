@@ -195,3 +195,24 @@ def test_host_calibration_is_measured_and_stored(tmp_path, monkeypatch):
     assert fc.devices.host().measured["measured_at"] == host.measured["measured_at"]
     r = fc.simulate(matmul_ir(256, 256, 256), "host")
     assert r.bound == "compute" and r.time_s > 0
+
+
+def test_memory_footprint_and_capacity():
+    """Inputs, weights and the peak of live results, checked against the
+    device's capacity."""
+    big = fc.simulate(matmul_ir(50000, 50000, 50000), "nvidia-t4")  # 3 x 10 GB in fp32
+    assert big.footprint_bytes == pytest.approx(3 * 50000 * 50000 * 4)
+    assert not big.fits and any("does not fit" in n for n in big.notes)
+    assert "DOES NOT FIT" in big.table()
+    assert fc.simulate(matmul_ir(50000, 50000, 50000), "nvidia-a100-80gb").fits
+    # bf16 halves it.
+    half = fc.simulate(matmul_ir(50000, 50000, 50000), "nvidia-t4", dtype="fp16")
+    assert half.footprint_bytes == pytest.approx(big.footprint_bytes / 2)
+    # A chain frees what it no longer needs: x, y and two live results at most.
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((256, 256), dtype=np.float32)
+    x = np.ones((64, 256), np.float32)
+    chain = fc.compile(lambda x: fc.relu(fc.relu(x @ w) @ w) @ w, (x,))
+    r = fc.simulate(chain, "nvidia-t4")
+    weights, act = 256 * 256 * 4, 64 * 256 * 4
+    assert weights + act <= r.footprint_bytes <= weights + 4 * act

@@ -20,6 +20,14 @@ class SimResult:
     call_overhead_s: float = 0.0
     transfer_s: float = 0.0           # inputs in and outputs out over the host link
     notes: list = field(default_factory=list)
+    footprint_bytes: float = 0.0      # weights + peak live values (an upper bound)
+
+    @property
+    def fits(self) -> bool:
+        """Whether the footprint fits the device's memory (devices without
+        memory of their own, capacity 0, use the host's: always true)."""
+        cap = self.device.memory_gb * 1e9
+        return not cap or self.footprint_bytes <= cap
 
     @property
     def time_s(self) -> float:
@@ -66,12 +74,17 @@ class SimResult:
         if self.transfer_s:
             rows.append(f"host link transfers (not in the total): {self.transfer_s * 1e3:.4f} ms "
                         f"over {self.device.host_link}")
+        if self.device.memory_gb:
+            rows.append(f"memory: needs at most {self.footprint_bytes / 1e9:.3f} GB of "
+                        f"{self.device.memory_gb:g} GB"
+                        + ("" if self.fits else " -- DOES NOT FIT"))
         return "\n".join(rows)
 
     def to_dict(self) -> dict:
         return {"device": self.device.name, "dtype": self.dtype, "program": self.program,
                 "time_ms": self.time_ms, "utilization": self.utilization, "bound": self.bound,
                 "transfer_ms": self.transfer_s * 1e3,
+                "footprint_gb": self.footprint_bytes / 1e9, "fits": self.fits,
                 "kernels": [dict(kernel=k.kernel, ops=k.ops, kind=k.kind, flops=k.flops,
                                  bytes=k.bytes, time_us=k.time_s * 1e6, bound=k.bound,
                                  utilization=k.utilization, notes=k.notes)
@@ -128,7 +141,36 @@ def simulate(program, device="host", dtype: str = "fp32", threads: int | None = 
     transfer = boundary / (device.host_link_gbs * 1e9) if device.host_link_gbs and \
         device.name != "host" else 0.0
     call = device.launch_overhead_us * 1e-6 if device.name == "host" else 0.0
-    return SimResult(device, dtype, name, kernels, cost["ops"], call, transfer, notes)
+    footprint = footprint_bytes(cost["ops"], compiled.input_shapes) * DTYPE_BYTES[dtype] / 4
+    if device.memory_gb and footprint > device.memory_gb * 1e9:
+        notes.append(f"needs up to {footprint / 1e9:.2f} GB; {device.name} has "
+                     f"{device.memory_gb:g} GB: does not fit")
+    return SimResult(device, dtype, name, kernels, cost["ops"], call, transfer, notes,
+                     footprint)
+
+
+def footprint_bytes(ops: list, input_shapes) -> float:
+    """float32 bytes the program needs on the device at its peak: inputs
+    and weights for the whole run, and each op's result from the op until
+    its last use (returned results to the end). Results of fused ops never
+    materialize, so this is an upper bound."""
+    last_use = {}
+    for j, op in enumerate(ops):
+        for i in op["operands"]:
+            last_use[i] = j
+    live = sum(4 * _count(s) for s in input_shapes) + \
+        sum(op["bytes_out"] for op in ops if op["kind"] == "constant")
+    peak = live
+    for j, op in enumerate(ops):
+        if op["kind"] == "constant":
+            continue
+        live += op["bytes_out"]
+        peak = max(peak, live)
+        for i in set(op["operands"]):
+            if i >= 0 and last_use.get(i) == j and ops[i]["kind"] != "constant" and \
+                    not ops[i]["returned"]:
+                live -= ops[i]["bytes_out"]
+    return peak
 
 
 def _count(shape) -> int:
