@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from . import _flashcompile as _native
-from .tuning.database import program_options
+from .tuning.database import program_options, with_tuned_ops
 
 
 def stage_names() -> list[str]:
@@ -82,7 +82,9 @@ def compile_mlir(source: str, entry: str | None = None,
     "ukernels=false" (see `flash-opt --help`, --flash-to-llvm)."""
     if not isinstance(source, str):
         raise TypeError(f"compile_mlir expects IR text (str), got {type(source).__name__}")
-    # Options fc.tune found for this exact program, if it was tuned.
+    # What fc.tune found for this program's ops and for the program, if it
+    # was tuned (traced programs carry their ops' parameters already).
+    source = with_tuned_ops(source)
     options = program_options(source, options)
     compiled = Compiled(_native.compile(source, entry or "", name, options), source)
     compiled.options = options

@@ -222,3 +222,27 @@ def test_cli_tune_export_merge(tmp_path):
     assert "exported 1 entries" in run("tune", "--export", str(tmp_path / "x.jsonl"), "--db", db)
     assert "merged 1 entries" in run("tune", "--merge", str(tmp_path / "x.jsonl"), "--db",
                                      str(tmp_path / "other.db"))
+
+
+def test_text_programs_get_their_tuned_ops(tmp_path, rng):
+    """A program compiled from Flash IR text (a .mlir file) picks up the
+    database's parameters for its ops, as a traced one does."""
+    text = """func.func @mm(%a: tensor<50x70xf32>, %b: tensor<70x30xf32>, %c: tensor<30x30xf32>) -> tensor<50x30xf32> {
+  %0 = flash.matmul %a, %b : (tensor<50x70xf32>, tensor<70x30xf32>) -> tensor<50x30xf32>
+  %1 = flash.matmul %0, %c {flash.sgemm = array<i64: 0, 0, 0, 1, 0, 0, 0>} : (tensor<50x30xf32>, tensor<30x30xf32>) -> tensor<50x30xf32>
+  return %1 : tensor<50x30xf32>
+}"""
+    db = TuningDatabase(str(tmp_path / "t.db"))
+    db.store("flash.matmul", shapes_key([(50, 70), (70, 30)]), {"sgemm": [48, 128, 512, 1, 3, 1, 0]},
+             1e-3, 5e-4, 4)
+    use_database(db)
+    from flashcompile.tuning.database import with_tuned_ops
+    tuned = with_tuned_ops(text)
+    assert "%0 = flash.matmul %a, %b {flash.sgemm = array<i64: 48, 128, 512, 1, 3, 1, 0>} :" in tuned
+    assert tuned.count("flash.sgemm") == 2  # the op that had parameters keeps its own
+    a = rng.standard_normal((50, 70), dtype=f32)
+    b = rng.standard_normal((70, 30), dtype=f32)
+    c = rng.standard_normal((30, 30), dtype=f32)
+    compiled = fc.compile_mlir(text)
+    assert "array<i64: 48, 128, 512" in compiled.source
+    np.testing.assert_allclose(compiled(a, b, c), (a @ b) @ c, rtol=1e-4, atol=1e-3)

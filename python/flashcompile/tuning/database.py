@@ -294,3 +294,33 @@ def program_options(source: str, options: str) -> str:
     except sqlite3.Error:
         return options
     return (config or {}).get("options", "") or options
+
+
+def with_tuned_ops(text: str, db=None) -> str:
+    """Flash IR text with each tunable op's database parameters as its
+    flash.sgemm attribute, as a trace would have written them: how a
+    program compiled from text (a .mlir file) gets its tuned ops. Ops that
+    already carry parameters keep them."""
+    from .space import problems_of_text
+    db = db if db is not None else active_database()
+    if db is None or "flash." not in text:
+        return text
+    out = text
+    for p, line in problems_of_text(text):
+        if SGEMM_ATTR in line:
+            continue
+        try:
+            config = db.lookup(p.op, shapes_key(p.shapes, p.attrs))
+        except sqlite3.Error:
+            return text
+        sgemm = (config or {}).get("sgemm")
+        if not sgemm or not any(sgemm):
+            continue
+        attr = f"{SGEMM_ATTR} = array<i64: {', '.join(str(int(v)) for v in sgemm)}>"
+        head, sep, tail = line.partition(" : ")
+        if "{" in head:  # an attribute dictionary already
+            new = head.replace("{", "{" + attr + ", ", 1) + sep + tail
+        else:
+            new = f"{head} {{{attr}}}{sep}{tail}"
+        out = out.replace(line, new, 1)
+    return out

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .cost_model import HostModel, predict
-from .database import TuningDatabase, shapes_key, use_database
+from .database import TuningDatabase, shapes_key, use_database, with_tuned_ops
 from .measure import executor, inputs_for, program, time_call
 from .space import (Problem, as_sgemm, candidates, default_config, is_default, problems_of,
                     problems_of_text)
@@ -312,7 +312,7 @@ def _tune_program(compiled, database, budget: float):
     rng = np.random.default_rng(0)
     xs = [rng.standard_normal(s, dtype=np.float32) for s in compiled.input_shapes]
     text = compiled.source
-    tuned_text = _with_tuned_attrs(text, database)
+    tuned_text = with_tuned_ops(text, database)
     start = time.perf_counter()
     given = compile_mlir(text, options=compiled.options or "ukernels=true")
     t0 = time.perf_counter()
@@ -344,25 +344,6 @@ def _tune_program(compiled, database, budget: float):
                        {"options": "" if best == "default" else best}, default_s, times[best],
                        len(times))
     return default_s, times[best], "" if best in ("default", "tuned ops") else best
-
-
-def _with_tuned_attrs(text: str, database: TuningDatabase) -> str:
-    """The program text with each tunable op's database parameters as its
-    flash.sgemm attribute (what a fresh trace would produce)."""
-    out = text
-    for p, line in problems_of_text(text):
-        config = database.lookup(p.op, shapes_key(p.shapes, p.attrs))
-        sgemm = (config or {}).get("sgemm")
-        if not sgemm or not any(sgemm):
-            continue
-        attr = f"flash.sgemm = array<i64: {', '.join(str(v) for v in sgemm)}>"
-        if "{" in line.split(":")[0]:
-            new = line.replace("{", "{" + attr + ", ", 1)
-        else:
-            head, sep, tail = line.partition(" : ")
-            new = f"{head} {{{attr}}}{sep}{tail}"
-        out = out.replace(line, new, 1)
-    return out
 
 
 def tune_report_json(report: TuneReport, path: str):
