@@ -246,3 +246,28 @@ def test_text_programs_get_their_tuned_ops(tmp_path, rng):
     compiled = fc.compile_mlir(text)
     assert "array<i64: 48, 128, 512" in compiled.source
     np.testing.assert_allclose(compiled(a, b, c), (a @ b) @ c, rtol=1e-4, atol=1e-3)
+
+
+def test_a_dying_worker_fails_its_candidate_not_the_run():
+    """A measuring process that dies (here: killed mid-run) turns into a
+    failed candidate with the reason; a fresh worker measures the rest."""
+    import signal
+    import threading
+    import time as _time
+    from flashcompile.tuning.measure import LocalPool
+    p = problem("flash.matmul", [(300, 300), (300, 300)])
+    spec = {"op": p.op, "shapes": p.shapes, "attrs": {}, "batch": 1, "m": 300, "n": 300, "k": 300}
+    tasks = [{"problem": spec, "config": c, "min_time": 1.0} for c in candidates(p, 2)[:3]]
+    pool = LocalPool(1)
+    victim = pool.workers[0]
+    threading.Timer(0.5, lambda: victim.send_signal(signal.SIGKILL)).start()
+    try:
+        start = _time.time()
+        results = list(pool.map(tasks))
+    finally:
+        pool.close()
+    assert len(results) == 3
+    dead = [r for r in results if not r["ok"]]
+    assert dead and "process died" in dead[0]["note"]
+    assert any(r["ok"] for r in results)  # the fresh worker went on
+    assert _time.time() - start < 60

@@ -145,12 +145,14 @@ class LocalPool:
 
     def __init__(self, workers: int):
         self.name = f"{workers} local processes"
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-        self.workers = [subprocess.Popen([sys.executable, "-m", "flashcompile.tuning.worker"],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         text=True, env=env, bufsize=1)
-                        for _ in range(workers)]
+        self.env = dict(os.environ)
+        self.env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        self.workers = [self._spawn() for _ in range(workers)]
+
+    def _spawn(self):
+        return subprocess.Popen([sys.executable, "-m", "flashcompile.tuning.worker"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                env=self.env, bufsize=1)
 
     def map(self, tasks):
         pending = list(tasks)
@@ -166,11 +168,18 @@ class LocalPool:
             for fd in ready:
                 worker, task = busy.pop(fd)
                 line = worker.stdout.readline()
-                if not line:  # the worker died (a crash in compiled code)
-                    raise RuntimeError(f"a tuning worker exited (code {worker.wait()}) "
-                                       f"measuring {task['config']}")
-                idle.append(worker)
-                yield json.loads(line)
+                if line:
+                    idle.append(worker)
+                    yield json.loads(line)
+                    continue
+                # The worker died (a crash in compiled code, or killed): the
+                # candidate fails with the reason, a fresh worker takes over.
+                code = worker.wait()
+                self.workers[self.workers.index(worker)] = fresh = self._spawn()
+                idle.append(fresh)
+                yield {"config": task["config"], "predicted_s": task.get("predicted_s"),
+                       "seconds": None, "ok": False,
+                       "note": f"the measuring process died (exit code {code})"}
 
     def close(self):
         for worker in self.workers:
