@@ -27,8 +27,9 @@ struct SgemmConfig {
   int64_t nc = 0; ///< columns of a packed B block (L3), rounded to the tile
   int64_t threads = 0; ///< tasks C is split into (capped by the pool)
   int64_t tile = 0;    ///< register tile: an index into sgemmTiles()
-  int64_t packB = 0;   ///< B panels: 0 packed only when A has several
-                       ///< blocks, 1 always packed, 2 read in place
+  int64_t packB = 0;   ///< B panels: 0 packed when A has several blocks
+                       ///< or B's rows are 4 KiB-aliased, 1 always
+                       ///< packed, 2 read in place
 };
 
 /// The register tiles (rows, columns) the microkernel comes in: 0 is the

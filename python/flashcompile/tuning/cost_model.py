@@ -97,7 +97,8 @@ def _serial(host: HostModel, m: int, n: int, k: int, config: dict) -> float:
     compute = padded / (host.core_flops * efficiency)
     column_blocks = math.ceil(n / nc)
     pack_bytes = 8.0 * m * k * column_blocks          # A: read + write per column block
-    packs_b = m > mc if config.get("packB", 0) == 0 else config["packB"] == 1
+    packs_b = (m > mc or n % 1024 == 0) if config.get("packB", 0) == 0 else \
+        config["packB"] == 1
     if packs_b:
         pack_bytes += 8.0 * k * n                     # B: packed once per slice
     else:

@@ -95,9 +95,11 @@ def _round_up(v: int, to: int) -> int:
 
 
 def _packs_b(p: Problem, config: dict, mc: int) -> bool:
-    """Whether B's panels are packed (SgemmConfig::packB; 0: only when A
-    has several row blocks)."""
-    return p.m > mc if config.get("packB", 0) == 0 else config["packB"] == 1
+    """Whether B's panels are packed (SgemmConfig::packB; 0: when A has
+    several row blocks or B's rows are a multiple of 4 KiB apart)."""
+    if config.get("packB", 0) == 0:
+        return p.m > mc or p.n % 1024 == 0
+    return config["packB"] == 1
 
 
 def runs_batch_in_parallel(p: Problem, choice: int) -> bool:
