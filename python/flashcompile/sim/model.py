@@ -215,12 +215,22 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         mr, nr = 6, 2 * lanes
         m, n, batch = k["m"], k["n"], max(1, k["batch"])
         used = 1
-        if flops / batch >= UKERNEL_PARALLEL_FLOPS and cores > 1:
+        # A batch of calls each too small to split runs the batch itself on
+        # all cores (MatmulToUkernel's default), each call on one thread.
+        batch_parallel = batch > 1 and cores > 1 and \
+            flops / batch < UKERNEL_PARALLEL_FLOPS <= flops
+        if batch_parallel:
+            used = min(cores, batch)
+        elif flops / batch >= UKERNEL_PARALLEL_FLOPS and cores > 1:
             # Stripes along N when there are few rows or N >= M, else M.
             along, unit = (n, nr) if (m < 4 * mr * cores or n >= m) else (m, mr)
             stripe = _pad(math.ceil(along / cores), unit)
             used = math.ceil(along / stripe)
-        share = 1.0 / used
+        share = math.ceil(batch / used) / batch if batch_parallel else 1.0 / used
+        if batch_parallel:  # two tasks do not run at twice one's rate (the
+            # tuner's calibrated two-task efficiency; one number for both)
+            from ..tuning.cost_model import PARALLEL_EFFICIENCY
+            share /= PARALLEL_EFFICIENCY
         eff = device.max_efficiency * _tile_efficiency(m, n, mr, nr)
         if used > 1:
             eff *= device.measured.get("parallel_efficiency", 1.0) if device.measured else 1.0
@@ -228,8 +238,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         # Packing A and B once per call (read + write, from cache).
         pack = batch * (m * k["k"] + k["k"] * n) * 8 / _host_bandwidth(device, 1 << 20, 1)
         compute += pack * share
-        notes.append(f"{used} thread(s), register tile {mr}x{nr} "
-                     f"({_tile_efficiency(m, n, mr, nr):.0%} used)")
+        notes.append(f"{used} thread(s){' over the batch' if batch_parallel else ''}, register "
+                     f"tile {mr}x{nr} ({_tile_efficiency(m, n, mr, nr):.0%} used)")
         memory = nbytes / _host_bandwidth(device, nbytes, used)
         if "flash.conv2d" in names:  # im2col patch gather, a parallel loop
             elements = batch * k["k"] * n
