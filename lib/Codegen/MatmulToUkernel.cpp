@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "flash/Codegen/Passes.h"
 #include "flash/Dialect/Flash/IR/Tuning.h"
+#include "flash/Runtime/Ukernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -150,13 +151,13 @@ linalg::FillOp zeroFillBefore(Operation *op, Value c) {
 /// and the whole product is worth a fork.
 constexpr size_t kSgemmParams = 6;
 constexpr size_t kBatchParallel = 6;
-constexpr int64_t kUkernelParallelFlops = 2000000; // Sgemm.cpp's threshold
 
 bool runBatchInParallel(int64_t choice, int64_t batches, int64_t flops) {
+  using ::flash::runtime::kSgemmParallelFlops;
   if (choice != 0)
     return choice == 1;
-  return batches > 1 && flops / batches < kUkernelParallelFlops &&
-         flops >= kUkernelParallelFlops;
+  return batches > 1 && flops / batches < kSgemmParallelFlops &&
+         flops >= kSgemmParallelFlops;
 }
 
 struct MatmulToUkernel
@@ -167,7 +168,7 @@ struct MatmulToUkernel
   SmallVector<int64_t> tunedValues(Operation *op) {
     SmallVector<int64_t> values(kBatchParallel + 1, 0);
     ArrayRef<int64_t> given = sgemm;
-    if (auto attr = op->getAttrOfType<DenseI64ArrayAttr>(flash::kSgemmAttr))
+    if (auto attr = op->getAttrOfType<DenseI64ArrayAttr>(mlir::flash::kSgemmAttr))
       given = attr.asArrayRef();
     for (auto [i, v] : llvm::enumerate(given))
       if (i < values.size())

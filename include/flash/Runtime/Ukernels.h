@@ -18,6 +18,10 @@
 
 namespace flash::runtime {
 
+/// Products of fewer FLOPs than this run on one thread unless a config
+/// asks for more (shared with MatmulToUkernel's batch-loop rule).
+inline constexpr int64_t kSgemmParallelFlops = 2000000;
+
 /// The tunable parameters of one sgemm call; 0 leaves a choice to sgemm's
 /// built-in defaults. fc.tune searches them; compiled code passes them per
 /// matmul (the `flash.sgemm` attribute, or the `sgemm` pipeline option).

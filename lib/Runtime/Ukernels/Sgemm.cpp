@@ -336,7 +336,7 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
   double flops = 2.0 * m * n * k;
   int tasks = config.threads > 0
                   ? static_cast<int>(std::min<int64_t>(config.threads, threads))
-                  : (flops < 2e6 ? 1 : threads);
+                  : (flops < kSgemmParallelFlops ? 1 : threads);
   if (tasks > 1 && (fewRows || n >= m)) {
     int64_t stripe = ((n + tasks - 1) / tasks + blk.nr - 1) / blk.nr * blk.nr;
     tasks = static_cast<int>((n + stripe - 1) / stripe);
