@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..tuning.space import UKERNEL_PARALLEL_FLOPS, Problem, runs_batch_in_parallel
 from .device import Device
 
 DTYPE_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
@@ -46,8 +47,6 @@ STRIDED_EFFICIENCY = 0.5
 GPU_K_OVERHEAD = 32
 # Vector (non-matrix) rate of TPUs/NPUs relative to the matrix peak.
 VECTOR_FRACTION = 0.125
-# Host: work below this is not split across threads (the ukernel's rule).
-UKERNEL_PARALLEL_FLOPS = 2e6
 PARALLEL_MIN_ITERATIONS = 65536
 # Host: cost of an OpenMP parallel region (fork + join, 2 cores), seconds.
 HOST_PARALLEL_REGION = 3e-6
@@ -217,8 +216,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         used = 1
         # A batch of calls each too small to split runs the batch itself on
         # all cores (MatmulToUkernel's default), each call on one thread.
-        batch_parallel = batch > 1 and cores > 1 and \
-            flops / batch < UKERNEL_PARALLEL_FLOPS <= flops
+        batch_parallel = cores > 1 and runs_batch_in_parallel(
+            Problem("flash.matmul", [], {}, batch, m, n, k["k"]), 0)
         if batch_parallel:
             used = min(cores, batch)
         elif flops / batch >= UKERNEL_PARALLEL_FLOPS and cores > 1:

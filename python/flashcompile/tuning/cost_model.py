@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import math
 
-from .space import TILES, Problem, _round_up, runs_batch_in_parallel
+from .space import (TILES, UKERNEL_PARALLEL_FLOPS, Problem, _round_up, packs_b,
+                    runs_batch_in_parallel)
 
 FMA_PORTS, LOAD_PORTS, FMA_LATENCY, VECTOR_REGISTERS = 2, 2, 4, 16
 FORK_SECONDS = 4e-6          # waking the second core (libomp fork/join), measured ~3-6 us
@@ -80,7 +81,7 @@ def kernel_efficiency(mr: int, nr: int) -> float:
     return fma_cycles / cycles
 
 
-def _serial(host: HostModel, m: int, n: int, k: int, config: dict) -> float:
+def _serial(host: HostModel, m: int, n: int, k: int, config: dict, ldb: int) -> float:
     mr, nr = TILES[config["tile"]]
     mc = min(_round_up(config["mc"], mr), _round_up(m, mr))
     nc = min(_round_up(config["nc"], nr), _round_up(n, nr))
@@ -97,9 +98,7 @@ def _serial(host: HostModel, m: int, n: int, k: int, config: dict) -> float:
     compute = padded / (host.core_flops * efficiency)
     column_blocks = math.ceil(n / nc)
     pack_bytes = 8.0 * m * k * column_blocks          # A: read + write per column block
-    packs_b = (m > mc or n % 1024 == 0) if config.get("packB", 0) == 0 else \
-        config["packB"] == 1
-    if packs_b:
+    if packs_b(m, ldb, mc, config.get("packB", 0)):
         pack_bytes += 8.0 * k * n                     # B: packed once per slice
     else:
         compute /= IN_PLACE_EFFICIENCY                # B rows read ldb apart
@@ -121,7 +120,7 @@ def predict(p: Problem, config: dict, host: HostModel) -> float:
     m, n, k = p.m, p.n, p.k
     flops = 2.0 * m * n * k
     threads = config["threads"] if config["threads"] > 0 else \
-        (1 if flops < 2e6 else host.cores)
+        (1 if flops < UKERNEL_PARALLEL_FLOPS else host.cores)
     tasks = max(1, min(threads, host.cores))
     if runs_batch_in_parallel(p, config.get("batchParallel", 0)):
         # The batch elements spread over the cores, each call on one thread.
@@ -132,7 +131,7 @@ def predict(p: Problem, config: dict, host: HostModel) -> float:
     mr, nr = TILES[config["tile"]]
     few = m < 6
     serial = (lambda mm, nn: _few_rows(host, mm, nn, k)) if few else \
-        (lambda mm, nn: _serial(host, mm, nn, k, config))
+        (lambda mm, nn: _serial(host, mm, nn, k, config, n))
     if tasks > 1 and (few or n >= m):
         stripe = _round_up(math.ceil(n / tasks), nr)
         time = serial(m, min(stripe, n)) / PARALLEL_EFFICIENCY + FORK_SECONDS

@@ -80,10 +80,6 @@ def time_call(fn, min_time: float = 0.1, rounds: int = 5) -> float:
     return best
 
 
-def _key(p: Problem) -> tuple:
-    return (p.op, tuple(p.shapes), tuple(sorted((k, str(v)) for k, v in p.attrs.items())))
-
-
 def measure_task(task: dict) -> dict:
     """Compiles, checks and times one candidate; records it in the
     database at task["db"] (if given). Never raises: failures come back
@@ -96,7 +92,7 @@ def measure_task(task: dict) -> dict:
               "ok": False, "note": "", "pid": os.getpid()}
     try:
         xs = inputs_for(p, task.get("seed", 0))
-        key = _key(p)
+        key = p.key()
         if key not in _default_outputs:
             _default_outputs[key] = program(p, default_config())(*xs)
         t0 = time.perf_counter()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 # The runtime's register tiles, in the order of sgemmTiles() (Ukernels.h).
 TILES = [(6, 16), (4, 24), (8, 8), (4, 16), (12, 32)]
 DEFAULT = {"mc": 144, "kc": 256, "nc": 3072}  # Sgemm.cpp's MC, KC, NC
+UKERNEL_PARALLEL_FLOPS = 2e6  # Sgemm.cpp: smaller calls run on one thread
 
 MC = (48, 96, 144, 288)
 KC = (128, 256, 512)
@@ -41,6 +42,11 @@ class Problem:
     @property
     def flops(self) -> int:
         return 2 * self.batch * self.m * self.n * self.k
+
+    def key(self) -> tuple:
+        """Identity of the op: name, operand shapes and attributes."""
+        attrs = tuple(sorted((k, str(v)) for k, v in self.attrs.items()))
+        return (self.op, tuple(self.shapes), attrs)
 
     def describe(self) -> str:
         dims = f"{self.m}x{self.k} @ {self.k}x{self.n}"
@@ -83,9 +89,8 @@ def problems_of(trace) -> list:
         p = problem(name, shapes, attrs)
         if p is None:
             continue
-        key = (p.op, tuple(p.shapes), tuple(sorted((k, str(v)) for k, v in p.attrs.items())))
-        if key not in seen:
-            seen.add(key)
+        if p.key() not in seen:
+            seen.add(p.key())
             out.append(p)
     return out
 
@@ -94,12 +99,12 @@ def _round_up(v: int, to: int) -> int:
     return (v + to - 1) // to * to
 
 
-def _packs_b(p: Problem, config: dict, mc: int) -> bool:
-    """Whether B's panels are packed (SgemmConfig::packB; 0: when A has
-    several row blocks or B's rows are a multiple of 4 KiB apart)."""
-    if config.get("packB", 0) == 0:
-        return p.m > mc or p.n % 1024 == 0
-    return config["packB"] == 1
+def packs_b(rows: int, ldb: int, mc: int, choice: int) -> bool:
+    """Whether the ukernel packs B's panels (SgemmConfig::packB; 0: when A
+    has several row blocks or B's rows are a multiple of 4 KiB apart)."""
+    if choice == 0:
+        return rows > mc or ldb % 1024 == 0
+    return choice == 1
 
 
 def runs_batch_in_parallel(p: Problem, choice: int) -> bool:
@@ -110,7 +115,7 @@ def runs_batch_in_parallel(p: Problem, choice: int) -> bool:
     if choice:
         return choice == 1
     per_call = 2.0 * p.m * p.n * p.k
-    return per_call < 2e6 <= per_call * p.batch
+    return per_call < UKERNEL_PARALLEL_FLOPS <= per_call * p.batch
 
 
 def effective(p: Problem, config: dict, cores: int) -> tuple:
@@ -122,7 +127,7 @@ def effective(p: Problem, config: dict, cores: int) -> tuple:
     nc = min(_round_up(config["nc"], nr), _round_up(p.n, nr))
     slices = -(-p.k // config["kc"])
     threads = config["threads"] if config["threads"] > 0 else \
-        (1 if 2.0 * p.m * p.n * p.k < 2e6 else cores)
+        (1 if 2.0 * p.m * p.n * p.k < UKERNEL_PARALLEL_FLOPS else cores)
     threads = min(threads, cores)
     few_rows = p.m < 6
     batch_parallel = runs_batch_in_parallel(p, config.get("batchParallel", 0))
@@ -130,7 +135,8 @@ def effective(p: Problem, config: dict, cores: int) -> tuple:
         threads = 1
     if few_rows:  # the streaming path: only the task count matters
         return ("few", threads, batch_parallel)
-    return (tile, mc, nc, slices, threads, _packs_b(p, config, mc), batch_parallel)
+    return (tile, mc, nc, slices, threads, packs_b(p.m, p.n, mc, config.get("packB", 0)),
+            batch_parallel)
 
 
 def candidates(p: Problem, cores: int | None = None) -> list:

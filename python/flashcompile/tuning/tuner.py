@@ -182,9 +182,8 @@ def _program(target, example_inputs):
     if hasattr(compiled, "source") and hasattr(compiled, "_exe"):
         seen, problems = set(), []
         for p, _ in problems_of_text(compiled.source):
-            key = (p.op, tuple(p.shapes), str(sorted(p.attrs.items())))
-            if key not in seen:
-                seen.add(key)
+            if p.key() not in seen:
+                seen.add(p.key())
                 problems.append(p)
         return problems, compiled
     if example_inputs is None:
@@ -257,8 +256,7 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
                         failures.append(f"{r['config']}: {r['note']}")
                     bar.show(index, len(measured) + len(failures), len(order), best_seen)
             default = cands[0]
-            ok = [r for r in measured]
-            best = min(ok, key=lambda r: r["seconds"]) if ok else None
+            best = min(measured, key=lambda r: r["seconds"]) if measured else None
             chosen, best_s = default, default_s
             if best is not None and not is_default(best["config"]) and default_s:
                 t_default, t_best = _confirm(p, best["config"], default)
@@ -273,7 +271,7 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
             sgemm = [0] * 7 if is_default(chosen) else as_sgemm(chosen)
             database.store(p.op, shapes_key(p.shapes, p.attrs), {"sgemm": sgemm}, default_s,
                            best_s, len(measured))
-            points = [(r["predicted_s"], r["seconds"]) for r in ok]
+            points = [(r["predicted_s"], r["seconds"]) for r in measured]
             results.append(OpResult(p.op, shapes_key(p.shapes, p.attrs), p.describe(),
                                     len(cands), len(measured) + len(failures), default_s,
                                     best_s, chosen,
