@@ -75,17 +75,21 @@ class Compiled:
 
 
 def compile_mlir(source: str, entry: str | None = None,
-                 name: str = "<flash-source>", options: str = "") -> Compiled:
+                 name: str = "<flash-source>", options: str = "",
+                 tuned: bool = True) -> Compiled:
     """Compile Flash IR text; raises ValueError with MLIR's diagnostics.
 
     `options` are pipeline options in flash-opt syntax, e.g.
-    "ukernels=false" (see `flash-opt --help`, --flash-to-llvm)."""
+    "ukernels=false" (see `flash-opt --help`, --flash-to-llvm). With
+    `tuned=False` the text is compiled as it is, without what the tuning
+    database holds for it."""
     if not isinstance(source, str):
         raise TypeError(f"compile_mlir expects IR text (str), got {type(source).__name__}")
     # What fc.tune found for this program's ops and for the program, if it
     # was tuned (traced programs carry their ops' parameters already).
-    source = with_tuned_ops(source)
-    options = program_options(source, options)
+    if tuned:
+        source = with_tuned_ops(source)
+        options = program_options(source, options)
     compiled = Compiled(_native.compile(source, entry or "", name, options), source)
     compiled.options = options
     return compiled

@@ -251,6 +251,9 @@ def test_text_programs_get_their_tuned_ops(tmp_path, rng):
     c = rng.standard_normal((30, 30), dtype=f32)
     compiled = fc.compile_mlir(text)
     assert "array<i64: 48, 128, 512" in compiled.source
+    # The tuner's baseline: the text as it is (a baseline that read the
+    # database would hide the ops' gains).
+    assert fc.compile_mlir(text, tuned=False).source.count("flash.sgemm") == 1
     np.testing.assert_allclose(compiled(a, b, c), (a @ b) @ c, rtol=1e-4, atol=1e-3)
 
 
