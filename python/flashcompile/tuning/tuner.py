@@ -27,6 +27,7 @@ from .space import (Problem, as_sgemm, candidates, default_config, is_default, p
 MARGIN = 0.03     # a candidate must beat the default by 3% when re-measured
 TOP_K = 24        # at most this many candidates measured per op
 EXPLORE = 0.25    # share of them spread over the model's whole ranking
+OP_SHARE = 0.7    # of the budget for the ops; the rest for program-wide options
 
 
 def measurement_order(predicted: list, top_k: int) -> list:
@@ -226,8 +227,10 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
     try:
         for index, p in enumerate(problems):
             op_start = time.perf_counter()
-            # 85% of the budget for the ops; the rest for the whole-program check.
-            op_budget = max(0.0, 0.85 * budget - (op_start - start)) / (len(problems) - index)
+            # 70% of the budget for the ops; the rest for the program-wide
+            # options (they matter for the generated loops around the ops:
+            # im2col, elementwise, pooling) and the whole-program check.
+            op_budget = max(0.0, OP_SHARE * budget - (op_start - start)) / (len(problems) - index)
             cands = candidates(p, host.cores)
             predicted = [predict(p, c, host) for c in cands]
             order = measurement_order(predicted, top_k)
