@@ -28,6 +28,7 @@ MARGIN = 0.03     # a candidate must beat the default by 3% when re-measured
 TOP_K = 24        # at most this many candidates measured per op
 EXPLORE = 0.25    # share of them spread over the model's whole ranking
 OP_SHARE = 0.7    # of the budget for the ops; the rest for program-wide options
+CONFIRM_ROUNDS = 7  # alternate timings of a winner against the default
 
 
 def measurement_order(predicted: list, top_k: int) -> list:
@@ -194,15 +195,20 @@ def _program(target, example_inputs):
     return problems_of(compiled.trace), compiled
 
 
-def _confirm(p: Problem, best: dict, default: dict, rounds: int = 5):
-    """Default and best re-timed alternately here, nothing else running."""
-    xs = inputs_for(p)
-    a, b = program(p, default), program(p, best)
+def _head_to_head(a, b, xs, rounds: int = CONFIRM_ROUNDS):
+    """(a's s, b's s): the two re-timed alternately here, nothing else
+    running. The best of many noisy measurements is optimistic (the
+    winner's curse), so a winner is kept only after this fresh duel."""
     ta = tb = float("inf")
     for _ in range(rounds):
         ta = min(ta, time_call(lambda: a(*xs), 0.05))
         tb = min(tb, time_call(lambda: b(*xs), 0.05))
     return ta, tb
+
+
+def _confirm(p: Problem, best: dict, default: dict):
+    """Default and best one-op programs, head to head."""
+    return _head_to_head(program(p, default), program(p, best), inputs_for(p))
 
 
 def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: int | None = None,
@@ -322,8 +328,9 @@ def _tune_program(compiled, database, budget: float):
     time_call(lambda: given(*xs), 0.05)
     per_timing = time.perf_counter() - t0 + (t0 - start)  # one timing and one compile
     rounds = 5 if per_timing * 5 * (len(PROGRAM_OPTIONS) + 1) < budget else 3
-    # As many variants as the remaining budget can time `rounds` times.
-    fits = int(budget / (rounds * per_timing + 1e-9)) - 1
+    # As many variants as the remaining budget can time `rounds` times,
+    # keeping time for the winner's head-to-head with the program as given.
+    fits = int((budget - 2 * CONFIRM_ROUNDS * per_timing) / (rounds * per_timing + 1e-9)) - 1
     variants = {"as given": given}
     if not compiled.options:  # options a caller chose are theirs: not searched
         for opts in PROGRAM_OPTIONS[:max(0, fits)]:
@@ -344,11 +351,14 @@ def _tune_program(compiled, database, budget: float):
         best = "default"  # options that win by less than the margin are noise
     if times[best] >= default_s * (1 - MARGIN):
         return default_s, default_s, ""
+    default_s, best_s = _head_to_head(given, variants[best], xs)
+    if best_s >= default_s * (1 - MARGIN):
+        return default_s, default_s, ""
     if not compiled.options:
         database.store("program", program_key(tuned_text),
-                       {"options": "" if best == "default" else best}, default_s, times[best],
+                       {"options": "" if best == "default" else best}, default_s, best_s,
                        len(times))
-    return default_s, times[best], "" if best in ("default", "tuned ops") else best
+    return default_s, best_s, "" if best in ("default", "tuned ops") else best
 
 
 def tune_report_json(report: TuneReport, path: str):
