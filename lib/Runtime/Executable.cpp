@@ -230,7 +230,7 @@ llvm::Error optimizeModule(
   tuning.LoopVectorization = options.vectorize;
   tuning.SLPVectorization = options.vectorize;
   tuning.LoopUnrolling = options.unroll;
-  tuning.LoopInterleaving = options.unroll;
+  tuning.LoopInterleaving = options.interleave;
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;

@@ -62,7 +62,7 @@ def test_unvectorized_build_is_reported_with_the_reason():
     assert found, report.findings
     assert "vectorize=false" in found[0][0]
     # And vectorized by default: no such finding, and LLVM says it vectorized.
-    default = fc.analyze(fc.compile_mlir(_chain_source(), options="unroll=true"))
+    default = fc.analyze(fc.compile_mlir(_chain_source(), options="ukernels=true"))
     assert not any(k == "not-vectorized" and "chain" in m for k, m, _ in default.findings)
     assert any("vectorized loop" in r for r in default.remarks), default.remarks
 
@@ -110,5 +110,5 @@ def test_threads_unused_is_reported():
     src = fc.jit(lambda x: fc.exp(x) * x + 1.0).lower(x).source
     serial = fc.analyze(fc.compile_mlir(src, options="parallel-min-iterations=0"))
     assert any(k == "threads-unused" for k, _, _ in serial.findings), serial.findings
-    parallel = fc.analyze(fc.compile_mlir(src, options="unroll=true"))
+    parallel = fc.analyze(fc.compile_mlir(src, options="ukernels=true"))
     assert not any(k == "threads-unused" for k, _, _ in parallel.findings)

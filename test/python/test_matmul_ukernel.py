@@ -95,7 +95,7 @@ def test_tuned_ukernel_parameters(rng, options, m, k, n):
 
 
 @pytest.mark.parametrize("options", ["vectorize=false", "vector-width=128", "vector-width=512",
-                                     "unroll=false"])
+                                     "unroll=true", "interleave=false"])
 def test_llvm_knobs_keep_results(rng, options):
     x = rng.standard_normal((33, 70), dtype=np.float32)
     src = fc.jit(lambda t: fc.tanh(t) * 2.0 + t).lower(x).source

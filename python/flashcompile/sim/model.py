@@ -32,7 +32,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..tuning.space import UKERNEL_PARALLEL_FLOPS, Problem, runs_batch_in_parallel
+from ..tuning.space import DEFAULT as DEFAULT_BLOCKING
+from ..tuning.space import UKERNEL_PARALLEL_FLOPS, Problem, packs_b, runs_batch_in_parallel
 from .device import Device
 
 DTYPE_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
@@ -221,8 +222,10 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         if batch_parallel:
             used = min(cores, batch)
         elif flops / batch >= UKERNEL_PARALLEL_FLOPS and cores > 1:
-            # Stripes along N when there are few rows or N >= M, else M.
-            along, unit = (n, nr) if (m < 4 * mr * cores or n >= m) else (m, mr)
+            # Stripes along N when there are few rows or N >= M, else M
+            # (Sgemm.cpp's rule).
+            split_columns = m < mr or n >= m
+            along, unit = (n, nr) if split_columns else (m, mr)
             stripe = _pad(math.ceil(along / cores), unit)
             used = math.ceil(along / stripe)
         share = math.ceil(batch / used) / batch if batch_parallel else 1.0 / used
@@ -234,9 +237,20 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         if used > 1:
             eff *= device.measured.get("parallel_efficiency", 1.0) if device.measured else 1.0
         compute = flops * share / (peak_core * eff)
-        # Packing A and B once per call (read + write, from cache).
-        pack = batch * (m * k["k"] + k["k"] * n) * 8 / _host_bandwidth(device, 1 << 20, 1)
-        compute += pack * share
+        # Packing (read + write, from cache) as the ukernel does it
+        # (Sgemm.cpp): every task packs the rows of A it computes -- all of A
+        # for a column stripe -- and, when B is packed, its own columns of
+        # B; under 6 rows nothing is packed (B is streamed).
+        task_m, task_n = m, n
+        if used > 1 and not batch_parallel:
+            if split_columns:
+                task_n = min(n, stripe)
+            else:
+                task_m = min(m, stripe)
+        elements = 0 if m < mr else task_m * k["k"] + (
+            k["k"] * task_n if packs_b(task_m, n, DEFAULT_BLOCKING["mc"], 0) else 0)
+        calls = batch * share if batch_parallel else batch  # each task's
+        compute += calls * elements * 8 / _host_bandwidth(device, 1 << 20, 1)
         notes.append(f"{used} thread(s){' over the batch' if batch_parallel else ''}, register "
                      f"tile {mr}x{nr} ({_tile_efficiency(m, n, mr, nr):.0%} used)")
         memory = nbytes / _host_bandwidth(device, nbytes, used)
