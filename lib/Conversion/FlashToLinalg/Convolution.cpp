@@ -133,26 +133,45 @@ struct Pool2DLowering : OpConversionPattern<OpTy> {
                       stride = op.getStride();
     Value input =
         padSpatial(rewriter, loc, adaptor.getInput(), pad, padConstant);
-    Value window = tensor::EmptyOp::create(rewriter, loc, kernel, f32);
     Value empty =
         tensor::EmptyOp::create(rewriter, loc, resultType.getShape(), f32);
     Value init =
         linalg::FillOp::create(rewriter, loc, padConstant, empty).getResult(0);
-    auto strides = rewriter.getI64TensorAttr(stride);
-    auto dilations = rewriter.getI64TensorAttr({1, 1});
-    Value pooled;
-    if constexpr (isMax)
-      pooled = linalg::PoolingNchwMaxOp::create(
-                   rewriter, loc, TypeRange{resultType},
-                   ValueRange{input, window}, ValueRange{init}, strides,
-                   dilations)
-                   .getResult(0);
-    else
-      pooled = linalg::PoolingNchwSumOp::create(
-                   rewriter, loc, TypeRange{resultType},
-                   ValueRange{input, window}, ValueRange{init}, strides,
-                   dilations)
-                   .getResult(0);
+    // A generic rather than linalg.pooling_nchw_{max,sum}: loops in the
+    // order (n, c, oh, kh, kw, ow), so the innermost loop runs along an
+    // output row (contiguous stores, loads `stride` apart) and LLVM
+    // vectorizes it; the named ops put the 2- or 3-trip window loops
+    // innermost, which stay scalar (measured: 2x2 max pooling of
+    // 16x6x28x28, 89 us before).
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr n, c, oh, kh, kw, ow;
+    bindDims(ctx, n, c, oh, kh, kw, ow);
+    SmallVector<AffineMap> maps{
+        AffineMap::get(6, 0, {n, c, oh * stride[0] + kh, ow * stride[1] + kw},
+                       ctx),
+        AffineMap::get(6, 0, {n, c, oh, ow}, ctx)};
+    using utils::IteratorType;
+    SmallVector<IteratorType> iterators{
+        IteratorType::parallel,  IteratorType::parallel,
+        IteratorType::parallel,  IteratorType::reduction,
+        IteratorType::reduction, IteratorType::parallel};
+    // The window's extent lives in the loop bounds: a kernel-shaped operand
+    // that is never read carries it.
+    Value window = tensor::EmptyOp::create(rewriter, loc, kernel, f32);
+    maps.insert(maps.begin() + 1, AffineMap::get(6, 0, {kh, kw}, ctx));
+    Value pooled =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{resultType}, ValueRange{input, window},
+            ValueRange{init}, maps, iterators,
+            [](OpBuilder &b, Location l, ValueRange args) {
+              Value combined =
+                  isMax ? arith::MaximumFOp::create(b, l, args[2], args[0])
+                              .getResult()
+                        : arith::AddFOp::create(b, l, args[2], args[0])
+                              .getResult();
+              linalg::YieldOp::create(b, l, ValueRange{combined});
+            })
+            .getResult(0);
     if constexpr (!isMax)
       pooled = divideByCount(rewriter, loc, op, pooled);
     rewriter.replaceOp(op, pooled);

@@ -53,7 +53,7 @@ PARALLEL_MIN_ITERATIONS = 65536
 HOST_PARALLEL_REGION = 3e-6
 # Host: fixed cost of a kernel (loop nest setup, ukernel entry), seconds.
 HOST_KERNEL_OVERHEAD = 0.3e-6
-# CPU: the im2col gather of a convolution moves one element per ~1.5 cycles
+# CPU: transposes, concatenations and pooling windows move one element per ~1.5 cycles
 # (scalar strided loads and stores with index arithmetic), not at streaming
 # bandwidth.
 GATHER_CYCLES_PER_ELEMENT = 1.5
@@ -188,13 +188,20 @@ def _systolic(k, names, device, dtype, flops, nbytes, threads):
 
 def _host_bandwidth(device: Device, working_set: float, threads: int) -> float:
     """Triad bandwidth at this working set (host: interpolated in log size
-    between the measured sizes), or the published memory bandwidth."""
+    between the measured sizes that fit the last cache level; beyond it,
+    the largest (DRAM) size's: the drop at the cache's edge is a cliff, not
+    a slope), or the published memory bandwidth."""
     triad = device.measured.get("peak", {}).get("triad_gbs") if device.measured else None
     if not triad:
         return _bandwidth(device)
     suffix = "1thread" if threads == 1 else "allthreads"
     sizes = sorted((int(key.split("KiB")[0]) * 1024, v) for key, v in triad.items()
                    if key.endswith(suffix))
+    last_level = max((s for _, s in device.measured.get("caches_mb", [])), default=0) * 2**20
+    if last_level and working_set > last_level:
+        return sizes[-1][1] * 1e9  # streamed from DRAM: no reuse past the cache
+    if last_level:
+        sizes = [x for x in sizes if x[0] <= last_level] or sizes
     if working_set <= sizes[0][0]:
         return sizes[0][1] * 1e9
     for (s0, b0), (s1, b1) in zip(sizes, sizes[1:]):
@@ -202,6 +209,19 @@ def _host_bandwidth(device: Device, working_set: float, threads: int) -> float:
             f = math.log(working_set / s0) / math.log(s1 / s0)
             return math.exp((1 - f) * math.log(b0) + f * math.log(b1)) * 1e9
     return sizes[-1][1] * 1e9
+
+
+def _host_traffic_s(device: Device, k: dict, nbytes: float, threads: int,
+                    scale: float = 1.0) -> float:
+    """Seconds to move a kernel's bytes at the host's triad bandwidth.
+    Triad counts its three streams, but its store first reads the line it
+    writes (write-allocate): four transfers per three counted. So a kernel
+    that reads r and writes w bytes moves r + 2w at 4/3 of the triad rate
+    (a read-only stream, a matrix-vector product's B, runs 4/3 faster than
+    triad; an elementwise a+b->c exactly as fast)."""
+    written = min(float(k.get("bytes_out", 0)), nbytes)
+    traffic = nbytes + written
+    return traffic / (_host_bandwidth(device, nbytes, threads) * scale * 4 / 3)
 
 
 def _cpu(k, names, device, dtype, flops, nbytes, threads):
@@ -233,7 +253,9 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             # tuner's calibrated two-task efficiency; one number for both)
             from ..tuning.cost_model import PARALLEL_EFFICIENCY
             share /= PARALLEL_EFFICIENCY
-        eff = device.max_efficiency * _tile_efficiency(m, n, mr, nr)
+        # Under 6 rows the ukernel streams B's rows through a vectorized
+        # loop (sgemmFewRows): no register tile to pad.
+        eff = device.max_efficiency * (_tile_efficiency(m, n, mr, nr) if m >= mr else 1.0)
         if used > 1:
             eff *= device.measured.get("parallel_efficiency", 1.0) if device.measured else 1.0
         compute = flops * share / (peak_core * eff)
@@ -253,12 +275,16 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         compute += calls * elements * 8 / _host_bandwidth(device, 1 << 20, 1)
         notes.append(f"{used} thread(s){' over the batch' if batch_parallel else ''}, register "
                      f"tile {mr}x{nr} ({_tile_efficiency(m, n, mr, nr):.0%} used)")
-        memory = nbytes / _host_bandwidth(device, nbytes, used)
+        memory = _host_traffic_s(device, k, nbytes, used)
         if "flash.conv2d" in names:  # im2col patch gather, a parallel loop
+            # Its rows are contiguous (stride 1) or strided copies; with
+            # LLVM's pre-vectorization unrolling off they are vectorized, so
+            # the gather runs as a copy: each patch element read and written
+            # once, at the cache bandwidth of the patch matrix's size.
             elements = batch * k["k"] * n
-            clock = peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)
             workers = cores if elements >= PARALLEL_MIN_ITERATIONS else 1
-            compute += elements * GATHER_CYCLES_PER_ELEMENT / clock / workers
+            compute += _host_traffic_s(device, {"bytes_out": 4 * elements}, 8 * elements,
+                                       workers)
             notes.append(f"im2col gather of {elements} elements")
         if used > 1:
             overhead += HOST_PARALLEL_REGION
@@ -269,12 +295,13 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         iterations = max(kernel_elements(k), 1)
         used = cores if iterations >= PARALLEL_MIN_ITERATIONS and cores > 1 else 1
         strided = k["kind"] in ("layout", "pooling")
-        bw = _host_bandwidth(device, nbytes, used) * (STRIDED_EFFICIENCY if strided else 1)
-        memory = nbytes / bw
+        memory = _host_traffic_s(device, k, nbytes, used, STRIDED_EFFICIENCY if strided else 1)
         compute = flops / (peak_core * used * 0.5) if flops else 0.0
+        clock = peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)
         if k["kind"] == "layout":  # transposes and concats move elements one by one
-            clock = peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)
             compute = iterations * GATHER_CYCLES_PER_ELEMENT / clock / used
+        elif k["kind"] == "pooling":  # window loops innermost: scalar strided reads
+            compute = flops * GATHER_CYCLES_PER_ELEMENT / clock / used
         if used > 1:
             overhead += HOST_PARALLEL_REGION
             notes.append(f"parallel on {used} threads")
