@@ -115,6 +115,7 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
       cost.m = w.getDimSize(0) / groups,
       cost.k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
       cost.n = y.getDimSize(2) * y.getDimSize(3);
+      cost.patchRow = y.getDimSize(3);
       if (conv.getBias())
         cost.flops += numElements(out);
     } else if (isElementwise(&op)) {
@@ -184,7 +185,7 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
       kernel.id = cost.kernel;
       kernel.kind = cost.kind;
       kernel.batch = cost.batch, kernel.m = cost.m, kernel.n = cost.n,
-      kernel.k = cost.k;
+      kernel.k = cost.k, kernel.patchRow = cost.patchRow;
       result.kernels.push_back(kernel);
     }
     KernelCost &kernel = result.kernels[cost.kernel];

@@ -36,6 +36,8 @@ struct OpCost {
   /// For contractions (and convolutions as im2col GEMMs): C[b] = A[b] B[b]
   /// with A MxK, B KxN.
   int64_t batch = 0, m = 0, n = 0, k = 0;
+  /// Convolutions: the length of an im2col patch row (OW).
+  int64_t patchRow = 0;
   int kernel = -1; ///< the fused kernel this op runs in (-1: no kernel)
   /// Where each operand comes from: the index of the producing op in
   /// GraphCost::ops, or -1 - n for function argument n.
@@ -49,7 +51,7 @@ struct KernelCost {
   std::string kind;   ///< the kind of its main op
   std::vector<int> ops;
   int64_t flops = 0, bytesIn = 0, bytesOut = 0;
-  int64_t batch = 0, m = 0, n = 0, k = 0;
+  int64_t batch = 0, m = 0, n = 0, k = 0, patchRow = 0;
 };
 
 struct GraphCost {

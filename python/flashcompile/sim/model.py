@@ -57,6 +57,11 @@ HOST_KERNEL_OVERHEAD = 0.3e-6
 # (scalar strided loads and stores with index arithmetic), not at streaming
 # bandwidth.
 GATHER_CYCLES_PER_ELEMENT = 1.5
+# CPU: one row of the im2col patch matrix (OW elements) costs at least this
+# many cycles (loop control and index arithmetic per row): fitted on five
+# convolutions outside the validation set (the conv minus the same GEMM,
+# OW 5-64), with a spread of 0.7-2x around the fit.
+IM2COL_ROW_CYCLES = 11.8
 # CPU: FLOPs per cycle per core of the FMA peak (2 FMA pipes x 8 lanes x 2
 # on AVX2), to turn the peak into a clock for cycle-counted terms.
 FLOPS_PER_CYCLE = {256: 32, 512: 64}
@@ -211,17 +216,12 @@ def _host_bandwidth(device: Device, working_set: float, threads: int) -> float:
     return sizes[-1][1] * 1e9
 
 
-def _host_traffic_s(device: Device, k: dict, nbytes: float, threads: int,
-                    scale: float = 1.0) -> float:
-    """Seconds to move a kernel's bytes at the host's triad bandwidth.
-    Triad counts its three streams, but its store first reads the line it
-    writes (write-allocate): four transfers per three counted. So a kernel
-    that reads r and writes w bytes moves r + 2w at 4/3 of the triad rate
-    (a read-only stream, a matrix-vector product's B, runs 4/3 faster than
-    triad; an elementwise a+b->c exactly as fast)."""
-    written = min(float(k.get("bytes_out", 0)), nbytes)
-    traffic = nbytes + written
-    return traffic / (_host_bandwidth(device, nbytes, threads) * scale * 4 / 3)
+def _host_traffic_s(device: Device, nbytes: float, threads: int, scale: float = 1.0) -> float:
+    """Seconds to move a kernel's bytes at the host's triad bandwidth for
+    its working set. (Triad's stores also read the lines they write, so a
+    read-only stream might run up to 4/3 faster; the matrix-vector product
+    measured here does not, so no such correction is made.)"""
+    return nbytes / (_host_bandwidth(device, nbytes, threads) * scale)
 
 
 def _cpu(k, names, device, dtype, flops, nbytes, threads):
@@ -275,16 +275,20 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         compute += calls * elements * 8 / _host_bandwidth(device, 1 << 20, 1)
         notes.append(f"{used} thread(s){' over the batch' if batch_parallel else ''}, register "
                      f"tile {mr}x{nr} ({_tile_efficiency(m, n, mr, nr):.0%} used)")
-        memory = _host_traffic_s(device, k, nbytes, used)
+        memory = _host_traffic_s(device, nbytes, used)
         if "flash.conv2d" in names:  # im2col patch gather, a parallel loop
             # Its rows are contiguous (stride 1) or strided copies; with
             # LLVM's pre-vectorization unrolling off they are vectorized, so
             # the gather runs as a copy: each patch element read and written
             # once, at the cache bandwidth of the patch matrix's size.
+            # Short rows (OW of 5-16) are loop overhead, not bytes: each
+            # patch row costs IM2COL_ROW_CYCLES; the larger of the two.
             elements = batch * k["k"] * n
             workers = cores if elements >= PARALLEL_MIN_ITERATIONS else 1
-            compute += _host_traffic_s(device, {"bytes_out": 4 * elements}, 8 * elements,
-                                       workers)
+            clock = peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)
+            rows = elements / max(1, k.get("patch_row") or n)
+            compute += max(_host_traffic_s(device, 8 * elements, workers),
+                           rows * IM2COL_ROW_CYCLES / clock / workers)
             notes.append(f"im2col gather of {elements} elements")
         if used > 1:
             overhead += HOST_PARALLEL_REGION
@@ -295,7 +299,7 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         iterations = max(kernel_elements(k), 1)
         used = cores if iterations >= PARALLEL_MIN_ITERATIONS and cores > 1 else 1
         strided = k["kind"] in ("layout", "pooling")
-        memory = _host_traffic_s(device, k, nbytes, used, STRIDED_EFFICIENCY if strided else 1)
+        memory = _host_traffic_s(device, nbytes, used, STRIDED_EFFICIENCY if strided else 1)
         compute = flops / (peak_core * used * 0.5) if flops else 0.0
         clock = peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)
         if k["kind"] == "layout":  # transposes and concats move elements one by one
