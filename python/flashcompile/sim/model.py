@@ -256,8 +256,10 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         # Under 6 rows the ukernel streams B's rows through a vectorized
         # loop (sgemmFewRows): no register tile to pad.
         eff = device.max_efficiency * (_tile_efficiency(m, n, mr, nr) if m >= mr else 1.0)
-        if used > 1:
-            eff *= device.measured.get("parallel_efficiency", 1.0) if device.measured else 1.0
+        if used > 1 and device.measured and not batch_parallel:
+            # The calibrated two-thread scaling of a split call (a batch run
+            # over the cores has its own, in `share`).
+            eff *= device.measured.get("parallel_efficiency", 1.0)
         compute = flops * share / (peak_core * eff)
         # Packing (read + write, from cache) as the ukernel does it
         # (Sgemm.cpp): every task packs the rows of A it computes -- all of A
