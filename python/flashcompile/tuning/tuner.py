@@ -303,10 +303,12 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
 # The pipeline's program-wide knobs (generated loops: im2col, elementwise,
 # reductions, pooling): LLVM's unrolling (off by default) and
 # interleaving, the preferred vector width, the loop size from which
-# generated loops run on all cores. Few enough to measure them all.
+# generated loops run on all cores; and the fusion choice (elementwise
+# chains and epilogues fused into one loop nest, or each op its own), as
+# one more variant. Few enough to measure them all.
 PROGRAM_OPTIONS = [f"{u} {v} {p}".strip() for u in ("", "unroll=true", "interleave=false")
                    for v in ("", "vector-width=256", "vector-width=512")
-                   for p in ("", "parallel-min-iterations=8192")]
+                   for p in ("", "parallel-min-iterations=8192")] + ["fuse-elementwise=false"]
 
 
 def _tune_program(compiled, database, budget: float):
