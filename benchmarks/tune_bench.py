@@ -108,6 +108,45 @@ def workloads():
     ]
 
 
+def write_md(result: dict, path: str, budget: float, top_k: int):
+    """The benchmark's table (benchmarks/results/tuning.md) from its JSON."""
+    from flashcompile.tuning.space import default_config, is_default
+    rows, rho = result["rows"], result["spearman_pooled"]
+    lines = ["| workload | default ms | tuned ms | speedup | tuner's check | ops: best config "
+             "(op speedup) | program options | pruned | rho/op |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        cfgs = "; ".join(
+            ("default" if is_default(o["config"])
+             else ("mc={mc} kc={kc} nc={nc} t={threads} tile={tile} packB={packB}"
+                   " batch-parallel={batchParallel}").format(**(default_config() | o["config"])))
+            + f" ({o['speedup']:.2f}x)" for o in r["ops"])
+        rho_op = f"{r['spearman_per_op']:.2f}" if r["spearman_per_op"] is not None else "-"
+        lines.append(f"| {r['name']} | {r['program_default_s'] * 1e3:.3f} | "
+                     f"{r['program_tuned_s'] * 1e3:.3f} | {r['program_speedup']:.2f}x"
+                     f"{'' if r.get('changed', True) else ' (unchanged)'} | "
+                     f"{r['tuner_default_s'] / r['tuner_tuned_s']:.2f}x | {cfgs} | "
+                     f"{r['program_options'] or '-'} | "
+                     f"{r['pruned_share']:.0%} | {rho_op} |")
+    lines.append("")
+    lines.append("Default and tuned ms: each program compiled without and with the "
+                 "database in a fresh process, alternately, least of 7 each; median ratio "
+                 "of 3 processes; the tuner's "
+                 "check is its own in-process comparison.")
+    lines.append("")
+    slower = [r["name"] for r in rows if r["program_speedup"] < 0.97]
+    lines.append(f"{result['workloads_at_1_1x']} of {len(rows)} workloads at 1.1x or better; "
+                 f"re-measured more than 3% slower than the default: {len(slower)}"
+                 f"{' (' + ', '.join(slower) + ')' if slower else ''}; "
+                 f"ops slower than their default (the tuner's measurement): "
+                 f"{result['ops_slower_than_default']}; "
+                 f"Spearman(cost model, measured) over all measured candidates: {rho:.3f} "
+                 f"(median per op {result['spearman_per_op_median']:.3f}); candidates pruned "
+                 f"by the model: {result['pruned_share']:.0%}. Budget {budget:.0f} s per "
+                 f"workload, top {top_k} candidates per op.")
+    open(path, "w").write("\n".join(lines) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per workload")
@@ -115,10 +154,15 @@ def main():
     parser.add_argument("--out")
     parser.add_argument("--md")
     parser.add_argument("--only", default=None, help="substring of the workloads to run")
+    parser.add_argument("--report", help="only write --md from this JSON result")
     args = parser.parse_args()
+    if args.report:
+        result = json.load(open(args.report))
+        write_md(result, args.md, result["rows"][0]["budget_s"], args.top_k)
+        return
     import flashcompile as fc
     from flashcompile.tuning import TuningDatabase, spearman
-    from flashcompile.tuning.space import default_config, is_default
+    from flashcompile.tuning.space import is_default
     from flashcompile.tuning.tuner import _program
     fc.tuning.use_database(None)  # the default pipeline, not the user's tuning database
     rows, points, folder = [], [], tempfile.mkdtemp(prefix="flash-tune-bench-")
@@ -133,8 +177,16 @@ def main():
         fc.tuning.use_database(None)
         for o in report.ops:
             points.extend(o.points)
-        default_s, tuned_s = verify(source, db.path, folder)
+        # A workload the tuner left as it was runs the same program: 1.00x
+        # by construction (re-measuring it would only measure noise).
+        changed = bool(report.program_options) or \
+            any(not is_default(o.config) for o in report.ops)
+        if changed:
+            default_s, tuned_s = verify(source, db.path, folder)
+        else:
+            default_s = tuned_s = report.model_default_s
         row = {"name": name, "budget_s": args.budget, "elapsed_s": report.elapsed_s,
+               "changed": changed,
                "tuner_default_s": report.model_default_s, "tuner_tuned_s": report.model_tuned_s,
                "program_options": report.program_options,
                "program_default_s": default_s, "program_tuned_s": tuned_s,
@@ -168,34 +220,8 @@ def main():
     if args.out:
         json.dump(result, open(args.out, "w"), indent=1)
     if args.md:
-        lines = ["| workload | default ms | tuned ms | speedup | tuner's check | ops: best config "
-                 "(op speedup) | program options | pruned | rho/op |",
-                 "|---|---|---|---|---|---|---|---|---|"]
-        for r in rows:
-            cfgs = "; ".join(
-                ("default" if is_default(o["config"])
-                 else ("mc={mc} kc={kc} nc={nc} t={threads} tile={tile} packB={packB}"
-                       " batch-parallel={batchParallel}").format(**(default_config() | o["config"])))
-                + f" ({o['speedup']:.2f}x)" for o in r["ops"])
-            rho_op = f"{r['spearman_per_op']:.2f}" if r["spearman_per_op"] is not None else "-"
-            lines.append(f"| {r['name']} | {r['program_default_s'] * 1e3:.3f} | "
-                         f"{r['program_tuned_s'] * 1e3:.3f} | {r['program_speedup']:.2f}x | "
-                         f"{r['tuner_default_s'] / r['tuner_tuned_s']:.2f}x | {cfgs} | "
-                         f"{r['program_options'] or '-'} | "
-                         f"{r['pruned_share']:.0%} | {rho_op} |")
-        lines.append("")
-        lines.append("Default and tuned ms: each program compiled without and with the "
-                     "database in a fresh process, alternately, least of 7 each; median ratio "
-                     "of 3 processes; the tuner's "
-                     "check is its own in-process comparison.")
-        lines.append("")
-        lines.append(f"{result['workloads_at_1_1x']} of {len(rows)} workloads at 1.1x or better; "
-                     f"ops slower than their default: {result['ops_slower_than_default']}; "
-                     f"Spearman(cost model, measured) over all measured candidates: {rho:.3f} "
-                     f"(median per op {result['spearman_per_op_median']:.3f}); candidates pruned "
-                     f"by the model: {result['pruned_share']:.0%}. Budget {args.budget:.0f} s per "
-                     f"workload, top {args.top_k} candidates per op.")
-        open(args.md, "w").write("\n".join(lines) + "\n")
+        write_md(result, args.md, args.budget, args.top_k)
+
 
 
 if __name__ == "__main__":
