@@ -70,6 +70,18 @@ def test_spearman():
     assert spearman([1, 2], [1, 2]) is None
 
 
+def test_a_winner_must_beat_the_default_beyond_the_noise():
+    """The head-to-head's control (a second copy of the default) sets how
+    much of a gain is noise: a 5% gain counts when the copies agree, not
+    when they differ by 5%; and a real two-program duel returns the noise."""
+    from flashcompile.tuning.tuner import _head_to_head, _wins
+    assert _wins(1.0, 0.95, 0.0) and not _wins(1.0, 0.95, 0.05) and not _wins(1.0, 0.98, 0.0)
+    slow = lambda: sum(range(3000))   # noqa: E731
+    fast = lambda: sum(range(1000))   # noqa: E731
+    t_default, t_best, noise = _head_to_head(slow, fast, slow, [], rounds=3)
+    assert t_best < t_default and 0 <= noise < 1
+
+
 def test_measurement_order_mixes_the_best_and_a_spread():
     predicted = [5.0] + list(np.linspace(1, 100, 99))
     order = measurement_order(predicted, 20)

@@ -195,20 +195,30 @@ def _program(target, example_inputs):
     return problems_of(compiled.trace), compiled
 
 
-def _head_to_head(a, b, xs, rounds: int = CONFIRM_ROUNDS):
-    """(a's s, b's s): the two re-timed alternately here, nothing else
-    running. The best of many noisy measurements is optimistic (the
-    winner's curse), so a winner is kept only after this fresh duel."""
-    ta = tb = float("inf")
+def _head_to_head(a, b, control, xs, rounds: int = CONFIRM_ROUNDS):
+    """(a's s, b's s, noise): a, b and `control` (a second compile of a)
+    re-timed alternately here, nothing else running. The best of many noisy
+    measurements is optimistic (the winner's curse), so a winner is kept
+    only after this fresh duel; the control measures what the duel cannot
+    tell apart: the two copies of one program differ by `noise`."""
+    ta = tb = tc = float("inf")
     for _ in range(rounds):
         ta = min(ta, time_call(lambda: a(*xs), 0.05))
         tb = min(tb, time_call(lambda: b(*xs), 0.05))
-    return ta, tb
+        tc = min(tc, time_call(lambda: control(*xs), 0.05))
+    return min(ta, tc), tb, abs(ta - tc) / min(ta, tc)
+
+
+def _wins(t_default: float, t_best: float, noise: float) -> bool:
+    """A candidate is kept when it beats the default by MARGIN beyond the
+    noise the control copy showed."""
+    return t_best < t_default * (1 - MARGIN - noise)
 
 
 def _confirm(p: Problem, best: dict, default: dict):
     """Default and best one-op programs, head to head."""
-    return _head_to_head(program(p, default), program(p, best), inputs_for(p))
+    return _head_to_head(program(p, default), program(p, best), program(p, default),
+                         inputs_for(p))
 
 
 def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: int | None = None,
@@ -268,9 +278,9 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
             best = min(measured, key=lambda r: r["seconds"]) if measured else None
             chosen, best_s = default, default_s
             if best is not None and not is_default(best["config"]) and default_s:
-                t_default, t_best = _confirm(p, best["config"], default)
+                t_default, t_best, noise = _confirm(p, best["config"], default)
                 default_s = t_default
-                if t_best < t_default * (1 - MARGIN):
+                if _wins(t_default, t_best, noise):
                     chosen, best_s = best["config"], t_best
                 else:
                     best_s = t_default
@@ -333,7 +343,7 @@ def _tune_program(compiled, database, budget: float):
     rounds = 5 if per_timing * 5 * (len(PROGRAM_OPTIONS) + 1) < budget else 3
     # As many variants as the remaining budget can time `rounds` times,
     # keeping time for the winner's head-to-head with the program as given.
-    fits = int((budget - 2 * CONFIRM_ROUNDS * per_timing) / (rounds * per_timing + 1e-9)) - 1
+    fits = int((budget - 3 * CONFIRM_ROUNDS * per_timing) / (rounds * per_timing + 1e-9)) - 1
     variants = {"as given": given}
     if not compiled.options:  # options a caller chose are theirs: not searched
         for opts in PROGRAM_OPTIONS[:max(0, fits)]:
@@ -354,8 +364,9 @@ def _tune_program(compiled, database, budget: float):
         best = "default"  # options that win by less than the margin are noise
     if times[best] >= default_s * (1 - MARGIN):
         return default_s, default_s, ""
-    default_s, best_s = _head_to_head(given, variants[best], xs)
-    if best_s >= default_s * (1 - MARGIN):
+    control = compile_mlir(text, options=compiled.options or "ukernels=true", tuned=False)
+    default_s, best_s, noise = _head_to_head(given, variants[best], control, xs)
+    if not _wins(default_s, best_s, noise):
         return default_s, default_s, ""
     if not compiled.options:
         database.store("program", program_key(tuned_text),
