@@ -82,6 +82,23 @@ def test_a_winner_must_beat_the_default_beyond_the_noise():
     assert t_best < t_default and 0 <= noise < 1
 
 
+def test_ops_go_back_to_defaults_when_the_program_is_not_faster(tmp_path):
+    """Op parameters that won alone but did not make the whole program
+    faster are replaced by the defaults, in the report and the database."""
+    from flashcompile.tuning.space import default_config, is_default
+    from flashcompile.tuning.tuner import OpResult, _back_to_defaults
+    db = TuningDatabase(str(tmp_path / "t.db"))
+    tuned = default_config() | {"threads": 2, "mc": 48}
+    db.store("flash.matmul", "16x400|400x120", {"sgemm": [48, 0, 0, 2, 0, 0, 0]}, 2e-5, 1e-5, 5)
+    results = [OpResult("flash.matmul", "16x400|400x120", "", 10, 5, 2e-5, 1e-5, tuned, None),
+               OpResult("flash.matmul", "16x120|120x84", "", 10, 5, 1e-5, 1e-5,
+                        default_config(), None)]
+    _back_to_defaults(results, db)
+    assert all(is_default(o.config) and o.best_s == o.default_s for o in results)
+    assert db.lookup("flash.matmul", "16x400|400x120") == {"sgemm": [0] * 7}
+    assert db.lookup("flash.matmul", "16x120|120x84") is None  # untouched: never tuned here
+
+
 def test_measurement_order_mixes_the_best_and_a_spread():
     predicted = [5.0] + list(np.linspace(1, 100, 99))
     order = measurement_order(predicted, 20)

@@ -304,10 +304,26 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
         use_database(database)
     if programs:
         remaining = max(0.0, budget - (time.perf_counter() - start))
-        (report.model_default_s, report.model_tuned_s,
-         report.program_options) = _tune_program(compiled, database, remaining)
+        (report.model_default_s, report.model_tuned_s, report.program_options,
+         ops_kept) = _tune_program(compiled, database, remaining)
+        if not ops_kept:
+            _back_to_defaults(results, database)
+            if apply:
+                use_database(database)  # and drop code compiled with them
     report.elapsed_s = time.perf_counter() - start
     return report
+
+
+def _back_to_defaults(results: list, database: TuningDatabase):
+    """The program as a whole was not faster with its ops' parameters (an op
+    alone and among others differ: caches, the cores the other kernels
+    use), so every tuned op goes back to the default, in the report and in
+    the database."""
+    for o in results:
+        if not is_default(o.config):
+            database.store(o.op, o.shapes, {"sgemm": [0] * 7}, o.default_s, o.default_s,
+                           o.measured)
+            o.config, o.best_s = default_config(), o.default_s
 
 
 # The pipeline's program-wide knobs (generated loops: im2col, elementwise,
@@ -326,7 +342,8 @@ def _tune_program(compiled, database, budget: float):
     PROGRAM_OPTIONS, timed alternately (rounds over all of them) against the
     program as given; the best options, if they beat it by MARGIN, go into
     the database under the program's hash. Returns (default s, tuned s,
-    options)."""
+    options, whether the ops' parameters may stay: False when the program
+    with them did not beat the program as given)."""
     from ..compiled import compile_mlir
     from .database import program_key
     rng = np.random.default_rng(0)
@@ -356,23 +373,25 @@ def _tune_program(compiled, database, budget: float):
             break  # two rounds at least; more only within the budget
         for k, c in variants.items():
             times[k] = min(times[k], time_call(lambda: c(*xs), 0.05))
-    if len(times) == 1:  # no time left to try anything
-        return times["as given"], times["as given"], ""
+    if len(times) == 1:  # no time left to try anything: the ops stay as measured alone
+        return times["as given"], times["as given"], "", True
+    # Tuned ops are kept only if the whole program with them wins too.
+    ops_unchanged = tuned_text == text
     default_s = times.pop("as given")
     best = min(times, key=times.get)
     if "default" in times and times[best] >= times["default"] * (1 - MARGIN):
         best = "default"  # options that win by less than the margin are noise
     if times[best] >= default_s * (1 - MARGIN):
-        return default_s, default_s, ""
+        return default_s, default_s, "", ops_unchanged
     control = compile_mlir(text, options=compiled.options or "ukernels=true", tuned=False)
     default_s, best_s, noise = _head_to_head(given, variants[best], control, xs)
     if not _wins(default_s, best_s, noise):
-        return default_s, default_s, ""
+        return default_s, default_s, "", ops_unchanged
     if not compiled.options:
         database.store("program", program_key(tuned_text),
                        {"options": "" if best == "default" else best}, default_s, best_s,
                        len(times))
-    return default_s, best_s, "" if best in ("default", "tuned ops") else best
+    return default_s, best_s, "" if best in ("default", "tuned ops") else best, True
 
 
 def tune_report_json(report: TuneReport, path: str):
