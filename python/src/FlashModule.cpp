@@ -391,6 +391,23 @@ NB_MODULE(_flashcompile, m) {
       },
       "This process's on-disk compile-cache hits and misses.");
 
+  m.def(
+      "sgemm_facts",
+      [] {
+        nb::dict facts;
+        nb::list tiles;
+        for (auto [rows, cols] : flash::runtime::sgemmTiles())
+          tiles.append(nb::make_tuple(rows, cols));
+        facts["tiles"] = tiles;
+        facts["mc"] = flash::runtime::kSgemmMC;
+        facts["kc"] = flash::runtime::kSgemmKC;
+        facts["nc"] = flash::runtime::kSgemmNC;
+        facts["parallel_flops"] = flash::runtime::kSgemmParallelFlops;
+        return facts;
+      },
+      "The sgemm ukernel's register tiles, default blocking and threading "
+      "threshold (what the tuner and the simulator model).");
+
   m.def("set_num_threads", &flash::runtime::setNumThreads, "threads"_a,
         "Threads used by compiled code (default: all hardware threads).");
   m.def("get_num_threads", &flash::runtime::getNumThreads);

@@ -22,6 +22,10 @@ namespace flash::runtime {
 /// asks for more (shared with MatmulToUkernel's batch-loop rule).
 inline constexpr int64_t kSgemmParallelFlops = 2000000;
 
+/// sgemm's default cache blocking: rows of a packed A block (L2), depth of
+/// a packed slice (L1: 16 KiB of B), columns of a packed B block (L3).
+inline constexpr int64_t kSgemmMC = 144, kSgemmKC = 256, kSgemmNC = 3072;
+
 /// The tunable parameters of one sgemm call; 0 leaves a choice to sgemm's
 /// built-in defaults. fc.tune searches them; compiled code passes them per
 /// matmul (the `flash.sgemm` attribute, or the `sgemm` pipeline option).

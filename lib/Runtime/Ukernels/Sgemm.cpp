@@ -25,9 +25,7 @@ using namespace flash::runtime;
 
 namespace {
 constexpr int64_t MR = 6, NR = 16; // the default register tile
-constexpr int64_t KC = 256;        // depth of a packed slice (L1: 16 KiB of B)
-constexpr int64_t MC = 144;        // rows of a packed A block (L2)
-constexpr int64_t NC = 3072;       // columns of a packed B block (L3)
+constexpr int64_t KC = kSgemmKC, MC = kSgemmMC, NC = kSgemmNC; // Ukernels.h
 
 struct AlignedFree {
   void operator()(float *p) const { std::free(p); }

@@ -157,9 +157,10 @@ def mca(instrs, cpu: str) -> dict:
             "ipc": float(get("IPC").group(1)), "cpu": cpu}
 
 
-# The sgemm ukernel's register tiles (Ukernels.h sgemmTiles()) and the
-# microkernel function each runs (Sgemm.cpp), to find in the runtime archive.
-UKERNEL_TILES = [(6, 16), (4, 24), (8, 8), (4, 16), (12, 32)]
+# The sgemm ukernel's register tiles (Ukernels.h sgemmTiles(), read from the
+# runtime); each runs the microkernel ukernel_<rows>x<cols> (Sgemm.cpp), to
+# find in the runtime archive.
+from ..tuning.space import TILES as UKERNEL_TILES  # noqa: E402
 
 
 def ukernel_tiles(compiled) -> set:

@@ -17,10 +17,15 @@ import re
 import os
 from dataclasses import dataclass, field
 
-# The runtime's register tiles, in the order of sgemmTiles() (Ukernels.h).
-TILES = [(6, 16), (4, 24), (8, 8), (4, 16), (12, 32)]
-DEFAULT = {"mc": 144, "kc": 256, "nc": 3072}  # Sgemm.cpp's MC, KC, NC
-UKERNEL_PARALLEL_FLOPS = 2e6  # Sgemm.cpp: smaller calls run on one thread
+from .. import _flashcompile as _native
+
+# The ukernel's own facts (Ukernels.h, read from the runtime): its register
+# tiles in the order of sgemmTiles(), its default cache blocking, and the
+# FLOPs under which a call runs on one thread.
+_SGEMM = _native.sgemm_facts()
+TILES = [tuple(t) for t in _SGEMM["tiles"]]
+DEFAULT = {"mc": _SGEMM["mc"], "kc": _SGEMM["kc"], "nc": _SGEMM["nc"]}
+UKERNEL_PARALLEL_FLOPS = float(_SGEMM["parallel_flops"])
 
 MC = (48, 96, 144, 288)
 KC = (128, 256, 512)
