@@ -209,6 +209,13 @@ def _head_to_head(a, b, control, xs, rounds: int = CONFIRM_ROUNDS):
     return min(ta, tc), tb, abs(ta - tc) / min(ta, tc)
 
 
+def _duel_seconds(call_s: float | None) -> float:
+    """About what _confirm takes: three one-op programs compiled (~1 s),
+    then timed CONFIRM_ROUNDS times each (time_call runs at least 9 calls
+    or 50 ms)."""
+    return 1.0 + 3 * CONFIRM_ROUNDS * max(0.05, 9 * (call_s or 0.0))
+
+
 def _wins(t_default: float, t_best: float, noise: float) -> bool:
     """A candidate is kept when it beats the default by MARGIN beyond the
     noise the control copy showed."""
@@ -258,7 +265,9 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
             wave = max(1, workers if workers else (os.cpu_count() or 1))
             cursor = 0
             while cursor < len(order):
-                if cursor > 0 and time.perf_counter() - op_start > op_budget:
+                # The winner's duel comes out of the op's share too.
+                if cursor > 0 and time.perf_counter() - op_start > \
+                        op_budget - _duel_seconds(default_s):
                     break
                 chunk = order[cursor:cursor + wave]
                 cursor += len(chunk)
