@@ -146,19 +146,19 @@ struct Pool2DLowering : OpConversionPattern<OpTy> {
     MLIRContext *ctx = rewriter.getContext();
     AffineExpr n, c, oh, kh, kw, ow;
     bindDims(ctx, n, c, oh, kh, kw, ow);
+    // The window's extent lives in the loop bounds: a kernel-shaped operand
+    // that is never read carries it.
+    Value window = tensor::EmptyOp::create(rewriter, loc, kernel, f32);
     SmallVector<AffineMap> maps{
         AffineMap::get(6, 0, {n, c, oh * stride[0] + kh, ow * stride[1] + kw},
                        ctx),
+        AffineMap::get(6, 0, {kh, kw}, ctx),
         AffineMap::get(6, 0, {n, c, oh, ow}, ctx)};
     using utils::IteratorType;
     SmallVector<IteratorType> iterators{
         IteratorType::parallel,  IteratorType::parallel,
         IteratorType::parallel,  IteratorType::reduction,
         IteratorType::reduction, IteratorType::parallel};
-    // The window's extent lives in the loop bounds: a kernel-shaped operand
-    // that is never read carries it.
-    Value window = tensor::EmptyOp::create(rewriter, loc, kernel, f32);
-    maps.insert(maps.begin() + 1, AffineMap::get(6, 0, {kh, kw}, ctx));
     Value pooled =
         linalg::GenericOp::create(
             rewriter, loc, TypeRange{resultType}, ValueRange{input, window},

@@ -229,6 +229,7 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
     cores = threads or device.compute_units
     peak_all = device.peak(dtype)
     peak_core = peak_all / device.compute_units
+    clock = peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)  # for cycle counts
     overhead = HOST_KERNEL_OVERHEAD
     if k["kind"] == "contraction":
         lanes = (device.simd_bits or 256) // 32
@@ -287,7 +288,6 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             # patch row costs IM2COL_ROW_CYCLES; the larger of the two.
             elements = batch * k["k"] * n
             workers = cores if elements >= PARALLEL_MIN_ITERATIONS else 1
-            clock = peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)
             rows = elements / max(1, k.get("patch_row") or n)
             compute += max(_host_traffic_s(device, 8 * elements, workers),
                            rows * IM2COL_ROW_CYCLES / clock / workers)
@@ -303,10 +303,9 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         strided = k["kind"] in ("layout", "pooling")
         memory = _host_traffic_s(device, nbytes, used, STRIDED_EFFICIENCY if strided else 1)
         compute = flops / (peak_core * used * 0.5) if flops else 0.0
-        clock = peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)
         if k["kind"] == "layout":  # transposes and concats move elements one by one
             compute = iterations * GATHER_CYCLES_PER_ELEMENT / clock / used
-        elif k["kind"] == "pooling":  # window loops innermost: scalar strided reads
+        elif k["kind"] == "pooling":  # every window element read `stride` apart
             compute = flops * GATHER_CYCLES_PER_ELEMENT / clock / used
         if used > 1:
             overhead += HOST_PARALLEL_REGION

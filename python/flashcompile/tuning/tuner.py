@@ -360,9 +360,12 @@ def _tune_program(compiled, database, budget: float):
     text = compiled.source
     tuned_text = with_tuned_ops(text, database)
     start = time.perf_counter()
-    # The baseline without the database: with it, compile_mlir would give
-    # the program its tuned ops, and ops' gains would cancel out.
-    given = compile_mlir(text, options=compiled.options or "ukernels=true", tuned=False)
+    def as_given():
+        # The baseline without the database: with it, compile_mlir would give
+        # the program its tuned ops, and ops' gains would cancel out.
+        return compile_mlir(text, options=compiled.options or "ukernels=true", tuned=False)
+
+    given = as_given()
     t0 = time.perf_counter()
     time_call(lambda: given(*xs), 0.05)
     per_timing = time.perf_counter() - t0 + (t0 - start)  # one timing and one compile
@@ -384,18 +387,18 @@ def _tune_program(compiled, database, budget: float):
             times[k] = min(times[k], time_call(lambda: c(*xs), 0.05))
     if len(times) == 1:  # no time left to try anything: the ops stay as measured alone
         return times["as given"], times["as given"], "", True
-    # Tuned ops are kept only if the whole program with them wins too.
-    ops_unchanged = tuned_text == text
+    # Tuned ops are kept only if the whole program with them wins too
+    # (nothing to take back when the database changed none of them).
+    keep_ops_if_lost = tuned_text == text
     default_s = times.pop("as given")
     best = min(times, key=times.get)
     if "default" in times and times[best] >= times["default"] * (1 - MARGIN):
         best = "default"  # options that win by less than the margin are noise
     if times[best] >= default_s * (1 - MARGIN):
-        return default_s, default_s, "", ops_unchanged
-    control = compile_mlir(text, options=compiled.options or "ukernels=true", tuned=False)
-    default_s, best_s, noise = _head_to_head(given, variants[best], control, xs)
+        return default_s, default_s, "", keep_ops_if_lost
+    default_s, best_s, noise = _head_to_head(given, variants[best], as_given(), xs)
     if not _wins(default_s, best_s, noise):
-        return default_s, default_s, "", ops_unchanged
+        return default_s, default_s, "", keep_ops_if_lost
     if not compiled.options:
         database.store("program", program_key(tuned_text),
                        {"options": "" if best == "default" else best}, default_s, best_s,
