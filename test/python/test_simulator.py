@@ -216,3 +216,43 @@ def test_memory_footprint_and_capacity():
     r = fc.simulate(chain, "nvidia-t4")
     weights, act = 256 * 256 * 4, 64 * 256 * 4
     assert weights + act <= r.footprint_bytes <= weights + 4 * act
+
+
+def _conv_ir(n, c, h, o, k, groups=1, stride=1):
+    def fn(x):
+        w = np.full((o, c // groups, k, k), 0.01, np.float32)
+        return fc.relu(fc.conv2d(x, w, stride=stride, padding=k // 2, groups=groups))
+    return fc.jit(fn).lower(np.ones((n, c, h, h), np.float32)).source
+
+
+def test_convolutions_on_systolic_arrays():
+    """Weights stationary: a convolution streams its output pixels through
+    the array, its filters are the columns. 128 filters fill a TPU v4
+    array's 128 columns; 64 leave half of them idle, so the same FLOPs
+    take longer. A depthwise convolution (one filter per group) goes to
+    the vector units, which the note says."""
+    tpu = fc.devices["google-tpu-v4"]
+    full = fc.simulate(_conv_ir(8, 128, 56, 128, 3), tpu, "bf16").kernels[0]
+    half = fc.simulate(_conv_ir(16, 128, 56, 64, 3), tpu, "bf16").kernels[0]
+    assert full.flops == half.flops
+    assert "padding 100%" in full.notes[0] and "padding 50%" in half.notes[0]
+    assert half.compute_s == pytest.approx(2 * full.compute_s, rel=0.05)
+    depthwise = fc.simulate(_conv_ir(1, 64, 56, 64, 3, groups=64), tpu, "bf16").kernels[0]
+    assert "vector units" in depthwise.notes[0]
+
+
+def test_whole_graph_device_on_chip_or_streamed():
+    """The Edge TPU runs a program as one invocation: one launch, inputs
+    and outputs over USB in the total; it runs from on-chip memory while
+    weights and activations fit in its 8 MB, else streams them."""
+    edge = fc.devices["google-edge-tpu"]
+    small = fc.simulate(_conv_ir(1, 32, 28, 32, 3), edge, "int8")
+    assert small.call_overhead_s == pytest.approx(edge.launch_overhead_us * 1e-6)
+    assert all(k.overhead_s == 0 for k in small.kernels)
+    assert small.transfer_in_total and small.time_s > sum(k.time_s for k in small.kernels) + \
+        small.call_overhead_s
+    assert any("fit on chip" in n for n in small.notes)
+    big = fc.simulate(_conv_ir(1, 256, 112, 256, 3), edge, "int8")   # 3.2 MB in, 3.2 MB out
+    assert big.footprint_bytes > 8 * 2**20
+    assert any("streamed from memory" in n for n in big.notes)
+    assert max(k.memory_s for k in big.kernels) > 0 and big.bound == "memory"

@@ -1,7 +1,7 @@
 """Devices: the database of data files in devices/*.toml, and the host.
 
-Each file is one device with its sources (see devices/README.md for the
-fields). `fc.devices` lists and looks them up by name ("nvidia-a100-40gb")
+Each file is one device with its sources (docs/simulator.md, "Adding a
+device", lists the fields). `fc.devices` lists and looks them up by name ("nvidia-a100-40gb")
 and exposes a class per device (`fc.devices.NvidiaA10040gb()`, with short
 aliases such as `fc.devices.NvidiaA100()`); `fc.devices.host()` is this
 machine, from the calibration (flashcompile.sim.calibrate).
@@ -48,6 +48,7 @@ class Device:
     simd_bits: int | None = None      # CPU
     fma_units: int | None = None      # CPU
     max_efficiency: float = 0.8       # best matmul fraction of peak (sourced)
+    whole_graph: bool = False         # the vendor compiler runs the program as one invocation
     host_link: str = ""
     host_link_gbs: float = 0.0
     peer_link: str = ""
@@ -100,6 +101,7 @@ def load(path: str) -> Device:
             systolic=tuple(mat["systolic"]) if "systolic" in mat else None,
             arrays=int(mat.get("arrays", 1)), simd_bits=d.get("simd_bits"),
             fma_units=d.get("fma_units"), max_efficiency=float(mat.get("max_efficiency", 0.8)),
+            whole_graph=bool(d.get("whole_graph", False)),
             host_link=link.get("host", ""), host_link_gbs=float(link.get("host_gbs", 0)),
             peer_link=link.get("peer", ""), peer_link_gbs=float(link.get("peer_gbs", 0)),
             sources=dict(d.get("sources", {})))

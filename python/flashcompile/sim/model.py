@@ -14,10 +14,13 @@ differs per kind is the efficiency:
   of peak (`max_efficiency`, the published maximum-achievable-matmul
   measurement); fp32 without tensor cores uses the CUDA-core rate. Every
   kernel pays the launch overhead.
-- TPU/NPU: contractions on systolic arrays: K and N padded to the array,
-  fill and drain (r + c cycles per M-row pass), passes spread over the
-  arrays in waves. Elementwise work runs on the vector units, assumed at
-  1/8 of the matrix rate.
+- TPU/NPU: contractions on systolic arrays, weights stationary: K and N
+  padded to the array, fill and drain (r + c cycles per M-row pass; a
+  convolution streams its output pixels), passes spread over the arrays in
+  waves, or the vector units when faster (depthwise convolutions).
+  Elementwise work runs on the vector units, assumed at 1/8 of the matrix
+  rate. Whole-graph devices (the Edge TPU) run the program as one
+  invocation from on-chip memory when it fits (sim/simulate.py).
 - CPU: contractions as the sgemm ukernel runs them: 6x16 register tile
   padding, parallel stripes only above 2 MFLOP, packing traffic, the
   calibrated (host) or sourced best fraction of peak; elementwise loops
@@ -103,12 +106,17 @@ def _ops(kernel, ops):
 
 
 def predict(kernel: dict, ops: list, device: Device, dtype: str = "fp32",
-            threads: int | None = None) -> KernelPrediction:
+            threads: int | None = None, on_chip: bool = False) -> KernelPrediction:
+    """One kernel's prediction. `on_chip`: the whole program lives in the
+    device's on-chip memory (a whole-graph device whose program fits), so
+    the kernel's bytes move at on-chip, not main-memory, bandwidth."""
     dtype = device.run_dtype(dtype)  # e.g. int8 on an int8-only NPU
     scale = DTYPE_BYTES[dtype] / 4  # the analysis counts f32 bytes
     nbytes = (kernel["bytes_in"] + kernel["bytes_out"]) * scale
     flops = float(kernel["flops"])
     names = _ops(kernel, ops)
+    if on_chip and device.kind in ("tpu", "npu"):
+        return _systolic(kernel, names, device, dtype, flops, nbytes, threads, on_chip=True)
     model = {"gpu": _gpu, "tpu": _systolic, "npu": _systolic, "cpu": _cpu}[device.kind]
     return model(kernel, names, device, dtype, flops, nbytes, threads)
 
@@ -169,22 +177,42 @@ def _best_gpu_tiling(k, device):
     return best
 
 
-def _systolic(k, names, device, dtype, flops, nbytes, threads):
+def _systolic(k, names, device, dtype, flops, nbytes, threads, on_chip=False):
     notes = []
     peak = device.peak(dtype)
-    memory = nbytes / (_bandwidth(device) * (STRIDED_EFFICIENCY if k["kind"] == "layout" else 1))
+    strided = STRIDED_EFFICIENCY if k["kind"] == "layout" else 1
+    if on_chip:
+        # On-chip SRAM: its bandwidth where published, else assumed not to
+        # limit (the arrays are fed from it at their rate).
+        level_gbs = max((o.bandwidth_gbs or 0 for o in device.onchip), default=0)
+        memory = nbytes / (level_gbs * 1e9 * strided) if level_gbs else 0.0
+        notes.append("activations and weights on chip")
+    else:
+        memory = nbytes / (_bandwidth(device) * strided)
     if k["kind"] == "contraction":
+        # Weights stay in the arrays (K x N), activation rows stream
+        # through (M). The shared analysis states a convolution as its CPU
+        # im2col GEMM, (O) x (C*KH*KW) @ (C*KH*KW) x (OH*OW); on an array
+        # the output pixels stream and the O filters are the columns.
+        conv = "flash.conv2d" in names
+        m, n = (k["n"], k["m"]) if conv else (k["m"], k["n"])
         r, c = device.systolic or (128, 128)
-        m, n, kk = k["m"], k["n"], k["k"]
+        kk = k["k"]
         passes = max(1, k["batch"]) * math.ceil(kk / r) * math.ceil(n / c)
         waves = math.ceil(passes / device.arrays)
         wave_eff = passes / (waves * device.arrays)
         pad_eff = (kk * n) / (_pad(kk, r) * _pad(n, c))
         fill_eff = m / (m + r + c)
         eff = device.max_efficiency * wave_eff * pad_eff * fill_eff
+        on_arrays = flops / (peak * eff) if flops else 0.0
+        on_vector = flops / (peak * VECTOR_FRACTION) if flops else 0.0
+        # A product that fills the arrays badly (a depthwise convolution:
+        # one filter column of 3x3 weights per group) runs faster on the
+        # vector units; the device's compiler picks the faster mapping.
+        compute = min(on_arrays, on_vector)
         notes.append(f"{r}x{c} arrays: K,N padding {pad_eff:.0%}, fill/drain {fill_eff:.0%}, "
-                     f"{passes} passes in {waves} wave(s)")
-        compute = flops / (peak * eff) if flops else 0.0
+                     f"{passes} passes in {waves} wave(s)"
+                     + ("; runs on the vector units (faster)" if on_vector < on_arrays else ""))
     else:
         compute = flops / (peak * VECTOR_FRACTION) if flops else 0.0
     return KernelPrediction(k["id"], k["kind"], names, flops, nbytes, compute, memory,

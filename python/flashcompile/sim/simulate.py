@@ -19,6 +19,7 @@ class SimResult:
     ops: list                         # the cost analysis of every op
     call_overhead_s: float = 0.0
     transfer_s: float = 0.0           # inputs in and outputs out over the host link
+    transfer_in_total: bool = False   # whole-graph devices: every call carries its data
     notes: list = field(default_factory=list)
     footprint_bytes: float = 0.0      # weights + peak live values (an upper bound)
 
@@ -31,7 +32,8 @@ class SimResult:
 
     @property
     def time_s(self) -> float:
-        return sum(k.time_s for k in self.kernels) + self.call_overhead_s
+        return sum(k.time_s for k in self.kernels) + self.call_overhead_s + \
+            (self.transfer_s if self.transfer_in_total else 0.0)
 
     @property
     def time_ms(self) -> float:
@@ -53,7 +55,8 @@ class SimResult:
     @property
     def bound(self) -> str:
         """compute, memory or overhead: whichever accounts for most time."""
-        share = {"compute": 0.0, "memory": 0.0, "overhead": self.call_overhead_s}
+        share = {"compute": 0.0, "memory": self.transfer_s if self.transfer_in_total else 0.0,
+                 "overhead": self.call_overhead_s}
         for k in self.kernels:
             share[k.bound] += max(k.compute_s, k.memory_s) if k.bound != "overhead" else k.time_s
             if k.bound != "overhead":
@@ -72,8 +75,8 @@ class SimResult:
             rows.append(f"{'':>6} {'(call overhead)':<40} {'':>9} {'':>9} "
                         f"{self.call_overhead_s * 1e6:>10.2f} {'overhead':>8}")
         if self.transfer_s:
-            rows.append(f"host link transfers (not in the total): {self.transfer_s * 1e3:.4f} ms "
-                        f"over {self.device.host_link}")
+            rows.append(f"host link transfers ({'in' if self.transfer_in_total else 'not in'} "
+                        f"the total): {self.transfer_s * 1e3:.4f} ms over {self.device.host_link}")
         if self.device.memory_gb:
             rows.append(f"memory: needs at most {self.footprint_bytes / 1e9:.3f} GB of "
                         f"{self.device.memory_gb:g} GB"
@@ -129,24 +132,37 @@ def simulate(program, device="host", dtype: str = "fp32", threads: int | None = 
     compiled = _graph(program)
     name = compiled.entry
     cost = _native.graph_cost(compiled.ir("graph"), compiled.entry)
-    kernels = [predict(k, cost["ops"], device, dtype, threads) for k in cost["kernels"]]
     notes = []
     if device.run_dtype(dtype) != dtype:
         notes.append(f"{device.name} has no {dtype}: predicted as {device.run_dtype(dtype)}")
         dtype = device.run_dtype(dtype)
+    footprint = footprint_bytes(cost["ops"], compiled.input_shapes) * DTYPE_BYTES[dtype] / 4
+    on_chip = device.whole_graph and footprint <= sum(o.size_mb for o in device.onchip) * 2**20
+    kernels = [predict(k, cost["ops"], device, dtype, threads, on_chip)
+               for k in cost["kernels"]]
+    if device.whole_graph:
+        # The vendor's compiler turns the program into one op (the Edge TPU
+        # compiler's edgetpu-custom-op): one invocation, no launch per kernel.
+        for k in kernels:
+            k.overhead_s = 0.0
+            k.finish(device.peak(dtype))
+        notes.append("one invocation for the whole program; "
+                     + ("weights and activations fit on chip" if on_chip else
+                        f"needs {footprint / 2**20:.1f} MiB, more than the on-chip memory: "
+                        "streamed from memory"))
     # The program's inputs and outputs cross the host link once (reported
     # apart: a model that stays on the device does not pay it per call).
     boundary = sum(4 * _count(s) for s in compiled.input_shapes + compiled.output_shapes) \
         * DTYPE_BYTES[dtype] / 4
     transfer = boundary / (device.host_link_gbs * 1e9) if device.host_link_gbs and \
         device.name != "host" else 0.0
-    call = device.launch_overhead_us * 1e-6 if device.name == "host" else 0.0
-    footprint = footprint_bytes(cost["ops"], compiled.input_shapes) * DTYPE_BYTES[dtype] / 4
+    call = device.launch_overhead_us * 1e-6 if device.name == "host" or device.whole_graph \
+        else 0.0
     if device.memory_gb and footprint > device.memory_gb * 1e9:
         notes.append(f"needs up to {footprint / 1e9:.2f} GB; {device.name} has "
                      f"{device.memory_gb:g} GB: does not fit")
-    return SimResult(device, dtype, name, kernels, cost["ops"], call, transfer, notes,
-                     footprint)
+    return SimResult(device, dtype, name, kernels, cost["ops"], call, transfer,
+                     device.whole_graph, notes, footprint)
 
 
 def footprint_bytes(ops: list, input_shapes) -> float:

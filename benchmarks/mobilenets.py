@@ -1,0 +1,82 @@
+"""MobileNet v1 and v2 (224x224, 1000 classes) as Flash IR, for simulating
+published latencies of devices we do not have (Coral's Edge TPU table).
+
+Only the graph matters to the simulator, so the weights are splat
+constants (one value per tensor: small IR, the shapes of the real model)
+and batch norms are folded into the convolutions' biases, as the
+quantized models that run on such devices have them. ReLU6 is written as
+ReLU (fused into its convolution either way).
+
+    from mobilenets import mobilenet_v1, mobilenet_v2
+    fc.simulate(fc.compile_mlir(mobilenet_v1()), "google-edge-tpu", "int8")
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import flashcompile as fc
+
+
+def _conv(x, c_in, c_out, kernel=1, stride=1, groups=1, relu=True):
+    w = np.full((c_out, c_in // groups, kernel, kernel), 0.01, np.float32)
+    b = np.full((c_out,), 0.01, np.float32)
+    y = fc.conv2d(x, w, b, stride=stride, padding=kernel // 2, groups=groups)
+    return fc.relu(y) if relu else y
+
+
+def _classifier(x, channels):
+    x = fc.flatten(fc.avg_pool2d(x, 7), 1)
+    w = np.full((channels, 1000), 0.01, np.float32)
+    return fc.matmul(x, w) + np.full((1000,), 0.01, np.float32)
+
+
+# (output channels, stride) of v1's 13 depthwise-separable blocks
+# (Howard et al. 2017, Table 1).
+V1_BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + \
+    [(1024, 2), (1024, 1)]
+
+# (expansion t, output channels c, repeats n, first stride s) of v2's
+# inverted-residual stages (Sandler et al. 2018, Table 2).
+V2_STAGES = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+             (6, 160, 3, 2), (6, 320, 1, 1)]
+
+
+def _v1(x):
+    x = _conv(x, 3, 32, 3, 2)
+    c = 32
+    for out, stride in V1_BLOCKS:
+        x = _conv(x, c, c, 3, stride, groups=c)   # depthwise 3x3
+        x = _conv(x, c, out)                      # pointwise 1x1
+        c = out
+    return _classifier(x, c)
+
+
+def _v2(x):
+    x = _conv(x, 3, 32, 3, 2)
+    c = 32
+    for t, out, repeats, first_stride in V2_STAGES:
+        for i in range(repeats):
+            stride = first_stride if i == 0 else 1
+            hidden = c * t
+            y = _conv(x, c, hidden) if t != 1 else x          # expand 1x1
+            y = _conv(y, hidden, hidden, 3, stride, groups=hidden)  # depthwise 3x3
+            y = _conv(y, hidden, out, relu=False)             # linear bottleneck
+            x = x + y if stride == 1 and c == out else y
+            c = out
+    x = _conv(x, c, 1280)
+    return _classifier(x, 1280)
+
+
+def _ir(fn, batch: int) -> str:
+    return fc.jit(fn).lower(np.ones((batch, 3, 224, 224), np.float32)).source
+
+
+def mobilenet_v1(batch: int = 1) -> str:
+    return _ir(_v1, batch)
+
+
+def mobilenet_v2(batch: int = 1) -> str:
+    return _ir(_v2, batch)
+
+
+MODELS = {"mobilenet_v1": mobilenet_v1, "mobilenet_v2": mobilenet_v2}
