@@ -146,18 +146,30 @@ linalg::FillOp zeroFillBefore(Operation *op, Value c) {
 /// mc, kc, nc, threads, register tile, B packing (the runtime's
 /// SgemmConfig), then how the batch loop runs: 1 elements spread over the
 /// cores (an scf.parallel, each call on one thread), 2 one element after
-/// the other (each call may use every core), 0 the first when each call is
-/// too small for the ukernel to split (it would run on one thread anyway)
-/// and the whole product is worth a fork.
+/// the other (each call may use every core), 0 as the runtime decides for
+/// the thread count of the call (batchInParallel in Ukernels.h).
 constexpr size_t kSgemmParams = 6;
 constexpr size_t kBatchParallel = 6;
+constexpr StringLiteral kBatchRule = "flash_batch_in_parallel";
 
-bool runBatchInParallel(int64_t choice, int64_t batches, int64_t flops) {
-  using ::flash::runtime::kSgemmParallelFlops;
-  if (choice != 0)
-    return choice == 1;
-  return batches > 1 && flops / batches < kSgemmParallelFlops &&
-         flops >= kSgemmParallelFlops;
+enum class BatchLoop { Parallel, Sequential, AskRuntime };
+
+BatchLoop batchLoopFor(int64_t choice, bool allowParallel) {
+  if (!allowParallel || choice == 2)
+    return BatchLoop::Sequential;
+  return choice == 1 ? BatchLoop::Parallel : BatchLoop::AskRuntime;
+}
+
+/// flash_batch_in_parallel(batches, flops per call) -> i32 (Entry.cpp).
+func::FuncOp getOrDeclareBatchRule(ModuleOp module) {
+  if (auto func = module.lookupSymbol<func::FuncOp>(kBatchRule))
+    return func;
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  auto func = func::FuncOp::create(
+      b, module.getLoc(), kBatchRule,
+      b.getFunctionType({b.getI64Type(), b.getI64Type()}, {b.getI32Type()}));
+  func.setPrivate();
+  return func;
 }
 
 struct MatmulToUkernel
@@ -209,33 +221,32 @@ struct MatmulToUkernel
       if (fill)
         fill->erase();
       SmallVector<int64_t> tuned = tunedValues(op);
-      bool batchParallel =
-          form.batch && allowParallel &&
-          runBatchInParallel(tuned[kBatchParallel],
-                             op.getStaticLoopRanges()[*form.batch], form.flops);
-      SmallVector<Value> config = configFor(b, loc, tuned, batchParallel);
-      auto args = [&](Value am, Value bm, Value cm) {
+      auto args = [&](OpBuilder &b, Value am, Value bm, Value cm,
+                      bool inParallel) {
         SmallVector<Value> all = {am, bm, cm, accumulate};
-        all.append(config);
+        all.append(configFor(b, loc, tuned, inParallel));
         return all;
       };
       if (!form.batch) {
         Value am = matrixFor(b, loc, a, {}, false);
         Value bm = matrixFor(b, loc, bMat, {}, false);
         Value cm = matrixFor(b, loc, c, {}, false);
-        func::CallOp::create(b, loc, callee, args(am, bm, cm));
-      } else {
-        int64_t batches = op.getStaticLoopRanges()[*form.batch];
-        // Operands shared by every batch element are cast once, outside.
-        Value sharedA =
-            form.batchedA ? Value() : matrixFor(b, loc, a, {}, false);
-        Value sharedB =
-            form.batchedB ? Value() : matrixFor(b, loc, bMat, {}, false);
-        Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-        Value one = arith::ConstantIndexOp::create(b, loc, 1);
-        Value upper = arith::ConstantIndexOp::create(b, loc, batches);
+        func::CallOp::create(b, loc, callee, args(b, am, bm, cm, false));
+        op->erase();
+        continue;
+      }
+      int64_t batches = op.getStaticLoopRanges()[*form.batch];
+      // Operands shared by every batch element are cast once, outside.
+      Value sharedA = form.batchedA ? Value() : matrixFor(b, loc, a, {}, false);
+      Value sharedB =
+          form.batchedB ? Value() : matrixFor(b, loc, bMat, {}, false);
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value one = arith::ConstantIndexOp::create(b, loc, 1);
+      Value upper = arith::ConstantIndexOp::create(b, loc, batches);
+      auto batchLoop = [&](OpBuilder &b, bool inParallel) {
+        OpBuilder::InsertionGuard guard(b);
         Value iv;
-        if (batchParallel) { // becomes an OpenMP loop (SCFToOpenMP)
+        if (inParallel) { // becomes an OpenMP loop (SCFToOpenMP)
           auto loop = scf::ParallelOp::create(b, loc, ValueRange{zero},
                                               ValueRange{upper}, ValueRange{one});
           b.setInsertionPoint(loop.getBody()->getTerminator());
@@ -248,7 +259,36 @@ struct MatmulToUkernel
         Value am = sharedA ? sharedA : matrixFor(b, loc, a, iv, true);
         Value bm = sharedB ? sharedB : matrixFor(b, loc, bMat, iv, true);
         Value cm = matrixFor(b, loc, c, iv, true);
-        func::CallOp::create(b, loc, callee, args(am, bm, cm));
+        func::CallOp::create(b, loc, callee, args(b, am, bm, cm, inParallel));
+      };
+      switch (batchLoopFor(tuned[kBatchParallel], allowParallel)) {
+      case BatchLoop::Parallel:
+        batchLoop(b, true);
+        break;
+      case BatchLoop::Sequential:
+        batchLoop(b, false);
+        break;
+      case BatchLoop::AskRuntime: {
+        // Both loops, chosen per call by the runtime's rule for its thread
+        // count (fc.set_num_threads may change it after compiling).
+        Value count =
+            arith::ConstantIntOp::create(b, loc, b.getI64Type(), batches);
+        Value callFlops = arith::ConstantIntOp::create(
+            b, loc, b.getI64Type(), form.flops / batches);
+        Value answer =
+            func::CallOp::create(b, loc, getOrDeclareBatchRule(module),
+                                 ValueRange{count, callFlops})
+                .getResult(0);
+        Value zeroI32 = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
+        Value spread = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                             answer, zeroI32);
+        auto choice = scf::IfOp::create(b, loc, spread, /*withElseRegion=*/true);
+        b.setInsertionPointToStart(choice.thenBlock());
+        batchLoop(b, true);
+        b.setInsertionPointToStart(choice.elseBlock());
+        batchLoop(b, false);
+        break;
+      }
       }
       op->erase();
     }

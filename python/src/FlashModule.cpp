@@ -408,6 +408,16 @@ NB_MODULE(_flashcompile, m) {
       "The sgemm ukernel's register tiles, default blocking and threading "
       "threshold (what the tuner and the simulator model).");
 
+  m.def(
+      "batch_in_parallel",
+      [](int64_t batches, double callFlops, int threads) {
+        return flash::runtime::batchInParallel(batches, callFlops, threads);
+      },
+      "batches"_a, "call_flops"_a, "threads"_a,
+      "Whether compiled code spreads a batch of sgemm calls over `threads` "
+      "threads (each call on one) rather than running them in turn, each "
+      "split (the runtime's rule, Ukernels.h).");
+
   m.def("set_num_threads", &flash::runtime::setNumThreads, "threads"_a,
         "Threads used by compiled code (default: all hardware threads).");
   m.def("get_num_threads", &flash::runtime::getNumThreads);

@@ -8,10 +8,10 @@
 // CHECK: %[[A:.*]] = memref.cast %arg0 : memref<7x5xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 // CHECK: %[[B:.*]] = memref.cast %arg1 : memref<5x3xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
 // CHECK: %[[C:.*]] = memref.cast %arg2 : memref<7x3xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
-// CHECK: call @flash_matmul_f32(%[[A]], %[[B]], %[[C]], %[[ACC]], %c0_i64, %c0_i64_0, %c0_i64_1, %c0_i64_2, %c0_i64_3, %c0_i64_4)
+// CHECK: call @flash_matmul_f32(%[[A]], %[[B]], %[[C]], %[[ACC]], %c0_i64{{.*}}, %c0_i64{{.*}}, %c0_i64{{.*}}, %c0_i64{{.*}}, %c0_i64{{.*}}, %c0_i64{{.*}})
 // The sgemm option sets the ukernel parameters of every call:
 // OPTION-LABEL: func.func @mm
-// OPTION: call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c96_i64, %c384_i64, %c1024_i64, %c2_i64, %c1_i64, %c1_i64_0)
+// OPTION: call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c96_i64, %c384_i64, %c1024_i64, %c2_i64, %c1_i64, %c1_i64{{[_0-9]*}})
 // CHECK-NOT: linalg.matmul
 // 2*7*5*3 = 210 FLOPs: below the threshold the matmul stays.
 // THRESHOLD-LABEL: func.func @mm
@@ -127,8 +127,9 @@ func.func @tuned(%a: memref<7x5xf32>, %b: memref<5x3xf32>, %c: memref<7x3xf32>) 
 #mapC3 = affine_map<(b, m, n, k) -> (b, m, n)>
 // CHECK-LABEL: func.func @batch_parallel
 // CHECK: scf.parallel
-// CHECK: func.call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %true, %c0_i64, %c0_i64_0, %c0_i64_1, %c1_i64, %c0_i64_2, %c0_i64_3)
+// CHECK: func.call @flash_matmul_f32(%{{.*}}, %{{.*}}, %{{.*}}, %true, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c1_i64, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}})
 // CHECK-NOT: scf.for
+// CHECK-NOT: scf.if
 func.func @batch_parallel(%a: memref<4x27xf32>, %b: memref<2x27x36xf32>, %c: memref<2x4x36xf32>) {
   linalg.generic {indexing_maps = [#mapA3, #mapB3, #mapC3], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%a, %b : memref<4x27xf32>, memref<2x27x36xf32>) outs(%c : memref<2x4x36xf32>) attrs = {flash.sgemm = array<i64: 0, 0, 0, 2, 0, 0, 1>} {
@@ -142,11 +143,23 @@ func.func @batch_parallel(%a: memref<4x27xf32>, %b: memref<2x27x36xf32>, %c: mem
 
 // -----
 
-// By default (0) a batch of calls each below the ukernel's 2 MFLOP
-// threading threshold, 7.7 MFLOP in all, runs in parallel over the batch.
+// By default (0) the batch loop is generated both ways and the runtime
+// picks per call, for its thread count (flash_batch_in_parallel with the
+// batch size and the FLOPs of one call: 16 x 480000 here): spread over the
+// threads, each call on one thread, or one call after the other, each call
+// free to split.
+// CHECK: func.func private @flash_batch_in_parallel(i64, i64) -> i32
 // CHECK-LABEL: func.func @batch_parallel_by_default
-// CHECK: scf.parallel
-// CHECK: func.call @flash_matmul_f32
+// CHECK-DAG: %[[N:.*]] = arith.constant 16 : i64
+// CHECK-DAG: %[[F:.*]] = arith.constant 480000 : i64
+// CHECK: %[[ASK:.*]] = call @flash_batch_in_parallel(%[[N]], %[[F]]) : (i64, i64) -> i32
+// CHECK: %[[SPREAD:.*]] = arith.cmpi ne, %[[ASK]], %{{.*}} : i32
+// CHECK: scf.if %[[SPREAD]] {
+// CHECK:   scf.parallel
+// CHECK:     func.call @flash_matmul_f32({{.*}}, %c1_i64, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}})
+// CHECK: } else {
+// CHECK:   scf.for
+// CHECK:     func.call @flash_matmul_f32({{.*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}})
 func.func @batch_parallel_by_default(%a: memref<16x16x150xf32>, %b: memref<16x150x100xf32>, %c: memref<16x16x100xf32>) {
   linalg.batch_matmul ins(%a, %b : memref<16x16x150xf32>, memref<16x150x100xf32>) outs(%c : memref<16x16x100xf32>)
   return

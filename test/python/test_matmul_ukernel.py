@@ -118,3 +118,33 @@ def test_batch_parallel_products(rng, options):
     expected = conv(x)  # the default pipeline
     tuned = fc.compile_mlir(conv.lower(x).source, options=options)
     np.testing.assert_allclose(tuned(x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_loop_rule():
+    """The runtime's rule for a default batch loop (Ukernels.h): calls too
+    small to split spread over the threads when the batch is worth a fork;
+    larger calls when the batch fills the threads with at most 1/8 idle."""
+    rule = fc._flashcompile.batch_in_parallel
+    assert rule(16, 480_000, 2)              # small calls, 7.7 MFLOP in all
+    assert not rule(3, 480_000, 2)           # 1.4 MFLOP in all: not worth a fork
+    assert rule(8, 2.1e6, 2) and rule(2, 3.4e7, 2)   # batches that fill 2 threads
+    assert not rule(3, 3.4e7, 2)             # 2 rounds for 3 calls: a third idle
+    assert rule(9, 3.4e7, 2)                 # 5 rounds for 9: a tenth idle
+    assert not rule(4, 2.1e6, 8)             # half of 8 threads idle: split each call
+    assert not rule(8, 2.1e6, 1) and not rule(1, 1e9, 2)
+
+
+@pytest.mark.parametrize("batch", [2, 3, 8])
+def test_batch_loop_follows_the_thread_count(rng, batch):
+    """Default batch loops choose at run time: one compiled program gives
+    the same results after fc.set_num_threads changes which loop runs."""
+    a = rng.standard_normal((batch, 70, 130), dtype=np.float32)
+    b = rng.standard_normal((batch, 130, 150), dtype=np.float32)   # 2.7 MFLOP a call
+    bmm = fc.compile_mlir(fc.jit(lambda a, b: fc.batch_matmul(a, b)).lower(a, b).source)
+    before = fc.get_num_threads()
+    try:
+        for threads in (1, 2, before):
+            fc.set_num_threads(threads)
+            assert_close(bmm(a, b), a.astype(np.float64) @ b, reduction=130)
+    finally:
+        fc.set_num_threads(before)

@@ -20,8 +20,9 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     Each call also passes the ukernel's tunable parameters (mc, kc, nc,
     threads, register tile, B packing; 0 = default) and, for a batched
     product, how its batch loop runs (a seventh value: 1 an `scf.parallel`,
-    each call on one thread; 2 sequential; 0 parallel when each call is
-    below the ukernel's own threading threshold): the op's `flash.sgemm` attribute
+    each call on one thread; 2 sequential; 0 both loops under an `scf.if`
+    on `flash_batch_in_parallel(batches, flops per call)`, the runtime's
+    rule for the thread count of the call): the op's `flash.sgemm` attribute
     (an `array<i64>` of six, put there by fc.tune's database and carried
     from `flash.matmul` / `flash.batch_matmul` / `flash.conv2d` through the
     lowering), else the `sgemm` option, else zeros.

@@ -46,6 +46,18 @@ void _mlir_ciface_flash_matmul_f32(StridedMemRefType<float, 2> *a,
 }
 
 extern "C" {
+/// MatmulToUkernel's default batch loop asks at run time, with this call's
+/// thread count, whether to spread the batch over the threads (1) or run
+/// it one call after the other (0).
+int32_t flash_batch_in_parallel(int64_t batches, int64_t callFlops) {
+  return batchInParallel(batches, static_cast<double>(callFlops),
+                         getNumThreads())
+             ? 1
+             : 0;
+}
+}
+
+extern "C" {
 void *_mlir_memref_to_llvm_alloc(size_t size);
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
 void _mlir_memref_to_llvm_free(void *ptr);
@@ -54,6 +66,8 @@ void _mlir_memref_to_llvm_free(void *ptr);
 std::vector<std::pair<std::string, void *>> flash::runtime::ukernelSymbols() {
   return {{"_mlir_ciface_flash_matmul_f32",
            reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_f32)},
+          {"flash_batch_in_parallel",
+           reinterpret_cast<void *>(&flash_batch_in_parallel)},
           // The temporaries' allocator (Allocator.cpp).
           {"_mlir_memref_to_llvm_alloc",
            reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},

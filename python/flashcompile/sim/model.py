@@ -264,10 +264,11 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         mr, nr = 6, 2 * lanes
         m, n, batch = k["m"], k["n"], max(1, k["batch"])
         used = 1
-        # A batch of calls each too small to split runs the batch itself on
-        # all cores (MatmulToUkernel's default), each call on one thread.
+        # A batch of calls each too small to split, or filling the cores,
+        # runs the batch itself on all cores (the runtime's rule), each
+        # call on one thread.
         batch_parallel = cores > 1 and runs_batch_in_parallel(
-            Problem("flash.matmul", [], {}, batch, m, n, k["k"]), 0)
+            Problem("flash.matmul", [], {}, batch, m, n, k["k"]), 0, cores)
         if batch_parallel:
             used = min(cores, batch)
         elif flops / batch >= UKERNEL_PARALLEL_FLOPS and cores > 1:

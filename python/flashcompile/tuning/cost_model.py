@@ -122,7 +122,7 @@ def predict(p: Problem, config: dict, host: HostModel) -> float:
     threads = config["threads"] if config["threads"] > 0 else \
         (1 if flops < UKERNEL_PARALLEL_FLOPS else host.cores)
     tasks = max(1, min(threads, host.cores))
-    if runs_batch_in_parallel(p, config.get("batchParallel", 0)):
+    if runs_batch_in_parallel(p, config.get("batchParallel", 0), host.cores):
         # The batch elements spread over the cores, each call on one thread.
         one = dict(config, threads=1, batchParallel=2)
         per_call = predict(Problem(p.op, p.shapes, p.attrs, 1, m, n, k), one, host)

@@ -112,15 +112,16 @@ def packs_b(rows: int, ldb: int, mc: int, choice: int) -> bool:
     return choice == 1
 
 
-def runs_batch_in_parallel(p: Problem, choice: int) -> bool:
-    """MatmulToUkernel's rule: 1 parallel, 2 sequential, 0 parallel when
-    each call is below the ukernel's 2 MFLOP threshold but the whole is not."""
+def runs_batch_in_parallel(p: Problem, choice: int, threads: int) -> bool:
+    """MatmulToUkernel's batch loop: 1 parallel, 2 sequential, 0 as the
+    runtime decides for `threads` (Ukernels.h's batchInParallel: calls too
+    small to split spread over the threads when the batch is worth a fork;
+    larger ones when the batch fills the threads, at most 1/8 idle)."""
     if p.batch < 2:
         return False
     if choice:
         return choice == 1
-    per_call = 2.0 * p.m * p.n * p.k
-    return per_call < UKERNEL_PARALLEL_FLOPS <= per_call * p.batch
+    return _native.batch_in_parallel(p.batch, 2.0 * p.m * p.n * p.k, threads)
 
 
 def effective(p: Problem, config: dict, cores: int) -> tuple:
@@ -135,7 +136,7 @@ def effective(p: Problem, config: dict, cores: int) -> tuple:
         (1 if 2.0 * p.m * p.n * p.k < UKERNEL_PARALLEL_FLOPS else cores)
     threads = min(threads, cores)
     few_rows = p.m < 6
-    batch_parallel = runs_batch_in_parallel(p, config.get("batchParallel", 0))
+    batch_parallel = runs_batch_in_parallel(p, config.get("batchParallel", 0), cores)
     if batch_parallel:  # every call on one thread, the calls spread over the cores
         threads = 1
     if few_rows:  # the streaming path: only the task count matters
