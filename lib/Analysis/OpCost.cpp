@@ -64,6 +64,31 @@ bool isElementwise(Operation *op) {
 bool isReduction(Operation *op) {
   return isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp>(op);
 }
+/// Contiguous elements per copied row of a transpose (the trailing axes it
+/// leaves in place) or a concatenation (its smallest operand's slab along
+/// the axis); 0 for other ops.
+int64_t copyRowOf(Operation *op) {
+  if (auto transpose = dyn_cast<TransposeOp>(op)) {
+    auto shape = cast<RankedTensorType>(transpose.getInput().getType()).getShape();
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    int64_t row = 1;
+    for (int64_t i = static_cast<int64_t>(perm.size()) - 1; i >= 0 && perm[i] == i; --i)
+      row *= shape[i];
+    return row;
+  }
+  if (auto concat = dyn_cast<ConcatOp>(op)) {
+    int64_t axis = concat.getAxis(), row = 0;
+    for (Value input : concat.getInputs()) {
+      auto shape = cast<RankedTensorType>(input.getType()).getShape();
+      int64_t slab = 1;
+      for (int64_t i = axis; i < static_cast<int64_t>(shape.size()); ++i)
+        slab *= shape[i];
+      row = row ? std::min(row, slab) : slab;
+    }
+    return row;
+  }
+  return 0;
+}
 } // namespace
 
 GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
@@ -115,7 +140,7 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
       cost.m = w.getDimSize(0) / groups,
       cost.k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
       cost.n = y.getDimSize(2) * y.getDimSize(3);
-      cost.patchRow = y.getDimSize(3);
+      cost.copyRow = y.getDimSize(3);
       if (conv.getBias())
         cost.flops += numElements(out);
     } else if (isElementwise(&op)) {
@@ -136,6 +161,7 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
       // transpose, concat, and composite ops left undecomposed: data
       // movement (composites are decomposed before this analysis runs).
       cost.kind = "layout";
+      cost.copyRow = copyRowOf(&op);
     }
     if (cost.kind == "contraction")
       cost.flops += 2 * cost.batch * cost.m * cost.n * cost.k;
@@ -185,7 +211,7 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
       kernel.id = cost.kernel;
       kernel.kind = cost.kind;
       kernel.batch = cost.batch, kernel.m = cost.m, kernel.n = cost.n,
-      kernel.k = cost.k, kernel.patchRow = cost.patchRow;
+      kernel.k = cost.k, kernel.copyRow = cost.copyRow;
       result.kernels.push_back(kernel);
     }
     KernelCost &kernel = result.kernels[cost.kernel];

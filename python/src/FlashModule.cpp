@@ -451,7 +451,7 @@ NB_MODULE(_flashcompile, m) {
           d["id"] = k.id, d["kind"] = k.kind, d["ops"] = nb::cast(k.ops);
           d["flops"] = k.flops, d["bytes_in"] = k.bytesIn;
           d["bytes_out"] = k.bytesOut, d["batch"] = k.batch, d["m"] = k.m;
-          d["n"] = k.n, d["k"] = k.k, d["patch_row"] = k.patchRow;
+          d["n"] = k.n, d["k"] = k.k, d["copy_row"] = k.copyRow;
           kernels.append(d);
         }
         nb::dict result;

@@ -256,3 +256,22 @@ def test_whole_graph_device_on_chip_or_streamed():
     assert big.footprint_bytes > 8 * 2**20
     assert any("streamed from memory" in n for n in big.notes)
     assert max(k.memory_s for k in big.kernels) > 0 and big.bound == "memory"
+
+
+def test_copies_by_rows_or_elements():
+    """The analysis gives each copy its contiguous row: a transpose that
+    keeps the innermost axes copies rows of them (the host model: row
+    copies at cache bandwidth), one that moves the innermost axis gathers
+    element by element; a concatenation copies slabs."""
+    x = np.ones((2, 8, 4, 64), np.float32)
+    rows = fc.jit(lambda t: fc.transpose(t, (0, 2, 1, 3))).lower(x).source
+    elements = fc.jit(lambda t: fc.transpose(t, (0, 1, 3, 2))).lower(x).source
+    joined = fc.jit(lambda t: fc.concat([t, t * 2.0], axis=2)).lower(x).source
+    row_of = lambda src: [k for k in fc.cost_analysis(src)["kernels"]  # noqa: E731
+                          if k["kind"] == "layout"][0]["copy_row"]
+    assert row_of(rows) == 64 and row_of(elements) == 1 and row_of(joined) == 4 * 64
+    host = fc.devices.host()
+    by_rows = fc.simulate(rows, host).kernels[0]
+    by_elements = fc.simulate(elements, host).kernels[0]
+    assert any("rows of 64" in n for n in by_rows.notes)
+    assert by_rows.time_s < by_elements.time_s

@@ -36,8 +36,11 @@ struct OpCost {
   /// For contractions (and convolutions as im2col GEMMs): C[b] = A[b] B[b]
   /// with A MxK, B KxN.
   int64_t batch = 0, m = 0, n = 0, k = 0;
-  /// Convolutions: the length of an im2col patch row (OW).
-  int64_t patchRow = 0;
+  /// Elements the op copies per contiguous row, where it is a copy: a
+  /// convolution's im2col patch row (OW); a transpose's rows when it keeps
+  /// the innermost axes in place (1 when the innermost axis moves: an
+  /// element-by-element gather); a concatenation's smallest slab.
+  int64_t copyRow = 0;
   int kernel = -1; ///< the fused kernel this op runs in (-1: no kernel)
   /// Where each operand comes from: the index of the producing op in
   /// GraphCost::ops, or -1 - n for function argument n.
@@ -51,7 +54,7 @@ struct KernelCost {
   std::string kind;   ///< the kind of its main op
   std::vector<int> ops;
   int64_t flops = 0, bytesIn = 0, bytesOut = 0;
-  int64_t batch = 0, m = 0, n = 0, k = 0, patchRow = 0;
+  int64_t batch = 0, m = 0, n = 0, k = 0, copyRow = 0;
 };
 
 struct GraphCost {

@@ -56,15 +56,20 @@ PARALLEL_MIN_ITERATIONS = 65536
 HOST_PARALLEL_REGION = 3e-6
 # Host: fixed cost of a kernel (loop nest setup, ukernel entry), seconds.
 HOST_KERNEL_OVERHEAD = 0.3e-6
-# CPU: transposes, concatenations and pooling windows move one element per ~1.5 cycles
-# (scalar strided loads and stores with index arithmetic), not at streaming
-# bandwidth.
+# CPU: pooling windows, and transposes that move the innermost axis, gather
+# one element per ~1.5 cycles (scalar strided loads and stores with index
+# arithmetic), not at streaming bandwidth. (Large transposes of that kind
+# measure 2.4-5.7 cycles per element here: the generated loop is not tiled
+# for the cache; this stays optimistic for them.)
 GATHER_CYCLES_PER_ELEMENT = 1.5
-# CPU: one row of the im2col patch matrix (OW elements) costs at least this
-# many cycles (loop control and index arithmetic per row): fitted on five
+# CPU: a copy of contiguous rows (an im2col patch row, a transpose that
+# keeps the innermost axes, a concatenation's slabs) costs at least this
+# many cycles per row (loop control and index arithmetic): fitted on five
 # convolutions outside the validation set (the conv minus the same GEMM,
 # OW 5-64), with a spread of 0.7-2x around the fit.
-IM2COL_ROW_CYCLES = 11.8
+ROW_COPY_CYCLES = 11.8
+# Rows at least this long are copied with vector loads and stores.
+VECTOR_ROW = 8
 # CPU: FLOPs per cycle per core of the FMA peak (2 FMA pipes x 8 lanes x 2
 # on AVX2), to turn the peak into a clock for cycle-counted terms.
 FLOPS_PER_CYCLE = {256: 32, 512: 64}
@@ -314,12 +319,10 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             # the gather runs as a copy: each patch element read and written
             # once, at the cache bandwidth of the patch matrix's size.
             # Short rows (OW of 5-16) are loop overhead, not bytes: each
-            # patch row costs IM2COL_ROW_CYCLES; the larger of the two.
+            # patch row costs ROW_COPY_CYCLES; the larger of the two.
             elements = batch * k["k"] * n
             workers = cores if elements >= PARALLEL_MIN_ITERATIONS else 1
-            rows = elements / max(1, k.get("patch_row") or n)
-            compute += max(_host_traffic_s(device, 8 * elements, workers),
-                           rows * IM2COL_ROW_CYCLES / clock / workers)
+            compute += _row_copy_s(device, elements, k.get("copy_row") or n, clock, workers)
             notes.append(f"im2col gather of {elements} elements")
         if used > 1:
             overhead += HOST_PARALLEL_REGION
@@ -329,10 +332,16 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
     else:
         iterations = max(kernel_elements(k), 1)
         used = cores if iterations >= PARALLEL_MIN_ITERATIONS and cores > 1 else 1
-        strided = k["kind"] in ("layout", "pooling")
+        row = k.get("copy_row") or 0
+        row_copy = k["kind"] == "layout" and row >= VECTOR_ROW
+        strided = k["kind"] == "pooling" or (k["kind"] == "layout" and not row_copy)
         memory = _host_traffic_s(device, nbytes, used, STRIDED_EFFICIENCY if strided else 1)
         compute = flops / (peak_core * used * 0.5) if flops else 0.0
-        if k["kind"] == "layout":  # transposes and concats move elements one by one
+        if row_copy:  # rows of `row` contiguous elements, vector copies
+            compute = _row_copy_s(device, iterations, row, clock, used)
+            memory = 0.0  # (in the copy's time)
+            notes.append(f"copies rows of {row} elements")
+        elif k["kind"] == "layout":  # the innermost axis moves: element by element
             compute = iterations * GATHER_CYCLES_PER_ELEMENT / clock / used
         elif k["kind"] == "pooling":  # every window element read `stride` apart
             compute = flops * GATHER_CYCLES_PER_ELEMENT / clock / used
@@ -341,6 +350,15 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             notes.append(f"parallel on {used} threads")
     return KernelPrediction(k["id"], k["kind"], names, flops, nbytes, compute, memory,
                             overhead, notes=notes).finish(peak_all)
+
+
+def _row_copy_s(device: Device, elements: float, row: int, clock: float, workers: int) -> float:
+    """A copy of `elements` in contiguous rows of `row`: each element read
+    and written once at the cache bandwidth of its size, but at least
+    ROW_COPY_CYCLES per row."""
+    rows = elements / max(1, row)
+    return max(_host_traffic_s(device, 8 * elements, workers),
+               rows * ROW_COPY_CYCLES / clock / workers)
 
 
 def kernel_elements(k: dict) -> int:
