@@ -87,3 +87,33 @@ func.func @strided_copy(%src: memref<3x8x8xf32>, %dst: memref<3x10x10xf32>) {
   memref.copy %src, %view : memref<3x8x8xf32> to memref<3x8x8xf32, strided<[100, 10, 1], offset: 11>>
   return
 }
+
+// A transpose that moves the innermost axis runs in 8x8 tiles of the two
+// dimensions involved (result dims 1 and 2 here), the others tiled by 1,
+// the tile loops outside, the outermost large one parallel; a remainder
+// tile (20 = 8 + 8 + 4) is a smaller subview.
+// CHECK-LABEL: func.func @transpose_tiled
+// CHECK: scf.parallel (%{{.*}}) = (%{{.*}}) to (%{{.*}}) step (%{{.*}}) {
+// CHECK:   scf.for %{{.*}} step %c8
+// CHECK:     scf.for %{{.*}} step %c8
+// CHECK:       memref.subview %arg0{{.*}} to memref<1x?x8xf32
+// CHECK:       scf.for
+// CHECK:         scf.for
+// CHECK:           memref.load
+// CHECK:           memref.store
+// SEQ-LABEL: func.func @transpose_tiled
+// SEQ-NOT: scf.parallel
+// SEQ: step %c8
+func.func @transpose_tiled(%a: memref<16x20x24xf32>, %b: memref<16x24x20xf32>) {
+  linalg.transpose ins(%a : memref<16x20x24xf32>) outs(%b : memref<16x24x20xf32>) permutation = [0, 2, 1]
+  return
+}
+
+// One that keeps the innermost axis copies whole rows: no tiles.
+// CHECK-LABEL: func.func @transpose_rows
+// CHECK-NOT: step %c8
+// CHECK: return
+func.func @transpose_rows(%a: memref<16x20x24xf32>, %b: memref<20x16x24xf32>) {
+  linalg.transpose ins(%a : memref<16x20x24xf32>) outs(%b : memref<20x16x24xf32>) permutation = [1, 0, 2]
+  return
+}

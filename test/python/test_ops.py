@@ -296,3 +296,15 @@ def test_grouped_conv2d_errors(rng):
         fc.conv2d(x, np.ones((4, 3, 3, 3), np.float32), groups=4)
     with pytest.raises(ValueError, match=r"groups must be a positive int"):
         fc.conv2d(x, np.ones((6, 1, 3, 3), np.float32), groups=0)
+
+
+@pytest.mark.parametrize("shape,perm", [
+    ((512, 512), (1, 0)), ((5, 37, 19), (0, 2, 1)), ((3, 17, 33, 5), (3, 1, 0, 2)),
+    ((8, 64, 32, 32), (0, 2, 3, 1)), ((2, 9, 8, 16), (0, 2, 1, 3)), ((7, 1, 13), (2, 1, 0))])
+def test_transpose_tiles_and_rows(rng, shape, perm):
+    """Transposes that move the innermost axis run in 8x8 tiles (with
+    remainder tiles when 8 does not divide), the others copy rows: both
+    exact, on shapes large enough to run in parallel and small ones."""
+    x = rng.standard_normal(shape, dtype=np.float32)
+    y = fc.jit(lambda t: fc.transpose(t, perm))(x)
+    np.testing.assert_array_equal(y, np.transpose(x, perm))

@@ -56,11 +56,10 @@ PARALLEL_MIN_ITERATIONS = 65536
 HOST_PARALLEL_REGION = 3e-6
 # Host: fixed cost of a kernel (loop nest setup, ukernel entry), seconds.
 HOST_KERNEL_OVERHEAD = 0.3e-6
-# CPU: pooling windows, and transposes that move the innermost axis, gather
-# one element per ~1.5 cycles (scalar strided loads and stores with index
-# arithmetic), not at streaming bandwidth. (Large transposes of that kind
-# measure 2.4-5.7 cycles per element here: the generated loop is not tiled
-# for the cache; this stays optimistic for them.)
+# CPU: pooling windows, and transposes that move the innermost axis (in
+# 8x8 tiles, LinalgToLoops), gather one element per ~1.5 cycles (scalar
+# strided loads and stores with index arithmetic), not at streaming
+# bandwidth (tiled transposes measure 0.8-2 cycles per element here).
 GATHER_CYCLES_PER_ELEMENT = 1.5
 # CPU: a copy of contiguous rows (an im2col patch row, a transpose that
 # keeps the innermost axes, a concatenation's slabs) costs at least this
