@@ -49,15 +49,13 @@ def test_per_op_error(validation):
 
 
 def test_end_to_end_model_error(validation):
-    """The target is 10% per model; the model under-predicts multi-kernel
-    programs by 5-17% today (per-kernel costs between fused kernels are
-    missing from it: docs/simulator.md), so this checks 20% and prints the
-    errors. Tighten to 0.10 when the per-kernel term is calibrated."""
+    """Every whole model within the issue's 10% (MLPs, LeNet-5, a
+    transformer block), the errors printed."""
     models = [r for r in validation if r["group"] == "model"]
     assert len(models) >= 3
     for r in models:
         print(f"model {r['name']}: {r['error']:+.1%}")
-        assert abs(r["error"]) <= 0.20, r["name"]
+        assert abs(r["error"]) <= 0.10, r["name"]
 
 
 def test_bound_labels_agree(validation):

@@ -125,7 +125,7 @@ int main() {
                 measureFma(1, true), measureFma(cores, true));
   std::printf("  \"triad_gbs\": {");
   const char *sep = "";
-  for (size_t kb : {64, 1024, 16384, 262144}) {
+  for (size_t kb : {64, 1024, 16384, 65536, 262144}) {
     std::printf("%s\"%zuKiB_1thread\": %.1f, \"%zuKiB_allthreads\": %.1f", sep,
                 kb, measureTriad(kb * 1024, 1), kb,
                 measureTriad(kb * 1024, cores));

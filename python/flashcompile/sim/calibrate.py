@@ -1,9 +1,10 @@
 """The host as a device, measured: FMA peak per core and for all cores,
 triad bandwidth for several working-set sizes (flash-peak), cache sizes
-from the OS, and the two terms the CPU model cannot derive from specs:
-the fixed cost of calling a compiled function and the best fraction of
-peak the sgemm ukernel reaches (from one calibration matmul). Stored as
-JSON under the cache directory and reused until the CPU changes.
+from the OS, and the terms the CPU model cannot derive from specs: the
+fixed cost of calling a compiled function, the best fraction of peak the
+sgemm ukernel reaches (from one calibration matmul) and how a split call
+scales to all cores by its size. Stored as JSON under the cache directory
+and reused until the CPU changes.
 
     python3 -m flashcompile calibrate        # measure again
 """
@@ -104,45 +105,61 @@ def measure() -> dict:
     x8 = np.ones((8, 8), np.float32)
     ukernel_call_us = max(_median_time(lambda: small(x8, x8), 2000) * 1e6 - call_us, 0.0)
     # The sgemm ukernel's best fraction of peak, single thread (one
-    # calibration shape; the validation set uses others).
+    # calibration shape; the validation set uses others), and how a call
+    # scales to all threads by its size: square products split into column
+    # stripes, one thread against all, alternately (the second core's share
+    # and the fork/join of each parallel call weigh more on small calls).
     from .. import set_num_threads
     threads = get_num_threads()
-    set_num_threads(1)
-    n = 768
-    mm = compile_mlir(f"""func.func @mm(%a: tensor<{n}x{n}xf32>, %b: tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32> {{
+    rng = np.random.default_rng(0)
+    scaling, ukernel_eff = [], 0.0
+    for n in (128, 256, 512, 768):
+        mm = compile_mlir(f"""func.func @mm(%a: tensor<{n}x{n}xf32>, %b: tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32> {{
   %0 = flash.matmul %a, %b : (tensor<{n}x{n}xf32>, tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32>
   return %0 : tensor<{n}x{n}xf32>
 }}""")
-    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
-    t = _median_time(lambda: mm(a, a), 20)
-    set_num_threads(threads)
-    t_all = _median_time(lambda: mm(a, a), 20)
-    ukernel_eff = (2 * n ** 3 / t / 1e9) / peak["fma_gflops_avx2_1thread"]
-    # How well the same call scales to all threads (shared caches and
-    # memory, the fork/join of each parallel call).
-    parallel_eff = (t / t_all) / threads if threads > 1 else 1.0
+        a = rng.random((n, n), dtype=np.float32)
+        reps = max(5, int(2e8 / n ** 3))
+        one, every = [], []
+        for _ in range(2):
+            set_num_threads(1)
+            one.append(_median_time(lambda: mm(a, a), reps))
+            set_num_threads(threads)
+            every.append(_median_time(lambda: mm(a, a), reps))
+        t, t_all = min(one), min(every)
+        if threads > 1:
+            scaling.append([2 * n ** 3 / threads, round(min(t / t_all / threads, 1.0), 4)])
+        if n == 768:
+            ukernel_eff = (2 * n ** 3 / t / 1e9) / peak["fma_gflops_avx2_1thread"]
+    parallel_eff = scaling[-1][1] if scaling else 1.0
     return {"cpu": _cpu_model(), "cores": peak["cores"], "peak": peak, "caches_mb": _caches(),
             "call_overhead_us": round(call_us, 3), "ukernel_efficiency": round(min(ukernel_eff, 1.0), 4),
             "parallel_efficiency": round(min(parallel_eff, 1.0), 4),
+            "parallel_scaling": scaling,
             "ukernel_call_us": round(ukernel_call_us, 3),
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
-def measure_robust(runs: int = 3) -> dict:
-    """measure() in `runs` fresh processes, keeping the best of each term
-    (least times, highest efficiencies): on a shared machine, phases of
-    interference last seconds and only ever make things slower."""
+def measure_in_subprocess() -> dict:
+    """measure() in a fresh process."""
     import sys
-    results = []
-    for _ in range(runs):
-        out = subprocess.run([sys.executable, "-m", "flashcompile.sim.calibrate"],
-                             capture_output=True, text=True, check=True)
-        results.append(json.loads(out.stdout))
+    out = subprocess.run([sys.executable, "-m", "flashcompile.sim.calibrate"],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def best_of(results: list) -> dict:
+    """The best of each term over several measure() results (least times,
+    highest efficiencies and rates): on a shared machine, phases of
+    interference last seconds and only ever make things slower."""
     best = dict(results[0])
     for key in ("call_overhead_us", "ukernel_call_us"):
         best[key] = min(r[key] for r in results)
     for key in ("ukernel_efficiency", "parallel_efficiency"):
         best[key] = max(r[key] for r in results)
+    if all(r.get("parallel_scaling") for r in results):
+        best["parallel_scaling"] = [[p[0], max(r["parallel_scaling"][i][1] for r in results)]
+                                    for i, p in enumerate(results[0]["parallel_scaling"])]
     peak = dict(best["peak"])
     for key, value in peak.items():
         if key.startswith("fma_"):
@@ -150,8 +167,13 @@ def measure_robust(runs: int = 3) -> dict:
     peak["triad_gbs"] = {k: max(r["peak"]["triad_gbs"][k] for r in results)
                          for k in peak["triad_gbs"]}
     best["peak"] = peak
-    best["runs"] = runs
+    best["runs"] = len(results)
     return best
+
+
+def measure_robust(runs: int = 3) -> dict:
+    """measure() in `runs` fresh processes, the best of each term."""
+    return best_of([measure_in_subprocess() for _ in range(runs)])
 
 
 def load_or_measure(recalibrate: bool = False) -> dict:

@@ -225,20 +225,16 @@ def _systolic(k, names, device, dtype, flops, nbytes, threads, on_chip=False):
 
 def _host_bandwidth(device: Device, working_set: float, threads: int) -> float:
     """Triad bandwidth at this working set (host: interpolated in log size
-    between the measured sizes that fit the last cache level; beyond it,
-    the largest (DRAM) size's: the drop at the cache's edge is a cliff, not
-    a slope), or the published memory bandwidth."""
+    between the measured sizes, 64 KiB to 256 MiB; the calibration measures
+    past the last cache level too -- at twice a 32 MiB L3 a stream still
+    finds part of its data there, called again on the same arrays), or the
+    published memory bandwidth."""
     triad = device.measured.get("peak", {}).get("triad_gbs") if device.measured else None
     if not triad:
         return _bandwidth(device)
     suffix = "1thread" if threads == 1 else "allthreads"
     sizes = sorted((int(key.split("KiB")[0]) * 1024, v) for key, v in triad.items()
                    if key.endswith(suffix))
-    last_level = max((s for _, s in device.measured.get("caches_mb", [])), default=0) * 2**20
-    if last_level and working_set > last_level:
-        return sizes[-1][1] * 1e9  # streamed from DRAM: no reuse past the cache
-    if last_level:
-        sizes = [x for x in sizes if x[0] <= last_level] or sizes
     if working_set <= sizes[0][0]:
         return sizes[0][1] * 1e9
     for (s0, b0), (s1, b1) in zip(sizes, sizes[1:]):
@@ -248,16 +244,25 @@ def _host_bandwidth(device: Device, working_set: float, threads: int) -> float:
     return sizes[-1][1] * 1e9
 
 
-def _host_traffic_s(device: Device, nbytes: float, threads: int, scale: float = 1.0) -> float:
+def _host_traffic_s(device: Device, bytes_in: float, bytes_out: float, threads: int,
+                    scale: float = 1.0) -> float:
     """Seconds to move a kernel's bytes at the host's triad bandwidth for
-    its working set. (Triad's stores also read the lines they write, so a
-    read-only stream might run up to 4/3 faster; the matrix-vector product
-    measured here does not, so no such correction is made.)"""
-    return nbytes / (_host_bandwidth(device, nbytes, threads) * scale)
+    its working set. Triad counts the 12 bytes per element it names, but
+    its store first reads the line it writes (write-allocate): 16 move. A
+    kernel moves its inputs once and its outputs twice, so at triad's rate
+    of true traffic (4/3 of its counted rate) it takes (in + 2 out) x 3/4
+    / triad: as counted for triad-like kernels (two reads, one write), 3/4
+    for read-only streams (a matrix-vector product), 9/8 for copies."""
+    traffic = bytes_in + bytes_out
+    bandwidth = _host_bandwidth(device, traffic, threads) * scale
+    if device.measured and device.measured.get("peak", {}).get("triad_gbs"):
+        traffic = 0.75 * (bytes_in + 2 * bytes_out)
+    return traffic / bandwidth
 
 
 def _cpu(k, names, device, dtype, flops, nbytes, threads):
     notes = []
+    bytes_in, bytes_out = (k["bytes_in"] * DTYPE_BYTES[dtype] / 4, k["bytes_out"] * DTYPE_BYTES[dtype] / 4)
     cores = threads or device.compute_units
     peak_all = device.peak(dtype)
     peak_core = peak_all / device.compute_units
@@ -283,17 +288,12 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             stripe = _pad(math.ceil(along / cores), unit)
             used = math.ceil(along / stripe)
         share = math.ceil(batch / used) / batch if batch_parallel else 1.0 / used
-        if batch_parallel:  # two tasks do not run at twice one's rate (the
-            # tuner's calibrated two-task efficiency; one number for both)
-            from ..tuning.cost_model import PARALLEL_EFFICIENCY
-            share /= PARALLEL_EFFICIENCY
+        if used > 1:  # the cores do not run `used` times as fast (measured
+            # by the call's work per thread, host; sourced devices: 1)
+            share /= _parallel_efficiency(device, flops * share)
         # Under 6 rows the ukernel streams B's rows through a vectorized
         # loop (sgemmFewRows): no register tile to pad.
         eff = device.max_efficiency * (_tile_efficiency(m, n, mr, nr) if m >= mr else 1.0)
-        if used > 1 and device.measured and not batch_parallel:
-            # The calibrated two-thread scaling of a split call (a batch run
-            # over the cores has its own, in `share`).
-            eff *= device.measured.get("parallel_efficiency", 1.0)
         compute = flops * share / (peak_core * eff)
         # Packing (read + write, from cache) as the ukernel does it
         # (Sgemm.cpp): every task packs the rows of A it computes -- all of A
@@ -311,7 +311,7 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         compute += calls * elements * 8 / _host_bandwidth(device, 1 << 20, 1)
         notes.append(f"{used} thread(s){' over the batch' if batch_parallel else ''}, register "
                      f"tile {mr}x{nr} ({_tile_efficiency(m, n, mr, nr):.0%} used)")
-        memory = _host_traffic_s(device, nbytes, used)
+        memory = _host_traffic_s(device, bytes_in, bytes_out, used)
         if "flash.conv2d" in names:  # im2col patch gather, a parallel loop
             # Its rows are contiguous (stride 1) or strided copies; with
             # LLVM's pre-vectorization unrolling off they are vectorized, so
@@ -323,8 +323,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             workers = cores if elements >= PARALLEL_MIN_ITERATIONS else 1
             compute += _row_copy_s(device, elements, k.get("copy_row") or n, clock, workers)
             notes.append(f"im2col gather of {elements} elements")
-        if used > 1:
-            overhead += HOST_PARALLEL_REGION
+        if used > 1 and not (device.measured or {}).get("parallel_scaling"):
+            overhead += HOST_PARALLEL_REGION  # (else in the measured scaling)
         # One ukernel call per batch element (host: calibrated fixed cost).
         overhead += batch * (device.measured.get("ukernel_call_us", 0.0) if device.measured
                              else 0.0) * 1e-6
@@ -334,7 +334,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         row = k.get("copy_row") or 0
         row_copy = k["kind"] == "layout" and row >= VECTOR_ROW
         strided = k["kind"] == "pooling" or (k["kind"] == "layout" and not row_copy)
-        memory = _host_traffic_s(device, nbytes, used, STRIDED_EFFICIENCY if strided else 1)
+        memory = _host_traffic_s(device, bytes_in, bytes_out, used,
+                                 STRIDED_EFFICIENCY if strided else 1)
         compute = flops / (peak_core * used * 0.5) if flops else 0.0
         if row_copy:  # rows of `row` contiguous elements, vector copies
             compute = _row_copy_s(device, iterations, row, clock, used)
@@ -351,12 +352,30 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
                             overhead, notes=notes).finish(peak_all)
 
 
+def _parallel_efficiency(device: Device, flops_per_thread: float) -> float:
+    """How far all cores fall short of running a product `cores` times as
+    fast as one, for this much work per thread: the host's calibration
+    measures it at a few sizes (interpolated in log work, clamped at the
+    ends); an older calibration has one number; other devices 1."""
+    data = device.measured or {}
+    points = data.get("parallel_scaling")
+    if not points:
+        return float(data.get("parallel_efficiency", 1.0)) if data else 1.0
+    if flops_per_thread <= points[0][0]:
+        return points[0][1]
+    for (w0, e0), (w1, e1) in zip(points, points[1:]):
+        if flops_per_thread <= w1:
+            f = math.log(flops_per_thread / w0) / math.log(w1 / w0)
+            return e0 + f * (e1 - e0)
+    return points[-1][1]
+
+
 def _row_copy_s(device: Device, elements: float, row: int, clock: float, workers: int) -> float:
     """A copy of `elements` in contiguous rows of `row`: each element read
     and written once at the cache bandwidth of its size, but at least
     ROW_COPY_CYCLES per row."""
     rows = elements / max(1, row)
-    return max(_host_traffic_s(device, 8 * elements, workers),
+    return max(_host_traffic_s(device, 4 * elements, 4 * elements, workers),
                rows * ROW_COPY_CYCLES / clock / workers)
 
 
