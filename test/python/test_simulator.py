@@ -275,3 +275,21 @@ def test_copies_by_rows_or_elements():
     by_elements = fc.simulate(elements, host).kernels[0]
     assert any("rows of 64" in n for n in by_rows.notes)
     assert by_rows.time_s < by_elements.time_s
+
+
+def test_imported_models_simulate_and_analyze():
+    """An imported model (fc.from_onnx here) is a program like any other
+    for fc.simulate, fc.place and fc.analyze."""
+    from onnx import TensorProto, helper, numpy_helper
+    w = numpy_helper.from_array(np.full((64, 32), 0.1, np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Relu", ["y"], ["z"])],
+        "mm_relu", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [16, 64])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [16, 32])], [w])
+    model = fc.from_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]))
+    r = fc.simulate(model, "nvidia-a100-40gb")
+    assert r.flops == 2 * 16 * 64 * 32 + 16 * 32 and r.time_s > 0
+    assert fc.place(model, ["host", "nvidia-t4"]).time_s > 0
+    assert fc.analyze(model).kernels
+    with pytest.raises(TypeError, match="imported model"):
+        fc.simulate(42, "host")

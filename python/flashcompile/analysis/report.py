@@ -257,9 +257,12 @@ class AnalysisReport:
 
 
 def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
-    """The backend analysis of a compiled program (see the module doc)."""
+    """The backend analysis of a compiled program or an imported model (see
+    the module doc)."""
     from ..sim import simulate
     from ..sim.calibrate import host_device
+    from ..sim.simulate import as_compiled
+    compiled = as_compiled(compiled, "analyze")
     obj = compiled._exe.object_code()
     if not obj:
         raise RuntimeError(f"analyze: no object code for {compiled.entry}")

@@ -23,7 +23,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from .device import Device, devices
-from .simulate import _graph, simulate
+from .simulate import as_compiled, simulate
 from .. import _flashcompile as _native
 
 
@@ -144,7 +144,7 @@ def place(program, device_list, links=None, dtype: str = "fp32") -> Placement:
             link_map[(link.a, link.b)] = link.gbs
     if isinstance(links, dict):
         link_map.update(links)
-    compiled = _graph(program)
+    compiled = as_compiled(program)
     cost = _native.graph_cost(compiled.ir("graph"), compiled.entry)
     times = {d.name: [k.time_s for k in simulate(compiled, d, dtype).kernels] for d in devs}
     live, inputs, outputs = _dataflow(cost)

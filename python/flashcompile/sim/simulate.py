@@ -98,10 +98,13 @@ class SimResult:
                 f"{self.utilization:.1%} util, {self.bound}-bound>")
 
 
-def _graph(program):
-    """The Compiled object of a program: itself, or IR text / a .mlir path
-    compiled."""
+def as_compiled(program, what: str = "simulate"):
+    """The Compiled object of a program: itself, an imported model's
+    (fc.from_onnx, fc.from_pytorch), or IR text / a .mlir path compiled."""
     from ..compiled import Compiled, compile_mlir
+    from ..importers.imported import ImportedModel
+    if isinstance(program, ImportedModel):
+        return program.compiled
     if isinstance(program, Compiled):
         return program
     if isinstance(program, str):
@@ -110,15 +113,15 @@ def _graph(program):
             try:
                 text, name = open(program).read(), program
             except OSError as e:
-                raise ValueError(f"simulate: cannot read {program}: {e.strerror}") from None
+                raise ValueError(f"{what}: cannot read {program}: {e.strerror}") from None
         return compile_mlir(text, name=name)
-    raise TypeError(f"simulate: expected a compiled program, Flash IR text or a .mlir path, "
-                    f"got {type(program).__name__}")
+    raise TypeError(f"{what}: expected a compiled program, an imported model, Flash IR text "
+                    f"or a .mlir path, got {type(program).__name__}")
 
 
 def cost_analysis(program) -> dict:
     """The shared cost analysis (ops and fused kernels) of a program."""
-    compiled = _graph(program)
+    compiled = as_compiled(program)
     return _native.graph_cost(compiled.ir("graph"), compiled.entry)
 
 
@@ -129,7 +132,7 @@ def simulate(program, device="host", dtype: str = "fp32", threads: int | None = 
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"simulate: dtype {dtype!r} is not one of {sorted(DTYPE_BYTES)}")
     device = devices[device] if not isinstance(device, Device) else device
-    compiled = _graph(program)
+    compiled = as_compiled(program)
     name = compiled.entry
     cost = _native.graph_cost(compiled.ir("graph"), compiled.entry)
     notes = []
