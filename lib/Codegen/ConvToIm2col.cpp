@@ -1,10 +1,17 @@
 //===- ConvToIm2col.cpp - Convolutions as im2col + matmul -----------------===//
 //
-// linalg.conv_2d_nchw_fchw on tensors becomes
-//   patches[n, c*KH*KW, oh, ow] = input[n, c, oh*sh + kh*dh, ow*sw + kw*dw]
-//   out[n, o, oh*OW + ow] += filter[o, c*KH*KW] * patches[n, c*KH*KW, ...]
-// The contraction is a (batched, filter shared) matrix product that
-// flash-matmul-to-ukernel sends to the sgemm ukernel.
+// linalg.conv_2d_nchw_fchw on tensors becomes, for one image,
+//   patches[c*KH*KW, oh, ow] = input[0, c, oh*sh + kh*dh, ow*sw + kw*dw]
+//   out[0, o, oh*OW + ow] += filter[o, c*KH*KW] * patches[c*KH*KW, ...]
+// for each image of a batch (a batched product, the filter shared), or,
+// with `batch-as-columns`, one product over all images,
+//   patches[c*KH*KW, n, oh, ow] = input[n, c, ...]
+//   product[o, n*OH*OW + p] = filter[o, c*KH*KW] * patches[c*KH*KW, ...]
+//   out[n, o, p] += product[o, n, p]
+// (one sgemm call with N times the columns: the filter packed once, the
+// columns split over the threads; at the cost of a pass over the output to
+// put it back in NCHW order; a tuning knob, as it wins on some shapes
+// only). flash-matmul-to-ukernel sends the products to the sgemm ukernel.
 //
 // Why not MLIR's own rewrite (linalg::populateConvertConv2DToImg2ColPatterns):
 // it gathers into a 3-D (n, c*KH*KW, oh*OW) tensor, so its innermost loop
@@ -29,8 +36,112 @@ namespace mlir::flash {
 using namespace mlir;
 
 namespace {
+/// input[n, k / (KH*KW), y*sh + (k / KW % KH)*dh, x*sw + (k % KW)*dw] over
+/// the gather's loops, whatever their order.
+AffineMap gatherMap(MLIRContext *ctx, AffineExpr dn, AffineExpr dk,
+                    AffineExpr dy, AffineExpr dx, int64_t kh, int64_t kw,
+                    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+  return AffineMap::get(
+      4, 0,
+      {dn, dk.floorDiv(kh * kw),
+       dy * strides[0] + (dk.floorDiv(kw) % kh) * dilations[0],
+       dx * strides[1] + (dk % kw) * dilations[1]},
+      ctx);
+}
+
+/// The patch tensor of `type`: a copy of `input` through `inputMap`.
+Value gather(PatternRewriter &rewriter, Location loc, Value input,
+             RankedTensorType type, AffineMap inputMap) {
+  Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                        type.getElementType());
+  SmallVector<utils::IteratorType> parallel4(4, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             rewriter, loc, TypeRange{type}, ValueRange{input},
+             ValueRange{empty},
+             ArrayRef<AffineMap>{inputMap,
+                                 rewriter.getMultiDimIdentityMap(4)},
+             parallel4,
+             [](OpBuilder &b, Location l, ValueRange args) {
+               linalg::YieldOp::create(b, l, args[0]);
+             })
+      .getResult(0);
+}
+
+/// A batch of images as one product: patches (C*KH*KW) x (N*OH*OW), the
+/// product (O) x (N*OH*OW) from zero, then added to the init in NCHW order.
+LogicalResult rewriteAsOneProduct(linalg::Conv2DNchwFchwOp conv,
+                                  PatternRewriter &rewriter,
+                                  ArrayRef<int64_t> strides,
+                                  ArrayRef<int64_t> dilations) {
+  Location loc = conv.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
+  Value input = conv.getInputs()[0], filter = conv.getInputs()[1];
+  Value init = conv.getOutputs()[0];
+  auto filterType = cast<RankedTensorType>(filter.getType());
+  auto initType = cast<RankedTensorType>(init.getType());
+  int64_t n = initType.getDimSize(0), o = initType.getDimSize(1);
+  int64_t oh = initType.getDimSize(2), ow = initType.getDimSize(3);
+  int64_t c = filterType.getDimSize(1), kh = filterType.getDimSize(2);
+  int64_t kw = filterType.getDimSize(3), ckk = c * kh * kw, p = oh * ow;
+  Type elementType = initType.getElementType();
+
+  // patches[k, n, y, x]: loops (k, n, y, x), the row x innermost.
+  AffineExpr dk, dn, dy, dx;
+  bindDims(ctx, dk, dn, dy, dx);
+  Value patches = gather(
+      rewriter, loc, input, RankedTensorType::get({ckk, n, oh, ow}, elementType),
+      gatherMap(ctx, dn, dk, dy, dx, kh, kw, strides, dilations));
+  Value patches2 = tensor::CollapseShapeOp::create(
+      rewriter, loc, RankedTensorType::get({ckk, n * p}, elementType), patches,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
+  Value filter2 = tensor::CollapseShapeOp::create(
+      rewriter, loc, RankedTensorType::get({o, ckk}, elementType), filter,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
+  auto productType = RankedTensorType::get({o, n * p}, elementType);
+  Value zero = arith::ConstantOp::create(rewriter, loc, elementType,
+                                         rewriter.getZeroAttr(elementType));
+  Value zeros =
+      linalg::FillOp::create(
+          rewriter, loc, zero,
+          ValueRange{tensor::EmptyOp::create(rewriter, loc,
+                                             productType.getShape(),
+                                             elementType)})
+          .getResult(0);
+  auto gemm = linalg::MatmulOp::create(rewriter, loc, TypeRange{productType},
+                                       ValueRange{filter2, patches2},
+                                       ValueRange{zeros});
+  flash::copyTuning(conv, gemm);
+  Value product3 = tensor::ExpandShapeOp::create(
+      rewriter, loc, RankedTensorType::get({o, n, p}, elementType),
+      gemm.getResult(0), ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  auto out3Type = RankedTensorType::get({n, o, p}, elementType);
+  Value init3 = tensor::CollapseShapeOp::create(
+      rewriter, loc, out3Type, init,
+      ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  // out[n, o, p] = init[n, o, p] + product[o, n, p]: rows of p copied.
+  AffineExpr bn, bo, bp;
+  bindDims(ctx, bn, bo, bp);
+  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {bo, bn, bp}, ctx),
+                                 rewriter.getMultiDimIdentityMap(3)};
+  Value out3 =
+      linalg::GenericOp::create(
+          rewriter, loc, TypeRange{out3Type}, ValueRange{product3},
+          ValueRange{init3}, maps,
+          SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+          [](OpBuilder &b, Location l, ValueRange args) {
+            linalg::YieldOp::create(
+                b, l, ValueRange{arith::AddFOp::create(b, l, args[1], args[0])});
+          })
+          .getResult(0);
+  rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
+      conv, initType, out3, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  return success();
+}
+
 struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
-  using OpRewritePattern::OpRewritePattern;
+  Conv2DNchwFchwToIm2col(MLIRContext *ctx, bool batchAsColumns)
+      : OpRewritePattern(ctx), batchAsColumns(batchAsColumns) {}
+  bool batchAsColumns;
   LogicalResult matchAndRewrite(linalg::Conv2DNchwFchwOp conv,
                                 PatternRewriter &rewriter) const override {
     if (!conv.hasPureTensorSemantics())
@@ -54,31 +165,16 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
     int64_t kw = filterType.getDimSize(3), ckk = c * kh * kw;
     Type elementType = initType.getElementType();
 
+    if (n > 1 && batchAsColumns)
+      return rewriteAsOneProduct(conv, rewriter, strides, dilations);
+
     // patches[n, k, y, x] = input[n, k / (KH*KW), y*sh + (k / KW % KH)*dh,
     //                             x*sw + (k % KW)*dw]
     AffineExpr dn, dk, dy, dx;
     bindDims(ctx, dn, dk, dy, dx);
-    AffineMap inputMap =
-        AffineMap::get(4, 0,
-                       {dn, dk.floorDiv(kh * kw),
-                        dy * strides[0] + (dk.floorDiv(kw) % kh) * dilations[0],
-                        dx * strides[1] + (dk % kw) * dilations[1]},
-                       ctx);
+    AffineMap inputMap = gatherMap(ctx, dn, dk, dy, dx, kh, kw, strides, dilations);
     auto patchesType = RankedTensorType::get({n, ckk, oh, ow}, elementType);
-    Value empty = tensor::EmptyOp::create(rewriter, loc, patchesType.getShape(),
-                                          elementType);
-    SmallVector<utils::IteratorType> parallel4(4,
-                                               utils::IteratorType::parallel);
-    Value patches =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{patchesType}, ValueRange{input},
-            ValueRange{empty},
-            ArrayRef<AffineMap>{inputMap, rewriter.getMultiDimIdentityMap(4)},
-            parallel4,
-            [](OpBuilder &b, Location l, ValueRange args) {
-              linalg::YieldOp::create(b, l, args[0]);
-            })
-            .getResult(0);
+    Value patches = gather(rewriter, loc, input, patchesType, inputMap);
 
     // out[n, o, p] += filter[o, k] * patches[n, k, p], p = y*OW + x.
     Value patches3 = tensor::CollapseShapeOp::create(
@@ -117,9 +213,10 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
 };
 
 struct ConvToIm2col : mlir::flash::impl::ConvToIm2colBase<ConvToIm2col> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<Conv2DNchwFchwToIm2col>(&getContext());
+    patterns.add<Conv2DNchwFchwToIm2col>(&getContext(), batchAsColumns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

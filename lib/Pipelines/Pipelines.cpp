@@ -32,7 +32,7 @@ void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm,
   if (options.fuseElementwise)
     pm.addPass(createFuseElementwise());
   if (options.convIm2col)
-    pm.addPass(createConvToIm2col());
+    pm.addPass(createConvToIm2col({options.convBatchAsColumns}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

@@ -1,4 +1,5 @@
 // RUN: flash-opt %s --flash-conv-to-im2col --split-input-file | FileCheck %s
+// RUN: flash-opt %s --flash-conv-to-im2col="batch-as-columns=true" --split-input-file | FileCheck %s --check-prefix=COLUMNS
 
 // The convolution becomes a patch gather that keeps OH and OW as separate
 // loops (the innermost loop is a plain copy along a row) and a contraction of
@@ -18,6 +19,21 @@
 // CHECK: arith.addf
 // CHECK: tensor.expand_shape {{.*}} into tensor<2x4x6x6xf32>
 // CHECK-NOT: linalg.conv_2d
+// With batch-as-columns, the patches of both images are the columns of
+// one (27 x 72) matrix, the product starts from zero, and a generic adds
+// it (read as [o, n, p]) to the output in NCHW order.
+// COLUMNS-DAG: #[[GATHER:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d0 floordiv 9, d2 + (d0 floordiv 3) mod 3, d3 + d0 mod 3)>
+// COLUMNS-DAG: #[[PRODUCT:.*]] = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+// COLUMNS-LABEL: func.func @conv
+// COLUMNS: %[[P:.*]] = linalg.generic {indexing_maps = [#[[GATHER]], {{.*}}} ins(%arg0 : tensor<2x3x8x8xf32>) outs(%{{.*}} : tensor<27x2x6x6xf32>)
+// COLUMNS: %[[P2:.*]] = tensor.collapse_shape %[[P]] {{\[\[}}0], [1, 2, 3]] : tensor<27x2x6x6xf32> into tensor<27x72xf32>
+// COLUMNS: %[[ZERO:.*]] = linalg.fill
+// COLUMNS: %[[PROD:.*]] = linalg.matmul ins(%{{.*}}, %[[P2]] : tensor<4x27xf32>, tensor<27x72xf32>) outs(%[[ZERO]] : tensor<4x72xf32>)
+// COLUMNS: %[[PROD3:.*]] = tensor.expand_shape %[[PROD]] {{\[\[}}0], [1, 2]] {{.*}} into tensor<4x2x36xf32>
+// COLUMNS: linalg.generic {indexing_maps = [#[[PRODUCT]], {{.*}}} ins(%[[PROD3]] : tensor<4x2x36xf32>) outs(%{{.*}} : tensor<2x4x36xf32>)
+// COLUMNS: arith.addf
+// COLUMNS: tensor.expand_shape {{.*}} into tensor<2x4x6x6xf32>
+// COLUMNS-NOT: linalg.conv_2d
 func.func @conv(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %init: tensor<2x4x6x6xf32>) -> tensor<2x4x6x6xf32> {
   %0 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%init : tensor<2x4x6x6xf32>) -> tensor<2x4x6x6xf32>
   return %0 : tensor<2x4x6x6xf32>

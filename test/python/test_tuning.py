@@ -309,3 +309,15 @@ def test_a_dying_worker_fails_its_candidate_not_the_run():
     assert dead and "process died" in dead[0]["note"]
     assert any(r["ok"] for r in results)  # the fresh worker went on
     assert _time.time() - start < 60
+
+
+def test_program_options_try_batched_convolutions_as_one_product():
+    """fc.tune's program search tries the batched-convolution lowering
+    (second, so a small budget still reaches it) only where a convolution
+    runs over more than one image."""
+    from flashcompile.tuning.tuner import BATCHED_CONV_OPTION, PROGRAM_OPTIONS, program_options_for
+    w = np.ones((4, 3, 3, 3), np.float32)
+    batched = fc.jit(lambda t: fc.conv2d(t, w)).lower(np.ones((2, 3, 8, 8), np.float32)).source
+    single = fc.jit(lambda t: fc.conv2d(t, w)).lower(np.ones((1, 3, 8, 8), np.float32)).source
+    assert program_options_for(batched)[1] == BATCHED_CONV_OPTION
+    assert program_options_for(single) == PROGRAM_OPTIONS

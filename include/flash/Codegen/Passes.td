@@ -52,9 +52,21 @@ def ConvToIm2col : Pass<"flash-conv-to-im2col", "ModuleOp"> {
     (collapsed to (C*KH*KW) x (OH*OW)), which `flash-matmul-to-ukernel`
     runs on the sgemm ukernel. Unlike MLIR's own im2col rewrite, the gather
     keeps OH and OW as separate loops, so its innermost loop is a plain
-    strided copy that LLVM vectorizes.
+    strided copy that LLVM vectorizes. With `batch-as-columns`, a batch of
+    images is one product instead: patches (C*KH*KW) x (N*OH*OW), a
+    `linalg.matmul` from zero, then added to the output in NCHW order (a
+    generic whose rows of OH*OW are contiguous). Off by default: it won on
+    one of seven batch-8/16 convolutions here (8x64x16x16 -> 128, stride
+    2: 1.32x) and lost up to 2.9x on the others; fc.tune tries it per
+    program.
   }];
+  let options = [
+    Option<"batchAsColumns", "batch-as-columns", "bool", /*default=*/"false",
+           "A batch of images as one matrix product (N*OH*OW columns) "
+           "rather than one product per image">,
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

@@ -39,6 +39,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Rewrite convolutions as im2col + matrix product (run "
                      "by the sgemm ukernel)"),
       llvm::cl::init(true)};
+  Option<bool> convBatchAsColumns{
+      *this, "conv-batch-as-columns",
+      llvm::cl::desc("A convolution over a batch of images as one matrix "
+                     "product (N*OH*OW columns) rather than one per image "
+                     "(a tuning knob: faster on some shapes only)"),
+      llvm::cl::init(false)};
   // Tuning knobs (fc.tune searches them; the defaults are the untuned
   // pipeline).
   ListOption<int64_t> sgemm{

@@ -344,6 +344,17 @@ def _back_to_defaults(results: list, database: TuningDatabase):
 PROGRAM_OPTIONS = [f"{u} {v} {p}".strip() for u in ("", "unroll=true", "interleave=false")
                    for v in ("", "vector-width=256", "vector-width=512")
                    for p in ("", "parallel-min-iterations=8192")] + ["fuse-elementwise=false"]
+# Programs with a convolution over a batch of images also try it as one
+# matrix product over all images (faster on some shapes only).
+BATCHED_CONV_OPTION = "conv-batch-as-columns=true"
+
+
+def program_options_for(text: str) -> list:
+    """PROGRAM_OPTIONS, with the batched-convolution lowering second where
+    the program has a convolution over more than one image."""
+    batched = any(p.op == "flash.conv2d" and p.batch > 1 for p, _ in problems_of_text(text))
+    return PROGRAM_OPTIONS[:1] + [BATCHED_CONV_OPTION] + PROGRAM_OPTIONS[1:] if batched \
+        else PROGRAM_OPTIONS
 
 
 def _tune_program(compiled, database, budget: float):
@@ -369,13 +380,14 @@ def _tune_program(compiled, database, budget: float):
     t0 = time.perf_counter()
     time_call(lambda: given(*xs), 0.05)
     per_timing = time.perf_counter() - t0 + (t0 - start)  # one timing and one compile
-    rounds = 5 if per_timing * 5 * (len(PROGRAM_OPTIONS) + 1) < budget else 3
+    options = program_options_for(text)
+    rounds = 5 if per_timing * 5 * (len(options) + 1) < budget else 3
     # As many variants as the remaining budget can time `rounds` times,
     # keeping time for the winner's head-to-head with the program as given.
     fits = int((budget - 3 * CONFIRM_ROUNDS * per_timing) / (rounds * per_timing + 1e-9)) - 1
     variants = {"as given": given}
     if not compiled.options:  # options a caller chose are theirs: not searched
-        for opts in PROGRAM_OPTIONS[:max(0, fits)]:
+        for opts in options[:max(0, fits)]:
             variants[opts or "default"] = compile_mlir(tuned_text, options=opts or "ukernels=true")
     else:
         variants["tuned ops"] = compile_mlir(tuned_text, options=compiled.options)
