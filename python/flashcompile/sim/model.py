@@ -262,7 +262,8 @@ def _host_traffic_s(device: Device, bytes_in: float, bytes_out: float, threads: 
 
 def _cpu(k, names, device, dtype, flops, nbytes, threads):
     notes = []
-    bytes_in, bytes_out = (k["bytes_in"] * DTYPE_BYTES[dtype] / 4, k["bytes_out"] * DTYPE_BYTES[dtype] / 4)
+    scale = DTYPE_BYTES[dtype] / 4  # the analysis counts f32 bytes
+    bytes_in, bytes_out = k["bytes_in"] * scale, k["bytes_out"] * scale
     cores = threads or device.compute_units
     peak_all = device.peak(dtype)
     peak_core = peak_all / device.compute_units
