@@ -22,10 +22,12 @@
 // With batch-as-columns, the patches of both images are the columns of
 // one (27 x 72) matrix, the product starts from zero, and a generic adds
 // it (read as [o, n, p]) to the output in NCHW order.
-// COLUMNS-DAG: #[[GATHER:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d0 floordiv 9, d2 + (d0 floordiv 3) mod 3, d3 + d0 mod 3)>
+// The gather loops over (n, k, y, x), images outermost, into [k, n, y, x].
+// COLUMNS-DAG: #[[GATHER:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1 floordiv 9, d2 + (d1 floordiv 3) mod 3, d3 + d1 mod 3)>
+// COLUMNS-DAG: #[[KN:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d0, d2, d3)>
 // COLUMNS-DAG: #[[PRODUCT:.*]] = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
 // COLUMNS-LABEL: func.func @conv
-// COLUMNS: %[[P:.*]] = linalg.generic {indexing_maps = [#[[GATHER]], {{.*}}} ins(%arg0 : tensor<2x3x8x8xf32>) outs(%{{.*}} : tensor<27x2x6x6xf32>)
+// COLUMNS: %[[P:.*]] = linalg.generic {indexing_maps = [#[[GATHER]], #[[KN]]], {{.*}}} ins(%arg0 : tensor<2x3x8x8xf32>) outs(%{{.*}} : tensor<27x2x6x6xf32>)
 // COLUMNS: %[[P2:.*]] = tensor.collapse_shape %[[P]] {{\[\[}}0], [1, 2, 3]] : tensor<27x2x6x6xf32> into tensor<27x72xf32>
 // COLUMNS: %[[ZERO:.*]] = linalg.fill
 // COLUMNS: %[[PROD:.*]] = linalg.matmul ins(%{{.*}}, %[[P2]] : tensor<4x27xf32>, tensor<27x72xf32>) outs(%[[ZERO]] : tensor<4x72xf32>)

@@ -55,10 +55,10 @@ def ConvToIm2col : Pass<"flash-conv-to-im2col", "ModuleOp"> {
     strided copy that LLVM vectorizes. With `batch-as-columns`, a batch of
     images is one product instead: patches (C*KH*KW) x (N*OH*OW), a
     `linalg.matmul` from zero, then added to the output in NCHW order (a
-    generic whose rows of OH*OW are contiguous). Off by default: it won on
-    one of seven batch-8/16 convolutions here (8x64x16x16 -> 128, stride
-    2: 1.32x) and lost up to 2.9x on the others; fc.tune tries it per
-    program.
+    generic whose rows of OH*OW are contiguous). Off by default: on seven
+    batch-8/16 convolutions here it was 1.04-1.16x faster on two
+    (8x64x16x16 -> 128 stride 2, 16x6x14x14 -> 16) and 0.80-0.93x on the
+    others; fc.tune tries it per program.
   }];
   let options = [
     Option<"batchAsColumns", "batch-as-columns", "bool", /*default=*/"false",
