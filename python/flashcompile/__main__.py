@@ -20,8 +20,9 @@
   tune --export OUT | --merge IN [--db PATH]
                          ship a tuning database as JSON lines, or merge one in
 
-FILE is a .mlir file of Flash IR. --options passes pipeline options
-(flash-opt syntax, e.g. ukernels=false).
+FILE is a .mlir file of Flash IR or an .onnx model (imported with
+fc.from_onnx). --options passes pipeline options (flash-opt syntax, e.g.
+ukernels=false).
 """
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
     try:
         if args.command == "tune":
             return _tune(args, source)
-        compiled = compile_mlir(source, args.entry, args.file, args.options)
+        compiled = _compiled(args, source)
         if args.command in ("simulate", "compare", "place"):
             return _simulate(args, compiled)
         if args.command == "analyze":
@@ -98,14 +99,17 @@ def main(argv=None) -> int:
     return 0
 
 
-def _tune(args, source) -> int:
-    from .tuning import tune
+def _compiled(args, source):
+    """FILE compiled: an .onnx model through fc.from_onnx, else Flash IR."""
     if args.file.endswith(".onnx"):
         from .importers.onnx import from_onnx
-        target = from_onnx(args.file, options=args.options)
-    else:
-        target = compile_mlir(source, args.entry, args.file, args.options)
-    report = tune(target, budget=args.budget, db=args.db, workers=args.workers,
+        return from_onnx(args.file, options=args.options).compiled
+    return compile_mlir(source, args.entry, args.file, args.options)
+
+
+def _tune(args, source) -> int:
+    from .tuning import tune
+    report = tune(_compiled(args, source), budget=args.budget, db=args.db, workers=args.workers,
                   cluster=args.ray, top_k=args.top_k, progress=not args.json)
     print(json.dumps(report.to_json(), indent=1) if args.json else report.table())
     return 0

@@ -277,19 +277,42 @@ def test_copies_by_rows_or_elements():
     assert by_rows.time_s < by_elements.time_s
 
 
-def test_imported_models_simulate_and_analyze():
-    """An imported model (fc.from_onnx here) is a program like any other
-    for fc.simulate, fc.place and fc.analyze."""
+def _onnx_mm_relu():
     from onnx import TensorProto, helper, numpy_helper
     w = numpy_helper.from_array(np.full((64, 32), 0.1, np.float32), "w")
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"]), helper.make_node("Relu", ["y"], ["z"])],
         "mm_relu", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [16, 64])],
         [helper.make_tensor_value_info("z", TensorProto.FLOAT, [16, 32])], [w])
-    model = fc.from_onnx(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+
+
+def test_imported_models_simulate_and_analyze():
+    """An imported model (fc.from_onnx here) is a program like any other
+    for fc.simulate, fc.place and fc.analyze."""
+    model = fc.from_onnx(_onnx_mm_relu())
     r = fc.simulate(model, "nvidia-a100-40gb")
     assert r.flops == 2 * 16 * 64 * 32 + 16 * 32 and r.time_s > 0
     assert fc.place(model, ["host", "nvidia-t4"]).time_s > 0
     assert fc.analyze(model).kernels
     with pytest.raises(TypeError, match="imported model"):
         fc.simulate(42, "host")
+
+
+def test_cli_takes_onnx_models(tmp_path):
+    """Every CLI command that takes a FILE takes an .onnx model too; a file
+    that is not one is a clear error, exit code 1."""
+    import onnx
+    path = tmp_path / "mm.onnx"
+    onnx.save(_onnx_mm_relu(), str(path))
+    cli = [sys.executable, "-m", "flashcompile"]
+    out = subprocess.run(cli + ["simulate", str(path), "--device", "nvidia-t4"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "NVIDIA T4" in out and "matmul" in out
+    out = subprocess.run(cli + ["stages", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split()[:2] == ["flash", "graph"]
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("not a model")
+    r = subprocess.run(cli + ["simulate", str(bad)], capture_output=True, text=True)
+    assert r.returncode == 1 and "cannot read ONNX model" in r.stderr and "Traceback" not in r.stderr
