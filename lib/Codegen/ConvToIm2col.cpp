@@ -36,16 +36,22 @@ namespace mlir::flash {
 using namespace mlir;
 
 namespace {
+/// A static NCHW/FCHW convolution's sizes, strides and dilations.
+struct ConvShape {
+  int64_t n, o, oh, ow, kh, kw, ckk;
+  SmallVector<int64_t> strides, dilations;
+  Type elementType;
+};
+
 /// input[n, k / (KH*KW), y*sh + (k / KW % KH)*dh, x*sw + (k % KW)*dw] over
 /// the gather's loops, whatever their order.
-AffineMap gatherMap(MLIRContext *ctx, AffineExpr dn, AffineExpr dk,
-                    AffineExpr dy, AffineExpr dx, int64_t kh, int64_t kw,
-                    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations) {
+AffineMap gatherMap(MLIRContext *ctx, const ConvShape &s, AffineExpr dn,
+                    AffineExpr dk, AffineExpr dy, AffineExpr dx) {
   return AffineMap::get(
       4, 0,
-      {dn, dk.floorDiv(kh * kw),
-       dy * strides[0] + (dk.floorDiv(kw) % kh) * dilations[0],
-       dx * strides[1] + (dk % kw) * dilations[1]},
+      {dn, dk.floorDiv(s.kh * s.kw),
+       dy * s.strides[0] + (dk.floorDiv(s.kw) % s.kh) * s.dilations[0],
+       dx * s.strides[1] + (dk % s.kw) * s.dilations[1]},
       ctx);
 }
 
@@ -74,19 +80,15 @@ Value gather(PatternRewriter &rewriter, Location loc, Value input,
 /// product (O) x (N*OH*OW) from zero, then added to the init in NCHW order.
 LogicalResult rewriteAsOneProduct(linalg::Conv2DNchwFchwOp conv,
                                   PatternRewriter &rewriter,
-                                  ArrayRef<int64_t> strides,
-                                  ArrayRef<int64_t> dilations) {
+                                  const ConvShape &shape) {
   Location loc = conv.getLoc();
   MLIRContext *ctx = rewriter.getContext();
   Value input = conv.getInputs()[0], filter = conv.getInputs()[1];
   Value init = conv.getOutputs()[0];
-  auto filterType = cast<RankedTensorType>(filter.getType());
   auto initType = cast<RankedTensorType>(init.getType());
-  int64_t n = initType.getDimSize(0), o = initType.getDimSize(1);
-  int64_t oh = initType.getDimSize(2), ow = initType.getDimSize(3);
-  int64_t c = filterType.getDimSize(1), kh = filterType.getDimSize(2);
-  int64_t kw = filterType.getDimSize(3), ckk = c * kh * kw, p = oh * ow;
-  Type elementType = initType.getElementType();
+  int64_t n = shape.n, o = shape.o, oh = shape.oh, ow = shape.ow;
+  int64_t ckk = shape.ckk, p = oh * ow;
+  Type elementType = shape.elementType;
 
   // patches[k, n, y, x] over loops (n, k, y, x): the images outermost, so
   // the thread that gathers an image's columns is the one whose stripe of
@@ -96,7 +98,7 @@ LogicalResult rewriteAsOneProduct(linalg::Conv2DNchwFchwOp conv,
   bindDims(ctx, dn, dk, dy, dx);
   Value patches = gather(
       rewriter, loc, input, RankedTensorType::get({ckk, n, oh, ow}, elementType),
-      gatherMap(ctx, dn, dk, dy, dx, kh, kw, strides, dilations),
+      gatherMap(ctx, shape, dn, dk, dy, dx),
       AffineMap::get(4, 0, {dk, dn, dy, dx}, ctx));
   Value patches2 = tensor::CollapseShapeOp::create(
       rewriter, loc, RankedTensorType::get({ckk, n * p}, elementType), patches,
@@ -161,27 +163,33 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
     if (!inputType.hasStaticShape() || !filterType.hasStaticShape() ||
         !initType.hasStaticShape())
       return rewriter.notifyMatchFailure(conv, "needs static shapes");
-    SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
-    SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
+    ConvShape shape{initType.getDimSize(0),
+                    initType.getDimSize(1),
+                    initType.getDimSize(2),
+                    initType.getDimSize(3),
+                    filterType.getDimSize(2),
+                    filterType.getDimSize(3),
+                    filterType.getDimSize(1) * filterType.getDimSize(2) *
+                        filterType.getDimSize(3),
+                    SmallVector<int64_t>(conv.getStrides().getValues<int64_t>()),
+                    SmallVector<int64_t>(conv.getDilations().getValues<int64_t>()),
+                    initType.getElementType()};
+    if (shape.n > 1 && batchAsColumns)
+      return rewriteAsOneProduct(conv, rewriter, shape);
 
     Location loc = conv.getLoc();
     MLIRContext *ctx = rewriter.getContext();
-    int64_t n = initType.getDimSize(0), o = initType.getDimSize(1);
-    int64_t oh = initType.getDimSize(2), ow = initType.getDimSize(3);
-    int64_t c = filterType.getDimSize(1), kh = filterType.getDimSize(2);
-    int64_t kw = filterType.getDimSize(3), ckk = c * kh * kw;
-    Type elementType = initType.getElementType();
-
-    if (n > 1 && batchAsColumns)
-      return rewriteAsOneProduct(conv, rewriter, strides, dilations);
+    int64_t n = shape.n, o = shape.o, oh = shape.oh, ow = shape.ow;
+    int64_t ckk = shape.ckk;
+    Type elementType = shape.elementType;
 
     // patches[n, k, y, x] = input[n, k / (KH*KW), y*sh + (k / KW % KH)*dh,
     //                             x*sw + (k % KW)*dw]
     AffineExpr dn, dk, dy, dx;
     bindDims(ctx, dn, dk, dy, dx);
-    AffineMap inputMap = gatherMap(ctx, dn, dk, dy, dx, kh, kw, strides, dilations);
     auto patchesType = RankedTensorType::get({n, ckk, oh, ow}, elementType);
-    Value patches = gather(rewriter, loc, input, patchesType, inputMap);
+    Value patches = gather(rewriter, loc, input, patchesType,
+                           gatherMap(ctx, shape, dn, dk, dy, dx));
 
     // out[n, o, p] += filter[o, k] * patches[n, k, p], p = y*OW + x.
     Value patches3 = tensor::CollapseShapeOp::create(

@@ -94,11 +94,11 @@ struct LinalgToLoops : mlir::flash::impl::LinalgToLoopsBase<LinalgToLoops> {
     });
     for (linalg::LinalgOp op : ops) {
       rewriter.setInsertionPoint(op);
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
       int64_t iterations = 1;
-      for (int64_t range : op.getStaticLoopRanges())
+      for (int64_t range : ranges)
         iterations =
             ShapedType::isDynamic(range) ? INT64_MAX : iterations * range;
-      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
       SmallVector<Operation *> outer; // the loops to parallelize from
       linalg::LinalgOp body = op;
       if (auto tiles = transposeTiles(op)) {

@@ -235,13 +235,7 @@ def _host_bandwidth(device: Device, working_set: float, threads: int) -> float:
     suffix = "1thread" if threads == 1 else "allthreads"
     sizes = sorted((int(key.split("KiB")[0]) * 1024, v) for key, v in triad.items()
                    if key.endswith(suffix))
-    if working_set <= sizes[0][0]:
-        return sizes[0][1] * 1e9
-    for (s0, b0), (s1, b1) in zip(sizes, sizes[1:]):
-        if working_set <= s1:
-            f = math.log(working_set / s0) / math.log(s1 / s0)
-            return math.exp((1 - f) * math.log(b0) + f * math.log(b1)) * 1e9
-    return sizes[-1][1] * 1e9
+    return math.exp(_interpolate(sizes, working_set, math.log)) * 1e9
 
 
 def _host_traffic_s(device: Device, bytes_in: float, bytes_out: float, threads: int,
@@ -362,13 +356,19 @@ def _parallel_efficiency(device: Device, flops_per_thread: float) -> float:
     points = data.get("parallel_scaling")
     if not points:
         return float(data.get("parallel_efficiency", 1.0)) if data else 1.0
-    if flops_per_thread <= points[0][0]:
-        return points[0][1]
-    for (w0, e0), (w1, e1) in zip(points, points[1:]):
-        if flops_per_thread <= w1:
-            f = math.log(flops_per_thread / w0) / math.log(w1 / w0)
-            return e0 + f * (e1 - e0)
-    return points[-1][1]
+    return _interpolate(points, flops_per_thread)
+
+
+def _interpolate(points, x: float, value=lambda y: y) -> float:
+    """value(y) at x, interpolated in log x between the measured (x, y)
+    points (sorted by x), clamped at the ends."""
+    if x <= points[0][0]:
+        return value(points[0][1])
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if x <= x1:
+            f = math.log(x / x0) / math.log(x1 / x0)
+            return (1 - f) * value(y0) + f * value(y1)
+    return value(points[-1][1])
 
 
 def _row_copy_s(device: Device, elements: float, row: int, clock: float, workers: int) -> float:
