@@ -1,6 +1,7 @@
 //===- OpCost.cpp - FLOPs, bytes and kernels of a Flash graph -------------===//
 #include "flash/Analysis/OpCost.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
+#include "flash/Runtime/Ukernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
@@ -129,7 +130,8 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
       cost.k = a.getDimSize(2), cost.n = b.getDimSize(2);
     } else if (auto conv = dyn_cast<Conv2DOp>(op)) {
       // As the im2col GEMM it runs as: per image, (O) x (C*KH*KW) times
-      // (C*KH*KW) x (OH*OW).
+      // (C*KH*KW) x (OH*OW), or one over all images with N*OH*OW columns
+      // where ConvToIm2col's default takes that (convBatchAsColumns).
       auto w = cast<RankedTensorType>(conv.getWeight().getType());
       auto y = cast<RankedTensorType>(conv.getType());
       // Grouped: one GEMM of (O/groups) x (C/groups*KH*KW) per image and
@@ -140,6 +142,9 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
       cost.m = w.getDimSize(0) / groups,
       cost.k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
       cost.n = y.getDimSize(2) * y.getDimSize(3);
+      if (groups == 1 &&
+          ::flash::runtime::convBatchAsColumns(cost.batch, cost.n))
+        cost.n *= cost.batch, cost.batch = 1;
       cost.copyRow = y.getDimSize(3);
       if (conv.getBias())
         cost.flops += numElements(out);

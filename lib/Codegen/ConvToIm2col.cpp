@@ -10,8 +10,9 @@
 //   out[n, o, p] += product[o, n, p]
 // (one sgemm call with N times the columns: the filter packed once, the
 // columns split over the threads; at the cost of a pass over the output to
-// put it back in NCHW order; a tuning knob, as it wins on some shapes
-// only). flash-matmul-to-ukernel sends the products to the sgemm ukernel.
+// put it back in NCHW order; by default where the images are small,
+// Ukernels.h's convBatchAsColumns). flash-matmul-to-ukernel sends the
+// products to the sgemm ukernel.
 //
 // Why not MLIR's own rewrite (linalg::populateConvertConv2DToImg2ColPatterns):
 // it gathers into a 3-D (n, c*KH*KW, oh*OW) tensor, so its innermost loop
@@ -22,11 +23,15 @@
 //===----------------------------------------------------------------------===//
 #include "flash/Codegen/Passes.h"
 #include "flash/Dialect/Flash/IR/Tuning.h"
+#include "flash/Runtime/Ukernels.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/StringSwitch.h"
+
+#include <optional>
 
 namespace mlir::flash {
 #define GEN_PASS_DEF_CONVTOIM2COL
@@ -119,7 +124,7 @@ LogicalResult rewriteAsOneProduct(linalg::Conv2DNchwFchwOp conv,
   auto gemm = linalg::MatmulOp::create(rewriter, loc, TypeRange{productType},
                                        ValueRange{filter2, patches2},
                                        ValueRange{zeros});
-  flash::copyTuning(conv, gemm);
+  mlir::flash::copyTuning(conv, gemm);
   Value product3 = tensor::ExpandShapeOp::create(
       rewriter, loc, RankedTensorType::get({o, n, p}, elementType),
       gemm.getResult(0), ArrayRef<ReassociationIndices>{{0}, {1, 2}});
@@ -147,10 +152,13 @@ LogicalResult rewriteAsOneProduct(linalg::Conv2DNchwFchwOp conv,
   return success();
 }
 
+/// The `batch-as-columns` choice.
+enum class BatchAsColumns { Auto, Always, Never };
+
 struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
-  Conv2DNchwFchwToIm2col(MLIRContext *ctx, bool batchAsColumns)
+  Conv2DNchwFchwToIm2col(MLIRContext *ctx, BatchAsColumns batchAsColumns)
       : OpRewritePattern(ctx), batchAsColumns(batchAsColumns) {}
-  bool batchAsColumns;
+  BatchAsColumns batchAsColumns;
   LogicalResult matchAndRewrite(linalg::Conv2DNchwFchwOp conv,
                                 PatternRewriter &rewriter) const override {
     if (!conv.hasPureTensorSemantics())
@@ -174,7 +182,11 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
                     SmallVector<int64_t>(conv.getStrides().getValues<int64_t>()),
                     SmallVector<int64_t>(conv.getDilations().getValues<int64_t>()),
                     initType.getElementType()};
-    if (shape.n > 1 && batchAsColumns)
+    bool oneProduct =
+        batchAsColumns == BatchAsColumns::Auto
+            ? ::flash::runtime::convBatchAsColumns(shape.n, shape.oh * shape.ow)
+            : batchAsColumns == BatchAsColumns::Always;
+    if (shape.n > 1 && oneProduct)
       return rewriteAsOneProduct(conv, rewriter, shape);
 
     Location loc = conv.getLoc();
@@ -218,7 +230,7 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
           Value add = arith::AddFOp::create(b, l, args[2], mul);
           linalg::YieldOp::create(b, l, add);
         });
-    flash::copyTuning(conv, gemm);
+    mlir::flash::copyTuning(conv, gemm);
     Value product = gemm.getResult(0);
     rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
         conv, initType, product,
@@ -230,8 +242,21 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
 struct ConvToIm2col : mlir::flash::impl::ConvToIm2colBase<ConvToIm2col> {
   using Base::Base;
   void runOnOperation() override {
+    std::optional<BatchAsColumns> choice =
+        llvm::StringSwitch<std::optional<BatchAsColumns>>(batchAsColumns)
+            .Case("auto", BatchAsColumns::Auto)
+            .Cases({"true", "1"}, BatchAsColumns::Always)
+            .Cases({"false", "0"}, BatchAsColumns::Never)
+            .Default(std::nullopt);
+    if (!choice) {
+      getOperation().emitError()
+          << "flash-conv-to-im2col: batch-as-columns must be auto, true or "
+             "false, got '"
+          << batchAsColumns << "'";
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
-    patterns.add<Conv2DNchwFchwToIm2col>(&getContext(), batchAsColumns);
+    patterns.add<Conv2DNchwFchwToIm2col>(&getContext(), *choice);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

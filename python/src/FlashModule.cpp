@@ -418,6 +418,12 @@ NB_MODULE(_flashcompile, m) {
       "threads (each call on one) rather than running them in turn, each "
       "split (the runtime's rule, Ukernels.h).");
 
+  m.def("conv_batch_as_columns", &flash::runtime::convBatchAsColumns,
+        "images"_a, "pixels"_a,
+        "Whether the default pipeline runs a convolution over `images` "
+        "images of `pixels` output pixels as one matrix product over all "
+        "images rather than one per image (Ukernels.h's rule).");
+
   m.def("set_num_threads", &flash::runtime::setNumThreads, "threads"_a,
         "Threads used by compiled code (default: all hardware threads).");
   m.def("get_num_threads", &flash::runtime::getNumThreads);

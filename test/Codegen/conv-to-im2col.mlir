@@ -1,5 +1,9 @@
-// RUN: flash-opt %s --flash-conv-to-im2col --split-input-file | FileCheck %s
+// RUN: flash-opt %s --flash-conv-to-im2col --split-input-file | FileCheck %s --check-prefixes=CHECK,AUTO
+// RUN: flash-opt %s --flash-conv-to-im2col="batch-as-columns=false" --split-input-file | FileCheck %s --check-prefixes=CHECK,NEVER
 // RUN: flash-opt %s --flash-conv-to-im2col="batch-as-columns=true" --split-input-file | FileCheck %s --check-prefix=COLUMNS
+// RUN: not flash-opt %s --flash-conv-to-im2col="batch-as-columns=maybe" --split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: error: flash-conv-to-im2col: batch-as-columns must be auto, true or false, got 'maybe'
 
 // The convolution becomes a patch gather that keeps OH and OW as separate
 // loops (the innermost loop is a plain copy along a row) and a contraction of
@@ -50,4 +54,20 @@ func.func @conv(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %init: tensor<
 func.func @strided_dilated(%x: tensor<1x2x11x11xf32>, %w: tensor<5x2x2x3xf32>, %init: tensor<1x5x4x3xf32>) -> tensor<1x5x4x3xf32> {
   %0 = linalg.conv_2d_nchw_fchw {dilations = dense<[3, 2]> : tensor<2xi64>, strides = dense<[2, 3]> : tensor<2xi64>} ins(%x, %w : tensor<1x2x11x11xf32>, tensor<5x2x2x3xf32>) outs(%init : tensor<1x5x4x3xf32>) -> tensor<1x5x4x3xf32>
   return %0 : tensor<1x5x4x3xf32>
+}
+
+// -----
+
+// By default (auto), 16 small images (36 pixels each, 576 columns in all)
+// are one product: per-image products would re-pack the filter for 36
+// columns each (Ukernels.h's convBatchAsColumns); batch-as-columns=false
+// keeps one product per image.
+// CHECK-LABEL: func.func @small_images
+// AUTO: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x27xf32>, tensor<27x576xf32>)
+// NEVER-NOT: linalg.matmul
+// NEVER: ins(%{{.*}}, %{{.*}} : tensor<4x27xf32>, tensor<16x27x36xf32>) outs(%{{.*}} : tensor<16x4x36xf32>)
+// CHECK-NOT: linalg.conv_2d
+func.func @small_images(%x: tensor<16x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %init: tensor<16x4x6x6xf32>) -> tensor<16x4x6x6xf32> {
+  %0 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<16x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%init : tensor<16x4x6x6xf32>) -> tensor<16x4x6x6xf32>
+  return %0 : tensor<16x4x6x6xf32>
 }

@@ -152,18 +152,25 @@ def test_batch_loop_follows_the_thread_count(rng, batch):
 
 @pytest.mark.parametrize("n,c,h,o,k,stride,pad,dil", [
     (3, 4, 11, 6, 3, 1, 1, 1), (8, 5, 13, 7, 3, 2, 1, 1), (2, 3, 12, 5, 2, 1, 0, 2),
-    (1, 4, 9, 8, 3, 1, 1, 1), (16, 1, 28, 6, 5, 1, 2, 1)])
+    (1, 4, 9, 8, 3, 1, 1, 1), (16, 1, 28, 6, 5, 1, 2, 1), (16, 3, 10, 20, 3, 1, 0, 1)])
 def test_conv_batch_as_columns(rng, n, c, h, o, k, stride, pad, dil):
-    """A batch of images as one matrix product (the tuning knob
-    conv-batch-as-columns) gives the per-image lowering's results, with a
-    bias and a fused relu, on shapes the 6x16 tile does not divide."""
+    """A batch of images as one matrix product (conv-batch-as-columns=true)
+    gives the per-image lowering's results (=false), and the default (auto)
+    takes the one the runtime's rule names, with a bias and a fused relu,
+    on shapes the 6x16 tile does not divide."""
     x = rng.standard_normal((n, c, h, h), dtype=np.float32)
     w = rng.standard_normal((o, c, k, k), dtype=np.float32)
     b = rng.standard_normal((o,), dtype=np.float32)
     src = fc.jit(lambda t: fc.relu(fc.conv2d(t, w, b, stride=stride, padding=pad,
                                              dilation=dil))).lower(x).source
-    per_image = fc.compile_mlir(src)
+    per_image = fc.compile_mlir(src, options="conv-batch-as-columns=false")
     columns = fc.compile_mlir(src, options="conv-batch-as-columns=true")
+    default = fc.compile_mlir(src)
     if n > 1:
         assert "linalg.matmul" in columns.ir("linalg") and "linalg.matmul" not in per_image.ir("linalg")
+    oh = (h + 2 * pad - dil * (k - 1) - 1) // stride + 1
+    one_product = fc._flashcompile.conv_batch_as_columns(n, oh * oh)
+    assert one_product == ((n, oh) == (16, 8))  # 16 x 64 pixels: one product
+    assert ("linalg.matmul" in default.ir("linalg")) == one_product
     np.testing.assert_allclose(columns(x), per_image(x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(default(x), per_image(x), rtol=1e-5, atol=1e-5)

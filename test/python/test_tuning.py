@@ -311,13 +311,24 @@ def test_a_dying_worker_fails_its_candidate_not_the_run():
     assert _time.time() - start < 60
 
 
-def test_program_options_try_batched_convolutions_as_one_product():
-    """fc.tune's program search tries the batched-convolution lowering
-    (second, so a small budget still reaches it) only where a convolution
-    runs over more than one image."""
-    from flashcompile.tuning.tuner import BATCHED_CONV_OPTION, PROGRAM_OPTIONS, program_options_for
+def test_program_options_try_the_other_batched_convolution_lowering():
+    """fc.tune's program search tries (second, so a small budget still
+    reaches it) the lowering the default did not take for a convolution
+    over more than one image: one product over all images for large
+    images, one per image for small ones (the runtime's rule), both for a
+    program with one of each; nothing for a single image."""
+    from flashcompile.tuning.tuner import BATCHED_CONV_OPTIONS, PROGRAM_OPTIONS, program_options_for
     w = np.ones((4, 3, 3, 3), np.float32)
-    batched = fc.jit(lambda t: fc.conv2d(t, w)).lower(np.ones((2, 3, 8, 8), np.float32)).source
-    single = fc.jit(lambda t: fc.conv2d(t, w)).lower(np.ones((1, 3, 8, 8), np.float32)).source
-    assert program_options_for(batched)[1] == BATCHED_CONV_OPTION
-    assert program_options_for(single) == PROGRAM_OPTIONS
+
+    def source(*shapes):
+        xs = [np.ones(s, np.float32) for s in shapes]
+        return fc.jit(lambda *ts: [fc.conv2d(t, w) for t in ts]).lower(*xs).source
+
+    assert fc._flashcompile.conv_batch_as_columns(16, 36)
+    assert not fc._flashcompile.conv_batch_as_columns(2, 36)
+    assert not fc._flashcompile.conv_batch_as_columns(8, 256)
+    large, small = (2, 3, 18, 18), (16, 3, 8, 8)  # 256 and 36 pixels per image
+    assert program_options_for(source(large))[1] == BATCHED_CONV_OPTIONS[True]
+    assert program_options_for(source(small))[1] == BATCHED_CONV_OPTIONS[False]
+    assert set(program_options_for(source(large, small))[1:3]) == set(BATCHED_CONV_OPTIONS.values())
+    assert program_options_for(source((1, 3, 8, 8))) == PROGRAM_OPTIONS

@@ -52,18 +52,21 @@ def ConvToIm2col : Pass<"flash-conv-to-im2col", "ModuleOp"> {
     (collapsed to (C*KH*KW) x (OH*OW)), which `flash-matmul-to-ukernel`
     runs on the sgemm ukernel. Unlike MLIR's own im2col rewrite, the gather
     keeps OH and OW as separate loops, so its innermost loop is a plain
-    strided copy that LLVM vectorizes. With `batch-as-columns`, a batch of
-    images is one product instead: patches (C*KH*KW) x (N*OH*OW), a
-    `linalg.matmul` from zero, then added to the output in NCHW order (a
-    generic whose rows of OH*OW are contiguous). Off by default: on seven
-    batch-8/16 convolutions here it was 1.04-1.16x faster on two
-    (8x64x16x16 -> 128 stride 2, 16x6x14x14 -> 16) and 0.80-0.93x on the
-    others; fc.tune tries it per program.
+    strided copy that LLVM vectorizes. A batch of images may instead be
+    one product: patches (C*KH*KW) x (N*OH*OW), a `linalg.matmul` from
+    zero, then added to the output in NCHW order (a generic whose rows of
+    OH*OW are contiguous). `batch-as-columns` chooses: `auto` (the default)
+    takes one product where the runtime's rule (Ukernels.h,
+    convBatchAsColumns: fewer than 256 pixels per image, at least 512
+    columns in all) says the per-image products cannot amortize packing
+    the filter; `true` and `false` force either lowering (fc.tune tries
+    both).
   }];
   let options = [
-    Option<"batchAsColumns", "batch-as-columns", "bool", /*default=*/"false",
+    Option<"batchAsColumns", "batch-as-columns", "std::string",
+           /*default=*/"\"auto\"",
            "A batch of images as one matrix product (N*OH*OW columns) "
-           "rather than one product per image">,
+           "rather than one product per image: auto, true or false">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::arith::ArithDialect",

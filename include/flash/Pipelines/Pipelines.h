@@ -39,12 +39,13 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Rewrite convolutions as im2col + matrix product (run "
                      "by the sgemm ukernel)"),
       llvm::cl::init(true)};
-  Option<bool> convBatchAsColumns{
+  Option<std::string> convBatchAsColumns{
       *this, "conv-batch-as-columns",
       llvm::cl::desc("A convolution over a batch of images as one matrix "
-                     "product (N*OH*OW columns) rather than one per image "
-                     "(a tuning knob: faster on some shapes only)"),
-      llvm::cl::init(false)};
+                     "product (N*OH*OW columns) rather than one per image: "
+                     "auto (where the pixels per image are too few to "
+                     "amortize packing the filter), true or false"),
+      llvm::cl::init("auto")};
   // Tuning knobs (fc.tune searches them; the defaults are the untuned
   // pipeline).
   ListOption<int64_t> sgemm{

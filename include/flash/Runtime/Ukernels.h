@@ -42,6 +42,24 @@ inline bool batchInParallel(int64_t batches, double callFlops, int threads) {
   return rounds * threads * 8 <= batches * 9;
 }
 
+/// Whether a convolution over `images` images of `pixels` output pixels
+/// each runs as one sgemm call over all images (N*OH*OW columns; the
+/// filter packed once, then a pass back to NCHW) rather than one call per
+/// image. A per-image call packs the whole filter for OH*OW columns only,
+/// which does not pay off below 256 of them; one call over all images
+/// needs enough columns to split over the threads. Measured here (2
+/// threads): 1.04-2.4x faster on twelve batch-8/16 convolutions with
+/// 16-225 pixels and at least 512 columns in all (0.88-0.99x on batch 2
+/// with 128-392), 0.78-0.95x on seven with 256-3136 pixels.
+/// The one rule: ConvToIm2col's `auto`, the graph cost analysis, fc.tune
+/// (through _flashcompile.conv_batch_as_columns).
+inline constexpr int64_t kConvColumnsBelowPixels = 256;
+inline constexpr int64_t kConvColumnsMinColumns = 512;
+inline bool convBatchAsColumns(int64_t images, int64_t pixels) {
+  return images > 1 && pixels < kConvColumnsBelowPixels &&
+         images * pixels >= kConvColumnsMinColumns;
+}
+
 /// sgemm's default cache blocking: rows of a packed A block (L2), depth of
 /// a packed slice (L1: 16 KiB of B), columns of a packed B block (L3).
 inline constexpr int64_t kSgemmMC = 144, kSgemmKC = 256, kSgemmNC = 3072;

@@ -78,7 +78,11 @@ def problem(op: str, shapes, attrs=None) -> Problem | None:
         pad = pad * 2 if len(pad) == 2 else pad
         oh = (h + pad[0] + pad[2] - dil[0] * (kh - 1) - 1) // stride[0] + 1
         ow = (w + pad[1] + pad[3] - dil[1] * (kw - 1) - 1) // stride[1] + 1
-        # im2col: per image, weights (O x C*KH*KW) times patches (C*KH*KW x OH*OW).
+        # im2col: per image, weights (O x C*KH*KW) times patches (C*KH*KW x
+        # OH*OW), or one product with N*OH*OW columns where the default
+        # pipeline takes that (the runtime's rule).
+        if _native.conv_batch_as_columns(batch, oh * ow):
+            return Problem(op, shapes, attrs, 1, o, batch * oh * ow, c * kh * kw)
         return Problem(op, shapes, attrs, batch, o, oh * ow, c * kh * kw)
     return None
 

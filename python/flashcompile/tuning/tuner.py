@@ -346,17 +346,23 @@ def _back_to_defaults(results: list, database: TuningDatabase):
 PROGRAM_OPTIONS = [f"{u} {v} {p}".strip() for u in ("", "unroll=true", "interleave=false")
                    for v in ("", "vector-width=256", "vector-width=512")
                    for p in ("", "parallel-min-iterations=8192")] + ["fuse-elementwise=false"]
-# Programs with a convolution over a batch of images also try it as one
-# matrix product over all images (faster on some shapes only).
-BATCHED_CONV_OPTION = "conv-batch-as-columns=true"
+# Programs with a convolution over a batch of images also try the
+# lowering the default did not take for it (one matrix product over all
+# images, or one per image; the default chooses per convolution by the
+# runtime's rule, _flashcompile.conv_batch_as_columns).
+BATCHED_CONV_OPTIONS = {True: "conv-batch-as-columns=true", False: "conv-batch-as-columns=false"}
 
 
 def program_options_for(text: str) -> list:
-    """PROGRAM_OPTIONS, with the batched-convolution lowering second where
-    the program has a convolution over more than one image."""
-    batched = any(p.op == "flash.conv2d" and p.batch > 1 for p, _ in problems_of_text(text))
-    return PROGRAM_OPTIONS[:1] + [BATCHED_CONV_OPTION] + PROGRAM_OPTIONS[1:] if batched \
-        else PROGRAM_OPTIONS
+    """PROGRAM_OPTIONS, with the batched-convolution lowerings the default
+    did not choose second where the program has a convolution over more
+    than one image."""
+    # A convolution over several images runs as one product by default
+    # exactly where its Problem has a batch of 1 (space.problem).
+    defaults = {p.batch == 1 for p, _ in problems_of_text(text)
+                if p.op == "flash.conv2d" and p.shapes[0][0] > 1}
+    others = [BATCHED_CONV_OPTIONS[not d] for d in sorted(defaults, reverse=True)]
+    return PROGRAM_OPTIONS[:1] + others + PROGRAM_OPTIONS[1:]
 
 
 def _tune_program(compiled, database, budget: float):
