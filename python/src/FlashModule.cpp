@@ -418,6 +418,11 @@ NB_MODULE(_flashcompile, m) {
       "threads (each call on one) rather than running them in turn, each "
       "split (the runtime's rule, Ukernels.h).");
 
+  m.def("sgemm_packs_b", &flash::runtime::sgemmPacksB, "rows"_a, "ldb"_a,
+        "mc"_a, "choice"_a,
+        "Whether the sgemm ukernel packs B's panels for a call with `rows` "
+        "rows of A, B's rows `ldb` floats apart, A blocks of `mc` rows and "
+        "packB `choice` (Ukernels.h's rule).");
   m.def("conv_batch_as_columns", &flash::runtime::convBatchAsColumns,
         "images"_a, "pixels"_a,
         "Whether the default pipeline runs a convolution over `images` "

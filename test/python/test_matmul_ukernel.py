@@ -82,7 +82,9 @@ def test_own_thread_pool_fallback():
 # product: shapes on and off each tile (4x24, 8x8, 4x16, the spilling 12x32)
 # and blocks smaller than the matrix, on one and two tasks.
 TUNED = ["sgemm=0,0,0,0,1", "sgemm=0,0,0,0,2", "sgemm=0,0,0,0,3", "sgemm=0,0,0,0,4",
-         "sgemm=50,100,200,1,0", "sgemm=8,16,24,2,1", "sgemm=300,512,4096,2,3"]
+         "sgemm=50,100,200,1,0", "sgemm=8,16,24,2,1", "sgemm=300,512,4096,2,3",
+         # B packed row by row, also in blocks narrower than N; B in place
+         "sgemm=0,0,0,0,0,1", "sgemm=18,40,40,2,0,1", "sgemm=0,0,0,0,0,2"]
 
 
 @pytest.mark.parametrize("options", TUNED)

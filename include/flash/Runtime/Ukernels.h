@@ -73,10 +73,27 @@ struct SgemmConfig {
   int64_t nc = 0; ///< columns of a packed B block (L3), rounded to the tile
   int64_t threads = 0; ///< tasks C is split into (capped by the pool)
   int64_t tile = 0;    ///< register tile: an index into sgemmTiles()
-  int64_t packB = 0;   ///< B panels: 0 packed when A has several blocks
-                       ///< or B's rows are 4 KiB-aliased, 1 always
+  int64_t packB = 0;   ///< B panels: 0 as sgemmPacksB says, 1 always
                        ///< packed, 2 read in place
 };
+
+/// Whether sgemm packs B's panels for a call with `rows` rows of A, B's
+/// rows `ldb` floats apart, A blocks of `mc` rows and SgemmConfig::packB
+/// `choice`. By default (0) B is read in place when A is a single block
+/// (each panel is swept once: packing costs about what it saves) unless
+/// B's rows are a multiple of 4 KiB apart: then a panel's rows all fall in
+/// one of L1's 64 sets (8 lines) and evict each other (64 x 288 x 2048:
+/// 1.37-1.64x packed). Rows 2 KiB apart (2 sets) measured 0.96-1.19x
+/// packed as lone products but 0.88x for the MLP 784-512-512-10 as a
+/// whole, so they stay in place. The one rule: Sgemm.cpp, the tuner's and
+/// the simulator's models (_flashcompile.sgemm_packs_b).
+inline constexpr int64_t kSgemmAliasFloats = 1024;
+inline bool sgemmPacksB(int64_t rows, int64_t ldb, int64_t mc,
+                        int64_t choice) {
+  if (choice == 0)
+    return rows > mc || ldb % kSgemmAliasFloats == 0;
+  return choice == 1;
+}
 
 /// The register tiles (rows, columns) the microkernel comes in: 0 is the
 /// hand-scheduled 6x16 default; the others are generated from one template,

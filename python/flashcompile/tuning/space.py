@@ -110,10 +110,9 @@ def _round_up(v: int, to: int) -> int:
 
 def packs_b(rows: int, ldb: int, mc: int, choice: int) -> bool:
     """Whether the ukernel packs B's panels (SgemmConfig::packB; 0: when A
-    has several row blocks or B's rows are a multiple of 4 KiB apart)."""
-    if choice == 0:
-        return rows > mc or ldb % 1024 == 0
-    return choice == 1
+    has several row blocks or B's rows are a multiple of 4 KiB apart: the
+    runtime's rule, Ukernels.h's sgemmPacksB)."""
+    return _native.sgemm_packs_b(rows, ldb, mc, choice)
 
 
 def runs_batch_in_parallel(p: Problem, choice: int, threads: int) -> bool:
