@@ -176,3 +176,10 @@ def test_conv_batch_as_columns(rng, n, c, h, o, k, stride, pad, dil):
     assert ("linalg.matmul" in default.ir("linalg")) == one_product
     np.testing.assert_allclose(columns(x), per_image(x), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(default(x), per_image(x), rtol=1e-5, atol=1e-5)
+
+
+def test_conv_batch_as_columns_bad_value_is_a_clear_error():
+    x = np.ones((2, 3, 8, 8), np.float32)
+    w = np.ones((4, 3, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="batch-as-columns must be auto, true or false, got 'maybe'"):
+        fc.compile(lambda t: fc.conv2d(t, w), (x,), options="conv-batch-as-columns=maybe")
