@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -27,6 +28,8 @@ using namespace mlir;
 
 namespace {
 constexpr StringLiteral kMatmulUkernel = "flash_matmul_f32";
+/// The same with B in compiled panels (a constant B; Entry.cpp).
+constexpr StringLiteral kPanelsUkernel = "flash_matmul_panels_f32";
 
 /// memref<?x?xf32, strided<[?, ?], offset: ?>>: one callee type for every
 /// shape and layout.
@@ -37,13 +40,14 @@ MemRefType dynamicMatrixType(MLIRContext *ctx) {
       StridedLayoutAttr::get(ctx, dyn, ArrayRef<int64_t>{dyn, dyn}));
 }
 
-func::FuncOp getOrDeclareUkernel(ModuleOp module) {
-  if (auto func = module.lookupSymbol<func::FuncOp>(kMatmulUkernel))
+func::FuncOp getOrDeclareUkernel(ModuleOp module,
+                                 StringRef name = kMatmulUkernel) {
+  if (auto func = module.lookupSymbol<func::FuncOp>(name))
     return func;
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   MemRefType type = dynamicMatrixType(module.getContext());
   auto func = func::FuncOp::create(
-      b, module.getLoc(), kMatmulUkernel,
+      b, module.getLoc(), name,
       b.getFunctionType({type, type, type, b.getI1Type(), b.getI64Type(),
                          b.getI64Type(), b.getI64Type(), b.getI64Type(),
                          b.getI64Type(), b.getI64Type()},
@@ -131,6 +135,47 @@ Value matrixFor(OpBuilder &b, Location loc, Value memref, Value iv,
   Value view = memref::SubViewOp::create(b, loc, cast<MemRefType>(reduced),
                                          memref, offsets, sizes, strides);
   return memref::CastOp::create(b, loc, target, view);
+}
+
+/// For a B that is a constant global (K x N), a constant global holding
+/// it in the ukernel's panels (SgemmConfig::bPanels: ceil(N/16) panels of
+/// K x 16, zero-padded), made once per global; null otherwise. Why: a
+/// single-block product reads B in place, rows ldb apart, and a larger one
+/// packs it on every call; weights are constant, so they are packed once,
+/// here, as ONNX Runtime's MLAS prepacks them when a session is created.
+Value constantPanelsOf(OpBuilder &b, Location loc, ModuleOp module,
+                       Value bMat) {
+  auto get = bMat.getDefiningOp<memref::GetGlobalOp>();
+  if (!get)
+    return nullptr;
+  auto global = module.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
+  if (!global || !global.getConstant())
+    return nullptr;
+  auto init = dyn_cast_or_null<DenseElementsAttr>(global.getInitialValueAttr());
+  auto type = cast<MemRefType>(bMat.getType());
+  if (!init || type.getRank() != 2 || !type.getElementType().isF32())
+    return nullptr;
+  constexpr int64_t w = ::flash::runtime::kSgemmPanelColumns;
+  int64_t k = type.getDimSize(0), n = type.getDimSize(1);
+  int64_t panels = (n + w - 1) / w;
+  auto panelType = MemRefType::get({panels * k, w}, b.getF32Type());
+  std::string name = (global.getSymName() + "_panels").str();
+  if (!module.lookupSymbol<memref::GlobalOp>(name)) {
+    std::vector<float> packed(panels * k * w, 0.0f);
+    int64_t index = 0;
+    for (float v : init.getValues<float>()) {
+      int64_t p = index / n, j = index % n;
+      packed[(j / w) * k * w + p * w + j % w] = v;
+      ++index;
+    }
+    OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
+    auto tensorType = RankedTensorType::get({panels * k, w}, b.getF32Type());
+    memref::GlobalOp::create(
+        top, global.getLoc(), name, top.getStringAttr("private"), panelType,
+        DenseElementsAttr::get(tensorType, ArrayRef<float>(packed)),
+        /*constant=*/true, top.getI64IntegerAttr(64));
+  }
+  return memref::GetGlobalOp::create(b, loc, panelType, name);
 }
 
 /// The zero fill of `c` right before `op`, if any: the ukernel can then
@@ -229,9 +274,16 @@ struct MatmulToUkernel
       };
       if (!form.batch) {
         Value am = matrixFor(b, loc, a, {}, false);
-        Value bm = matrixFor(b, loc, bMat, {}, false);
+        // A constant B goes in compiled panels, with the default tile.
+        Value panels =
+            constantPanels && tuned[4] == 0
+                ? constantPanelsOf(b, loc, module, bMat)
+                : Value();
+        Value bm = matrixFor(b, loc, panels ? panels : bMat, {}, false);
         Value cm = matrixFor(b, loc, c, {}, false);
-        func::CallOp::create(b, loc, callee, args(b, am, bm, cm, false));
+        func::CallOp::create(
+            b, loc, panels ? getOrDeclareUkernel(module, kPanelsUkernel) : callee,
+            args(b, am, bm, cm, false));
         op->erase();
         continue;
       }

@@ -64,6 +64,7 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
     MatmulToUkernelOptions ukernel;
     ukernel.sgemm = llvm::to_vector(options.sgemm);
     ukernel.allowParallel = options.parallelMinIterations > 0;
+    ukernel.constantPanels = options.constantPanels;
     pm.addPass(createMatmulToUkernel(ukernel));
   }
   LinalgToLoopsOptions loops;

@@ -1,6 +1,7 @@
 // RUN: flash-opt %s --flash-matmul-to-ukernel --split-input-file | FileCheck %s
 // RUN: flash-opt %s --flash-matmul-to-ukernel="min-flops=1000" --split-input-file | FileCheck %s --check-prefix=THRESHOLD
 // RUN: flash-opt %s --flash-matmul-to-ukernel="sgemm=96,384,1024,2,1,1" --split-input-file | FileCheck %s --check-prefix=OPTION
+// RUN: flash-opt %s --flash-matmul-to-ukernel="constant-panels=false" --split-input-file | FileCheck %s --check-prefix=NOPANELS
 
 // CHECK: func.func private @flash_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i1, i64, i64, i64, i64, i64, i64) attributes {llvm.emit_c_interface}
 // CHECK-LABEL: func.func @mm
@@ -162,5 +163,28 @@ func.func @batch_parallel(%a: memref<4x27xf32>, %b: memref<2x27x36xf32>, %c: mem
 // CHECK:     func.call @flash_matmul_f32({{.*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}})
 func.func @batch_parallel_by_default(%a: memref<16x16x150xf32>, %b: memref<16x150x100xf32>, %c: memref<16x16x100xf32>) {
   linalg.batch_matmul ins(%a, %b : memref<16x16x150xf32>, memref<16x150x100xf32>) outs(%c : memref<16x16x100xf32>)
+  return
+}
+
+// -----
+
+// A constant B (a model's weights) is packed into the ukernel's panels when
+// compiling: 3 x 20 becomes 2 panels of 3 rows x 16 (columns 16-19 of the
+// second panel, zero-padded), and the call goes to the panels entry. The
+// 4x24 register tile (sgemm option, tile 1) keeps B as it is.
+// CHECK-LABEL: memref.global "private" constant @weights_panels : memref<6x16xf32> = dense<{{\[\[}}0.000000e+00, 1.000000e+00, {{.*}}, 1.500000e+01], [2.000000e+01, {{.*}}], [4.000000e+01, {{.*}}], [1.600000e+01, 1.700000e+01, 1.800000e+01, 1.900000e+01, 0.000000e+00, {{.*}}]{{.*}}> {alignment = 64 : i64}
+// CHECK-LABEL: func.func @constant_b
+// CHECK: %[[P:.*]] = memref.get_global @weights_panels : memref<6x16xf32>
+// CHECK: %[[PB:.*]] = memref.cast %[[P]] : memref<6x16xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK: call @flash_matmul_panels_f32(%{{.*}}, %[[PB]], %{{.*}})
+// OPTION-LABEL: func.func @constant_b
+// OPTION: call @flash_matmul_f32(
+// NOPANELS-NOT: @weights_panels
+// NOPANELS-LABEL: func.func @constant_b
+// NOPANELS: call @flash_matmul_f32(
+memref.global "private" constant @weights : memref<3x20xf32> = dense<[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0], [20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0, 37.0, 38.0, 39.0], [40.0, 41.0, 42.0, 43.0, 44.0, 45.0, 46.0, 47.0, 48.0, 49.0, 50.0, 51.0, 52.0, 53.0, 54.0, 55.0, 56.0, 57.0, 58.0, 59.0]]>
+func.func @constant_b(%a: memref<7x3xf32>, %c: memref<7x20xf32>) {
+  %w = memref.get_global @weights : memref<3x20xf32>
+  linalg.matmul ins(%a, %w : memref<7x3xf32>, memref<3x20xf32>) outs(%c : memref<7x20xf32>)
   return
 }

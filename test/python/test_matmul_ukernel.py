@@ -183,3 +183,20 @@ def test_conv_batch_as_columns_bad_value_is_a_clear_error():
     w = np.ones((4, 3, 3, 3), np.float32)
     with pytest.raises(ValueError, match="batch-as-columns must be auto, true or false, got 'maybe'"):
         fc.compile(lambda t: fc.conv2d(t, w), (x,), options="conv-batch-as-columns=maybe")
+
+
+@pytest.mark.parametrize("options", ["", "sgemm=18,40,40,2", "sgemm=0,64,0,1", "sgemm=0,0,0,0,1",
+                                     "constant-panels=false"])
+@pytest.mark.parametrize("m,k,n", [(64, 784, 512), (5, 33, 17), (145, 257, 40), (300, 100, 1000)])
+def test_constant_b_in_compiled_panels(rng, options, m, k, n):
+    """A constant B (weights) is packed into the ukernel's 16-wide panels
+    when compiling: right on ragged N, fewer rows than the tile, several A
+    blocks, K slices, NC blocks and column stripes over two threads; a
+    non-default register tile (4x24) or constant-panels=false keeps B as
+    it is."""
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    w = rng.standard_normal((k, n), dtype=np.float32)
+    compiled = fc.compile_mlir(fc.jit(lambda x: fc.matmul(x, w)).lower(a).source, options=options)
+    panels = "flash_matmul_panels_f32" in compiled.ir("loops")
+    assert panels == (options not in ("sgemm=0,0,0,0,1", "constant-panels=false"))
+    assert_close(compiled(a), a.astype(np.float64) @ w, reduction=k)

@@ -26,6 +26,14 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     (an `array<i64>` of six, put there by fc.tune's database and carried
     from `flash.matmul` / `flash.batch_matmul` / `flash.conv2d` through the
     lowering), else the `sgemm` option, else zeros.
+
+    With `constant-panels`, a product whose B is a constant global (the
+    weights of a compiled model) calls `@flash_matmul_panels_f32` with a
+    new constant global holding B in the ukernel's panels (ceil(N/16)
+    panels of K x 16, zero-padded), packed once here instead of packed or
+    read with a row stride on every call (ONNX Runtime's MLAS prepacks
+    weights the same way when a session is created); not with a tuned
+    register tile other than the default 6x16.
   }];
   let options = [
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"0",
@@ -36,6 +44,8 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
                "batchParallel (0: the ukernel's own choice)">,
     Option<"allowParallel", "allow-parallel", "bool", /*default=*/"true",
            "A batch loop may run as an scf.parallel (needs OpenMP)">,
+    Option<"constantPanels", "constant-panels", "bool", /*default=*/"true",
+           "Pack a constant B into the ukernel's panels when compiling">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

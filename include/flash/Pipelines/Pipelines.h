@@ -23,6 +23,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                         llvm::cl::desc("Call the packed sgemm ukernel for "
                                        "f32 matmuls"),
                         llvm::cl::init(true)};
+  Option<bool> constantPanels{
+      *this, "constant-panels",
+      llvm::cl::desc("Pack constant matmul operands (weights) into the "
+                     "sgemm ukernel's panels when compiling"),
+      llvm::cl::init(true)};
   Option<bool> fuseElementwise{
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse chains of elementwise ops (and broadcasts) into "

@@ -75,7 +75,14 @@ struct SgemmConfig {
   int64_t tile = 0;    ///< register tile: an index into sgemmTiles()
   int64_t packB = 0;   ///< B panels: 0 as sgemmPacksB says, 1 always
                        ///< packed, 2 read in place
+  /// B is already in panels (packed when compiling a constant B, see
+  /// bPanelsFor): ceil(N/16) panels of K x 16, zero-padded; the 6x16 tile.
+  bool bPanels = false;
 };
+
+/// The elements of B (K x N, row-major) as the panels SgemmConfig::bPanels
+/// expects: panel j holds columns 16j..16j+15 of every row, contiguous.
+inline constexpr int64_t kSgemmPanelColumns = 16;
 
 /// Whether sgemm packs B's panels for a call with `rows` rows of A, B's
 /// rows `ldb` floats apart, A blocks of `mc` rows and SgemmConfig::packB

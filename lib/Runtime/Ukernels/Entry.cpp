@@ -46,6 +46,39 @@ void _mlir_ciface_flash_matmul_f32(StridedMemRefType<float, 2> *a,
 }
 
 extern "C" {
+/// The same with B (K x N) in the panels SgemmConfig::bPanels describes,
+/// made when the program was compiled (a constant B): the memref holds
+/// ceil(N/16)*K rows of 16.
+void _mlir_ciface_flash_matmul_panels_f32(StridedMemRefType<float, 2> *a,
+                                          StridedMemRefType<float, 2> *b,
+                                          StridedMemRefType<float, 2> *c,
+                                          bool accumulate, int64_t mc,
+                                          int64_t kc, int64_t nc,
+                                          int64_t threads, int64_t tile,
+                                          int64_t packB) {
+  int64_t m = c->sizes[0], n = c->sizes[1], k = a->sizes[1];
+  const float *pa = a->data + a->offset, *pb = b->data + b->offset;
+  float *pc = c->data + c->offset;
+  if (a->strides[1] == 1 && c->strides[1] == 1) {
+    SgemmConfig config{mc, kc, nc, threads, tile, packB};
+    config.bPanels = true;
+    sgemm(m, n, k, pa, a->strides[0], pb, kSgemmPanelColumns, pc,
+          c->strides[0], accumulate, config);
+    return;
+  }
+  constexpr int64_t w = kSgemmPanelColumns;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float sum = accumulate ? pc[i * c->strides[0] + j * c->strides[1]] : 0;
+      for (int64_t p = 0; p < k; ++p)
+        sum += pa[i * a->strides[0] + p * a->strides[1]] *
+               pb[(j / w) * k * w + p * w + j % w];
+      pc[i * c->strides[0] + j * c->strides[1]] = sum;
+    }
+}
+}
+
+extern "C" {
 /// MatmulToUkernel's default batch loop asks at run time, with this call's
 /// thread count, whether to spread the batch over the threads (1) or run
 /// it one call after the other (0).
@@ -66,6 +99,8 @@ void _mlir_memref_to_llvm_free(void *ptr);
 std::vector<std::pair<std::string, void *>> flash::runtime::ukernelSymbols() {
   return {{"_mlir_ciface_flash_matmul_f32",
            reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_f32)},
+          {"_mlir_ciface_flash_matmul_panels_f32",
+           reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_panels_f32)},
           {"flash_batch_in_parallel",
            reinterpret_cast<void *>(&flash_batch_in_parallel)},
           // The temporaries' allocator (Allocator.cpp).

@@ -205,6 +205,7 @@ struct Blocking {
   int64_t mr, nr, mc, kc, nc;
   Microkernel kernel;
   int64_t packB; ///< SgemmConfig::packB
+  bool bPanels;  ///< SgemmConfig::bPanels
 };
 
 Blocking blockingFor(const SgemmConfig &config) {
@@ -216,6 +217,7 @@ Blocking blockingFor(const SgemmConfig &config) {
   b.kc = config.kc > 0 ? config.kc : KC;
   b.nc = roundUp(config.nc > 0 ? config.nc : NC, tile.nr);
   b.packB = config.packB;
+  b.bPanels = config.bPanels;
   return b;
 }
 
@@ -242,7 +244,9 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
       // packs B, for its reuse across A blocks).
       bool bInPlace = !sgemmPacksB(m, ldb, MCb, blk.packB);
       int64_t fullCols = nc / nr * nr;
-      if (!bInPlace)
+      if (blk.bPanels)
+        ; // packed when the program was compiled
+      else if (!bInPlace)
         packB(kc, nc, b + pc * ldb + jc, ldb, nr, bPacked.get());
       else if (fullCols < nc) // only the ragged edge panel, zero-padded
         packB(kc, nc - fullCols, b + pc * ldb + jc + fullCols, ldb, nr,
@@ -255,9 +259,11 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
           for (int64_t ir = 0; ir < mc; ir += mr) {
             int64_t rows = std::min(mr, mc - ir);
             // The first K slice overwrites C unless asked to accumulate.
-            bool direct = bInPlace && cols == nr;
-            const float *bp =
-                direct ? b + pc * ldb + jc + jr : bPacked.get() + jr * kc;
+            bool direct = !blk.bPanels && bInPlace && cols == nr;
+            // Compiled panels hold all K rows of their 16 columns.
+            const float *bp = blk.bPanels ? b + (jc + jr) * k + pc * nr
+                              : direct    ? b + pc * ldb + jc + jr
+                                          : bPacked.get() + jr * kc;
             blk.kernel(kc, aPacked.get() + ir * kc, bp, direct ? ldb : nr,
                        c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
                        accumulate || pc > 0);
@@ -320,8 +326,12 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
         std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
     return;
   }
-  const Blocking blk = blockingFor(config);
-  bool fewRows = m < MR;
+  // Compiled panels are 16 wide: the 6x16 tile, and no B-streaming path.
+  SgemmConfig effective = config;
+  if (config.bPanels)
+    effective.tile = 0;
+  const Blocking blk = blockingFor(effective);
+  bool fewRows = m < MR && !config.bPanels;
   auto serial = [&](int64_t rows, int64_t cols, const float *a0,
                     const float *b0, float *c0) {
     if (fewRows)
@@ -341,7 +351,8 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
     tasks = static_cast<int>((n + stripe - 1) / stripe);
     parallelFor(tasks, [&](int t) {
       int64_t j0 = t * stripe, cols = std::min(stripe, n - j0);
-      serial(m, cols, a, b + j0, c + j0);
+      // In panels, column j0 (a multiple of 16) starts at panel j0 / 16.
+      serial(m, cols, a, blk.bPanels ? b + j0 * k : b + j0, c + j0);
     });
     return;
   }
