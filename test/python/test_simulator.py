@@ -316,3 +316,20 @@ def test_cli_takes_onnx_models(tmp_path):
     bad.write_text("not a model")
     r = subprocess.run(cli + ["simulate", str(bad)], capture_output=True, text=True)
     assert r.returncode == 1 and "cannot read ONNX model" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_constant_b_is_not_packed_per_call_on_the_host():
+    """A constant B is packed into panels when compiling (constant-panels),
+    so the host model charges no B packing to its calls: with several A
+    blocks (M > 144) the constant-B product is predicted faster than the
+    same product with B as an argument; with one block (B read in place)
+    they are predicted the same."""
+    w = np.ones((256, 512), np.float32)
+    for m, faster in ((300, True), (64, False)):
+        a = np.ones((m, 256), np.float32)
+        constant = fc.simulate(fc.jit(lambda x: fc.matmul(x, w)).lower(a), "host")
+        argument = fc.simulate(fc.jit(lambda x, y: fc.matmul(x, y)).lower(a, w), "host")
+        if faster:
+            assert constant.time_s < argument.time_s
+        else:
+            assert constant.time_s == pytest.approx(argument.time_s, rel=1e-9)

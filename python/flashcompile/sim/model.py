@@ -109,6 +109,18 @@ def _ops(kernel, ops):
     return [ops[i]["op"] for i in kernel["ops"]]
 
 
+def _b_is_constant(kernel, ops) -> bool:
+    """A 2-D product whose B is a constant: the compiler packs B into the
+    ukernel's panels when compiling (MatmulToUkernel's constant-panels), so
+    no call packs it."""
+    for i in kernel["ops"]:
+        op = ops[i]
+        if op["op"] == "flash.matmul" and len(op["operands"]) > 1:
+            source = op["operands"][1]
+            return source >= 0 and ops[source]["kind"] == "constant"
+    return False
+
+
 def predict(kernel: dict, ops: list, device: Device, dtype: str = "fp32",
             threads: int | None = None, on_chip: bool = False) -> KernelPrediction:
     """One kernel's prediction. `on_chip`: the whole program lives in the
@@ -119,6 +131,8 @@ def predict(kernel: dict, ops: list, device: Device, dtype: str = "fp32",
     nbytes = (kernel["bytes_in"] + kernel["bytes_out"]) * scale
     flops = float(kernel["flops"])
     names = _ops(kernel, ops)
+    if _b_is_constant(kernel, ops):
+        kernel = dict(kernel, b_panels=True)
     if on_chip and device.kind in ("tpu", "npu"):
         return _systolic(kernel, names, device, dtype, flops, nbytes, threads, on_chip=True)
     model = {"gpu": _gpu, "tpu": _systolic, "npu": _systolic, "cpu": _cpu}[device.kind]
@@ -301,7 +315,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             else:
                 task_m = min(m, stripe)
         elements = 0 if m < mr else task_m * k["k"] + (
-            k["k"] * task_n if packs_b(task_m, n, DEFAULT_BLOCKING["mc"], 0) else 0)
+            k["k"] * task_n if packs_b(task_m, n, DEFAULT_BLOCKING["mc"], 0)
+            and not k.get("b_panels") else 0)
         calls = batch * share if batch_parallel else batch  # each task's
         compute += calls * elements * 8 / _host_bandwidth(device, 1 << 20, 1)
         notes.append(f"{used} thread(s){' over the batch' if batch_parallel else ''}, register "
