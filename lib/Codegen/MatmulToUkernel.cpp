@@ -18,6 +18,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::flash {
 #define GEN_PASS_DEF_MATMULTOUKERNEL
@@ -344,6 +346,30 @@ struct MatmulToUkernel
       }
       op->erase();
     }
+    dropUnusedWeights(module);
+  }
+
+  /// A weight now read only in panels need not be stored twice: the
+  /// original global goes when nothing else reads it.
+  static void dropUnusedWeights(ModuleOp module) {
+    SmallVector<memref::GetGlobalOp> dead;
+    module.walk([&](memref::GetGlobalOp get) {
+      if (get->use_empty())
+        dead.push_back(get);
+    });
+    llvm::SetVector<StringAttr> names;
+    for (memref::GetGlobalOp get : dead) {
+      if (module.lookupSymbol<memref::GlobalOp>(
+              (get.getName() + "_panels").str()))
+        names.insert(get.getNameAttr().getAttr());
+      else
+        continue;
+      get->erase();
+    }
+    for (StringAttr name : names)
+      if (auto global = module.lookupSymbol<memref::GlobalOp>(name))
+        if (SymbolTable::symbolKnownUseEmpty(global, module))
+          global->erase();
   }
 };
 } // namespace
