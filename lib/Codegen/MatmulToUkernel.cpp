@@ -42,18 +42,18 @@ MemRefType dynamicMatrixType(MLIRContext *ctx) {
       StridedLayoutAttr::get(ctx, dyn, ArrayRef<int64_t>{dyn, dyn}));
 }
 
-func::FuncOp getOrDeclareUkernel(ModuleOp module,
-                                 StringRef name = kMatmulUkernel) {
+/// flash_matmul_f32(A, B, C, accumulate, config x 6), or the panels entry,
+/// which takes one more i64: which operands are in panels.
+func::FuncOp getOrDeclareUkernel(ModuleOp module, bool panels = false) {
+  StringRef name = panels ? kPanelsUkernel : kMatmulUkernel;
   if (auto func = module.lookupSymbol<func::FuncOp>(name))
     return func;
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   MemRefType type = dynamicMatrixType(module.getContext());
-  auto func = func::FuncOp::create(
-      b, module.getLoc(), name,
-      b.getFunctionType({type, type, type, b.getI1Type(), b.getI64Type(),
-                         b.getI64Type(), b.getI64Type(), b.getI64Type(),
-                         b.getI64Type(), b.getI64Type()},
-                        {}));
+  SmallVector<Type> params = {type, type, type, b.getI1Type()};
+  params.append(panels ? 7 : 6, b.getI64Type());
+  auto func = func::FuncOp::create(b, module.getLoc(), name,
+                                   b.getFunctionType(params, {}));
   func.setPrivate();
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   return func;
@@ -139,39 +139,51 @@ Value matrixFor(OpBuilder &b, Location loc, Value memref, Value iv,
   return memref::CastOp::create(b, loc, target, view);
 }
 
-/// For a B that is a constant global (K x N), a constant global holding
-/// it in the ukernel's panels (SgemmConfig::bPanels: ceil(N/16) panels of
-/// K x 16, zero-padded), made once per global; null otherwise. Why: a
-/// single-block product reads B in place, rows ldb apart, and a larger one
-/// packs it on every call; weights are constant, so they are packed once,
-/// here, as ONNX Runtime's MLAS prepacks them when a session is created.
+/// For an operand that is a constant global (through a collapse of its
+/// shape, as a convolution's filter is), a constant global holding it in
+/// the ukernel's panels, made once per global; null otherwise. B (K x N):
+/// ceil(N/16) panels of K x 16 (SgemmConfig::bPanels); A (M x K): ceil(M/6)
+/// panels of K x 6 (aPanels); zero-padded. Why: every call packs A, and B
+/// unless it reads B in place with its row stride; weights and filters are
+/// constant, so they are packed once, here, as ONNX Runtime's MLAS prepacks
+/// them when a session is created.
 Value constantPanelsOf(OpBuilder &b, Location loc, ModuleOp module,
-                       Value bMat) {
-  auto get = bMat.getDefiningOp<memref::GetGlobalOp>();
-  if (!get)
+                       Value operand, bool isA) {
+  Value source = operand;
+  if (auto collapse = source.getDefiningOp<memref::CollapseShapeOp>())
+    source = collapse.getSrc();
+  auto get = source.getDefiningOp<memref::GetGlobalOp>();
+  auto type = cast<MemRefType>(operand.getType());
+  if (!get || type.getRank() != 2 || !type.getElementType().isF32() ||
+      !type.getLayout().isIdentity())
     return nullptr;
   auto global = module.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
-  if (!global || !global.getConstant())
+  if (!global || !global.getConstant() ||
+      !cast<MemRefType>(source.getType()).getLayout().isIdentity())
     return nullptr;
   auto init = dyn_cast_or_null<DenseElementsAttr>(global.getInitialValueAttr());
-  auto type = cast<MemRefType>(bMat.getType());
-  if (!init || type.getRank() != 2 || !type.getElementType().isF32())
+  if (!init)
     return nullptr;
-  constexpr int64_t w = ::flash::runtime::kSgemmPanelColumns;
-  int64_t k = type.getDimSize(0), n = type.getDimSize(1);
-  int64_t panels = (n + w - 1) / w;
-  auto panelType = MemRefType::get({panels * k, w}, b.getF32Type());
-  std::string name = (global.getSymName() + "_panels").str();
+  // Panels of `w` along `across` (N for B, M for A), `depth` (K) deep.
+  int64_t w = isA ? ::flash::runtime::kSgemmPanelRows
+                  : ::flash::runtime::kSgemmPanelColumns;
+  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  int64_t across = isA ? rows : cols, depth = isA ? cols : rows;
+  int64_t panels = (across + w - 1) / w;
+  auto panelType = MemRefType::get({panels * depth, w}, b.getF32Type());
+  std::string name =
+      (global.getSymName() + (isA ? "_a_panels" : "_b_panels")).str();
   if (!module.lookupSymbol<memref::GlobalOp>(name)) {
-    std::vector<float> packed(panels * k * w, 0.0f);
+    std::vector<float> packed(panels * depth * w, 0.0f);
     int64_t index = 0;
     for (float v : init.getValues<float>()) {
-      int64_t p = index / n, j = index % n;
-      packed[(j / w) * k * w + p * w + j % w] = v;
+      int64_t r = index / cols, c = index % cols;
+      int64_t x = isA ? r : c, p = isA ? c : r; // across, depth
+      packed[(x / w) * depth * w + p * w + x % w] = v;
       ++index;
     }
     OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
-    auto tensorType = RankedTensorType::get({panels * k, w}, b.getF32Type());
+    auto tensorType = RankedTensorType::get({panels * depth, w}, b.getF32Type());
     memref::GlobalOp::create(
         top, global.getLoc(), name, top.getStringAttr("private"), panelType,
         DenseElementsAttr::get(tensorType, ArrayRef<float>(packed)),
@@ -274,26 +286,42 @@ struct MatmulToUkernel
         all.append(configFor(b, loc, tuned, inParallel));
         return all;
       };
+      // Constant operands not batched go in compiled panels (with the
+      // default tile): the panels entry, told which.
+      auto panelsOf = [&](Value operand, bool isA) {
+        return constantPanels && tuned[4] == 0
+                   ? constantPanelsOf(b, loc, module, operand, isA)
+                   : Value();
+      };
+      Value panelsA = form.batchedA ? Value() : panelsOf(a, true);
+      Value panelsB = form.batchedB ? Value() : panelsOf(bMat, false);
+      int64_t which = (panelsA ? 1 : 0) | (panelsB ? 2 : 0);
+      func::FuncOp target = which ? getOrDeclareUkernel(module, true) : callee;
+      auto call = [&](OpBuilder &b, Value am, Value bm, Value cm,
+                      bool inParallel) {
+        SmallVector<Value> all = args(b, am, bm, cm, inParallel);
+        if (which)
+          all.push_back(
+              arith::ConstantIntOp::create(b, loc, b.getI64Type(), which));
+        func::CallOp::create(b, loc, target, all);
+      };
       if (!form.batch) {
-        Value am = matrixFor(b, loc, a, {}, false);
-        // A constant B goes in compiled panels, with the default tile.
-        Value panels =
-            constantPanels && tuned[4] == 0
-                ? constantPanelsOf(b, loc, module, bMat)
-                : Value();
-        Value bm = matrixFor(b, loc, panels ? panels : bMat, {}, false);
+        Value am = matrixFor(b, loc, panelsA ? panelsA : a, {}, false);
+        Value bm = matrixFor(b, loc, panelsB ? panelsB : bMat, {}, false);
         Value cm = matrixFor(b, loc, c, {}, false);
-        func::CallOp::create(
-            b, loc, panels ? getOrDeclareUkernel(module, kPanelsUkernel) : callee,
-            args(b, am, bm, cm, false));
+        call(b, am, bm, cm, false);
         op->erase();
         continue;
       }
       int64_t batches = op.getStaticLoopRanges()[*form.batch];
       // Operands shared by every batch element are cast once, outside.
-      Value sharedA = form.batchedA ? Value() : matrixFor(b, loc, a, {}, false);
-      Value sharedB =
-          form.batchedB ? Value() : matrixFor(b, loc, bMat, {}, false);
+      Value sharedA = form.batchedA ? Value()
+                                    : matrixFor(b, loc, panelsA ? panelsA : a,
+                                                {}, false);
+      Value sharedB = form.batchedB
+                          ? Value()
+                          : matrixFor(b, loc, panelsB ? panelsB : bMat, {},
+                                      false);
       Value zero = arith::ConstantIndexOp::create(b, loc, 0);
       Value one = arith::ConstantIndexOp::create(b, loc, 1);
       Value upper = arith::ConstantIndexOp::create(b, loc, batches);
@@ -313,7 +341,7 @@ struct MatmulToUkernel
         Value am = sharedA ? sharedA : matrixFor(b, loc, a, iv, true);
         Value bm = sharedB ? sharedB : matrixFor(b, loc, bMat, iv, true);
         Value cm = matrixFor(b, loc, c, iv, true);
-        func::CallOp::create(b, loc, callee, args(b, am, bm, cm, inParallel));
+        call(b, am, bm, cm, inParallel);
       };
       switch (batchLoopFor(tuned[kBatchParallel], allowParallel)) {
       case BatchLoop::Parallel:
@@ -352,6 +380,13 @@ struct MatmulToUkernel
   /// A weight now read only in panels need not be stored twice: the
   /// original global goes when nothing else reads it.
   static void dropUnusedWeights(ModuleOp module) {
+    SmallVector<memref::CollapseShapeOp> views; // a filter's 2-D view
+    module.walk([&](memref::CollapseShapeOp view) {
+      if (view->use_empty() && view.getSrc().getDefiningOp<memref::GetGlobalOp>())
+        views.push_back(view);
+    });
+    for (memref::CollapseShapeOp view : views)
+      view->erase();
     SmallVector<memref::GetGlobalOp> dead;
     module.walk([&](memref::GetGlobalOp get) {
       if (get->use_empty())
@@ -360,7 +395,9 @@ struct MatmulToUkernel
     llvm::SetVector<StringAttr> names;
     for (memref::GetGlobalOp get : dead) {
       if (module.lookupSymbol<memref::GlobalOp>(
-              (get.getName() + "_panels").str()))
+              (get.getName() + "_a_panels").str()) ||
+          module.lookupSymbol<memref::GlobalOp>(
+              (get.getName() + "_b_panels").str()))
         names.insert(get.getNameAttr().getAttr());
       else
         continue;

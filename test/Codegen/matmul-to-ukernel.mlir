@@ -172,16 +172,16 @@ func.func @batch_parallel_by_default(%a: memref<16x16x150xf32>, %b: memref<16x15
 // compiling: 3 x 20 becomes 2 panels of 3 rows x 16 (columns 16-19 of the
 // second panel, zero-padded), and the call goes to the panels entry. The
 // 4x24 register tile (sgemm option, tile 1) keeps B as it is.
-// CHECK-LABEL: memref.global "private" constant @weights_panels : memref<6x16xf32> = dense<{{\[\[}}0.000000e+00, 1.000000e+00, {{.*}}, 1.500000e+01], [2.000000e+01, {{.*}}], [4.000000e+01, {{.*}}], [1.600000e+01, 1.700000e+01, 1.800000e+01, 1.900000e+01, 0.000000e+00, {{.*}}]{{.*}}> {alignment = 64 : i64}
+// CHECK-LABEL: memref.global "private" constant @weights_b_panels : memref<6x16xf32> = dense<{{\[\[}}0.000000e+00, 1.000000e+00, {{.*}}, 1.500000e+01], [2.000000e+01, {{.*}}], [4.000000e+01, {{.*}}], [1.600000e+01, 1.700000e+01, 1.800000e+01, 1.900000e+01, 0.000000e+00, {{.*}}]{{.*}}> {alignment = 64 : i64}
 // The original weights are no longer read: not stored twice.
 // CHECK-NOT: memref.global "private" constant @weights :
 // CHECK-LABEL: func.func @constant_b
-// CHECK: %[[P:.*]] = memref.get_global @weights_panels : memref<6x16xf32>
+// CHECK: %[[P:.*]] = memref.get_global @weights_b_panels : memref<6x16xf32>
 // CHECK: %[[PB:.*]] = memref.cast %[[P]] : memref<6x16xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
-// CHECK: call @flash_matmul_panels_f32(%{{.*}}, %[[PB]], %{{.*}})
+// CHECK: call @flash_matmul_panels_f32(%{{.*}}, %[[PB]], %{{.*}}, %c2_i64)
 // OPTION-LABEL: func.func @constant_b
 // OPTION: call @flash_matmul_f32(
-// NOPANELS-NOT: @weights_panels
+// NOPANELS-NOT: @weights_b_panels
 // NOPANELS: memref.global "private" constant @weights :
 // NOPANELS-LABEL: func.func @constant_b
 // NOPANELS: call @flash_matmul_f32(
@@ -189,5 +189,31 @@ memref.global "private" constant @weights : memref<3x20xf32> = dense<[[0.0, 1.0,
 func.func @constant_b(%a: memref<7x3xf32>, %c: memref<7x20xf32>) {
   %w = memref.get_global @weights : memref<3x20xf32>
   linalg.matmul ins(%a, %w : memref<7x3xf32>, memref<3x20xf32>) outs(%c : memref<7x20xf32>)
+  return
+}
+
+// -----
+
+// A constant A shared by a batch (a convolution's filter, seen through the
+// collapse of its shape) goes in panels of 6 rows: 8 x 2 becomes 2 panels
+// of 2 columns x 6 (rows 6-7 of the second, then zeros); the call says 1
+// (A in panels) and the original filter and its view go.
+// CHECK-LABEL: memref.global "private" constant @filter_a_panels : memref<4x6xf32> = dense<{{\[\[}}0.000000e+00, 2.000000e+00, 4.000000e+00, 6.000000e+00, 8.000000e+00, 1.000000e+01], [1.000000e+00, 3.000000e+00, {{.*}}], [1.200000e+01, 1.400000e+01, 0.000000e+00, {{.*}}], [1.300000e+01, 1.500000e+01, 0.000000e+00, {{.*}}]]> {alignment = 64 : i64}
+// CHECK-NOT: memref.global "private" constant @filter :
+// CHECK-LABEL: func.func @constant_filter
+// CHECK-NOT: memref.collapse_shape
+// CHECK: %[[P:.*]] = memref.get_global @filter_a_panels : memref<4x6xf32>
+// CHECK: scf.for
+// CHECK: call @flash_matmul_panels_f32({{.*}}, %c1_i64)
+memref.global "private" constant @filter : memref<8x2x1x1xf32> = dense<[[[[0.0]], [[1.0]]], [[[2.0]], [[3.0]]], [[[4.0]], [[5.0]]], [[[6.0]], [[7.0]]], [[[8.0]], [[9.0]]], [[[10.0]], [[11.0]]], [[[12.0]], [[13.0]]], [[[14.0]], [[15.0]]]]>
+func.func @constant_filter(%p: memref<3x2x5xf32>, %c: memref<3x8x5xf32>) {
+  %f = memref.get_global @filter : memref<8x2x1x1xf32>
+  %a = memref.collapse_shape %f [[0], [1, 2, 3]] : memref<8x2x1x1xf32> into memref<8x2xf32>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a, %p : memref<8x2xf32>, memref<3x2x5xf32>) outs(%c : memref<3x8x5xf32>) {
+  ^bb0(%x: f32, %y: f32, %z: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %z, %m : f32
+    linalg.yield %s : f32
+  }
   return
 }

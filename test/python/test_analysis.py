@@ -95,7 +95,7 @@ def test_call_arguments_on_the_stack_are_not_spills():
     x = np.ones((4, 16, 20, 20), f32)
     w = np.ones((24, 16, 3, 3), f32)
     report = fc.analyze(fc.compile_mlir(fc.jit(lambda t: fc.conv2d(t, w)).lower(x).source))
-    calling = [l for l in report.loops if "_mlir_ciface_flash_matmul_f32" in l.calls]
+    calling = [l for l in report.loops if any(c.startswith("_mlir_ciface_flash_matmul") for c in l.calls)]
     assert calling and any(l.mix.get("stack", 0) >= 2 for l in calling), report.loops
     assert not any(k == "spills" for k, _, _ in report.findings), report.findings
 

@@ -200,3 +200,29 @@ def test_constant_b_in_compiled_panels(rng, options, m, k, n):
     panels = "flash_matmul_panels_f32" in compiled.ir("loops")
     assert panels == (options not in ("sgemm=0,0,0,0,1", "constant-panels=false"))
     assert_close(compiled(a), a.astype(np.float64) @ w, reduction=k)
+
+
+@pytest.mark.parametrize("options", ["", "sgemm=0,0,0,2", "sgemm=12,40,40,2", "sgemm=0,0,0,0,1",
+                                     "constant-panels=false"])
+@pytest.mark.parametrize("n,c,h,o", [(2, 5, 9, 13), (1, 8, 4, 130), (16, 3, 8, 7)])
+def test_constant_filter_in_compiled_panels(rng, options, n, c, h, o):
+    """A convolution's constant filter (the product's A) is packed into
+    6-row panels when compiling, per image or as one product over the
+    batch: right with O not a multiple of 6, row stripes over two threads
+    (O = 130 > OH*OW), A blocks and K slices; tile 1 or constant-panels=false
+    keep it as it is."""
+    x = rng.standard_normal((n, c, h, h), dtype=np.float32)
+    w = rng.standard_normal((o, c, 3, 3), dtype=np.float32)
+    b = rng.standard_normal((o,), dtype=np.float32)
+    conv = fc.jit(lambda t: fc.conv2d(t, w, b, padding=1))
+    compiled = fc.compile_mlir(conv.lower(x).source, options=options)
+    panels = "flash_matmul_panels_f32" in compiled.ir("loops")
+    assert panels == (options not in ("sgemm=0,0,0,0,1", "constant-panels=false"))
+    xd, wd = x.astype(np.float64), w.astype(np.float64)
+    pad = np.pad(xd, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    ref = np.zeros((n, o, h, h))
+    for i in range(3):
+        for j in range(3):
+            ref += np.einsum("nchw,oc->nohw", pad[:, :, i:i + h, j:j + h], wd[:, :, i, j])
+    ref += b[None, :, None, None]
+    assert_close(compiled(x), ref, reduction=c * 9)

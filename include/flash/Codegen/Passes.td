@@ -27,13 +27,15 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     from `flash.matmul` / `flash.batch_matmul` / `flash.conv2d` through the
     lowering), else the `sgemm` option, else zeros.
 
-    With `constant-panels`, a product whose B is a constant global (the
-    weights of a compiled model) calls `@flash_matmul_panels_f32` with a
-    new constant global holding B in the ukernel's panels (ceil(N/16)
-    panels of K x 16, zero-padded), packed once here instead of packed or
-    read with a row stride on every call (ONNX Runtime's MLAS prepacks
-    weights the same way when a session is created); not with a tuned
-    register tile other than the default 6x16.
+    With `constant-panels`, a product whose A or B is a constant global
+    (a convolution's filter seen through the collapse of its shape; a
+    compiled model's weights) calls `@flash_matmul_panels_f32` with one more
+    i64 (1: A, 2: B, 3: both in panels) and a new constant global holding
+    the operand in the ukernel's panels (B: ceil(N/16) panels of K x 16; A:
+    ceil(M/6) panels of K x 6; zero-padded), packed once here instead of on
+    every call (ONNX Runtime's MLAS prepacks weights the same way); the
+    original global goes when nothing else reads it. Not for operands that
+    vary over a batch, nor with a tuned register tile other than 6x16.
   }];
   let options = [
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"0",

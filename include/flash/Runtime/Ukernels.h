@@ -75,14 +75,19 @@ struct SgemmConfig {
   int64_t tile = 0;    ///< register tile: an index into sgemmTiles()
   int64_t packB = 0;   ///< B panels: 0 as sgemmPacksB says, 1 always
                        ///< packed, 2 read in place
-  /// B is already in panels (packed when compiling a constant B, see
-  /// bPanelsFor): ceil(N/16) panels of K x 16, zero-padded; the 6x16 tile.
+  /// B is already in panels (packed when compiling a constant B):
+  /// ceil(N/16) panels of K x 16, zero-padded; the 6x16 tile.
   bool bPanels = false;
+  /// A is already in panels (packed when compiling a constant A, such as
+  /// a convolution's filter): ceil(M/6) panels of K x 6 (row r of panel i
+  /// at k is element i*6*K + k*6 + r), zero-padded; the 6x16 tile.
+  bool aPanels = false;
 };
 
-/// The elements of B (K x N, row-major) as the panels SgemmConfig::bPanels
-/// expects: panel j holds columns 16j..16j+15 of every row, contiguous.
+/// The widths of compiled panels: B's 16 columns, A's 6 rows (the default
+/// 6x16 register tile).
 inline constexpr int64_t kSgemmPanelColumns = 16;
+inline constexpr int64_t kSgemmPanelRows = 6;
 
 /// Whether sgemm packs B's panels for a call with `rows` rows of A, B's
 /// rows `ldb` floats apart, A blocks of `mc` rows and SgemmConfig::packB

@@ -46,33 +46,45 @@ void _mlir_ciface_flash_matmul_f32(StridedMemRefType<float, 2> *a,
 }
 
 extern "C" {
-/// The same with B (K x N) in the panels SgemmConfig::bPanels describes,
-/// made when the program was compiled (a constant B): the memref holds
-/// ceil(N/16)*K rows of 16.
-void _mlir_ciface_flash_matmul_panels_f32(StridedMemRefType<float, 2> *a,
-                                          StridedMemRefType<float, 2> *b,
-                                          StridedMemRefType<float, 2> *c,
-                                          bool accumulate, int64_t mc,
-                                          int64_t kc, int64_t nc,
-                                          int64_t threads, int64_t tile,
-                                          int64_t packB) {
-  int64_t m = c->sizes[0], n = c->sizes[1], k = a->sizes[1];
+/// The same with A, B or both in the panels SgemmConfig::aPanels/bPanels
+/// describe, made when the program was compiled from a constant operand
+/// (`panels`: 1 A, 2 B, 3 both). A in panels is a memref of ceil(M/6)*K
+/// rows of 6, B one of ceil(N/16)*K rows of 16.
+void _mlir_ciface_flash_matmul_panels_f32(
+    StridedMemRefType<float, 2> *a, StridedMemRefType<float, 2> *b,
+    StridedMemRefType<float, 2> *c, bool accumulate, int64_t mc, int64_t kc,
+    int64_t nc, int64_t threads, int64_t tile, int64_t packB, int64_t panels) {
+  constexpr int64_t rowsA = kSgemmPanelRows, colsB = kSgemmPanelColumns;
+  bool aPanels = panels & 1, bPanels = panels & 2;
+  int64_t m = c->sizes[0], n = c->sizes[1];
+  int64_t k = !aPanels ? a->sizes[1]
+              : !bPanels ? b->sizes[0]
+                         : b->sizes[0] / ((n + colsB - 1) / colsB);
   const float *pa = a->data + a->offset, *pb = b->data + b->offset;
   float *pc = c->data + c->offset;
-  if (a->strides[1] == 1 && c->strides[1] == 1) {
+  bool unit = c->strides[1] == 1 && (aPanels || a->strides[1] == 1) &&
+              (bPanels || b->strides[1] == 1);
+  if (unit) {
     SgemmConfig config{mc, kc, nc, threads, tile, packB};
-    config.bPanels = true;
-    sgemm(m, n, k, pa, a->strides[0], pb, kSgemmPanelColumns, pc,
-          c->strides[0], accumulate, config);
+    config.aPanels = aPanels, config.bPanels = bPanels;
+    sgemm(m, n, k, pa, aPanels ? rowsA : a->strides[0], pb,
+          bPanels ? colsB : b->strides[0], pc, c->strides[0], accumulate,
+          config);
     return;
   }
-  constexpr int64_t w = kSgemmPanelColumns;
+  auto at = [&](int64_t i, int64_t p) {
+    return aPanels ? pa[(i / rowsA) * k * rowsA + p * rowsA + i % rowsA]
+                   : pa[i * a->strides[0] + p * a->strides[1]];
+  };
+  auto bt = [&](int64_t p, int64_t j) {
+    return bPanels ? pb[(j / colsB) * k * colsB + p * colsB + j % colsB]
+                   : pb[p * b->strides[0] + j * b->strides[1]];
+  };
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
       float sum = accumulate ? pc[i * c->strides[0] + j * c->strides[1]] : 0;
       for (int64_t p = 0; p < k; ++p)
-        sum += pa[i * a->strides[0] + p * a->strides[1]] *
-               pb[(j / w) * k * w + p * w + j % w];
+        sum += at(i, p) * bt(p, j);
       pc[i * c->strides[0] + j * c->strides[1]] = sum;
     }
 }

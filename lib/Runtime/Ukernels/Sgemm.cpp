@@ -206,6 +206,7 @@ struct Blocking {
   Microkernel kernel;
   int64_t packB; ///< SgemmConfig::packB
   bool bPanels;  ///< SgemmConfig::bPanels
+  bool aPanels;  ///< SgemmConfig::aPanels
 };
 
 Blocking blockingFor(const SgemmConfig &config) {
@@ -218,6 +219,7 @@ Blocking blockingFor(const SgemmConfig &config) {
   b.nc = roundUp(config.nc > 0 ? config.nc : NC, tile.nr);
   b.packB = config.packB;
   b.bPanels = config.bPanels;
+  b.aPanels = config.aPanels;
   return b;
 }
 
@@ -253,7 +255,8 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
               bPacked.get() + fullCols * kc);
       for (int64_t ic = 0; ic < m; ic += MCb) {
         int64_t mc = std::min(MCb, m - ic);
-        packA(mc, kc, a + ic * lda + pc, lda, mr, aPacked.get());
+        if (!blk.aPanels)
+          packA(mc, kc, a + ic * lda + pc, lda, mr, aPacked.get());
         for (int64_t jr = 0; jr < nc; jr += nr) {
           int64_t cols = std::min(nr, nc - jr);
           for (int64_t ir = 0; ir < mc; ir += mr) {
@@ -264,7 +267,10 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
             const float *bp = blk.bPanels ? b + (jc + jr) * k + pc * nr
                               : direct    ? b + pc * ldb + jc + jr
                                           : bPacked.get() + jr * kc;
-            blk.kernel(kc, aPacked.get() + ir * kc, bp, direct ? ldb : nr,
+            // Compiled A panels hold all K columns of their 6 rows.
+            const float *ap = blk.aPanels ? a + (ic + ir) * k + pc * mr
+                                          : aPacked.get() + ir * kc;
+            blk.kernel(kc, ap, bp, direct ? ldb : nr,
                        c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
                        accumulate || pc > 0);
           }
@@ -328,10 +334,10 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
   }
   // Compiled panels are 16 wide: the 6x16 tile, and no B-streaming path.
   SgemmConfig effective = config;
-  if (config.bPanels)
+  if (config.bPanels || config.aPanels)
     effective.tile = 0;
   const Blocking blk = blockingFor(effective);
-  bool fewRows = m < MR && !config.bPanels;
+  bool fewRows = m < MR && !config.bPanels && !config.aPanels;
   auto serial = [&](int64_t rows, int64_t cols, const float *a0,
                     const float *b0, float *c0) {
     if (fewRows)
@@ -361,7 +367,9 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
     tasks = static_cast<int>((m + stripe - 1) / stripe);
     parallelFor(tasks, [&](int t) {
       int64_t i0 = t * stripe, rows = std::min(stripe, m - i0);
-      serial(rows, n, a + i0 * lda, b, c + i0 * ldc);
+      // In panels, row i0 (a multiple of 6) starts at panel i0 / 6.
+      serial(rows, n, blk.aPanels ? a + i0 * k : a + i0 * lda, b,
+             c + i0 * ldc);
     });
     return;
   }
