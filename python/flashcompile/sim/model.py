@@ -109,16 +109,20 @@ def _ops(kernel, ops):
     return [ops[i]["op"] for i in kernel["ops"]]
 
 
-def _b_is_constant(kernel, ops) -> bool:
-    """A 2-D product whose B is a constant: the compiler packs B into the
-    ukernel's panels when compiling (MatmulToUkernel's constant-panels), so
-    no call packs it."""
+def _constant_panels(kernel, ops) -> dict:
+    """Which of a product's operands the compiler packs into the ukernel's
+    panels when compiling (MatmulToUkernel's constant-panels), so that no
+    call packs them: a 2-D matmul's constant A or B, a convolution's
+    constant filter (its A)."""
     for i in kernel["ops"]:
         op = ops[i]
-        if op["op"] == "flash.matmul" and len(op["operands"]) > 1:
-            source = op["operands"][1]
-            return source >= 0 and ops[source]["kind"] == "constant"
-    return False
+        sources = op["operands"]
+        constant = [s >= 0 and ops[s]["kind"] == "constant" for s in sources]
+        if op["op"] == "flash.matmul" and len(sources) > 1:
+            return {"a_panels": constant[0], "b_panels": constant[1]}
+        if op["op"] == "flash.conv2d" and len(sources) > 1:
+            return {"a_panels": constant[1], "b_panels": False}
+    return {}
 
 
 def predict(kernel: dict, ops: list, device: Device, dtype: str = "fp32",
@@ -131,8 +135,8 @@ def predict(kernel: dict, ops: list, device: Device, dtype: str = "fp32",
     nbytes = (kernel["bytes_in"] + kernel["bytes_out"]) * scale
     flops = float(kernel["flops"])
     names = _ops(kernel, ops)
-    if _b_is_constant(kernel, ops):
-        kernel = dict(kernel, b_panels=True)
+    if kernel["kind"] == "contraction":
+        kernel = dict(kernel, **_constant_panels(kernel, ops))
     if on_chip and device.kind in ("tpu", "npu"):
         return _systolic(kernel, names, device, dtype, flops, nbytes, threads, on_chip=True)
     model = {"gpu": _gpu, "tpu": _systolic, "npu": _systolic, "cpu": _cpu}[device.kind]
@@ -314,7 +318,7 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
                 task_n = min(n, stripe)
             else:
                 task_m = min(m, stripe)
-        elements = 0 if m < mr else task_m * k["k"] + (
+        elements = 0 if m < mr else (0 if k.get("a_panels") else task_m * k["k"]) + (
             k["k"] * task_n if packs_b(task_m, n, DEFAULT_BLOCKING["mc"], 0)
             and not k.get("b_panels") else 0)
         calls = batch * share if batch_parallel else batch  # each task's
