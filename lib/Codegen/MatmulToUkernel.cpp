@@ -30,7 +30,8 @@ using namespace mlir;
 
 namespace {
 constexpr StringLiteral kMatmulUkernel = "flash_matmul_f32";
-/// The same with B in compiled panels (a constant B; Entry.cpp).
+/// The same with A, B or both in compiled panels (constant operands;
+/// Entry.cpp).
 constexpr StringLiteral kPanelsUkernel = "flash_matmul_panels_f32";
 
 /// memref<?x?xf32, strided<[?, ?], offset: ?>>: one callee type for every
@@ -148,7 +149,8 @@ Value matrixFor(OpBuilder &b, Location loc, Value memref, Value iv,
 /// constant, so they are packed once, here, as ONNX Runtime's MLAS prepacks
 /// them when a session is created.
 Value constantPanelsOf(OpBuilder &b, Location loc, ModuleOp module,
-                       Value operand, bool isA) {
+                       Value operand, bool isA,
+                       llvm::SetVector<StringAttr> &packed) {
   Value source = operand;
   if (auto collapse = source.getDefiningOp<memref::CollapseShapeOp>())
     source = collapse.getSrc();
@@ -189,6 +191,7 @@ Value constantPanelsOf(OpBuilder &b, Location loc, ModuleOp module,
         DenseElementsAttr::get(tensorType, ArrayRef<float>(packed)),
         /*constant=*/true, top.getI64IntegerAttr(64));
   }
+  packed.insert(global.getSymNameAttr());
   return memref::GetGlobalOp::create(b, loc, panelType, name);
 }
 
@@ -269,6 +272,7 @@ struct MatmulToUkernel
     if (matches.empty())
       return;
     func::FuncOp callee = getOrDeclareUkernel(module);
+    llvm::SetVector<StringAttr> packed; // globals now also held in panels
     for (auto &[op, form] : matches) {
       OpBuilder b(op);
       Location loc = op.getLoc();
@@ -290,7 +294,7 @@ struct MatmulToUkernel
       // default tile): the panels entry, told which.
       auto panelsOf = [&](Value operand, bool isA) {
         return constantPanels && tuned[4] == 0
-                   ? constantPanelsOf(b, loc, module, operand, isA)
+                   ? constantPanelsOf(b, loc, module, operand, isA, packed)
                    : Value();
       };
       Value panelsA = form.batchedA ? Value() : panelsOf(a, true);
@@ -374,36 +378,27 @@ struct MatmulToUkernel
       }
       op->erase();
     }
-    dropUnusedWeights(module);
+    dropUnusedWeights(module, packed);
   }
 
   /// A weight now read only in panels need not be stored twice: the
-  /// original global goes when nothing else reads it.
-  static void dropUnusedWeights(ModuleOp module) {
-    SmallVector<memref::CollapseShapeOp> views; // a filter's 2-D view
-    module.walk([&](memref::CollapseShapeOp view) {
-      if (view->use_empty() && view.getSrc().getDefiningOp<memref::GetGlobalOp>())
-        views.push_back(view);
-    });
-    for (memref::CollapseShapeOp view : views)
-      view->erase();
-    SmallVector<memref::GetGlobalOp> dead;
+  /// reads of `packed` globals left without users (and a filter's 2-D view
+  /// of one) go, then each global nothing else reads.
+  static void dropUnusedWeights(ModuleOp module,
+                                const llvm::SetVector<StringAttr> &packed) {
+    SmallVector<Operation *> dead;
     module.walk([&](memref::GetGlobalOp get) {
-      if (get->use_empty())
-        dead.push_back(get);
+      if (!packed.contains(get.getNameAttr().getAttr()))
+        return;
+      for (Operation *user : get->getUsers())
+        if (isa<memref::CollapseShapeOp>(user) && user->use_empty())
+          dead.push_back(user);
+      dead.push_back(get);
     });
-    llvm::SetVector<StringAttr> names;
-    for (memref::GetGlobalOp get : dead) {
-      if (module.lookupSymbol<memref::GlobalOp>(
-              (get.getName() + "_a_panels").str()) ||
-          module.lookupSymbol<memref::GlobalOp>(
-              (get.getName() + "_b_panels").str()))
-        names.insert(get.getNameAttr().getAttr());
-      else
-        continue;
-      get->erase();
-    }
-    for (StringAttr name : names)
+    for (Operation *op : dead)
+      if (op->use_empty())
+        op->erase();
+    for (StringAttr name : packed)
       if (auto global = module.lookupSymbol<memref::GlobalOp>(name))
         if (SymbolTable::symbolKnownUseEmpty(global, module))
           global->erase();

@@ -1,9 +1,10 @@
 //===- Entry.cpp - C-interface entry points of the ukernels ---------------===//
 //
 // Generated code calls `flash_matmul_f32(A, B, C, accumulate, config...)`
-// on memrefs; MLIR's C interface (llvm.emit_c_interface) turns that into a
-// call of
-// `_mlir_ciface_flash_matmul_f32` with pointers to the memref descriptors.
+// (or `flash_matmul_panels_f32(..., panels)` where constant operands were
+// packed when compiling) on memrefs; MLIR's C interface
+// (llvm.emit_c_interface) turns that into a call of `_mlir_ciface_...`
+// with pointers to the memref descriptors.
 //
 //===----------------------------------------------------------------------===//
 #include "flash/Runtime/Ukernels.h"
@@ -13,43 +14,14 @@
 using namespace flash::runtime;
 
 extern "C" {
-/// C += A * B (C = A * B when `accumulate` is false) for 2-D f32 memrefs
-/// with unit inner stride (any other layout takes a plain loop: correct,
-/// just not fast).
-/// The trailing integers are the call's SgemmConfig (0: default).
-void _mlir_ciface_flash_matmul_f32(StridedMemRefType<float, 2> *a,
-                                   StridedMemRefType<float, 2> *b,
-                                   StridedMemRefType<float, 2> *c,
-                                   bool accumulate, int64_t mc, int64_t kc,
-                                   int64_t nc, int64_t threads, int64_t tile,
-                                   int64_t packB) {
-  int64_t m = c->sizes[0], n = c->sizes[1], k = a->sizes[1];
-  const float *pa = a->data + a->offset;
-  const float *pb = b->data + b->offset;
-  float *pc = c->data + c->offset;
-  if (a->strides[1] == 1 && b->strides[1] == 1 && c->strides[1] == 1) {
-    sgemm(m, n, k, pa, a->strides[0], pb, b->strides[0], pc, c->strides[0],
-          accumulate, SgemmConfig{mc, kc, nc, threads, tile, packB});
-    return;
-  }
-  if (!accumulate)
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j)
-        pc[i * c->strides[0] + j * c->strides[1]] = 0.0f;
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t p = 0; p < k; ++p)
-      for (int64_t j = 0; j < n; ++j)
-        pc[i * c->strides[0] + j * c->strides[1]] +=
-            pa[i * a->strides[0] + p * a->strides[1]] *
-            pb[p * b->strides[0] + j * b->strides[1]];
-}
-}
-
-extern "C" {
-/// The same with A, B or both in the panels SgemmConfig::aPanels/bPanels
-/// describe, made when the program was compiled from a constant operand
-/// (`panels`: 1 A, 2 B, 3 both). A in panels is a memref of ceil(M/6)*K
-/// rows of 6, B one of ceil(N/16)*K rows of 16.
+/// C += A * B (C = A * B when `accumulate` is false) for 2-D f32 memrefs,
+/// with A, B or both in the panels SgemmConfig::aPanels/bPanels describe,
+/// made when the program was compiled from a constant operand (`panels`:
+/// 1 A, 2 B, 3 both; 0 neither). A in panels is a memref of ceil(M/6)*K
+/// rows of 6, B one of ceil(N/16)*K rows of 16. The other operands need a
+/// unit inner stride for the ukernel (any other layout takes a plain loop:
+/// correct, just not fast). mc..packB are the call's SgemmConfig (0:
+/// default).
 void _mlir_ciface_flash_matmul_panels_f32(
     StridedMemRefType<float, 2> *a, StridedMemRefType<float, 2> *b,
     StridedMemRefType<float, 2> *c, bool accumulate, int64_t mc, int64_t kc,
@@ -87,6 +59,17 @@ void _mlir_ciface_flash_matmul_panels_f32(
         sum += at(i, p) * bt(p, j);
       pc[i * c->strides[0] + j * c->strides[1]] = sum;
     }
+}
+
+/// The same with neither operand in panels.
+void _mlir_ciface_flash_matmul_f32(StridedMemRefType<float, 2> *a,
+                                   StridedMemRefType<float, 2> *b,
+                                   StridedMemRefType<float, 2> *c,
+                                   bool accumulate, int64_t mc, int64_t kc,
+                                   int64_t nc, int64_t threads, int64_t tile,
+                                   int64_t packB) {
+  _mlir_ciface_flash_matmul_panels_f32(a, b, c, accumulate, mc, kc, nc,
+                                       threads, tile, packB, 0);
 }
 }
 

@@ -244,13 +244,12 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
       // A single block of A rows sweeps each B panel once, so B is read
       // in place unless its rows alias in L1 (sgemmPacksB; BLIS always
       // packs B, for its reuse across A blocks).
-      bool bInPlace = !sgemmPacksB(m, ldb, MCb, blk.packB);
+      // (Compiled panels were packed when the program was compiled.)
+      bool bInPlace = !blk.bPanels && !sgemmPacksB(m, ldb, MCb, blk.packB);
       int64_t fullCols = nc / nr * nr;
-      if (blk.bPanels)
-        ; // packed when the program was compiled
-      else if (!bInPlace)
+      if (!blk.bPanels && !bInPlace)
         packB(kc, nc, b + pc * ldb + jc, ldb, nr, bPacked.get());
-      else if (fullCols < nc) // only the ragged edge panel, zero-padded
+      else if (bInPlace && fullCols < nc) // only the ragged edge, zero-padded
         packB(kc, nc - fullCols, b + pc * ldb + jc + fullCols, ldb, nr,
               bPacked.get() + fullCols * kc);
       for (int64_t ic = 0; ic < m; ic += MCb) {
@@ -262,7 +261,7 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
           for (int64_t ir = 0; ir < mc; ir += mr) {
             int64_t rows = std::min(mr, mc - ir);
             // The first K slice overwrites C unless asked to accumulate.
-            bool direct = !blk.bPanels && bInPlace && cols == nr;
+            bool direct = bInPlace && cols == nr;
             // Compiled panels hold all K rows of their 16 columns.
             const float *bp = blk.bPanels ? b + (jc + jr) * k + pc * nr
                               : direct    ? b + pc * ldb + jc + jr
