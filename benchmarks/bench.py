@@ -6,7 +6,11 @@ framework set to the same thread count.
 
 Usually run through benchmarks/run.sh, which installs the baselines, measures
 the machine's peak and runs 1 and all threads. A baseline that is not
-installed is reported as such, not silently dropped.
+installed is reported as such, not silently dropped. Every contender's
+output is checked against the float64 NumPy reference first; a wrong one is
+reported as wrong and not timed. The contenders of a workload are timed in
+turn over --rounds rounds (the least of each one's medians), so the VM's
+slow phases hit all of them alike.
 """
 from __future__ import annotations
 
@@ -14,39 +18,11 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import sys
 import time
 
-
-def set_threads(threads: int):
-    """Before any framework is imported: they read these at start-up."""
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                "FLASH_NUM_THREADS"):
-        os.environ[var] = str(threads)
-
-    if threads == 1:
-        os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
-                                   "intra_op_parallelism_threads=1")
-
-
-def timeit(fn, min_time=0.25, min_reps=5, max_reps=2000):
-    """Median seconds per call after a warm-up.
-
-    Each framework keeps its default thread-pool behaviour; the pause first
-    lets the previous framework's spinning workers go idle, so they do not
-    steal cores from this measurement."""
-    time.sleep(0.3)
-    fn()
-    fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < min_reps or (time.perf_counter() - start < min_time and len(times) < max_reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import check, in_rounds, provenance, relative_error, set_threads, timeit  # noqa: E402
 
 
 class Baselines:
@@ -67,6 +43,13 @@ class Baselines:
                 self.available[name] = importer()
             except Exception as e:  # not installed, or fails to import
                 self.why[name] = f"unavailable: {type(e).__name__}: {e}"[:200]
+
+    def versions(self) -> dict:
+        out = {}
+        for name, module in self.available.items():
+            out[name] = getattr(module, "__version__", None) or getattr(
+                getattr(module, "version", None), "VERSION", "?")
+        return out
 
     def _torch(self):
         import torch
@@ -196,9 +179,12 @@ def isolated_only(args, name, workloads):
     result = {}
     for w in workloads:
         try:
-            result[w.name] = timeit(make_runner(args, w))
+            fn = make_runner(args, w)
         except Exception as e:  # a model it cannot take: say so
-            result[w.name] = f"{type(e).__name__}: {e}"[:200]
+            result[w.name] = f"failed: {type(e).__name__}: {e}"[:200]
+            continue
+        why = check(fn, w.reference(w.inputs()))
+        result[w.name] = why or in_rounds({name: fn}, rounds=args.rounds)[name]
     return result
 
 
@@ -207,6 +193,7 @@ def run_isolated_subprocess(args, name):
     import tempfile
     with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
         cmd = [sys.executable, __file__, "--threads", str(args.threads), "--only", name,
+               "--rounds", str(args.rounds), "--only-workloads", args.only_workloads,
                "--out", tmp.name] + (["--quick"] if args.quick else [])
         env = dict(os.environ, TVM_NUM_THREADS=str(args.threads))
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -215,16 +202,71 @@ def run_isolated_subprocess(args, name):
         return json.load(open(tmp.name)), None
 
 
+def select(workloads, names):
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    return [w for w in workloads if not wanted or w.name in wanted]
+
+
+def measure(w, args, base, fma_peak) -> dict:
+    """One workload: compile ours (cold, then from the cache), check every
+    contender against the float64 reference, time the correct ones in turn."""
+    import flashcompile as fc
+    inputs = w.inputs()
+    expected = w.reference(inputs)
+    row = {"workload": w.name, "kind": w.kind, "unit": w.unit, "threads": args.threads,
+           "work": w.flops, "not_timed": {}}
+    t0 = time.perf_counter()
+    compiled = fc.compile_mlir(w.flash)
+    row["fc_compile_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fc.compile_mlir(w.flash)
+    row["fc_compile_cached_s"] = time.perf_counter() - t0
+    row["fc_max_rel_error"] = relative_error(compiled(*inputs), expected)
+    row["fc_correct"] = bool(row["fc_max_rel_error"] <= 1e-3)
+    contenders = {"flashcompile": lambda: compiled(*inputs)}
+    for name, options in ABLATIONS.items():
+        if options.startswith("conv-im2col") and w.kind != "conv":
+            continue  # no convolution: the same code as the default
+        if options.startswith("ukernels") and w.kind in ("matmul", "mlp") and w.flops > NAIVE_FLOP_LIMIT:
+            row["not_timed"][f"flashcompile ({name})"] = "skipped: naive loops would take seconds per call"
+            continue
+        variant = fc.compile_mlir(w.flash, options=options)
+        contenders[f"flashcompile ({name})"] = (lambda v: lambda: v(*inputs))(variant)
+    contenders.update(base.runners(w, inputs))
+    for name in list(contenders):
+        why = check(contenders[name], expected)
+        if why:
+            row["not_timed"][name] = why
+            del contenders[name]
+    seconds = in_rounds(contenders, rounds=args.rounds)
+    row["seconds"] = seconds
+    row["rate"] = {k: w.flops / s / 1e9 for k, s in seconds.items()}
+    ours = row["rate"].get("flashcompile")
+    row["speedup_vs"] = {k: ours / r for k, r in row["rate"].items()
+                         if ours and not k.startswith("flashcompile")}
+    if ours and w.unit == "GFLOP/s" and fma_peak:
+        row["fraction_of_peak"] = ours / fma_peak
+    vs = "  ".join(f"{k} {v:.2f}x" for k, v in row["speedup_vs"].items())
+    bad = "  ".join(f"{k}: {v}" for k, v in row["not_timed"].items() if not v.startswith("skipped"))
+    print(f"[{args.threads}t] {w.name:<36} fc {ours or float('nan'):8.2f} {w.unit:<8} "
+          f"compile {row['fc_compile_s']:.2f}s  {'OK ' if row['fc_correct'] else 'WRONG'} {vs}"
+          + (f"\n    not timed: {bad}" if bad else ""), flush=True)
+    return row
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=sorted(ISOLATED), help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds, contenders in turn")
+    parser.add_argument("--only-workloads", default="", help="comma-separated workload names")
     parser.add_argument("--skip", default="", help="comma-separated: torch,jax,onnxruntime,torch.compile")
     parser.add_argument("--peak", default=os.path.join(os.path.dirname(__file__), "results", "peak.json"))
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     set_threads(args.threads)
+    measured_with = provenance()  # the code as it is when the run starts
     skip = set(filter(None, args.skip.split(",")))
     # A fresh compile cache: "compile s" is a cold compile, and the second
     # compile of the same module measures the cached path.
@@ -232,10 +274,10 @@ def main():
     os.environ["FLASH_CACHE_DIR"] = tempfile.mkdtemp(prefix="flash-bench-cache-")
 
     import numpy as np
-    sys.path.insert(0, os.path.dirname(__file__))
     from workloads import all_workloads
     if args.only:
-        json.dump(isolated_only(args, args.only, all_workloads(args.quick)), open(args.out, "w"))
+        workloads = select(all_workloads(args.quick), args.only_workloads)
+        json.dump(isolated_only(args, args.only, workloads), open(args.out, "w"))
         return
     import flashcompile as fc
 
@@ -244,49 +286,13 @@ def main():
     fma_peak = peak.get("fma_gflops_avx2_1thread" if args.threads == 1 else "fma_gflops_avx2_allthreads")
     base = Baselines(args.threads, skip)
     rows = []
-    for w in all_workloads(args.quick):
-        inputs = w.inputs()
-        row = {"workload": w.name, "kind": w.kind, "unit": w.unit, "threads": args.threads}
-        t0 = time.perf_counter()
-        compiled = fc.compile_mlir(w.flash)
-        row["fc_compile_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        fc.compile_mlir(w.flash)
-        row["fc_compile_cached_s"] = time.perf_counter() - t0
-        expected = w.numpy(*inputs)
-        got = compiled(*inputs)
-        scale = float(np.max(np.abs(expected))) or 1.0
-        row["fc_max_rel_error"] = float(np.max(np.abs(got - expected))) / scale
-        row["fc_correct"] = bool(row["fc_max_rel_error"] < 1e-3)
-        seconds = {"flashcompile": timeit(lambda: compiled(*inputs))}
-        for name, options in ABLATIONS.items():
-            if options.startswith("conv-im2col") and w.kind != "conv":
-                continue  # no convolution: the same code as the default
-            if options.startswith("ukernels") and w.kind in ("matmul", "mlp") and w.flops > NAIVE_FLOP_LIMIT:
-                row[f"ablation {name}"] = "skipped: naive loops would take seconds per call"
-                continue
-            variant = fc.compile_mlir(w.flash, options=options)
-            seconds[f"flashcompile ({name})"] = timeit(lambda: variant(*inputs))
-        for name, fn in base.runners(w, inputs).items():
-            try:
-                seconds[name] = timeit(fn)
-            except Exception as e:
-                row[f"{name} error"] = f"{type(e).__name__}: {e}"[:200]
-        row["seconds"] = seconds
-        row["rate"] = {k: w.flops / s / 1e9 for k, s in seconds.items()}
-        ours = row["rate"]["flashcompile"]
-        row["speedup_vs"] = {k: ours / r for k, r in row["rate"].items() if not k.startswith("flashcompile")}
-        if w.unit == "GFLOP/s" and fma_peak:
-            row["fraction_of_peak"] = ours / fma_peak
-        rows.append(row)
-        vs = "  ".join(f"{k} {v:.2f}x" for k, v in row["speedup_vs"].items())
-        print(f"[{args.threads}t] {w.name:<36} fc {ours:8.2f} {w.unit:<8} "
-              f"compile {row['fc_compile_s']:.2f}s  {'OK ' if row['fc_correct'] else 'BAD'} {vs}", flush=True)
+    for w in select(all_workloads(args.quick), args.only_workloads):
+        rows.append(measure(w, args, base, fma_peak))
 
     # Per-call overhead of a cached eager op on a small array.
     x = np.random.default_rng(0).standard_normal(1024, dtype=np.float32)
-    overhead = {"fc.add": timeit(lambda: fc.add(x, x), min_time=0.5),
-                "np.add": timeit(lambda: np.add(x, x), min_time=0.5)}
+    overhead = in_rounds({"fc.add": lambda: fc.add(x, x), "np.add": lambda: np.add(x, x)},
+                         rounds=args.rounds, min_time=0.5)
     overhead["ratio"] = overhead["fc.add"] / overhead["np.add"]
     print(f"[{args.threads}t] per-call overhead, add on 1024 floats: fc.add "
           f"{overhead['fc.add'] * 1e6:.2f} us, np.add {overhead['np.add'] * 1e6:.2f} us "
@@ -305,18 +311,19 @@ def main():
         for row in rows:
             value = isolated.get(row["workload"])
             if isinstance(value, str):
-                row[f"{name} error"] = value
+                row["not_timed"][name] = value
             elif value:
-                gflop = row["rate"]["flashcompile"] * row["seconds"]["flashcompile"]
                 row["seconds"][name] = value
-                row["rate"][name] = gflop / value
-                row["speedup_vs"][name] = row["rate"]["flashcompile"] / row["rate"][name]
-                print(f"[{args.threads}t] {row['workload']:<36} vs {name} "
-                      f"{row['speedup_vs'][name]:.2f}x", flush=True)
+                row["rate"][name] = row["work"] / value / 1e9
+                if "flashcompile" in row["rate"]:
+                    row["speedup_vs"][name] = row["rate"]["flashcompile"] / row["rate"][name]
+                    print(f"[{args.threads}t] {row['workload']:<36} vs {name} "
+                          f"{row['speedup_vs'][name]:.2f}x", flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
-        json.dump({"threads": args.threads, "machine": platform.processor() or platform.machine(),
-                   "python": platform.python_version(), "peak": peak,
+        json.dump({"threads": args.threads, "provenance": measured_with, "rounds": args.rounds,
+                   "tolerance": "max |out - ref| / max |ref| <= 1e-3 against float64 NumPy",
+                   "versions": base.versions(), "peak": peak,
                    "baselines_missing": base.why, "overhead_add_1024": overhead,
                    "rows": rows}, f, indent=1)
     print(f"wrote {args.out}")

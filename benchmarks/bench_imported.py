@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import set_threads, timeit  # noqa: E402
+from harness import check, in_rounds, provenance, set_threads, timeit  # noqa: E402
 
 
 def models():
@@ -57,17 +56,6 @@ def build(name):
     return model, x
 
 
-def in_rounds(fns: dict, rounds: int = 3) -> dict:
-    """name -> seconds per call: the least of `rounds` medians, the
-    contenders timed in turn each round, so a minute-long change in what
-    this VM's second core gets hits all of them, not one."""
-    best = {}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            best[name] = min(best.get(name, float("inf")), timeit(fn))
-    return best
-
-
 def torch_compile_times(threads):
     """Run in a child process: seconds per call of torch.compile per model."""
     import torch
@@ -77,22 +65,25 @@ def torch_compile_times(threads):
         model, x = build(name)
         compiled = torch.compile(model)
         with torch.no_grad():
-            out[name] = timeit(lambda: compiled(x))
+            why = check(lambda: compiled(x), model(x).numpy())
+            out[name] = why or timeit(lambda: compiled(x))
     return out
 
 
-def report(paths, md_path):
-    """A markdown table of one or more result files."""
+def table(paths) -> str:
+    """A markdown table of one or more result files (also docs/importers.md's,
+    through benchmarks/gen_docs.py)."""
     lines = ["| model | threads | torch eager ms | torch.compile ms | ONNX Runtime ms | "
              "fc.from_onnx ms | fc.from_pytorch ms | vs eager | vs torch.compile | vs ORT |",
              "|---|---|---|---|---|---|---|---|---|---|"]
+    not_timed = []
     for path in paths:
         result = json.load(open(path))
         for row in result["rows"]:
             t, s = row["seconds"], row["speedup"]
 
             def ms(k):
-                return f"{t[k] * 1e3:.3f}" if t.get(k) else "n/a"
+                return f"{t[k] * 1e3:.3f}" if t.get(k) else row.get("not_timed", {}).get(k, "n/a").split(":")[0]
 
             def x(k):
                 return f"{s[k]:.2f}x" if s.get(k) else "n/a"
@@ -100,7 +91,15 @@ def report(paths, md_path):
                          f"{ms('torch.compile')} | {ms('onnxruntime')} | {ms('flash.from_onnx')} | "
                          f"{ms('flash.from_pytorch')} | {x('torch')} | {x('torch.compile')} | "
                          f"{x('onnxruntime')} |")
-    text = "\n".join(lines) + "\n\nvs X = X's time / fc.from_pytorch's time (above 1: ours faster).\n"
+            not_timed += [f"- {row['name']}, {result['threads']} thread(s), {k}: {v}"
+                          for k, v in row.get("not_timed", {}).items()]
+    return ("\n".join(lines) + "\n\nvs X = X's time / fc.from_pytorch's time (above 1: ours faster). "
+            "Every output was checked against torch eager's before timing"
+            + (":\n\n" + "\n".join(not_timed) if not_timed else "; all matched."))
+
+
+def report(paths, md_path):
+    text = table(paths) + "\n"
     with open(md_path, "w") as f:
         f.write(text)
     print(text)
@@ -118,6 +117,7 @@ def main():
         report(args.report, args.md)
         return
     set_threads(args.threads)
+    measured_with = provenance()  # the code as it is when the run starts
     if args.child:
         print(json.dumps(torch_compile_times(args.threads)))
         return
@@ -153,24 +153,31 @@ def main():
         feed = {sess.get_inputs()[0].name: xn}
         ours_torch = fc.from_pytorch(model, (x,))
         ours_onnx = fc.from_onnx(path)
-        for label, got in (("from_pytorch", ours_torch(xn)), ("from_onnx", ours_onnx(xn)),
-                           ("onnxruntime", sess.run(None, feed)[0])):
-            err = float(np.max(np.abs(got - expected)))
-            if err > 1e-3 * max(1.0, float(np.max(np.abs(expected)))):
-                raise SystemExit(f"{name}: {label} differs from torch by {err}")
+        contenders = {"torch": lambda: model(x),
+                      "onnxruntime": lambda: sess.run(None, feed),
+                      "flash.from_onnx": lambda: ours_onnx(xn),
+                      "flash.from_pytorch": lambda: ours_torch(xn)}
+        not_timed = {}
         with torch.no_grad():
-            times = in_rounds({"torch": lambda: model(x),
-                               "onnxruntime": lambda: sess.run(None, feed),
-                               "flash.from_onnx": lambda: ours_onnx(xn),
-                               "flash.from_pytorch": lambda: ours_torch(xn)})
-        times["torch.compile"] = compiled_times.get(name)
-        flash = times["flash.from_pytorch"]
-        row = {"name": name, "seconds": times,
-               "speedup": {k: (v / flash if v else None) for k, v in times.items()}}
+            for label in list(contenders):
+                why = check(contenders[label], expected)
+                if why:  # reported as wrong, not timed
+                    not_timed[label] = why
+                    del contenders[label]
+            times = in_rounds(contenders)
+        compiled = compiled_times.get(name)
+        if isinstance(compiled, str):
+            not_timed["torch.compile"] = compiled
+            compiled = None
+        times["torch.compile"] = compiled
+        flash = times.get("flash.from_pytorch")
+        row = {"name": name, "seconds": times, "not_timed": not_timed,
+               "speedup": {k: (v / flash if v and flash else None) for k, v in times.items()}}
         rows.append(row)
         print(f"{name:28s} " + "  ".join(
             f"{k} {v * 1e3:.3f} ms" if v else f"{k} n/a" for k, v in times.items()), flush=True)
-    result = {"threads": args.threads, "machine": platform.processor() or platform.machine(),
+    result = {"threads": args.threads, "provenance": measured_with,
+              "check": "every contender's output against torch eager's, max |out - ref| / max |ref| <= 1e-3",
               "torch": torch.__version__, "onnxruntime": ort.__version__, "rows": rows,
               "note": "speedup = baseline seconds / fc.from_pytorch seconds (above 1: ours faster)"}
     if args.out:

@@ -9,6 +9,14 @@ BASELINES = ["numpy", "torch", "torch.compile", "jax.jit", "onnxruntime", "iree"
 ABLATIONS = ["flashcompile (no ukernels)", "flashcompile (no fusion)", "flashcompile (no im2col)"]
 
 
+def _cell(r, name):
+    """A speedup, or why there is none (a contender found wrong is not timed)."""
+    if name in r["speedup_vs"]:
+        return f"{r['speedup_vs'][name]:.2f}x"
+    why = r.get("not_timed", {}).get(name, "")
+    return why.split(":")[0] if why else "n/a"
+
+
 def table(runs):
     lines = ["| workload | threads | fc | unit | % of peak | compile s (cold / cached) | "
              + " | ".join(f"vs {b}" for b in BASELINES) + " |",
@@ -16,11 +24,11 @@ def table(runs):
     for run in runs:
         for r in run["rows"]:
             peak = f"{100 * r['fraction_of_peak']:.0f}%" if "fraction_of_peak" in r else ""
-            vs = [f"{r['speedup_vs'][b]:.2f}x" if b in r["speedup_vs"] else "n/a" for b in BASELINES]
-            bad = "" if r["fc_correct"] else " (WRONG RESULT)"
-            lines.append(f"| {r['workload']}{bad} | {r['threads']} | {r['rate']['flashcompile']:.1f} | "
-                         f"{r['unit']} | {peak} | {r['fc_compile_s']:.3f} / {r.get('fc_compile_cached_s', float('nan')):.3f} | "
-                         + " | ".join(vs) + " |")
+            ours = r["rate"].get("flashcompile")
+            rate = f"{ours:.1f}" if ours else "WRONG RESULT"
+            lines.append(f"| {r['workload']} | {r['threads']} | {rate} | "
+                         f"{r['unit']} | {peak} | {r['fc_compile_s']:.3f} / {r['fc_compile_cached_s']:.3f} | "
+                         + " | ".join(_cell(r, b) for b in BASELINES) + " |")
     return "\n".join(lines)
 
 
@@ -29,15 +37,40 @@ def ablation_table(runs):
              "|---|---:|---:|" + "---:|" * len(ABLATIONS)]
     for run in runs:
         for r in run["rows"]:
+            ours = r["rate"].get("flashcompile")
             cells = []
             for a in ABLATIONS:
-                if a in r["rate"]:
-                    cells.append(f"{r['rate'][a]:.1f} ({r['rate'][a] / r['rate']['flashcompile']:.2f}x)")
+                if a in r["rate"] and ours:
+                    cells.append(f"{r['rate'][a]:.1f} ({r['rate'][a] / ours:.2f}x)")
                 else:
-                    cells.append("skipped" if f"ablation {a.split('(')[1][:-1]}" in r else "n/a")
-            lines.append(f"| {r['workload']} | {r['threads']} | {r['rate']['flashcompile']:.1f} | "
+                    why = r.get("not_timed", {}).get(a, "")
+                    cells.append(why.split(":")[0] if why else "n/a")
+            lines.append(f"| {r['workload']} | {r['threads']} | {ours or float('nan'):.1f} | "
                          + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def overhead_table(runs):
+    text = "| threads | fc.add | np.add | ratio |\n|---:|---:|---:|---:|\n"
+    for run in runs:
+        o = run.get("overhead_add_1024")
+        if o:
+            text += (f"| {run['threads']} | {o['fc.add'] * 1e6:.2f} us | {o['np.add'] * 1e6:.2f} us | "
+                     f"{o['ratio']:.2f}x |\n")
+    return text.rstrip("\n")
+
+
+def not_timed_list(runs):
+    """Every contender that was not timed, and why (wrong, failed, missing)."""
+    lines = []
+    for run in runs:
+        for r in run["rows"]:
+            for name, why in r.get("not_timed", {}).items():
+                if not why.startswith("skipped"):
+                    lines.append(f"- {r['workload']}, {r['threads']} thread(s), {name}: {why}")
+    missing = {k: v for run in runs for k, v in run.get("baselines_missing", {}).items()}
+    lines += [f"- {k}: {v}" for k, v in missing.items()]
+    return "\n".join(lines) or "- none: every contender was checked and timed"
 
 
 def plot(runs, path):
@@ -75,16 +108,8 @@ def main():
     text = ("## Throughput and speedups\n\n" + table(runs)
             + "\n\n## Ablation: each optimization switched off (rate, and ratio to the default)\n\n"
             + ablation_table(runs) + "\n")
-    text += "\n## Per-call overhead of a cached `fc.add` on 1024 floats\n\n"
-    text += "| threads | fc.add | np.add | ratio |\n|---:|---:|---:|---:|\n"
-    for run in runs:
-        o = run.get("overhead_add_1024")
-        if o:
-            text += (f"| {run['threads']} | {o['fc.add'] * 1e6:.2f} us | {o['np.add'] * 1e6:.2f} us | "
-                     f"{o['ratio']:.2f}x |\n")
-    missing = {k: v for run in runs for k, v in run.get("baselines_missing", {}).items()}
-    if missing:
-        text += "\nBaselines not measured: " + "; ".join(f"{k}: {v}" for k, v in missing.items()) + "\n"
+    text += "\n## Per-call overhead of a cached `fc.add` on 1024 floats\n\n" + overhead_table(runs) + "\n"
+    text += "\n## Not timed\n\n" + not_timed_list(runs) + "\n"
     print(text)
     if args.md:
         open(args.md, "w").write(text)

@@ -4,7 +4,7 @@
 # machine's peak, runs every workload against every baseline on one thread
 # and on all threads, and writes benchmarks/results/{peak,bench-*t}.json,
 # bench.png and the table in benchmarks/results/summary.md.
-#   bash benchmarks/run.sh [--quick] [--skip torch.compile,...]
+#   bash benchmarks/run.sh [--quick] [--rounds N] [--skip torch.compile,...]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
@@ -16,7 +16,7 @@ fi
 results="$root/benchmarks/results"
 mkdir -p "$results"
 echo "== peak"
-"$root/build/bin/flash-peak" | tee "$results/peak.json"
+"$root/build/bin/flash-peak" | "$PYTHON" "$root/benchmarks/harness.py" --stamp | tee "$results/peak.json"
 export PYTHONPATH="$root/build/python_packages"
 # Older-OpenBLAS workarounds that slow a current NumPy (see the env notes).
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
@@ -26,3 +26,5 @@ taskset -c 0 "$PYTHON" "$root/benchmarks/bench.py" --threads 1 --out "$results/b
 echo "== $threads threads"
 "$PYTHON" "$root/benchmarks/bench.py" --threads "$threads" --out "$results/bench-${threads}t.json" "$@"
 "$PYTHON" "$root/benchmarks/report.py" "$results"/bench-*t.json --png "$results/bench.png" --md "$results/summary.md"
+# The docs' tables and figures come from these files (benchmarks/gen_docs.py).
+"$PYTHON" "$root/benchmarks/gen_docs.py" --write

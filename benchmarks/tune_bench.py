@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -108,8 +107,9 @@ def workloads():
     ]
 
 
-def write_md(result: dict, path: str, budget: float, top_k: int):
-    """The benchmark's table (benchmarks/results/tuning.md) from its JSON."""
+def write_md(result: dict, path: str | None, budget: float, top_k: int) -> str:
+    """The benchmark's table (benchmarks/results/tuning.md) from its JSON;
+    also what docs/tuning.md shows (benchmarks/gen_docs.py)."""
     from flashcompile.tuning.space import default_config, is_default
     rows, rho = result["rows"], result["spearman_pooled"]
     lines = ["| workload | default ms | tuned ms | speedup | tuner's check | ops: best config "
@@ -144,7 +144,10 @@ def write_md(result: dict, path: str, budget: float, top_k: int):
                  f"(median per op {result['spearman_per_op_median']:.3f}); candidates pruned "
                  f"by the model: {result['pruned_share']:.0%}. Budget {budget:.0f} s per "
                  f"workload, top {top_k} candidates per op.")
-    open(path, "w").write("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    if path:
+        open(path, "w").write(text)
+    return text
 
 
 def main():
@@ -205,8 +208,8 @@ def main():
     rho = spearman([p[0] for p in points], [p[1] for p in points])
     per_op = sorted(o["spearman"] for r in rows for o in r["ops"] if o["spearman"] is not None)
     ops = [o for r in rows for o in r["ops"]]
-    result = {"machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-              "rows": rows, "spearman_pooled": rho,
+    from harness import provenance
+    result = {"provenance": provenance(), "rows": rows, "spearman_pooled": rho,
               "spearman_per_op_median": per_op[len(per_op) // 2] if per_op else None,
               "workloads_at_1_1x": sum(r["program_speedup"] >= 1.1 for r in rows),
               "workloads": len(rows),

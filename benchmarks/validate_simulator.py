@@ -156,7 +156,9 @@ def main(passes: int = 5, more: bool = False):
                      "predicted_us": sim.time_s * 1e6, "error": err, "bound": sim.bound})
         print(f"{group:<5} {name:<40} measured {m * 1e6:10.2f} us  predicted "
               f"{sim.time_s * 1e6:10.2f} us  error {err:+6.1%}  {sim.bound}", flush=True)
-    json.dump({"calibration": calibration, "threads": fc.get_num_threads(),
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from harness import provenance
+    json.dump({"provenance": provenance(), "calibration": calibration, "threads": fc.get_num_threads(),
                "passes": done + passes, "calibration_runs": calibrations, "cases": rows},
               open(OUT, "w"), indent=1)
     print(f"wrote {OUT}")

@@ -22,6 +22,12 @@ class Workload:
     torch: Callable | None = None  # (torch module) -> fn on torch tensors
     jax: Callable | None = None    # (jax.numpy) -> fn on jax arrays
     tags: list = field(default_factory=list)
+    # How each input is drawn, as a framework initialises it: an activation
+    # N(0, 1), a weight or bias N(0, 1/fan_in) (LeCun normal, Flax's default;
+    # PyTorch's U(+-1/sqrt(fan_in)) shrinks LeNet's logits to a uniform
+    # softmax), a norm's scale and shift near 1 and 0. Unit normal weights
+    # saturate every softmax: one-hot rows hide numerical bugs.
+    init: list | None = None
 
     @property
     def flash(self) -> str:
@@ -34,7 +40,30 @@ class Workload:
 
     def inputs(self, seed=0):
         rng = np.random.default_rng(seed)
-        return [rng.standard_normal(s, dtype=np.float32) for s in self.shapes]
+        return [draw(rng, shape, how) for shape, how in
+                zip(self.shapes, self.init or [ACT] * len(self.shapes))]
+
+    def reference(self, inputs):
+        """The NumPy version in float64: what every contender is checked
+        against before it is timed."""
+        return self.numpy(*[np.asarray(x, np.float64) for x in inputs])
+
+
+ACT, GAMMA, BETA = ("act",), ("gamma",), ("beta",)
+
+
+def weight(fan_in):
+    return ("weight", fan_in)
+
+
+def draw(rng, shape, how):
+    """One input drawn as `how` says (see Workload.init)."""
+    x = rng.standard_normal(shape, dtype=np.float32)
+    if how[0] == "weight":
+        return (x / np.float32(np.sqrt(how[1]))).astype(np.float32)
+    if how[0] == "gamma":
+        return (1.0 + 0.1 * x).astype(np.float32)
+    return (0.1 * x).astype(np.float32) if how[0] == "beta" else x
 
 
 def _t(shape):
@@ -60,7 +89,7 @@ def matmul(m, k, n):
     return Workload(f"matmul {m}x{k}x{n}", "matmul", 2.0 * m * k * n, "GFLOP/s",
                     [a, b], flash, lambda a, b: a @ b, onnx_model,
                     torch=lambda t: (lambda a, b: a @ b),
-                    jax=lambda jnp: (lambda a, b: a @ b))
+                    jax=lambda jnp: (lambda a, b: a @ b), init=[ACT, weight(k)])
 
 
 def mlp(batch, sizes=(784, 128, 10)):
@@ -98,7 +127,8 @@ def mlp(batch, sizes=(784, 128, 10)):
     return Workload(f"mlp {d0}-{d1}-{d2} batch {batch}", "mlp", flops, "GFLOP/s",
                     [x, w1, b1, w2, b2], flash, ref, onnx_model,
                     torch=lambda t: (lambda x, w1, b1, w2, b2: t.relu(x @ w1 + b1) @ w2 + b2),
-                    jax=lambda jnp: (lambda x, w1, b1, w2, b2: jnp.maximum(x @ w1 + b1, 0) @ w2 + b2))
+                    jax=lambda jnp: (lambda x, w1, b1, w2, b2: jnp.maximum(x @ w1 + b1, 0) @ w2 + b2),
+                    init=[ACT, weight(d0), weight(d0), weight(d1), weight(d1)])
 
 
 def add_relu_chain(n):
@@ -163,7 +193,8 @@ def conv_relu(n=1, c=64, h=56, w=56, o=64, k=3):
 
     flops = 2.0 * n * o * h * w * c * k * k
     return Workload(f"conv2d {n}x{c}x{h}x{w} {o}x{k}x{k} +bias+relu", "conv", flops, "GFLOP/s",
-                    [xs, ws, bs], flash, ref, onnx_model, torch=torch_fn, jax=jax_fn)
+                    [xs, ws, bs], flash, ref, onnx_model, torch=torch_fn, jax=jax_fn,
+                    init=[ACT, weight(c * k * k), weight(c * k * k)])
 
 
 def _trace(fn, example):
@@ -185,8 +216,8 @@ class _Ops:
             self.erf, self.exp, self.sqrt = jax.scipy.special.erf, mod.exp, mod.sqrt
         else:
             import math
-            erf = np.vectorize(math.erf, otypes=[np.float32])
-            self.erf, self.exp, self.sqrt = erf, np.exp, np.sqrt
+            erf = np.vectorize(math.erf)  # float64; cast back to the input's dtype
+            self.erf, self.exp, self.sqrt = (lambda x: erf(x).astype(x.dtype)), np.exp, np.sqrt
 
     def reduce(self, fn, x):
         if self.kind == "torch":
@@ -290,7 +321,9 @@ def transformer_block(batch=1, seq=128, width=256, heads=4, ff=1024):
                                                                heads=heads)),
                     jax=lambda jnp: (lambda *a: _encoder_block(_Ops("jax", jnp), *a,
                                                                heads=heads)),
-                    tags=["model"])
+                    tags=["model"],
+                    init=[ACT] + [weight(e), weight(e)] * 4 + [GAMMA, BETA, weight(e), weight(e),
+                                                               weight(ff), weight(ff), GAMMA, BETA])
 
 
 def lenet(batch=16):
@@ -362,7 +395,9 @@ def lenet(batch=16):
 
     flops = batch * 2.0 * (6 * 28 * 28 * 25 + 16 * 10 * 10 * 150 + 400 * 120 + 120 * 84 + 84 * 10)
     return Workload(f"lenet-5 batch {batch}", "model", flops, "GFLOP/s", shapes, flash, ref,
-                    onnx_model, torch=torch_fn, tags=["model"])
+                    onnx_model, torch=torch_fn, tags=["model"],
+                    init=[ACT, weight(25), weight(25), weight(150), weight(150), weight(400),
+                          weight(400), weight(120), weight(120), weight(84), weight(84)])
 
 
 def all_workloads(quick=False):

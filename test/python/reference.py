@@ -51,15 +51,18 @@ def pool2d(x, kernel, stride, padding, mode, count_include_pad=True):
     return out
 
 
-def conv2d(x, w, b=None, stride=1, padding=0):
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+    """Direct float64 convolution, NCHW, one tap of the filter at a time."""
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    oh, ow = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
+    oh = (h + 2 * padding - dilation * (kh - 1) - 1) // stride + 1
+    ow = (wd + 2 * padding - dilation * (kw - 1) - 1) // stride + 1
     out = np.zeros((n, o, oh, ow))
     for i in range(kh):
         for j in range(kw):
-            patch = xp[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
+            y0, x0 = i * dilation, j * dilation
+            patch = xp[:, :, y0:y0 + stride * oh:stride, x0:x0 + stride * ow:stride]
             out += np.einsum("nchw,oc->nohw", patch, w[:, :, i, j])
     return out if b is None else out + b.reshape(1, -1, 1, 1)
 

@@ -44,7 +44,7 @@ def test_model_graphs_against_onnxruntime(make):
     import onnxruntime as ort
     w = _workload(make)(4) if make in ("lenet", "mlp") else _workload(make)()
     model = w.onnx()
-    xs = [x * 0.1 for x in w.inputs()]
+    xs = w.inputs()  # weights scaled by fan-in: no saturated softmax or attention row
     ours = fc.from_onnx(model)(*xs)
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     theirs = sess.run(None, dict(zip([i.name for i in sess.get_inputs()], xs)))[0]
@@ -84,3 +84,42 @@ def test_inputs_by_name():
     np.testing.assert_array_equal(m(b=b, a=a), a - b)
     with pytest.raises(TypeError, match=r"unknown ONNX input\(s\) \['c'\]"):
         m(a, c=b)
+
+
+def _single_node(op, x_shape, y_shape, inputs=(), **attrs):
+    """A one-node model: input x (float), further inputs as initializers."""
+    from onnx import TensorProto, helper, numpy_helper
+    inits = [numpy_helper.from_array(v, n) for n, v in inputs]
+    g = helper.make_graph([helper.make_node(op, ["x"] + [n for n, _ in inputs], ["y"], **attrs)],
+                          "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _against_onnxruntime(model, x):
+    import onnxruntime as ort
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(fc.from_onnx(model)(x), sess.run(None, {"x": x})[0],
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("include", [0, 1])
+@pytest.mark.parametrize("kernel,strides,pads", [([3, 3], [2, 2], [1, 1, 1, 1]),
+                                                 ([4, 2], [1, 2], [2, 0, 1, 1])])
+def test_average_pool_padding_count_include_pad(kernel, strides, pads, include):
+    x = np.random.default_rng(6).standard_normal((2, 3, 9, 11)).astype(np.float32)
+    oh = (9 + pads[0] + pads[2] - kernel[0]) // strides[0] + 1
+    ow = (11 + pads[1] + pads[3] - kernel[1]) // strides[1] + 1
+    model = _single_node("AveragePool", x.shape, (2, 3, oh, ow), kernel_shape=kernel,
+                         strides=strides, pads=pads, count_include_pad=include)
+    _against_onnxruntime(model, x)
+
+
+@pytest.mark.parametrize("eps", [1e-5, 0.5])
+def test_layer_normalization_epsilon(eps):
+    """Unit-variance rows, a large epsilon: a lost or scaled one shows."""
+    x = np.random.default_rng(7).standard_normal((4, 24)).astype(np.float32)
+    g = np.random.default_rng(8).uniform(0.5, 1.5, 24).astype(np.float32)
+    model = _single_node("LayerNormalization", x.shape, x.shape,
+                         [("g", g), ("b", np.zeros(24, np.float32))], axis=-1, epsilon=eps)
+    _against_onnxruntime(model, x)

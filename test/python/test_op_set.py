@@ -144,6 +144,26 @@ def test_layer_norm(rng, run, shape, ndim):
     assert_close(got, ref.layer_norm(x.astype(float), scale, bias, ndim))
 
 
+@pytest.mark.parametrize("eps", [1e-5, 0.1, 0.5])
+def test_layer_norm_epsilon(rng, run, eps):
+    """Unit-variance rows and a large epsilon: an epsilon scaled or dropped
+    changes every output by several percent (a variance of ~4, as above,
+    hides it)."""
+    x = randn(rng, 6, 40)
+    scale, bias = np.ones(40, f32), np.zeros(40, f32)
+    got = run(lambda x, s, b: fc.layer_norm(x, s, b, eps=eps), x, scale, bias)
+    assert_close(got, ref.layer_norm(x.astype(float), scale, bias, 1, eps))
+
+
+@pytest.mark.parametrize("eps", [1e-5, 0.5])
+def test_batch_norm_epsilon(rng, run, eps):
+    x = randn(rng, 2, 3, 4, 5)
+    one, zero = np.ones(3, f32), np.zeros(3, f32)
+    var = np.array([0.2, 1.0, 3.0], f32)
+    got = run(lambda *a: fc.batch_norm(*a, eps=eps), x, one, zero, zero, var)
+    assert_close(got, ref.batch_norm(x.astype(float), one, zero, zero, var, eps))
+
+
 @pytest.mark.parametrize("shape", [(2, 3, 5, 5), (4, 6)])
 def test_batch_norm(rng, run, shape):
     c = shape[1]

@@ -209,3 +209,38 @@ def test_support_list():
     for op in ("aten.linear", "aten.convolution", "aten.scaled_dot_product_attention",
                "aten.native_layer_norm", "aten.max_pool2d_with_indices"):
         assert op in ops
+
+
+def _against_torch(model, *xs, rtol=1e-5, atol=1e-5):
+    expected = reference(model, *xs)
+    got = fc.from_pytorch(model, xs)(*[x.numpy() for x in xs])
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("kernel,dilation", [(4, 1), (2, 1), ((2, 3), 1), (3, 2), ((4, 1), (1, 3))])
+def test_conv_padding_same_odd_total(kernel, dilation):
+    """padding='same' with an odd total padding (even kernels, dilation):
+    torch puts the extra row and column at the bottom and right."""
+    torch.manual_seed(3)
+    model = nn.Conv2d(3, 4, kernel, padding="same", dilation=dilation)
+    _against_torch(model, torch.randn(2, 3, 9, 10))
+
+
+@pytest.mark.parametrize("include", [True, False])
+@pytest.mark.parametrize("kernel,stride,padding", [(3, 2, 1), (3, 1, 1), ((4, 2), (2, 1), (2, 1))])
+def test_avg_pool_padding_count_include_pad(kernel, stride, padding, include):
+    """Padded average pooling both ways: border windows divide by the full
+    kernel (count_include_pad=True) or by the elements inside (False)."""
+    model = nn.AvgPool2d(kernel, stride, padding, count_include_pad=include)
+    _against_torch(model, torch.randn(2, 3, 9, 11))
+
+
+@pytest.mark.parametrize("eps", [1e-5, 0.1, 1.0])
+def test_layer_norm_and_batch_norm_epsilon(eps):
+    """Unit-variance inputs and large epsilons: an epsilon lost or scaled
+    in the import shows in every output."""
+    torch.manual_seed(4)
+    _against_torch(nn.LayerNorm(16, eps=eps), torch.randn(3, 5, 16))
+    bn = nn.BatchNorm2d(4, eps=eps).eval()
+    bn.running_var.uniform_(0.2, 2.0)
+    _against_torch(bn, torch.randn(2, 4, 5, 5))

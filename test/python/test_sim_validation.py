@@ -2,41 +2,21 @@
 of benchmarks/results/sim-validation-host.json (FlashCompile's own programs,
 measured by benchmarks/validate_simulator.py) is predicted again with the
 current model and the calibration stored with the measurements."""
-import json
-import math
 import os
+import sys
 
 import numpy as np
 import pytest
 
-import flashcompile as fc
-from flashcompile.sim import calibrate
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATA = os.path.join(ROOT, "benchmarks", "results", "sim-validation-host.json")
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+import sim_validation  # noqa: E402  (the predictions docs/simulator.md shows too)
 
 
 @pytest.fixture(scope="module")
 def validation():
-    data = json.load(open(DATA))
-    host = calibrate.host_device(data=data["calibration"])
-    fc.set_num_threads(data["threads"])
-    rows = []
-    for case in data["cases"]:
-        sim = fc.simulate(fc.compile_mlir(case["ir"], name=case["name"]), host)
-        measured = case["measured_us"] * 1e-6
-        terms = {"compute": sum(k.compute_s for k in sim.kernels),
-                 "memory": sum(k.memory_s for k in sim.kernels),
-                 "overhead": sum(k.overhead_s for k in sim.kernels) + sim.call_overhead_s}
-        # The single term that best explains the measured time.
-        observed = min(terms, key=lambda b: abs(math.log(measured / max(terms[b], 1e-12))))
-        rows.append(dict(case, predicted_us=sim.time_s * 1e6,
-                         error=(sim.time_s - measured) / measured, bound=sim.bound,
-                         observed=observed))
-    print(f"\n{'group':<6}{'case':<42}{'measured us':>12}{'predicted us':>13}{'error':>8}  bound")
-    for r in rows:
-        print(f"{r['group']:<6}{r['name']:<42}{r['measured_us']:>12.2f}{r['predicted_us']:>13.2f}"
-              f"{r['error']:>+8.1%}  {r['bound']} (observed {r['observed']})")
+    rows = sim_validation.host_rows()
+    print("\n" + sim_validation.host_table())
     return rows
 
 

@@ -132,3 +132,31 @@ def test_compile_fixed_signature(rng):
     with pytest.raises(ValueError):
         c(np.ones((3, 3), f32))
     assert c.stages[:3] == ["flash", "graph", "linalg"]
+
+
+# A constant on the left of an operator: Python calls the traced value's
+# reflected method (__rsub__, ...), NumPy its __array_ufunc__ with the
+# operands in order. Each result against NumPy, so an operand swap fails.
+REVERSED = {
+    "1.5 - x": (lambda x: 1.5 - x),
+    "2 / x": (lambda x: 2.0 / x),
+    "2 ** x": (lambda x: 2.0 ** x),
+    "3 + x": (lambda x: 3.0 + x),
+    "3 * x": (lambda x: 3.0 * x),
+    "c - x": (lambda x: np.linspace(-1, 1, 5, dtype=f32) - x),
+    "c / x": (lambda x: np.linspace(1, 2, 5, dtype=f32) / x),
+    "c ** x": (lambda x: np.linspace(1.5, 3, 5, dtype=f32) ** x),
+    "m @ x": (lambda x: np.arange(6, dtype=f32).reshape(2, 3) @ x),
+    "x - 1.5": (lambda x: x - 1.5),
+    "x / 2": (lambda x: x / 2.0),
+    "x ** 2": (lambda x: x ** 2.0),
+}
+
+
+@pytest.mark.parametrize("expr", sorted(REVERSED))
+def test_constant_operand_order(expr):
+    fn = REVERSED[expr]
+    x = np.random.default_rng(5).uniform(0.5, 2.0, (3, 5)).astype(f32)  # > 0: pow's base
+    expected = fn(x.astype(np.float64))
+    got = fc.jit(fn)(x)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,274 @@
+"""The numbers in README.md and docs/ from the committed result files.
+
+A doc marks each generated piece with an expression over the results:
+
+    <!-- gen: bench_table() -->          (a block: the lines in between)
+    ...
+    <!-- /gen -->
+    ... at <!-- gen: fig("bench-1t", "overhead_add_1024.ratio", "{:.2f}x") -->1.28x<!-- /gen --> ...
+
+    python3 benchmarks/gen_docs.py --write   # regenerate every marked piece
+    python3 benchmarks/gen_docs.py --check   # exit 1 and list what differs
+
+test/python/test_docs_from_results.py runs the check, and fails on a number
+about performance, compile time, tuning or simulator accuracy written in a
+doc outside such a marker, outside a `<!-- history -->` block (design notes
+measured when a choice was made, labelled as such in the text) and outside
+an `<!-- example -->` block (worked examples with computed figures) and
+outside `<!-- setting -->` (a configured threshold, not a measurement).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, "results")
+sys.path.insert(0, HERE)
+
+DOCS = ["README.md"] + sorted(os.path.join("docs", f) for f in os.listdir(os.path.join(ROOT, "docs"))
+                              if f.endswith(".md"))
+MARK = re.compile(r"<!-- gen: (.*?) -->(.*?)<!-- /gen -->", re.S)
+# Exempt blocks: design notes measured when a choice was made (history),
+# worked examples whose figures are computed, not measured (example), and
+# a configured threshold or share, such as the tuner's 3% margin (setting).
+HISTORY = re.compile(r"<!-- (history|example|setting) -->.*?<!-- /\1 -->", re.S)
+# A figure about speed, time, tuning or accuracy: a ratio (1.2x), a rate,
+# a time, a percentage.
+NUMBER = re.compile(r"(?<![\w.^-])[-+]?\d+(?:\.\d+)?(?:x\b|\s?(?:GFLOP/s|GB/s|TFLOPS|ms\b|us\b|µs\b|s\b)|%)")
+
+
+@functools.lru_cache(maxsize=None)
+def result(name: str) -> dict:
+    """A committed result file, e.g. result("bench-1t")."""
+    return json.load(open(os.path.join(RESULTS, name + ".json")))
+
+
+def _path(data, dotted: str):
+    for key in dotted.split("."):
+        data = data[int(key)] if isinstance(data, list) else data[key]
+    return data
+
+
+def fig(name: str, dotted: str, fmt: str = "{}") -> str:
+    """One value of a result file: fig("peak", "fma_gflops_avx2_1thread", "{:.1f}")."""
+    return fmt.format(_path(result(name), dotted))
+
+
+def measured(name: str) -> str:
+    """Where and when a result file was measured."""
+    p = result(name).get("provenance")
+    if not p:
+        return f"`benchmarks/results/{name}.json` (no provenance recorded)"
+    dirty = " plus uncommitted changes" if p.get("dirty") else ""
+    return (f"`benchmarks/results/{name}.json`, measured {p['date'][:10]} at commit "
+            f"`{p['commit'][:10]}`{dirty} on {p['machine']['cpu']} ({p['machine']['cores']} cores)")
+
+
+# ---- benchmarks/bench.py ---------------------------------------------------
+
+def _bench_runs():
+    return sorted((result(f[:-5]) for f in os.listdir(RESULTS)
+                   if re.fullmatch(r"bench-\d+t\.json", f)), key=lambda r: r["threads"])
+
+
+def bench_table() -> str:
+    import report
+    return report.table(_bench_runs())
+
+
+def ablation_table() -> str:
+    import report
+    return report.ablation_table(_bench_runs())
+
+
+def overhead_table() -> str:
+    import report
+    return report.overhead_table(_bench_runs())
+
+
+def not_timed() -> str:
+    import report
+    return report.not_timed_list(_bench_runs())
+
+
+def _rows(threads, kind=None, names=None):
+    for run in _bench_runs():
+        if run["threads"] != threads:
+            continue
+        for r in run["rows"]:
+            if (kind is None or r["kind"] == kind) and (names is None or r["workload"] in names):
+                yield r
+
+
+def _span(values, fmt="{:.2f}x"):
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    if not values:
+        return "n/a"
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}-{fmt.format(hi)}"
+
+
+def _target(what, values, ok, fmt="{:.2f}x"):
+    """A row of the target table: the measured span and whether every value
+    meets the bar (a missing value is not met)."""
+    vals = [v for v in values if v is not None]
+    met = bool(vals) and len(vals) == len(values) and all(ok(v) for v in vals)
+    return f"| {what} | {_span(vals, fmt)} | {'met' if met else '**not met**'} |"
+
+
+def targets_table() -> str:
+    """The CPU-performance targets, each judged on the committed results."""
+    square = [f"matmul {n}x{n}x{n}" for n in (256, 512, 1024, 2048)]
+    all_threads = max(r["threads"] for r in _bench_runs())
+
+    def vs(rows, name):
+        return [r["speedup_vs"].get(name) for r in rows]
+    lines = ["| target | measured | status |", "|---|---:|---|"]
+    lines.append(_target("matmul 256-2048, 1 thread: >= 1.0x NumPy",
+                         vs(_rows(1, names=square), "numpy"), lambda v: v >= 1.0))
+    lines.append(_target("matmul 1024 and 2048, 1 thread: >= 90% of the FMA peak",
+                         [r.get("fraction_of_peak") for r in _rows(1, names=square[2:])],
+                         lambda v: v >= 0.9, "{:.0%}"))
+    lines.append(_target(f"matmul 256-2048, {all_threads} threads: >= 1.0x NumPy",
+                         vs(_rows(all_threads, names=square), "numpy"), lambda v: v >= 1.0))
+    for t in sorted({1, all_threads}):
+        mlp = list(_rows(t, kind="mlp"))
+        lines.append(_target(f"MLP as one graph, {t} thread(s): >= 1.5x NumPy at every batch",
+                             vs(mlp, "numpy"), lambda v: v >= 1.5))
+        lines.append(_target(f"MLP, {t} thread(s): faster than PyTorch eager",
+                             vs(mlp, "torch"), lambda v: v > 1.0))
+        lines.append(_target(f"MLP, {t} thread(s): faster than ONNX Runtime",
+                             vs(mlp, "onnxruntime"), lambda v: v > 1.0))
+        chains = [r for r in _rows(t, kind="elementwise") if int(r["workload"].split()[-1]) >= 1 << 20]
+        lines.append(_target(f"elementwise chains of 1M+ elements, {t} thread(s): >= 1.5x NumPy",
+                             vs(chains, "numpy"), lambda v: v >= 1.5))
+    ratios = [run["overhead_add_1024"]["ratio"] for run in _bench_runs()]
+    lines.append(_target("per-call overhead of a cached fc.add on 1024 floats: <= 1.5x np.add",
+                         ratios, lambda v: v <= 1.5))
+    every = [r for run in _bench_runs() for r in run["rows"]]
+    lines.append(_target("cold compile of the MLP: < 0.5 s",
+                         [r["fc_compile_s"] for r in every if r["kind"] == "mlp"],
+                         lambda v: v < 0.5, "{:.3f} s"))
+    lines.append(_target("cold compile of every workload: < 2 s",
+                         [r["fc_compile_s"] for r in every], lambda v: v < 2.0, "{:.3f} s"))
+    lines.append(_target("a repeated compile (on-disk cache): < 10 ms",
+                         [r["fc_compile_cached_s"] for r in every], lambda v: v < 0.01, "{:.3f} s"))
+    return "\n".join(lines)
+
+
+def speedups(threads: int, baseline: str, kind: str | None = None, names=None) -> str:
+    """The span of FlashCompile's speedup over a baseline, e.g. in prose."""
+    return _span([r["speedup_vs"].get(baseline) for r in _rows(threads, kind, names)])
+
+
+def peak_line() -> str:
+    p = result("peak")
+    t = p["triad_gbs"]
+    return (f"{p['fma_gflops_avx2_1thread']:.1f} GFLOP/s on one core, "
+            f"{p['fma_gflops_avx2_allthreads']:.1f} GFLOP/s on all {p['cores']} "
+            f"(AVX-512: {p['fma_gflops_avx512_1thread']:.1f} GFLOP/s on one core); triad "
+            f"bandwidth {t['262144KiB_1thread']:.1f} GB/s from DRAM on one core, "
+            f"{t['16384KiB_1thread']:.1f} GB/s from a 16 MiB working set")
+
+
+# ---- benchmarks/bench_imported.py ----------------------------------------
+
+def imported_table() -> str:
+    import bench_imported
+    paths = sorted(os.path.join(RESULTS, f) for f in os.listdir(RESULTS)
+                   if re.fullmatch(r"imported-\d+t\.json", f))
+    return bench_imported.table(paths)
+
+
+# ---- benchmarks/tune_bench.py --------------------------------------------
+
+def tuning_table() -> str:
+    import tune_bench
+    r = result("tuning")
+    return tune_bench.write_md(r, None, r["rows"][0]["budget_s"], 24).rstrip("\n")
+
+
+# ---- the simulator's validation ------------------------------------------
+
+def sim_host_table() -> str:
+    import sim_validation
+    return sim_validation.host_table()
+
+
+def sim_host_summary() -> str:
+    import sim_validation
+    return sim_validation.host_summary()
+
+
+def sim_independent_table() -> str:
+    import sim_validation
+    return sim_validation.independent_table()
+
+
+def sim_edge_tpu_table() -> str:
+    import sim_validation
+    return sim_validation.edge_tpu_table()
+
+
+def sim_consistency() -> str:
+    import sim_validation
+    return sim_validation.consistency_line()
+
+
+NAMESPACE = {k: v for k, v in globals().items() if callable(v) and not k.startswith("_")}
+
+
+def render(text: str) -> str:
+    def one(m):
+        value = eval(m.group(1), NAMESPACE)  # noqa: S307 - our own docs' expressions
+        block = m.group(2).startswith("\n")
+        return f"<!-- gen: {m.group(1)} -->" + (f"\n{value}\n" if block else value) + "<!-- /gen -->"
+    return MARK.sub(one, text)
+
+
+def unmarked_numbers(text: str) -> list:
+    """(line number, line) of figures written by hand: outside every marker
+    and every history block."""
+    masked = HISTORY.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    masked = MARK.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), masked)
+    masked = re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), masked)  # code spans
+    found = []
+    in_code = False
+    for i, line in enumerate(masked.split("\n"), 1):
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+            continue
+        if not in_code and NUMBER.search(line):
+            found.append((i, text.split("\n")[i - 1].strip()))
+    return found
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    stale = []
+    for doc in DOCS:
+        path = os.path.join(ROOT, doc)
+        text = open(path).read()
+        new = render(text)
+        if new != text:
+            stale.append(doc)
+            if args.write:
+                open(path, "w").write(new)
+    for doc in stale:
+        print(f"{doc}: {'regenerated' if args.write else 'differs from its result files'}")
+    if args.check and stale:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
