@@ -6,10 +6,18 @@ A case counts when every op type in it is in fc.onnx_support(): it then
 either passes (outputs match ONNX's stored ones), is rejected with an
 UnsupportedOnnx error naming the node and the reason (an attribute value,
 dtype or dynamic shape we do not take), or fails (wrong result or any
-other error)."""
+other error).
+
+The cases that pass are pinned, op by op, in onnx_node_suite_passing.json:
+a case that stops passing (or turns into "rejected") fails the test, so a
+regression cannot hide behind a total. After adding an op or attribute,
+re-pin with `python3 test/python/onnx_node_suite.py --pin`."""
 from __future__ import annotations
 
 import collections
+import json
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -17,7 +25,12 @@ import numpy as np
 import flashcompile as fc
 
 
+PINNED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx_node_suite_passing.json")
+
+
 def run_suite(rtol=1e-4, atol=1e-5):
+    """(stats per op, failures, rejected, {op: [passing case names]},
+    every case name the installed onnx package defines)."""
     from onnx.backend.test.case import node
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -25,6 +38,7 @@ def run_suite(rtol=1e-4, atol=1e-5):
     supported = set(fc.onnx_support())
     stats = collections.defaultdict(lambda: collections.Counter())
     failures, rejected = [], []
+    passing = collections.defaultdict(list)
     for case in cases:
         ops = {n.op_type for n in case.model.graph.node}
         if not ops <= supported:
@@ -45,6 +59,7 @@ def run_suite(rtol=1e-4, atol=1e-5):
                 for g, e in zip(got, outputs):
                     np.testing.assert_allclose(g, e, rtol=rtol, atol=atol)
                 stats[key]["pass"] += 1
+                passing[key].append(case.name)
             except fc.UnsupportedOnnx as e:
                 stats[key]["unsupported"] += 1
                 rejected.append((case.name, str(e)[:160]))
@@ -52,11 +67,22 @@ def run_suite(rtol=1e-4, atol=1e-5):
                 stats[key]["fail"] += 1
                 failures.append((case.name, f"{type(e).__name__}: {str(e)[:300]}"))
             break  # one data set per case
-    return stats, failures, rejected
+    return (stats, failures, rejected, {op: sorted(names) for op, names in passing.items()},
+            {case.name for case in cases})
+
+
+def pinned() -> dict:
+    with open(PINNED) as f:
+        return json.load(f)
 
 
 if __name__ == "__main__":
-    stats, failures, rejected = run_suite()
+    stats, failures, rejected, passing, _ = run_suite()
+    if "--pin" in sys.argv:
+        with open(PINNED, "w") as f:
+            json.dump(dict(sorted(passing.items())), f, indent=1)
+            f.write("\n")
+        print(f"pinned {sum(map(len, passing.values()))} passing cases in {PINNED}")
     for op in sorted(stats):
         print(f"{op:<22} {dict(stats[op])}")
     for name, why in failures:
