@@ -24,8 +24,11 @@ def randn(rng, *shape, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(f32)
 
 
+# Size-2 results of size-1 dimensions included: the smallest broadcast,
+# where a lowering that misses it reads one element past the operand.
 BROADCAST = [((5,), (5,)), ((3, 1), (1, 7)), ((2, 3, 4), (4,)), ((1,), (6, 5)),
-             ((7, 1, 3), (5, 1)), ((), (2, 3)), ((13, 17), (13, 17))]
+             ((7, 1, 3), (5, 1)), ((), (2, 3)), ((13, 17), (13, 17)), ((2, 1), (1, 2)),
+             ((1, 2, 1), (2, 1, 2))]
 
 
 @pytest.mark.parametrize("lhs,rhs", BROADCAST)
