@@ -179,6 +179,16 @@ def faster_on(threads: int, baseline: str, kind: str | None = None) -> str:
     return f"{sum(v > 1 for v in values)} of {len(values)}"
 
 
+def avx512_ratio() -> str:
+    """One core's AVX-512 FMA peak over its AVX2 peak, from peak.json: about
+    2 where the CPU has two 512-bit FMA units, about 1 where it splits a
+    512-bit FMA in halves."""
+    p = result("peak")
+    if not p.get("fma_gflops_avx512_1thread"):
+        return "no AVX-512 on this machine"
+    return f"{p['fma_gflops_avx512_1thread'] / p['fma_gflops_avx2_1thread']:.2f}x"
+
+
 def peak_line() -> str:
     p = result("peak")
     t = p["triad_gbs"]

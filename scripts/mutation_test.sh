@@ -4,8 +4,11 @@
 # each run against the fast tests that reach the mutated function. The
 # score and the surviving mutants go to build/mutation/; docs/testing.md
 # records the last campaign and the triage of its survivors.
-#   bash scripts/mutation_test.sh [--max-children N]
-# (takes tens of minutes: not part of the test command.)
+#   bash scripts/mutation_test.sh [--max-children N] [mutant name globs]
+#   MUTATION_TIME_LIMIT=30m bash scripts/mutation_test.sh   # a bounded slice
+# (takes tens of minutes: not part of the test command.) Stopped by the
+# time limit, the mutants already run keep their verdicts and the rest are
+# reported as "not checked".
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
@@ -34,10 +37,18 @@ pytest_add_cli_args_test_selection = [
   "test/python/test_pytorch_import.py", "test/python/test_onnx_import.py",
   "test/python/test_simulator.py"]
 pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider"]
+# Workers fork from a server that has only collected the tests: the main
+# process has run the suite, and a fork of it inherits the runtime's
+# thread pool and OpenMP's threads without the threads.
+process_isolation = "forkserver"
 TOML
 cd "$stage"
 export FLASH_CACHE_DIR="$stage/cache"
-"$PYTHON" -m mutmut run "$@" || true
+if [ -n "${MUTATION_TIME_LIMIT:-}" ]; then
+  timeout --signal=INT --kill-after=60 "$MUTATION_TIME_LIMIT" "$PYTHON" -m mutmut run "$@" || true
+else
+  "$PYTHON" -m mutmut run "$@" || true
+fi
 "$PYTHON" -m mutmut export-cicd-stats || true
 "$PYTHON" -m mutmut results > "$stage/survivors.txt" || true
 echo "== score"
