@@ -160,3 +160,17 @@ def test_constant_operand_order(expr):
     expected = fn(x.astype(np.float64))
     got = fc.jit(fn)(x)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_mutation_survivors_indexing_reshape_linear(rng):
+    """Gaps the mutation campaign found (docs/testing.md): an int index of
+    -dim, reshape's errors, linear without a bias, a traced 1-D matmul."""
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    np.testing.assert_array_equal(fc.jit(lambda t: t[-3, :, -5])(x), x[-3, :, -5])
+    np.testing.assert_array_equal(fc.jit(lambda t: t[..., -1])(x), x[..., -1])
+    with pytest.raises(ValueError, match="at most one -1"):
+        fc.jit(lambda t: fc.reshape(t, (-1, -1, 3)))(x)
+    with pytest.raises(ValueError, match="flash.reshape"):
+        fc.jit(lambda t: fc.reshape(t, (7, -1)))(x)
+    w = rng.standard_normal((6, 5)).astype(np.float32)
+    np.testing.assert_allclose(fc.jit(lambda t: fc.linear(t, w))(x), x @ w.T, rtol=1e-5, atol=1e-5)
