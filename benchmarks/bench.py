@@ -22,7 +22,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import check, in_rounds, provenance, relative_error, set_threads, timeit  # noqa: E402
+from harness import (RELATIVE_TOLERANCE, check, in_rounds, provenance, relative_error,  # noqa: E402
+                     set_threads, timeit)
 
 
 class Baselines:
@@ -222,7 +223,7 @@ def measure(w, args, base, fma_peak) -> dict:
     fc.compile_mlir(w.flash)
     row["fc_compile_cached_s"] = time.perf_counter() - t0
     row["fc_max_rel_error"] = relative_error(compiled(*inputs), expected)
-    row["fc_correct"] = bool(row["fc_max_rel_error"] <= 1e-3)
+    row["fc_correct"] = bool(row["fc_max_rel_error"] <= RELATIVE_TOLERANCE)
     contenders = {"flashcompile": lambda: compiled(*inputs)}
     for name, options in ABLATIONS.items():
         if options.startswith("conv-im2col") and w.kind != "conv":
@@ -322,7 +323,7 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"threads": args.threads, "provenance": measured_with, "rounds": args.rounds,
-                   "tolerance": "max |out - ref| / max |ref| <= 1e-3 against float64 NumPy",
+                   "tolerance": f"max |out - ref| / max |ref| <= {RELATIVE_TOLERANCE:g} against float64 NumPy",
                    "versions": base.versions(), "peak": peak,
                    "baselines_missing": base.why, "overhead_add_1024": overhead,
                    "rows": rows}, f, indent=1)

@@ -20,7 +20,7 @@ import tempfile
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import check, in_rounds, provenance, set_threads, timeit  # noqa: E402
+from harness import RELATIVE_TOLERANCE, check, in_rounds, provenance, set_threads, timeit  # noqa: E402
 
 
 def models():
@@ -177,7 +177,8 @@ def main():
         print(f"{name:28s} " + "  ".join(
             f"{k} {v * 1e3:.3f} ms" if v else f"{k} n/a" for k, v in times.items()), flush=True)
     result = {"threads": args.threads, "provenance": measured_with,
-              "check": "every contender's output against torch eager's, max |out - ref| / max |ref| <= 1e-3",
+              "check": "every contender's output against torch eager's, max |out - ref| / max |ref| "
+                       f"<= {RELATIVE_TOLERANCE:g}",
               "torch": torch.__version__, "onnxruntime": ort.__version__, "rows": rows,
               "note": "speedup = baseline seconds / fc.from_pytorch seconds (above 1: ours faster)"}
     if args.out:

@@ -105,13 +105,13 @@ def _git(*args) -> str:
 
 
 def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    """The host CPU's name as the simulator's calibration records it (one
+    reader of /proc/cpuinfo). Imported here, not at the top: set_threads
+    must run before the package loads its runtime."""
+    import sys
+    sys.path.append(os.path.join(ROOT, "build", "python_packages"))
+    from flashcompile.sim.calibrate import _cpu_model
+    return _cpu_model()
 
 
 def provenance() -> dict:
