@@ -110,8 +110,8 @@ def cpu_model() -> str:
     must run before the package loads its runtime."""
     import sys
     sys.path.append(os.path.join(ROOT, "build", "python_packages"))
-    from flashcompile.sim.calibrate import _cpu_model
-    return _cpu_model()
+    from flashcompile.host import cpu_model
+    return cpu_model()
 
 
 def provenance() -> dict:

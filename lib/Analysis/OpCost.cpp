@@ -105,6 +105,10 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
     cost.location = locationOf(&op);
     cost.shapes = shapesOf(&op);
     for (Value v : op.getOperands())
+      if (auto type = dyn_cast<ShapedType>(v.getType()))
+        cost.operandShapes.emplace_back(type.getShape().begin(),
+                                        type.getShape().end());
+    for (Value v : op.getOperands())
       cost.bytesIn += bytesOf(v);
     for (Value v : op.getResults())
       cost.bytesOut += bytesOf(v);

@@ -15,18 +15,16 @@
 #include <cstdlib>
 #include <vector>
 
-using namespace flash::runtime;
+using namespace ::flash::runtime;
 
 namespace {
 std::atomic<int> hitCount{0}, missCount{0};
 } // namespace
 
-CompileCache CompileCache::fromEnvironment() {
-  CompileCache cache;
+std::string CompileCache::folder() {
   llvm::SmallString<256> dir;
-  if (const char *env = std::getenv("FLASH_CACHE_DIR")) {
-    if (llvm::StringRef(env) == "off" || !*env)
-      return cache;
+  const char *env = std::getenv("FLASH_CACHE_DIR");
+  if (env && *env && llvm::StringRef(env) != "off") {
     dir = env;
   } else if (const char *xdg = std::getenv("XDG_CACHE_HOME")) {
     dir = xdg;
@@ -34,12 +32,19 @@ CompileCache CompileCache::fromEnvironment() {
   } else if (const char *home = std::getenv("HOME")) {
     dir = home;
     llvm::sys::path::append(dir, ".cache", "flashcompile");
-  } else {
-    return cache;
   }
-  if (llvm::sys::fs::create_directories(dir))
+  return dir.str().str();
+}
+
+CompileCache CompileCache::fromEnvironment() {
+  CompileCache cache;
+  const char *env = std::getenv("FLASH_CACHE_DIR");
+  if (env && (!*env || llvm::StringRef(env) == "off"))
+    return cache;
+  std::string dir = folder();
+  if (dir.empty() || llvm::sys::fs::create_directories(dir))
     return cache; // not writable: no cache
-  cache.directory = dir.str().str();
+  cache.directory = dir;
   return cache;
 }
 

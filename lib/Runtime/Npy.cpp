@@ -6,7 +6,7 @@
 #include <regex>
 #include <sstream>
 
-using namespace flash::runtime;
+using namespace ::flash::runtime;
 
 static bool fail(std::string &error, const std::string &path,
                  const std::string &why) {

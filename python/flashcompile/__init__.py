@@ -12,26 +12,32 @@
     model = fc.Sequential([fc.Linear(784, 128), fc.ReLU(), fc.Linear(128, 10)])
     compiled = fc.compile(model, x)            # one optimized graph
 """
+from . import tuned as _tuned
 from ._flashcompile import compile_cache_info, get_num_threads, set_num_threads
 from .analysis import analyze
 from .compiled import Compiled, compile_mlir, stage_names
-from .functional import (attention, avg_pool2d, batch_matmul, batch_norm, bias_add, concat,
-                         div, erf, exp, flatten, gelu, layer_norm, linear, max_pool2d, maximum,
-                         mul, neg, pow, reduce_max, reduce_mean, reduce_sum, reshape,
-                         scaled_dot_product_attention, sigmoid, slice, softmax, split, sqrt,
-                         sub, tanh, transpose)
-from .graph import Tracer
+from .eager import cache_info, clear_cache, lower
 from .jit import CompiledGraph, JitFunction, compile, jit
 from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linear, MatMul,
                  MaxPool2d, Module, MultiHeadAttention, ReLU, Sequential, Sigmoid, Softmax,
                  Tanh, TransformerEncoderLayer)
-from .ops import add, cache_info, clear_cache, conv2d, lower, matmul, relu
+from .ops import (add, attention, avg_pool2d, batch_matmul, batch_norm, bias_add, concat, conv2d,
+                  div, erf, exp, flatten, gelu, layer_norm, linear, matmul, max_pool2d, maximum,
+                  mul, neg, pow, reduce_max, reduce_mean, reduce_sum, relu, reshape,
+                  scaled_dot_product_attention, sigmoid, slice, softmax, split, sqrt, sub, tanh,
+                  transpose)
+from .tracing import Tracer
 from .importers.onnx import UnsupportedOnnx, from_onnx, onnx_support
 from .importers.onnx_export import export_onnx
 from .importers.pytorch import UnsupportedTorch, from_pytorch, pytorch_support
 from .tuning import TuningDatabase, tune
+from .tuning.database import default_database as _default_database
 from .sim import (Link, cost_analysis, compare_devices, devices, place, plot_comparison, plot_roofline,
                   simulate)
+
+# Compiles read the tuning database in the cache folder, if there is one
+# (the core reads tuned parameters only through flashcompile.tuned).
+_tuned.set_default(_default_database)
 
 __all__ = [
     "Compiled", "CompiledGraph", "JitFunction", "Tracer", "compile_mlir", "stage_names",

@@ -19,10 +19,8 @@ import os
 import shutil
 import subprocess
 
-from .compiled import Compiled
-
-_RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
-_LLVM_LIB = "/usr/lib/llvm-22/lib"
+from .host import LLVM_LIB as _LLVM_LIB
+from .host import RUNTIME as _RUNTIME
 
 
 def _descriptor(name: str, shape, const: bool) -> tuple[list[str], list[str]]:
@@ -42,7 +40,7 @@ def _descriptor(name: str, shape, const: bool) -> tuple[list[str], list[str]]:
     return lines, ptrs
 
 
-def header(compiled: Compiled, name: str | None = None) -> str:
+def header(compiled: "Compiled", name: str | None = None) -> str:
     """The C header declaring `name` (default: the entry point)."""
     entry = compiled.entry
     name = name or entry
@@ -99,7 +97,7 @@ def _linker() -> str:
     raise RuntimeError("export_library: no C compiler driver (cc, gcc, clang) to link with")
 
 
-def export_library(compiled: Compiled, folder: str, name: str | None = None) -> dict:
+def export_library(compiled: "Compiled", folder: str, name: str | None = None) -> dict:
     """Writes lib<name>.so, <name>.h and <name>.o into `folder`; returns
     their paths."""
     name = name or compiled.entry

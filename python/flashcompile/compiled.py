@@ -6,7 +6,8 @@ import os
 import numpy as np
 
 from . import _flashcompile as _native
-from .tuning.database import program_options, with_tuned_ops
+from . import aot as _aot
+from . import tuned as _tuned
 
 
 def stage_names() -> list[str]:
@@ -15,11 +16,15 @@ def stage_names() -> list[str]:
 
 
 class Compiled:
-    """A JIT-compiled function of statically shaped float32 tensors."""
+    """A JIT-compiled function of statically shaped float32 tensors.
 
-    def __init__(self, executable, source: str):
+    `source` is the Flash IR that was compiled (with the tuned parameters
+    its ops got), `original_source` the text as given."""
+
+    def __init__(self, executable, source: str, original_source: str | None = None):
         self._exe = executable
         self.source = source
+        self.original_source = source if original_source is None else original_source
         self.options = ""  # the pipeline options it was compiled with
         self.entry = executable.entry
         self.input_shapes = [tuple(s) for s, _ in executable.inputs]
@@ -38,7 +43,7 @@ class Compiled:
             raise ValueError(
                 f"{self.entry}: expected {len(self.input_shapes)} inputs, "
                 f"got {len(arrays)}")
-        return self._exe(*[_as_f32(a, self.entry, i) for i, a in enumerate(arrays)])
+        return self._exe(*[as_f32(a, self.entry, i) for i, a in enumerate(arrays)])
 
     def ir(self, stage: str = "flash") -> str:
         """The IR after `stage` (one of `self.stages`)."""
@@ -49,6 +54,12 @@ class Compiled:
 
     def asm(self) -> str:
         return self.ir("asm")
+
+    def tunable_ops(self) -> list:
+        """The ops fc.tune can tune, as the native analysis lists them: op,
+        operand shapes, attributes, the GEMMs they run as, and the
+        flash.sgemm parameters they were compiled with (or None)."""
+        return list(_native.tunable_ops(self.source, self.entry))
 
     def dump(self, folder: str) -> list[str]:
         """Writes every stage to `folder/NN-<stage>.<ext>`; returns the paths."""
@@ -65,8 +76,7 @@ class Compiled:
     def export_library(self, folder: str, name: str | None = None) -> dict:
         """Ahead-of-time: lib<name>.so and <name>.h in `folder`, callable
         from C without FlashCompile (see flashcompile.aot)."""
-        from .aot import export_library
-        return export_library(self, folder, name)
+        return _aot.export_library(self, folder, name)
 
     def __repr__(self):
         ins = ", ".join(str(s) for s in self.input_shapes)
@@ -76,26 +86,27 @@ class Compiled:
 
 def compile_mlir(source: str, entry: str | None = None,
                  name: str = "<flash-source>", options: str = "",
-                 tuned: bool = True) -> Compiled:
+                 tuned=True) -> Compiled:
     """Compile Flash IR text; raises ValueError with MLIR's diagnostics.
 
     `options` are pipeline options in flash-opt syntax, e.g.
     "ukernels=false" (see `flash-opt --help`, --flash-to-llvm). With
-    `tuned=False` the text is compiled as it is, without what the tuning
-    database holds for it."""
+    `tuned=True` the program's ops get what the tuning database holds for
+    them (and the program its tuned options when `options` is empty);
+    `tuned=False` compiles the text as it is; `tuned=<database>` reads
+    that database instead of the active one."""
     if not isinstance(source, str):
         raise TypeError(f"compile_mlir expects IR text (str), got {type(source).__name__}")
-    # What fc.tune found for this program's ops and for the program, if it
-    # was tuned (traced programs carry their ops' parameters already).
-    if tuned:
-        source = with_tuned_ops(source)
-        options = program_options(source, options)
-    compiled = Compiled(_native.compile(source, entry or "", name, options), source)
+    original = source
+    if tuned is not False:
+        source, options = _tuned.apply(source, entry or "", options,
+                                       None if tuned is True else tuned)
+    compiled = Compiled(_native.compile(source, entry or "", name, options), source, original)
     compiled.options = options
     return compiled
 
 
-def _as_f32(value, op: str, index: int) -> np.ndarray:
+def as_f32(value, op: str, index: int) -> np.ndarray:
     """A C-contiguous float32 view of `value` (copied only if not contiguous)."""
     if not isinstance(value, np.ndarray):
         if isinstance(value, np.generic):

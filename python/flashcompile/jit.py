@@ -14,28 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .compiled import Compiled, compile_mlir
-from .graph import Trace, Tracer
-
-
-class CompiledGraph(Compiled):
-    """A traced and compiled function: call it like the original on arrays of
-    the traced shapes; inspect it like any Compiled (`stages`, `ir(stage)`,
-    `llvm_ir()`, `asm()`, `dump(folder)`)."""
-
-    def __init__(self, compiled: Compiled, structure, static):
-        super().__init__(compiled._exe, compiled.source)
-        self.options = compiled.options
-        self._structure = structure  # None: one result; else tuple or list
-        self._static = static        # positions and values of non-array args
-
-    def __call__(self, *args):
-        arrays = [a for i, a in enumerate(args) if i not in self._static]
-        out = super().__call__(*arrays)
-        if self._structure is None:
-            return out
-        out = out if isinstance(out, tuple) else (out,)
-        return self._structure(out)
+from . import tuned as _tuned
+from .tracing import CompiledGraph, Tracer, trace_function
 
 
 def _is_array(value) -> bool:
@@ -57,41 +37,6 @@ def _signature(args, version) -> tuple:
     return tuple(key)
 
 
-def trace(fn, args, name: str | None = None, options: str = "") -> CompiledGraph:
-    """Traces `fn(*args)` (arrays become inputs, other arguments stay
-    Python values) and compiles the graph."""
-    name = name or getattr(fn, "__name__", "traced")
-    name = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "traced"
-    t = Trace(name)
-    inputs, static = [], {}
-    for i, a in enumerate(args):
-        if _is_array(a):
-            if a.dtype != np.float32:
-                raise TypeError(f"{name}: argument {i} has dtype {a.dtype} and shape "
-                                f"{a.shape}; float32 is required (use .astype(np.float32))")
-            inputs.append(t.input(a.shape))
-        else:
-            static[i] = a
-            inputs.append(a)
-    out = fn(*inputs)
-    structure = None
-    results = out
-    if isinstance(out, (tuple, list)):
-        structure = type(out)
-        results = list(out)
-    else:
-        results = [out]
-    if not results:
-        raise ValueError(f"{name}: the traced function returned no values")
-    handles = [t.handle(r, name, i) for i, r in enumerate(results)]
-    text = t.builder.finish(name, handles)
-    t.results = handles
-    compiled = CompiledGraph(compile_mlir(text, name=f"<{name}>", options=options),
-                             structure, static)
-    compiled.trace = t  # what the function was built from (fc.export_onnx)
-    return compiled
-
-
 @dataclass(frozen=True)
 class JitCacheInfo:
     hits: int
@@ -103,6 +48,7 @@ class JitCacheInfo:
 _jit_functions = weakref.WeakSet()  # for clear_caches
 
 
+@_tuned.on_change  # graphs compiled with other tuned parameters
 def clear_caches() -> None:
     """Forgets every fc.jit function's compiled graphs (e.g. after the
     tuning database changed)."""
@@ -132,7 +78,8 @@ class JitFunction:
         compiled = self._cache.get(key)
         if compiled is None:
             self._misses += 1
-            compiled = self._cache[key] = trace(self._fn, args, self._name, self._options)
+            compiled = self._cache[key] = trace_function(self._fn, args, self._name,
+                                                        self._options)
         else:
             self._hits += 1
         return compiled
@@ -171,7 +118,7 @@ def compile(fn_or_model, example_inputs, options: str = "") -> CompiledGraph:  #
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) \
         else (example_inputs,)
     name = getattr(fn_or_model, "__name__", None) or type(fn_or_model).__name__
-    return trace(fn_or_model, args, name, options)
+    return trace_function(fn_or_model, args, name, options)
 
 
-__all__ = ["jit", "compile", "trace", "JitFunction", "CompiledGraph", "Tracer"]
+__all__ = ["jit", "compile", "JitFunction", "CompiledGraph", "Tracer"]

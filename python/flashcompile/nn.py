@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from . import functional as F
+from . import ops as F
 from .ops import conv2d, relu
 
 

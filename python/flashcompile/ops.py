@@ -1,156 +1,46 @@
-"""Eager-style ops on NumPy arrays, each compiled on first use and cached.
+"""The op set: one table of every fc op, on NumPy arrays (run now, through
+the eager cache) and traced values (recorded by fc.jit) alike. Each maps to
+one Flash op; a few (linear, matmul on N-D operands, indexing, split) are
+compositions of them. Axes may be negative, as in NumPy.
 
-An op call builds a one-op Flash function through the native GraphBuilder
-(MLIR's own builders, type inference and verifier), JIT-compiles it with the
-same pipeline as flash-opt's --flash-to-llvm, caches it by (op, shapes,
-dtype, attributes) and runs it.
-
-A cached call is kept to about one native call: the op looks up its
-executable by (op, shapes) and calls it directly; the native side checks
-dtype, layout and shapes and raises TypeError for anything it cannot take
-as is, and only then does the checked, converting path below run.
+Ops that share a shape are made from the tables below (elementwise ops by
+arity); the others are written out, each checking and normalizing its
+attributes before the one `dispatch` (eager.py). The table also tells the
+tracer what its operators and NumPy's ufuncs mean (tracing.OPERATORS).
 """
 from __future__ import annotations
 
-import atexit
-from dataclasses import dataclass
+import builtins
 
 import numpy as np
 
-from . import _flashcompile as _native
-from .compiled import Compiled, _as_f32, compile_mlir
-from .graph import caller_location, trace_of
-from .tuning.database import TUNABLE_OPS, with_tuning
-
-_cache: dict = {}   # key -> Compiled
-_fast: dict = {}    # the same key -> the native executable, for the fast path
-_stats = {"hits": 0, "misses": 0}
-_dispatchers: list = []  # the native eager ops; they count their own hits
-_arity: dict = {}
+from . import eager, tracing
+from .eager import dispatch
 
 
-@dataclass(frozen=True)
-class CacheInfo:
-    hits: int
-    misses: int
-    size: int
+def _shape(x, op: str) -> tuple:
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            return ()
+        raise TypeError(f"{op}: expected an array or a traced value, got {type(x).__name__}")
+    return tuple(shape)
 
 
-def cache_info() -> CacheInfo:
-    hits = _stats["hits"] + sum(d.hits for d in _dispatchers)
-    return CacheInfo(hits, _stats["misses"], len(_cache))
+def _axis(axis, rank: int, op: str, shape=None) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if not -rank <= axis < max(rank, 1):
+        raise ValueError(f"{op}: axis {axis} is out of range for shape {shape}")
+    return int(axis) % max(rank, 1)
 
 
-def clear_cache() -> None:
-    _cache.clear()
-    _fast.clear()
-    for d in _dispatchers:
-        d.clear()
-    _stats.update(hits=0, misses=0)
-
-
-# Release the compiled code before the interpreter tears down the native
-# module, rather than leaving it to whatever order finalization picks.
-atexit.register(clear_cache)
-
-
-def _hashable(value):
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _key(op: str, shapes, attrs) -> tuple:
-    return (op, *shapes, *((k, _hashable(v)) for k, v in (attrs or {}).items()))
-
-
-def _compiled(op: str, arrays, attrs) -> tuple[Compiled, list]:
-    """The cached (or newly compiled) executable and the checked arrays."""
-    arrays = [_as_f32(a, op, i) for i, a in enumerate(arrays)]
-    key = _key(op, [a.shape for a in arrays], attrs)
-    compiled = _cache.get(key)
-    if compiled is None:
-        _stats["misses"] += 1
-        file, line = caller_location()
-        builder = _native.GraphBuilder()
-        args = [builder.add_input(list(a.shape)) for a in arrays]
-        if op in TUNABLE_OPS:  # parameters from the tuning database, if any
-            attrs = with_tuning(op, [a.shape for a in arrays], attrs)
-        result = builder.add_op(op, args, dict(attrs or {}), file, line)
-        text = builder.finish(op.split(".")[1], [result])
-        compiled = _cache[key] = compile_mlir(text, name=f"<{op}>")
-        _fast[key] = compiled._exe
-    else:
-        _stats["hits"] += 1
-    return compiled, arrays
-
-
-def _apply(op: str, arrays, attrs=None):
-    """The checked path: convert, compile if needed, run."""
-    compiled, arrays = _compiled(op, arrays, attrs)
-    return compiled._exe(*arrays)
-
-
-def _dispatch(op: str, inputs, attrs=None):
-    """Run `op` now on NumPy arrays, or record it when tracing."""
-    trace = trace_of(inputs)
-    if trace is not None:
-        return trace.op(op, inputs, attrs)
-    return _apply(op, inputs, attrs)
-
-
-def lower(fn, *args, **kwargs) -> Compiled:
-    """The compiled object an op call would run, for inspection:
-    `fc.lower(fc.conv2d, x, w, stride=2).ir("linalg")`."""
-    if isinstance(fn, _native.Dispatcher):
-        if kwargs:
-            raise TypeError(f"lower: {fn.op} takes no keyword arguments")
-        return _compiled(fn.op, args, None)[0]
-    spec = getattr(fn, "_flash_spec", None)
-    if spec is None:
-        raise TypeError(f"lower: {getattr(fn, '__name__', fn)!r} is not a flashcompile op")
-    return _compiled(*spec(*args, **kwargs))[0]
-
-
-def _spec(build):
-    """Attaches the op's (op, arrays, attrs) builder for `lower`."""
-    def attach(fn):
-        fn._flash_spec = build
-        return fn
-    return attach
-
-
-def _eager_fallback(dispatcher, *arrays):
-    """Everything a Dispatcher cannot serve from its cache: compile (and
-    register the executable with it), convert, or report."""
-    arity = _arity[dispatcher.op]
-    if dispatcher.op == "flash.matmul" and len(arrays) == 2 and any(
-            getattr(a, "ndim", 2) != 2 for a in arrays):
-        from .functional import _matmul_nd  # the N-D form is composed of ops
-        return _matmul_nd(*arrays)
-    trace = trace_of(arrays)
-    if trace is not None:
-        if len(arrays) != arity:
-            raise TypeError(f"{dispatcher.op} takes {arity} array(s), got {len(arrays)}")
-        return trace.op(dispatcher.op, arrays)
-    if len(arrays) != arity:
-        raise TypeError(f"{dispatcher.op} takes {arity} array(s), got {len(arrays)}")
-    compiled, arrays = _compiled(dispatcher.op, arrays, None)
-    dispatcher.add([list(a.shape) for a in arrays], compiled._exe)
-    return compiled._exe(*arrays)
-
-
-def _eager(op: str, arity: int, doc: str):
-    """An eager op without attributes, as a native Dispatcher: a cached call
-    is a shape lookup and one native call, with no Python frame (the whole
-    cost of a small call)."""
-    _arity[op] = arity
-    dispatcher = _native.Dispatcher(op, op.split(".")[1], doc, _eager_fallback)
-    _dispatchers.append(dispatcher)
-    return dispatcher
-
-
-matmul = _eager("flash.matmul", 2, "(M, K) @ (K, N) -> (M, N).")
-add = _eager("flash.add", 2, "x + y with NumPy broadcasting.")
-relu = _eager("flash.relu", 1, "max(x, 0) elementwise (NaN stays NaN).")
+def _axes(axes, rank: int, op: str, shape) -> list:
+    if axes is None:
+        return list(range(rank))
+    if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
+        axes = [axes]
+    return [_axis(a, rank, op, shape) for a in axes]
 
 
 def _is_int(v) -> bool:
@@ -176,6 +66,75 @@ def _padding(value, op: str = "flash.conv2d") -> tuple:
     return (h, w, h, w)
 
 
+# Elementwise, with NumPy broadcasting: (name, Flash op, doc) by arity ------
+
+_BINARY = [
+    ("sub", "flash.sub", "x - y with NumPy broadcasting."),
+    ("mul", "flash.mul", "x * y with NumPy broadcasting."),
+    ("div", "flash.div", "x / y with NumPy broadcasting."),
+    ("pow", "flash.pow", "x ** y with NumPy broadcasting."),
+    ("maximum", "flash.max", "np.maximum(x, y) (NaN propagates)."),
+]
+_UNARY = [
+    ("exp", "flash.exp", "np.exp(x)."),
+    ("tanh", "flash.tanh", "np.tanh(x)."),
+    ("sigmoid", "flash.sigmoid", "1 / (1 + exp(-x))."),
+    ("gelu", "flash.gelu", "0.5 * x * (1 + erf(x / sqrt(2))): the exact GELU (torch's default)."),
+    ("erf", "flash.erf", "The error function."),
+    ("sqrt", "flash.sqrt", "np.sqrt(x)."),
+    ("neg", "flash.neg", "-x."),
+]
+
+
+def _binary_op(name: str, op: str, doc: str):
+    def fn(x, y):
+        return dispatch(op, [x, y])
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+def _unary_op(name: str, op: str, doc: str):
+    def fn(x):
+        return dispatch(op, [x])
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+sub, mul, div, pow, maximum = (_binary_op(*row) for row in _BINARY)  # noqa: A001 - pow: the op's name
+exp, tanh, sigmoid, gelu, erf, sqrt, neg = (_unary_op(*row) for row in _UNARY)
+
+# Ops without attributes that are native Dispatchers: a cached call is one
+# native call (the eager cache's fast path).
+add = eager.native_op("flash.add", 2, "x + y with NumPy broadcasting.")
+relu = eager.native_op("flash.relu", 1, "max(x, 0) elementwise (NaN stays NaN).")
+matmul = eager.native_op("flash.matmul", 2, "(M, K) @ (K, N) -> (M, N).",
+                         other_ranks=lambda a, b: _matmul_nd(a, b))
+
+
+def bias_add(x, bias, axis: int = -1):
+    """x + bias along dimension `axis` (1 for NCHW channels)."""
+    shape = _shape(x, "flash.bias_add")
+    return dispatch("flash.bias_add", [x, bias],
+                    {"axis": _axis(axis, len(shape), "flash.bias_add", shape)})
+
+
+# Linear algebra ----------------------------------------------------------
+
+def batch_matmul(a, b):
+    """(B, M, K) @ (B, K, N) -> (B, M, N)."""
+    return dispatch("flash.batch_matmul", [a, b])
+
+
+def _spec(build):
+    """Attaches the op's (op, arrays, attrs) builder for `fc.lower`."""
+    def attach(fn):
+        fn._flash_spec = build
+        return fn
+    return attach
+
+
 def _conv2d_spec(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     attrs = {"stride": _pair(stride, "stride"),
              "padding": _padding(padding),
@@ -194,11 +153,249 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     O x C/groups x KH x KW, bias (O,) or None; padding is int, (h, w) or
     (top, left, bottom, right); groups = C is a depthwise convolution."""
     op, arrays, attrs = _conv2d_spec(x, weight, bias, stride, padding, dilation, groups)
-    if trace_of(arrays) is not None:
-        return _dispatch(op, arrays, attrs)
-    try:
-        out = _fast[_key(op, [a.shape for a in arrays], attrs)](*arrays)
-        _stats["hits"] += 1
-        return out
-    except (KeyError, AttributeError, TypeError):
-        return _apply(op, arrays, attrs)
+    if tracing.trace_of(arrays) is None:
+        out = eager.fast(op, arrays, attrs)
+        if out is not None:
+            return out
+    return dispatch(op, arrays, attrs)
+
+
+def _matmul_nd(a, b):
+    """np.matmul for N-D operands: (..., M, K) @ (K, N) runs as one 2-D
+    matmul; (..., M, K) @ (..., K, N) with equal leading dimensions as a
+    batch_matmul."""
+    sa, sb = _shape(a, "flash.matmul"), _shape(b, "flash.matmul")
+    if len(sa) < 2 or len(sb) < 2:
+        raise ValueError(f"flash.matmul: operands must be at least 2-D, got {sa} and {sb}")
+    if len(sb) == 2:
+        rows = int(np.prod(sa[:-1], dtype=np.int64))
+        out = matmul(reshape(a, (rows, sa[-1])), b)
+        return reshape(out, (*sa[:-1], sb[-1]))
+    if sa[:-2] != sb[:-2]:
+        raise ValueError(f"flash.matmul: leading dimensions of {sa} and {sb} differ "
+                         f"(batch broadcasting is not supported)")
+    batch = int(np.prod(sa[:-2], dtype=np.int64))
+    out = batch_matmul(reshape(a, (batch, *sa[-2:])), reshape(b, (batch, *sb[-2:])))
+    return reshape(out, (*sa[:-2], sa[-2], sb[-1]))
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, as torch.nn.functional.linear (weight is
+    out_features x in_features)."""
+    y = _matmul_nd(x, transpose(weight, (1, 0)))
+    return y if bias is None else bias_add(y, bias, -1)
+
+
+# Layout ------------------------------------------------------------------
+
+def transpose(x, perm=None):
+    """np.transpose(x, perm); no perm reverses the dimensions."""
+    shape = _shape(x, "flash.transpose")
+    perm = list(reversed(range(len(shape)))) if perm is None else \
+        [_axis(p, len(shape), "flash.transpose", shape) for p in perm]
+    return dispatch("flash.transpose", [x], {"permutation": perm})
+
+
+def reshape(x, shape):
+    """np.reshape(x, shape); one size may be -1."""
+    src = _shape(x, "flash.reshape")
+    shape = [shape] if isinstance(shape, (int, np.integer)) else list(shape)
+    if shape.count(-1) > 1:
+        raise ValueError(f"flash.reshape: at most one -1 in shape {tuple(shape)}")
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+        total = int(np.prod(src, dtype=np.int64))
+        if known == 0 or total % known:
+            raise ValueError(f"flash.reshape: cannot reshape {src} to {tuple(shape)}")
+        shape[shape.index(-1)] = total // known
+    if tuple(shape) == src:
+        return x
+    return dispatch("flash.reshape", [x], {"shape": [int(s) for s in shape]})
+
+
+def flatten(x, axis: int = 1):
+    """To 2-D: dimensions before `axis` by those from `axis` on (ONNX Flatten)."""
+    shape = _shape(x, "flash.flatten")
+    if not -len(shape) <= axis <= len(shape):
+        raise ValueError(f"flash.flatten: axis {axis} is out of range for shape {shape}")
+    return dispatch("flash.flatten", [x], {"axis": axis + len(shape) if axis < 0 else axis})
+
+
+def concat(xs, axis: int = 0):
+    """np.concatenate(xs, axis)."""
+    xs = list(xs)
+    if not xs:
+        raise ValueError("flash.concat: needs at least one array")
+    shape = _shape(xs[0], "flash.concat")
+    return dispatch("flash.concat", xs, {"axis": _axis(axis, len(shape), "flash.concat", shape)})
+
+
+def _slice_box(shape, index, op="flash.slice"):
+    """A NumPy basic index (ints, slices with positive steps, one Ellipsis)
+    as (starts, sizes, steps, kept dims) of a flash.slice."""
+    index = index if isinstance(index, tuple) else (index,)
+    if sum(i is Ellipsis for i in index) > 1:
+        raise IndexError(f"{op}: at most one Ellipsis in index {index}")
+    at = next((k for k, i in enumerate(index) if i is Ellipsis), None)
+    if at is not None:
+        index = index[:at] + (builtins.slice(None),) * (len(shape) - len(index) + 1) + \
+            index[at + 1:]
+    if len(index) > len(shape):
+        raise IndexError(f"{op}: index {index} has more entries than shape {shape} has dims")
+    index = index + (builtins.slice(None),) * (len(shape) - len(index))
+    starts, sizes, steps, kept = [], [], [], []
+    for d, (i, dim) in enumerate(zip(index, shape)):
+        if isinstance(i, builtins.slice):
+            start, stop, step = i.indices(dim)
+            if step < 1:
+                raise IndexError(f"{op}: step {step} in dimension {d} of shape {shape} "
+                                 f"(only positive steps)")
+            starts.append(start)
+            sizes.append(len(range(start, stop, step)))
+            steps.append(step)
+            kept.append(sizes[-1])
+        elif isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+            if not -dim <= i < dim:
+                raise IndexError(f"{op}: index {i} is out of range for dimension {d} "
+                                 f"of shape {shape}")
+            starts.append(int(i) % dim)
+            sizes.append(1)
+            steps.append(1)
+        else:
+            raise IndexError(f"{op}: index entry {i!r} in dimension {d} (ints, slices and "
+                             f"... only; no arrays or None)")
+    return starts, sizes, steps, kept
+
+
+def getitem(x, index):
+    """x[index] for NumPy basic indexing: ints, slices (positive steps) and
+    an Ellipsis. Runs as one flash.slice (plus a reshape dropping the
+    dimensions an int index removes)."""
+    shape = _shape(x, "flash.slice")
+    starts, sizes, steps, kept = _slice_box(shape, index)
+    y = x
+    if (starts, sizes, steps) != ([0] * len(shape), list(shape), [1] * len(shape)):
+        y = dispatch("flash.slice", [x], {"starts": starts, "sizes": sizes, "steps": steps})
+    return reshape(y, kept) if len(kept) != len(shape) else y
+
+
+def slice(x, starts, ends, axes=None, steps=None):  # noqa: A001 - ONNX's name
+    """ONNX Slice: along each of `axes` (default all), elements from
+    `starts` up to `ends` every `steps`, with Python's clamping of negative
+    and out-of-range bounds."""
+    shape = _shape(x, "flash.slice")
+    axes = list(range(len(starts))) if axes is None else list(axes)
+    steps = [1] * len(axes) if steps is None else list(steps)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise ValueError(f"flash.slice: starts {starts}, ends {ends}, axes {axes} and steps "
+                         f"{steps} differ in length")
+    index = [builtins.slice(None)] * len(shape)
+    for a, b, e, k in zip(axes, starts, ends, steps):
+        index[_axis(a, len(shape), "flash.slice", shape)] = builtins.slice(int(b), int(e), int(k))
+    return getitem(x, tuple(index))
+
+
+def split(x, sizes, axis: int = 0):
+    """torch.split / ONNX Split: consecutive pieces of `sizes` along `axis`."""
+    shape = _shape(x, "flash.slice")
+    axis = _axis(axis, len(shape), "flash.slice", shape)
+    if sum(sizes) != shape[axis]:
+        raise ValueError(f"flash.slice: split sizes {list(sizes)} do not add up to "
+                         f"dimension {axis} of shape {shape}")
+    pieces, start = [], 0
+    for size in sizes:
+        index = [builtins.slice(None)] * len(shape)
+        index[axis] = builtins.slice(start, start + size)
+        pieces.append(getitem(x, tuple(index)))
+        start += size
+    return pieces
+
+
+# Reductions --------------------------------------------------------------
+
+def _reduce(op: str, x, axis, keepdims: bool):
+    shape = _shape(x, op)
+    return dispatch(op, [x], {"axes": _axes(axis, len(shape), op, shape),
+                               "keepdims": bool(keepdims)})
+
+
+def reduce_sum(x, axis=None, keepdims: bool = False):
+    """np.sum(x, axis, keepdims=keepdims); axis: None, an int or a tuple."""
+    return _reduce("flash.reduce_sum", x, axis, keepdims)
+
+
+def reduce_mean(x, axis=None, keepdims: bool = False):
+    """np.mean(x, axis, keepdims=keepdims)."""
+    return _reduce("flash.reduce_mean", x, axis, keepdims)
+
+
+def reduce_max(x, axis=None, keepdims: bool = False):
+    """np.max(x, axis, keepdims=keepdims)."""
+    return _reduce("flash.reduce_max", x, axis, keepdims)
+
+
+# Normalization -----------------------------------------------------------
+
+def softmax(x, axis: int = -1):
+    """exp(x - max) / sum(exp(x - max)) along `axis` (stable)."""
+    shape = _shape(x, "flash.softmax")
+    return dispatch("flash.softmax", [x], {"axis": _axis(axis, len(shape), "flash.softmax", shape)})
+
+
+def layer_norm(x, scale, bias, axis: int = -1, eps: float = 1e-5):
+    """Normalize over dimensions `axis`.. (scale and bias have that shape)."""
+    shape = _shape(x, "flash.layer_norm")
+    return dispatch("flash.layer_norm", [x, scale, bias],
+                     {"axis": _axis(axis, len(shape), "flash.layer_norm", shape),
+                      "epsilon": float(eps)})
+
+
+def batch_norm(x, scale, bias, mean, var, eps: float = 1e-5):
+    """Inference batch norm over channel dimension 1."""
+    return dispatch("flash.batch_norm", [x, scale, bias, mean, var], {"epsilon": float(eps)})
+
+
+# Pooling -----------------------------------------------------------------
+
+def _pool_attrs(op, kernel_size, stride, padding):
+    kernel = _pair(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else _pair(stride, "stride", op)
+    return {"kernel": kernel, "stride": stride, "padding": _padding(padding, op)}
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """torch.nn.functional.max_pool2d on NCHW (stride defaults to the kernel)."""
+    return dispatch("flash.max_pool2d", [x], _pool_attrs("flash.max_pool2d", kernel_size,
+                                                          stride, padding))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
+    """torch.nn.functional.avg_pool2d on NCHW."""
+    attrs = _pool_attrs("flash.avg_pool2d", kernel_size, stride, padding)
+    attrs["count_include_pad"] = bool(count_include_pad)
+    return dispatch("flash.avg_pool2d", [x], attrs)
+
+
+
+# Attention ---------------------------------------------------------------
+
+def attention(q, k, v, causal: bool = False, scale=None):
+    """softmax(q @ k^T * scale [+ causal mask]) @ v over (..., S, D) tensors
+    (torch's scaled_dot_product_attention); scale defaults to 1/sqrt(D)."""
+    attrs = {"causal": bool(causal)}
+    if scale is not None:
+        attrs["scale"] = float(scale)
+    return dispatch("flash.attention", [q, k, v], attrs)
+
+
+scaled_dot_product_attention = attention
+lower = eager.lower
+
+
+# What the tracer's operators and NumPy's ufuncs on traced values mean.
+tracing.OPERATORS.update(add=add, sub=sub, mul=mul, div=div, pow=pow, neg=neg,
+                         matmul=_matmul_nd, getitem=getitem, transpose=transpose,
+                         reshape=reshape)
+tracing.UFUNCS.update({np.add: add, np.subtract: sub, np.multiply: mul, np.divide: div,
+                       np.power: pow, np.maximum: maximum, np.exp: exp, np.tanh: tanh,
+                       np.sqrt: sqrt, np.negative: neg, np.matmul: _matmul_nd})

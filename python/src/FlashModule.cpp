@@ -6,19 +6,22 @@
 //
 //===----------------------------------------------------------------------===//
 #include "flash/Builder/GraphBuilder.h"
-#include "flash/Builder/GraphCost.h"
+#include "flash/Analysis/GraphCostText.h"
+#include "flash/Pipelines/Defaults.h"
 #include "flash/Runtime/CompileCache.h"
 #include "flash/Runtime/Executable.h"
 #include "flash/Runtime/Ukernels.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/map.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
 
+#include <map>
 #include <unordered_map>
 
 #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
@@ -392,6 +395,90 @@ NB_MODULE(_flashcompile, m) {
       "This process's on-disk compile-cache hits and misses.");
 
   m.def(
+      "build_id", [] { return std::string(flash::runtime::buildId()); },
+      "The compiler's build id (a hash of its sources): what the compile "
+      "cache and the tuning database key their entries by.");
+  m.def(
+      "cache_folder", [] { return flash::runtime::CompileCache::folder(); },
+      "Where FlashCompile keeps its files: $FLASH_CACHE_DIR, else "
+      "$XDG_CACHE_HOME/flashcompile, else ~/.cache/flashcompile (the "
+      "runtime's one rule).");
+  m.def(
+      "runtime_facts",
+      [] {
+        nb::dict facts;
+        facts["parallel_min_iterations"] = mlir::flash::kParallelMinIterations;
+        facts["panel_rows"] = flash::runtime::kSgemmPanelRows;
+        facts["panel_columns"] = flash::runtime::kSgemmPanelColumns;
+        return facts;
+      },
+      "Defaults of compiled code that the models restate: the iterations "
+      "from which a generated loop runs on all cores, and the default "
+      "register tile (the compiled panels' rows and columns).");
+  m.def(
+      "sgemm_split",
+      [](int64_t m, int64_t n, int64_t k, int64_t requested, int threads,
+         int64_t mr, int64_t nr) {
+        auto split = flash::runtime::sgemmSplit(m, n, k, requested, threads,
+                                                mr, nr, m < flash::runtime::kSgemmPanelRows);
+        return nb::make_tuple(split.tasks, split.columns, split.stripe);
+      },
+      "m"_a, "n"_a, "k"_a, "requested"_a, "threads"_a, "mr"_a, "nr"_a,
+      "(tasks, column stripes?, stripe) of one sgemm call of m x k by k x n "
+      "with `requested` threads (0: by size) of `threads` and an mr x nr "
+      "register tile (Ukernels.h's sgemmSplit).");
+  m.def(
+      "tunable_ops",
+      [](const std::string &text, const std::string &entry) {
+        std::vector<mlir::flash::TunableOp> ops;
+        std::string error;
+        bool ok;
+        {
+          nb::gil_scoped_release release;
+          ok = mlir::flash::tunableOpsText(text, entry, ops, error);
+        }
+        if (!ok)
+          throw nb::value_error(error.c_str());
+        nb::list out;
+        for (const auto &op : ops) {
+          nb::dict d, attrs;
+          d["index"] = op.index, d["op"] = op.op;
+          nb::list shapes;
+          for (const auto &shape : op.shapes)
+            shapes.append(nb::tuple(nb::cast(shape)));
+          d["shapes"] = shapes;
+          for (const auto &[name, values] : op.attrs)
+            attrs[name.c_str()] = nb::tuple(nb::cast(values));
+          d["attrs"] = attrs;
+          d["batch"] = op.batch, d["m"] = op.m, d["n"] = op.n, d["k"] = op.k;
+          d["sgemm"] = op.sgemm.empty() ? nb::none() : nb::cast(op.sgemm);
+          out.append(d);
+        }
+        return out;
+      },
+      "text"_a, "entry"_a = "",
+      "The ops of a Flash function whose sgemm parameters fc.tune searches, "
+      "in order: operand shapes, cost-relevant attributes, the GEMMs they "
+      "run as (the shared cost analysis) and their flash.sgemm, if any.");
+  m.def(
+      "with_sgemm",
+      [](const std::string &text, const std::string &entry,
+         const std::map<int, std::vector<int64_t>> &params) {
+        std::string out, error;
+        bool ok;
+        {
+          nb::gil_scoped_release release;
+          ok = mlir::flash::withSgemmText(text, entry, params, out, error);
+        }
+        if (!ok)
+          throw nb::value_error(error.c_str());
+        return out;
+      },
+      "text"_a, "entry"_a, "params"_a,
+      "The Flash IR text with tunable op i (tunable_ops' index) given the "
+      "flash.sgemm parameters params[i]; ops with parameters keep theirs.");
+
+  m.def(
       "sgemm_facts",
       [] {
         nb::dict facts;
@@ -450,6 +537,10 @@ NB_MODULE(_flashcompile, m) {
           nb::dict d;
           d["op"] = op.op, d["location"] = op.location, d["kind"] = op.kind;
           d["shapes"] = op.shapes, d["flops"] = op.flops;
+          nb::list operandShapes;
+          for (const auto &shape : op.operandShapes)
+            operandShapes.append(nb::tuple(nb::cast(shape)));
+          d["operand_shapes"] = operandShapes;
           d["bytes_in"] = op.bytesIn, d["bytes_out"] = op.bytesOut;
           d["batch"] = op.batch, d["m"] = op.m, d["n"] = op.n, d["k"] = op.k;
           d["kernel"] = op.kernel;

@@ -45,14 +45,18 @@ def test_conv_problem_is_its_im2col_gemm():
 
 
 def test_problems_from_printed_ir():
-    text = """
-    %2 = flash.conv2d %arg0, %0 {dilation = array<i64: 1, 1>, padding = array<i64: 2, 2, 2, 2>, stride = array<i64: 1, 1>} : (tensor<2x1x28x28xf32>, tensor<6x1x5x5xf32>) -> tensor<2x6x28x28xf32> loc(#loc1)
+    """The tunable ops of Flash IR text, as the native analysis lists them
+    (GEMM sizes from the shared cost analysis; no IR read in Python)."""
+    text = """func.func @f(%arg0: tensor<2x1x28x28xf32>, %w: tensor<6x1x5x5xf32>, %a: tensor<5x7xf32>, %b: tensor<7x3xf32>) -> (tensor<2x6x28x28xf32>, tensor<5x3xf32>) {
+    %2 = flash.conv2d %arg0, %w {dilation = array<i64: 1, 1>, padding = array<i64: 2, 2, 2, 2>, stride = array<i64: 1, 1>} : (tensor<2x1x28x28xf32>, tensor<6x1x5x5xf32>) -> tensor<2x6x28x28xf32>
     %3 = flash.matmul %a, %b {flash.sgemm = array<i64: 1, 2, 3, 4, 0, 0>} : (tensor<5x7xf32>, tensor<7x3xf32>) -> tensor<5x3xf32>
     %4 = flash.relu %3 : tensor<5x3xf32>
-    """
+    return %2, %4 : tensor<2x6x28x28xf32>, tensor<5x3xf32>
+    }"""
     found = problems_of_text(text)
     assert [p.op for p, _ in found] == ["flash.conv2d", "flash.matmul"]
     assert found[0][0].n == 28 * 28 and found[1][0].attrs == {}
+    assert found[1][1]["sgemm"] == [1, 2, 3, 4, 0, 0] and found[0][1]["sgemm"] is None
 
 
 def test_cost_model_sees_spills_and_size():
@@ -277,10 +281,10 @@ def test_text_programs_get_their_tuned_ops(tmp_path, rng):
     db.store("flash.matmul", shapes_key([(50, 70), (70, 30)]), {"sgemm": [48, 128, 512, 1, 3, 1, 0]},
              1e-3, 5e-4, 4)
     use_database(db)
-    from flashcompile.tuning.database import with_tuned_ops
-    tuned = with_tuned_ops(text)
-    assert "%0 = flash.matmul %a, %b {flash.sgemm = array<i64: 48, 128, 512, 1, 3, 1, 0>} :" in tuned
-    assert tuned.count("flash.sgemm") == 2  # the op that had parameters keeps its own
+    from flashcompile.tuning.tuner import with_tuned_ops
+    tuned = problems_of_text(with_tuned_ops(text, db))
+    assert tuned[0][1]["sgemm"] == [48, 128, 512, 1, 3, 1, 0]
+    assert tuned[1][1]["sgemm"] == [0, 0, 0, 1, 0, 0, 0]  # the op that had parameters keeps its own
     a = rng.standard_normal((50, 70), dtype=f32)
     b = rng.standard_normal((70, 30), dtype=f32)
     c = rng.standard_normal((30, 30), dtype=f32)

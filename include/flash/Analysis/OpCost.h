@@ -28,7 +28,8 @@ struct OpCost {
   std::string location; ///< "file:line" of the op, if known
   std::string kind;     ///< contraction, elementwise, reduction, pooling,
                         ///< layout, view, constant
-  std::string shapes;   ///< "(4x8xf32, 8x16xf32) -> 4x16xf32"
+  std::string shapes;   ///< "(4x8xf32, 8x16xf32) -> 4x16xf32", for reading
+  std::vector<std::vector<int64_t>> operandShapes; ///< the same, as data
   int64_t flops = 0;    ///< arithmetic operations (a transcendental counts as
                         ///< the ops of its polynomial)
   int64_t bytesIn = 0;  ///< operand bytes

@@ -2,7 +2,6 @@
 #ifndef FLASH_CONVERSION_PASSES_H
 #define FLASH_CONVERSION_PASSES_H
 
-#include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::flash {

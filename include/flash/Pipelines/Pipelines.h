@@ -8,6 +8,7 @@
 #ifndef FLASH_PIPELINES_PIPELINES_H
 #define FLASH_PIPELINES_PIPELINES_H
 
+#include "flash/Pipelines/Defaults.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 #include "llvm/ADT/ArrayRef.h"
@@ -38,7 +39,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Generated loop nests with at least this many "
                      "iterations run on all cores (OpenMP); 0 keeps every "
                      "generated loop sequential"),
-      llvm::cl::init(1 << 16)};
+      llvm::cl::init(kParallelMinIterations)};
   Option<bool> convIm2col{
       *this, "conv-im2col",
       llvm::cl::desc("Rewrite convolutions as im2col + matrix product (run "

@@ -6,8 +6,8 @@
 // code generation. Entries are written atomically (temp file + rename), so
 // concurrent processes can share a cache; an unreadable entry is a miss.
 //
-// Location: $FLASH_CACHE_DIR, else $XDG_CACHE_HOME/flashcompile, else
-// ~/.cache/flashcompile. FLASH_CACHE_DIR=off disables it.
+// Location: folder(). FLASH_CACHE_DIR=off (or empty) disables the cache of
+// compiled objects; the folder still holds the Python side's files.
 //
 //===----------------------------------------------------------------------===//
 #ifndef FLASH_RUNTIME_COMPILECACHE_H
@@ -27,7 +27,12 @@ const char *buildId();
 
 class CompileCache {
 public:
-  /// The cache in the configured directory, or a disabled one.
+  /// The one rule for where FlashCompile keeps its files (compiled
+  /// objects, the tuning database, the host's calibration): $FLASH_CACHE_DIR,
+  /// else $XDG_CACHE_HOME/flashcompile, else ~/.cache/flashcompile ("" when
+  /// there is no home). FLASH_CACHE_DIR=off does not change the folder.
+  static std::string folder();
+  /// The cache in folder(), or a disabled one.
   static CompileCache fromEnvironment();
 
   bool enabled() const { return !directory.empty(); }

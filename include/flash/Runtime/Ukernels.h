@@ -64,6 +64,34 @@ inline bool convBatchAsColumns(int64_t images, int64_t pixels) {
 /// a packed slice (L1: 16 KiB of B), columns of a packed B block (L3).
 inline constexpr int64_t kSgemmMC = 144, kSgemmKC = 256, kSgemmNC = 3072;
 
+/// How one sgemm call splits C over threads: `tasks` stripes of `stripe`
+/// columns (`columns`) or rows, each a whole serial GEMM (no shared packing,
+/// no synchronization). `requested` is SgemmConfig::threads (0: by size),
+/// `threads` the pool's, `mr` x `nr` the register tile, `fewRows` the
+/// streaming path for fewer rows than a tile. Column stripes when C has few
+/// rows or is at least as wide as tall, else row stripes; each a multiple
+/// of the tile. The one rule: Sgemm.cpp, the tuner's and the simulator's
+/// models (_flashcompile.sgemm_split).
+struct SgemmSplit {
+  int tasks = 1;
+  bool columns = false;
+  int64_t stripe = 0; ///< 0 when it runs on one thread
+};
+inline SgemmSplit sgemmSplit(int64_t m, int64_t n, int64_t k,
+                             int64_t requested, int threads, int64_t mr,
+                             int64_t nr, bool fewRows) {
+  double flops = 2.0 * m * n * k;
+  int64_t tasks = requested > 0 ? (requested < threads ? requested : threads)
+                  : (flops < kSgemmParallelFlops ? 1 : threads);
+  SgemmSplit split;
+  if (tasks <= 1)
+    return split;
+  split.columns = fewRows || n >= m;
+  int64_t along = split.columns ? n : m, unit = split.columns ? nr : mr;
+  split.stripe = ((along + tasks - 1) / tasks + unit - 1) / unit * unit;
+  split.tasks = static_cast<int>((along + split.stripe - 1) / split.stripe);
+  return split;
+}
 /// The tunable parameters of one sgemm call; 0 leaves a choice to sgemm's
 /// built-in defaults. fc.tune searches them; compiled code passes them per
 /// matmul (the `flash.sgemm` attribute, or the `sgemm` pipeline option).

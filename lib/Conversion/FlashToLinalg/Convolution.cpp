@@ -1,5 +1,5 @@
 //===- Convolution.cpp - Lower conv2d and the 2-D pooling ops -------------===//
-#include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
+#include "Patterns.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 #include "flash/Dialect/Flash/IR/Tuning.h"
 

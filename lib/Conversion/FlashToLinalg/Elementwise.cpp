@@ -6,7 +6,7 @@
 // broadcast shape.
 //
 //===----------------------------------------------------------------------===//
-#include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
+#include "Patterns.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

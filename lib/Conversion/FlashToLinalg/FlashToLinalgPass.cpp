@@ -1,5 +1,6 @@
 //===- FlashToLinalgPass.cpp - The convert-flash-to-linalg pass -----------===//
 #include "flash/Conversion/Passes.h"
+#include "Patterns.h"
 #include "flash/Dialect/Flash/IR/FlashDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -5,7 +5,7 @@
 // copies where it must (transpose, concat, slice).
 //
 //===----------------------------------------------------------------------===//
-#include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
+#include "Patterns.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -1,5 +1,5 @@
 //===- Linear.cpp - Lower flash.matmul and flash.batch_matmul -------------===//
-#include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
+#include "Patterns.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 #include "flash/Dialect/Flash/IR/Tuning.h"
 

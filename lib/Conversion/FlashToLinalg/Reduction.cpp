@@ -7,7 +7,7 @@
 // tensor.expand_shape, a view.
 //
 //===----------------------------------------------------------------------===//
-#include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
+#include "Patterns.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

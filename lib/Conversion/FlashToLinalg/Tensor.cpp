@@ -1,5 +1,5 @@
 //===- Tensor.cpp - Lower flash.constant ----------------------------------===//
-#include "flash/Conversion/FlashToLinalg/FlashToLinalg.h"
+#include "Patterns.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -346,25 +346,19 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
   };
   // Split C into column (or, for narrow C, row) stripes, one per task, each
   // a full serial GEMM: no shared packing buffers, no synchronization.
-  int threads = getNumThreads();
-  double flops = 2.0 * m * n * k;
-  int tasks = config.threads > 0
-                  ? static_cast<int>(std::min<int64_t>(config.threads, threads))
-                  : (flops < kSgemmParallelFlops ? 1 : threads);
-  if (tasks > 1 && (fewRows || n >= m)) {
-    int64_t stripe = ((n + tasks - 1) / tasks + blk.nr - 1) / blk.nr * blk.nr;
-    tasks = static_cast<int>((n + stripe - 1) / stripe);
-    parallelFor(tasks, [&](int t) {
+  SgemmSplit split = sgemmSplit(m, n, k, config.threads, getNumThreads(),
+                                blk.mr, blk.nr, fewRows);
+  int64_t stripe = split.stripe;
+  if (split.tasks > 1 && split.columns) {
+    parallelFor(split.tasks, [&](int t) {
       int64_t j0 = t * stripe, cols = std::min(stripe, n - j0);
       // In panels, column j0 (a multiple of 16) starts at panel j0 / 16.
       serial(m, cols, a, blk.bPanels ? b + j0 * k : b + j0, c + j0);
     });
     return;
   }
-  if (tasks > 1) {
-    int64_t stripe = ((m + tasks - 1) / tasks + blk.mr - 1) / blk.mr * blk.mr;
-    tasks = static_cast<int>((m + stripe - 1) / stripe);
-    parallelFor(tasks, [&](int t) {
+  if (split.tasks > 1) {
+    parallelFor(split.tasks, [&](int t) {
       int64_t i0 = t * stripe, rows = std::min(stripe, m - i0);
       // In panels, row i0 (a multiple of 6) starts at panel i0 / 6.
       serial(rows, n, blk.aPanels ? a + i0 * k : a + i0 * lda, b,

@@ -27,19 +27,18 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 
-LLVM_BIN = "/usr/lib/llvm-22/bin"
+from .. import host as _host
+from ..sgemm import TILES as UKERNEL_TILES
+from ..sim import cost_analysis, plot_roofline, simulate
+from ..sim.calibrate import host_device
+from ..sim.simulate import as_compiled
+
 _SHUFFLES = ("vperm", "vshuf", "vunpck", "vbroadcast", "vinsert", "vextract", "vblend",
              "vpshuf", "vpunpck", "vmovsh", "vmovlh", "vmovhl", "vpbroadcast")
 
 
 def _tool(name: str) -> str:
-    path = os.path.join(LLVM_BIN, name)
-    if os.path.exists(path):
-        return path
-    found = shutil.which(name) or shutil.which(f"{name}-22")
-    if not found:
-        raise RuntimeError(f"fc.analyze needs LLVM's {name} (package llvm-22-tools)")
-    return found
+    return _host.llvm_tool(name, "fc.analyze")
 
 
 def host_cpu() -> str:
@@ -157,24 +156,28 @@ def mca(instrs, cpu: str) -> dict:
             "ipc": float(get("IPC").group(1)), "cpu": cpu}
 
 
-# The sgemm ukernel's register tiles (Ukernels.h sgemmTiles(), read from the
-# runtime); each runs the microkernel ukernel_<rows>x<cols> (Sgemm.cpp), to
-# find in the runtime archive.
-from ..tuning.space import TILES as UKERNEL_TILES  # noqa: E402
+def _option_tile(options: str) -> int:
+    """The register tile of a pipeline-wide `sgemm=mc,kc,nc,threads,tile,...`
+    option, else 0."""
+    for item in options.split():
+        name, _, value = item.partition("=")
+        if name == "sgemm":
+            parts = [int(v) for v in value.split(",") if v.strip()]
+            return parts[4] if len(parts) > 4 else 0
+    return 0
 
 
 def ukernel_tiles(compiled) -> set:
-    """The register tiles the program's matmul ukernel calls use: the
-    flash.sgemm attributes of its ops, else the sgemm option, else 0."""
-    def tile_of(values: str) -> int:  # mc, kc, nc, threads, tile, packB
-        parts = [int(v) for v in values.replace(" ", "").split(",") if v]
-        return parts[4] if len(parts) > 4 else 0
-    tiles = {tile_of(m) for m in
-             re.findall(r"flash\.sgemm = array<i64: ([-0-9, ]+)>", compiled.source)}
-    opt = re.search(r"sgemm=([-0-9,]+)", getattr(compiled, "options", "") or "")
-    default = tile_of(opt.group(1)) if opt else 0
-    if re.search(r"flash\.(matmul|batch_matmul|conv2d) (?![^:]*flash\.sgemm)", compiled.source):
-        tiles.add(default)
+    """The register tiles the program's matmul ukernel calls use (the
+    register tiles of Ukernels.h sgemmTiles(); each runs the microkernel
+    ukernel_<rows>x<cols> of Sgemm.cpp): each tunable op's flash.sgemm
+    parameters as the native analysis reads them, else the sgemm option,
+    else 0."""
+    default = _option_tile(getattr(compiled, "options", "") or "")
+    tiles = set()
+    for op in compiled.tunable_ops():
+        sgemm = op["sgemm"]
+        tiles.add(sgemm[4] if sgemm is not None and len(sgemm) > 4 else default)
     return {t if 0 <= t < len(UKERNEL_TILES) else 0 for t in tiles}
 
 
@@ -182,8 +185,7 @@ def ukernel_functions(tiles) -> dict:
     """{label: [Instr]} of the microkernels of `tiles`, disassembled from
     the runtime archive the JIT's ukernel calls are linked from (the same
     objects as the Python module's, which is stripped)."""
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    archive = os.path.join(here, "runtime", "libflash_ukernels.a")
+    archive = os.path.join(_host.RUNTIME, "libflash_ukernels.a")
     if not os.path.exists(archive) or not tiles:
         return {}
     obj = subprocess.run(["ar", "p", archive, "Sgemm.cpp.o"], capture_output=True).stdout
@@ -259,9 +261,6 @@ class AnalysisReport:
 def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
     """The backend analysis of a compiled program or an imported model (see
     the module doc)."""
-    from ..sim import simulate
-    from ..sim.calibrate import host_device
-    from ..sim.simulate import as_compiled
     compiled = as_compiled(compiled, "analyze")
     obj = compiled._exe.object_code()
     if not obj:
@@ -281,7 +280,7 @@ def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
                         "predicted_gflops": k.flops / k.time_s / 1e9 if k.time_s else 0.0,
                         "bound": k.bound})
     loop_reports, findings = [], []
-    host_width = 256 if "avx2" in open("/proc/cpuinfo").read() else 128
+    host_width = _host.vector_bits()
     remarks = list(compiled._exe.remarks())
     options = getattr(compiled, "options", "") or ""
 
@@ -344,13 +343,11 @@ def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
                              f"{k['bytes'] / 1e6:.2f} MB for {k['flops'] / 1e6:.2f} MFLOP"))
     # Partial register tiles: the microkernel computes whole tiles, so the
     # part of a tile outside the result is work on padding.
-    from ..sim import cost_analysis
     cost = cost_analysis(compiled)
 
     def grouped(op) -> bool:  # a grouped conv runs as loops, not the ukernel
-        dims = re.findall(r"(\d+(?:x\d+)*)xf32", op["shapes"])
-        return op["op"] == "flash.conv2d" and len(dims) >= 2 and \
-            dims[0].split("x")[1] != dims[1].split("x")[1]
+        shapes = op["operand_shapes"]  # input NCHW, weight O x C/groups x KH x KW
+        return op["op"] == "flash.conv2d" and shapes[0][1] != shapes[1][1]
     for kern in cost["kernels"]:
         if kern["kind"] != "contraction" or kern["m"] < 6 or \
                 any(grouped(cost["ops"][i]) for i in kern["ops"]):  # few rows: no tiles
@@ -374,6 +371,5 @@ def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
                             kernels, findings,
                             {"cpu": cpu, "peak_gflops": peak, "bandwidth_gbs": bw}, remarks)
     if roofline_png:
-        from ..sim import plot_roofline
         plot_roofline(sim, roofline_png)
     return report

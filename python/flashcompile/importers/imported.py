@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..compiled import compile_mlir
-from ..graph import Trace
-from ..jit import CompiledGraph
+from ..tracing import CompiledGraph
 
-
-def compile_trace(trace: Trace, results: list, name: str, options: str) -> CompiledGraph:
-    """Compiles a trace whose outputs are `results` (traced values or
-    float32 constants) into one CompiledGraph (kept with its trace, which
-    fc.export_onnx reads)."""
-    handles = [trace.handle(r, name, i) for i, r in enumerate(results)]
-    text = trace.builder.finish(name, handles)
-    trace.results = handles
-    compiled = CompiledGraph(compile_mlir(text, name=f"<{name}>", options=options), None, {})
-    compiled.trace = trace
-    return compiled
 
 
 class ImportedModel:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import functional as F
-from ..graph import Trace
+from .. import ops as F
+from ..tracing import Trace
 from ..ops import add, conv2d, matmul, relu
-from .imported import ImportedModel, compile_trace
+from ..tracing import compile_trace
+from .imported import ImportedModel
 
 
 class UnsupportedOnnx(ValueError):

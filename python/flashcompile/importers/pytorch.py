@@ -27,10 +27,11 @@ import warnings
 
 import numpy as np
 
-from .. import functional as F
-from ..graph import Trace, Tracer
+from .. import ops as F
+from ..tracing import Trace, Tracer
 from ..ops import add, conv2d, matmul, relu
-from .imported import ImportedModel, compile_trace
+from ..tracing import compile_trace
+from .imported import ImportedModel
 
 
 class UnsupportedTorch(ValueError):

@@ -12,29 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import time
 
 import numpy as np
 
+from .. import host
+from ..compiled import compile_mlir
+from .._flashcompile import get_num_threads, set_num_threads
 from .device import Device, OnChip
-
-
-def _cache_dir() -> str:
-    base = os.environ.get("FLASH_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "flashcompile")
-    return base
-
-
-def _cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown cpu"
 
 
 def _caches() -> list:
@@ -55,15 +41,6 @@ def _caches() -> list:
     return out
 
 
-def _flash_peak() -> str:
-    env = os.environ.get("FLASH_PEAK")
-    if env:
-        return env
-    here = os.path.dirname(os.path.abspath(__file__))
-    # build/python_packages/flashcompile/sim -> build/bin/flash-peak
-    return os.path.normpath(os.path.join(here, "..", "..", "..", "bin", "flash-peak"))
-
-
 def _median_time(fn, reps: int = 50, rounds: int = 3) -> float:
     """The least of `rounds` medians (a shared machine's noise only ever
     adds time)."""
@@ -82,8 +59,7 @@ def _median_time(fn, reps: int = 50, rounds: int = 3) -> float:
 
 def measure() -> dict:
     """Runs every measurement (about 10 s)."""
-    from .. import compile_mlir, get_num_threads
-    peak_tool = _flash_peak()
+    peak_tool = host.flash_peak()
     if not os.path.exists(peak_tool):
         raise RuntimeError(f"calibration needs flash-peak at {peak_tool} (build the project, "
                            f"or set FLASH_PEAK)")
@@ -109,7 +85,6 @@ def measure() -> dict:
     # scales to all threads by its size: square products split into column
     # stripes, one thread against all, alternately (the second core's share
     # and the fork/join of each parallel call weigh more on small calls).
-    from .. import set_num_threads
     threads = get_num_threads()
     rng = np.random.default_rng(0)
     scaling, ukernel_eff = [], 0.0
@@ -132,7 +107,7 @@ def measure() -> dict:
         if n == 768:
             ukernel_eff = (2 * n ** 3 / t / 1e9) / peak["fma_gflops_avx2_1thread"]
     parallel_eff = scaling[-1][1] if scaling else 1.0
-    return {"cpu": _cpu_model(), "cores": peak["cores"], "peak": peak, "caches_mb": _caches(),
+    return {"cpu": host.cpu_model(), "cores": peak["cores"], "peak": peak, "caches_mb": _caches(),
             "call_overhead_us": round(call_us, 3), "ukernel_efficiency": round(min(ukernel_eff, 1.0), 4),
             "parallel_efficiency": round(min(parallel_eff, 1.0), 4),
             "parallel_scaling": scaling,
@@ -177,11 +152,11 @@ def measure_robust(runs: int = 3) -> dict:
 
 
 def load_or_measure(recalibrate: bool = False) -> dict:
-    path = os.path.join(_cache_dir(), "host-calibration.json")
+    path = os.path.join(host.cache_folder(), "host-calibration.json")
     if not recalibrate and os.path.exists(path):
         try:
             data = json.load(open(path))
-            if data.get("cpu") == _cpu_model():
+            if data.get("cpu") == host.cpu_model():
                 return data
         except (OSError, ValueError):
             pass  # unreadable: measure again

@@ -35,8 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..tuning.space import DEFAULT as DEFAULT_BLOCKING
-from ..tuning.space import UKERNEL_PARALLEL_FLOPS, Problem, packs_b, runs_batch_in_parallel
+from .. import host, sgemm
 from .device import Device
 
 DTYPE_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
@@ -51,7 +50,7 @@ STRIDED_EFFICIENCY = 0.5
 GPU_K_OVERHEAD = 32
 # Vector (non-matrix) rate of TPUs/NPUs relative to the matrix peak.
 VECTOR_FRACTION = 0.125
-PARALLEL_MIN_ITERATIONS = 65536
+PARALLEL_MIN_ITERATIONS = host.PARALLEL_MIN_ITERATIONS  # the pipeline's default
 # Host: cost of an OpenMP parallel region (fork + join, 2 cores), seconds.
 HOST_PARALLEL_REGION = 3e-6
 # Host: fixed cost of a kernel (loop nest setup, ukernel entry), seconds.
@@ -283,23 +282,19 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
     overhead = HOST_KERNEL_OVERHEAD
     if k["kind"] == "contraction":
         lanes = (device.simd_bits or 256) // 32
-        mr, nr = 6, 2 * lanes
+        mr, nr = sgemm.PANEL_ROWS, 2 * lanes
         m, n, batch = k["m"], k["n"], max(1, k["batch"])
         used = 1
         # A batch of calls each too small to split, or filling the cores,
         # runs the batch itself on all cores (the runtime's rule), each
         # call on one thread.
-        batch_parallel = cores > 1 and runs_batch_in_parallel(
-            Problem("flash.matmul", [], {}, batch, m, n, k["k"]), 0, cores)
+        batch_parallel = cores > 1 and sgemm.batch_in_parallel(
+            batch, 2.0 * m * n * k["k"], cores)
+        split = sgemm.split(m, n, k["k"], 0, cores, mr, nr)  # the runtime's stripes
         if batch_parallel:
             used = min(cores, batch)
-        elif flops / batch >= UKERNEL_PARALLEL_FLOPS and cores > 1:
-            # Stripes along N when there are few rows or N >= M, else M
-            # (Sgemm.cpp's rule).
-            split_columns = m < mr or n >= m
-            along, unit = (n, nr) if split_columns else (m, mr)
-            stripe = _pad(math.ceil(along / cores), unit)
-            used = math.ceil(along / stripe)
+        elif cores > 1:
+            used = split.tasks
         share = math.ceil(batch / used) / batch if batch_parallel else 1.0 / used
         if used > 1:  # the cores do not run `used` times as fast (measured
             # by the call's work per thread, host; sourced devices: 1)
@@ -312,14 +307,9 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         # (Sgemm.cpp): every task packs the rows of A it computes -- all of A
         # for a column stripe -- and, when B is packed, its own columns of
         # B; under 6 rows nothing is packed (B is streamed).
-        task_m, task_n = m, n
-        if used > 1 and not batch_parallel:
-            if split_columns:
-                task_n = min(n, stripe)
-            else:
-                task_m = min(m, stripe)
+        task_m, task_n = (m, n) if batch_parallel else (split.task_m, split.task_n)
         elements = 0 if m < mr else (0 if k.get("a_panels") else task_m * k["k"]) + (
-            k["k"] * task_n if packs_b(task_m, n, DEFAULT_BLOCKING["mc"], 0)
+            k["k"] * task_n if sgemm.packs_b(task_m, n, sgemm.DEFAULT_BLOCKING["mc"], 0)
             and not k.get("b_panels") else 0)
         calls = batch * share if batch_parallel else batch  # each task's
         compute += calls * elements * 8 / _host_bandwidth(device, 1 << 20, 1)

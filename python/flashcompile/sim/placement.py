@@ -22,7 +22,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from .device import Device, devices
+from .device import Device
+from .registry import devices
 from .simulate import as_compiled, simulate
 from .. import _flashcompile as _native
 

@@ -5,7 +5,9 @@ import os
 from dataclasses import dataclass, field
 
 from .. import _flashcompile as _native
-from .device import Device, devices
+from ..compiled import Compiled, compile_mlir
+from .device import Device
+from .registry import devices
 from .model import DTYPE_BYTES, predict
 
 
@@ -101,9 +103,7 @@ class SimResult:
 def as_compiled(program, what: str = "simulate"):
     """The Compiled object of a program: itself, an imported model's
     (fc.from_onnx, fc.from_pytorch), or IR text / a .mlir path compiled."""
-    from ..compiled import Compiled, compile_mlir
-    from ..importers.imported import ImportedModel
-    if isinstance(program, ImportedModel):
+    if isinstance(getattr(program, "compiled", None), Compiled):  # an imported model
         return program.compiled
     if isinstance(program, Compiled):
         return program

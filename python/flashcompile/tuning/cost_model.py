@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 
-from .space import (TILES, UKERNEL_PARALLEL_FLOPS, Problem, _round_up, packs_b,
-                    runs_batch_in_parallel)
+from .. import sgemm
+from ..sim.registry import devices
+from .space import TILES, Problem, _round_up, packs_b, runs_batch_in_parallel
 
 FMA_PORTS, LOAD_PORTS, FMA_LATENCY, VECTOR_REGISTERS = 2, 2, 4, 16
 FORK_SECONDS = 4e-6          # waking the second core (libomp fork/join), measured ~3-6 us
@@ -46,7 +47,6 @@ class HostModel:
 
     def __init__(self, device=None):
         if device is None:
-            from ..sim import devices
             device = devices.host()
         data = device.measured or {}
         peak = data.get("peak", {})
@@ -118,10 +118,6 @@ def _few_rows(host: HostModel, m: int, n: int, k: int) -> float:
 def predict(p: Problem, config: dict, host: HostModel) -> float:
     """Predicted seconds of the whole op (all its batch GEMMs)."""
     m, n, k = p.m, p.n, p.k
-    flops = 2.0 * m * n * k
-    threads = config["threads"] if config["threads"] > 0 else \
-        (1 if flops < UKERNEL_PARALLEL_FLOPS else host.cores)
-    tasks = max(1, min(threads, host.cores))
     if runs_batch_in_parallel(p, config.get("batchParallel", 0), host.cores):
         # The batch elements spread over the cores, each call on one thread.
         one = dict(config, threads=1, batchParallel=2)
@@ -129,15 +125,13 @@ def predict(p: Problem, config: dict, host: HostModel) -> float:
         rounds = math.ceil(p.batch / host.cores)
         return rounds * per_call / PARALLEL_EFFICIENCY + FORK_SECONDS
     mr, nr = TILES[config["tile"]]
-    few = m < 6
+    few = m < sgemm.PANEL_ROWS
     serial = (lambda mm, nn: _few_rows(host, mm, nn, k)) if few else \
         (lambda mm, nn: _serial(host, mm, nn, k, config, n))
-    if tasks > 1 and (few or n >= m):
-        stripe = _round_up(math.ceil(n / tasks), nr)
-        time = serial(m, min(stripe, n)) / PARALLEL_EFFICIENCY + FORK_SECONDS
-    elif tasks > 1:
-        stripe = _round_up(math.ceil(m / tasks), mr)
-        time = serial(min(stripe, m), n) / PARALLEL_EFFICIENCY + FORK_SECONDS
+    # The runtime's work split (stripes of columns or rows, one per task).
+    split = sgemm.split(m, n, k, config["threads"], host.cores, mr, nr)
+    if split.tasks > 1:
+        time = serial(split.task_m, split.task_n) / PARALLEL_EFFICIENCY + FORK_SECONDS
     else:
         time = serial(m, n)
     return p.batch * time

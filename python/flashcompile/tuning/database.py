@@ -4,19 +4,26 @@ shape, dtype, compiler version and CPU.
 SQLite because it is one file, in the standard library, and safe under
 concurrent writers (WAL journal, a busy timeout: measurement processes
 write their results as they finish). Later compiles read it through
-`lookup` (graph.py calls it for every tunable op it traces). Entries made
-by another compiler build or on another CPU are kept but never used; a
-corrupt file is reported, moved aside and rebuilt, never a crash.
+`lookup`, by way of flashcompile.tuned (the compiler's one read-only view of
+tuned parameters); this module is storage only. Entries made by another
+compiler build or on another CPU are kept but never used; a corrupt file
+is reported, moved aside and rebuilt, never a crash.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import sqlite3
 import time
 import warnings
+
+from .. import host, tuned
+from ..host import compiler_id as compiler_version
+from ..host import cpu_signature
+from ..tuned import shapes_key
+
+__all__ = ["TuningDatabase", "default_path", "default_database", "use_database",
+           "compiler_version", "cpu_signature", "shapes_key"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS best (
@@ -33,49 +40,11 @@ CREATE TABLE IF NOT EXISTS measurements (
 """
 
 
-def compiler_version() -> str:
-    """The native module's identity (size, mtime and a hash of its first
-    MB): every rebuild of the compiler is another version."""
-    from .. import _flashcompile
-    path = _flashcompile.__file__
-    st = os.stat(path)
-    with open(path, "rb") as f:
-        head = f.read(1 << 20)
-    return hashlib.sha256(head + f"{st.st_size}:{int(st.st_mtime)}".encode()).hexdigest()[:16]
-
-
-def cpu_signature() -> str:
-    """Model name and the vector ISA flags that change generated code."""
-    model, flags = "unknown", set()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name") and model == "unknown":
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    isa = sorted(f for f in flags if f in ("avx", "avx2", "fma", "avx512f", "avx512bw",
-                                           "avx512vl", "avx512_vnni", "amx_tile", "sse4_2"))
-    return f"{model} [{' '.join(isa)}] x{os.cpu_count()}"
-
-
-def shapes_key(shapes, attrs=None) -> str:
-    """Operand shapes (and the op's attributes that change its cost)."""
-    key = "|".join("x".join(str(d) for d in s) for s in shapes)
-    if attrs:
-        key += "|" + ",".join(f"{k}={list(v) if isinstance(v, (list, tuple)) else v}"
-                              for k, v in sorted(attrs.items()))
-    return key
-
-
 def default_path() -> str:
     env = os.environ.get("FLASH_TUNING_DB")
     if env:
         return env
-    base = os.environ.get("FLASH_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "flashcompile")
-    return os.path.join(base, "tuning.db")
+    return os.path.join(host.cache_folder(), "tuning.db")
 
 
 class TuningDatabase:
@@ -222,105 +191,19 @@ class TuningDatabase:
         return f"<TuningDatabase {self.path}>"
 
 
-# The database later compiles read (graph.py): the default file if it
-# exists, unless FLASH_TUNING_DB=off; fc.tuning.use_database changes it.
-_active: dict = {"db": None, "resolved": False}
-
-
-def active_database():
-    if not _active["resolved"]:
-        _active["resolved"] = True
-        path = default_path()
-        if os.environ.get("FLASH_TUNING_DB", "").lower() not in ("off", "0", "none") and \
-                os.path.exists(path):
-            _active["db"] = TuningDatabase(path)
-    return _active["db"]
+def default_database():
+    """The database compiles read unless told otherwise: the default file
+    if it exists, unless FLASH_TUNING_DB=off (flashcompile/__init__.py
+    makes this the default source of flashcompile.tuned)."""
+    path = default_path()
+    if os.environ.get("FLASH_TUNING_DB", "").lower() in ("off", "0", "none") or \
+            not os.path.exists(path):
+        return None
+    return TuningDatabase(path)
 
 
 def use_database(db) -> None:
     """Makes later compiles read `db` (a TuningDatabase, a path, or None
-    to stop using one); clears the compile caches that may hold code
-    compiled without it."""
-    from ..jit import clear_caches
-    from ..ops import clear_cache
-    _active["db"] = TuningDatabase(db) if isinstance(db, str) else db
-    _active["resolved"] = True
-    clear_cache()
-    clear_caches()
-
-
-# Ops whose ukernel parameters are tuned (each runs as sgemm calls).
-TUNABLE_OPS = ("flash.matmul", "flash.batch_matmul", "flash.conv2d")
-SGEMM_ATTR = "flash.sgemm"
-
-
-def with_tuning(op: str, shapes, attrs):
-    """`attrs` plus the database's flash.sgemm parameters for this op and
-    shapes, if it has them (explicit parameters are left as they are)."""
-    if op not in TUNABLE_OPS or (attrs and SGEMM_ATTR in attrs):
-        return attrs
-    db = active_database()
-    if db is None:
-        return attrs
-    try:
-        config = db.lookup(op, shapes_key(shapes, attrs))
-    except sqlite3.Error:
-        return attrs  # a locked or unreadable database never breaks a compile
-    sgemm = config.get("sgemm") if isinstance(config, dict) else None
-    if not sgemm or not any(sgemm):
-        return attrs
-    return dict(attrs or {}) | {SGEMM_ATTR: [int(v) for v in sgemm]}
-
-
-def program_key(source: str) -> str:
-    """A whole program's database key: a hash of its Flash IR text without
-    the ops' tuned parameters (which a later trace adds from the database),
-    so the program is found before and after its ops were tuned."""
-    text = re.sub(r"flash\.sgemm = array<i64:[^>]*>(, )?", "", source)
-    text = text.replace(", }", "}").replace(" {}", "")
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def program_options(source: str, options: str) -> str:
-    """The pipeline options tuned for this exact program, when the caller
-    gave none and the database has them."""
-    if options:
-        return options
-    db = active_database()
-    if db is None:
-        return options
-    try:
-        config = db.lookup("program", program_key(source))
-    except sqlite3.Error:
-        return options
-    return (config or {}).get("options", "") or options
-
-
-def with_tuned_ops(text: str, db=None) -> str:
-    """Flash IR text with each tunable op's database parameters as its
-    flash.sgemm attribute, as a trace would have written them: how a
-    program compiled from text (a .mlir file) gets its tuned ops. Ops that
-    already carry parameters keep them."""
-    from .space import problems_of_text
-    db = db if db is not None else active_database()
-    if db is None or "flash." not in text:
-        return text
-    out = text
-    for p, line in problems_of_text(text):
-        if SGEMM_ATTR in line:
-            continue
-        try:
-            config = db.lookup(p.op, shapes_key(p.shapes, p.attrs))
-        except sqlite3.Error:
-            return text
-        sgemm = (config or {}).get("sgemm")
-        if not sgemm or not any(sgemm):
-            continue
-        attr = f"{SGEMM_ATTR} = array<i64: {', '.join(str(int(v)) for v in sgemm)}>"
-        head, sep, tail = line.partition(" : ")
-        if "{" in head:  # an attribute dictionary already
-            new = head.replace("{", "{" + attr + ", ", 1) + sep + tail
-        else:
-            new = f"{head} {{{attr}}}{sep}{tail}"
-        out = out.replace(line, new, 1)
-    return out
+    to stop using one); the compile caches that may hold code compiled
+    without it are cleared (they registered with flashcompile.tuned)."""
+    tuned.use(TuningDatabase(db) if isinstance(db, str) else db)

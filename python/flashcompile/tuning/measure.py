@@ -23,13 +23,14 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..tracing import Trace, compile_trace
+from .database import TuningDatabase, default_path, shapes_key
 from .space import Problem, as_sgemm, default_config
 
 _default_outputs: dict = {}  # per process: problem key -> the default's output
 
 
 def _lock_path() -> str:
-    from .database import default_path
     return os.path.join(os.path.dirname(os.path.abspath(default_path())), "tuning.lock")
 
 
@@ -48,8 +49,6 @@ def machine_lock():
 
 def program(p: Problem, config: dict):
     """The compiled one-op program of `p` with `config`'s parameters."""
-    from ..graph import Trace
-    from ..importers.imported import compile_trace
     trace = Trace("tune_" + p.op.split(".")[1])
     inputs = [trace.input(s) for s in p.shapes]
     attrs = dict(p.attrs) | {"flash.sgemm": as_sgemm(config)}
@@ -111,7 +110,6 @@ def measure_task(task: dict) -> dict:
         result["note"] = f"{type(e).__name__}: {str(e)[:300]}"
     if task.get("db"):
         try:
-            from .database import TuningDatabase, shapes_key
             TuningDatabase(task["db"]).record(p.op, shapes_key(p.shapes, p.attrs), config,
                                               result["predicted_s"], result["seconds"],
                                               result["ok"], result["note"])

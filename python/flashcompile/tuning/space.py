@@ -13,19 +13,19 @@ the matrix, say) are merged, so each candidate is a distinct program.
 from __future__ import annotations
 
 import itertools
-import re
 import os
 from dataclasses import dataclass, field
 
 from .. import _flashcompile as _native
+from .. import sgemm
+from ..tuned import TUNABLE_OPS
 
 # The ukernel's own facts (Ukernels.h, read from the runtime): its register
 # tiles in the order of sgemmTiles(), its default cache blocking, and the
 # FLOPs under which a call runs on one thread.
-_SGEMM = _native.sgemm_facts()
-TILES = [tuple(t) for t in _SGEMM["tiles"]]
-DEFAULT = {"mc": _SGEMM["mc"], "kc": _SGEMM["kc"], "nc": _SGEMM["nc"]}
-UKERNEL_PARALLEL_FLOPS = float(_SGEMM["parallel_flops"])
+TILES = sgemm.TILES
+DEFAULT = sgemm.DEFAULT_BLOCKING
+UKERNEL_PARALLEL_FLOPS = sgemm.PARALLEL_FLOPS
 
 MC = (48, 96, 144, 288)
 KC = (128, 256, 512)
@@ -59,60 +59,50 @@ class Problem:
             (f" ({self.batch} x {dims})" if self.batch > 1 else f" ({dims})")
 
 
-def problem(op: str, shapes, attrs=None) -> Problem | None:
-    """The Problem of one traced op, or None if it is not tunable."""
-    attrs = {k: v for k, v in (attrs or {}).items() if k != "flash.sgemm"}
-    shapes = [tuple(int(d) for d in s) for s in shapes]
-    if op == "flash.matmul" and len(shapes) == 2:
-        (m, k), (_, n) = shapes
-        return Problem(op, shapes, attrs, 1, m, n, k)
-    if op == "flash.batch_matmul" and len(shapes) == 2:
-        (b, m, k), (_, _, n) = shapes
-        return Problem(op, shapes, attrs, b, m, n, k)
-    if op == "flash.conv2d" and len(shapes) >= 2 and attrs.get("groups", 1) == 1:
-        # (grouped convolutions run as generated loops, not sgemm calls)
-        (batch, c, h, w), (o, _, kh, kw) = shapes[:2]
-        stride = list(attrs.get("stride", (1, 1)))
-        pad = list(attrs.get("padding", (0, 0, 0, 0)))
-        dil = list(attrs.get("dilation", (1, 1)))
-        pad = pad * 2 if len(pad) == 2 else pad
-        oh = (h + pad[0] + pad[2] - dil[0] * (kh - 1) - 1) // stride[0] + 1
-        ow = (w + pad[1] + pad[3] - dil[1] * (kw - 1) - 1) // stride[1] + 1
-        # im2col: per image, weights (O x C*KH*KW) times patches (C*KH*KW x
-        # OH*OW), or one product with N*OH*OW columns where the default
-        # pipeline takes that (the runtime's rule).
-        if _native.conv_batch_as_columns(batch, oh * ow):
-            return Problem(op, shapes, attrs, 1, o, batch * oh * ow, c * kh * kw)
-        return Problem(op, shapes, attrs, batch, o, oh * ow, c * kh * kw)
-    return None
+def _problem(op: dict) -> Problem:
+    """A Problem from the native analysis' record of one tunable op."""
+    return Problem(op["op"], [tuple(s) for s in op["shapes"]],
+                   {k: list(v) for k, v in op["attrs"].items()},
+                   op["batch"], op["m"], op["n"], op["k"])
 
 
-def problems_of(trace) -> list:
-    """The distinct tunable ops of a finished Trace (from its record)."""
+def problems_of_text(text: str, entry: str = "") -> list:
+    """(Problem, native record) of every tunable op of a Flash function,
+    in order, as the native analysis lists them (_flashcompile.tunable_ops:
+    the GEMM sizes are the shared cost analysis', not recomputed here)."""
+    return [(_problem(op), op) for op in _native.tunable_ops(text, entry)]
+
+
+def problems_of(compiled) -> list:
+    """The distinct tunable ops of a compiled program (a Compiled, or
+    anything with one as `.compiled`), as given to the compiler."""
+    compiled = getattr(compiled, "compiled", compiled)
     seen, out = set(), []
-    for entry in trace.record:
-        if entry[0] != "op":
-            continue
-        _, _, name, operands, attrs, _ = entry
-        shapes = [tuple(trace.builder.shape(h)) for h in operands]
-        p = problem(name, shapes, attrs)
-        if p is None:
-            continue
+    for p, _ in problems_of_text(compiled.original_source, compiled.entry):
         if p.key() not in seen:
             seen.add(p.key())
             out.append(p)
     return out
 
 
+def problem(op: str, shapes, attrs=None) -> Problem | None:
+    """The Problem of one op on operands of `shapes`, or None if it is not
+    tunable: the op is built alone and analyzed natively."""
+    if op not in TUNABLE_OPS:
+        return None
+    attrs = {k: v for k, v in (attrs or {}).items() if k != "flash.sgemm"}
+    builder = _native.GraphBuilder()
+    args = [builder.add_input([int(d) for d in s]) for s in shapes]
+    result = builder.add_op(op, args, attrs)
+    found = problems_of_text(builder.finish("op", [result]))
+    return found[0][0] if found else None
+
+
 def _round_up(v: int, to: int) -> int:
     return (v + to - 1) // to * to
 
 
-def packs_b(rows: int, ldb: int, mc: int, choice: int) -> bool:
-    """Whether the ukernel packs B's panels (SgemmConfig::packB; 0: when A
-    has several row blocks or B's rows are a multiple of 4 KiB apart: the
-    runtime's rule, Ukernels.h's sgemmPacksB)."""
-    return _native.sgemm_packs_b(rows, ldb, mc, choice)
+packs_b = sgemm.packs_b
 
 
 def runs_batch_in_parallel(p: Problem, choice: int, threads: int) -> bool:
@@ -124,7 +114,7 @@ def runs_batch_in_parallel(p: Problem, choice: int, threads: int) -> bool:
         return False
     if choice:
         return choice == 1
-    return _native.batch_in_parallel(p.batch, 2.0 * p.m * p.n * p.k, threads)
+    return sgemm.batch_in_parallel(p.batch, 2.0 * p.m * p.n * p.k, threads)
 
 
 def effective(p: Problem, config: dict, cores: int) -> tuple:
@@ -135,10 +125,8 @@ def effective(p: Problem, config: dict, cores: int) -> tuple:
     mc = min(_round_up(config["mc"], mr), _round_up(p.m, mr))
     nc = min(_round_up(config["nc"], nr), _round_up(p.n, nr))
     slices = -(-p.k // config["kc"])
-    threads = config["threads"] if config["threads"] > 0 else \
-        (1 if 2.0 * p.m * p.n * p.k < UKERNEL_PARALLEL_FLOPS else cores)
-    threads = min(threads, cores)
-    few_rows = p.m < 6
+    threads = sgemm.split(p.m, p.n, p.k, config["threads"], cores, mr, nr).tasks
+    few_rows = p.m < sgemm.PANEL_ROWS
     batch_parallel = runs_batch_in_parallel(p, config.get("batchParallel", 0), cores)
     if batch_parallel:  # every call on one thread, the calls spread over the cores
         threads = 1
@@ -182,28 +170,3 @@ def as_sgemm(config: dict) -> list:
 
 def is_default(config: dict) -> bool:
     return default_config() | config == default_config()
-
-
-_OP_LINE = re.compile(r"^\s*%\S+ = (flash\.(?:matmul|batch_matmul|conv2d)) [^:{]*"
-                      r"(\{[^}]*\})? : \(([^)]*)\)")
-_TENSOR = re.compile(r"tensor<([0-9x]+)xf32>")
-_ARRAY_ATTR = re.compile(r"([\w.]+) = array<i64: ([-0-9, ]+)>")
-
-
-def problems_of_text(text: str) -> list:
-    """(Problem, source line) of every tunable op in printed Flash IR (a
-    .mlir file, or a compiled program's source)."""
-    out = []
-    for line in text.splitlines():
-        match = _OP_LINE.match(line)
-        if not match:
-            continue
-        op, attr_text, operands = match.groups()
-        shapes = [tuple(int(d) for d in t.split("x")) for t in _TENSOR.findall(operands)]
-        attrs = {name: [int(v) for v in values.split(",")]
-                 for name, values in _ARRAY_ATTR.findall(attr_text or "")
-                 if name != "flash.sgemm"}
-        p = problem(op, shapes, attrs)
-        if p is not None:
-            out.append((p, line))
-    return out

@@ -18,8 +18,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .. import _flashcompile as _native
+from .. import tuned
+from ..compiled import Compiled, compile_mlir
+from ..jit import compile as fc_compile
 from .cost_model import HostModel, predict
-from .database import TuningDatabase, shapes_key, use_database, with_tuned_ops
+from .database import TuningDatabase, shapes_key, use_database
 from .measure import executor, inputs_for, program, time_call
 from .space import (Problem, as_sgemm, candidates, default_config, is_default, problems_of,
                     problems_of_text)
@@ -178,21 +182,20 @@ def _program(target, example_inputs):
     example inputs, a compiled graph, an imported model, or a program
     compiled from Flash IR text (fc.compile_mlir)."""
     compiled = getattr(target, "compiled", target)   # ImportedModel -> CompiledGraph
-    trace = getattr(compiled, "trace", None)
-    if trace is not None:
-        return problems_of(trace), compiled
-    if hasattr(compiled, "source") and hasattr(compiled, "_exe"):
-        seen, problems = set(), []
-        for p, _ in problems_of_text(compiled.source):
-            if p.key() not in seen:
-                seen.add(p.key())
-                problems.append(p)
-        return problems, compiled
+    if isinstance(compiled, Compiled):
+        return problems_of(compiled), compiled
     if example_inputs is None:
         raise TypeError("fc.tune: a function or model needs its example_inputs")
-    from ..jit import compile as fc_compile
     compiled = fc_compile(target, example_inputs)
-    return problems_of(compiled.trace), compiled
+    return problems_of(compiled), compiled
+
+
+def with_tuned_ops(text: str, database, entry: str = "") -> str:
+    """Flash IR text with each tunable op's parameters from `database` as
+    its flash.sgemm attribute (what compile_mlir does with the active
+    database), for timing a program with and without them."""
+    params = tuned.op_parameters(text, entry, database)
+    return _native.with_sgemm(text, entry, params) if params else text
 
 
 def _head_to_head(a, b, control, xs, rounds: int = CONFIRM_ROUNDS):
@@ -372,12 +375,10 @@ def _tune_program(compiled, database, budget: float):
     the database under the program's hash. Returns (default s, tuned s,
     options, whether the ops' parameters may stay: False when the program
     with them did not beat the program as given)."""
-    from ..compiled import compile_mlir
-    from .database import program_key
     rng = np.random.default_rng(0)
     xs = [rng.standard_normal(s, dtype=np.float32) for s in compiled.input_shapes]
-    text = compiled.source
-    tuned_text = with_tuned_ops(text, database)
+    text = compiled.original_source  # as given: without any database's parameters
+    tuned_text = with_tuned_ops(text, database, compiled.entry)
     start = time.perf_counter()
     def as_given():
         # The baseline without the database: with it, compile_mlir would give
@@ -420,7 +421,7 @@ def _tune_program(compiled, database, budget: float):
     if not _wins(default_s, best_s, noise):
         return default_s, default_s, "", keep_ops_if_lost
     if not compiled.options:
-        database.store("program", program_key(tuned_text),
+        database.store("program", tuned.program_key(text),
                        {"options": "" if best == "default" else best}, default_s, best_s,
                        len(times))
     return default_s, best_s, "" if best in ("default", "tuned ops") else best, True

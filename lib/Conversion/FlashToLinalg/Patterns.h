@@ -1,11 +1,12 @@
-//===- FlashToLinalg.h - Flash to Linalg patterns ---------------*- C++ -*-===//
+//===- Patterns.h - Flash to Linalg patterns (private) ----------*- C++ -*-===//
 //
 // The lowering is split by op family, one populate function per file, as in
-// torch-mlir's TorchToLinalg.
+// torch-mlir's TorchToLinalg. Private to this folder: the rest of the
+// compiler reaches the lowering through its pass (Passes.h).
 //
 //===----------------------------------------------------------------------===//
-#ifndef FLASH_CONVERSION_FLASHTOLINALG_FLASHTOLINALG_H
-#define FLASH_CONVERSION_FLASHTOLINALG_FLASHTOLINALG_H
+#ifndef FLASH_LIB_CONVERSION_FLASHTOLINALG_PATTERNS_H
+#define FLASH_LIB_CONVERSION_FLASHTOLINALG_PATTERNS_H
 
 #include "mlir/Transforms/DialectConversion.h"
 

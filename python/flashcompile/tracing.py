@@ -1,11 +1,16 @@
-"""Tracing: Python functions over fc ops recorded as one Flash function.
+"""Tracing: Python functions over fc ops recorded as one Flash function,
+and the one way a finished trace is compiled.
 
-While `fc.jit` traces a function, its arguments are `Tracer`s: every fc op
-(and every operator on a Tracer) adds one op to the trace's native
-GraphBuilder instead of running, with the caller's file and line as the op's
-location. NumPy arrays met along the way (weights) become `flash.constant`s,
-which the compiler can fold. Shapes are checked op by op by the ops' own
-type inference, so a bad shape is reported at the line that made it.
+While `fc.jit` traces a function (or an importer walks a model), its
+arguments are `Tracer`s: every fc op (and every operator on a Tracer) adds
+one op to the trace's native GraphBuilder instead of running, with the
+caller's file and line as the op's location. NumPy arrays met along the way
+(weights) become `flash.constant`s, which the compiler can fold. Shapes are
+checked op by op by the ops' own type inference, so a bad shape is
+reported at the line that made it.
+
+    trace_function(fn, args)      fc.jit / fc.compile: trace a Python function, compile
+    compile_trace(trace, results) every caller's "finish and compile" (jit, importers, tuner)
 """
 from __future__ import annotations
 
@@ -14,9 +19,14 @@ import sys
 import numpy as np
 
 from . import _flashcompile as _native
-from .tuning.database import TUNABLE_OPS, with_tuning
+from .compiled import Compiled, compile_mlir
 
-_UFUNCS = {}  # np.ufunc -> fc op taking Tracers (filled in by ops.py)
+# What each operator on a Tracer, and each NumPy ufunc applied to one, means:
+# an fc op function, registered by the op table (flashcompile.ops) under the
+# operator's name ("add", "matmul", "getitem", ...) or the ufunc. A table,
+# so that this module needs no op definitions and does not import them.
+OPERATORS: dict = {}
+UFUNCS: dict = {}
 
 
 def caller_location():
@@ -83,8 +93,6 @@ class Trace:
 
     def op(self, name: str, inputs, attrs=None) -> "Tracer":
         handles = [self.handle(x, name, i) for i, x in enumerate(inputs)]
-        if name in TUNABLE_OPS:  # parameters from the tuning database, if any
-            attrs = with_tuning(name, [tuple(self.builder.shape(h)) for h in handles], attrs)
         file, line = caller_location()
         handle = self.builder.add_op(name, handles, dict(attrs or {}), file, line)
         self.record.append(("op", handle, name, handles, dict(attrs or {}),
@@ -156,7 +164,7 @@ class Tracer:
         return self.shape[0]
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        fn = _UFUNCS.get(ufunc)
+        fn = UFUNCS.get(ufunc)
         if fn is None or method != "__call__" or kwargs:
             raise TypeError(f"{self.trace.name}: np.{ufunc.__name__} on a traced value "
                             f"(shape {self.shape}) is not supported; use the fc op")
@@ -166,4 +174,124 @@ class Tracer:
         raise TypeError(f"{self.trace.name}: np.{func.__name__} on a traced value (shape "
                         f"{self.shape}) is not supported; use the fc op")
 
-    # Operators: filled in by ops.py, which owns the op functions.
+    # Operators: the fc ops of the op table (OPERATORS).
+    def __add__(self, other):
+        return OPERATORS["add"](self, other)
+
+    def __radd__(self, other):
+        return OPERATORS["add"](other, self)
+
+    def __sub__(self, other):
+        return OPERATORS["sub"](self, other)
+
+    def __rsub__(self, other):
+        return OPERATORS["sub"](other, self)
+
+    def __mul__(self, other):
+        return OPERATORS["mul"](self, other)
+
+    def __rmul__(self, other):
+        return OPERATORS["mul"](other, self)
+
+    def __truediv__(self, other):
+        return OPERATORS["div"](self, other)
+
+    def __rtruediv__(self, other):
+        return OPERATORS["div"](other, self)
+
+    def __pow__(self, other):
+        return OPERATORS["pow"](self, other)
+
+    def __rpow__(self, other):
+        return OPERATORS["pow"](other, self)
+
+    def __matmul__(self, other):
+        return OPERATORS["matmul"](self, other)
+
+    def __rmatmul__(self, other):
+        return OPERATORS["matmul"](other, self)
+
+    def __neg__(self):
+        return OPERATORS["neg"](self)
+
+    def __getitem__(self, index):
+        return OPERATORS["getitem"](self, index)
+
+    @property
+    def T(self):  # noqa: N802 - NumPy's name
+        return OPERATORS["transpose"](self)
+
+    def reshape(self, *shape):
+        return OPERATORS["reshape"](
+            self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+
+    def transpose(self, *perm):
+        return OPERATORS["transpose"](
+            self, (perm[0] if len(perm) == 1 and isinstance(perm[0], (tuple, list)) else perm)
+            or None)
+
+
+class CompiledGraph(Compiled):
+    """A traced and compiled function: call it like the original on arrays of
+    the traced shapes; inspect it like any Compiled (`stages`, `ir(stage)`,
+    `llvm_ir()`, `asm()`, `dump(folder)`); `.trace` is what it was built
+    from (fc.export_onnx reads it)."""
+
+    def __init__(self, compiled: Compiled, structure, static, trace: Trace | None = None):
+        super().__init__(compiled._exe, compiled.source, compiled.original_source)
+        self.options = compiled.options
+        self._structure = structure  # None: one result; else tuple or list
+        self._static = static        # positions and values of non-array args
+        self.trace = trace
+
+    def __call__(self, *args):
+        arrays = [a for i, a in enumerate(args) if i not in self._static]
+        out = super().__call__(*arrays)
+        if self._structure is None:
+            return out
+        out = out if isinstance(out, tuple) else (out,)
+        return self._structure(out)
+
+
+def compile_trace(trace: Trace, results: list, name: str, options: str = "",
+                  structure=None, static=None) -> CompiledGraph:
+    """Finishes `trace` with `results` (traced values, arrays or numbers)
+    as its outputs and compiles it: the one path from a trace to code, for
+    fc.jit, the importers and the tuner alike."""
+    if not results:
+        raise ValueError(f"{name}: the traced function returned no values")
+    handles = [trace.handle(r, name, i) for i, r in enumerate(results)]
+    text = trace.builder.finish(name, handles)
+    trace.results = handles
+    compiled = compile_mlir(text, name=f"<{name}>", options=options)
+    return CompiledGraph(compiled, structure, static or {}, trace)
+
+
+def _is_array(value) -> bool:
+    return isinstance(value, np.ndarray)
+
+
+def trace_function(fn, args, name: str | None = None, options: str = "") -> CompiledGraph:
+    """Traces `fn(*args)` (arrays become inputs, other arguments stay
+    Python values) and compiles the graph."""
+    name = name or getattr(fn, "__name__", "traced")
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "traced"
+    t = Trace(name)
+    inputs, static = [], {}
+    for i, a in enumerate(args):
+        if _is_array(a):
+            if a.dtype != np.float32:
+                raise TypeError(f"{name}: argument {i} has dtype {a.dtype} and shape "
+                                f"{a.shape}; float32 is required (use .astype(np.float32))")
+            inputs.append(t.input(a.shape))
+        else:
+            static[i] = a
+            inputs.append(a)
+    out = fn(*inputs)
+    structure = None
+    if isinstance(out, (tuple, list)):
+        structure = type(out)
+        results = list(out)
+    else:
+        results = [out]
+    return compile_trace(t, results, name, options, structure, static)

@@ -1,0 +1,45 @@
+//===- CachedObject.cpp - Compiled code as object files -------------------===//
+#include "CachedObject.h"
+#include "RuntimeSymbols.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/FileSystem.h"
+
+namespace rt = ::flash::runtime::detail;
+using namespace mlir;
+using namespace ::flash::runtime;
+
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
+rt::loadObject(std::unique_ptr<llvm::MemoryBuffer> object, const std::string &entry,
+           void (**packedFn)(void **)) {
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return builder.takeError();
+  auto jit = llvm::orc::LLJITBuilder()
+                 .setJITTargetMachineBuilder(std::move(*builder))
+                 .create();
+  if (!jit)
+    return jit.takeError();
+  if (auto err = addRuntimeSymbols(**jit))
+    return std::move(err);
+  if (auto err = (*jit)->addObjectFile(std::move(object)))
+    return std::move(err);
+  auto symbol = (*jit)->lookup("_mlir_" + entry);
+  if (!symbol)
+    return symbol.takeError();
+  if (auto err = (*jit)->initialize((*jit)->getMainJITDylib()))
+    return std::move(err);
+  *packedFn = symbol->toPtr<void (*)(void **)>();
+  return std::move(*jit);
+}
+
+std::string rt::objectCode(ExecutionEngine &engine) {
+  llvm::SmallString<128> path;
+  if (llvm::sys::fs::createTemporaryFile("flash", "o", path))
+    return "";
+  engine.dumpToObjectFile(path);
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  llvm::sys::fs::remove(path);
+  return buffer ? (*buffer)->getBuffer().str() : "";
+}

@@ -1,0 +1,65 @@
+"""The sgemm ukernel as the models see it: its facts and rules, read from
+the runtime (Ukernels.h) so that the tuner's cost model and the
+simulator's CPU model state them once and cannot drift from what compiled
+code does.
+
+    TILES, DEFAULT_BLOCKING, PARALLEL_FLOPS     register tiles, cache blocking, threading threshold
+    split(m, n, k, ...)                          how one call splits over threads
+    packs_b, batch_in_parallel, conv_batch_as_columns   the runtime's other rules
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import _flashcompile as _native
+
+_FACTS = _native.sgemm_facts()
+# Register tiles (rows, columns) in the order of sgemmTiles(); 0 is the default.
+TILES = [tuple(t) for t in _FACTS["tiles"]]
+DEFAULT_BLOCKING = {"mc": _FACTS["mc"], "kc": _FACTS["kc"], "nc": _FACTS["nc"]}
+# Products of fewer FLOPs run on one thread unless a config asks for more.
+PARALLEL_FLOPS = float(_FACTS["parallel_flops"])
+# The default register tile's rows: fewer rows take the streaming path.
+PANEL_ROWS = int(_native.runtime_facts()["panel_rows"])
+
+
+@dataclass(frozen=True)
+class Split:
+    """How one sgemm call runs: `tasks` stripes of `stripe` columns (or
+    rows), each a whole serial GEMM of `task_m` x `task_n`."""
+    tasks: int
+    columns: bool
+    stripe: int
+    task_m: int
+    task_n: int
+
+
+def split(m: int, n: int, k: int, requested: int, threads: int, mr: int, nr: int) -> Split:
+    """The runtime's work split of one m x k by k x n call (Ukernels.h's
+    sgemmSplit) with `requested` threads (0: by size) of `threads`."""
+    tasks, columns, stripe = _native.sgemm_split(m, n, k, requested, threads, mr, nr)
+    task_m, task_n = m, n
+    if tasks > 1:
+        if columns:
+            task_n = min(n, stripe)
+        else:
+            task_m = min(m, stripe)
+    return Split(tasks, columns, stripe, task_m, task_n)
+
+
+def packs_b(rows: int, ldb: int, mc: int, choice: int) -> bool:
+    """Whether the ukernel packs B's panels (SgemmConfig::packB; 0: when A
+    has several row blocks or B's rows are a multiple of 4 KiB apart)."""
+    return _native.sgemm_packs_b(rows, ldb, mc, choice)
+
+
+def batch_in_parallel(batch: int, call_flops: float, threads: int) -> bool:
+    """Whether a batch of sgemm calls spreads over the threads, each call
+    on one, rather than running in turn, each split."""
+    return _native.batch_in_parallel(batch, call_flops, threads)
+
+
+def conv_batch_as_columns(images: int, pixels: int) -> bool:
+    """Whether a convolution over `images` runs as one product over all of
+    them (N*OH*OW columns) rather than one per image."""
+    return _native.conv_batch_as_columns(images, pixels)
