@@ -5,7 +5,7 @@
 # score and the surviving mutants go to build/mutation/; docs/testing.md
 # records the last campaign and the triage of its survivors.
 #   bash scripts/mutation_test.sh [--max-children N] [mutant name globs]
-#   bash scripts/mutation_test.sh "flashcompile.functional*"   # one module
+#   bash scripts/mutation_test.sh "flashcompile.ops*"   # one module
 #   MUTATION_TIME_LIMIT=30m bash scripts/mutation_test.sh   # a bounded slice
 # (takes tens of minutes: not part of the test command.) Stopped by the
 # time limit, the mutants already run keep their verdicts and the rest are
@@ -29,7 +29,7 @@ cp -r "$root/benchmarks" "$stage/benchmarks"
 cat > "$stage/pyproject.toml" <<'TOML'
 [tool.mutmut]
 source_paths = ["flashcompile"]
-only_mutate = ["flashcompile/functional.py", "flashcompile/graph.py",
+only_mutate = ["flashcompile/ops.py", "flashcompile/tracing.py",
                "flashcompile/importers/pytorch.py", "flashcompile/importers/onnx.py",
                "flashcompile/sim/model.py"]
 also_copy = ["benchmarks/"]

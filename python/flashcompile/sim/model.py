@@ -24,7 +24,7 @@ differs per kind is the efficiency:
 - CPU: contractions as the sgemm ukernel runs them: 6x16 register tile
   padding, parallel stripes only above 2 MFLOP, packing traffic, the
   calibrated (host) or sourced best fraction of peak; elementwise loops
-  parallel from 65536 iterations (the pipeline's threshold), bandwidth of
+  parallel from the pipeline's parallel-min-iterations, bandwidth of
   the cache level the working set fits in (measured triad on the host).
 
 The constants that are not the device's own numbers are named below and
