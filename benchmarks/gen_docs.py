@@ -74,6 +74,40 @@ def measured(name: str) -> str:
             f"`{p['commit'][:10]}`{dirty} on {p['machine']['cpu']} ({p['machine']['cores']} cores)")
 
 
+# ---- benchmarks/bench_overhead.py -------------------------------------------
+
+OVERHEAD_LABELS = {
+    "import_s": ("import flashcompile", "s"),
+    "compile_eager_matmul_s": ("first call of fc.matmul (compile)", "s"),
+    "compile_eager_conv2d_s": ("first call of fc.conv2d (compile)", "s"),
+    "compile_mlp_s": ("fc.compile of an MLP", "s"),
+    "compile_lenet_s": ("fc.compile of LeNet-5", "s"),
+    "cached_eager_matmul_s": ("fc.matmul again, code from the disk cache", "s"),
+    "cached_eager_conv2d_s": ("fc.conv2d again, code from the disk cache", "s"),
+    "cached_mlp_s": ("the MLP again, code from the disk cache", "s"),
+    "cached_lenet_s": ("LeNet-5 again, code from the disk cache", "s"),
+    "call_add_us": ("cached call: fc.add, 1024 floats", "us"),
+    "call_softmax_us": ("cached call: fc.softmax, 4x16", "us"),
+    "call_conv2d_us": ("cached call: fc.conv2d, 1x3x16x16", "us"),
+    "call_compiled_us": ("call of a Compiled (relu, 1024 floats)", "us"),
+    "call_jit_us": ("call of an fc.jit function (relu, 1024 floats)", "us"),
+}
+
+
+def structure_overhead_table() -> str:
+    """Compile times and call overheads of two builds side by side."""
+    data = result("overhead")
+    best, ratio = data["best"], data["ratio_current_over_baseline"]
+
+    def show(value, unit):
+        return f"{value * 1e3:.2f} ms" if unit == "s" else f"{value:.2f} us"
+    rows = ["| measurement | before | after | after / before |", "|---|---:|---:|---:|"]
+    for key, (label, unit) in OVERHEAD_LABELS.items():
+        rows.append(f"| {label} | {show(best['baseline'][key], unit)} | "
+                    f"{show(best['current'][key], unit)} | {ratio[key]:.2f}x |")
+    return "\n".join(rows)
+
+
 # ---- benchmarks/bench.py ---------------------------------------------------
 
 def _bench_runs():
