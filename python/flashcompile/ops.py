@@ -120,6 +120,35 @@ def bias_add(x, bias, axis: int = -1):
                     {"axis": _axis(axis, len(shape), "flash.bias_add", shape)})
 
 
+def minimum(x, y):
+    """np.minimum(x, y), as -max(-x, -y)."""
+    return neg(maximum(neg(x), neg(y)))
+
+
+def clip(x, lo=None, hi=None):
+    """np.clip(x, lo, hi); either bound may be None (torch.clamp, ONNX Clip)."""
+    if lo is not None:
+        x = maximum(x, np.float32(lo))
+    if hi is not None:
+        x = minimum(x, np.float32(hi))
+    return x
+
+
+def hardsigmoid(x, alpha: float = 1 / 6, beta: float = 0.5):
+    """clip(alpha * x + beta, 0, 1) (torch's defaults; ONNX's are 0.2, 0.5)."""
+    return clip(add(mul(x, np.float32(alpha)), np.float32(beta)), 0.0, 1.0)
+
+
+def hardswish(x):
+    """x * relu6(x + 3) / 6."""
+    return mul(x, hardsigmoid(x))
+
+
+def silu(x):
+    """x * sigmoid(x) (swish)."""
+    return mul(x, sigmoid(x))
+
+
 # Linear algebra ----------------------------------------------------------
 
 def batch_matmul(a, b):
@@ -228,6 +257,33 @@ def concat(xs, axis: int = 0):
         raise ValueError("flash.concat: needs at least one array")
     shape = _shape(xs[0], "flash.concat")
     return dispatch("flash.concat", xs, {"axis": _axis(axis, len(shape), "flash.concat", shape)})
+
+
+def pad(x, widths, value: float = 0.0):
+    """np.pad(x, widths, constant_values=value): `widths` is one (before,
+    after) pair per dimension; negative amounts crop. Runs as slices and a
+    concatenation with constant blocks."""
+    shape = _shape(x, "flash.pad")
+    widths = [tuple(int(v) for v in w) for w in widths]
+    if len(widths) != len(shape):
+        raise ValueError(f"flash.pad: {len(widths)} (before, after) pairs for shape {shape}")
+    for dim, (before, after) in enumerate(widths):
+        if not before and not after:
+            continue
+        size = _shape(x, "flash.pad")[dim]
+        if before < 0 or after < 0:
+            x = slice(x, [max(0, -before)], [size - max(0, -after)], [dim])
+            before, after = max(0, before), max(0, after)
+        rest = list(_shape(x, "flash.pad"))
+        pieces = []
+        for amount in (before, None, after):
+            if amount is None:
+                pieces.append(x)
+            elif amount:
+                rest[dim] = amount
+                pieces.append(np.full(rest, value, np.float32))
+        x = concat(pieces, dim) if len(pieces) > 1 else x
+    return x
 
 
 def _slice_box(shape, index, op="flash.slice"):
@@ -357,24 +413,63 @@ def batch_norm(x, scale, bias, mean, var, eps: float = 1e-5):
 
 # Pooling -----------------------------------------------------------------
 
-def _pool_attrs(op, kernel_size, stride, padding):
+def _pool_attrs(op, x, kernel_size, stride, padding, ceil_mode=False):
     kernel = _pair(kernel_size, "kernel_size", op)
     stride = kernel if stride is None else _pair(stride, "stride", op)
-    return {"kernel": kernel, "stride": stride, "padding": _padding(padding, op)}
+    padding = _padding(padding, op)
+    if ceil_mode:
+        padding = _ceil_padding(op, _shape(x, op), kernel, stride, padding)
+    return {"kernel": kernel, "stride": stride, "padding": padding}
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """torch.nn.functional.max_pool2d on NCHW (stride defaults to the kernel)."""
-    return dispatch("flash.max_pool2d", [x], _pool_attrs("flash.max_pool2d", kernel_size,
-                                                          stride, padding))
+def _ceil_padding(op, shape, kernel, stride, padding) -> tuple:
+    """`padding` with the bottom and right grown so that the windows cover
+    what ceil_mode=True counts: ceil((H + pads - K) / S) + 1 windows, less
+    one if the last would start in the bottom padding (torch's and ONNX
+    Runtime's rule)."""
+    if len(shape) != 4:
+        raise ValueError(f"{op}: expected an NCHW input, got shape {shape}")
+    extra = []
+    for d in (0, 1):
+        size, k, s = shape[2 + d], kernel[d], stride[d]
+        low, high = padding[d], padding[2 + d]
+        span = size + low + high - k
+        if span < 0:
+            return padding  # no window fits: the verifier reports it
+        out = -(-span // s) + 1
+        if (out - 1) * s >= size + low:
+            out -= 1
+        extra.append(max(0, (out - 1) * s + k - (size + low + high)))
+    return (padding[0], padding[1], padding[2] + extra[0], padding[3] + extra[1])
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
-    """torch.nn.functional.avg_pool2d on NCHW."""
-    attrs = _pool_attrs("flash.avg_pool2d", kernel_size, stride, padding)
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False):
+    """torch.nn.functional.max_pool2d on NCHW (stride defaults to the kernel);
+    padding is int, (h, w) or (top, left, bottom, right); ceil_mode counts
+    a last, partial window (it sees only real and padded elements)."""
+    return dispatch("flash.max_pool2d", [x], _pool_attrs("flash.max_pool2d", x, kernel_size,
+                                                          stride, padding, ceil_mode))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True,
+               ceil_mode: bool = False):
+    """torch.nn.functional.avg_pool2d on NCHW. With ceil_mode, a partial
+    last window averages what it covers of the (padded) input, as torch."""
+    op = "flash.avg_pool2d"
+    attrs = _pool_attrs(op, x, kernel_size, stride, padding)
+    if ceil_mode:
+        grown = _pool_attrs(op, x, kernel_size, stride, padding, True)["padding"]
+        if grown != attrs["padding"]:
+            if any(attrs["padding"]) and count_include_pad:
+                raise ValueError(f"{op}: ceil_mode with padding {attrs['padding']} and "
+                                 f"count_include_pad=True is not supported (a partial last "
+                                 f"window counts the padding but not the ceil extension)")
+            # Without padding torch divides a partial window by what it
+            # covers: the in-bounds count.
+            count_include_pad = False
+            attrs["padding"] = grown
     attrs["count_include_pad"] = bool(count_include_pad)
-    return dispatch("flash.avg_pool2d", [x], attrs)
-
+    return dispatch(op, [x], attrs)
 
 
 # Attention ---------------------------------------------------------------

@@ -26,6 +26,10 @@ import flashcompile as fc
 
 
 PINNED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx_node_suite_passing.json")
+# Cases whose stored outputs were written rounded (ONNX generated them from
+# literals with 4 decimals: 0.1511 for 0.151056), with the relative
+# tolerance that rounding needs.
+ROUNDED_REFERENCES = {"test_averagepool_2d_ceil_last_window_starts_on_pad": 1e-3}
 
 
 def run_suite(rtol=1e-4, atol=1e-5):
@@ -57,7 +61,8 @@ def run_suite(rtol=1e-4, atol=1e-5):
                 got = model(*runtime)
                 got = got if isinstance(got, list) else [got]
                 for g, e in zip(got, outputs):
-                    np.testing.assert_allclose(g, e, rtol=rtol, atol=atol)
+                    np.testing.assert_allclose(g, e, rtol=ROUNDED_REFERENCES.get(case.name, rtol),
+                                               atol=atol)
                 stats[key]["pass"] += 1
                 passing[key].append(case.name)
             except fc.UnsupportedOnnx as e:

@@ -132,3 +132,21 @@ def test_layer_normalization_epsilon(eps):
     model = _single_node("LayerNormalization", x.shape, x.shape,
                          [("g", g), ("b", np.zeros(24, np.float32))], axis=-1, epsilon=eps)
     _against_onnxruntime(model, x)
+
+
+@pytest.mark.parametrize("kind", ["MaxPool", "AveragePool"])
+@pytest.mark.parametrize("size,kernel,strides", [((13, 13), [3, 3], [2, 2]),   # SqueezeNet's
+                                                 ((10, 7), [2, 3], [2, 2]),
+                                                 ((8, 8), [3, 3], [3, 3])])
+def test_pooling_ceil_mode(kind, size, kernel, strides):
+    """ceil_mode=1: a last, partial window, as ONNX Runtime counts it."""
+    import onnxruntime as ort
+    x = np.random.default_rng(9).standard_normal((1, 4, *size)).astype(np.float32)
+    oh, ow = (-(-(s - k) // st) + 1 for s, k, st in zip(size, kernel, strides))
+    model = _single_node(kind, x.shape, (1, 4, oh, ow), kernel_shape=kernel, strides=strides,
+                         ceil_mode=1)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    expected = sess.run(None, {"x": x})[0]
+    got = fc.from_onnx(model)(x)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -244,3 +244,29 @@ def test_layer_norm_and_batch_norm_epsilon(eps):
     bn = nn.BatchNorm2d(4, eps=eps).eval()
     bn.running_var.uniform_(0.2, 2.0)
     _against_torch(bn, torch.randn(2, 4, 5, 5))
+
+
+@pytest.mark.parametrize("size,kernel,stride,padding", [
+    ((13, 13), 3, 2, 0), ((10, 7), (2, 3), 2, 0), ((9, 9), 3, 2, 1), ((6, 11), 3, 3, 1),
+    ((8, 8), 2, 2, 0)])
+def test_pooling_ceil_mode_matches_torch(size, kernel, stride, padding):
+    """fc.max_pool2d / avg_pool2d with ceil_mode=True against torch, on
+    sizes where the last window is partial and where it is not."""
+    import torch
+    x = np.random.default_rng(3).standard_normal((2, 3, *size)).astype(np.float32)
+    t = torch.from_numpy(x)
+    want = torch.nn.functional.max_pool2d(t, kernel, stride, padding, ceil_mode=True).numpy()
+    got = fc.max_pool2d(x, kernel, stride, padding, ceil_mode=True)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    include = padding == 0  # with padding, only count_include_pad=False is supported
+    want = torch.nn.functional.avg_pool2d(t, kernel, stride, padding, ceil_mode=True,
+                                          count_include_pad=include).numpy()
+    got = fc.avg_pool2d(x, kernel, stride, padding, count_include_pad=include, ceil_mode=True)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_avg_pool_ceil_mode_with_padding_counted_is_refused():
+    x = np.zeros((1, 1, 6, 11), np.float32)
+    with pytest.raises(ValueError, match="ceil_mode .* count_include_pad=True"):
+        fc.avg_pool2d(x, 3, 3, 1, count_include_pad=True, ceil_mode=True)

@@ -93,6 +93,10 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
                                            type.getElementType());
     for (Value input : adaptor.getInputs()) {
       auto inType = cast<RankedTensorType>(input.getType());
+      // An empty piece adds nothing (and its offset, the end of the
+      // result, is not a valid insert position).
+      if (inType.getNumElements() == 0)
+        continue;
       SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
       SmallVector<OpFoldResult> sizes, strides(rank, rewriter.getIndexAttr(1));
       offsets[axis] = rewriter.getIndexAttr(offset);

@@ -109,6 +109,68 @@ def _unary(fn, np_fn=None):
     return handler
 
 
+def _clip(node, xs):
+    """Clip: bounds from its optional inputs (opset 11+) or attributes."""
+    node.only(min=None, max=None)
+    x = _f32(node, xs[0])
+    lo = node.attr("min", None)
+    hi = node.attr("max", None)
+    if len(xs) > 1 and xs[1] is not None:
+        lo = float(_const(node, xs[1], "the min input"))
+    if len(xs) > 2 and xs[2] is not None:
+        hi = float(_const(node, xs[2], "the max input"))
+    if _is_const(x):
+        return [np.clip(x, lo, hi).astype(np.float32)]
+    return [F.clip(x, lo, hi)]
+
+
+def _hardsigmoid(node, xs):
+    node.only(alpha=None, beta=None)
+    return [F.hardsigmoid(_f32(node, xs[0]), node.attr("alpha", 0.2), node.attr("beta", 0.5))]
+
+
+def _variadic(fn, np_fn):
+    """Max/Min over any number of inputs, with broadcasting."""
+    def handler(node, xs):
+        node.only()
+        values = [_f32(node, x) for x in xs]
+        if all(_is_const(v) for v in values):
+            out = values[0]
+            for v in values[1:]:
+                out = np_fn(out, v)
+            return [out.astype(np.float32)]
+        out = values[0]
+        for v in values[1:]:
+            out = fn(out, v)
+        return [out]
+    return handler
+
+
+def _pad(node, xs):
+    """Pad, constant mode: pads [x1_begin, ..., x1_end, ...] (optionally
+    over `axes`), negative amounts crop."""
+    node.only(mode=["constant"])
+    x = _f32(node, xs[0])
+    pads = _ints(_const(node, xs[1], "pads"))
+    value = 0.0
+    if len(xs) > 2 and xs[2] is not None:
+        given = _const(node, xs[2], "constant_value")
+        value = float(given) if np.size(given) else 0.0
+    rank = len(_shape(x))
+    axes = list(range(rank))
+    if len(xs) > 3 and xs[3] is not None:
+        axes = [a % rank for a in _ints(_const(node, xs[3], "axes"))]
+    if len(pads) != 2 * len(axes):
+        node.fail(f"{len(pads)} pads for {len(axes)} axes")
+    widths = [(0, 0)] * rank
+    for i, axis in enumerate(axes):
+        widths[axis] = (pads[i], pads[i + len(axes)])
+    if _is_const(x):
+        return [F.pad(x, widths, value) if any(w < 0 for p in widths for w in p)
+                else np.pad(x, widths, constant_values=value).astype(np.float32)]
+    return [F.pad(x, widths, value)]
+
+
 def _gelu(node, xs):
     node.only(approximate=["none"])
     return [F.gelu(_f32(node, xs[0]))]
@@ -191,7 +253,7 @@ def _pool(kind):
     def handler(node, xs):
         if len(node.node.output) > 1 and any(node.node.output[1:]):
             node.fail("the Indices output is not supported")
-        allowed = dict(auto_pad=["NOTSET", "VALID"], ceil_mode=[0], kernel_shape=None,
+        allowed = dict(auto_pad=["NOTSET", "VALID"], ceil_mode=[0, 1], kernel_shape=None,
                        pads=None, strides=None)
         if kind == "max":
             allowed.update(dilations=None, storage_order=[0])
@@ -207,10 +269,12 @@ def _pool(kind):
         pads, strides = _pads(node), tuple(node.attr("strides", [1, 1]))
         if any(p >= k for p, k in zip(pads, kernel + kernel)):
             node.fail(f"padding {pads} not smaller than the kernel {kernel} is not supported")
+        ceil = bool(node.attr("ceil_mode", 0))
         if kind == "max":
-            return [F.max_pool2d(x, tuple(kernel), strides, pads)]
+            return [F.max_pool2d(x, tuple(kernel), strides, pads, ceil_mode=ceil)]
         return [F.avg_pool2d(x, tuple(kernel), strides, pads,
-                             count_include_pad=bool(node.attr("count_include_pad", 0)))]
+                             count_include_pad=bool(node.attr("count_include_pad", 0)),
+                             ceil_mode=ceil)]
     return handler
 
 
@@ -421,6 +485,9 @@ HANDLERS = {
     "ReduceSum": _reduce("sum"), "ReduceMax": _reduce("max"), "Constant": _constant,
     "Identity": _identity, "Shape": _shape_op, "Gather": _gather, "Unsqueeze": _unsqueeze,
     "Squeeze": _squeeze, "Cast": _cast, "Slice": _slice, "Split": _split,
+    "Clip": _clip, "HardSigmoid": _hardsigmoid,
+    "HardSwish": _unary(F.hardswish), "Max": _variadic(F.maximum, np.maximum),
+    "Min": _variadic(F.minimum, np.minimum), "Pad": _pad,
 }
 
 
@@ -433,6 +500,30 @@ class OnnxModel(ImportedModel):
     """An imported ONNX model (see ImportedModel)."""
 
     source = "ONNX"
+
+
+# Ops never computed at import time, even on constants.
+_NEVER_FOLD = ("RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike",
+               "Multinomial", "Bernoulli", "Dropout", "If", "Loop", "Scan")
+
+
+def _fold(proto, xs):
+    """The node's outputs computed now by ONNX's reference implementation
+    (onnx.reference), when none of its inputs is a run-time value: shapes
+    are static, so shape arithmetic, index tables and masks (Range,
+    ConstantOfShape, Where on constants, ...) become constants with ONNX's
+    own semantics. None when an input is traced."""
+    if proto.op_type in _NEVER_FOLD or any(x is not None and not _is_const(x) for x in xs):
+        return None
+    from onnx.reference import ReferenceEvaluator
+    feeds = {n: x for n, x in zip(proto.input, xs) if n}
+    try:
+        outs = ReferenceEvaluator(proto).run(None, feeds)
+    except Exception as e:  # noqa: BLE001 - the reference's own error, named
+        raise ValueError(f"computing it on its constant inputs failed: "
+                         f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
+    return [np.asarray(o) if not (isinstance(o, np.ndarray) and o.dtype == np.float64)
+            else o.astype(np.float32) for o in outs]
 
 
 def from_onnx(model, name: str = "onnx_model", options: str = "",
@@ -485,15 +576,18 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
         node = _Node(proto, onnx)
         if proto.domain not in ("", "ai.onnx"):
             node.fail(f"domain '{proto.domain}' is not supported")
-        handler = HANDLERS.get(node.op)
-        if handler is None:
-            node.fail("op type not supported (fc.onnx_support() lists the supported ones)")
         try:
             xs = [values[n] if n else None for n in proto.input]
         except KeyError as e:
             node.fail(f"input {e} is not defined")
+        handler = HANDLERS.get(node.op)
         try:
-            outs = handler(node, xs)
+            outs = _fold(proto, xs)
+            if outs is None:
+                if handler is None:
+                    node.fail("op type not supported (fc.onnx_support() lists the supported "
+                              "ones)")
+                outs = handler(node, xs)
         except UnsupportedOnnx:
             raise
         except (ValueError, TypeError, IndexError) as e:

@@ -186,11 +186,7 @@ def _clamp(n):
     lo, hi = n.get("min"), n.get("max")
     if _all_const(x):
         return _np32(np.clip(x, lo, hi))
-    if lo is not None:
-        x = F.maximum(x, np.float32(lo))
-    if hi is not None:  # min(x, hi) = -max(-x, -hi)
-        x = F.neg(F.maximum(F.neg(x), np.float32(-hi)))
-    return x
+    return F.clip(x, lo, hi)
 
 
 def _linear(n):
@@ -386,6 +382,64 @@ def _cat(n):
     return F.concat([_f32(n, x) for x in xs], dim)
 
 
+def _constant_pad(n):
+    """aten.constant_pad_nd: (left, right) amounts from the last dimension
+    backwards."""
+    x = _f32(n, n["self"])
+    pad, value = list(n["pad"]), float(n.get("value", 0.0))
+    rank = len(_shape(x))
+    if len(pad) % 2 or len(pad) // 2 > rank:
+        n.fail(f"padding {pad} does not fit a rank-{rank} input")
+    widths = [(0, 0)] * rank
+    for i in range(len(pad) // 2):
+        widths[rank - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    return F.pad(x, widths, value)
+
+
+def _roll(n):
+    """torch.roll: each dimension's elements shifted cyclically."""
+    x = _f32(n, n["self"])
+    shifts, dims = list(n["shifts"]), list(n.get("dims") or [])
+    if not dims:
+        n.fail("roll over the flattened tensor (no dims) is not supported")
+    for shift, dim in zip(shifts, dims):
+        dim = _axis(n, dim, len(_shape(x)))
+        size = _shape(x)[dim]
+        k = int(shift) % size if size else 0
+        if k:
+            tail = F.slice(x, [size - k], [size], [dim])
+            head = F.slice(x, [0], [size - k], [dim])
+            x = F.concat([tail, head], dim)
+    return x
+
+
+def _take(x, indices, dim: int):
+    """x's entries at constant `indices` along `dim`: one strided slice when
+    they step evenly forward, else a concatenation of their contiguous runs."""
+    size = _shape(x)[dim]
+    idx = [int(i) % size if size else int(i) for i in np.asarray(indices).reshape(-1)]
+    if not idx:
+        raise ValueError(f"an empty index along dimension {dim}")
+    step = idx[1] - idx[0] if len(idx) > 1 else 1
+    if step > 0 and idx == list(range(idx[0], idx[0] + step * len(idx), step)):
+        return F.slice(x, [idx[0]], [idx[-1] + 1], [dim], [step])
+    runs, start = [], 0
+    for i in range(1, len(idx) + 1):
+        if i == len(idx) or idx[i] != idx[i - 1] + 1:
+            runs.append(F.slice(x, [idx[start]], [idx[i - 1] + 1], [dim]))
+            start = i
+    return F.concat(runs, dim) if len(runs) > 1 else runs[0]
+
+
+def _index_select(n):
+    x, index = n["self"], n["index"]
+    if not _is_const(index):
+        n.fail("a run-time index is not supported (only constant indices)")
+    if np.ndim(index) > 1:
+        n.fail(f"index of shape {np.shape(index)} (1-D only)")
+    return _take(_f32(n, x), index, _axis(n, n["dim"], len(_shape(x))))
+
+
 def _reduce(fc_fn, np_fn):
     def handler(n):
         x = _f32(n, n["self"])
@@ -475,8 +529,6 @@ def _pool_common(n):
     x = _f32(n, n["self"])
     if len(_shape(x)) != 4:
         n.fail(f"only 2-D pooling (NCHW) is supported, got input {_shape(x)}")
-    if n.get("ceil_mode", False):
-        n.fail("ceil_mode=True is not supported")
     kernel = _pair(n, n["kernel_size"], "kernel_size")
     stride = n.get("stride") or kernel
     return x, kernel, _pair(n, stride, "stride"), _pair(n, n.get("padding", 0), "padding")
@@ -486,7 +538,7 @@ def _max_pool(n):
     x, kernel, stride, padding = _pool_common(n)
     if any(d != 1 for d in _pair(n, n.get("dilation", 1), "dilation")):
         n.fail("dilated pooling is not supported")
-    y = F.max_pool2d(x, kernel, stride, padding)
+    y = F.max_pool2d(x, kernel, stride, padding, ceil_mode=bool(n.get("ceil_mode", False)))
     return (y, None) if n.op.startswith("aten.max_pool2d_with_indices") else y
 
 
@@ -495,7 +547,8 @@ def _avg_pool(n):
     if n.get("divisor_override") is not None:
         n.fail("divisor_override is not supported")
     return F.avg_pool2d(x, kernel, stride, padding,
-                        count_include_pad=bool(n.get("count_include_pad", True)))
+                        count_include_pad=bool(n.get("count_include_pad", True)),
+                        ceil_mode=bool(n.get("ceil_mode", False)))
 
 
 def _adaptive_avg_pool(n):
@@ -550,6 +603,8 @@ def _ignore(n):
 
 
 HANDLERS = {
+    "aten.constant_pad_nd": _constant_pad, "aten.roll": _roll,
+    "aten.index_select": _index_select,
     # elementwise
     "aten.add": _binary(add, np.add), "aten.sub": _binary(F.sub, np.subtract),
     "aten.rsub": _binary(F.sub, np.subtract, reverse=True),
@@ -678,6 +733,47 @@ def _capture_fx(module, example_inputs, export_error):
     return gm, weights, inputs
 
 
+_NOT_CONSTANT = object()
+# Ops whose value must not be computed at import time even on constants.
+_NEVER_FOLD = ("aten.rand", "aten.randn", "aten.rand_like", "aten.randn_like", "aten.randint",
+               "aten.bernoulli", "aten.native_dropout", "aten.dropout", "aten.empty",
+               "aten.empty_like", "aten.empty_strided")
+
+
+def _fold(node, env):
+    """The node's value computed by torch now, when none of its inputs is a
+    run-time value: shapes are static, so index arithmetic (arange, a
+    relative-position table indexed by a constant index, masks) and weight
+    arithmetic become constants with torch's own semantics instead of
+    graph ops. _NOT_CONSTANT when an input is traced."""
+    torch = _torch()
+    traced = []
+
+    def value(a):
+        if isinstance(a, torch.fx.Node):
+            a = env[a.name]
+        if isinstance(a, Tracer):
+            traced.append(a)
+            return a
+        if isinstance(a, np.ndarray):
+            return torch.from_numpy(a if a.flags.writeable else a.copy())
+        if isinstance(a, (list, tuple)):
+            return type(a)(value(x) for x in a)
+        return a
+
+    if _key(node.target) in _NEVER_FOLD:
+        return _NOT_CONSTANT
+    args = value(node.args)
+    kwargs = {k: value(v) for k, v in node.kwargs.items()}
+    if traced:
+        return _NOT_CONSTANT
+    with torch.no_grad():
+        out = node.target(*args, **kwargs)
+    if isinstance(out, (list, tuple)):
+        return type(out)(_to_numpy(o) for o in out)
+    return _to_numpy(out)
+
+
 def _to_numpy(tensor):
     torch = _torch()
     if not isinstance(tensor, torch.Tensor):
@@ -731,6 +827,10 @@ def from_pytorch(module, example_inputs, name: str = "torch_model",
         elif node.op == "get_attr":
             env[node.name] = _to_numpy(weights[node.name])
         elif node.op == "call_function":
+            folded = _fold(node, env)
+            if folded is not _NOT_CONSTANT:
+                env[node.name] = folded
+                continue
             key = _key(node.target)
             handler = HANDLERS.get(key)
             n = _Node(node, _bind(node, env))

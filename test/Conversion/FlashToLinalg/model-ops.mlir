@@ -57,6 +57,19 @@ func.func @layout(%x: tensor<2x3x4xf32>, %y: tensor<2x3x5xf32>) -> (tensor<4x2x3
 
 // -----
 
+// An empty piece of a concatenation inserts nothing (its offset, the end of
+// the result, would be out of bounds).
+// CHECK-LABEL: func.func @concat_empty
+// CHECK: tensor.insert_slice %arg0 into %{{.*}}[0, 0] [2, 8] [1, 1]
+// CHECK-NOT: tensor.insert_slice
+// CHECK: return
+func.func @concat_empty(%x: tensor<2x8xf32>, %e: tensor<2x0xf32>) -> tensor<2x8xf32> {
+  %0 = flash.concat %x, %e {axis = 1 : i64} : (tensor<2x8xf32>, tensor<2x0xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
 // A slice is a strided extract_slice copied into a tensor of its own.
 // CHECK-LABEL: func.func @slice
 // CHECK: %[[V:.*]] = tensor.extract_slice %arg0[1, 0, 2] [2, 3, 2] [2, 1, 3] : tensor<5x3x9xf32> to tensor<2x3x2xf32>
