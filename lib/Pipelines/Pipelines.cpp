@@ -16,12 +16,18 @@
 using namespace mlir;
 
 void mlir::flash::buildGraphPipeline(OpPassManager &pm,
-                                     const PipelineOptions &) {
+                                     const PipelineOptions &options) {
   // Composite ops into primitives, then fold constants (weights too: a
   // transposed Linear weight, batch-norm statistics), remove dead and
   // duplicate ops.
   pm.addPass(createFlashDecompose());
   pm.addPass(createCanonicalizerPass());
+  // Batch norms (now a per-channel multiply-add) into the convolutions'
+  // weights, then drop the old weights.
+  if (options.foldBatchNorm) {
+    pm.addPass(createFlashFoldBatchNorm());
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addPass(createCSEPass());
 }
 

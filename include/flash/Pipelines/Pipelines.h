@@ -29,6 +29,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Pack constant matmul operands (weights) into the "
                      "sgemm ukernel's panels when compiling"),
       llvm::cl::init(true)};
+  Option<bool> foldBatchNorm{
+      *this, "fold-batch-norm",
+      llvm::cl::desc("Fold per-channel constant scales and shifts (inference "
+                     "batch norms) into the preceding convolution's weights "
+                     "(flash-fold-batch-norm)"),
+      llvm::cl::init(true)};
   Option<bool> fuseElementwise{
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse chains of elementwise ops (and broadcasts) into "

@@ -12,6 +12,8 @@ namespace mlir::flash {
 
 /// The decomposition patterns of flash-decompose, for other drivers.
 void populateDecomposePatterns(RewritePatternSet &patterns);
+/// The patterns of flash-fold-batch-norm.
+void populateFoldBatchNormPatterns(RewritePatternSet &patterns);
 } // namespace mlir::flash
 
 #endif // FLASH_DIALECT_FLASH_TRANSFORMS_PASSES_H

@@ -19,4 +19,25 @@ def FlashDecompose : Pass<"flash-decompose"> {
   let dependentDialects = ["::mlir::flash::FlashDialect"];
 }
 
+def FlashFoldBatchNorm : Pass<"flash-fold-batch-norm"> {
+  let summary = "Fold per-channel constant scales and shifts (batch norms) "
+                "into the preceding convolution's weights and bias.";
+  let description = [{
+    After flash-decompose a batch norm is `mul` by a per-channel constant
+    and `add` of one. When the multiply's or add's other operand is a
+    convolution with constant weight (and bias) used nowhere else, the scale
+    is multiplied into each output channel's filter and bias, the shift
+    added to the bias: `conv(x, W, b) * s + t = conv(x, W * s, b * s + t)`.
+    The normalization then costs nothing at run time.
+
+    ```mlir
+    %y = flash.conv2d %x, %w, %b ...
+    %z = flash.mul %y, %s : (tensor<1x8x4x4xf32>, tensor<8x1x1xf32>) -> ...
+    // becomes
+    %z = flash.conv2d %x, %w_scaled, %b_scaled ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::flash::FlashDialect"];
+}
+
 #endif // FLASH_TRANSFORMS_PASSES_TD

@@ -1,0 +1,90 @@
+"""Graph-level optimizations on whole models: what each rewrites (seen in
+the graph stage's IR), that the result still matches torch on odd shapes
+and on one and two threads, and that switching each off (its pipeline
+option) gives the same numbers."""
+import numpy as np
+import pytest
+
+import flashcompile as fc
+
+torch = pytest.importorskip("torch")
+
+
+def _bn(channels, g):
+    bn = torch.nn.BatchNorm2d(channels)
+    with torch.no_grad():
+        bn.running_mean.copy_(torch.randn(channels, generator=g))
+        bn.running_var.copy_(torch.rand(channels, generator=g) + 0.5)
+        bn.weight.copy_(torch.rand(channels, generator=g) + 0.5)
+        bn.bias.copy_(torch.randn(channels, generator=g))
+    return bn
+
+
+def _conv_bn_block(g):
+    """Conv+BN(+ReLU) in the forms CNNs use them: 3x3 with bias, strided
+    without bias, depthwise, 1x1, and a BN whose input is also used
+    elsewhere (a residual), which must not fold."""
+    torch.manual_seed(0)
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.b1 = torch.nn.Conv2d(3, 7, 3, padding=1), _bn(7, g)
+            self.c2, self.b2 = torch.nn.Conv2d(7, 7, 3, stride=2, bias=False), _bn(7, g)
+            self.c3, self.b3 = torch.nn.Conv2d(7, 7, 3, padding=1, groups=7, bias=False), _bn(7, g)
+            self.c4, self.b4 = torch.nn.Conv2d(7, 5, 1), _bn(5, g)
+
+        def forward(self, x):
+            x = torch.relu(self.b1(self.c1(x)))
+            x = torch.relu(self.b2(self.c2(x)))
+            x = torch.relu(self.b3(self.c3(x))) + x
+            return self.b4(self.c4(x))
+    return Block().eval()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batch_norm_folds_into_convolutions(threads):
+    g = torch.Generator().manual_seed(3)
+    model = _conv_bn_block(g)
+    x = torch.randn(2, 3, 13, 11, generator=g)
+    with torch.no_grad():
+        want = model(x).numpy()
+    before = fc.get_num_threads()
+    fc.set_num_threads(threads)
+    try:
+        folded = fc.from_pytorch(model, (x,))
+        plain = fc.from_pytorch(model, (x,), options="fold-batch-norm=false")
+        np.testing.assert_allclose(folded(x.numpy()), want, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(plain(x.numpy()), want, rtol=1e-4, atol=1e-4)
+    finally:
+        fc.set_num_threads(before)
+    graph = folded.compiled.ir("graph")
+    # Every batch norm became the convolution's weights: no per-channel
+    # multiply is left, and the only adds are the residual's.
+    assert graph.count("flash.conv2d") == 4
+    assert "flash.mul" not in graph
+    assert graph.count("flash.add") == 1
+    unfolded = plain.compiled.ir("graph")
+    assert unfolded.count("flash.mul") == 4 and unfolded.count("flash.add") == 5
+
+
+def test_folding_leaves_shared_convolutions_alone():
+    """A convolution whose output is also used unnormalized keeps its own
+    weights: folding would change the other use."""
+    g = torch.Generator().manual_seed(4)
+
+    class Shared(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = torch.nn.Conv2d(3, 4, 3), _bn(4, g)
+
+        def forward(self, x):
+            y = self.conv(x)
+            return self.bn(y) + y
+
+    model = Shared().eval()
+    x = torch.randn(1, 3, 9, 9, generator=g)
+    imported = fc.from_pytorch(model, (x,))
+    with torch.no_grad():
+        np.testing.assert_allclose(imported(x.numpy()), model(x).numpy(), rtol=1e-4, atol=1e-4)
+    assert "flash.mul" in imported.compiled.ir("graph")
