@@ -146,10 +146,19 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
       cost.m = w.getDimSize(0) / groups,
       cost.k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
       cost.n = y.getDimSize(2) * y.getDimSize(3);
-      if (groups == 1 &&
-          ::flash::runtime::convBatchAsColumns(cost.batch, cost.n))
+      bool columns = groups == 1 &&
+                     ::flash::runtime::convBatchAsColumns(cost.batch, cost.n);
+      if (columns)
         cost.n *= cost.batch, cost.batch = 1;
-      cost.copyRow = y.getDimSize(3);
+      // The im2col gather copies rows of OW; a pointwise convolution run
+      // image by image has none (copyRow 0; ConvToIm2col's rule).
+      auto stride = conv.getStride();
+      bool padded = llvm::any_of(conv.getPadding(), [](int64_t p) { return p; });
+      bool pointwise = groups == 1 && !columns &&
+                       ::flash::runtime::convIsPointwise(
+                           w.getDimSize(2), w.getDimSize(3), stride[0],
+                           stride[1], padded);
+      cost.copyRow = pointwise ? 0 : y.getDimSize(3);
       if (conv.getBias())
         cost.flops += numElements(out);
     } else if (isElementwise(&op)) {

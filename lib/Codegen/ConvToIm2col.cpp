@@ -14,6 +14,9 @@
 // Ukernels.h's convBatchAsColumns). flash-matmul-to-ukernel sends the
 // products to the sgemm ukernel.
 //
+// A 1x1 convolution with unit strides and no padding needs no gather: each
+// image's (C x H*W) input already is its patch matrix.
+//
 // Why not MLIR's own rewrite (linalg::populateConvertConv2DToImg2ColPatterns):
 // it gathers into a 3-D (n, c*KH*KW, oh*OW) tensor, so its innermost loop
 // recovers (oh, ow) with a division and a modulo per element and cannot be
@@ -200,8 +203,15 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
     AffineExpr dn, dk, dy, dx;
     bindDims(ctx, dn, dk, dy, dx);
     auto patchesType = RankedTensorType::get({n, ckk, oh, ow}, elementType);
-    Value patches = gather(rewriter, loc, input, patchesType,
-                           gatherMap(ctx, shape, dn, dk, dy, dx));
+    // A 1x1 convolution with unit strides over an unpadded input is a plain
+    // matrix product: the patches are the input itself, no copy.
+    bool pointwise = ::flash::runtime::convIsPointwise(
+        shape.kh, shape.kw, shape.strides[0], shape.strides[1],
+        /*padded=*/inputType != patchesType);
+    Value patches = pointwise
+                        ? input
+                        : gather(rewriter, loc, input, patchesType,
+                                 gatherMap(ctx, shape, dn, dk, dy, dx));
 
     // out[n, o, p] += filter[o, k] * patches[n, k, p], p = y*OW + x.
     Value patches3 = tensor::CollapseShapeOp::create(

@@ -71,3 +71,26 @@ func.func @small_images(%x: tensor<16x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %init
   %0 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<16x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%init : tensor<16x4x6x6xf32>) -> tensor<16x4x6x6xf32>
   return %0 : tensor<16x4x6x6xf32>
 }
+
+// -----
+
+// A 1x1 convolution with unit strides is a matrix product over the input
+// itself: no gather, the input collapsed to (N, C, H*W).
+// CHECK-LABEL: func.func @pointwise
+// CHECK-NOT: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+// CHECK: tensor.collapse_shape %arg0 {{\[\[}}0], [1], [2, 3]] : tensor<1x8x5x7xf32> into tensor<1x8x35xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+func.func @pointwise(%x: tensor<1x8x5x7xf32>, %w: tensor<6x8x1x1xf32>, %init: tensor<1x6x5x7xf32>) -> tensor<1x6x5x7xf32> {
+  %0 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x8x5x7xf32>, tensor<6x8x1x1xf32>) outs(%init : tensor<1x6x5x7xf32>) -> tensor<1x6x5x7xf32>
+  return %0 : tensor<1x6x5x7xf32>
+}
+
+// -----
+
+// A strided 1x1 convolution still gathers (every other pixel).
+// CHECK-LABEL: func.func @pointwise_strided
+// CHECK: linalg.generic {{.*}} ins(%arg0 : tensor<1x8x6x6xf32>) outs(%{{.*}} : tensor<1x8x3x3xf32>)
+func.func @pointwise_strided(%x: tensor<1x8x6x6xf32>, %w: tensor<6x8x1x1xf32>, %init: tensor<1x6x3x3xf32>) -> tensor<1x6x3x3xf32> {
+  %0 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%x, %w : tensor<1x8x6x6xf32>, tensor<6x8x1x1xf32>) outs(%init : tensor<1x6x3x3xf32>) -> tensor<1x6x3x3xf32>
+  return %0 : tensor<1x6x3x3xf32>
+}

@@ -88,3 +88,33 @@ def test_folding_leaves_shared_convolutions_alone():
     with torch.no_grad():
         np.testing.assert_allclose(imported(x.numpy()), model(x).numpy(), rtol=1e-4, atol=1e-4)
     assert "flash.mul" in imported.compiled.ir("graph")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n,c,o,h,w", [(1, 8, 6, 5, 7), (3, 13, 17, 9, 11), (1, 64, 32, 14, 14)])
+def test_pointwise_convolution_is_a_plain_product(threads, n, c, o, h, w):
+    """A 1x1 convolution runs as a matrix product over the input itself: no
+    im2col gather in the IR, none priced by the cost analysis, and the
+    numbers of an einsum."""
+    rng = np.random.default_rng(n * c + o)
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    wt = (rng.standard_normal((o, c, 1, 1), dtype=np.float32) / np.sqrt(c)).astype(np.float32)
+    b = rng.standard_normal(o, dtype=np.float32)
+    before = fc.get_num_threads()
+    fc.set_num_threads(threads)
+    try:
+        got = fc.conv2d(x, wt, b)
+    finally:
+        fc.set_num_threads(before)
+    want = np.einsum("oc,nchw->nohw", wt[:, :, 0, 0], x) + b[None, :, None, None]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    compiled = fc.lower(fc.conv2d, x, wt, b, stride=1, padding=0,
+                        dilation=1, groups=1)
+    kernel = fc.cost_analysis(compiled)["kernels"][0]
+    # Image by image nothing is gathered; a batch run as one product over
+    # all images still copies them into its columns.
+    from flashcompile.sgemm import conv_batch_as_columns
+    assert kernel["copy_row"] == (w if n > 1 and conv_batch_as_columns(n, h * w) else 0)
+    three = fc.lower(fc.conv2d, x, np.ones((o, c, 3, 3), np.float32), None, stride=1, padding=1,
+                     dilation=1, groups=1)
+    assert compiled.ir("linalg").count("linalg.generic") < three.ir("linalg").count("linalg.generic")

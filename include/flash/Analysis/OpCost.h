@@ -38,7 +38,8 @@ struct OpCost {
   /// with A MxK, B KxN.
   int64_t batch = 0, m = 0, n = 0, k = 0;
   /// Elements the op copies per contiguous row, where it is a copy: a
-  /// convolution's im2col patch row (OW); a transpose's rows when it keeps
+  /// convolution's im2col patch row (OW; 0 for a pointwise convolution,
+  /// which gathers nothing); a transpose's rows when it keeps
   /// the innermost axes in place (1 when the innermost axis moves: an
   /// element-by-element gather); a concatenation's smallest slab.
   int64_t copyRow = 0;

@@ -60,6 +60,14 @@ inline bool convBatchAsColumns(int64_t images, int64_t pixels) {
          images * pixels >= kConvColumnsMinColumns;
 }
 
+/// Whether a convolution with a `kh` x `kw` kernel and strides `sh`, `sw`
+/// over an unpadded input needs no im2col gather: a 1x1 kernel with unit
+/// strides reads each image's (C x H*W) input as its patch matrix. The one
+/// rule: ConvToIm2col, the graph cost analysis (no gather priced).
+inline bool convIsPointwise(int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                            bool padded) {
+  return kh == 1 && kw == 1 && sh == 1 && sw == 1 && !padded;
+}
 /// sgemm's default cache blocking: rows of a packed A block (L2), depth of
 /// a packed slice (L1: 16 KiB of B), columns of a packed B block (L3).
 inline constexpr int64_t kSgemmMC = 144, kSgemmKC = 256, kSgemmNC = 3072;

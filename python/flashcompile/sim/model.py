@@ -155,7 +155,7 @@ def _gpu(k, names, device, dtype, flops, nbytes, threads):
         peak = device.peak(dtype)
         eff, note = _best_gpu_tiling(k, device)
         notes.append(note)
-        if "flash.conv2d" in names:  # the im2col patches: written and read once
+        if "flash.conv2d" in names and k.get("copy_row"):  # im2col patches: written, read once
             memory += 2 * k["batch"] * k["k"] * k["n"] * DTYPE_BYTES[dtype] / _bandwidth(device)
     else:
         peak = device.peak("fp16" if DTYPE_BYTES[dtype] < 4 else "fp32") \
@@ -316,7 +316,7 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         notes.append(f"{used} thread(s){' over the batch' if batch_parallel else ''}, register "
                      f"tile {mr}x{nr} ({_tile_efficiency(m, n, mr, nr):.0%} used)")
         memory = _host_traffic_s(device, bytes_in, bytes_out, used)
-        if "flash.conv2d" in names:  # im2col patch gather, a parallel loop
+        if "flash.conv2d" in names and k.get("copy_row"):  # im2col patch gather, a parallel loop
             # Its rows are contiguous (stride 1) or strided copies; with
             # LLVM's pre-vectorization unrolling off they are vectorized, so
             # the gather runs as a copy: each patch element read and written
@@ -325,7 +325,7 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             # patch row costs ROW_COPY_CYCLES; the larger of the two.
             elements = batch * k["k"] * n
             workers = cores if elements >= PARALLEL_MIN_ITERATIONS else 1
-            compute += _row_copy_s(device, elements, k.get("copy_row") or n, clock, workers)
+            compute += _row_copy_s(device, elements, k["copy_row"], clock, workers)
             notes.append(f"im2col gather of {elements} elements")
         if used > 1 and not (device.measured or {}).get("parallel_scaling"):
             overhead += HOST_PARALLEL_REGION  # (else in the measured scaling)
