@@ -74,6 +74,57 @@ def measured(name: str) -> str:
             f"`{p['commit'][:10]}`{dirty} on {p['machine']['cpu']} ({p['machine']['cores']} cores)")
 
 
+# ---- benchmarks/bench_zoo.py ------------------------------------------------
+
+def _zoo_runs():
+    return sorted((result(f[:-5]) for f in os.listdir(RESULTS)
+                   if re.fullmatch(r"zoo-b\d+-\d+t\.json", f)),
+                  key=lambda r: (r["batch"], r["threads"]))
+
+
+def zoo_measured() -> str:
+    runs = [f"zoo-b{r['batch']}-{r['threads']}t" for r in _zoo_runs()]
+    return "; ".join(measured(name) for name in runs)
+
+
+def zoo_table() -> str:
+    """Per model, batch and thread count: times and FlashCompile's speedup."""
+    rows = ["| model | batch | threads | FlashCompile ms | torch eager ms | ONNX Runtime ms | "
+            "torch.compile ms | vs eager | vs ORT | vs torch.compile | import s (cached) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for run in _zoo_runs():
+        for row in run["rows"]:
+            t, s = row["seconds"], row["speedup"]
+
+            def ms(k):
+                return f"{t[k] * 1e3:.2f}" if t.get(k) else "n/a"
+
+            def x(k):
+                return f"{s[k]:.2f}x" if s.get(k) else "n/a"
+            rows.append(f"| {row['name']} | {run['batch']} | {run['threads']} | {ms('flash')} | "
+                        f"{ms('torch')} | {ms('onnxruntime')} | {ms('torch.compile')} | "
+                        f"{x('torch')} | {x('onnxruntime')} | {x('torch.compile')} | "
+                        f"{row['import_s']['cold']:.1f} ({row['import_s']['cached']:.1f}) |")
+    return "\n".join(rows)
+
+
+def zoo_summary() -> str:
+    """Geo-mean speedups over ONNX Runtime per batch and thread count, and
+    how many models reach 1.0x."""
+    import math
+    parts = []
+    for run in _zoo_runs():
+        ratios = [r["speedup"]["onnxruntime"] for r in run["rows"]
+                  if r["speedup"].get("onnxruntime")]
+        if not ratios:
+            continue
+        geo = math.exp(sum(math.log(v) for v in ratios) / len(ratios))
+        parts.append(f"batch {run['batch']}, {run['threads']} thread(s): geo-mean "
+                     f"{geo:.2f}x ONNX Runtime, {sum(v >= 1.0 for v in ratios)} of "
+                     f"{len(ratios)} models at 1.0x or better")
+    return "; ".join(parts)
+
+
 # ---- benchmarks/bench_overhead.py -------------------------------------------
 
 OVERHEAD_LABELS = {
