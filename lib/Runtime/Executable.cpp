@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -143,7 +144,14 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
       ::flash::runtime::CompileCache::fromEnvironment();
   std::string cacheKey;
   if (cache.enabled()) {
-    cacheKey = ::flash::runtime::CompileCache::key(source, impl->entry,
+    // The key is the module as MLIR prints it without locations: the
+    // same program traced from another line (locations name the caller)
+    // is the same code.
+    std::string program;
+    llvm::raw_string_ostream programStream(program);
+    parsed.module->print(programStream, OpPrintingFlags().enableDebugInfo(
+                                            /*enable=*/false));
+    cacheKey = ::flash::runtime::CompileCache::key(program, impl->entry,
                                                    options.pipelineOptions);
     if (auto object = cache.load(cacheKey)) {
       impl->cachedObject = object->getBuffer().str();

@@ -67,3 +67,29 @@ def test_corrupt_entry_is_a_miss_and_is_rebuilt(tmp_path, garbage):
 def test_cache_can_be_disabled(tmp_path):
     hits, misses, _ = run("off")
     assert (hits, misses) == (0, 0)
+
+
+LOCATIONS = r"""
+import numpy as np
+import flashcompile as fc
+w = np.arange(12, dtype=np.float32).reshape(4, 3)
+x = np.ones((2, 4), np.float32)
+a = fc.compile(lambda v: fc.relu(v @ w), x)   # the trace's ops carry this line...
+fc.clear_cache()
+b = fc.compile(lambda v: fc.relu(v @ w), x)   # ...and this one: the same program
+assert a.source != b.source
+np.testing.assert_array_equal(a(x), b(x))
+info = fc.compile_cache_info()
+print(info["hits"], info["misses"])
+"""
+
+
+def test_the_key_ignores_locations(tmp_path):
+    """A program traced from another line (its ops' locations name the
+    caller) is the same code: a hit, not a second compile."""
+    env = dict(os.environ, FLASH_CACHE_DIR=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", LOCATIONS], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1", "1"]
+    assert len(list(tmp_path.glob("*.o"))) == 1

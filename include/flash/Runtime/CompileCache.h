@@ -1,7 +1,7 @@
 //===- CompileCache.h - On-disk cache of compiled objects -------*- C++ -*-===//
 //
 // Compiled machine code keyed by everything that determines it: the Flash IR
-// text, the entry function, the pipeline options, the host CPU (name and
+// (as MLIR prints it without locations), the entry function, the pipeline options, the host CPU (name and
 // features) and the compiler's own build id. A hit skips lowering and LLVM
 // code generation. Entries are written atomically (temp file + rename), so
 // concurrent processes can share a cache; an unreadable entry is a miss.
