@@ -34,11 +34,15 @@ Value padSpatial(OpBuilder &b, Location loc, Value input,
       getAsIndexOpFoldResult(b.getContext(), high), value);
 }
 
-/// A grouped convolution as linalg.conv_2d_ngchw_gfchw: the channels of
-/// input, weight and result split into (groups, channels per group) by
-/// expand_shape, the result collapsed back. Not an im2col GEMM: it runs as
-/// generated loops (a depthwise convolution has no reduction over
-/// channels for a GEMM to exploit).
+/// A grouped convolution (depthwise: one channel per group) as a generic
+/// over the channels split into (groups, channels per group) by
+/// expand_shape, the result collapsed back. Not an im2col GEMM (a depthwise
+/// convolution has no reduction over channels for a GEMM to exploit): it
+/// runs as generated loops, in the order (n, g, f, c, oh, kh, kw, ow) so
+/// that the innermost loop runs along an output row (contiguous stores,
+/// loads `stride` apart) and LLVM vectorizes it, as for pooling;
+/// linalg.conv_2d_ngchw_gfchw puts the 3-trip window loops innermost, which
+/// stay scalar.
 Value groupedConv(OpBuilder &b, Conv2DOp op, Value input, Value weight,
                   Value init) {
   Location loc = op.getLoc();
@@ -67,12 +71,35 @@ Value groupedConv(OpBuilder &b, Conv2DOp op, Value input, Value weight,
   auto [inputG, inputGroups] = split(input, 1);   // N, G, C/G, H, W
   auto [weightG, weightGroups] = split(weight, 0); // G, O/G, C/G, KH, KW
   auto [initG, initGroups] = split(init, 1);       // N, G, O/G, OH, OW
-  auto conv = linalg::Conv2DNgchwGfchwOp::create(
-      b, loc, TypeRange{initG.getType()}, ValueRange{inputG, weightG},
-      ValueRange{initG}, b.getI64TensorAttr(op.getStride()),
-      b.getI64TensorAttr(op.getDilation()));
-  return tensor::CollapseShapeOp::create(b, loc, init.getType(),
-                                         conv.getResult(0), initGroups);
+  ArrayRef<int64_t> stride = op.getStride(), dilation = op.getDilation();
+  MLIRContext *ctx = b.getContext();
+  AffineExpr n, gi, f, c, oh, kh, kw, ow;
+  bindDims(ctx, n, gi, f, c, oh, kh, kw, ow);
+  SmallVector<AffineMap> maps{
+      AffineMap::get(8, 0,
+                     {n, gi, c, oh * stride[0] + kh * dilation[0],
+                      ow * stride[1] + kw * dilation[1]},
+                     ctx),
+      AffineMap::get(8, 0, {gi, f, c, kh, kw}, ctx),
+      AffineMap::get(8, 0, {n, gi, f, oh, ow}, ctx)};
+  using utils::IteratorType;
+  SmallVector<IteratorType> iterators{
+      IteratorType::parallel,  IteratorType::parallel,
+      IteratorType::parallel,  IteratorType::reduction,
+      IteratorType::parallel,  IteratorType::reduction,
+      IteratorType::reduction, IteratorType::parallel};
+  Value conv =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{initG.getType()}, ValueRange{inputG, weightG},
+          ValueRange{initG}, maps, iterators,
+          [](OpBuilder &nb, Location l, ValueRange args) {
+            Value product = arith::MulFOp::create(nb, l, args[0], args[1]);
+            linalg::YieldOp::create(
+                nb, l, ValueRange{arith::AddFOp::create(nb, l, args[2], product)});
+          })
+          .getResult(0);
+  return tensor::CollapseShapeOp::create(b, loc, init.getType(), conv,
+                                         initGroups);
 }
 
 struct Conv2DOpLowering : OpConversionPattern<Conv2DOp> {

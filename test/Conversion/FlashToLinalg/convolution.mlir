@@ -30,11 +30,17 @@ func.func @conv_dilated(%x: tensor<2x3x9x9xf32>, %w: tensor<4x3x3x3xf32>) -> ten
 // -----
 
 // A grouped (here depthwise) convolution: channels split into (groups,
-// per group), linalg.conv_2d_ngchw_gfchw, the result collapsed back.
+// per group), a generic whose loops run (n, g, f, c, oh, kh, kw, ow): the
+// output row innermost, vectorizable; the result collapsed back.
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d3, d4 + d5, d6 + d7)>
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d2, d3, d5, d6)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d4, d7)>
 // CHECK-LABEL: func.func @depthwise
 // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2], [3], [4]] output_shape [2, 6, 1, 11, 11]
 // CHECK: tensor.expand_shape %arg1 {{\[\[}}0, 1], [2], [3], [4]] output_shape [6, 1, 1, 3, 3]
-// CHECK: linalg.conv_2d_ngchw_gfchw
+// CHECK: linalg.generic {indexing_maps = [#[[IN]], #[[W]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel", "reduction", "reduction", "parallel"]}
+// CHECK: arith.mulf
+// CHECK: arith.addf
 // CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2], [3], [4]] : tensor<2x6x1x9x9xf32> into tensor<2x6x9x9xf32>
 func.func @depthwise(%x: tensor<2x6x9x9xf32>, %w: tensor<6x1x3x3xf32>) -> tensor<2x6x9x9xf32> {
   %0 = flash.conv2d %x, %w {stride = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, dilation = array<i64: 1, 1>, groups = 6 : i64} : (tensor<2x6x9x9xf32>, tensor<6x1x3x3xf32>) -> tensor<2x6x9x9xf32>
