@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/raw_ostream.h"
@@ -144,13 +145,24 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
       ::flash::runtime::CompileCache::fromEnvironment();
   std::string cacheKey;
   if (cache.enabled()) {
-    // The key is the module as MLIR prints it without locations: the
-    // same program traced from another line (locations name the caller)
-    // is the same code.
+    // The key is the module as MLIR prints it without locations (the same
+    // program traced from another line is the same code), its large
+    // constants elided from the text and their bytes appended instead:
+    // printing a model's weights as hex costs more than compiling a small
+    // one.
     std::string program;
     llvm::raw_string_ostream programStream(program);
-    parsed.module->print(programStream, OpPrintingFlags().enableDebugInfo(
-                                            /*enable=*/false));
+    parsed.module->print(programStream,
+                         OpPrintingFlags()
+                             .enableDebugInfo(/*enable=*/false)
+                             .elideLargeElementsAttrs(/*largeElementLimit=*/64));
+    parsed.module->walk([&](Operation *op) {
+      for (NamedAttribute attr : op->getAttrs())
+        if (auto dense = dyn_cast<DenseElementsAttr>(attr.getValue()))
+          if (dense.getNumElements() >= 64)
+            program.append(dense.getRawData().data(),
+                           dense.getRawData().size());
+    });
     cacheKey = ::flash::runtime::CompileCache::key(program, impl->entry,
                                                    options.pipelineOptions);
     if (auto object = cache.load(cacheKey)) {
