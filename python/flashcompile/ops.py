@@ -126,11 +126,14 @@ def minimum(x, y):
 
 
 def clip(x, lo=None, hi=None):
-    """np.clip(x, lo, hi); either bound may be None (torch.clamp, ONNX Clip)."""
+    """np.clip(x, lo, hi); either bound may be None, a number, or an array
+    or traced value that broadcasts (torch.clamp, ONNX Clip)."""
+    def bound(v):
+        return np.float32(v) if isinstance(v, (int, float, np.number)) else v
     if lo is not None:
-        x = maximum(x, np.float32(lo))
+        x = maximum(x, bound(lo))
     if hi is not None:
-        x = minimum(x, np.float32(hi))
+        x = minimum(x, bound(hi))
     return x
 
 
@@ -210,7 +213,11 @@ def _matmul_nd(a, b):
 
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, as torch.nn.functional.linear (weight is
-    out_features x in_features)."""
+    out_features x in_features; x may be 1-D, as torch allows)."""
+    shape = _shape(x, "flash.linear")
+    if len(shape) == 1:  # a vector: one row, then back to a vector
+        y = linear(reshape(x, (1, shape[0])), weight, bias)
+        return reshape(y, (_shape(y, "flash.linear")[-1],))
     y = _matmul_nd(x, transpose(weight, (1, 0)))
     return y if bias is None else bias_add(y, bias, -1)
 

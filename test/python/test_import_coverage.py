@@ -157,3 +157,33 @@ def test_onnx_constant_subgraphs_are_computed_at_import(rng):
     model = _onnx_model(nodes, x.shape, x.shape, inits)
     _check_against_onnxruntime(model, x)
     assert "Range" not in fc.onnx_support()  # computed at import, not supported at run time
+
+
+def test_torch_clamp_with_tensor_bounds_and_linear_on_a_vector():
+    """Two forms PyTorch's own OpInfo samples use that the importer
+    refused with the wrong error: clamp bounded by tensors, linear on 1-D."""
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(7, 5)
+            self.register_buffer("lo", torch.linspace(-1, 0, 5))
+
+        def forward(self, v, hi):
+            return torch.clamp(self.fc(v), min=self.lo, max=hi)
+
+    torch.manual_seed(0)
+    m = M().eval()
+    v, hi = torch.randn(7), torch.rand(5)
+    with torch.no_grad():
+        want = m(v, hi).numpy()
+    got = fc.from_pytorch(m, (v, hi))(v.numpy(), hi.numpy())
+    assert got.shape == want.shape == (5,)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_linear_on_a_vector_matches_numpy(rng):
+    x = rng.standard_normal(9, dtype=f32)
+    w = rng.standard_normal((4, 9), dtype=f32)
+    b = rng.standard_normal(4, dtype=f32)
+    np.testing.assert_allclose(fc.linear(x, w, b), w @ x + b, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fc.jit(lambda v: fc.linear(v, w))(x), w @ x, rtol=1e-5, atol=1e-5)

@@ -182,9 +182,13 @@ def _gelu(n):
 
 
 def _clamp(n):
+    """clamp with number bounds, or tensor bounds (aten.clamp.Tensor) that
+    broadcast."""
     x = _f32(n, n["self"])
     lo, hi = n.get("min"), n.get("max")
-    if _all_const(x):
+    lo = None if lo is None else (lo if isinstance(lo, (int, float)) else _f32(n, lo))
+    hi = None if hi is None else (hi if isinstance(hi, (int, float)) else _f32(n, hi))
+    if _all_const(x, *(v for v in (lo, hi) if v is not None)):
         return _np32(np.clip(x, lo, hi))
     return F.clip(x, lo, hi)
 
