@@ -22,7 +22,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (RELATIVE_TOLERANCE, check, in_rounds, provenance, relative_error,  # noqa: E402
+from harness import (RELATIVE_TOLERANCE, check, in_rounds, onnxruntime_session,  # noqa: E402
+                     provenance, relative_error,
                      set_threads, timeit)
 
 
@@ -117,12 +118,7 @@ class Baselines:
             jitted = jax.jit(w.jax(jax.numpy))
             out["jax.jit"] = lambda: jitted(*jin).block_until_ready()
         if "onnxruntime" in self.available and w.onnx:
-            ort = self.available["onnxruntime"]
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads
-            opts.inter_op_num_threads = 1
-            sess = ort.InferenceSession(w.onnx().SerializeToString(), opts,
-                                        providers=["CPUExecutionProvider"])
+            sess = onnxruntime_session(w.onnx().SerializeToString(), self.threads)
             names = [i.name for i in sess.get_inputs()]
             feed = dict(zip(names, inputs))
             out["onnxruntime"] = lambda: sess.run(None, feed)

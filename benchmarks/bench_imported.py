@@ -20,7 +20,8 @@ import tempfile
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import RELATIVE_TOLERANCE, check, in_rounds, provenance, set_threads, timeit  # noqa: E402
+from harness import (RELATIVE_TOLERANCE, check, in_rounds, onnxruntime_session,  # noqa: E402
+                     provenance, set_threads, timeit)
 
 
 def models():
@@ -146,10 +147,7 @@ def main():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(model, (x,), path, dynamo=True, opset_version=18)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = args.threads
-        opts.inter_op_num_threads = 1
-        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        sess = onnxruntime_session(path, args.threads)
         feed = {sess.get_inputs()[0].name: xn}
         ours_torch = fc.from_pytorch(model, (x,))
         ours_onnx = fc.from_onnx(path)

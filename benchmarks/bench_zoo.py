@@ -24,7 +24,8 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import RELATIVE_TOLERANCE, check, in_rounds, provenance, set_threads, timeit  # noqa: E402
+from harness import (RELATIVE_TOLERANCE, check, in_rounds, onnxruntime_session,  # noqa: E402
+                     provenance, set_threads, timeit)
 import zoo  # noqa: E402
 
 
@@ -106,10 +107,7 @@ def main():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 torch.onnx.export(model, (x,), dynamo=True, verbose=False).save(path)
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = args.threads
-            opts.inter_op_num_threads = 1
-            sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+            sess = onnxruntime_session(path, args.threads)
             feed = {sess.get_inputs()[0].name: xn}
             contenders["onnxruntime"] = lambda: sess.run(None, feed)
         except Exception as e:  # noqa: BLE001 - reported, not timed

@@ -47,6 +47,17 @@ def timeit(fn, min_time=0.25, min_reps=5, max_reps=2000):
     return times[len(times) // 2]
 
 
+def onnxruntime_session(model, threads: int):
+    """ONNX Runtime on the CPU for `model` (a path or a serialized model)
+    with `threads` intra-op threads (one inter-op), as every benchmark runs
+    it."""
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+
+
 def in_rounds(fns: dict, rounds: int = 3, **timeit_args) -> dict:
     """name -> seconds per call: the least of `rounds` medians, the
     contenders timed in turn each round, so a minute-long change in what

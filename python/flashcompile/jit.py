@@ -12,20 +12,14 @@ import functools
 import weakref
 from dataclasses import dataclass
 
-import numpy as np
-
 from . import tuned as _tuned
-from .tracing import CompiledGraph, Tracer, trace_function
-
-
-def _is_array(value) -> bool:
-    return isinstance(value, np.ndarray)
+from .tracing import CompiledGraph, Tracer, is_array, trace_function
 
 
 def _signature(args, version) -> tuple:
     key = [version]
     for a in args:
-        if _is_array(a):
+        if is_array(a):
             key.append(("array", a.shape, a.dtype.str))
         else:
             try:

@@ -267,7 +267,9 @@ def compile_trace(trace: Trace, results: list, name: str, options: str = "",
     return CompiledGraph(compiled, structure, static or {}, trace)
 
 
-def _is_array(value) -> bool:
+def is_array(value) -> bool:
+    """Whether a traced function's argument becomes an input (an array) or
+    stays a Python value."""
     return isinstance(value, np.ndarray)
 
 
@@ -279,7 +281,7 @@ def trace_function(fn, args, name: str | None = None, options: str = "") -> Comp
     t = Trace(name)
     inputs, static = [], {}
     for i, a in enumerate(args):
-        if _is_array(a):
+        if is_array(a):
             if a.dtype != np.float32:
                 raise TypeError(f"{name}: argument {i} has dtype {a.dtype} and shape "
                                 f"{a.shape}; float32 is required (use .astype(np.float32))")

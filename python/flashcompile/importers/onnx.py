@@ -119,8 +119,6 @@ def _clip(node, xs):
         lo = float(_const(node, xs[1], "the min input"))
     if len(xs) > 2 and xs[2] is not None:
         hi = float(_const(node, xs[2], "the max input"))
-    if _is_const(x):
-        return [np.clip(x, lo, hi).astype(np.float32)]
     return [F.clip(x, lo, hi)]
 
 
@@ -129,16 +127,12 @@ def _hardsigmoid(node, xs):
     return [F.hardsigmoid(_f32(node, xs[0]), node.attr("alpha", 0.2), node.attr("beta", 0.5))]
 
 
-def _variadic(fn, np_fn):
-    """Max/Min over any number of inputs, with broadcasting."""
+def _variadic(fn):
+    """Max/Min over any number of inputs, with broadcasting (all-constant
+    nodes never get here: _fold computes them)."""
     def handler(node, xs):
         node.only()
         values = [_f32(node, x) for x in xs]
-        if all(_is_const(v) for v in values):
-            out = values[0]
-            for v in values[1:]:
-                out = np_fn(out, v)
-            return [out.astype(np.float32)]
         out = values[0]
         for v in values[1:]:
             out = fn(out, v)
@@ -165,9 +159,6 @@ def _pad(node, xs):
     widths = [(0, 0)] * rank
     for i, axis in enumerate(axes):
         widths[axis] = (pads[i], pads[i + len(axes)])
-    if _is_const(x):
-        return [F.pad(x, widths, value) if any(w < 0 for p in widths for w in p)
-                else np.pad(x, widths, constant_values=value).astype(np.float32)]
     return [F.pad(x, widths, value)]
 
 
@@ -486,8 +477,8 @@ HANDLERS = {
     "Identity": _identity, "Shape": _shape_op, "Gather": _gather, "Unsqueeze": _unsqueeze,
     "Squeeze": _squeeze, "Cast": _cast, "Slice": _slice, "Split": _split,
     "Clip": _clip, "HardSigmoid": _hardsigmoid,
-    "HardSwish": _unary(F.hardswish), "Max": _variadic(F.maximum, np.maximum),
-    "Min": _variadic(F.minimum, np.minimum), "Pad": _pad,
+    "HardSwish": _unary(F.hardswish), "Max": _variadic(F.maximum),
+    "Min": _variadic(F.minimum), "Pad": _pad,
 }
 
 

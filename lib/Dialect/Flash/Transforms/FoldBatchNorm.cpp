@@ -112,31 +112,40 @@ SmallVector<float> biasOf(Conv2DOp conv, int64_t channels) {
   return valuesOf(*constantOf(conv.getBias()));
 }
 
+/// The foldable convolution and the per-channel values of a binary op's
+/// operands, in either order: `op` is conv(...) <op> c, shaped like conv.
+template <typename OpTy>
+std::optional<std::pair<Conv2DOp, SmallVector<float>>> convAndChannels(OpTy op) {
+  for (auto [x, c] : {std::pair(op.getLhs(), op.getRhs()),
+                      std::pair(op.getRhs(), op.getLhs())}) {
+    Conv2DOp conv = foldableConv(x);
+    if (!conv || op.getType() != conv.getType())
+      continue;
+    if (auto values = perChannel(c, cast<RankedTensorType>(conv.getType())))
+      return std::make_pair(conv, std::move(*values));
+  }
+  return std::nullopt;
+}
+
 /// conv(x, W, b) * s  ->  conv(x, W * s[o], b * s).
 struct FoldScaleIntoConv : OpRewritePattern<MulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MulOp op,
                                 PatternRewriter &rewriter) const override {
-    for (auto [x, c] : {std::pair(op.getLhs(), op.getRhs()),
-                        std::pair(op.getRhs(), op.getLhs())}) {
-      Conv2DOp conv = foldableConv(x);
-      if (!conv || op.getType() != conv.getType())
-        continue;
-      auto scale = perChannel(c, cast<RankedTensorType>(conv.getType()));
-      if (!scale)
-        continue;
-      int64_t channels = scale->size();
-      SmallVector<float> weight = valuesOf(*constantOf(conv.getWeight()));
-      int64_t perFilter = weight.size() / channels;
-      for (size_t i = 0; i < weight.size(); ++i)
-        weight[i] *= (*scale)[i / perFilter];
-      SmallVector<float> bias = biasOf(conv, channels);
-      for (int64_t o = 0; o < channels; ++o)
-        bias[o] *= (*scale)[o];
-      rewriter.replaceOp(op, rebuild(rewriter, conv, weight, bias));
-      return success();
-    }
-    return failure();
+    auto match = convAndChannels(op);
+    if (!match)
+      return failure();
+    auto &[conv, scale] = *match;
+    int64_t channels = scale.size();
+    SmallVector<float> weight = valuesOf(*constantOf(conv.getWeight()));
+    int64_t perFilter = weight.size() / channels;
+    for (size_t i = 0; i < weight.size(); ++i)
+      weight[i] *= scale[i / perFilter];
+    SmallVector<float> bias = biasOf(conv, channels);
+    for (int64_t o = 0; o < channels; ++o)
+      bias[o] *= scale[o];
+    rewriter.replaceOp(op, rebuild(rewriter, conv, weight, bias));
+    return success();
   }
 };
 
@@ -145,23 +154,16 @@ struct FoldShiftIntoConv : OpRewritePattern<AddOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AddOp op,
                                 PatternRewriter &rewriter) const override {
-    for (auto [x, c] : {std::pair(op.getLhs(), op.getRhs()),
-                        std::pair(op.getRhs(), op.getLhs())}) {
-      Conv2DOp conv = foldableConv(x);
-      if (!conv || op.getType() != conv.getType())
-        continue;
-      auto shift = perChannel(c, cast<RankedTensorType>(conv.getType()));
-      if (!shift)
-        continue;
-      SmallVector<float> bias = biasOf(conv, shift->size());
-      for (size_t o = 0; o < bias.size(); ++o)
-        bias[o] += (*shift)[o];
-      rewriter.replaceOp(op, rebuild(rewriter, conv,
-                                     valuesOf(*constantOf(conv.getWeight())),
-                                     bias));
-      return success();
-    }
-    return failure();
+    auto match = convAndChannels(op);
+    if (!match)
+      return failure();
+    auto &[conv, shift] = *match;
+    SmallVector<float> bias = biasOf(conv, shift.size());
+    for (size_t o = 0; o < bias.size(); ++o)
+      bias[o] += shift[o];
+    rewriter.replaceOp(op, rebuild(rewriter, conv,
+                                   valuesOf(*constantOf(conv.getWeight())), bias));
+    return success();
   }
 };
 
