@@ -19,7 +19,10 @@ namespace {
 int64_t numElements(Value v) {
   return cast<RankedTensorType>(v.getType()).getNumElements();
 }
-int64_t bytesOf(Value v) { return numElements(v) * 4; }
+int64_t bytesOf(Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  return numElements(v) * ((type.getElementTypeBitWidth() + 7) / 8);
+}
 
 /// Arithmetic operations per element of an elementwise op. Transcendentals
 /// count the polynomial the backend evaluates (flash-approximate-math and
@@ -60,7 +63,7 @@ std::string shapesOf(Operation *op) {
 
 bool isElementwise(Operation *op) {
   return isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, ReluOp, ExpOp, TanhOp,
-             SigmoidOp, GeluOp, ErfOp, SqrtOp, NegOp, BiasAddOp>(op);
+             SigmoidOp, GeluOp, ErfOp, SqrtOp, NegOp, BiasAddOp, CastOp>(op);
 }
 bool isReduction(Operation *op) {
   return isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp>(op);
@@ -161,6 +164,11 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
       cost.copyRow = pointwise ? 0 : y.getDimSize(3);
       if (conv.getBias())
         cost.flops += numElements(out);
+    } else if (auto gather = dyn_cast<GatherOp>(op)) {
+      // Reads the indices and only the slices they select (as many bytes
+      // as it writes), not the whole table.
+      cost.kind = "layout";
+      cost.bytesIn = bytesOf(gather.getIndices()) + cost.bytesOut;
     } else if (isElementwise(&op)) {
       cost.kind = "elementwise";
       cost.flops = numElements(out) * opsPerElement(&op);

@@ -23,6 +23,7 @@ struct GraphBuilder::Impl {
   std::vector<Value> values;
   // Kept apart from `values`, which die with the module finish() prints.
   std::vector<std::vector<int64_t>> shapes;
+  std::vector<std::string> dtypes;
   std::vector<Type> inputTypes;
   bool finished = false;
 
@@ -44,6 +45,10 @@ struct GraphBuilder::Impl {
     values.push_back(v);
     ArrayRef<int64_t> shape = cast<RankedTensorType>(v.getType()).getShape();
     shapes.emplace_back(shape.begin(), shape.end());
+    Type element = cast<RankedTensorType>(v.getType()).getElementType();
+    dtypes.push_back(element.isF32() ? "f32"
+                     : element.isInteger(64) ? "i64"
+                                             : "i32");
     return static_cast<int>(values.size()) - 1;
   }
 };
@@ -76,8 +81,14 @@ private:
 GraphBuilder::GraphBuilder() : impl(std::make_unique<Impl>()) {}
 GraphBuilder::~GraphBuilder() = default;
 
-int GraphBuilder::addInput(const std::vector<int64_t> &shape) {
-  Type type = RankedTensorType::get(shape, Float32Type::get(&impl->ctx));
+int GraphBuilder::addInput(const std::vector<int64_t> &shape,
+                           const std::string &dtype) {
+  Type element = Float32Type::get(&impl->ctx);
+  if (dtype == "i64" || dtype == "i32")
+    element = IntegerType::get(&impl->ctx, dtype == "i64" ? 64 : 32);
+  else if (dtype != "f32")
+    return -1;
+  Type type = RankedTensorType::get(shape, element);
   impl->inputTypes.push_back(type);
   return impl->add(
       impl->body->addArgument(type, impl->builder.getUnknownLoc()));
@@ -89,6 +100,16 @@ int GraphBuilder::addConstant(const float *data,
   auto type = RankedTensorType::get(shape, Float32Type::get(&impl->ctx));
   auto attr = DenseElementsAttr::get(
       type, llvm::ArrayRef<float>(data, type.getNumElements()));
+  return impl->add(mlir::flash::ConstantOp::create(impl->builder,
+                                                   impl->location(loc), attr));
+}
+
+int GraphBuilder::addConstant(const int64_t *data,
+                              const std::vector<int64_t> &shape,
+                              const SourceLocation &loc) {
+  auto type = RankedTensorType::get(shape, IntegerType::get(&impl->ctx, 64));
+  auto attr = DenseElementsAttr::get(
+      type, llvm::ArrayRef<int64_t>(data, type.getNumElements()));
   return impl->add(mlir::flash::ConstantOp::create(impl->builder,
                                                    impl->location(loc), attr));
 }
@@ -163,6 +184,10 @@ int GraphBuilder::addOp(
 
 std::vector<int64_t> GraphBuilder::shape(int value) const {
   return impl->shapes.at(value);
+}
+
+std::string GraphBuilder::dtype(int value) const {
+  return impl->dtypes.at(value);
 }
 
 bool GraphBuilder::finished() const { return impl->finished; }

@@ -12,6 +12,7 @@
 #include "HostTarget.h"
 #include "ParsedModule.h"
 #include "RuntimeSymbols.h"
+#include "flash/Dialect/Flash/IR/FlashOps.h"
 #include "flash/Pipelines/Pipelines.h"
 #include "flash/Runtime/CompileCache.h"
 
@@ -34,6 +35,8 @@ int64_t TensorSpec::numElements() const {
     n *= d;
   return n;
 }
+
+int64_t TensorSpec::elementBytes() const { return dtype == "i64" ? 8 : 4; }
 
 std::string TensorSpec::str() const {
   std::string s = "tensor<";
@@ -67,13 +70,44 @@ func::FuncOp findEntry(ModuleOp module, const std::string &name,
   return found;
 }
 
-bool toSpec(Type type, TensorSpec &spec) {
+/// f32 tensors anywhere; i64/i32 tensors (indices) as arguments only.
+bool toSpec(Type type, TensorSpec &spec, bool argument) {
   auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape() || !tensor.getElementType().isF32())
+  if (!tensor || !tensor.hasStaticShape())
+    return false;
+  Type element = tensor.getElementType();
+  if (element.isF32())
+    spec.dtype = "f32";
+  else if (argument && element.isSignlessInteger(64))
+    spec.dtype = "i64";
+  else if (argument && element.isSignlessInteger(32))
+    spec.dtype = "i32";
+  else
     return false;
   spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
-  spec.dtype = "f32";
   return true;
+}
+
+/// The smallest extent any flash.gather indexes with `value` (followed
+/// through reshapes), or 0 if none does.
+int64_t indexLimitOf(Value value) {
+  int64_t limit = 0;
+  llvm::SmallVector<Value> work{value};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (auto reshape = dyn_cast<mlir::flash::ReshapeOp>(user)) {
+        work.push_back(reshape.getResult());
+      } else if (auto gather = dyn_cast<mlir::flash::GatherOp>(user)) {
+        if (gather.getIndices() != v)
+          continue;
+        int64_t extent = cast<RankedTensorType>(gather.getData().getType())
+                             .getDimSize(gather.getAxis());
+        limit = limit ? std::min(limit, extent) : extent;
+      }
+    }
+  }
+  return limit;
 }
 
 std::string typeString(Type type) {
@@ -120,18 +154,28 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
     return nullptr;
   impl->entry = func.getName().str();
   FunctionType type = func.getFunctionType();
-  for (auto [types, specs] :
-       {std::make_pair(type.getInputs(), &impl->inputs),
-        std::make_pair(type.getResults(), &impl->outputs)})
-    for (Type t : types) {
-      TensorSpec spec;
-      if (!toSpec(t, spec)) {
-        error = "function '" + impl->entry + "': argument or result type " +
-                typeString(t) + " is not a statically shaped f32 tensor";
-        return nullptr;
-      }
-      specs->push_back(spec);
+  for (auto [index, t] : llvm::enumerate(type.getInputs())) {
+    TensorSpec spec;
+    if (!toSpec(t, spec, /*argument=*/true)) {
+      error = "function '" + impl->entry + "': argument " +
+              std::to_string(index) + " has type " + typeString(t) +
+              "; expected a statically shaped f32, i64 or i32 tensor";
+      return nullptr;
     }
+    if (spec.dtype != "f32")
+      spec.indexLimit = indexLimitOf(func.getArgument(index));
+    impl->inputs.push_back(spec);
+  }
+  for (auto [index, t] : llvm::enumerate(type.getResults())) {
+    TensorSpec spec;
+    if (!toSpec(t, spec, /*argument=*/false)) {
+      error = "function '" + impl->entry + "': result " +
+              std::to_string(index) + " has type " + typeString(t) +
+              "; expected a statically shaped f32 tensor";
+      return nullptr;
+    }
+    impl->outputs.push_back(spec);
+  }
   for (const auto *specs : {&impl->inputs, &impl->outputs})
     for (const TensorSpec &spec : *specs) {
       std::vector<int64_t> strides(spec.shape.size(), 1);
@@ -232,6 +276,33 @@ std::string Executable::objectCode() const {
   if (!impl->cachedObject.empty())
     return impl->cachedObject;
   return impl->engine ? detail::objectCode(*impl->engine) : std::string();
+}
+
+bool Executable::hasIndexInputs() const {
+  return llvm::any_of(impl->inputs,
+                      [](const TensorSpec &s) { return s.indexLimit > 0; });
+}
+
+bool Executable::checkIndices(void *const *inputs, std::string &error) const {
+  for (auto [i, spec] : llvm::enumerate(impl->inputs)) {
+    if (spec.indexLimit <= 0)
+      continue;
+    int64_t n = spec.numElements(), limit = spec.indexLimit;
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t v = spec.dtype == "i64"
+                      ? static_cast<const int64_t *>(inputs[i])[k]
+                      : static_cast<const int32_t *>(inputs[i])[k];
+      if (v < -limit || v >= limit) {
+        error = "'" + impl->entry + "': input " + std::to_string(i) + " (" +
+                spec.str() + ") holds the index " + std::to_string(v) +
+                " at flat position " + std::to_string(k) +
+                ", outside [" + std::to_string(-limit) + ", " +
+                std::to_string(limit) + ") of the flash.gather it feeds";
+        return false;
+      }
+    }
+  }
+  return true;
 }
 
 void Executable::run(void *const *inputs, void *const *outputs) const {

@@ -21,8 +21,9 @@ from .jit import CompiledGraph, JitFunction, compile, jit
 from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linear, MatMul,
                  MaxPool2d, Module, MultiHeadAttention, ReLU, Sequential, Sigmoid, Softmax,
                  Tanh, TransformerEncoderLayer)
-from .ops import (add, attention, avg_pool2d, batch_matmul, batch_norm, bias_add, clip, concat,
-                  conv2d, div, erf, exp, flatten, gelu, hardsigmoid, hardswish, layer_norm,
+from .ops import (add, attention, avg_pool2d, batch_matmul, batch_norm, bias_add, cast, clip,
+                  concat, conv2d, div, embedding, erf, exp, flatten, gather, gelu, hardsigmoid,
+                  hardswish, layer_norm,
                   linear, matmul, max_pool2d, maximum, minimum, mul, neg, pad, pow, reduce_max,
                   reduce_mean, reduce_sum, relu, reshape, scaled_dot_product_attention, sigmoid,
                   silu, slice, softmax, split, sqrt, sub, tanh, transpose)
@@ -46,7 +47,7 @@ __all__ = [
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "neg", "relu", "exp", "tanh",
     "sigmoid", "gelu", "erf", "sqrt", "clip", "hardsigmoid", "hardswish", "silu", "bias_add",
     "matmul", "batch_matmul", "linear", "conv2d", "transpose", "reshape", "flatten", "concat",
-    "pad", "slice", "split", "reduce_sum", "reduce_mean", "reduce_max",
+    "pad", "slice", "split", "gather", "embedding", "cast", "reduce_sum", "reduce_mean", "reduce_max",
     "softmax", "layer_norm", "batch_norm", "max_pool2d", "avg_pool2d", "attention",
     "scaled_dot_product_attention",
     # layers

@@ -16,7 +16,8 @@ def stage_names() -> list[str]:
 
 
 class Compiled:
-    """A JIT-compiled function of statically shaped float32 tensors.
+    """A JIT-compiled function of statically shaped float32 tensors (and
+    int64/int32 index inputs, such as token ids).
 
     `source` is the Flash IR that was compiled (with the tuned parameters
     its ops got), `original_source` the text as given."""
@@ -28,6 +29,7 @@ class Compiled:
         self.options = ""  # the pipeline options it was compiled with
         self.entry = executable.entry
         self.input_shapes = [tuple(s) for s, _ in executable.inputs]
+        self.input_dtypes = [np.dtype(_NUMPY_DTYPES[d]) for _, d in executable.inputs]
         self.output_shapes = [tuple(s) for s, _ in executable.outputs]
 
     @property
@@ -43,7 +45,9 @@ class Compiled:
             raise ValueError(
                 f"{self.entry}: expected {len(self.input_shapes)} inputs, "
                 f"got {len(arrays)}")
-        return self._exe(*[as_f32(a, self.entry, i) for i, a in enumerate(arrays)])
+        return self._exe(*[as_f32(a, self.entry, i) if d == np.float32 else
+                           as_index(a, d, self.entry, i)
+                           for i, (a, d) in enumerate(zip(arrays, self.input_dtypes))])
 
     def ir(self, stage: str = "flash") -> str:
         """The IR after `stage` (one of `self.stages`)."""
@@ -104,6 +108,27 @@ def compile_mlir(source: str, entry: str | None = None,
     compiled = Compiled(_native.compile(source, entry or "", name, options), source, original)
     compiled.options = options
     return compiled
+
+
+# The runtime's dtype names (TensorSpec) as NumPy's.
+_NUMPY_DTYPES = {"f32": np.float32, "i64": np.int64, "i32": np.int32}
+
+
+def as_index(value, dtype, op: str, index: int) -> np.ndarray:
+    """A C-contiguous array of the integer `dtype` an index input declares:
+    any integer array converts (when its values fit); floats do not."""
+    array = np.asarray(value)
+    if not (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_):
+        raise TypeError(f"{op}: argument {index} has dtype {array.dtype} and shape "
+                        f"{array.shape}; it holds indices, so an integer dtype is "
+                        f"required ({np.dtype(dtype).name})")
+    if array.dtype != dtype:
+        info = np.iinfo(dtype)
+        if array.size and (array.min() < info.min or array.max() > info.max):
+            raise ValueError(f"{op}: argument {index} holds values outside "
+                             f"{np.dtype(dtype).name}")
+        array = array.astype(dtype)
+    return np.ascontiguousarray(array) if array.ndim else array
 
 
 def as_f32(value, op: str, index: int) -> np.ndarray:

@@ -17,11 +17,15 @@ from __future__ import annotations
 import atexit
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import _flashcompile as _native
 from . import tuned as _tuned
-from .compiled import Compiled, as_f32, compile_mlir
+from .compiled import Compiled, as_f32, as_index, compile_mlir
 from .tracing import caller_location, trace_of
 
+_DTYPE_NAMES = {np.dtype(np.float32).str: "f32", np.dtype(np.int64).str: "i64",
+                np.dtype(np.int32).str: "i32"}
 _cache: dict = {}   # key -> Compiled
 _fast: dict = {}    # the same key -> the native executable, for the fast path
 _stats = {"hits": 0, "misses": 0}
@@ -62,16 +66,36 @@ def key(op: str, shapes, attrs) -> tuple:
     return (op, *shapes, *((k, _hashable(v)) for k, v in (attrs or {}).items()))
 
 
+# The operand that holds integer indices, for the ops that take one; every
+# other operand is float32.
+_INDEX_OPERAND = {"flash.gather": 1, "flash.cast": 0}
+
+
+def _checked(op: str, arrays) -> list:
+    """`arrays` as the op takes them: float32, or int64/int32 indices."""
+    at = _INDEX_OPERAND.get(op)
+    out = []
+    for i, a in enumerate(arrays):
+        if i != at:
+            out.append(as_f32(a, op, i))
+        else:
+            dtype = np.int32 if getattr(a, "dtype", None) == np.int32 else np.int64
+            out.append(as_index(a, dtype, op, i))
+    return out
+
+
 def compiled_op(op: str, arrays, attrs) -> tuple[Compiled, list]:
     """The cached (or newly compiled) executable and the checked arrays."""
-    arrays = [as_f32(a, op, i) for i, a in enumerate(arrays)]
-    k = key(op, [a.shape for a in arrays], attrs)
+    arrays = _checked(op, arrays)
+    k = key(op, [(a.shape, a.dtype.str) if a.dtype != np.float32 else a.shape
+                 for a in arrays], attrs)
     compiled = _cache.get(k)
     if compiled is None:
         _stats["misses"] += 1
         file, line = caller_location()
         builder = _native.GraphBuilder()
-        args = [builder.add_input(list(a.shape)) for a in arrays]
+        args = [builder.add_input(list(a.shape), _DTYPE_NAMES[a.dtype.str])
+                for a in arrays]
         result = builder.add_op(op, args, dict(attrs or {}), file, line)
         text = builder.finish(op.split(".")[1], [result])
         compiled = _cache[k] = compile_mlir(text, name=f"<{op}>")

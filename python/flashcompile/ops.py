@@ -374,6 +374,42 @@ def split(x, sizes, axis: int = 0):
     return pieces
 
 
+# Indexing ----------------------------------------------------------------
+
+def gather(x, indices, axis: int = 0):
+    """np.take(x, indices, axis) (ONNX Gather) with run-time integer
+    `indices` (int64 or int32; an integer NumPy array is a constant):
+    the result has shape x.shape[:axis] + indices.shape + x.shape[axis+1:].
+    Indices in [-n, n) select, negative ones from the end; a compiled call
+    rejects an input index outside that range (ValueError)."""
+    shape = _shape(x, "flash.gather")
+    axis = _axis(axis, len(shape), "flash.gather", shape)
+    trace = tracing.trace_of([x, indices])
+    if trace is not None and isinstance(indices, (np.ndarray, list, tuple)):
+        index_array = np.asarray(indices)
+        if not np.issubdtype(index_array.dtype, np.integer):
+            raise TypeError(f"flash.gather: indices of dtype {index_array.dtype}; "
+                            f"integer indices are required")
+        n = shape[axis]
+        if index_array.size and (index_array.min() < -n or index_array.max() >= n):
+            raise ValueError(f"flash.gather: constant indices outside [{-n}, {n}) "
+                             f"for axis {axis} of shape {shape}")
+        indices = trace.index_constant(index_array)
+    return dispatch("flash.gather", [x, indices], {"axis": axis})
+
+
+def embedding(indices, table):
+    """torch.nn.functional.embedding: the rows of `table` (V x D) at
+    `indices`, shape indices.shape + (D,)."""
+    return gather(table, indices, 0)
+
+
+def cast(x):
+    """An integer tensor (a traced index input or an integer array) as
+    float32, as x.astype(np.float32)."""
+    return dispatch("flash.cast", [x])
+
+
 # Reductions --------------------------------------------------------------
 
 def _reduce(op: str, x, axis, keepdims: bool):

@@ -28,6 +28,13 @@ from .compiled import Compiled, compile_mlir
 OPERATORS: dict = {}
 UFUNCS: dict = {}
 
+# Integer tensors only index (flash.gather) or convert (flash.cast).
+INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
+_NATIVE_DTYPE = {np.dtype(np.float32): "f32", np.dtype(np.int64): "i64",
+                 np.dtype(np.int32): "i32"}
+_NUMPY_DTYPE = {"i64": np.int64, "i32": np.int32}
+_F32 = np.dtype(np.float32)
+
 
 def caller_location():
     """The user's file and line (first frame outside this package)."""
@@ -48,15 +55,28 @@ class Trace:
         self.builder = _native.GraphBuilder()
         self._constants: dict = {}  # id(array) -> (array, handle)
         # What was built, in order, for exporters (fc.export_onnx):
-        # ("input", handle, shape) / ("constant", handle, array) /
+        # ("input", handle, shape, dtype) / ("constant", handle, array) /
         # ("op", handle, name, operand handles, attrs, shape).
         self.record: list = []
         self.results: list = []
 
-    def input(self, shape) -> "Tracer":
-        handle = self.builder.add_input(list(shape))
-        self.record.append(("input", handle, tuple(shape)))
-        return Tracer(self, handle, tuple(shape))
+    def input(self, shape, dtype=np.float32) -> "Tracer":
+        """A function argument: float32, or int64/int32 indices (token ids)."""
+        dtype = np.dtype(dtype)
+        if dtype not in INDEX_DTYPES and dtype != np.float32:
+            raise TypeError(f"{self.name}: an input of dtype {dtype} and shape "
+                            f"{tuple(shape)}; float32 (or int64/int32 indices) is required")
+        handle = self.builder.add_input(list(shape), _NATIVE_DTYPE[dtype])
+        self.record.append(("input", handle, tuple(shape), dtype))
+        return Tracer(self, handle, tuple(shape), dtype)
+
+    def index_constant(self, value) -> "Tracer":
+        """An integer NumPy array as a flash.constant of int64 indices."""
+        array = np.ascontiguousarray(value, dtype=np.int64)
+        file, line = caller_location()
+        handle = self.builder.add_index_constant(array, file, line)
+        self.record.append(("constant", handle, array))
+        return Tracer(self, handle, array.shape, np.dtype(np.int64))
 
     def constant(self, value) -> int:
         """A handle for a NumPy array or Python number (float32)."""
@@ -95,9 +115,11 @@ class Trace:
         handles = [self.handle(x, name, i) for i, x in enumerate(inputs)]
         file, line = caller_location()
         handle = self.builder.add_op(name, handles, dict(attrs or {}), file, line)
-        self.record.append(("op", handle, name, handles, dict(attrs or {}),
-                            tuple(self.builder.shape(handle))))
-        return Tracer(self, handle, tuple(self.builder.shape(handle)))
+        shape = tuple(self.builder.shape(handle))
+        self.record.append(("op", handle, name, handles, dict(attrs or {}), shape))
+        dtype = self.builder.dtype(handle)
+        return Tracer(self, handle, shape,
+                      _F32 if dtype == "f32" else np.dtype(_NUMPY_DTYPE[dtype]))
 
 
 def trace_of(values):
@@ -113,16 +135,15 @@ def trace_of(values):
 
 
 class Tracer:
-    """A float32 tensor value inside a traced function (shape known, data
-    not): use fc ops and operators on it; converting it to NumPy or using it
-    as a condition is an error, as the data only exists at run time."""
+    """A tensor value inside a traced function (shape and dtype known, data
+    not): float32, or int64/int32 indices that fc.gather and fc.cast take.
+    Use fc ops and operators on it; converting it to NumPy or using it as a
+    condition is an error, as the data only exists at run time."""
 
     __array_priority__ = 1000  # NumPy defers `ndarray + Tracer` to us
 
-    def __init__(self, trace: Trace, handle: int, shape: tuple):
-        self.trace, self.handle, self.shape = trace, handle, shape
-
-    dtype = np.dtype(np.float32)
+    def __init__(self, trace: Trace, handle: int, shape: tuple, dtype=_F32):
+        self.trace, self.handle, self.shape, self.dtype = trace, handle, shape, dtype
 
     @property
     def ndim(self) -> int:
@@ -133,11 +154,11 @@ class Tracer:
         return int(np.prod(self.shape, dtype=np.int64))
 
     def __repr__(self):
-        return f"<traced float32{list(self.shape)} in {self.trace.name}>"
+        return f"<traced {self.dtype.name}{list(self.shape)} in {self.trace.name}>"
 
     def _unsupported(self, what: str):
-        raise TypeError(f"{self.trace.name}: {what} of a traced value (float32, shape "
-                        f"{self.shape}) is not supported: its data only exists when the "
+        raise TypeError(f"{self.trace.name}: {what} of a traced value ({self.dtype.name}, "
+                        f"shape {self.shape}) is not supported: its data only exists when the "
                         f"compiled function runs; use fc ops instead")
 
     def __array__(self, *args, **kwargs):
@@ -282,10 +303,11 @@ def trace_function(fn, args, name: str | None = None, options: str = "") -> Comp
     inputs, static = [], {}
     for i, a in enumerate(args):
         if is_array(a):
-            if a.dtype != np.float32:
+            if a.dtype != np.float32 and a.dtype not in INDEX_DTYPES:
                 raise TypeError(f"{name}: argument {i} has dtype {a.dtype} and shape "
-                                f"{a.shape}; float32 is required (use .astype(np.float32))")
-            inputs.append(t.input(a.shape))
+                                f"{a.shape}; float32 (or int64/int32 indices for fc.gather) "
+                                f"is required (use .astype(np.float32))")
+            inputs.append(t.input(a.shape, a.dtype))
         else:
             static[i] = a
             inputs.append(a)

@@ -36,6 +36,8 @@ using flash::runtime::Executable;
 using flash::runtime::TensorSpec;
 
 using F32Array = nb::ndarray<float, nb::c_contig, nb::device::cpu>;
+using I64Array = nb::ndarray<int64_t, nb::c_contig, nb::device::cpu>;
+using AnyArray = nb::ndarray<nb::c_contig, nb::device::cpu>;
 
 namespace {
 nb::list specsToList(const std::vector<TensorSpec> &specs) {
@@ -67,7 +69,24 @@ std::unique_ptr<Executable> compile(const std::string &source,
   return exe;
 }
 
-void checkBuffers(const Executable &exe, const std::vector<F32Array> &arrays,
+/// The NumPy type number of a TensorSpec's dtype.
+int numpyType(const TensorSpec &spec) {
+  if (spec.dtype == "i64")
+    return NPY_INT64;
+  if (spec.dtype == "i32")
+    return NPY_INT32;
+  return NPY_FLOAT32;
+}
+
+nb::dlpack::dtype dlpackType(const TensorSpec &spec) {
+  if (spec.dtype == "i64")
+    return nb::dtype<int64_t>();
+  if (spec.dtype == "i32")
+    return nb::dtype<int32_t>();
+  return nb::dtype<float>();
+}
+
+void checkBuffers(const Executable &exe, const std::vector<AnyArray> &arrays,
                   const std::vector<TensorSpec> &specs, const char *what) {
   if (arrays.size() != specs.size())
     throw nb::value_error(("'" + exe.entry() + "' takes " +
@@ -77,17 +96,32 @@ void checkBuffers(const Executable &exe, const std::vector<F32Array> &arrays,
   for (size_t i = 0; i < arrays.size(); ++i) {
     std::vector<int64_t> shape(arrays[i].shape_ptr(),
                                arrays[i].shape_ptr() + arrays[i].ndim());
+    if (arrays[i].dtype() != dlpackType(specs[i]))
+      throw nb::type_error(("'" + exe.entry() + "': " + what + " " +
+                            std::to_string(i) + " has the wrong dtype, expected " +
+                            specs[i].str())
+                               .c_str());
     if (shape != specs[i].shape)
       throw nb::value_error(("'" + exe.entry() + "': " + what + " " +
                              std::to_string(i) + " has shape " +
-                             TensorSpec{shape, "f32"}.str() + ", expected " +
-                             specs[i].str())
+                             TensorSpec{shape, specs[i].dtype}.str() +
+                             ", expected " + specs[i].str())
                                 .c_str());
   }
 }
 
-void run(const Executable &exe, const std::vector<F32Array> &inputs,
-         const std::vector<F32Array> &outputs) {
+/// Rejects out-of-range indices in integer inputs (ValueError) before a
+/// call.
+void checkIndices(const Executable &exe, void *const *inputs) {
+  if (!exe.hasIndexInputs())
+    return;
+  std::string error;
+  if (!exe.checkIndices(inputs, error))
+    throw nb::value_error(error.c_str());
+}
+
+void run(const Executable &exe, const std::vector<AnyArray> &inputs,
+         const std::vector<AnyArray> &outputs) {
   checkBuffers(exe, inputs, exe.inputs(), "inputs");
   checkBuffers(exe, outputs, exe.outputs(), "outputs");
   std::vector<void *> in, out;
@@ -95,6 +129,7 @@ void run(const Executable &exe, const std::vector<F32Array> &inputs,
     in.push_back(a.data());
   for (const auto &a : outputs)
     out.push_back(a.data());
+  checkIndices(exe, in.data());
   nb::gil_scoped_release release;
   exe.run(in.data(), out.data());
 }
@@ -121,9 +156,10 @@ nb::object call(const Executable &exe, nb::args args) {
     if (!PyArray_Check(object))
       throw nb::type_error("not a NumPy array");
     auto *array = reinterpret_cast<PyArrayObject *>(object);
-    if (PyArray_TYPE(array) != NPY_FLOAT32 || !PyArray_IS_C_CONTIGUOUS(array) ||
-        !PyArray_ISALIGNED(array) || !PyArray_ISNOTSWAPPED(array))
-      throw nb::type_error("not an aligned C-contiguous float32 array");
+    if (PyArray_TYPE(array) != numpyType(ins[i]) ||
+        !PyArray_IS_C_CONTIGUOUS(array) || !PyArray_ISALIGNED(array) ||
+        !PyArray_ISNOTSWAPPED(array))
+      throw nb::type_error("not an aligned C-contiguous array of the input's dtype");
     const std::vector<int64_t> &shape = ins[i].shape;
     bool same = PyArray_NDIM(array) == static_cast<int>(shape.size());
     for (size_t d = 0; same && d < shape.size(); ++d)
@@ -133,12 +169,13 @@ nb::object call(const Executable &exe, nb::args args) {
                                PyArray_DIMS(array) + PyArray_NDIM(array));
       throw nb::value_error(
           ("'" + exe.entry() + "': input " + std::to_string(i) + " has shape " +
-           TensorSpec{got, "f32"}.str() + ", expected " + ins[i].str())
+           TensorSpec{got, ins[i].dtype}.str() + ", expected " + ins[i].str())
               .c_str());
     }
     inPtrs[i] = PyArray_DATA(array);
     work += ins[i].numElements();
   }
+  checkIndices(exe, inPtrs);
   const auto &outs = exe.outputs();
   // No heap allocation on this path for the common case of up to 16
   // arguments and results of rank up to 16.
@@ -354,9 +391,10 @@ NB_MODULE(_flashcompile, m) {
           },
           "stage"_a, "The IR after `stage` (see stage_names()).")
       .def("__call__", &call,
-           "Run on C-contiguous float32 arrays; returns new arrays.")
+           "Run on C-contiguous arrays of the inputs' dtypes (float32; int64 or "
+           "int32 indices); returns new float32 arrays.")
       .def("run", &run, "inputs"_a, "outputs"_a,
-           "Run on C-contiguous float32 arrays of the declared shapes.");
+           "Run on C-contiguous arrays of the declared shapes and dtypes.");
 
   m.def("compile", &compile, "source"_a, "entry"_a = "",
         "name"_a = "<flash-source>", "options"_a = "",
@@ -573,11 +611,17 @@ NB_MODULE(_flashcompile, m) {
       .def(nb::init<>())
       .def(
           "add_input",
-          [open](GraphBuilder &b, const std::vector<int64_t> &shape) {
+          [open](GraphBuilder &b, const std::vector<int64_t> &shape,
+                 const std::string &dtype) {
             open(b);
-            return b.addInput(shape);
+            int handle = b.addInput(shape, dtype);
+            if (handle < 0)
+              throw nb::type_error(("an input of dtype '" + dtype +
+                                    "': f32, i64 or i32 only")
+                                       .c_str());
+            return handle;
           },
-          "shape"_a)
+          "shape"_a, "dtype"_a = "f32")
       .def(
           "add_constant",
           [open](GraphBuilder &b, F32Array array, const std::string &file,
@@ -588,6 +632,17 @@ NB_MODULE(_flashcompile, m) {
             return b.addConstant(array.data(), shape, {file, line});
           },
           "array"_a, "file"_a = "", "line"_a = 0)
+      .def(
+          "add_index_constant",
+          [open](GraphBuilder &b, I64Array array, const std::string &file,
+                 unsigned line) {
+            open(b);
+            std::vector<int64_t> shape(array.shape_ptr(),
+                                       array.shape_ptr() + array.ndim());
+            return b.addConstant(array.data(), shape, {file, line});
+          },
+          "array"_a, "file"_a = "", "line"_a = 0,
+          "A flash.constant of int64 indices (for flash.gather).")
       .def(
           "add_op",
           [open](GraphBuilder &b, const std::string &name,
@@ -607,6 +662,7 @@ NB_MODULE(_flashcompile, m) {
           },
           "name"_a, "operands"_a, "attrs"_a, "file"_a = "", "line"_a = 0)
       .def("shape", &GraphBuilder::shape, "value"_a)
+      .def("dtype", &GraphBuilder::dtype, "value"_a)
       .def(
           "finish",
           [open](GraphBuilder &b, const std::string &name,

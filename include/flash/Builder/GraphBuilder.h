@@ -36,10 +36,15 @@ public:
   GraphBuilder();
   ~GraphBuilder();
 
-  /// A new f32 function argument; returns its value handle.
-  int addInput(const std::vector<int64_t> &shape);
+  /// A new function argument of element type `dtype` ("f32", or "i64" /
+  /// "i32" for indices); returns its value handle, or -1 for another dtype.
+  int addInput(const std::vector<int64_t> &shape,
+               const std::string &dtype = "f32");
   /// A flash.constant holding `data` (row-major f32) of `shape`.
   int addConstant(const float *data, const std::vector<int64_t> &shape,
+                  const SourceLocation &loc);
+  /// A flash.constant of i64 indices.
+  int addConstant(const int64_t *data, const std::vector<int64_t> &shape,
                   const SourceLocation &loc);
   /// Creates op `name` (e.g. "flash.matmul") on `operands`. Returns the
   /// result handle, or -1 with `error` set to the op's diagnostics.
@@ -49,6 +54,8 @@ public:
   /// The static shape of a value (also after finish); throws
   /// std::out_of_range for an unknown handle.
   std::vector<int64_t> shape(int value) const;
+  /// Its element type: "f32", "i64" or "i32" (throws like shape()).
+  std::string dtype(int value) const;
   /// True once finish() has run: nothing more can be added.
   bool finished() const;
   /// Finishes the function `funcName` returning `results` and prints the

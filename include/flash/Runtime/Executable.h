@@ -21,8 +21,12 @@ namespace flash::runtime {
 /// A function argument or result: a statically shaped tensor.
 struct TensorSpec {
   std::vector<int64_t> shape;
-  std::string dtype; ///< "f32"
+  std::string dtype; ///< "f32", or "i64"/"i32" (indices; arguments only)
+  /// For an integer argument that indexes (flash.gather): every value must
+  /// lie in [-indexLimit, indexLimit). 0: not checked.
+  int64_t indexLimit = 0;
   int64_t numElements() const;
+  int64_t elementBytes() const; ///< 4 for f32 and i32, 8 for i64
   std::string str() const; ///< e.g. "tensor<2x3xf32>"
 };
 
@@ -65,8 +69,14 @@ public:
                std::string &error) const;
 
   /// Runs the function: `inputs[i]` / `outputs[j]` point to contiguous
-  /// row-major buffers of the shapes in inputs() / outputs(). Thread-safe.
+  /// row-major buffers of the shapes and dtypes in inputs() / outputs().
+  /// Thread-safe. Integer inputs must have passed checkIndices.
   void run(void *const *inputs, void *const *outputs) const;
+  /// False, with `error` naming the input, the position and the value, if
+  /// an integer input holds an index outside its indexLimit.
+  bool checkIndices(void *const *inputs, std::string &error) const;
+  /// Whether any input has an indexLimit (callers skip the scan if not).
+  bool hasIndexInputs() const;
 
 private:
   struct Impl;

@@ -24,6 +24,7 @@ void mlir::flash::populateFlashToLinalgPatterns(RewritePatternSet &patterns) {
   populateLayoutPatterns(patterns);
   populateReductionPatterns(patterns);
   populateConvolutionPatterns(patterns);
+  populateIndexingPatterns(patterns);
 }
 
 namespace {

@@ -23,6 +23,7 @@ void populateLayoutPatterns(RewritePatternSet &patterns);
 void populateReductionPatterns(RewritePatternSet &patterns);
 /// flash.conv2d, flash.max_pool2d, flash.avg_pool2d.
 void populateConvolutionPatterns(RewritePatternSet &patterns);
+void populateIndexingPatterns(RewritePatternSet &patterns);
 
 /// All of the above.
 void populateFlashToLinalgPatterns(RewritePatternSet &patterns);

@@ -95,6 +95,10 @@ def _emit(w: _Writer, name, ins, attrs, shape, shapes):
         return w.node("MaxPool" if name == "flash.max_pool2d" else "AveragePool", ins,
                       kernel_shape=list(attrs["kernel"]), strides=list(attrs["stride"]),
                       pads=list(attrs["padding"]), **extra)
+    if name == "flash.gather":
+        return w.node("Gather", ins, axis=attrs["axis"])
+    if name == "flash.cast":
+        return w.node("Cast", ins, to=1)  # TensorProto.FLOAT
     if name == "flash.attention":
         q, k, v = ins
         rank = len(shapes[0])
@@ -133,7 +137,9 @@ def export_onnx(compiled, path: str | None = None, name: str = "flashcompile"):
         if kind == "input":
             names[handle] = f"input_{len(inputs)}"
             shapes[handle] = entry[2]
-            inputs.append(helper.make_tensor_value_info(names[handle], TensorProto.FLOAT,
+            element = {np.dtype(np.int64): TensorProto.INT64,
+                       np.dtype(np.int32): TensorProto.INT32}.get(entry[3], TensorProto.FLOAT)
+            inputs.append(helper.make_tensor_value_info(names[handle], element,
                                                         list(entry[2])))
         elif kind == "constant":
             names[handle] = w.const(entry[2], "weight")

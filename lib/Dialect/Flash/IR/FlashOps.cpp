@@ -487,7 +487,7 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *ctx,
                              " (", input->getNumElements(),
                              " elements) to shape [", shape, "] (", count,
                              " elements)");
-  results.push_back(f32Tensor(ctx, shape));
+  results.push_back(RankedTensorType::get(shape, input->getElementType()));
   return success();
 }
 
@@ -516,6 +516,48 @@ LogicalResult FlattenOp::inferReturnTypes(MLIRContext *ctx,
   for (int64_t d = 0; d < input->getRank(); ++d)
     (d < axis ? outer : inner) *= input->getDimSize(d);
   results.push_back(f32Tensor(ctx, {outer, inner}));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GatherOp, CastOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *ctx,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  if (adaptor.getOperands().size() != 2)
+    return emitOptionalError(loc, "'flash.gather' op expects 2 operands, got ",
+                             adaptor.getOperands().size());
+  auto data = dyn_cast<RankedTensorType>(adaptor.getData().getType());
+  auto indices = dyn_cast<RankedTensorType>(adaptor.getIndices().getType());
+  if (!data || !indices)
+    return emitOptionalError(loc, "'flash.gather' op expects ranked tensors");
+  if (!adaptor.getAxisAttr())
+    return emitOptionalError(loc, "'flash.gather' op requires an `axis`");
+  int64_t axis = adaptor.getAxis(), rank = data.getRank();
+  if (axis < 0 || axis >= rank)
+    return emitOptionalError(loc, "'flash.gather' op axis ", axis,
+                             " is out of range for data ", data);
+  if (data.getDimSize(axis) == 0 && indices.getNumElements() > 0)
+    return emitOptionalError(loc, "'flash.gather' op indexes an empty axis ",
+                             axis, " of ", data);
+  SmallVector<int64_t> shape(data.getShape().take_front(axis));
+  llvm::append_range(shape, indices.getShape());
+  llvm::append_range(shape, data.getShape().drop_front(axis + 1));
+  results.push_back(f32Tensor(ctx, shape));
+  return success();
+}
+
+LogicalResult CastOp::inferReturnTypes(MLIRContext *ctx,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &results) {
+  auto input = rankedInput(loc, getOperationName(), adaptor.getOperands());
+  if (failed(input))
+    return failure();
+  results.push_back(f32Tensor(ctx, input->getShape()));
   return success();
 }
 

@@ -20,9 +20,13 @@ def Flash_Dialect : Dialect {
 class Flash_Op<string mnemonic, list<Trait> traits = []>
     : Op<Flash_Dialect, mnemonic, traits>;
 
-// Flash ops work on statically shaped f32 tensors; f16/bf16/i8 come later
-// where the backend allows.
+// Flash ops compute on statically shaped f32 tensors; f16/bf16/i8 come
+// later where the backend allows. Integer tensors (token ids, positions)
+// only index: they enter as function arguments or constants, move through
+// flash.reshape, and are consumed by flash.gather or flash.cast.
 def Flash_Tensor : StaticShapeTensorOf<[F32]>;
+def Flash_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
+def Flash_AnyTensor : StaticShapeTensorOf<[F32, I32, I64]>;
 def Flash_Tensor1D : 1DTensorOf<[F32]>;
 def Flash_Tensor2D : 2DTensorOf<[F32]>;
 def Flash_Tensor4D : 4DTensorOf<[F32]>;

@@ -20,10 +20,11 @@ def Flash_ConstantOp : Flash_Op<"constant",
 
     ```mlir
     %w = flash.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+    %i = flash.constant dense<[0, 2]> : tensor<2xi64>
     ```
   }];
   let arguments = (ins ElementsAttr:$value);
-  let results = (outs Flash_Tensor:$result);
+  let results = (outs Flash_AnyTensor:$result);
   let assemblyFormat = "$value attr-dict";
   let hasFolder = 1;
 }
@@ -232,14 +233,15 @@ def Flash_ReshapeOp : Flash_Op<"reshape", [Pure, InferTypeOpAdaptor]> {
   let summary = "Reinterprets the row-major elements with a new static shape.";
   let description = [{
     As `np.reshape(x, shape)` with every size given (no -1): the element
-    counts must agree. A constant operand folds.
+    counts must agree; the element type is kept (f32 or integer indices).
+    A constant operand folds.
 
     ```mlir
     %y = flash.reshape %x {shape = array<i64: 2, 16>} : (tensor<4x8xf32>) -> tensor<2x16xf32>
     ```
   }];
-  let arguments = (ins Flash_Tensor:$input, DenseI64ArrayAttr:$shape);
-  let results = (outs Flash_Tensor:$result);
+  let arguments = (ins Flash_AnyTensor:$input, DenseI64ArrayAttr:$shape);
+  let results = (outs Flash_AnyTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
 }
@@ -288,6 +290,47 @@ def Flash_SliceOp : Flash_Op<"slice", [Pure, InferTypeOpAdaptor]> {
   let results = (outs Flash_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Indexing: gather on run-time indices, integer to f32
+//===----------------------------------------------------------------------===//
+
+def Flash_GatherOp : Flash_Op<"gather", [Pure, InferTypeOpAdaptor]> {
+  let summary = "The slices of `data` at integer `indices` along `axis`.";
+  let description = [{
+    As ONNX Gather and `np.take(data, indices, axis)`: the result has shape
+    `data[:axis] + indices.shape + data[axis+1:]`. An embedding lookup is a
+    gather along axis 0 of the table. An index in `[-n, n)` (n is data's
+    size along `axis`) selects that slice, negative ones from the end.
+    Where the indices are a function argument, the runtime rejects values
+    outside that range before the call; inside the kernel an index is
+    clamped to `[0, n)`, so no index can read outside `data`.
+
+    ```mlir
+    %e = flash.gather %table, %ids {axis = 0 : i64}
+         : (tensor<1000x256xf32>, tensor<1x128xi64>) -> tensor<1x128x256xf32>
+    ```
+  }];
+  let arguments = (ins Flash_Tensor:$data, Flash_IndexTensor:$indices,
+                   I64Attr:$axis);
+  let results = (outs Flash_Tensor:$result);
+  let assemblyFormat = "$data `,` $indices attr-dict `:` functional-type(operands, results)";
+}
+
+def Flash_CastOp : Flash_Op<"cast", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Integer tensor to f32, elementwise (as `x.astype(np.float32)`).";
+  let description = [{
+    Rounds to the nearest f32 (exact up to 2^24), as NumPy and torch do.
+    How an integer input (an attention mask, a position) joins arithmetic.
+
+    ```mlir
+    %m = flash.cast %mask : (tensor<1x128xi64>) -> tensor<1x128xf32>
+    ```
+  }];
+  let arguments = (ins Flash_IndexTensor:$input);
+  let results = (outs Flash_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
 //===----------------------------------------------------------------------===//
