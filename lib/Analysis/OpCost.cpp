@@ -63,7 +63,8 @@ std::string shapesOf(Operation *op) {
 
 bool isElementwise(Operation *op) {
   return isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, ReluOp, ExpOp, TanhOp,
-             SigmoidOp, GeluOp, ErfOp, SqrtOp, NegOp, BiasAddOp, CastOp>(op);
+             SigmoidOp, GeluOp, ErfOp, SqrtOp, NegOp, BiasAddOp, CastOp,
+             EqualOp, NotEqualOp, LessOp, LessEqualOp, SelectOp>(op);
 }
 bool isReduction(Operation *op) {
   return isa<ReduceSumOp, ReduceMeanOp, ReduceMaxOp>(op);

@@ -22,8 +22,9 @@ from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linea
                  MaxPool2d, Module, MultiHeadAttention, ReLU, Sequential, Sigmoid, Softmax,
                  Tanh, TransformerEncoderLayer)
 from .ops import (add, attention, avg_pool2d, batch_matmul, batch_norm, bias_add, cast, clip,
-                  concat, conv2d, div, embedding, erf, exp, flatten, gather, gelu, hardsigmoid,
-                  hardswish, layer_norm,
+                  concat, conv2d, div, embedding, equal, erf, exp, flatten, gather, gelu,
+                  greater, greater_equal, hardsigmoid, hardswish, layer_norm, less, less_equal,
+                  not_equal, where,
                   linear, matmul, max_pool2d, maximum, minimum, mul, neg, pad, pow, reduce_max,
                   reduce_mean, reduce_sum, relu, reshape, scaled_dot_product_attention, sigmoid,
                   silu, slice, softmax, split, sqrt, sub, tanh, transpose)
@@ -47,7 +48,8 @@ __all__ = [
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "neg", "relu", "exp", "tanh",
     "sigmoid", "gelu", "erf", "sqrt", "clip", "hardsigmoid", "hardswish", "silu", "bias_add",
     "matmul", "batch_matmul", "linear", "conv2d", "transpose", "reshape", "flatten", "concat",
-    "pad", "slice", "split", "gather", "embedding", "cast", "reduce_sum", "reduce_mean", "reduce_max",
+    "pad", "slice", "split", "gather", "embedding", "cast", "equal", "not_equal", "less",
+    "less_equal", "greater", "greater_equal", "where", "reduce_sum", "reduce_mean", "reduce_max",
     "softmax", "layer_norm", "batch_norm", "max_pool2d", "avg_pool2d", "attention",
     "scaled_dot_product_attention",
     # layers

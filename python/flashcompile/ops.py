@@ -74,6 +74,11 @@ _BINARY = [
     ("div", "flash.div", "x / y with NumPy broadcasting."),
     ("pow", "flash.pow", "x ** y with NumPy broadcasting."),
     ("maximum", "flash.max", "np.maximum(x, y) (NaN propagates)."),
+    ("equal", "flash.equal", "x == y as 1.0/0.0 (a float32 mask), with NumPy broadcasting."),
+    ("not_equal", "flash.not_equal", "x != y as 1.0/0.0; NaN != NaN holds, so "
+     "not_equal(x, x) is np.isnan(x)."),
+    ("less", "flash.less", "x < y as 1.0/0.0, with NumPy broadcasting."),
+    ("less_equal", "flash.less_equal", "x <= y as 1.0/0.0, with NumPy broadcasting."),
 ]
 _UNARY = [
     ("exp", "flash.exp", "np.exp(x)."),
@@ -102,7 +107,24 @@ def _unary_op(name: str, op: str, doc: str):
     return fn
 
 
-sub, mul, div, pow, maximum = (_binary_op(*row) for row in _BINARY)  # noqa: A001 - pow: the op's name
+sub, mul, div, pow, maximum, equal, not_equal, less, less_equal = (  # noqa: A001 - pow
+    _binary_op(*row) for row in _BINARY)
+
+
+def greater(x, y):
+    """x > y as 1.0/0.0 (y < x)."""
+    return less(y, x)
+
+
+def greater_equal(x, y):
+    """x >= y as 1.0/0.0 (y <= x)."""
+    return less_equal(y, x)
+
+
+def where(cond, x, y):
+    """np.where(cond != 0, x, y) with NumPy broadcasting of all three; cond
+    is a 0/1 mask, as the comparisons give."""
+    return dispatch("flash.select", [cond, x, y])
 exp, tanh, sigmoid, gelu, erf, sqrt, neg = (_unary_op(*row) for row in _UNARY)
 
 # Ops without attributes that are native Dispatchers: a cached call is one

@@ -89,6 +89,39 @@ Value constantLike(OpBuilder &b, Location loc, Value like, double value) {
                                    b.getFloatAttr(like.getType(), value));
 }
 
+/// 1.0 where `predicate` holds for the two floats, else 0.0.
+Value comparison(OpBuilder &b, Location loc, arith::CmpFPredicate predicate,
+                 ValueRange x) {
+  Value holds = arith::CmpFOp::create(b, loc, predicate, x[0], x[1]);
+  return arith::SelectOp::create(b, loc, holds, constantLike(b, loc, x[0], 1.0),
+                                 constantLike(b, loc, x[0], 0.0));
+}
+
+// Ordered predicates are false when either side is NaN; `une` is true
+// then: NumPy's ==, <, <= and != on NaN.
+Value scalarBody(EqualOp, OpBuilder &b, Location loc, ValueRange x) {
+  return comparison(b, loc, arith::CmpFPredicate::OEQ, x);
+}
+
+Value scalarBody(NotEqualOp, OpBuilder &b, Location loc, ValueRange x) {
+  return comparison(b, loc, arith::CmpFPredicate::UNE, x);
+}
+
+Value scalarBody(LessOp, OpBuilder &b, Location loc, ValueRange x) {
+  return comparison(b, loc, arith::CmpFPredicate::OLT, x);
+}
+
+Value scalarBody(LessEqualOp, OpBuilder &b, Location loc, ValueRange x) {
+  return comparison(b, loc, arith::CmpFPredicate::OLE, x);
+}
+
+Value scalarBody(SelectOp, OpBuilder &b, Location loc, ValueRange x) {
+  Value zero = constantLike(b, loc, x[0], 0.0);
+  Value chosen =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x[0], zero);
+  return arith::SelectOp::create(b, loc, chosen, x[1], x[2]);
+}
+
 Value scalarBody(ExpOp, OpBuilder &b, Location loc, ValueRange x) {
   return math::ExpOp::create(b, loc, x[0]);
 }
@@ -190,5 +223,7 @@ void mlir::flash::populateElementwisePatterns(RewritePatternSet &patterns) {
                ElementwiseLowering<TanhOp>, ElementwiseLowering<SigmoidOp>,
                ElementwiseLowering<GeluOp>, ElementwiseLowering<ErfOp>,
                ElementwiseLowering<SqrtOp>, ElementwiseLowering<NegOp>,
-               BiasAddLowering>(patterns.getContext());
+               ElementwiseLowering<EqualOp>, ElementwiseLowering<NotEqualOp>,
+               ElementwiseLowering<LessOp>, ElementwiseLowering<LessEqualOp>,
+               ElementwiseLowering<SelectOp>, BiasAddLowering>(patterns.getContext());
 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops as F
-from ..tracing import Trace
+from ..tracing import Trace, Tracer
 from ..ops import add, conv2d, matmul, relu
 from ..tracing import compile_trace
 from .imported import ImportedModel
@@ -69,12 +69,15 @@ def _const(node: _Node, v, what: str) -> np.ndarray:
 
 
 def _f32(node: _Node, v):
-    """A float32 runtime value or constant; other dtypes are rejected."""
+    """A float32 runtime value or constant; other dtypes are rejected. An
+    integer run-time value (an int64 input) is converted (flash.cast)."""
+    if isinstance(v, Tracer) and v.dtype != np.float32:
+        return F.cast(v)
     if _is_const(v):
         if v.dtype == np.float32:
             return v
-        if np.issubdtype(v.dtype, np.floating):
-            return v.astype(np.float32)
+        if np.issubdtype(v.dtype, np.floating) or v.dtype == np.bool_:
+            return v.astype(np.float32)  # booleans: masks are 0/1 floats in Flash
         node.fail(f"dtype {v.dtype} is not supported (float32 only)")
     return v
 
@@ -303,7 +306,7 @@ def _reshape(node, xs):
         shape = [_shape(x)[i] if s == 0 else s for i, s in enumerate(shape)]
     if _is_const(x):
         return [x.reshape(shape)]
-    return [F.reshape(_f32(node, x), shape)]
+    return [F.reshape(x, shape)]  # integer indices stay indices
 
 
 def _transpose(node, xs):
@@ -366,8 +369,12 @@ def _shape_op(node, xs):
 
 def _gather(node, xs):
     node.only(axis=None)
-    data, idx = xs[0], _const(node, xs[1], "the indices")
+    data, idx = xs[0], xs[1]
     axis = node.attr("axis", 0)
+    if isinstance(idx, Tracer):  # run-time indices: token ids into a table
+        if idx.dtype == np.float32:
+            node.fail("float indices (integer indices only)")
+        return [F.gather(_f32(node, data), idx, axis)]
     if _is_const(data):
         return [np.take(data, idx, axis=axis)]
     # Constant indices into a run-time tensor (exported graphs pick q, k
@@ -399,7 +406,7 @@ def _unsqueeze(node, xs):
     shape = list(_shape(x))
     for a in axes:
         shape.insert(a, 1)
-    return [x.reshape(shape) if _is_const(x) else F.reshape(_f32(node, x), shape)]
+    return [x.reshape(shape) if _is_const(x) else F.reshape(x, shape)]
 
 
 def _squeeze(node, xs):
@@ -411,7 +418,7 @@ def _squeeze(node, xs):
     axes = [a % rank for a in axes] if axes is not None else \
         [i for i, d in enumerate(_shape(x)) if d == 1]
     shape = [d for i, d in enumerate(_shape(x)) if i not in axes]
-    return [x.reshape(shape) if _is_const(x) else F.reshape(_f32(node, x), shape)]
+    return [x.reshape(shape) if _is_const(x) else F.reshape(x, shape)]
 
 
 def _slice(node, xs):
@@ -456,9 +463,43 @@ def _cast(node, xs):
     x = xs[0]
     if _is_const(x):
         return [x.astype(to)]
-    if to != np.float32:
-        node.fail(f"casting a run-time value to {to} is not supported (float32 only)")
-    return [x]
+    if to == np.float32:
+        return [_f32(node, x)]
+    if x.dtype != np.float32 and to in (np.int64, np.int32):
+        return [x]  # indices stay indices
+    if to == np.bool_:  # booleans are 0/1 float masks
+        return [F.not_equal(_f32(node, x), np.float32(0))]
+    node.fail(f"casting a run-time {x.dtype} value to {to} is not supported "
+              f"(float32, and int64/int32 indices only)")
+
+
+def _gather_nd(node, xs):
+    """GatherND (batch_dims 0) with constant indices into a run-time tensor:
+    one flash.gather over the indexed leading dimensions flattened."""
+    node.only(batch_dims=[0])
+    data, idx = _f32(node, xs[0]), np.asarray(_const(node, xs[1], "the indices"), np.int64)
+    shape, k = _shape(data), idx.shape[-1]
+    lead = shape[:k]
+    if np.any(idx < -np.array(lead)) or np.any(idx >= np.array(lead)):
+        node.fail(f"indices out of range for the leading dimensions {lead}")
+    idx = np.where(idx < 0, idx + np.array(lead), idx)
+    linear = np.ravel_multi_index(tuple(np.moveaxis(idx, -1, 0)), lead)
+    flat = F.reshape(data, (int(np.prod(lead, dtype=np.int64)), *shape[k:]))
+    return [F.gather(flat, np.asarray(linear, np.int64), 0)]
+
+
+def _where(node, xs):
+    node.only()
+    cond, x, y = (_f32(node, v) for v in xs)
+    return [F.where(cond, x, y)]
+
+
+def _logical(fn):
+    """Not/And/Or on booleans, which are 0/1 float masks at run time."""
+    def handler(node, xs):
+        node.only()
+        return [fn(*(_f32(node, x) for x in xs))]
+    return handler
 
 
 HANDLERS = {
@@ -479,6 +520,14 @@ HANDLERS = {
     "Clip": _clip, "HardSigmoid": _hardsigmoid,
     "HardSwish": _unary(F.hardswish), "Max": _variadic(F.maximum),
     "Min": _variadic(F.minimum), "Pad": _pad,
+    # Comparisons and logic give 0/1 float masks (Flash has no bool type).
+    "Equal": _binary(F.equal, np.equal), "Less": _binary(F.less, np.less),
+    "LessOrEqual": _binary(F.less_equal, np.less_equal),
+    "Greater": _binary(F.greater, np.greater),
+    "GreaterOrEqual": _binary(F.greater_equal, np.greater_equal),
+    "IsNaN": _unary(lambda x: F.not_equal(x, x), np.isnan), "Where": _where,
+    "Not": _logical(lambda x: F.sub(np.float32(1), x)), "And": _logical(F.mul),
+    "Or": _logical(F.maximum), "GatherND": _gather_nd,
 }
 
 
@@ -506,6 +555,14 @@ def _fold(proto, xs):
     own semantics. None when an input is traced."""
     if proto.op_type in _NEVER_FOLD or any(x is not None and not _is_const(x) for x in xs):
         return None
+    if proto.op_type == "GatherElements":
+        # onnx.reference's GatherElements uses np.choose, which takes at
+        # most 32 choices (its fallback reshapes wrongly): NumPy's
+        # take_along_axis is the op exactly.
+        axis = next((a.i for a in proto.attribute if a.name == "axis"), 0)
+        data, idx = xs
+        idx = np.where(idx < 0, idx + data.shape[axis], idx)
+        return [np.take_along_axis(data, idx, axis)]
     from onnx.reference import ReferenceEvaluator
     feeds = {n: x for n, x in zip(proto.input, xs) if n}
     try:
@@ -557,11 +614,11 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
         if any(d is None for d in dims):
             raise UnsupportedOnnx(f"ONNX input '{vi.name}': dynamic shape "
                                   f"{[d.dim_param or '?' for d in t.shape.dim]} (static shapes only)")
-        if t.elem_type != onnx.TensorProto.FLOAT:
-            raise UnsupportedOnnx(f"ONNX input '{vi.name}': dtype "
-                                  f"{onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)} "
-                                  f"(float32 only)")
-        values[vi.name] = trace.input(dims)
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)
+        if dtype not in (np.float32, np.int64, np.int32):
+            raise UnsupportedOnnx(f"ONNX input '{vi.name}': dtype {dtype} "
+                                  f"(float32, or int64/int32 indices such as token ids)")
+        values[vi.name] = trace.input(dims, dtype)
         input_names.append(vi.name)
     for proto in graph.node:
         node = _Node(proto, onnx)

@@ -21,6 +21,10 @@ _SIMPLE = {"flash.add": "Add", "flash.sub": "Sub", "flash.mul": "Mul", "flash.di
            "flash.batch_matmul": "MatMul"}
 
 
+_COMPARE = {"flash.equal": ("Equal", False), "flash.not_equal": ("Equal", True),
+            "flash.less": ("Less", False), "flash.less_equal": ("LessOrEqual", False)}
+
+
 class _Writer:
     def __init__(self, helper, numpy_helper):
         self.h, self.nh = helper, numpy_helper
@@ -95,6 +99,13 @@ def _emit(w: _Writer, name, ins, attrs, shape, shapes):
         return w.node("MaxPool" if name == "flash.max_pool2d" else "AveragePool", ins,
                       kernel_shape=list(attrs["kernel"]), strides=list(attrs["stride"]),
                       pads=list(attrs["padding"]), **extra)
+    if name in _COMPARE:  # ONNX compares give bool: back to a 0/1 float mask
+        op, negate = _COMPARE[name]
+        out = w.node(op, ins)
+        return w.node("Cast", [w.node("Not", [out]) if negate else out], to=1)
+    if name == "flash.select":
+        cond = w.node("Not", [w.node("Equal", [ins[0], w.const(np.float32(0))])])
+        return w.node("Where", [cond, ins[1], ins[2]])
     if name == "flash.gather":
         return w.node("Gather", ins, axis=attrs["axis"])
     if name == "flash.cast":

@@ -103,13 +103,18 @@ def _shape(v) -> tuple:
 
 
 def _f32(node: _Node, v):
-    """A float32 run-time value, constant or Python number."""
+    """A float32 run-time value, constant or Python number. An integer
+    run-time value (token ids, a mask) joins float arithmetic converted, as
+    torch promotes it."""
+    if isinstance(v, Tracer) and v.dtype != np.float32:
+        return F.cast(v)
     if isinstance(v, (Tracer, float, int)) and not isinstance(v, bool):
         return v
     if _is_const(v):
         if v.dtype == np.float32:
             return v
-        if np.issubdtype(v.dtype, np.floating) or v.dtype == np.int64 and v.ndim == 0:
+        if np.issubdtype(v.dtype, np.floating) or v.dtype == np.int64 and v.ndim == 0 \
+                or v.dtype == np.bool_:  # booleans: masks are 0/1 floats at run time
             return v.astype(np.float32)
         node.fail(f"a tensor of dtype {v.dtype} and shape {v.shape} (float32 only)")
     node.fail(f"expected a tensor or a number, got {type(v).__name__}")
@@ -259,7 +264,10 @@ def _t(n):
 
 def _reshape_to(n, x, shape):
     shape = [int(s) for s in shape]
-    return np.reshape(x, shape) if _is_const(x) else F.reshape(_f32(n, x), shape)
+    if _is_const(x):
+        return np.reshape(x, shape)
+    # Integer indices keep their type through a reshape (flash.reshape takes them).
+    return F.reshape(x if isinstance(x, Tracer) else _f32(n, x), shape)
 
 
 def _view(n):
@@ -322,11 +330,21 @@ def _expand(n):
 
 
 def _identity(n):
+    """Copies and dtype conversions: to float32 (from an integer run-time
+    value, a flash.cast), or between integer types of an index."""
     x = n["self"] if "self" in n.args else n["input"]
     if "dtype" in n.args and n.get("dtype") is not None:
         torch = _torch()
-        if n["dtype"] != torch.float32 and not _is_const(x):
-            n.fail(f"converting a run-time value to {n['dtype']} is not supported (float32 only)")
+        if _is_const(x):
+            return x
+        if n["dtype"] == torch.float32:
+            return _f32(n, x)
+        if n["dtype"] in (torch.int64, torch.int32) and x.dtype != np.float32:
+            return x
+        if n["dtype"] == torch.bool:  # booleans are 0/1 float masks
+            return F.not_equal(_f32(n, x), np.float32(0))
+        n.fail(f"converting a run-time {x.dtype} value to {n['dtype']} is not supported "
+               f"(float32, and int64/int32 indices only)")
     return x
 
 
@@ -433,10 +451,73 @@ def _take(x, indices, dim: int):
     return F.concat(runs, dim) if len(runs) > 1 else runs[0]
 
 
+def _torch_dtype(n, arg: str):
+    """The torch dtype of a node's tensor argument, from export's metadata
+    (booleans are 0/1 floats once imported, so only torch knows)."""
+    torch = _torch()
+    schema = getattr(n.node.target, "_schema", None)
+    names = [a.name for a in schema.arguments] if schema is not None else []
+    node = n.node.kwargs.get(arg)
+    if node is None and arg in names and names.index(arg) < len(n.node.args):
+        node = n.node.args[names.index(arg)]
+    val = node.meta.get("val") if isinstance(node, torch.fx.Node) else None
+    return getattr(val, "dtype", None)
+
+
+def _where(n):
+    cond, x, y = (_f32(n, n[k]) for k in ("condition", "self", "other"))
+    return F.where(cond, x, y)
+
+
+def _logical(fn, *names):
+    """Logic on booleans, which are 0/1 float masks at run time."""
+    def handler(n):
+        val = n.node.meta.get("val")
+        if getattr(val, "dtype", None) != _torch().bool:
+            n.fail(f"on {getattr(val, 'dtype', 'non-tensor')} values (booleans only)")
+        return fn(*(_f32(n, n[k]) for k in names))
+    return handler
+
+
+def _advanced_index(n):
+    """x[i0, i1, ...] with constant integer index arrays on the leading
+    dimensions (NumPy's advanced indexing, which broadcasts them): one
+    gather over those dimensions flattened."""
+    x, indices = n["self"], list(n["indices"])
+    if any(i is None or not _is_const(i) for i in indices):
+        n.fail("only constant index arrays on the leading dimensions are supported")
+    shape = _shape(x)
+    k = len(indices)
+    lead = shape[:k]
+    try:
+        idx = np.broadcast_arrays(*[np.asarray(i, np.int64) for i in indices])
+    except ValueError as e:
+        n.fail(f"index arrays do not broadcast: {e}")
+    for d, (i, size) in enumerate(zip(idx, lead)):
+        if i.size and (i.min() < -size or i.max() >= size):
+            n.fail(f"index out of range for dimension {d} of size {size}")
+    linear = np.ravel_multi_index(tuple(np.where(i < 0, i + s, i) for i, s in zip(idx, lead)),
+                                  lead) if k else np.zeros((), np.int64)
+    flat = F.reshape(_f32(n, x), (int(np.prod(lead, dtype=np.int64)), *shape[k:]))
+    return F.gather(flat, np.asarray(linear, np.int64), 0)
+
+
+def _embedding(n):
+    """aten.embedding: rows of the weight at run-time indices (padding_idx
+    only matters for gradients)."""
+    return F.gather(_f32(n, n["weight"]), _indices(n, n["indices"]), 0)
+
+
+def _indices(n, index):
+    if not isinstance(index, Tracer) or index.dtype == np.float32:
+        n.fail(f"indices must be an integer tensor, got {getattr(index, 'dtype', index)}")
+    return index
+
+
 def _index_select(n):
     x, index = n["self"], n["index"]
     if not _is_const(index):
-        n.fail("a run-time index is not supported (only constant indices)")
+        return F.gather(_f32(n, x), _indices(n, index), _axis(n, n["dim"], len(_shape(x))))
     if np.ndim(index) > 1:
         n.fail(f"index of shape {np.shape(index)} (1-D only)")
     return _take(_f32(n, x), index, _axis(n, n["dim"], len(_shape(x))))
@@ -568,14 +649,39 @@ def _adaptive_avg_pool(n):
 
 
 def _sdpa(n):
-    if n.get("attn_mask") is not None:
-        n.fail("an explicit attn_mask is not supported (is_causal=True is)")
+    """scaled_dot_product_attention: flash.attention, or with an explicit
+    mask (boolean: attend where True; float: added to the scores) the
+    same computation written out, since flash.attention has no mask
+    operand. A constant mask that masks nothing is dropped."""
     if n.get("dropout_p", 0.0) != 0.0:
         n.fail("attention dropout (call module.eval() first)")
     if n.get("enable_gqa", False):
         n.fail("grouped-query attention (enable_gqa) is not supported")
     q, k, v = (_f32(n, n[key]) for key in ("query", "key", "value"))
-    return F.attention(q, k, v, causal=bool(n.get("is_causal", False)), scale=n.get("scale"))
+    causal, scale = bool(n.get("is_causal", False)), n.get("scale")
+    mask = n.get("attn_mask")
+    if _is_const(mask):
+        if mask.dtype == np.bool_:
+            mask = None if mask.all() else np.where(mask, 0, -np.inf).astype(np.float32)
+        elif not mask.any():
+            mask = None
+    if mask is None:
+        return F.attention(q, k, v, causal=causal, scale=scale)
+    if causal:
+        n.fail("is_causal=True together with an explicit attn_mask")
+    if isinstance(mask, Tracer):
+        if _torch_dtype(n, "attn_mask") == _torch().bool:  # attend where True
+            mask = F.where(mask, np.float32(0), np.float32(-np.inf))
+        elif mask.dtype != np.float32:
+            n.fail(f"an attn_mask of dtype {_torch_dtype(n, 'attn_mask')} "
+                   f"(boolean or float masks only)")
+    shape = _shape(q)
+    rank = len(shape)
+    scale = 1 / math.sqrt(shape[-1]) if scale is None else scale
+    perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+    scores = F.mul(F._matmul_nd(q, F.transpose(k, perm)), np.float32(scale))
+    probs = F.softmax(F.add(scores, _f32(n, mask)), -1)
+    return F._matmul_nd(probs, v)
 
 
 def _factory(fill):
@@ -606,7 +712,21 @@ def _ignore(n):
 
 HANDLERS = {
     "aten.constant_pad_nd": _constant_pad, "aten.roll": _roll,
-    "aten.index_select": _index_select,
+    "aten.index_select": _index_select, "aten.embedding": _embedding,
+    "aten.index": _advanced_index,
+    # comparisons and logic: 0/1 float masks
+    "aten.eq": _binary(F.equal, np.equal), "aten.ne": _binary(F.not_equal, np.not_equal),
+    "aten.lt": _binary(F.less, np.less), "aten.le": _binary(F.less_equal, np.less_equal),
+    "aten.gt": _binary(F.greater, np.greater),
+    "aten.ge": _binary(F.greater_equal, np.greater_equal),
+    "aten.where": _where,
+    "aten.logical_not": _logical(lambda x: F.sub(np.float32(1), x), "self"),
+    "aten.bitwise_not": _logical(lambda x: F.sub(np.float32(1), x), "self"),
+    "aten.logical_and": _logical(F.mul, "self", "other"),
+    "aten.bitwise_and": _logical(F.mul, "self", "other"),
+    "aten.logical_or": _logical(F.maximum, "self", "other"),
+    "aten.bitwise_or": _logical(F.maximum, "self", "other"),
+    "aten.any": _reduce(F.reduce_max, np.max),
     # elementwise
     "aten.add": _binary(add, np.add), "aten.sub": _binary(F.sub, np.subtract),
     "aten.rsub": _binary(F.sub, np.subtract, reverse=True),
@@ -794,8 +914,9 @@ class TorchModel(ImportedModel):
 def from_pytorch(module, example_inputs, name: str = "torch_model",
                  options: str = "") -> TorchModel:
     """Imports `module` (a torch.nn.Module, evaluated in eval mode) traced on
-    `example_inputs` (a tensor or a tuple of float32 tensors, whose shapes
-    the compiled model keeps) as one compiled graph."""
+    `example_inputs` (a tensor or a tuple of tensors: float32, or int64/int32
+    indices such as token ids; the compiled model keeps their shapes and
+    dtypes) as one compiled graph."""
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_pytorch: expected a torch.nn.Module, got {type(module).__name__}")
@@ -806,9 +927,9 @@ def from_pytorch(module, example_inputs, name: str = "torch_model",
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"from_pytorch: example input {i} is a {type(x).__name__} "
                             f"(tensors only)")
-        if x.dtype != torch.float32:
+        if x.dtype not in (torch.float32, torch.int64, torch.int32):
             raise UnsupportedTorch(f"from_pytorch: example input {i} has dtype {x.dtype} "
-                                   f"(float32 only)")
+                                   f"(float32, or int64/int32 indices such as token ids)")
     was_training = module.training
     module.eval()
     try:
@@ -818,14 +939,14 @@ def from_pytorch(module, example_inputs, name: str = "torch_model",
 
     trace = Trace(name)
     env: dict = {}
-    shapes = iter(tuple(x.shape) for x in example_inputs)
+    shapes = iter((tuple(x.shape), _to_numpy(x[:0]).dtype) for x in example_inputs)
     results, output_names = None, []
     for node in gm.graph.nodes:
         if node.op == "placeholder":
             if node.name in weights:
                 env[node.name] = _to_numpy(weights[node.name])
             else:
-                env[node.name] = trace.input(next(shapes))
+                env[node.name] = trace.input(*next(shapes))
         elif node.op == "get_attr":
             env[node.name] = _to_numpy(weights[node.name])
         elif node.op == "call_function":

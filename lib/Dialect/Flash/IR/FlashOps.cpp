@@ -192,7 +192,36 @@ FLASH_BINARY_OP(MulOp, a * b)
 FLASH_BINARY_OP(DivOp, a / b)
 FLASH_BINARY_OP(PowOp, std::pow(a, b))
 FLASH_BINARY_OP(MaxOp, (std::isnan(a) || std::isnan(b)) ? NAN : std::max(a, b))
+FLASH_BINARY_OP(EqualOp, a == b ? 1.0f : 0.0f)
+FLASH_BINARY_OP(NotEqualOp, a != b ? 1.0f : 0.0f)
+FLASH_BINARY_OP(LessOp, a < b ? 1.0f : 0.0f)
+FLASH_BINARY_OP(LessEqualOp, a <= b ? 1.0f : 0.0f)
 #undef FLASH_BINARY_OP
+
+LogicalResult SelectOp::inferReturnTypes(MLIRContext *ctx,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  if (adaptor.getOperands().size() != 3)
+    return emitOptionalError(loc, "'flash.select' op expects 3 operands, got ",
+                             adaptor.getOperands().size());
+  SmallVector<RankedTensorType> types;
+  for (Value v : adaptor.getOperands()) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type)
+      return emitOptionalError(loc, "'flash.select' op expects ranked tensors");
+    types.push_back(type);
+  }
+  auto shape = broadcastShapes(types[0].getShape(), types[1].getShape());
+  if (shape)
+    shape = broadcastShapes(*shape, types[2].getShape());
+  if (!shape)
+    return emitOptionalError(loc, "'flash.select' op operands are not "
+                                  "broadcast-compatible: ",
+                             types[0], ", ", types[1], " and ", types[2]);
+  results.push_back(f32Tensor(ctx, *shape));
+  return success();
+}
 
 //===----------------------------------------------------------------------===//
 // Elementwise unary ops

@@ -151,6 +151,30 @@ def Flash_DivOp : Flash_BinaryOp<"div", "division lhs / rhs">;
 def Flash_PowOp : Flash_BinaryOp<"pow", "power lhs ** rhs">;
 def Flash_MaxOp : Flash_BinaryOp<"max", "maximum (NaN propagating)", [Commutative]>;
 
+// Comparisons give 1.0 where true and 0.0 elsewhere (masks are f32 0/1
+// tensors in Flash); greater-than is less-than with the operands swapped.
+// A NaN compares unequal to everything, itself included, as in NumPy.
+def Flash_EqualOp : Flash_BinaryOp<"equal", "comparison lhs == rhs (1.0 or 0.0)", [Commutative]>;
+def Flash_NotEqualOp : Flash_BinaryOp<"not_equal", "comparison lhs != rhs (1.0 or 0.0)", [Commutative]>;
+def Flash_LessOp : Flash_BinaryOp<"less", "comparison lhs < rhs (1.0 or 0.0)">;
+def Flash_LessEqualOp : Flash_BinaryOp<"less_equal", "comparison lhs <= rhs (1.0 or 0.0)">;
+
+def Flash_SelectOp : Flash_Op<"select", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Elementwise `cond != 0 ? lhs : rhs` with NumPy broadcasting.";
+  let description = [{
+    As `np.where(cond != 0, lhs, rhs)` over the broadcast shape of all
+    three operands; `cond` is a 0/1 mask as the comparisons give (a NaN
+    condition selects `lhs`).
+
+    ```mlir
+    %y = flash.select %mask, %x, %zero : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins Flash_Tensor:$cond, Flash_Tensor:$lhs, Flash_Tensor:$rhs);
+  let results = (outs Flash_Tensor:$result);
+  let assemblyFormat = "$cond `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
 class Flash_UnaryOp<string mnemonic, string formula>
     : Flash_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
   let summary = "Elementwise " # formula # ".";
