@@ -1,8 +1,47 @@
 """The model zoo: torchvision architectures built from their constructors
-(nothing downloaded) with non-degenerate random parameters. One definition
-for the zoo test (test/python/test_model_zoo.py) and the zoo benchmark
-(benchmarks/bench_zoo.py)."""
+and Hugging Face transformers built from small configs (4 layers, width
+256, sequence 128; nothing downloaded), with non-degenerate random
+parameters. One definition for the zoo test (test/python/test_model_zoo.py)
+and the zoo benchmark (benchmarks/bench_zoo.py)."""
 from __future__ import annotations
+
+# Hugging Face models take token ids of this length (ViT: an image).
+SEQUENCE = 128
+
+
+def _hf(name: str):
+    """A Hugging Face model returning its last hidden state (a tensor, not
+    a ModelOutput), in eval mode, from a small config with the library's
+    default vocabulary sizes."""
+    import torch
+    import transformers as hf
+    hf.logging.set_verbosity_error()
+    width = dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                 intermediate_size=1024)
+    if name == "hf_bert":
+        model = hf.BertModel(hf.BertConfig(**width))
+    elif name == "hf_distilbert":
+        model = hf.DistilBertModel(hf.DistilBertConfig(dim=256, n_layers=4, n_heads=4,
+                                                       hidden_dim=1024))
+    elif name == "hf_gpt2":
+        model = hf.GPT2Model(hf.GPT2Config(n_embd=256, n_layer=4, n_head=4, use_cache=False))
+    else:
+        model = hf.ViTModel(hf.ViTConfig(**width, image_size=224, patch_size=16))
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args):
+            return self.inner(*args).last_hidden_state
+
+    return LastHiddenState(model)
+
+
+def is_text(name: str) -> bool:
+    """Whether the model takes token ids (int64) rather than an image."""
+    return name in ("hf_bert", "hf_distilbert", "hf_gpt2")
 
 
 def _vit(image_size: int):
@@ -30,13 +69,18 @@ def zoo() -> dict:
         "googlenet": lambda s: tvm.googlenet(weights=None, aux_logits=False, init_weights=True),
         "vit_b_16_small": _vit,
         "swin_t": lambda s: tvm.swin_t(weights=None),
+        "hf_bert": lambda s: _hf("hf_bert"),
+        "hf_distilbert": lambda s: _hf("hf_distilbert"),
+        "hf_gpt2": lambda s: _hf("hf_gpt2"),
+        "hf_vit": lambda s: _hf("hf_vit"),
     }
 
 
 # The names, in order, without importing torchvision.
 NAMES = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
          "efficientnet_b0", "squeezenet1_1", "shufflenet_v2_x1_0", "regnet_y_400mf",
-         "convnext_tiny", "densenet121", "googlenet", "vit_b_16_small", "swin_t"]
+         "convnext_tiny", "densenet121", "googlenet", "vit_b_16_small", "swin_t",
+         "hf_bert", "hf_distilbert", "hf_gpt2", "hf_vit"]
 
 
 def randomized(model, seed: int = 0):
@@ -66,6 +110,11 @@ def build(name: str, image_size: int, batch: int = 1, seed: int = 0):
     import torch
     torch.manual_seed(seed)
     model = randomized(zoo()[name](image_size), seed)
-    x = torch.randn(batch, 3, image_size, image_size,
-                    generator=torch.Generator().manual_seed(seed + 1))
+    generator = torch.Generator().manual_seed(seed + 1)
+    if is_text(name):
+        vocabulary = model.inner.config.vocab_size
+        x = torch.randint(0, vocabulary, (batch, SEQUENCE), generator=generator)
+    else:  # Hugging Face's ViT takes its configured 224x224
+        size = 224 if name == "hf_vit" else image_size
+        x = torch.randn(batch, 3, size, size, generator=generator)
     return model, x

@@ -38,8 +38,16 @@ bool flash::runtime::readNpy(const std::string &path, NpyArray &array,
   std::smatch m;
   if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'")))
     return fail(error, path, "header has no dtype");
-  if (m[1] != "<f4")
-    return fail(error, path, "dtype " + m[1].str() + " is not float32 ('<f4')");
+  if (m[1] == "<f4")
+    array.dtype = "f32";
+  else if (m[1] == "<i8")
+    array.dtype = "i64";
+  else if (m[1] == "<i4")
+    array.dtype = "i32";
+  else
+    return fail(error, path,
+                "dtype " + m[1].str() +
+                    " is not float32 ('<f4'), int64 ('<i8') or int32 ('<i4')");
   if (std::regex_search(header, m, std::regex("'fortran_order':\\s*True")))
     return fail(error, path, "Fortran-order arrays are not supported");
   if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
@@ -57,13 +65,26 @@ bool flash::runtime::readNpy(const std::string &path, NpyArray &array,
     array.shape.push_back(d);
     count *= d;
   }
-  array.data.resize(count);
-  if (!in.read(reinterpret_cast<char *>(array.data.data()),
-               count * sizeof(float)))
+  size_t bytes = array.dtype == "i64" ? 8 : 4;
+  if (array.dtype == "f32")
+    array.data.resize(count);
+  else if (array.dtype == "i64")
+    array.i64.resize(count);
+  else
+    array.i32.resize(count);
+  if (!in.read(static_cast<char *>(array.buffer()), count * bytes))
     return fail(error, path,
-                "truncated data: expected " + std::to_string(count) +
-                    " float32 values");
+                "truncated data: expected " + std::to_string(count) + " " +
+                    array.dtype + " values");
   return true;
+}
+
+void *NpyArray::buffer() {
+  if (dtype == "i64")
+    return i64.data();
+  if (dtype == "i32")
+    return i32.data();
+  return data.data();
 }
 
 bool flash::runtime::writeNpy(const std::string &path, const NpyArray &array,

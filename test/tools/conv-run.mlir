@@ -18,8 +18,8 @@
 // LLVMIR: define void @conv(
 // ASM: conv:
 // COUNT: flash-run: 'conv' takes 3 inputs but 1 --input files were given
-// SHAPE: w.npy: shape tensor<3x2x3x3xf32> does not match input 0 of 'conv', tensor<1x2x5x5xf32>
-// DTYPE: bad.npy: dtype <f8 is not float32 ('<f4')
+// SHAPE: w.npy: tensor<3x2x3x3xf32> does not match input 0 of 'conv', tensor<1x2x5x5xf32>
+// DTYPE: bad.npy: dtype <f8 is not float32 ('<f4'), int64 ('<i8') or int32 ('<i4')
 // STAGE: unknown stage 'nonsense'; stages are: flash graph linalg bufferized loops llvm llvm-ir asm
 func.func @conv(%x: tensor<1x2x5x5xf32>, %w: tensor<3x2x3x3xf32>, %b: tensor<3xf32>) -> tensor<1x3x5x5xf32> {
   %0 = flash.conv2d %x, %w, %b {stride = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, dilation = array<i64: 1, 1>} : (tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>, tensor<3xf32>) -> tensor<1x3x5x5xf32>

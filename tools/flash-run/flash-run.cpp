@@ -85,17 +85,32 @@ int main(int argc, char **argv) {
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (size_t i = 0; i < specs.size(); ++i) {
     if (inputs.empty()) {
+      // Random floats in [-1, 1); random indices in range (0 if unused).
       args[i].shape = specs[i].shape;
-      args[i].data.resize(specs[i].numElements());
-      for (float &x : args[i].data)
-        x = uniform(rng);
+      args[i].dtype = specs[i].dtype;
+      std::uniform_int_distribution<int64_t> index(
+          0, std::max<int64_t>(specs[i].indexLimit, 1) - 1);
+      if (specs[i].dtype == "f32") {
+        args[i].data.resize(specs[i].numElements());
+        for (float &x : args[i].data)
+          x = uniform(rng);
+      } else if (specs[i].dtype == "i64") {
+        args[i].i64.resize(specs[i].numElements());
+        for (int64_t &x : args[i].i64)
+          x = index(rng);
+      } else {
+        args[i].i32.resize(specs[i].numElements());
+        for (int32_t &x : args[i].i32)
+          x = static_cast<int32_t>(index(rng));
+      }
       continue;
     }
     if (!readNpy(inputs[i], args[i], error))
       return fail(error);
-    if (args[i].shape != specs[i].shape) {
-      TensorSpec got{args[i].shape, "f32"};
-      return fail(inputs[i] + ": shape " + got.str() +
+    if (args[i].shape != specs[i].shape ||
+        args[i].dtype != specs[i].dtype) {
+      TensorSpec got{args[i].shape, args[i].dtype};
+      return fail(inputs[i] + ": " + got.str() +
                   " does not match input " + std::to_string(i) + " of '" +
                   exe->entry() + "', " + specs[i].str());
     }
@@ -103,7 +118,9 @@ int main(int argc, char **argv) {
   std::vector<NpyArray> results(exe->outputs().size());
   std::vector<void *> inPtrs, outPtrs;
   for (auto &a : args)
-    inPtrs.push_back(a.data.data());
+    inPtrs.push_back(a.buffer());
+  if (!exe->checkIndices(inPtrs.data(), error))
+    return fail(error);
   for (size_t i = 0; i < results.size(); ++i) {
     results[i].shape = exe->outputs()[i].shape;
     results[i].data.resize(exe->outputs()[i].numElements());

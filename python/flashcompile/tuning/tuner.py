@@ -376,7 +376,9 @@ def _tune_program(compiled, database, budget: float):
     options, whether the ops' parameters may stay: False when the program
     with them did not beat the program as given)."""
     rng = np.random.default_rng(0)
-    xs = [rng.standard_normal(s, dtype=np.float32) for s in compiled.input_shapes]
+    # Index inputs (token ids) get 0, an index every gather takes.
+    xs = [rng.standard_normal(s, dtype=np.float32) if d == np.float32 else np.zeros(s, d)
+          for s, d in zip(compiled.input_shapes, compiled.input_dtypes)]
     text = compiled.original_source  # as given: without any database's parameters
     tuned_text = with_tuned_ops(text, database, compiled.entry)
     start = time.perf_counter()

@@ -65,3 +65,15 @@ func.func @duplicates(%x: tensor<3xf32>) -> tensor<3xf32> {
   %2 = flash.add %0, %1 : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
   return %2 : tensor<3xf32>
 }
+
+// Comparisons of constants fold to 0/1 masks (NaN compares unequal).
+// CHECK-LABEL: func.func @fold_compare
+// CHECK: flash.constant dense<[1.000000e+00, 0.000000e+00, 0.000000e+00]> : tensor<3xf32>
+// CHECK: flash.constant dense<[0.000000e+00, 1.000000e+00, 1.000000e+00]> : tensor<3xf32>
+func.func @fold_compare() -> (tensor<3xf32>, tensor<3xf32>) {
+  %a = flash.constant dense<[1.0, 0x7FC00000, 3.0]> : tensor<3xf32>
+  %b = flash.constant dense<[1.0, 0x7FC00000, 2.0]> : tensor<3xf32>
+  %0 = flash.equal %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  %1 = flash.not_equal %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %0, %1 : tensor<3xf32>, tensor<3xf32>
+}

@@ -128,8 +128,42 @@ func.func @conv_missing_attr(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -
 
 // -----
 
-func.func @constant_dtype() -> tensor<2xi32> {
-  // expected-error @+1 {{'flash.constant' op result #0 must be statically shaped tensor of 32-bit float values, but got 'tensor<2xi32>'}}
-  %0 = flash.constant dense<1> : tensor<2xi32>
-  return %0 : tensor<2xi32>
+func.func @constant_dtype() -> tensor<2xi8> {
+  // expected-error @+1 {{'flash.constant' op result #0 must be statically shaped tensor of 32-bit float or 32-bit signless integer or 64-bit signless integer values, but got 'tensor<2xi8>'}}
+  %0 = flash.constant dense<1> : tensor<2xi8>
+  return %0 : tensor<2xi8>
+}
+
+// -----
+
+func.func @gather_axis(%t: tensor<10x4xf32>, %i: tensor<3xi64>) -> tensor<3xf32> {
+  // expected-error @+2 {{'flash.gather' op axis 2 is out of range for data 'tensor<10x4xf32>'}}
+  // expected-error @+1 {{'flash.gather' op failed to infer returned types}}
+  %0 = flash.gather %t, %i {axis = 2 : i64} : (tensor<10x4xf32>, tensor<3xi64>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @gather_float_indices(%t: tensor<10x4xf32>, %i: tensor<3xf32>) -> tensor<3x4xf32> {
+  // expected-error @+1 {{'flash.gather' op operand #1 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values, but got 'tensor<3xf32>'}}
+  %0 = flash.gather %t, %i {axis = 0 : i64} : (tensor<10x4xf32>, tensor<3xf32>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @integer_arithmetic(%a: tensor<3xi64>) -> tensor<3xi64> {
+  // expected-error @+1 {{'flash.add' op operand #0 must be statically shaped tensor of 32-bit float values, but got 'tensor<3xi64>'}}
+  %0 = flash.add %a, %a : (tensor<3xi64>, tensor<3xi64>) -> tensor<3xi64>
+  return %0 : tensor<3xi64>
+}
+
+// -----
+
+func.func @select_broadcast(%c: tensor<3xf32>, %a: tensor<4xf32>, %b: tensor<f32>) -> tensor<4xf32> {
+  // expected-error @+2 {{'flash.select' op operands are not broadcast-compatible: 'tensor<3xf32>', 'tensor<4xf32>' and 'tensor<f32>'}}
+  // expected-error @+1 {{'flash.select' op failed to infer returned types}}
+  %0 = flash.select %c, %a, %b : (tensor<3xf32>, tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
 }

@@ -37,3 +37,36 @@ func.func @constant() -> tensor<2x2xf32> {
   %0 = flash.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
   return %0 : tensor<2x2xf32>
 }
+
+// Integer tensors index: function arguments and constants, reshaped, then
+// gathered with or converted by flash.cast.
+// CHECK-LABEL: func.func @indexing
+func.func @indexing(%table: tensor<10x4xf32>, %ids: tensor<1x6xi64>, %mask: tensor<1x6xi32>) -> (tensor<2x3x4xf32>, tensor<1x6xf32>, tensor<10x2xf32>) {
+  // CHECK: flash.reshape %{{.*}} {shape = array<i64: 2, 3>} : (tensor<1x6xi64>) -> tensor<2x3xi64>
+  %r = flash.reshape %ids {shape = array<i64: 2, 3>} : (tensor<1x6xi64>) -> tensor<2x3xi64>
+  // CHECK: flash.gather %{{.*}}, %{{.*}} {axis = 0 : i64} : (tensor<10x4xf32>, tensor<2x3xi64>) -> tensor<2x3x4xf32>
+  %e = flash.gather %table, %r {axis = 0 : i64} : (tensor<10x4xf32>, tensor<2x3xi64>) -> tensor<2x3x4xf32>
+  // CHECK: flash.cast %{{.*}} : (tensor<1x6xi32>) -> tensor<1x6xf32>
+  %m = flash.cast %mask : (tensor<1x6xi32>) -> tensor<1x6xf32>
+  // CHECK: flash.constant dense<[3, 1]> : tensor<2xi64>
+  %c = flash.constant dense<[3, 1]> : tensor<2xi64>
+  %g = flash.gather %table, %c {axis = 1 : i64} : (tensor<10x4xf32>, tensor<2xi64>) -> tensor<10x2xf32>
+  return %e, %m, %g : tensor<2x3x4xf32>, tensor<1x6xf32>, tensor<10x2xf32>
+}
+
+// CHECK-LABEL: func.func @compare_and_select
+func.func @compare_and_select(%a: tensor<3x4xf32>, %b: tensor<4xf32>) -> tensor<3x4xf32> {
+  // CHECK: flash.equal
+  %0 = flash.equal %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+  // CHECK: flash.not_equal
+  %1 = flash.not_equal %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+  // CHECK: flash.less
+  %2 = flash.less %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+  // CHECK: flash.less_equal
+  %3 = flash.less_equal %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+  // CHECK: flash.select %{{.*}}, %{{.*}}, %{{.*}} : (tensor<3x4xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+  %4 = flash.select %0, %1, %b : (tensor<3x4xf32>, tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+  %5 = flash.add %4, %2 : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  %6 = flash.add %5, %3 : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  return %6 : tensor<3x4xf32>
+}
