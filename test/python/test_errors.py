@@ -84,7 +84,8 @@ def test_malformed_ir_has_location():
 
 
 def test_unsupported_signature():
-    with pytest.raises(ValueError, match=r"not a statically shaped f32 tensor"):
+    with pytest.raises(ValueError, match=r"argument 0 has type f32; expected a statically "
+                                         r"shaped f32, i64 or i32 tensor"):
         fc.compile_mlir("func.func @f(%a: f32) -> f32 { return %a : f32 }")
 
 

@@ -186,7 +186,10 @@ def test_errors_name_the_node_op_and_reason():
     with pytest.raises(fc.UnsupportedTorch, match=r"torch node '.*' \(aten\.conv.*\): "):
         fc.from_pytorch(transposed, (torch.randn(1, 4, 8, 8),))
 
-    with pytest.raises(fc.UnsupportedTorch, match="dtype torch.int64"):
+    with pytest.raises(fc.UnsupportedTorch, match="dtype torch.float64"):
+        fc.from_pytorch(nn.Identity(), (torch.ones(2, dtype=torch.float64),))
+    # int64 inputs are indices: they may index or convert, not be returned.
+    with pytest.raises(fc.UnsupportedTorch, match="output '.*' is a int64 tensor"):
         fc.from_pytorch(nn.Identity(), (torch.ones(2, dtype=torch.int64),))
 
     with pytest.raises(TypeError, match="torch.nn.Module"):

@@ -646,6 +646,9 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
     output_names = [o.name for o in graph.output]
     results = [values[n] for n in output_names]
     for n, r in zip(output_names, results):
+        if isinstance(r, Tracer) and r.dtype != np.float32:
+            raise UnsupportedOnnx(f"ONNX output '{n}': an {r.dtype} tensor (float32 outputs "
+                                  f"only; integer values only index)")
         if _is_const(r) and r.dtype != np.float32:
             raise UnsupportedOnnx(f"ONNX output '{n}': a constant of dtype {r.dtype} (float32 only)")
     return OnnxModel(compile_trace(trace, results, name, options), input_names, output_names)

@@ -974,6 +974,9 @@ def from_pytorch(module, example_inputs, name: str = "torch_model",
             raise UnsupportedTorch(f"from_pytorch: node '{node.name}' of kind {node.op} "
                                    f"is not supported")
     for out_name, r in zip(output_names, results):
+        if isinstance(r, Tracer) and r.dtype != np.float32:
+            raise UnsupportedTorch(f"from_pytorch: output '{out_name}' is a {r.dtype} tensor "
+                                   f"(float32 outputs only; integer values only index)")
         if not isinstance(r, Tracer) and not (_is_const(r) and r.dtype == np.float32):
             raise UnsupportedTorch(f"from_pytorch: output '{out_name}' is a "
                                    f"{getattr(r, 'dtype', type(r).__name__)} "
