@@ -6,7 +6,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
 cd "$root"
 PYTHON="${PYTHON:-python3}"
-if ! "$PYTHON" -c "import matplotlib, onnx, onnxruntime, torch, torchvision, transformers, onnxscript, ray" 2>/dev/null; then
+if ! "$PYTHON" -c "import matplotlib, onnx, onnxruntime, torch, torchvision, transformers, expecttest, onnxscript, ray" 2>/dev/null; then
   echo "== pip install -r requirements-test.txt"
   "$PYTHON" -m pip install -q -r requirements-test.txt
 fi

@@ -89,7 +89,10 @@ class Trace:
                 raise TypeError(f"{self.name}: a constant of dtype {value.dtype} and shape "
                                 f"{np.shape(value)}; float32 is required "
                                 f"(use .astype(np.float32))")
-            array = np.ascontiguousarray(value)
+            # Not np.ascontiguousarray: it turns a 0-d value into shape (1,).
+            array = np.asarray(value)
+            if not array.flags.c_contiguous:
+                array = array.copy(order="C")
             if not array.flags.writeable:  # e.g. from onnx.numpy_helper
                 array = array.copy()
         else:  # a Python number

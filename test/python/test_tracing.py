@@ -174,3 +174,15 @@ def test_mutation_survivors_indexing_reshape_linear(rng):
         fc.jit(lambda t: fc.reshape(t, (7, -1)))(x)
     w = rng.standard_normal((6, 5)).astype(np.float32)
     np.testing.assert_allclose(fc.jit(lambda t: fc.linear(t, w))(x), x @ w.T, rtol=1e-5, atol=1e-5)
+
+
+def test_scalar_constants_keep_a_0d_value_0d():
+    """A NumPy scalar (np.float32(6)) met while tracing is a 0-d constant:
+    clip or add on a 0-d input stays 0-d (it used to become shape (1,),
+    found by PyTorch's OpInfo samples)."""
+    x = np.array(-2.5, np.float32)
+    for fn, want in [(lambda x: fc.clip(x, -1, 1), -1.0),
+                     (lambda x: x + np.float32(1), -1.5),
+                     (lambda x: fc.maximum(x, np.float32(0)), 0.0)]:
+        got = fc.jit(fn)(x)
+        assert got.shape == () and got == np.float32(want)

@@ -939,7 +939,7 @@ def from_pytorch(module, example_inputs, name: str = "torch_model",
 
     trace = Trace(name)
     env: dict = {}
-    shapes = iter((tuple(x.shape), _to_numpy(x[:0]).dtype) for x in example_inputs)
+    shapes = iter((tuple(x.shape), _to_numpy(x.new_empty(0)).dtype) for x in example_inputs)
     results, output_names = None, []
     for node in gm.graph.nodes:
         if node.op == "placeholder":
