@@ -209,14 +209,27 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
   // Kernels: an elementwise op joins the kernel of an operand produced by
   // an elementwise op (or a reduction consuming it joins its producer's)
   // when that producer has this op as its only user, as the Linalg fusion
-  // does; everything else that computes starts a kernel of its own.
+  // does. A bias or residual add, ReLU or clamp on a contraction's only
+  // use joins the contraction's kernel, as the sgemm ukernel applies them
+  // tile by tile (MatmulToUkernel's epilogue); everything else that
+  // computes starts a kernel of its own.
+  llvm::SmallPtrSet<Operation *, 16> inEpilogue;
+  auto isEpilogueOp = [](Operation *op) {
+    return isa<AddOp, BiasAddOp, ReluOp, MaxOp, NegOp>(op);
+  };
   auto fusibleProducer = [&](Operation *op) -> Operation * {
     for (Value v : op->getOperands()) {
       Operation *def = v.getDefiningOp();
       if (!def || !index.count(def) || !def->hasOneUse())
         continue;
-      if (isElementwise(def))
+      if (isElementwise(def) && !inEpilogue.contains(def))
         return def;
+      if (isEpilogueOp(op) &&
+          (isa<MatmulOp, BatchMatmulOp, Conv2DOp>(def) ||
+           inEpilogue.contains(def))) {
+        inEpilogue.insert(op);
+        return def;
+      }
     }
     return nullptr;
   };

@@ -21,6 +21,8 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/SetVector.h"
 
+#include <limits>
+
 namespace mlir::flash {
 #define GEN_PASS_DEF_MATMULTOUKERNEL
 #include "flash/Codegen/Passes.h.inc"
@@ -54,6 +56,30 @@ func::FuncOp getOrDeclareUkernel(ModuleOp module, bool panels = false) {
   SmallVector<Type> params = {type, type, type, b.getI1Type()};
   params.append(panels ? 7 : 6, b.getI64Type());
   auto func = func::FuncOp::create(b, module.getLoc(), name,
+                                   b.getFunctionType(params, {}));
+  func.setPrivate();
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return func;
+}
+
+constexpr StringLiteral kEpilogueUkernel = "flash_matmul_epilogue_f32";
+
+/// flash_matmul_epilogue_f32(A, B, C, accumulate, config x 6, panels,
+/// rowBias, colBias, residual, out, terms, lo, hi) (Entry.cpp).
+func::FuncOp getOrDeclareEpilogueUkernel(ModuleOp module) {
+  if (auto func = module.lookupSymbol<func::FuncOp>(kEpilogueUkernel))
+    return func;
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  MLIRContext *ctx = module.getContext();
+  MemRefType matrix = dynamicMatrixType(ctx);
+  int64_t dyn = ShapedType::kDynamic;
+  auto vector = MemRefType::get({dyn}, Float32Type::get(ctx),
+                                StridedLayoutAttr::get(ctx, dyn, {dyn}));
+  SmallVector<Type> params = {matrix, matrix, matrix, b.getI1Type()};
+  params.append(7, b.getI64Type());
+  params.append({vector, vector, matrix, matrix, b.getI64Type(),
+                 b.getF32Type(), b.getF32Type()});
+  auto func = func::FuncOp::create(b, module.getLoc(), kEpilogueUkernel,
                                    b.getFunctionType(params, {}));
   func.setPrivate();
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
@@ -205,6 +231,296 @@ linalg::FillOp zeroFillBefore(Operation *op, Value c) {
   return fill;
 }
 
+
+/// The buffer a chain of reshapes (collapse/expand_shape) views: the same
+/// elements in the same order.
+Value rootOf(Value v) {
+  while (true) {
+    if (auto c = v.getDefiningOp<memref::CollapseShapeOp>())
+      v = c.getSrc();
+    else if (auto e = v.getDefiningOp<memref::ExpandShapeOp>())
+      v = e.getSrc();
+    else
+      return v;
+  }
+}
+
+bool isDenseStatic(Type type) {
+  auto m = dyn_cast<MemRefType>(type);
+  return m && m.hasStaticShape() && m.getElementType().isF32() &&
+         m.getLayout().isIdentity();
+}
+
+/// What the ukernel applies after a product (SgemmEpilogue), and the
+/// generic it replaces. Tensors of the generic's shape (residual, out) are
+/// reshaped to C's shape with `groups` (the generic's dims per C dim).
+struct Epilogue {
+  linalg::GenericOp generic;
+  SmallVector<ReassociationIndices> groups;
+  Value rowBias, colBias, residual, out;
+  float lo = -std::numeric_limits<float>::infinity();
+  float hi = std::numeric_limits<float>::infinity();
+};
+
+/// The generic's dims grouped per dim of C's shape: consecutive dims whose
+/// sizes multiply to each of C's (trailing unit dims join the last group),
+/// or nothing.
+std::optional<SmallVector<ReassociationIndices>>
+groupDims(ArrayRef<int64_t> domain, ArrayRef<int64_t> cShape) {
+  SmallVector<ReassociationIndices> groups;
+  int64_t d = 0, n = domain.size();
+  for (int64_t size : cShape) {
+    ReassociationIndices group;
+    int64_t product = 1;
+    do {
+      if (d == n)
+        return std::nullopt;
+      product *= domain[d];
+      group.push_back(d++);
+    } while (d < n && product < size);
+    if (product != size)
+      return std::nullopt;
+    groups.push_back(group);
+  }
+  while (d < n && domain[d] == 1)
+    groups.back().push_back(d++);
+  if (d != n || groups.empty())
+    return std::nullopt;
+  return groups;
+}
+
+/// The elementwise generic right after `op` (views in between) that reads
+/// its result `c` and is a bias / residual / clamp epilogue the ukernel can
+/// apply (see the pass description); nothing otherwise.
+std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c,
+                                      const MatmulForm &form) {
+  Operation *next = op->getNextNode();
+  while (next && isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(next))
+    next = next->getNextNode();
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!generic || !generic.hasPureBufferSemantics() ||
+      generic.getNumDpsInits() != 1 || !isDenseStatic(c.getType()) ||
+      generic.getNumParallelLoops() != generic.getNumLoops())
+    return std::nullopt;
+  Value cRoot = rootOf(c);
+  auto cType = cast<MemRefType>(c.getType());
+  ArrayRef<int64_t> cShape = cType.getShape();
+  SmallVector<int64_t> domain = generic.getStaticLoopRanges();
+  auto groups = groupDims(domain, cShape);
+  if (!groups)
+    return std::nullopt;
+  Epilogue e;
+  e.generic = generic;
+  e.groups = *groups;
+  int64_t rank = domain.size();
+  // The dim of the generic that is the only non-unit one of C's dim `cDim`.
+  auto soleDim = [&](unsigned dim, size_t cDim) {
+    for (int64_t g : e.groups[cDim])
+      if (g != dim && domain[g] != 1)
+        return false;
+    return llvm::is_contained(e.groups[cDim], static_cast<int64_t>(dim));
+  };
+  size_t rowsDim = cShape.size() - 2, colsDim = cShape.size() - 1;
+  // Roles of the block arguments: the product (acc), biases, residual.
+  enum class Role { None, Acc, RowBias, ColBias, Residual };
+  SmallVector<Role> roles;
+  int accIndex = -1;
+  for (OpOperand *in : generic.getDpsInputOperands()) {
+    Value v = in->get();
+    AffineMap map = generic.getMatchingIndexingMap(in);
+    Role role = Role::None;
+    if (!isDenseStatic(v.getType()))
+      return std::nullopt;
+    auto type = cast<MemRefType>(v.getType());
+    if (rootOf(v) == cRoot) {
+      if (accIndex >= 0 || !map.isIdentity())
+        return std::nullopt;
+      role = Role::Acc;
+      accIndex = roles.size();
+    } else if (map.isIdentity() && type.getShape() == ArrayRef(domain)) {
+      if (e.residual)
+        return std::nullopt;
+      role = Role::Residual, e.residual = v;
+    } else if (type.getRank() == 1 && map.getNumResults() == 1 &&
+               isa<AffineDimExpr>(map.getResult(0))) {
+      unsigned dim = cast<AffineDimExpr>(map.getResult(0)).getPosition();
+      if (soleDim(dim, rowsDim) && !e.rowBias)
+        role = Role::RowBias, e.rowBias = v;
+      else if (soleDim(dim, colsDim) && !e.colBias)
+        role = Role::ColBias, e.colBias = v;
+      else
+        return std::nullopt;
+    } else {
+      return std::nullopt;
+    }
+    roles.push_back(role);
+  }
+  if (accIndex < 0)
+    return std::nullopt;
+  // The output: the generic's shape, dense; not A or B (tiles are written
+  // while the product still reads them).
+  OpOperand *init = generic.getDpsInitOperand(0);
+  Value out = init->get();
+  if (!isDenseStatic(out.getType()) ||
+      !generic.getMatchingIndexingMap(init).isIdentity())
+    return std::nullopt;
+  Value outRoot = rootOf(out);
+  for (Value operand : op.getDpsInputs())
+    if (rootOf(operand) == outRoot)
+      return std::nullopt;
+  e.out = out;
+  // C must not be read after the generic unless the generic writes it.
+  if (outRoot != cRoot) {
+    if (!cRoot.getDefiningOp<memref::AllocOp>())
+      return std::nullopt;
+    SmallVector<Value> views{cRoot};
+    while (!views.empty()) {
+      Value v = views.pop_back_val();
+      for (Operation *user : v.getUsers()) {
+        if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user)) {
+          views.push_back(user->getResult(0));
+          continue;
+        }
+        if (user == generic.getOperation() || isa<memref::DeallocOp>(user) ||
+            user->getBlock() != op->getBlock() ||
+            user->isBeforeInBlock(generic))
+          continue;
+        return std::nullopt;
+      }
+    }
+  }
+  (void)form;
+  // The body: adds of biases and the residual to the product, then a
+  // clamp. A value is the product (plain or negated) or a constant.
+  Block &body = generic.getRegion().front();
+  enum class Kind { Acc, NegAcc, Other };
+  llvm::DenseMap<Value, Kind> kind;
+  kind[body.getArgument(accIndex)] = Kind::Acc;
+  SmallVector<bool> used(roles.size(), false);
+  bool clamped = false;
+  auto constantOf = [](Value v) -> std::optional<float> {
+    FloatAttr attr;
+    if (matchPattern(v, m_Constant(&attr)))
+      return static_cast<float>(attr.getValueAsDouble());
+    return std::nullopt;
+  };
+  auto kindOf = [&](Value v) {
+    auto it = kind.find(v);
+    return it == kind.end() ? Kind::Other : it->second;
+  };
+  for (Operation &inner : body.without_terminator()) {
+    Value result = inner.getNumResults() == 1 ? inner.getResult(0) : Value();
+    if (auto add = dyn_cast<arith::AddFOp>(inner)) {
+      Value x = add.getLhs(), y = add.getRhs();
+      if (kindOf(y) == Kind::Acc)
+        std::swap(x, y);
+      auto arg = dyn_cast<BlockArgument>(y);
+      if (clamped || kindOf(x) != Kind::Acc || !arg ||
+          arg.getOwner() != &body || arg.getArgNumber() >= roles.size() ||
+          roles[arg.getArgNumber()] == Role::Acc || used[arg.getArgNumber()])
+        return std::nullopt;
+      used[arg.getArgNumber()] = true;
+      kind[result] = Kind::Acc;
+    } else if (auto neg = dyn_cast<arith::NegFOp>(inner)) {
+      Kind k = kindOf(neg.getOperand());
+      if (k == Kind::Other)
+        return std::nullopt;
+      kind[result] = k == Kind::Acc ? Kind::NegAcc : Kind::Acc;
+    } else if (isa<arith::MaximumFOp, arith::MinimumFOp>(inner)) {
+      Value x = inner.getOperand(0), y = inner.getOperand(1);
+      if (kindOf(x) == Kind::Other)
+        std::swap(x, y);
+      Kind k = kindOf(x);
+      auto bound = constantOf(y);
+      if (k == Kind::Other || !bound)
+        return std::nullopt;
+      // max(v, b) raises lo; min(v, b) lowers hi; on -v they swap:
+      // -max(-v, b) = min(v, -b).
+      bool raisesLo = isa<arith::MaximumFOp>(inner) == (k == Kind::Acc);
+      float b = k == Kind::Acc ? *bound : -*bound;
+      if (raisesLo)
+        e.lo = std::max(e.lo, b);
+      else
+        e.hi = std::min(e.hi, b);
+      clamped = true;
+      kind[result] = k;
+    } else {
+      return std::nullopt;
+    }
+  }
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (yield.getNumOperands() != 1 || kindOf(yield.getOperand(0)) != Kind::Acc ||
+      e.lo > e.hi)
+    return std::nullopt;
+  for (auto [role, isUsed] : llvm::zip(roles, used))
+    if (role != Role::Acc && !isUsed)
+      return std::nullopt;
+  return e;
+}
+
+/// How C starts before the product, when the epilogue can take that over:
+/// zeros, or a 1-D bias broadcast along C's rows or columns (a
+/// convolution's bias). The op that writes it is the last one before the
+/// product (views aside) with C's buffer as its output.
+struct CInit {
+  Operation *op = nullptr;
+  Value bias;       ///< null: zeros
+  bool rows = true; ///< the bias runs along C's rows (one per row)
+};
+
+std::optional<CInit> initOf(linalg::LinalgOp product, Value c) {
+  Operation *prev = product->getPrevNode();
+  while (prev && isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(prev))
+    prev = prev->getPrevNode();
+  if (!prev)
+    return std::nullopt;
+  auto cType = cast<MemRefType>(c.getType());
+  if (auto fill = dyn_cast<linalg::FillOp>(prev)) {
+    if (!fill.hasPureBufferSemantics() ||
+        rootOf(fill.getOutputs()[0]) != rootOf(c) ||
+        !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+      return std::nullopt;
+    return CInit{prev, Value(), true};
+  }
+  auto broadcast = dyn_cast<linalg::BroadcastOp>(prev);
+  if (!broadcast || !broadcast.hasPureBufferSemantics() ||
+      rootOf(broadcast.getInit()) != rootOf(c) ||
+      !isDenseStatic(broadcast.getInput().getType()) ||
+      !isDenseStatic(broadcast.getInit().getType()))
+    return std::nullopt;
+  auto outType = cast<MemRefType>(broadcast.getInit().getType());
+  if (cast<MemRefType>(broadcast.getInput().getType()).getRank() != 1)
+    return std::nullopt;
+  ArrayRef<int64_t> added = broadcast.getDimensions();
+  int64_t kept = -1;
+  for (int64_t d = 0; d < outType.getRank(); ++d)
+    if (!llvm::is_contained(added, d))
+      kept = d;
+  auto groups = groupDims(outType.getShape(), cType.getShape());
+  if (kept < 0 || !groups)
+    return std::nullopt;
+  SmallVector<int64_t> shape(outType.getShape());
+  for (size_t cDim : {cType.getRank() - 2, cType.getRank() - 1}) {
+    const ReassociationIndices &group = (*groups)[cDim];
+    bool sole = llvm::is_contained(group, kept) &&
+                llvm::all_of(group, [&](int64_t g) {
+                  return g == kept || shape[g] == 1;
+                });
+    if (sole)
+      return CInit{prev, broadcast.getInput(),
+                   cDim == static_cast<size_t>(cType.getRank() - 2)};
+  }
+  return std::nullopt;
+}
+
+/// `v` (the generic's shape, dense) viewed in C's shape.
+Value inShapeOfC(OpBuilder &b, Location loc, Value v, const Epilogue &e) {
+  auto type = cast<MemRefType>(v.getType());
+  if (static_cast<size_t>(type.getRank()) == e.groups.size())
+    return v;
+  return memref::CollapseShapeOp::create(b, loc, v, e.groups);
+}
+
 /// mc, kc, nc, threads, register tile, B packing (the runtime's
 /// SgemmConfig), then how the batch loop runs: 1 elements spread over the
 /// cores (an scf.parallel, each call on one thread), 2 one element after
@@ -274,13 +590,38 @@ struct MatmulToUkernel
     func::FuncOp callee = getOrDeclareUkernel(module);
     llvm::SetVector<StringAttr> packed; // globals now also held in panels
     for (auto &[op, form] : matches) {
-      OpBuilder b(op);
-      Location loc = op.getLoc();
       Value a = op.getDpsInputs()[0], bMat = op.getDpsInputs()[1];
       Value c = op.getDpsInits()[0];
+      // With an epilogue the call goes where the generic was (after the
+      // views of C between them, which it may read).
+      std::optional<Epilogue> epi =
+          epilogue ? matchEpilogue(op, c, form) : std::nullopt;
+      OpBuilder b(epi ? epi->generic.getOperation() : op.getOperation());
+      Location loc = op.getLoc();
       linalg::FillOp fill = zeroFillBefore(op, c);
-      Value accumulate =
-          arith::ConstantIntOp::create(b, loc, b.getI1Type(), fill ? 0 : 1);
+      // With an epilogue, C's initial zeros or broadcast bias are the
+      // epilogue's to add, and the product writes the generic's output
+      // directly: C (a temporary then) is never written or read again.
+      bool intoOut = false;
+      if (epi) {
+        std::optional<CInit> init = initOf(op, c);
+        // (Not when the output is also the residual: the product would
+        // overwrite it before the epilogue reads it.)
+        bool free = init &&
+                    (!init->bias ||
+                     (init->rows ? !epi->rowBias : !epi->colBias)) &&
+                    (!epi->residual ||
+                     rootOf(epi->residual) != rootOf(epi->out));
+        if (free) {
+          if (init->bias)
+            (init->rows ? epi->rowBias : epi->colBias) = init->bias;
+          intoOut = true;
+          fill = nullptr;
+          init->op->erase();
+        }
+      }
+      Value accumulate = arith::ConstantIntOp::create(
+          b, loc, b.getI1Type(), fill || intoOut ? 0 : 1);
       if (fill)
         fill->erase();
       SmallVector<int64_t> tuned = tunedValues(op);
@@ -300,21 +641,63 @@ struct MatmulToUkernel
       Value panelsA = form.batchedA ? Value() : panelsOf(a, true);
       Value panelsB = form.batchedB ? Value() : panelsOf(bMat, false);
       int64_t which = (panelsA ? 1 : 0) | (panelsB ? 2 : 0);
-      func::FuncOp target = which ? getOrDeclareUkernel(module, true) : callee;
+      func::FuncOp target = epi    ? getOrDeclareEpilogueUkernel(module)
+                            : which ? getOrDeclareUkernel(module, true)
+                                    : callee;
+      // The epilogue's operands: biases (a one-element stand-in when
+      // absent), and the residual and output in C's shape.
+      Value rowBias, colBias, residualC, outC;
+      int64_t terms = 0;
+      if (epi) {
+        int64_t dyn = ShapedType::kDynamic;
+        auto vectorType =
+            MemRefType::get({dyn}, b.getF32Type(),
+                            StridedLayoutAttr::get(b.getContext(), dyn, {dyn}));
+        Value none;
+        auto vectorOf = [&](Value v) {
+          if (!v && !none)
+            none = memref::AllocaOp::create(
+                b, loc, MemRefType::get({1}, b.getF32Type()));
+          return memref::CastOp::create(b, loc, vectorType, v ? v : none)
+              .getResult();
+        };
+        terms = (epi->rowBias ? 1 : 0) | (epi->colBias ? 2 : 0) |
+                (epi->residual ? 4 : 0);
+        rowBias = vectorOf(epi->rowBias);
+        colBias = vectorOf(epi->colBias);
+        if (epi->residual)
+          residualC = inShapeOfC(b, loc, epi->residual, *epi);
+        outC = inShapeOfC(b, loc, epi->out, *epi);
+      }
       auto call = [&](OpBuilder &b, Value am, Value bm, Value cm,
-                      bool inParallel) {
+                      bool inParallel, Value iv) {
         SmallVector<Value> all = args(b, am, bm, cm, inParallel);
-        if (which)
+        if (which || epi)
           all.push_back(
               arith::ConstantIntOp::create(b, loc, b.getI64Type(), which));
+        if (epi) {
+          bool batched = static_cast<bool>(form.batch);
+          all.append({rowBias, colBias,
+                      residualC ? matrixFor(b, loc, residualC, iv, batched)
+                                : cm,
+                      matrixFor(b, loc, outC, iv, batched),
+                      arith::ConstantIntOp::create(b, loc, b.getI64Type(),
+                                                   terms),
+                      arith::ConstantFloatOp::create(
+                          b, loc, b.getF32Type(), APFloat(epi->lo)),
+                      arith::ConstantFloatOp::create(
+                          b, loc, b.getF32Type(), APFloat(epi->hi))});
+        }
         func::CallOp::create(b, loc, target, all);
       };
       if (!form.batch) {
         Value am = matrixFor(b, loc, panelsA ? panelsA : a, {}, false);
         Value bm = matrixFor(b, loc, panelsB ? panelsB : bMat, {}, false);
-        Value cm = matrixFor(b, loc, c, {}, false);
-        call(b, am, bm, cm, false);
+        Value cm = matrixFor(b, loc, intoOut ? outC : c, {}, false);
+        call(b, am, bm, cm, false, {});
         op->erase();
+        if (epi)
+          epi->generic->erase();
         continue;
       }
       int64_t batches = op.getStaticLoopRanges()[*form.batch];
@@ -344,8 +727,8 @@ struct MatmulToUkernel
         }
         Value am = sharedA ? sharedA : matrixFor(b, loc, a, iv, true);
         Value bm = sharedB ? sharedB : matrixFor(b, loc, bMat, iv, true);
-        Value cm = matrixFor(b, loc, c, iv, true);
-        call(b, am, bm, cm, inParallel);
+        Value cm = matrixFor(b, loc, intoOut ? outC : c, iv, true);
+        call(b, am, bm, cm, inParallel, iv);
       };
       switch (batchLoopFor(tuned[kBatchParallel], allowParallel)) {
       case BatchLoop::Parallel:
@@ -377,6 +760,8 @@ struct MatmulToUkernel
       }
       }
       op->erase();
+      if (epi)
+        epi->generic->erase();
     }
     dropUnusedWeights(module, packed);
   }

@@ -71,6 +71,7 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
     ukernel.sgemm = llvm::to_vector(options.sgemm);
     ukernel.allowParallel = options.parallelMinIterations > 0;
     ukernel.constantPanels = options.constantPanels;
+    ukernel.epilogue = options.fuseEpilogue;
     pm.addPass(createMatmulToUkernel(ukernel));
   }
   LinalgToLoopsOptions loops;

@@ -24,13 +24,22 @@
 // BUF-NOT: tensor<{{[0-9]}}
 // BUF: return
 
-// The matmul calls the sgemm ukernel; the rest becomes loops.
+// The matmul calls the sgemm ukernel, which also adds the bias and applies
+// the ReLU tile by tile (its epilogue: terms 2 = a column bias, then the
+// clamp to [0, inf)); nothing else is left.
 // LOOPS-LABEL: func.func @mlp_layer
-// LOOPS: call @flash_matmul_f32
-// LOOPS: scf.for
-// LOOPS: scf.for
-// LOOPS: arith.addf
+// LOOPS: call @flash_matmul_epilogue_f32
+// LOOPS-NOT: scf.for
 // LOOPS-NOT: linalg.
+
+// Without epilogue fusion the bias and ReLU are a loop nest of their own.
+// RUN: flash-opt %s --flash-optimize-graph --flash-to-linalg --flash-bufferize --flash-to-loops="fuse-epilogue=false" | FileCheck %s --check-prefix=NOEPI
+// NOEPI-LABEL: func.func @mlp_layer
+// NOEPI: call @flash_matmul_f32
+// NOEPI: scf.for
+// NOEPI: scf.for
+// NOEPI: arith.addf
+// NOEPI-NOT: linalg.
 
 // Without ukernels the matmul is generated code too.
 // RUN: flash-opt %s --flash-optimize-graph --flash-to-linalg --flash-bufferize --flash-to-loops="ukernels=false" | FileCheck %s --check-prefix=NOUK
@@ -42,8 +51,8 @@
 // NOUK: arith.mulf
 
 // LLVM-LABEL: llvm.func @mlp_layer
-// LLVM: llvm.call @flash_matmul_f32
-// LLVM: llvm.intr.maximum
+// LLVM: llvm.call @flash_matmul_epilogue_f32
+// LLVM-NOT: llvm.intr.maximum
 // LLVM-NOT: scf.
 // LLVM-NOT: memref.
 // LLVM-NOT: func.func

@@ -36,6 +36,16 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     every call (ONNX Runtime's MLAS prepacks weights the same way); the
     original global goes when nothing else reads it. Not for operands that
     vary over a batch, nor with a tuned register tile other than 6x16.
+
+    With `epilogue`, an elementwise `linalg.generic` that directly follows
+    the product and reads its result (through reshapes of the same buffer)
+    is fused into the call when its body is bias adds (a vector along C's
+    rows or columns), at most one residual add (a tensor of the result's
+    shape) and then a clamp (`arith.maximumf` / `minimumf` with constants,
+    or `-max(-x, c)`: ReLU, ReLU6, hardtanh): the call becomes
+    `@flash_matmul_epilogue_f32`, which applies it to each tile of C while
+    the tile is in L1 and writes the generic's output, and the generic goes.
+    Not when the output aliases A or B, nor when C is still read afterwards.
   }];
   let options = [
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"0",
@@ -48,6 +58,8 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
            "A batch loop may run as an scf.parallel (needs OpenMP)">,
     Option<"constantPanels", "constant-panels", "bool", /*default=*/"true",
            "Pack a constant B into the ukernel's panels when compiling">,
+    Option<"epilogue", "epilogue", "bool", /*default=*/"true",
+           "Fuse a following bias / residual / clamp generic into the call">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

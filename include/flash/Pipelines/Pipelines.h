@@ -35,6 +35,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "batch norms) into the preceding convolution's weights "
                      "(flash-fold-batch-norm)"),
       llvm::cl::init(true)};
+  Option<bool> fuseEpilogue{
+      *this, "fuse-epilogue",
+      llvm::cl::desc("Apply a matmul's or convolution's bias adds, residual "
+                     "add and ReLU/clamp in the sgemm ukernel, tile by tile, "
+                     "instead of a separate pass over the result"),
+      llvm::cl::init(true)};
   Option<bool> fuseElementwise{
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse chains of elementwise ops (and broadcasts) into "

@@ -149,14 +149,73 @@ inline bool sgemmPacksB(int64_t rows, int64_t ldb, int64_t mc,
 /// as a tile that spills, which fc.analyze must report.
 std::vector<std::pair<int, int>> sgemmTiles();
 
+/// An elementwise epilogue applied to each tile of C as soon as its last K
+/// slice is stored (the tile is still in L1), in place of a separate pass
+/// over C: out[i][j] = clamp(C[i][j] + rowBias[i] + colBias[j] +
+/// residual[i][j], lo, hi), each term only when its pointer is set, the
+/// clamp NaN-preserving (a NaN stays NaN, as arith.maximumf). `out` may be
+/// C itself. What MatmulToUkernel fuses: bias adds, residual adds,
+/// ReLU/ReLU6/clamps after a matmul or convolution.
+struct SgemmEpilogue {
+  const float *rowBias = nullptr; ///< one value per row of C
+  const float *colBias = nullptr; ///< one value per column of C
+  const float *residual = nullptr;
+  int64_t ldr = 0; ///< residual's leading dimension
+  float *out = nullptr;
+  int64_t ldo = 0;
+  float lo = -__builtin_inff(), hi = __builtin_inff();
+
+  /// The same epilogue for the block of C starting at (i0, j0).
+  SgemmEpilogue at(int64_t i0, int64_t j0) const {
+    SgemmEpilogue e = *this;
+    if (rowBias)
+      e.rowBias += i0;
+    if (colBias)
+      e.colBias += j0;
+    if (residual)
+      e.residual += i0 * ldr + j0;
+    e.out += i0 * ldo + j0;
+    return e;
+  }
+  /// Applies it to C[0:rows, 0:cols] (C's rows `ldc` apart).
+  void apply(const float *c, int64_t ldc, int64_t rows, int64_t cols) const {
+    // One branch-free, vectorizable loop per form (tiles are 16 wide).
+    bool clamp = lo > -__builtin_inff() || hi < __builtin_inff();
+    for (int64_t r = 0; r < rows; ++r) {
+      float *o = out + r * ldo;
+      const float *in = c + r * ldc;
+      const float *res = residual ? residual + r * ldr : nullptr;
+      float row = rowBias ? rowBias[r] : 0.0f;
+      if (colBias && res)
+        for (int64_t j = 0; j < cols; ++j)
+          o[j] = in[j] + row + colBias[j] + res[j];
+      else if (colBias)
+        for (int64_t j = 0; j < cols; ++j)
+          o[j] = in[j] + row + colBias[j];
+      else if (res)
+        for (int64_t j = 0; j < cols; ++j)
+          o[j] = in[j] + row + res[j];
+      else
+        for (int64_t j = 0; j < cols; ++j)
+          o[j] = in[j] + row;
+      if (clamp)
+        for (int64_t j = 0; j < cols; ++j) {
+          float v = o[j] < lo ? lo : o[j];
+          o[j] = v > hi ? hi : v;
+        }
+    }
+  }
+};
+
 /// C[M x N] = A[M x K] * B[K x N] (or C += A * B with `accumulate`),
 /// row-major with leading dimensions lda/ldb/ldc (elements). Packs A and B
 /// into cache-sized panels and runs a register-tiled FMA microkernel
 /// (AVX2/FMA when the CPU has it, portable C++ otherwise), parallel over the
-/// configured number of threads.
+/// configured number of threads; then `epilogue`, if given, tile by tile.
 void sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
            const float *b, int64_t ldb, float *c, int64_t ldc, bool accumulate,
-           const SgemmConfig &config = {});
+           const SgemmConfig &config = {},
+           const SgemmEpilogue *epilogue = nullptr);
 
 /// Threads used by the ukernels (default: all hardware threads).
 void setNumThreads(int threads);

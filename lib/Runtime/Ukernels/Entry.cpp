@@ -13,6 +13,15 @@
 
 using namespace flash::runtime;
 
+namespace {
+/// C (+)= A * B with A, B or both in compiled panels (`panels`: 1 A, 2 B),
+/// then the epilogue, if any (its `out` may be C).
+void matmul(StridedMemRefType<float, 2> *a, StridedMemRefType<float, 2> *b,
+            StridedMemRefType<float, 2> *c, bool accumulate, int64_t mc,
+            int64_t kc, int64_t nc, int64_t threads, int64_t tile,
+            int64_t packB, int64_t panels, const SgemmEpilogue *epilogue);
+} // namespace
+
 extern "C" {
 /// C += A * B (C = A * B when `accumulate` is false) for 2-D f32 memrefs,
 /// with A, B or both in the panels SgemmConfig::aPanels/bPanels describe,
@@ -26,6 +35,43 @@ void _mlir_ciface_flash_matmul_panels_f32(
     StridedMemRefType<float, 2> *a, StridedMemRefType<float, 2> *b,
     StridedMemRefType<float, 2> *c, bool accumulate, int64_t mc, int64_t kc,
     int64_t nc, int64_t threads, int64_t tile, int64_t packB, int64_t panels) {
+  matmul(a, b, c, accumulate, mc, kc, nc, threads, tile, packB, panels,
+         nullptr);
+}
+
+/// The same followed by an epilogue (SgemmEpilogue) writing `out`:
+/// `terms` says which of rowBias (1), colBias (2) and residual (4) are
+/// added; then the clamp to [lo, hi] (infinities: no bound). `out` and the
+/// residual need a unit inner stride (MatmulToUkernel only fuses such).
+void _mlir_ciface_flash_matmul_epilogue_f32(
+    StridedMemRefType<float, 2> *a, StridedMemRefType<float, 2> *b,
+    StridedMemRefType<float, 2> *c, bool accumulate, int64_t mc, int64_t kc,
+    int64_t nc, int64_t threads, int64_t tile, int64_t packB, int64_t panels,
+    StridedMemRefType<float, 1> *rowBias, StridedMemRefType<float, 1> *colBias,
+    StridedMemRefType<float, 2> *residual, StridedMemRefType<float, 2> *out,
+    int64_t terms, float lo, float hi) {
+  SgemmEpilogue epilogue;
+  if (terms & 1)
+    epilogue.rowBias = rowBias->data + rowBias->offset;
+  if (terms & 2)
+    epilogue.colBias = colBias->data + colBias->offset;
+  if (terms & 4) {
+    epilogue.residual = residual->data + residual->offset;
+    epilogue.ldr = residual->strides[0];
+  }
+  epilogue.out = out->data + out->offset;
+  epilogue.ldo = out->strides[0];
+  epilogue.lo = lo, epilogue.hi = hi;
+  matmul(a, b, c, accumulate, mc, kc, nc, threads, tile, packB, panels,
+         &epilogue);
+}
+}
+
+namespace {
+void matmul(StridedMemRefType<float, 2> *a, StridedMemRefType<float, 2> *b,
+            StridedMemRefType<float, 2> *c, bool accumulate, int64_t mc,
+            int64_t kc, int64_t nc, int64_t threads, int64_t tile,
+            int64_t packB, int64_t panels, const SgemmEpilogue *epilogue) {
   constexpr int64_t rowsA = kSgemmPanelRows, colsB = kSgemmPanelColumns;
   bool aPanels = panels & 1, bPanels = panels & 2;
   int64_t m = c->sizes[0], n = c->sizes[1];
@@ -41,7 +87,7 @@ void _mlir_ciface_flash_matmul_panels_f32(
     config.aPanels = aPanels, config.bPanels = bPanels;
     sgemm(m, n, k, pa, aPanels ? rowsA : a->strides[0], pb,
           bPanels ? colsB : b->strides[0], pc, c->strides[0], accumulate,
-          config);
+          config, epilogue);
     return;
   }
   auto at = [&](int64_t i, int64_t p) {
@@ -58,9 +104,14 @@ void _mlir_ciface_flash_matmul_panels_f32(
       for (int64_t p = 0; p < k; ++p)
         sum += at(i, p) * bt(p, j);
       pc[i * c->strides[0] + j * c->strides[1]] = sum;
+      if (epilogue) // one element at a time: C's inner stride is not 1
+        epilogue->at(i, j).apply(&pc[i * c->strides[0] + j * c->strides[1]],
+                                 0, 1, 1);
     }
 }
+} // namespace
 
+extern "C" {
 /// The same with neither operand in panels.
 void _mlir_ciface_flash_matmul_f32(StridedMemRefType<float, 2> *a,
                                    StridedMemRefType<float, 2> *b,
@@ -96,6 +147,8 @@ std::vector<std::pair<std::string, void *>> flash::runtime::ukernelSymbols() {
            reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_f32)},
           {"_mlir_ciface_flash_matmul_panels_f32",
            reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_panels_f32)},
+          {"_mlir_ciface_flash_matmul_epilogue_f32",
+           reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_epilogue_f32)},
           {"flash_batch_in_parallel",
            reinterpret_cast<void *>(&flash_batch_in_parallel)},
           // The temporaries' allocator (Allocator.cpp).

@@ -86,13 +86,16 @@ void storeTile(const float *acc, int64_t nr, float *c, int64_t ldc,
 /// C[0:rows, 0:cols] (+)= Ap^T * Bp over kc; portable version.
 void microkernelGeneric(int64_t kc, const float *ap, const float *bp,
                         int64_t bStride, float *c, int64_t ldc, int64_t rows,
-                        int64_t cols, bool accumulate) {
+                        int64_t cols, bool accumulate,
+                        const SgemmEpilogue *epilogue) {
   float acc[MR * NR] = {};
   for (int64_t p = 0; p < kc; ++p)
     for (int64_t r = 0; r < MR; ++r)
       for (int64_t j = 0; j < NR; ++j)
         acc[r * NR + j] += ap[p * MR + r] * bp[p * bStride + j];
   storeTile(acc, NR, c, ldc, rows, cols, accumulate);
+  if (epilogue)
+    epilogue->apply(c, ldc, rows, cols);
 }
 
 /// B's rows are `bStride` apart: NR in a packed panel, ldb when B is read in
@@ -102,7 +105,7 @@ void microkernelGeneric(int64_t kc, const float *ap, const float *bp,
 __attribute__((target("avx2,fma"))) void
 microkernelAvx2(int64_t kc, const float *ap, const float *bp, int64_t bStride,
                 float *c, int64_t ldc, int64_t rows, int64_t cols,
-                bool accumulate) {
+                bool accumulate, const SgemmEpilogue *epilogue) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -127,6 +130,46 @@ microkernelAvx2(int64_t kc, const float *ap, const float *bp, int64_t bStride,
   bool addC = full && accumulate;
   float *out = full ? c : buffer;
   int64_t ld = full ? ldc : NR;
+  if (full && epilogue) {
+    // The epilogue on the accumulators, written to its output: bias and
+    // residual adds, then the clamp (max/min with the bound first keep a
+    // NaN accumulator: the second operand wins when either is NaN).
+    const SgemmEpilogue &e = *epilogue;
+    __m256 col0 = _mm256_setzero_ps(), col1 = _mm256_setzero_ps();
+    if (e.colBias)
+      col0 = _mm256_loadu_ps(e.colBias), col1 = _mm256_loadu_ps(e.colBias + 8);
+    __m256 lo = _mm256_set1_ps(e.lo), hi = _mm256_set1_ps(e.hi);
+    bool clamp = e.lo > -__builtin_inff() || e.hi < __builtin_inff();
+#define FLASH_EPILOGUE(r)                                                      \
+  {                                                                            \
+    float *row = c + r * ldc;                                                  \
+    if (accumulate) {                                                          \
+      c##r##0 = _mm256_add_ps(_mm256_loadu_ps(row), c##r##0);                  \
+      c##r##1 = _mm256_add_ps(_mm256_loadu_ps(row + 8), c##r##1);              \
+    }                                                                          \
+    __m256 bias = e.rowBias ? _mm256_set1_ps(e.rowBias[r]) : col0;             \
+    c##r##0 = _mm256_add_ps(c##r##0, e.rowBias && e.colBias                    \
+                                         ? _mm256_add_ps(bias, col0) : bias);  \
+    c##r##1 = _mm256_add_ps(c##r##1, e.rowBias ? (e.colBias                    \
+                                         ? _mm256_add_ps(bias, col1) : bias)   \
+                                               : col1);                        \
+    if (e.residual) {                                                          \
+      const float *res = e.residual + r * e.ldr;                               \
+      c##r##0 = _mm256_add_ps(c##r##0, _mm256_loadu_ps(res));                  \
+      c##r##1 = _mm256_add_ps(c##r##1, _mm256_loadu_ps(res + 8));              \
+    }                                                                          \
+    if (clamp) {                                                               \
+      c##r##0 = _mm256_min_ps(hi, _mm256_max_ps(lo, c##r##0));                 \
+      c##r##1 = _mm256_min_ps(hi, _mm256_max_ps(lo, c##r##1));                 \
+    }                                                                          \
+    _mm256_storeu_ps(e.out + r * e.ldo, c##r##0);                              \
+    _mm256_storeu_ps(e.out + r * e.ldo + 8, c##r##1);                          \
+  }
+    FLASH_EPILOGUE(0) FLASH_EPILOGUE(1) FLASH_EPILOGUE(2)
+    FLASH_EPILOGUE(3) FLASH_EPILOGUE(4) FLASH_EPILOGUE(5)
+#undef FLASH_EPILOGUE
+    return;
+  }
 #define FLASH_STORE(r)                                                         \
   {                                                                            \
     float *row = out + r * ld;                                                 \
@@ -141,10 +184,14 @@ microkernelAvx2(int64_t kc, const float *ap, const float *bp, int64_t bStride,
 #undef FLASH_STORE
       // clang-format on
       if (!full) storeTile(buffer, NR, c, ldc, rows, cols, accumulate);
+  if (epilogue) // an edge tile: from C, element by element
+    epilogue->apply(c, ldc, rows, cols);
 }
 
+/// The last K slice of a tile gets the epilogue (at the tile), if any.
 using Microkernel = void (*)(int64_t, const float *, const float *, int64_t,
-                             float *, int64_t, int64_t, int64_t, bool);
+                             float *, int64_t, int64_t, int64_t, bool,
+                             const SgemmEpilogue *);
 
 using Vec8 = float __attribute__((vector_size(32)));
 
@@ -155,7 +202,7 @@ template <int R, int V>
 __attribute__((target("avx2,fma"))) void
 microkernelTile(int64_t kc, const float *ap, const float *bp, int64_t bStride,
                 float *c, int64_t ldc, int64_t rows, int64_t cols,
-                bool accumulate) {
+                bool accumulate, const SgemmEpilogue *epilogue) {
   Vec8 acc[R][V] = {};
   for (int64_t p = 0; p < kc; ++p) {
     Vec8 b[V];
@@ -174,6 +221,8 @@ microkernelTile(int64_t kc, const float *ap, const float *bp, int64_t bStride,
     for (int v = 0; v < V; ++v)
       std::memcpy(buffer + (r * V + v) * 8, &acc[r][v], sizeof(Vec8));
   storeTile(buffer, 8 * V, c, ldc, rows, cols, accumulate);
+  if (epilogue)
+    epilogue->apply(c, ldc, rows, cols);
 }
 
 struct Tile {
@@ -226,7 +275,8 @@ Blocking blockingFor(const SgemmConfig &config) {
 /// One thread's share: the whole BLIS loop nest over C[0:m, 0:n].
 void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t ldb, float *c, int64_t ldc,
-                 bool accumulate, const Blocking &blk) {
+                 bool accumulate, const Blocking &blk,
+                 const SgemmEpilogue *epilogue) {
   const int64_t mr = blk.mr, nr = blk.nr, MCb = blk.mc, KCb = blk.kc,
                 NCb = blk.nc;
   // Equal slices rather than full blocks plus a sliver: K = 784 runs as
@@ -269,9 +319,15 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
             // Compiled A panels hold all K columns of their 6 rows.
             const float *ap = blk.aPanels ? a + (ic + ir) * k + pc * mr
                                           : aPacked.get() + ir * kc;
+            // After the last K slice the tile is final: the epilogue runs
+            // on its accumulators before they leave the registers.
+            SgemmEpilogue tileEpilogue;
+            bool last = epilogue && pc + kc == k;
+            if (last)
+              tileEpilogue = epilogue->at(ic + ir, jc + jr);
             blk.kernel(kc, ap, bp, direct ? ldb : nr,
                        c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
-                       accumulate || pc > 0);
+                       accumulate || pc > 0, last ? &tileEpilogue : nullptr);
           }
         }
       }
@@ -285,7 +341,7 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 __attribute__((target_clones("avx2", "default"))) void
 sgemmFewRows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
              const float *b, int64_t ldb, float *c, int64_t ldc,
-             bool accumulate) {
+             bool accumulate, const SgemmEpilogue *epilogue) {
   for (int64_t i = 0; i < m; ++i) {
     float *out = c + i * ldc;
     if (!accumulate)
@@ -311,6 +367,8 @@ sgemmFewRows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
       for (int64_t j = 0; j < n; ++j)
         out[j] += s0 * r0[j];
     }
+    if (epilogue)
+      epilogue->at(i, 0).apply(out, ldc, 1, n);
   }
 }
 } // namespace
@@ -322,13 +380,16 @@ std::vector<std::pair<int, int>> flash::runtime::sgemmTiles() {
 void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
                            int64_t lda, const float *b, int64_t ldb, float *c,
                            int64_t ldc, bool accumulate,
-                           const SgemmConfig &config) {
+                           const SgemmConfig &config,
+                           const SgemmEpilogue *epilogue) {
   if (m == 0 || n == 0)
     return;
   if (k == 0) {
     if (!accumulate)
       for (int64_t i = 0; i < m; ++i)
         std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    if (epilogue)
+      epilogue->apply(c, ldc, m, n);
     return;
   }
   // Compiled panels are 16 wide: the 6x16 tile, and no B-streaming path.
@@ -337,12 +398,18 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
     effective.tile = 0;
   const Blocking blk = blockingFor(effective);
   bool fewRows = m < MR && !config.bPanels && !config.aPanels;
+  // Each stripe's share of the epilogue starts at its own (i0, j0).
   auto serial = [&](int64_t rows, int64_t cols, const float *a0,
-                    const float *b0, float *c0) {
+                    const float *b0, float *c0, int64_t i0, int64_t j0) {
+    SgemmEpilogue part;
+    if (epilogue)
+      part = epilogue->at(i0, j0);
+    const SgemmEpilogue *e = epilogue ? &part : nullptr;
     if (fewRows)
-      sgemmFewRows(rows, cols, k, a0, lda, b0, ldb, c0, ldc, accumulate);
+      sgemmFewRows(rows, cols, k, a0, lda, b0, ldb, c0, ldc, accumulate, e);
     else
-      sgemmSerial(rows, cols, k, a0, lda, b0, ldb, c0, ldc, accumulate, blk);
+      sgemmSerial(rows, cols, k, a0, lda, b0, ldb, c0, ldc, accumulate, blk,
+                  e);
   };
   // Split C into column (or, for narrow C, row) stripes, one per task, each
   // a full serial GEMM: no shared packing buffers, no synchronization.
@@ -353,7 +420,7 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
     parallelFor(split.tasks, [&](int t) {
       int64_t j0 = t * stripe, cols = std::min(stripe, n - j0);
       // In panels, column j0 (a multiple of 16) starts at panel j0 / 16.
-      serial(m, cols, a, blk.bPanels ? b + j0 * k : b + j0, c + j0);
+      serial(m, cols, a, blk.bPanels ? b + j0 * k : b + j0, c + j0, 0, j0);
     });
     return;
   }
@@ -362,9 +429,9 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
       int64_t i0 = t * stripe, rows = std::min(stripe, m - i0);
       // In panels, row i0 (a multiple of 6) starts at panel i0 / 6.
       serial(rows, n, blk.aPanels ? a + i0 * k : a + i0 * lda, b,
-             c + i0 * ldc);
+             c + i0 * ldc, i0, 0);
     });
     return;
   }
-  serial(m, n, a, b, c);
+  serial(m, n, a, b, c, 0, 0);
 }
