@@ -209,27 +209,17 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
   // Kernels: an elementwise op joins the kernel of an operand produced by
   // an elementwise op (or a reduction consuming it joins its producer's)
   // when that producer has this op as its only user, as the Linalg fusion
-  // does. A bias or residual add, ReLU or clamp on a contraction's only
-  // use joins the contraction's kernel, as the sgemm ukernel applies them
-  // tile by tile (MatmulToUkernel's epilogue); everything else that
-  // computes starts a kernel of its own.
-  llvm::SmallPtrSet<Operation *, 16> inEpilogue;
-  auto isEpilogueOp = [](Operation *op) {
-    return isa<AddOp, BiasAddOp, ReluOp, MaxOp, NegOp>(op);
-  };
+  // does; everything else that computes starts a kernel of its own. Then
+  // an elementwise kernel of bias / residual adds and ReLU/clamps on a
+  // contraction's only use joins the contraction's kernel, as the sgemm
+  // ukernel applies it (MatmulToUkernel's epilogue).
   auto fusibleProducer = [&](Operation *op) -> Operation * {
     for (Value v : op->getOperands()) {
       Operation *def = v.getDefiningOp();
       if (!def || !index.count(def) || !def->hasOneUse())
         continue;
-      if (isElementwise(def) && !inEpilogue.contains(def))
+      if (isElementwise(def))
         return def;
-      if (isEpilogueOp(op) &&
-          (isa<MatmulOp, BatchMatmulOp, Conv2DOp>(def) ||
-           inEpilogue.contains(def))) {
-        inEpilogue.insert(op);
-        return def;
-      }
     }
     return nullptr;
   };
@@ -260,6 +250,48 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
     if (kernel.kind == "elementwise" && cost.kind == "reduction")
       kernel.kind = "reduction";
   }
+  // Epilogues: an elementwise kernel whose ops are all bias / residual
+  // adds, ReLU or clamps (max, neg) and that reads a contraction's only
+  // result joins that contraction's kernel.
+  std::vector<int> target(result.kernels.size());
+  for (size_t k = 0; k < result.kernels.size(); ++k) {
+    target[k] = k;
+    KernelCost &kernel = result.kernels[k];
+    if (kernel.kind != "elementwise" ||
+        !llvm::all_of(kernel.ops, [&](int i) {
+          return isa<AddOp, BiasAddOp, ReluOp, MaxOp, NegOp>(opOf[i]);
+        }))
+      continue;
+    for (int i : kernel.ops)
+      for (Value v : opOf[i]->getOperands()) {
+        Operation *def = v.getDefiningOp();
+        if (def && isa<MatmulOp, BatchMatmulOp, Conv2DOp>(def) &&
+            def->hasOneUse() && index.count(def))
+          target[k] = result.ops[index[def]].kernel;
+      }
+  }
+  std::vector<int> renumbered(result.kernels.size(), -1);
+  std::vector<KernelCost> kept;
+  for (size_t k = 0; k < result.kernels.size(); ++k)
+    if (target[k] == static_cast<int>(k)) {
+      renumbered[k] = kept.size();
+      kept.push_back(result.kernels[k]);
+      kept.back().id = renumbered[k];
+    }
+  for (size_t k = 0; k < result.kernels.size(); ++k)
+    if (target[k] != static_cast<int>(k)) {
+      KernelCost &into = kept[renumbered[target[k]]];
+      into.ops.insert(into.ops.end(), result.kernels[k].ops.begin(),
+                      result.kernels[k].ops.end());
+      into.flops += result.kernels[k].flops;
+    }
+  for (OpCost &cost : result.ops)
+    if (cost.kernel >= 0)
+      cost.kernel = renumbered[target[cost.kernel]];
+  result.kernels = std::move(kept);
+  for (KernelCost &kernel : result.kernels)
+    llvm::sort(kernel.ops);
+
   // Traffic of a kernel: operands produced outside it, results used outside
   // it (or returned). Views pass their operand's bytes through.
   for (KernelCost &kernel : result.kernels) {

@@ -19,3 +19,17 @@ func.func @layer(%x: tensor<8x16xf32>, %w: tensor<16x16xf32>, %b: tensor<16xf32>
   %4 = flash.reshape %3 {shape = array<i64: 128>} : (tensor<8x16xf32>) -> tensor<128xf32>
   return %4 : tensor<128xf32>
 }
+
+// A bias add and ReLU alone on a matmul's result are its epilogue (the
+// sgemm ukernel applies them tile by tile): one contraction kernel.
+// CHECK-LABEL: cost of @epilogue
+// CHECK: op flash.add kind=elementwise kernel=0
+// CHECK: op flash.relu kind=elementwise kernel=0
+// CHECK: kernel 0 kind=contraction ops=3 flops=4352 in=1600 out=512
+// CHECK-NOT: kernel 1
+func.func @epilogue(%x: tensor<8x16xf32>, %w: tensor<16x16xf32>, %b: tensor<16xf32>) -> tensor<8x16xf32> {
+  %0 = flash.matmul %x, %w : (tensor<8x16xf32>, tensor<16x16xf32>) -> tensor<8x16xf32>
+  %1 = flash.add %0, %b : (tensor<8x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+  %2 = flash.relu %1 : tensor<8x16xf32>
+  return %2 : tensor<8x16xf32>
+}
