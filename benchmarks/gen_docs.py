@@ -125,6 +125,19 @@ def zoo_summary() -> str:
     return "; ".join(parts)
 
 
+def zoo_ablation_table() -> str:
+    """Per model and thread count: the default time and each switch's
+    effect (seconds off / seconds on)."""
+    data = result("ablation-zoo")
+    labels = list(data["switches"])
+    rows = ["| model | threads | default ms | " + " | ".join(f"{l} off" for l in labels) + " |",
+            "|---|---:|---:|" + "---:|" * len(labels)]
+    for row in data["rows"]:
+        rows.append(f"| {row['name']} | {row['threads']} | {row['seconds']['default'] * 1e3:.2f} | "
+                    + " | ".join(f"{row['speedup'][l]:.2f}x" for l in labels) + " |")
+    return "\n".join(rows)
+
+
 # ---- benchmarks/bench_overhead.py -------------------------------------------
 
 OVERHEAD_LABELS = {
