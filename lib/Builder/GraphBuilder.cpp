@@ -94,24 +94,28 @@ int GraphBuilder::addInput(const std::vector<int64_t> &shape,
       impl->body->addArgument(type, impl->builder.getUnknownLoc()));
 }
 
+/// A flash.constant of `shape` holding `data`, with element type `element`.
+template <typename T>
+static Value constantOf(OpBuilder &builder, Location loc, Type element,
+                        const T *data, const std::vector<int64_t> &shape) {
+  auto type = RankedTensorType::get(shape, element);
+  auto attr = DenseElementsAttr::get(
+      type, llvm::ArrayRef<T>(data, type.getNumElements()));
+  return mlir::flash::ConstantOp::create(builder, loc, attr);
+}
+
 int GraphBuilder::addConstant(const float *data,
                               const std::vector<int64_t> &shape,
                               const SourceLocation &loc) {
-  auto type = RankedTensorType::get(shape, Float32Type::get(&impl->ctx));
-  auto attr = DenseElementsAttr::get(
-      type, llvm::ArrayRef<float>(data, type.getNumElements()));
-  return impl->add(mlir::flash::ConstantOp::create(impl->builder,
-                                                   impl->location(loc), attr));
+  return impl->add(constantOf(impl->builder, impl->location(loc),
+                              Float32Type::get(&impl->ctx), data, shape));
 }
 
 int GraphBuilder::addConstant(const int64_t *data,
                               const std::vector<int64_t> &shape,
                               const SourceLocation &loc) {
-  auto type = RankedTensorType::get(shape, IntegerType::get(&impl->ctx, 64));
-  auto attr = DenseElementsAttr::get(
-      type, llvm::ArrayRef<int64_t>(data, type.getNumElements()));
-  return impl->add(mlir::flash::ConstantOp::create(impl->builder,
-                                                   impl->location(loc), attr));
+  return impl->add(constantOf(impl->builder, impl->location(loc),
+                              IntegerType::get(&impl->ctx, 64), data, shape));
 }
 
 int GraphBuilder::addOp(

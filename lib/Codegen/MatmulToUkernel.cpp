@@ -292,8 +292,7 @@ groupDims(ArrayRef<int64_t> domain, ArrayRef<int64_t> cShape) {
 /// The elementwise generic right after `op` (views in between) that reads
 /// its result `c` and is a bias / residual / clamp epilogue the ukernel can
 /// apply (see the pass description); nothing otherwise.
-std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c,
-                                      const MatmulForm &form) {
+std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c) {
   Operation *next = op->getNextNode();
   while (next && isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(next))
     next = next->getNextNode();
@@ -389,7 +388,6 @@ std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c,
       }
     }
   }
-  (void)form;
   // The body: adds of biases and the residual to the product, then a
   // clamp. A value is the product (plain or negated) or a constant.
   Block &body = generic.getRegion().front();
@@ -595,7 +593,7 @@ struct MatmulToUkernel
       // With an epilogue the call goes where the generic was (after the
       // views of C between them, which it may read).
       std::optional<Epilogue> epi =
-          epilogue ? matchEpilogue(op, c, form) : std::nullopt;
+          epilogue ? matchEpilogue(op, c) : std::nullopt;
       OpBuilder b(epi ? epi->generic.getOperation() : op.getOperation());
       Location loc = op.getLoc();
       linalg::FillOp fill = zeroFillBefore(op, c);

@@ -29,7 +29,7 @@ class Compiled:
         self.options = ""  # the pipeline options it was compiled with
         self.entry = executable.entry
         self.input_shapes = [tuple(s) for s, _ in executable.inputs]
-        self.input_dtypes = [np.dtype(_NUMPY_DTYPES[d]) for _, d in executable.inputs]
+        self.input_dtypes = [NUMPY_DTYPES[d] for _, d in executable.inputs]
         self.output_shapes = [tuple(s) for s, _ in executable.outputs]
 
     @property
@@ -110,8 +110,11 @@ def compile_mlir(source: str, entry: str | None = None,
     return compiled
 
 
-# The runtime's dtype names (TensorSpec) as NumPy's.
-_NUMPY_DTYPES = {"f32": np.float32, "i64": np.int64, "i32": np.int32}
+# The runtime's dtype names (TensorSpec, GraphBuilder) and NumPy's: the one
+# table the tracer, the eager ops and the call path read.
+NUMPY_DTYPES = {"f32": np.dtype(np.float32), "i64": np.dtype(np.int64),
+                "i32": np.dtype(np.int32)}
+NATIVE_DTYPES = {dtype: name for name, dtype in NUMPY_DTYPES.items()}
 
 
 def as_index(value, dtype, op: str, index: int) -> np.ndarray:

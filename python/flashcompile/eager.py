@@ -21,11 +21,9 @@ import numpy as np
 
 from . import _flashcompile as _native
 from . import tuned as _tuned
-from .compiled import Compiled, as_f32, as_index, compile_mlir
+from .compiled import NATIVE_DTYPES, Compiled, as_f32, as_index, compile_mlir
 from .tracing import caller_location, trace_of
 
-_DTYPE_NAMES = {np.dtype(np.float32).str: "f32", np.dtype(np.int64).str: "i64",
-                np.dtype(np.int32).str: "i32"}
 _cache: dict = {}   # key -> Compiled
 _fast: dict = {}    # the same key -> the native executable, for the fast path
 _stats = {"hits": 0, "misses": 0}
@@ -94,7 +92,7 @@ def compiled_op(op: str, arrays, attrs) -> tuple[Compiled, list]:
         _stats["misses"] += 1
         file, line = caller_location()
         builder = _native.GraphBuilder()
-        args = [builder.add_input(list(a.shape), _DTYPE_NAMES[a.dtype.str])
+        args = [builder.add_input(list(a.shape), NATIVE_DTYPES[a.dtype])
                 for a in arrays]
         result = builder.add_op(op, args, dict(attrs or {}), file, line)
         text = builder.finish(op.split(".")[1], [result])

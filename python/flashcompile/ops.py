@@ -420,6 +420,29 @@ def gather(x, indices, axis: int = 0):
     return dispatch("flash.gather", [x, indices], {"axis": axis})
 
 
+def gather_nd(x, indices):
+    """ONNX GatherND (batch_dims 0) with constant integer `indices` of
+    shape (..., k): x[indices[..., 0], ..., indices[..., k-1]] followed by
+    x's other dimensions (NumPy's x[tuple(np.moveaxis(indices, -1, 0))]),
+    as one gather over x's first k dimensions flattened. Negative indices
+    count from the end."""
+    idx = np.asarray(indices)
+    shape = _shape(x, "flash.gather")
+    if not np.issubdtype(idx.dtype, np.integer) or idx.ndim < 1 or \
+            not 1 <= idx.shape[-1] <= len(shape):
+        raise ValueError(f"flash.gather: indices of shape {idx.shape} and dtype {idx.dtype} "
+                         f"do not index the leading dimensions of shape {shape}")
+    lead = shape[:idx.shape[-1]]
+    bounds = np.array(lead, np.int64)
+    if idx.size and (np.any(idx < -bounds) or np.any(idx >= bounds)):
+        raise ValueError(f"flash.gather: indices out of range for the leading dimensions "
+                         f"{lead} of shape {shape}")
+    idx = np.where(idx < 0, idx + bounds, idx)
+    linear = np.ravel_multi_index(tuple(np.moveaxis(idx, -1, 0)), lead)
+    flat = reshape(x, (int(np.prod(lead, dtype=np.int64)), *shape[len(lead):]))
+    return gather(flat, np.asarray(linear, np.int64), 0)
+
+
 def embedding(indices, table):
     """torch.nn.functional.embedding: the rows of `table` (V x D) at
     `indices`, shape indices.shape + (D,)."""

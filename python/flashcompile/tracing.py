@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 from . import _flashcompile as _native
-from .compiled import Compiled, compile_mlir
+from .compiled import NATIVE_DTYPES, NUMPY_DTYPES, Compiled, compile_mlir
 
 # What each operator on a Tracer, and each NumPy ufunc applied to one, means:
 # an fc op function, registered by the op table (flashcompile.ops) under the
@@ -29,11 +29,8 @@ OPERATORS: dict = {}
 UFUNCS: dict = {}
 
 # Integer tensors only index (flash.gather) or convert (flash.cast).
-INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
-_NATIVE_DTYPE = {np.dtype(np.float32): "f32", np.dtype(np.int64): "i64",
-                 np.dtype(np.int32): "i32"}
-_NUMPY_DTYPE = {"i64": np.int64, "i32": np.int32}
-_F32 = np.dtype(np.float32)
+INDEX_DTYPES = (NUMPY_DTYPES["i64"], NUMPY_DTYPES["i32"])
+_F32 = NUMPY_DTYPES["f32"]
 
 
 def caller_location():
@@ -66,7 +63,7 @@ class Trace:
         if dtype not in INDEX_DTYPES and dtype != np.float32:
             raise TypeError(f"{self.name}: an input of dtype {dtype} and shape "
                             f"{tuple(shape)}; float32 (or int64/int32 indices) is required")
-        handle = self.builder.add_input(list(shape), _NATIVE_DTYPE[dtype])
+        handle = self.builder.add_input(list(shape), NATIVE_DTYPES[dtype])
         self.record.append(("input", handle, tuple(shape), dtype))
         return Tracer(self, handle, tuple(shape), dtype)
 
@@ -120,9 +117,7 @@ class Trace:
         handle = self.builder.add_op(name, handles, dict(attrs or {}), file, line)
         shape = tuple(self.builder.shape(handle))
         self.record.append(("op", handle, name, handles, dict(attrs or {}), shape))
-        dtype = self.builder.dtype(handle)
-        return Tracer(self, handle, shape,
-                      _F32 if dtype == "f32" else np.dtype(_NUMPY_DTYPE[dtype]))
+        return Tracer(self, handle, shape, NUMPY_DTYPES[self.builder.dtype(handle)])
 
 
 def trace_of(values):

@@ -115,6 +115,10 @@ Value scalarBody(LessEqualOp, OpBuilder &b, Location loc, ValueRange x) {
   return comparison(b, loc, arith::CmpFPredicate::OLE, x);
 }
 
+Value scalarBody(CastOp, OpBuilder &b, Location loc, ValueRange x) {
+  return arith::SIToFPOp::create(b, loc, b.getF32Type(), x[0]);
+}
+
 Value scalarBody(SelectOp, OpBuilder &b, Location loc, ValueRange x) {
   Value zero = constantLike(b, loc, x[0], 0.0);
   Value chosen =
@@ -225,5 +229,6 @@ void mlir::flash::populateElementwisePatterns(RewritePatternSet &patterns) {
                ElementwiseLowering<SqrtOp>, ElementwiseLowering<NegOp>,
                ElementwiseLowering<EqualOp>, ElementwiseLowering<NotEqualOp>,
                ElementwiseLowering<LessOp>, ElementwiseLowering<LessEqualOp>,
-               ElementwiseLowering<SelectOp>, BiasAddLowering>(patterns.getContext());
+               ElementwiseLowering<SelectOp>, ElementwiseLowering<CastOp>,
+               BiasAddLowering>(patterns.getContext());
 }

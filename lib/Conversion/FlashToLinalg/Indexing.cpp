@@ -1,9 +1,9 @@
-//===- Indexing.cpp - Lower flash.gather and flash.cast -------------------===//
+//===- Indexing.cpp - Lower flash.gather ----------------------------------===//
 //
 // flash.gather becomes one linalg.generic over the result whose body reads
 // the data element with tensor.extract at the run-time index (the form
-// MLIR's vectorizer recognizes as a gather); flash.cast is arith.sitofp
-// elementwise.
+// MLIR's vectorizer recognizes as a gather). (flash.cast is elementwise:
+// Elementwise.cpp.)
 //
 //===----------------------------------------------------------------------===//
 #include "Patterns.h"
@@ -73,34 +73,8 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
   }
 };
 
-struct CastLowering : OpConversionPattern<CastOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(CastOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    auto type = cast<RankedTensorType>(op.getType());
-    int64_t rank = type.getRank();
-    SmallVector<AffineMap> maps(2, rewriter.getMultiDimIdentityMap(rank));
-    SmallVector<utils::IteratorType> iterators(rank,
-                                               utils::IteratorType::parallel);
-    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                         type.getElementType());
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{type}, ValueRange{adaptor.getInput()},
-        ValueRange{init}, maps, iterators,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          linalg::YieldOp::create(
-              b, l,
-              ValueRange{arith::SIToFPOp::create(b, l, type.getElementType(),
-                                                 args[0])});
-        });
-    rewriter.replaceOp(op, generic.getResult(0));
-    return success();
-  }
-};
 } // namespace
 
 void mlir::flash::populateIndexingPatterns(RewritePatternSet &patterns) {
-  patterns.add<GatherLowering, CastLowering>(patterns.getContext());
+  patterns.add<GatherLowering>(patterns.getContext());
 }

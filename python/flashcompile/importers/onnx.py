@@ -474,18 +474,9 @@ def _cast(node, xs):
 
 
 def _gather_nd(node, xs):
-    """GatherND (batch_dims 0) with constant indices into a run-time tensor:
-    one flash.gather over the indexed leading dimensions flattened."""
+    """GatherND (batch_dims 0) with constant indices into a run-time tensor."""
     node.only(batch_dims=[0])
-    data, idx = _f32(node, xs[0]), np.asarray(_const(node, xs[1], "the indices"), np.int64)
-    shape, k = _shape(data), idx.shape[-1]
-    lead = shape[:k]
-    if np.any(idx < -np.array(lead)) or np.any(idx >= np.array(lead)):
-        node.fail(f"indices out of range for the leading dimensions {lead}")
-    idx = np.where(idx < 0, idx + np.array(lead), idx)
-    linear = np.ravel_multi_index(tuple(np.moveaxis(idx, -1, 0)), lead)
-    flat = F.reshape(data, (int(np.prod(lead, dtype=np.int64)), *shape[k:]))
-    return [F.gather(flat, np.asarray(linear, np.int64), 0)]
+    return [F.gather_nd(_f32(node, xs[0]), _const(node, xs[1], "the indices"))]
 
 
 def _where(node, xs):

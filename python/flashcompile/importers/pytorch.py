@@ -481,25 +481,15 @@ def _logical(fn, *names):
 
 def _advanced_index(n):
     """x[i0, i1, ...] with constant integer index arrays on the leading
-    dimensions (NumPy's advanced indexing, which broadcasts them): one
-    gather over those dimensions flattened."""
+    dimensions (NumPy's advanced indexing, which broadcasts them)."""
     x, indices = n["self"], list(n["indices"])
     if any(i is None or not _is_const(i) for i in indices):
         n.fail("only constant index arrays on the leading dimensions are supported")
-    shape = _shape(x)
-    k = len(indices)
-    lead = shape[:k]
     try:
         idx = np.broadcast_arrays(*[np.asarray(i, np.int64) for i in indices])
     except ValueError as e:
         n.fail(f"index arrays do not broadcast: {e}")
-    for d, (i, size) in enumerate(zip(idx, lead)):
-        if i.size and (i.min() < -size or i.max() >= size):
-            n.fail(f"index out of range for dimension {d} of size {size}")
-    linear = np.ravel_multi_index(tuple(np.where(i < 0, i + s, i) for i, s in zip(idx, lead)),
-                                  lead) if k else np.zeros((), np.int64)
-    flat = F.reshape(_f32(n, x), (int(np.prod(lead, dtype=np.int64)), *shape[k:]))
-    return F.gather(flat, np.asarray(linear, np.int64), 0)
+    return F.gather_nd(_f32(n, x), np.stack(idx, -1))
 
 
 def _embedding(n):
