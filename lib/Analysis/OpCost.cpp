@@ -314,26 +314,31 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
 
 namespace {
 /// flash-opt --flash-print-cost: the cost table of every function, for
-/// tests and for a look from the command line.
-struct PrintGraphCost
-    : PassWrapper<PrintGraphCost, OperationPass<func::FuncOp>> {
+/// tests and for a look from the command line. A module pass, so the
+/// functions print whole and in order (a function pass runs them on
+/// several threads, whose lines interleave).
+struct PrintGraphCost : PassWrapper<PrintGraphCost, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(PrintGraphCost)
   StringRef getArgument() const final { return "flash-print-cost"; }
   StringRef getDescription() const final {
     return "Print the FLOPs, bytes and fused kernel of every Flash op";
   }
   void runOnOperation() override {
-    GraphCost cost = analyzeGraphCost(getOperation());
     llvm::raw_ostream &os = llvm::outs();
-    os << "cost of @" << getOperation().getName() << "\n";
-    for (const OpCost &op : cost.ops)
-      os << "  op " << op.op << " kind=" << op.kind << " kernel=" << op.kernel
-         << " flops=" << op.flops << " in=" << op.bytesIn
-         << " out=" << op.bytesOut << "\n";
-    for (const KernelCost &k : cost.kernels)
-      os << "  kernel " << k.id << " kind=" << k.kind
-         << " ops=" << k.ops.size() << " flops=" << k.flops
-         << " in=" << k.bytesIn << " out=" << k.bytesOut << "\n";
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      GraphCost cost = analyzeGraphCost(func);
+      os << "cost of @" << func.getName() << "\n";
+      for (const OpCost &op : cost.ops)
+        os << "  op " << op.op << " kind=" << op.kind << " kernel=" << op.kernel
+           << " flops=" << op.flops << " in=" << op.bytesIn
+           << " out=" << op.bytesOut << "\n";
+      for (const KernelCost &k : cost.kernels)
+        os << "  kernel " << k.id << " kind=" << k.kind
+           << " ops=" << k.ops.size() << " flops=" << k.flops
+           << " in=" << k.bytesIn << " out=" << k.bytesOut << "\n";
+    }
     markAllAnalysesPreserved();
   }
 };
