@@ -138,6 +138,25 @@ def zoo_ablation_table() -> str:
     return "\n".join(rows)
 
 
+# ---- benchmarks/bench_depthwise.py ------------------------------------------
+
+def depthwise_measured() -> str:
+    """The depthwise layers table with where it was measured."""
+    data = result("depthwise")
+    rows = [measured("depthwise") + ", each layer with its bias and ReLU6 "
+            "(`python3 benchmarks/bench_depthwise.py`; a cell is the contender's time over "
+            "the ukernel's: above 1.0x the ukernel is faster):", "",
+            "| layer | from | threads | ukernel us | vs generated loops | vs ONNX Runtime | vs torch |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for r in data["rows"]:
+        s = r["speedup"]
+        rows.append(f"| {r['channels']}x{r['size']}x{r['size']} {r['kernel']}x{r['kernel']} "
+                    f"s{r['stride']} | {r['where']} | {r['threads']} | "
+                    f"{r['seconds']['ukernel'] * 1e6:.0f} | {s['loops']:.2f}x | "
+                    f"{s['onnxruntime']:.2f}x | {s['torch']:.2f}x |")
+    return "\n".join(rows)
+
+
 # ---- benchmarks/bench_overhead.py -------------------------------------------
 
 OVERHEAD_LABELS = {

@@ -73,6 +73,7 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
     ukernel.constantPanels = options.constantPanels;
     ukernel.epilogue = options.fuseEpilogue;
     pm.addPass(createMatmulToUkernel(ukernel));
+    pm.addPass(createDepthwiseToUkernel({options.fuseEpilogue}));
   }
   LinalgToLoopsOptions loops;
   loops.parallelMinIterations = options.parallelMinIterations;

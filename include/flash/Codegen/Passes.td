@@ -67,6 +67,35 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def DepthwiseToUkernel : Pass<"flash-depthwise-to-ukernel", "ModuleOp"> {
+  let summary = "Replace f32 depthwise convolutions on memrefs by calls to "
+                "the depthwise ukernel.";
+  let description = [{
+    The `linalg.generic` FlashToLinalg emits for a convolution with one
+    input channel per group (loops n, g, f, c, oh, kh, kw, ow over the
+    input and output split into groups by `expand_shape`, c of extent 1)
+    becomes `func.call @flash_depthwise_conv2d_f32` (lib/Runtime/Ukernels,
+    Depthwise.cpp), which takes the input unpadded, so the zero padding
+    before it (an allocation filled with zeros and a copy of the input
+    into its interior, as `tensor.pad` bufferizes) goes: the ukernel reads
+    zeros outside the input without storing them. The zeros or the bias
+    broadcast the output starts from becomes the call's bias.
+
+    With `epilogue`, the elementwise generic right after it that adds a
+    residual and clamps (ReLU, ReLU6; the same matcher as
+    `flash-matmul-to-ukernel`'s) is applied by the call too, which then
+    writes that generic's output; not with bias adds (the bias already
+    came from the initial value), nor when the output is the input.
+  }];
+  let options = [
+    Option<"epilogue", "epilogue", "bool", /*default=*/"true",
+           "Fuse a following residual / clamp generic into the call">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def ConvToIm2col : Pass<"flash-conv-to-im2col", "ModuleOp"> {
   let summary = "Rewrite 2-D convolutions as im2col + matrix multiplication.";
   let description = [{

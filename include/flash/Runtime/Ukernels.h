@@ -217,6 +217,36 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
            const SgemmConfig &config = {},
            const SgemmEpilogue *epilogue = nullptr);
 
+/// A depthwise convolution (NCHW, one input channel per group, each giving
+/// `multiplier` output channels) with its padding, bias and epilogue:
+/// out[n][o][y][x] = clamp(bias[o] + residual[n][o][y][x] +
+///   sum_{i,j} w[o][i][j] * in[n][o / multiplier][y*sh + i*dh - padTop]
+///                                              [x*sw + j*dw - padLeft],
+/// lo, hi), reading zeros outside the input (the padding is not
+/// materialized). Strides are in elements; the innermost stride of the
+/// input, output and residual is 1; the filter is dense [C*multiplier][kh][kw].
+struct DepthwiseConv {
+  int64_t batch = 1, channels = 0, multiplier = 1;
+  int64_t h = 0, w = 0, oh = 0, ow = 0, kh = 0, kw = 0;
+  int64_t sh = 1, sw = 1, dh = 1, dw = 1, padTop = 0, padLeft = 0;
+  const float *input = nullptr;
+  int64_t inN = 0, inC = 0, inH = 0;
+  const float *filter = nullptr;
+  const float *bias = nullptr; ///< one per output channel, or none
+  const float *residual = nullptr;
+  int64_t resN = 0, resC = 0, resH = 0;
+  float *out = nullptr;
+  int64_t outN = 0, outC = 0, outH = 0;
+  float lo = -__builtin_inff(), hi = __builtin_inff();
+};
+
+/// Runs it, output planes spread over the threads when there is enough
+/// work. Why hand-written: a depthwise convolution has no reduction over
+/// channels for the sgemm ukernel, and generated loops (vectorized along a
+/// row) reload every input and output element once per filter tap and
+/// gather strided inputs element by element (docs/ukernels.md).
+void depthwiseConv2d(const DepthwiseConv &conv);
+
 /// Threads used by the ukernels (default: all hardware threads).
 void setNumThreads(int threads);
 int getNumThreads();

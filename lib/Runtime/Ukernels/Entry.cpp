@@ -137,6 +137,43 @@ int32_t flash_batch_in_parallel(int64_t batches, int64_t callFlops) {
 }
 
 extern "C" {
+/// A depthwise convolution (DepthwiseConv): input [N, C, H, W], output
+/// [N, C*M, OH, OW], the filter dense [C*M * kh * kw]; the residual, when
+/// `terms` & 4, of the output's shape; the bias, when `terms` & 1, one per
+/// output channel. Innermost strides of input, output and residual are 1
+/// (DepthwiseToUkernel only calls it so).
+void _mlir_ciface_flash_depthwise_conv2d_f32(
+    StridedMemRefType<float, 4> *input, StridedMemRefType<float, 1> *filter,
+    StridedMemRefType<float, 1> *bias, StridedMemRefType<float, 4> *residual,
+    StridedMemRefType<float, 4> *out, int64_t kh, int64_t kw, int64_t sh,
+    int64_t sw, int64_t dh, int64_t dw, int64_t padTop, int64_t padLeft,
+    int64_t terms, float lo, float hi) {
+  DepthwiseConv c;
+  c.batch = input->sizes[0], c.channels = input->sizes[1];
+  c.multiplier = c.channels ? out->sizes[1] / c.channels : 1;
+  c.h = input->sizes[2], c.w = input->sizes[3];
+  c.oh = out->sizes[2], c.ow = out->sizes[3];
+  c.kh = kh, c.kw = kw, c.sh = sh, c.sw = sw, c.dh = dh, c.dw = dw;
+  c.padTop = padTop, c.padLeft = padLeft;
+  c.input = input->data + input->offset;
+  c.inN = input->strides[0], c.inC = input->strides[1];
+  c.inH = input->strides[2];
+  c.filter = filter->data + filter->offset;
+  if (terms & 1)
+    c.bias = bias->data + bias->offset;
+  if (terms & 4) {
+    c.residual = residual->data + residual->offset;
+    c.resN = residual->strides[0], c.resC = residual->strides[1];
+    c.resH = residual->strides[2];
+  }
+  c.out = out->data + out->offset;
+  c.outN = out->strides[0], c.outC = out->strides[1], c.outH = out->strides[2];
+  c.lo = lo, c.hi = hi;
+  depthwiseConv2d(c);
+}
+}
+
+extern "C" {
 void *_mlir_memref_to_llvm_alloc(size_t size);
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
 void _mlir_memref_to_llvm_free(void *ptr);
@@ -149,6 +186,8 @@ std::vector<std::pair<std::string, void *>> flash::runtime::ukernelSymbols() {
            reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_panels_f32)},
           {"_mlir_ciface_flash_matmul_epilogue_f32",
            reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_epilogue_f32)},
+          {"_mlir_ciface_flash_depthwise_conv2d_f32",
+           reinterpret_cast<void *>(&_mlir_ciface_flash_depthwise_conv2d_f32)},
           {"flash_batch_in_parallel",
            reinterpret_cast<void *>(&flash_batch_in_parallel)},
           // The temporaries' allocator (Allocator.cpp).

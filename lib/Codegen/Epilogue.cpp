@@ -1,0 +1,233 @@
+//===- Epilogue.cpp - Elementwise epilogues a ukernel call absorbs --------===//
+#include "Epilogue.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+
+namespace mlir::flash {
+
+/// The buffer a chain of reshapes (collapse/expand_shape) views: the same
+/// elements in the same order.
+Value rootOf(Value v) {
+  while (true) {
+    if (auto c = v.getDefiningOp<memref::CollapseShapeOp>())
+      v = c.getSrc();
+    else if (auto e = v.getDefiningOp<memref::ExpandShapeOp>())
+      v = e.getSrc();
+    else
+      return v;
+  }
+}
+
+bool isDenseStatic(Type type) {
+  auto m = dyn_cast<MemRefType>(type);
+  return m && m.hasStaticShape() && m.getElementType().isF32() &&
+         m.getLayout().isIdentity();
+}
+
+/// The generic's dims grouped per dim of C's shape: consecutive dims whose
+/// sizes multiply to each of C's (trailing unit dims join the last group),
+/// or nothing.
+std::optional<SmallVector<ReassociationIndices>>
+groupDims(ArrayRef<int64_t> domain, ArrayRef<int64_t> cShape) {
+  SmallVector<ReassociationIndices> groups;
+  int64_t d = 0, n = domain.size();
+  for (int64_t size : cShape) {
+    ReassociationIndices group;
+    int64_t product = 1;
+    do {
+      if (d == n)
+        return std::nullopt;
+      product *= domain[d];
+      group.push_back(d++);
+    } while (d < n && product < size);
+    if (product != size)
+      return std::nullopt;
+    groups.push_back(group);
+  }
+  while (d < n && domain[d] == 1)
+    groups.back().push_back(d++);
+  if (d != n || groups.empty())
+    return std::nullopt;
+  return groups;
+}
+
+/// The elementwise generic right after `op` (views in between) that reads
+/// its result `c` and is a bias / residual / clamp epilogue the ukernel can
+/// apply (see the pass description); nothing otherwise.
+std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c) {
+  Operation *next = op->getNextNode();
+  while (next && isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(next))
+    next = next->getNextNode();
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!generic || !generic.hasPureBufferSemantics() ||
+      generic.getNumDpsInits() != 1 || !isDenseStatic(c.getType()) ||
+      generic.getNumParallelLoops() != generic.getNumLoops())
+    return std::nullopt;
+  Value cRoot = rootOf(c);
+  auto cType = cast<MemRefType>(c.getType());
+  ArrayRef<int64_t> cShape = cType.getShape();
+  SmallVector<int64_t> domain = generic.getStaticLoopRanges();
+  auto groups = groupDims(domain, cShape);
+  if (!groups)
+    return std::nullopt;
+  Epilogue e;
+  e.generic = generic;
+  e.groups = *groups;
+  // The dim of the generic that is the only non-unit one of C's dim `cDim`.
+  auto soleDim = [&](unsigned dim, size_t cDim) {
+    for (int64_t g : e.groups[cDim])
+      if (g != dim && domain[g] != 1)
+        return false;
+    return llvm::is_contained(e.groups[cDim], static_cast<int64_t>(dim));
+  };
+  size_t rowsDim = cShape.size() - 2, colsDim = cShape.size() - 1;
+  // Roles of the block arguments: the product (acc), biases, residual.
+  enum class Role { None, Acc, RowBias, ColBias, Residual };
+  SmallVector<Role> roles;
+  int accIndex = -1;
+  for (OpOperand *in : generic.getDpsInputOperands()) {
+    Value v = in->get();
+    AffineMap map = generic.getMatchingIndexingMap(in);
+    Role role = Role::None;
+    if (!isDenseStatic(v.getType()))
+      return std::nullopt;
+    auto type = cast<MemRefType>(v.getType());
+    if (rootOf(v) == cRoot) {
+      if (accIndex >= 0 || !map.isIdentity())
+        return std::nullopt;
+      role = Role::Acc;
+      accIndex = roles.size();
+    } else if (map.isIdentity() && type.getShape() == ArrayRef(domain)) {
+      if (e.residual)
+        return std::nullopt;
+      role = Role::Residual, e.residual = v;
+    } else if (type.getRank() == 1 && map.getNumResults() == 1 &&
+               isa<AffineDimExpr>(map.getResult(0))) {
+      unsigned dim = cast<AffineDimExpr>(map.getResult(0)).getPosition();
+      if (soleDim(dim, rowsDim) && !e.rowBias)
+        role = Role::RowBias, e.rowBias = v;
+      else if (soleDim(dim, colsDim) && !e.colBias)
+        role = Role::ColBias, e.colBias = v;
+      else
+        return std::nullopt;
+    } else {
+      return std::nullopt;
+    }
+    roles.push_back(role);
+  }
+  if (accIndex < 0)
+    return std::nullopt;
+  // The output: the generic's shape, dense; not A or B (tiles are written
+  // while the product still reads them).
+  OpOperand *init = generic.getDpsInitOperand(0);
+  Value out = init->get();
+  if (!isDenseStatic(out.getType()) ||
+      !generic.getMatchingIndexingMap(init).isIdentity())
+    return std::nullopt;
+  Value outRoot = rootOf(out);
+  for (Value operand : op.getDpsInputs())
+    if (rootOf(operand) == outRoot)
+      return std::nullopt;
+  e.out = out;
+  // C must not be read after the generic unless the generic writes it.
+  if (outRoot != cRoot) {
+    if (!cRoot.getDefiningOp<memref::AllocOp>())
+      return std::nullopt;
+    SmallVector<Value> views{cRoot};
+    while (!views.empty()) {
+      Value v = views.pop_back_val();
+      for (Operation *user : v.getUsers()) {
+        if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user)) {
+          views.push_back(user->getResult(0));
+          continue;
+        }
+        if (user == generic.getOperation() || isa<memref::DeallocOp>(user) ||
+            user->getBlock() != op->getBlock() ||
+            user->isBeforeInBlock(generic))
+          continue;
+        return std::nullopt;
+      }
+    }
+  }
+  // The body: adds of biases and the residual to the product, then a
+  // clamp. A value is the product (plain or negated) or a constant.
+  Block &body = generic.getRegion().front();
+  enum class Kind { Acc, NegAcc, Other };
+  llvm::DenseMap<Value, Kind> kind;
+  kind[body.getArgument(accIndex)] = Kind::Acc;
+  SmallVector<bool> used(roles.size(), false);
+  bool clamped = false;
+  auto constantOf = [](Value v) -> std::optional<float> {
+    FloatAttr attr;
+    if (matchPattern(v, m_Constant(&attr)))
+      return static_cast<float>(attr.getValueAsDouble());
+    return std::nullopt;
+  };
+  auto kindOf = [&](Value v) {
+    auto it = kind.find(v);
+    return it == kind.end() ? Kind::Other : it->second;
+  };
+  for (Operation &inner : body.without_terminator()) {
+    Value result = inner.getNumResults() == 1 ? inner.getResult(0) : Value();
+    if (auto add = dyn_cast<arith::AddFOp>(inner)) {
+      Value x = add.getLhs(), y = add.getRhs();
+      if (kindOf(y) == Kind::Acc)
+        std::swap(x, y);
+      auto arg = dyn_cast<BlockArgument>(y);
+      if (clamped || kindOf(x) != Kind::Acc || !arg ||
+          arg.getOwner() != &body || arg.getArgNumber() >= roles.size() ||
+          roles[arg.getArgNumber()] == Role::Acc || used[arg.getArgNumber()])
+        return std::nullopt;
+      used[arg.getArgNumber()] = true;
+      kind[result] = Kind::Acc;
+    } else if (auto neg = dyn_cast<arith::NegFOp>(inner)) {
+      Kind k = kindOf(neg.getOperand());
+      if (k == Kind::Other)
+        return std::nullopt;
+      kind[result] = k == Kind::Acc ? Kind::NegAcc : Kind::Acc;
+    } else if (isa<arith::MaximumFOp, arith::MinimumFOp>(inner)) {
+      Value x = inner.getOperand(0), y = inner.getOperand(1);
+      if (kindOf(x) == Kind::Other)
+        std::swap(x, y);
+      Kind k = kindOf(x);
+      auto bound = constantOf(y);
+      if (k == Kind::Other || !bound)
+        return std::nullopt;
+      // max(v, b) raises lo; min(v, b) lowers hi; on -v they swap:
+      // -max(-v, b) = min(v, -b).
+      bool raisesLo = isa<arith::MaximumFOp>(inner) == (k == Kind::Acc);
+      float b = k == Kind::Acc ? *bound : -*bound;
+      if (raisesLo)
+        e.lo = std::max(e.lo, b);
+      else
+        e.hi = std::min(e.hi, b);
+      clamped = true;
+      kind[result] = k;
+    } else {
+      return std::nullopt;
+    }
+  }
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (yield.getNumOperands() != 1 || kindOf(yield.getOperand(0)) != Kind::Acc ||
+      e.lo > e.hi)
+    return std::nullopt;
+  for (auto [role, isUsed] : llvm::zip(roles, used))
+    if (role != Role::Acc && !isUsed)
+      return std::nullopt;
+  return e;
+}
+
+/// `v` (the generic's shape, dense) viewed in C's shape.
+Value inShapeOfC(OpBuilder &b, Location loc, Value v, const Epilogue &e) {
+  auto type = cast<MemRefType>(v.getType());
+  if (static_cast<size_t>(type.getRank()) == e.groups.size())
+    return v;
+  return memref::CollapseShapeOp::create(b, loc, v, e.groups);
+}
+
+
+} // namespace mlir::flash

@@ -1,0 +1,57 @@
+//===- Epilogue.h - Elementwise epilogues a ukernel call absorbs -*- C++ -*-===//
+//
+// Shared by the ukernel rewrites (MatmulToUkernel, DepthwiseToUkernel): the
+// elementwise linalg.generic right after a product or convolution on
+// memrefs whose body is bias adds, a residual add and a clamp, which the
+// ukernel applies while the output is still in registers or L1
+// (SgemmEpilogue, DepthwiseConv in Ukernels.h).
+//
+//===----------------------------------------------------------------------===//
+#ifndef FLASH_LIB_CODEGEN_EPILOGUE_H
+#define FLASH_LIB_CODEGEN_EPILOGUE_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+
+#include <limits>
+#include <optional>
+
+namespace mlir::flash {
+
+/// The buffer a chain of reshapes (collapse/expand_shape) views: the same
+/// elements in the same order.
+Value rootOf(Value v);
+
+/// A static, identity-layout f32 memref.
+bool isDenseStatic(Type type);
+
+/// What the ukernel applies after a product (SgemmEpilogue), and the
+/// generic it replaces. Tensors of the generic's shape (residual, out) are
+/// reshaped to C's shape with `groups` (the generic's dims per C dim).
+struct Epilogue {
+  linalg::GenericOp generic;
+  SmallVector<ReassociationIndices> groups;
+  Value rowBias, colBias, residual, out;
+  float lo = -std::numeric_limits<float>::infinity();
+  float hi = std::numeric_limits<float>::infinity();
+};
+
+/// The generic's dims grouped per dim of C's shape: consecutive dims whose
+/// sizes multiply to each of C's (trailing unit dims join the last group),
+/// or nothing.
+std::optional<SmallVector<ReassociationIndices>>
+groupDims(ArrayRef<int64_t> domain, ArrayRef<int64_t> cShape);
+
+/// The elementwise generic right after `op` (views in between) that reads
+/// its result `c` and is a bias / residual / clamp epilogue a ukernel can
+/// apply: adds of vectors along C's rows or columns (the two innermost
+/// dims of `c`), at most one residual add of a tensor of the result's
+/// shape, then a clamp; nothing otherwise.
+std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c);
+
+/// `v` (the generic's shape, dense) viewed in C's shape.
+Value inShapeOfC(OpBuilder &b, Location loc, Value v, const Epilogue &e);
+
+} // namespace mlir::flash
+
+#endif // FLASH_LIB_CODEGEN_EPILOGUE_H

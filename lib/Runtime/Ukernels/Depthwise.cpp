@@ -1,0 +1,331 @@
+//===- Depthwise.cpp - Depthwise convolution ukernel -----------------------===//
+//
+// One input plane at a time: its rows are copied into a small per-thread
+// buffer with the horizontal padding written in and, for a horizontal
+// stride s, split into s phases (phase p holds columns p, p+s, p+2s, ...),
+// so that every filter tap reads a contiguous run of the buffer: tap j of
+// output column x reads phase (j*dw) % s at x + (j*dw) / s. The buffer
+// (a plane of at most a few hundred KiB, usually far less) stays in L2 while
+// the plane's output rows are computed; each output row is built in
+// registers, 32 columns at a time (4 AVX2 accumulators, one broadcast
+// filter value per tap), bias first, then the residual and the clamp, and
+// stored once. Rows of the vertical padding are skipped, never read.
+//
+// Generated loops (the linalg.generic FlashToLinalg emits, vectorized along
+// a row by LLVM) load and store every output element once per tap, gather
+// strided inputs element by element and need the padded input copied
+// whole beforehand.
+//
+//===----------------------------------------------------------------------===//
+#include "flash/Runtime/Ukernels.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <vector>
+
+using namespace flash::runtime;
+
+namespace {
+/// Extra floats after each phase: a vector loop reads whole vectors past
+/// the last output column (what they hold only reaches lanes that are not
+/// stored).
+constexpr int64_t kSlack = 8;
+
+/// The per-thread buffer one plane is laid out in.
+float *planeBuffer(size_t floats) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < floats)
+    buffer.assign(floats, 0.0f);
+  return buffer.data();
+}
+
+/// The layout of one plane in the buffer: h rows of sw phases, then one
+/// row of zeros that the taps in the vertical padding read (no branch per
+/// tap; their products are zeros).
+struct PlaneLayout {
+  int64_t width;     ///< padded columns the taps reach (from -padLeft)
+  int64_t span;      ///< floats per phase
+  int64_t rowFloats; ///< floats per input row: sw phases
+};
+
+PlaneLayout layoutOf(const DepthwiseConv &c) {
+  // Columns the taps reach, counted from -padLeft.
+  int64_t width = (c.ow - 1) * c.sw + (c.kw - 1) * c.dw + 1;
+  int64_t span = (width + c.sw - 1) / c.sw + kSlack;
+  return {width, span, span * c.sw};
+}
+
+/// One input plane's work: the buffer, tap offsets into a row, per-output
+/// row pointers.
+struct PlaneTask {
+  const DepthwiseConv *c;
+  PlaneLayout l;
+  float *plane;
+  const float *zeros; ///< a row of zeros
+  const int64_t *offsets;
+  /// The input row filter row i of output row y reads (zeros outside).
+  const float *row(int64_t y, int64_t i) const {
+    int64_t r = y * c->sh + i * c->dh - c->padTop;
+    return r >= 0 && r < c->h ? plane + r * l.rowFloats : zeros;
+  }
+};
+
+/// Padded column X of the buffer's row (phase X % sw, index X / sw) from
+/// input column X - padLeft; the portable path and the edges of the fast one.
+inline void fillColumns(const DepthwiseConv &c, const PlaneLayout &l,
+                        const float *src, float *row, int64_t from,
+                        int64_t to) {
+  // Phase and index counted along (no division per column).
+  int64_t phase = from % c.sw, index = from / c.sw;
+  for (int64_t X = from; X < to; ++X) {
+    int64_t x = X - c.padLeft;
+    row[phase * l.span + index] = x >= 0 && x < c.w ? src[x] : 0.0f;
+    if (++phase == c.sw)
+      phase = 0, ++index;
+  }
+}
+
+void fillPlaneGeneric(const DepthwiseConv &c, const PlaneLayout &l,
+                      const float *in, float *plane) {
+  for (int64_t y = 0; y < c.h; ++y)
+    fillColumns(c, l, in + y * c.inH, plane + y * l.rowFloats, 0, l.width);
+}
+
+/// The first n lanes (n <= 8).
+__attribute__((target("avx2,fma"))) inline __m256i lanes(int64_t n) {
+  alignas(32) static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                                0,  0,  0,  0,  0,  0,  0,  0};
+  return _mm256_loadu_si256(
+      reinterpret_cast<const __m256i *>(table + 8 - std::min<int64_t>(n, 8)));
+}
+
+/// The next 8 input floats at `src` of which `n` exist (zeros for the rest).
+__attribute__((target("avx2,fma"))) inline __m256 load8(const float *src,
+                                                        int64_t n) {
+  if (n >= 8)
+    return _mm256_loadu_ps(src);
+  return n > 0 ? _mm256_maskload_ps(src, lanes(n)) : _mm256_setzero_ps();
+}
+
+__attribute__((target("avx2,fma"))) void
+fillPlaneAvx2(const DepthwiseConv &c, const PlaneLayout &l, const float *in,
+              float *plane) {
+  for (int64_t y = 0; y < c.h; ++y) {
+    const float *src = in + y * c.inH;
+    float *row = plane + y * l.rowFloats;
+    // Padded columns [lo, hi) read input columns [lo - padLeft, ...) that
+    // all exist: vectors there (stride 1: copies; stride 2: 16 columns
+    // split into their two phases), the last one partial with zeros past
+    // the input's end (the right padding); the edges column by column.
+    int64_t lo = c.padLeft, hi = std::min(l.width, c.padLeft + c.w);
+    int64_t X = lo;
+    if (c.sw == 1) {
+      fillColumns(c, l, src, row, 0, lo);
+      for (; X < hi; X += 8)
+        _mm256_storeu_ps(row + X, load8(src + X - c.padLeft, hi - X));
+    } else if (c.sw == 2) {
+      X = (lo + 1) / 2 * 2; // whole pairs: X even
+      fillColumns(c, l, src, row, 0, X);
+      for (; X < hi; X += 16) {
+        const float *from = src + X - c.padLeft;
+        __m256 a = load8(from, hi - X), b = load8(from + 8, hi - X - 8);
+        __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+        __m256 odd = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+        // [a0 a2 b0 b2 a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]
+        even = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0)));
+        odd = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(odd), _MM_SHUFFLE(3, 1, 2, 0)));
+        _mm256_storeu_ps(row + X / 2, even);
+        _mm256_storeu_ps(row + l.span + X / 2, odd);
+      }
+    } else {
+      X = 0;
+    }
+    if (X < l.width)
+      fillColumns(c, l, src, row, X, l.width);
+  }
+}
+
+/// Output rows [y0, y0 + R) x vectors [x0, x0 + 8V) of one output channel
+/// (filter `f`, output rows `out`, residual rows `res`, `bias`): R x V
+/// accumulators in registers over all taps, then residual, clamp, store.
+/// `mask`: the valid lanes of the last vector when it passes the row's end.
+template <int R, int V>
+__attribute__((target("avx2,fma"))) inline void
+blockAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
+          const float *const *res, int64_t y0, int64_t x0,
+          const __m256i *mask) {
+  const DepthwiseConv &c = *p.c;
+  __m256 acc[R][V];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = _mm256_set1_ps(bias);
+  int64_t kh = c.kh, kw = c.kw;
+  for (int64_t i = 0; i < kh; ++i) {
+    const float *rows[R];
+    for (int r = 0; r < R; ++r)
+      rows[r] = p.row(y0 + r, i) + x0;
+    for (int64_t j = 0; j < kw; ++j) {
+      __m256 w = _mm256_broadcast_ss(f + i * kw + j);
+      int64_t o = p.offsets[j];
+      for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v)
+          acc[r][v] =
+              _mm256_fmadd_ps(w, _mm256_loadu_ps(rows[r] + o + 8 * v), acc[r][v]);
+    }
+  }
+  const __m256 lo = _mm256_set1_ps(c.lo), hi = _mm256_set1_ps(c.hi);
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v) {
+      int64_t x = x0 + 8 * v;
+      bool partial = mask && v == V - 1;
+      __m256 a = acc[r][v];
+      if (res)
+        a = _mm256_add_ps(a, partial ? _mm256_maskload_ps(res[r] + x, *mask)
+                                     : _mm256_loadu_ps(res[r] + x));
+      // NaN-preserving clamp: max/min return their second operand when
+      // one is NaN.
+      a = _mm256_min_ps(hi, _mm256_max_ps(lo, a));
+      if (partial)
+        _mm256_maskstore_ps(out[r] + x, *mask, a);
+      else
+        _mm256_storeu_ps(out[r] + x, a);
+    }
+}
+
+/// Output rows [y0, y0 + R) of one channel, V vectors at a time, then one
+/// (`tail`: the lanes of a last partial vector, if any).
+template <int R, int V>
+__attribute__((target("avx2,fma"))) void
+rowsAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
+         const float *const *res, int64_t y0, const __m256i *tail) {
+  int64_t ow = p.c->ow, x = 0;
+  for (; x + 8 * V <= ow; x += 8 * V)
+    blockAvx2<R, V>(p, f, bias, out, res, y0, x, nullptr);
+  if constexpr (V > 1)
+    if (x + 8 * (V - 1) < ow) { // V vectors, the last partial
+      blockAvx2<R, V>(p, f, bias, out, res, y0, x, tail);
+      return;
+    }
+  for (; x < ow; x += 8)
+    blockAvx2<R, 1>(p, f, bias, out, res, y0, x, x + 8 > ow ? tail : nullptr);
+}
+
+/// Output rows [y, y + n) of one channel, R at a time, then halving R.
+template <int R, int V>
+__attribute__((target("avx2,fma"))) void
+rowGroupsAvx2(const PlaneTask &p, const float *f, float bias, float *out,
+              int64_t outH, const float *res, int64_t resH, int64_t y,
+              int64_t n, const __m256i *tail) {
+  float *outs[R];
+  const float *ress[R];
+  for (; n >= R; y += R, n -= R) {
+    for (int r = 0; r < R; ++r) {
+      outs[r] = out + (y + r) * outH;
+      ress[r] = res ? res + (y + r) * resH : nullptr;
+    }
+    rowsAvx2<R, V>(p, f, bias, outs, res ? ress : nullptr, y, tail);
+  }
+  if constexpr (R > 1)
+    if (n > 0)
+      rowGroupsAvx2<R / 2, V>(p, f, bias, out, outH, res, resH, y, n, tail);
+}
+
+/// One output channel: R rows at a time (R x V accumulators: 8, enough
+/// independent FMA chains for two FMA units of latency 4).
+template <int V>
+__attribute__((target("avx2,fma"))) void
+channelAvx2(const PlaneTask &p, const float *f, float bias, float *out,
+            int64_t outH, const float *res, int64_t resH) {
+  constexpr int R = V == 1 ? 8 : V == 2 ? 4 : 2;
+  int64_t ow = p.c->ow;
+  __m256i tail = lanes(ow % 8);
+  rowGroupsAvx2<R, V>(p, f, bias, out, outH, res, resH, 0, p.c->oh,
+                      ow % 8 ? &tail : nullptr);
+}
+
+void channelGeneric(const PlaneTask &p, const float *f, float bias,
+                    float *out, int64_t outH, const float *res,
+                    int64_t resH) {
+  const DepthwiseConv &c = *p.c;
+  for (int64_t y = 0; y < c.oh; ++y)
+    for (int64_t x = 0; x < c.ow; ++x) {
+      float acc = bias;
+      for (int64_t i = 0; i < c.kh; ++i) {
+        const float *row = p.row(y, i);
+        for (int64_t j = 0; j < c.kw; ++j)
+          acc += f[i * c.kw + j] * row[p.offsets[j] + x];
+      }
+      if (res)
+        acc += res[y * resH + x];
+      // NaN-preserving, as arith.maximumf / minimumf.
+      acc = acc < c.lo ? c.lo : acc;
+      out[y * outH + x] = acc > c.hi ? c.hi : acc;
+    }
+}
+
+/// Input planes [first, last) of the batch (plane = image * channels + c).
+void runPlanes(const DepthwiseConv &c, int64_t first, int64_t last) {
+  static const bool avx2 =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  PlaneTask p;
+  p.c = &c;
+  p.l = layoutOf(c);
+  // h rows, then the row of zeros.
+  p.plane = planeBuffer(static_cast<size_t>((c.h + 1) * p.l.rowFloats));
+  float *zeros = p.plane + c.h * p.l.rowFloats;
+  std::fill(zeros, zeros + p.l.rowFloats, 0.0f);
+  p.zeros = zeros;
+  std::vector<int64_t> offsets(c.kw);
+  for (int64_t j = 0; j < c.kw; ++j)
+    offsets[j] = (j * c.dw) % c.sw * p.l.span + (j * c.dw) / c.sw;
+  p.offsets = offsets.data();
+  int64_t vectors = std::min<int64_t>(4, (c.ow + 7) / 8);
+  for (int64_t plane = first; plane < last; ++plane) {
+    int64_t n = plane / c.channels, ch = plane % c.channels;
+    const float *in = c.input + n * c.inN + ch * c.inC;
+    if (avx2)
+      fillPlaneAvx2(c, p.l, in, p.plane);
+    else
+      fillPlaneGeneric(c, p.l, in, p.plane);
+    for (int64_t m = 0; m < c.multiplier; ++m) {
+      int64_t o = ch * c.multiplier + m;
+      const float *f = c.filter + o * c.kh * c.kw;
+      float bias = c.bias ? c.bias[o] : 0.0f;
+      float *out = c.out + n * c.outN + o * c.outC;
+      const float *res =
+          c.residual ? c.residual + n * c.resN + o * c.resC : nullptr;
+      if (!avx2)
+        channelGeneric(p, f, bias, out, c.outH, res, c.resH);
+      else if (vectors == 1)
+        channelAvx2<1>(p, f, bias, out, c.outH, res, c.resH);
+      else if (vectors == 2)
+        channelAvx2<2>(p, f, bias, out, c.outH, res, c.resH);
+      else if (vectors == 3)
+        channelAvx2<3>(p, f, bias, out, c.outH, res, c.resH);
+      else
+        channelAvx2<4>(p, f, bias, out, c.outH, res, c.resH);
+    }
+  }
+}
+} // namespace
+
+void flash::runtime::depthwiseConv2d(const DepthwiseConv &c) {
+  int64_t planes = c.batch * c.channels;
+  if (planes == 0 || c.oh == 0 || c.ow == 0)
+    return;
+  // Below a sgemm-sized share of work a fork costs more than it saves.
+  double flops = 2.0 * planes * c.multiplier * c.oh * c.ow * c.kh * c.kw;
+  int tasks = flops < kSgemmParallelFlops / 4
+                  ? 1
+                  : static_cast<int>(std::min<int64_t>(getNumThreads(), planes));
+  if (tasks <= 1) {
+    runPlanes(c, 0, planes);
+    return;
+  }
+  parallelFor(tasks, [&](int task) {
+    runPlanes(c, planes * task / tasks, planes * (task + 1) / tasks);
+  });
+}
