@@ -64,6 +64,7 @@ struct PlaneTask {
   float *plane;
   const float *zeros; ///< a row of zeros
   const int64_t *offsets;
+  const float *resEnd; ///< past the residual's last element
   /// The input row filter row i of output row y reads (zeros outside).
   const float *row(int64_t y, int64_t i) const {
     int64_t r = y * c->sh + i * c->dh - c->padTop;
@@ -92,25 +93,50 @@ void fillPlaneGeneric(const DepthwiseConv &c, const PlaneLayout &l,
     fillColumns(c, l, in + y * c.inH, plane + y * l.rowFloats, 0, l.width);
 }
 
-/// The first n lanes (n <= 8).
-__attribute__((target("avx2,fma"))) inline __m256i lanes(int64_t n) {
+/// The first n (< 8) floats at `src` in a vector, zeros after. When 8
+/// floats from `src` stay before `end` (inside the tensor) one full load
+/// and a mask; else the floats one by one into registers. Not vmaskmovps,
+/// nor a vector load of floats just stored one by one: on the AMD cores
+/// here both cost far more (measured: masked moves, then the store-to-load
+/// forwarding stall, took most of a 7x7 layer's time).
+__attribute__((target("avx2,fma"))) inline __m256 loadPartial(const float *src,
+                                                              int64_t n,
+                                                              const float *end) {
   alignas(32) static const int32_t table[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
                                                 0,  0,  0,  0,  0,  0,  0,  0};
-  return _mm256_loadu_si256(
-      reinterpret_cast<const __m256i *>(table + 8 - std::min<int64_t>(n, 8)));
+  if (src + 8 <= end)
+    return _mm256_and_ps(
+        _mm256_loadu_ps(src),
+        _mm256_castsi256_ps(_mm256_loadu_si256(
+            reinterpret_cast<const __m256i *>(table + 8 - n))));
+  auto at = [&](int k) { return k < n ? src[k] : 0.0f; };
+  return _mm256_setr_ps(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7));
+}
+
+/// The first n (< 8) lanes of `v` to `dst`.
+__attribute__((target("avx2,fma"))) inline void
+storePartial(float *dst, __m256 v, int64_t n) {
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, v);
+  for (int k = 0; k < 8; ++k)
+    if (k < n)
+      dst[k] = lanes[k];
 }
 
 /// The next 8 input floats at `src` of which `n` exist (zeros for the rest).
 __attribute__((target("avx2,fma"))) inline __m256 load8(const float *src,
-                                                        int64_t n) {
+                                                        int64_t n,
+                                                        const float *end) {
   if (n >= 8)
     return _mm256_loadu_ps(src);
-  return n > 0 ? _mm256_maskload_ps(src, lanes(n)) : _mm256_setzero_ps();
+  return n > 0 ? loadPartial(src, n, end) : _mm256_setzero_ps();
 }
 
 __attribute__((target("avx2,fma"))) void
 fillPlaneAvx2(const DepthwiseConv &c, const PlaneLayout &l, const float *in,
               float *plane) {
+  const float *end = c.input + (c.batch - 1) * c.inN +
+                     (c.channels - 1) * c.inC + (c.h - 1) * c.inH + c.w;
   for (int64_t y = 0; y < c.h; ++y) {
     const float *src = in + y * c.inH;
     float *row = plane + y * l.rowFloats;
@@ -123,13 +149,14 @@ fillPlaneAvx2(const DepthwiseConv &c, const PlaneLayout &l, const float *in,
     if (c.sw == 1) {
       fillColumns(c, l, src, row, 0, lo);
       for (; X < hi; X += 8)
-        _mm256_storeu_ps(row + X, load8(src + X - c.padLeft, hi - X));
+        _mm256_storeu_ps(row + X, load8(src + X - c.padLeft, hi - X, end));
     } else if (c.sw == 2) {
       X = (lo + 1) / 2 * 2; // whole pairs: X even
       fillColumns(c, l, src, row, 0, X);
       for (; X < hi; X += 16) {
         const float *from = src + X - c.padLeft;
-        __m256 a = load8(from, hi - X), b = load8(from + 8, hi - X - 8);
+        __m256 a = load8(from, hi - X, end);
+        __m256 b = load8(from + 8, hi - X - 8, end);
         __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
         __m256 odd = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
         // [a0 a2 b0 b2 a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]
@@ -151,12 +178,12 @@ fillPlaneAvx2(const DepthwiseConv &c, const PlaneLayout &l, const float *in,
 /// Output rows [y0, y0 + R) x vectors [x0, x0 + 8V) of one output channel
 /// (filter `f`, output rows `out`, residual rows `res`, `bias`): R x V
 /// accumulators in registers over all taps, then residual, clamp, store.
-/// `mask`: the valid lanes of the last vector when it passes the row's end.
+/// `tail`: the valid columns of the last vector when it passes the row's
+/// end (0: it does not).
 template <int R, int V>
 __attribute__((target("avx2,fma"))) inline void
 blockAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
-          const float *const *res, int64_t y0, int64_t x0,
-          const __m256i *mask) {
+          const float *const *res, int64_t y0, int64_t x0, int64_t tail) {
   const DepthwiseConv &c = *p.c;
   __m256 acc[R][V];
   for (int r = 0; r < R; ++r)
@@ -180,37 +207,37 @@ blockAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v) {
       int64_t x = x0 + 8 * v;
-      bool partial = mask && v == V - 1;
+      bool partial = tail && v == V - 1;
       __m256 a = acc[r][v];
       if (res)
-        a = _mm256_add_ps(a, partial ? _mm256_maskload_ps(res[r] + x, *mask)
+        a = _mm256_add_ps(a, partial ? loadPartial(res[r] + x, tail, p.resEnd)
                                      : _mm256_loadu_ps(res[r] + x));
       // NaN-preserving clamp: max/min return their second operand when
       // one is NaN.
       a = _mm256_min_ps(hi, _mm256_max_ps(lo, a));
       if (partial)
-        _mm256_maskstore_ps(out[r] + x, *mask, a);
+        storePartial(out[r] + x, a, tail);
       else
         _mm256_storeu_ps(out[r] + x, a);
     }
 }
 
 /// Output rows [y0, y0 + R) of one channel, V vectors at a time, then one
-/// (`tail`: the lanes of a last partial vector, if any).
+/// (`tail`: the columns of a last partial vector, if any).
 template <int R, int V>
 __attribute__((target("avx2,fma"))) void
 rowsAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
-         const float *const *res, int64_t y0, const __m256i *tail) {
+         const float *const *res, int64_t y0, int64_t tail) {
   int64_t ow = p.c->ow, x = 0;
   for (; x + 8 * V <= ow; x += 8 * V)
-    blockAvx2<R, V>(p, f, bias, out, res, y0, x, nullptr);
+    blockAvx2<R, V>(p, f, bias, out, res, y0, x, 0);
   if constexpr (V > 1)
     if (x + 8 * (V - 1) < ow) { // V vectors, the last partial
       blockAvx2<R, V>(p, f, bias, out, res, y0, x, tail);
       return;
     }
   for (; x < ow; x += 8)
-    blockAvx2<R, 1>(p, f, bias, out, res, y0, x, x + 8 > ow ? tail : nullptr);
+    blockAvx2<R, 1>(p, f, bias, out, res, y0, x, x + 8 > ow ? tail : 0);
 }
 
 /// Output rows [y, y + n) of one channel, R at a time, then halving R.
@@ -218,7 +245,7 @@ template <int R, int V>
 __attribute__((target("avx2,fma"))) void
 rowGroupsAvx2(const PlaneTask &p, const float *f, float bias, float *out,
               int64_t outH, const float *res, int64_t resH, int64_t y,
-              int64_t n, const __m256i *tail) {
+              int64_t n, int64_t tail) {
   float *outs[R];
   const float *ress[R];
   for (; n >= R; y += R, n -= R) {
@@ -240,10 +267,8 @@ __attribute__((target("avx2,fma"))) void
 channelAvx2(const PlaneTask &p, const float *f, float bias, float *out,
             int64_t outH, const float *res, int64_t resH) {
   constexpr int R = V == 1 ? 8 : V == 2 ? 4 : 2;
-  int64_t ow = p.c->ow;
-  __m256i tail = lanes(ow % 8);
   rowGroupsAvx2<R, V>(p, f, bias, out, outH, res, resH, 0, p.c->oh,
-                      ow % 8 ? &tail : nullptr);
+                      p.c->ow % 8);
 }
 
 void channelGeneric(const PlaneTask &p, const float *f, float bias,
@@ -282,6 +307,9 @@ void runPlanes(const DepthwiseConv &c, int64_t first, int64_t last) {
   for (int64_t j = 0; j < c.kw; ++j)
     offsets[j] = (j * c.dw) % c.sw * p.l.span + (j * c.dw) / c.sw;
   p.offsets = offsets.data();
+  p.resEnd = c.residual + (c.batch - 1) * c.resN +
+             (c.channels * c.multiplier - 1) * c.resC + (c.oh - 1) * c.resH +
+             c.ow;
   int64_t vectors = std::min<int64_t>(4, (c.ow + 7) / 8);
   for (int64_t plane = first; plane < last; ++plane) {
     int64_t n = plane / c.channels, ch = plane % c.channels;
