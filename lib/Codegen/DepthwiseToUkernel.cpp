@@ -85,8 +85,20 @@ std::optional<Padding> paddingOf(Value padded, Operation *consumer) {
       deallocs.push_back(user);
       continue;
     }
-    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user))
-      continue; // the views the convolution reads (checked below)
+    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user)) {
+      // Views read by this convolution alone: another reader (a second
+      // convolution of the same padded input, after CSE) still needs the
+      // padded copy.
+      SmallVector<Value> views{user->getResult(0)};
+      while (!views.empty())
+        for (Operation *reader : views.pop_back_val().getUsers()) {
+          if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(reader))
+            views.push_back(reader->getResult(0));
+          else if (reader != consumer)
+            return std::nullopt;
+        }
+      continue;
+    }
     if (!user->isBeforeInBlock(consumer))
       return std::nullopt;
     if (auto fill = dyn_cast<linalg::FillOp>(user)) {

@@ -159,3 +159,17 @@ def test_depthwise_random_shapes(h, w, k, s, d, pad, m, seed):
     src = _source(x.shape, wt.shape, got.shape, (s, s), tuple(pad), (d, d), 3, True, None, False)
     loops = fc.compile_mlir(src, options="ukernels=false")(*args)
     np.testing.assert_allclose(got, loops, rtol=1e-5, atol=1e-5 * k)
+
+
+def test_depthwise_shared_padded_input(rng):
+    """Two depthwise convolutions of one input with the same padding share
+    one padded copy (CSE): neither call may take it away from the other."""
+    x = rng.standard_normal((1, 4, 9, 11), dtype=np.float32)
+    w1, w2 = (rng.standard_normal((4, 1, 3, 3), dtype=np.float32) for _ in range(2))
+    b1, b2 = (rng.standard_normal(4, dtype=np.float32) for _ in range(2))
+    f = fc.jit(lambda x: fc.conv2d(x, w1, b1, padding=1, groups=4)
+               + fc.conv2d(x, w2, b2, padding=1, groups=4))
+    expected = (depthwise_reference(x, w1, b1, (1, 1), (1, 1, 1, 1), (1, 1))
+                + depthwise_reference(x, w2, b2, (1, 1), (1, 1, 1, 1), (1, 1)))
+    np.testing.assert_allclose(f(x), expected, rtol=1e-5, atol=1e-5)
+    assert f.lower(x).ir("loops").count("call @flash_depthwise_conv2d_f32(") == 2
