@@ -13,6 +13,8 @@ if ! "$PYTHON" -c "import torch, torchvision, onnxruntime, onnx, onnxscript" 2>/
 fi
 results="$root/benchmarks/results"
 export PYTHONPATH="$root/build/python_packages"
+# A crash in native code prints the Python stack it happened under.
+export PYTHONFAULTHANDLER=1
 threads=$(nproc)
 extra=()
 [ "${ZOO_TORCH_COMPILE:-0}" = 1 ] && extra+=(--torch-compile)
