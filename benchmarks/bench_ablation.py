@@ -14,13 +14,12 @@ on): above 1.0x the optimization pays on that model.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import check, provenance, timeit  # noqa: E402
+from harness import check, in_rotated_rounds, provenance, write_result  # noqa: E402
 import zoo  # noqa: E402
 
 # (label, pipeline options): each optimization switched off on its own.
@@ -56,12 +55,8 @@ def main():
                 raise SystemExit(f"{name} ({label}): {why}")
         for threads in (1, 2):
             fc.set_num_threads(threads)
-            names = list(variants)
-            seconds = {}
-            for r in range(args.rounds):
-                for k in names[r % len(names):] + names[:r % len(names)]:
-                    f = variants[k]
-                    seconds[k] = min(seconds.get(k, float("inf")), timeit(lambda: f(xn)))
+            seconds = in_rotated_rounds({k: (lambda f=f: f(xn)) for k, f in variants.items()},
+                                        args.rounds)
             row = {"name": name, "threads": threads, "seconds": seconds,
                    "speedup": {label: seconds[label] / seconds["default"]
                                for label, _ in SWITCHES}}
@@ -73,10 +68,7 @@ def main():
             "switches": dict(SWITCHES), "rounds": args.rounds,
             "note": "speedup = seconds with the switch off / seconds with everything on",
             "rows": rows}
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(data, f, indent=1)
-            f.write("\n")
+    write_result(args.out, data)
 
 
 if __name__ == "__main__":

@@ -10,14 +10,14 @@ is checked against torch's first.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from harness import check, onnxruntime_session, provenance, timeit  # noqa: E402
+from harness import (check, in_rotated_rounds, onnxruntime_session, provenance,  # noqa: E402
+                     write_result)
 
 # (channels, size, kernel, stride, which model has it)
 LAYERS = [
@@ -69,17 +69,12 @@ def main():
                     why = check(fn, ref)
                 if why:
                     raise SystemExit(f"depthwise {channels}x{size} k{k} s{stride} ({label}): {why}")
-            names = list(contenders)
-            seconds = {}
             with torch.no_grad():
-                for r in range(args.rounds):
-                    for label in names[r % len(names):] + names[:r % len(names)]:
-                        seconds[label] = min(seconds.get(label, float("inf")),
-                                             timeit(contenders[label], min_time=0.1))
+                seconds = in_rotated_rounds(contenders, args.rounds, min_time=0.1)
             row = {"channels": channels, "size": size, "kernel": k, "stride": stride,
                    "where": where, "threads": threads, "seconds": seconds,
                    "speedup": {label: seconds[label] / seconds["ukernel"]
-                               for label in names if label != "ukernel"}}
+                               for label in contenders if label != "ukernel"}}
             rows.append(row)
             print(f"{channels}x{size}x{size} k{k} s{stride} {threads}t: ukernel "
                   f"{seconds['ukernel'] * 1e6:.0f} us; " +
@@ -87,10 +82,7 @@ def main():
     data = {"provenance": provenance(), "rounds": args.rounds,
             "note": "speedup = the contender's seconds / the ukernel's (above 1: the ukernel is faster)",
             "rows": rows}
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(data, f, indent=1)
-            f.write("\n")
+    write_result(args.out, data)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,27 @@ def in_rounds(fns: dict, rounds: int = 3, **timeit_args) -> dict:
     return best
 
 
+def in_rotated_rounds(fns: dict, rounds: int, **timeit_args) -> dict:
+    """As in_rounds, with the order rotated every round: the contender timed
+    first after a pause measurably ran differently (the zoo ablation), so
+    no contender is always first."""
+    names, best = list(fns), {}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            best[name] = min(best.get(name, float("inf")), timeit(fns[name], **timeit_args))
+    return best
+
+
+def write_result(path, data: dict):
+    """A result file as every benchmark here writes it (when `path` is set)."""
+    if not path:
+        return
+    import json
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+
+
 def to_numpy(value):
     """A contender's output as one float64 NumPy array (frameworks return
     their own tensor types, or a list with one output)."""
