@@ -3,4 +3,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
-PYTHONPATH="$root/build/python_packages" exec "${PYTHON:-python3}" "$root/examples/demo.py" "$@"
+# shellcheck source=scripts/python.sh
+source "$root/scripts/python.sh"
+exec "$PYTHON" "$root/examples/demo.py" "$@"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what FlashCompile needs on Debian 12 (apt: MLIR/LLVM 22, build
-# tools; pip: requirements.txt), configures and builds. Idempotent, and fast
-# when everything is already there.
+# tools; pip: requirements.txt), configures and builds build/, then installs
+# the package from it into $PYTHON (scripts/python.sh) with
+# `pip install -e .` (editable: Python edits need nothing; C++ edits need
+# this script again). Idempotent, and fast when everything is already there.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 APT_PACKAGES=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22
-              libomp-22-dev cmake ninja-build ccache g++ python3-dev)
+              libomp-22-dev cmake ninja-build ccache g++ python3-dev python3-venv)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -19,8 +21,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-PYTHON="${PYTHON:-$(command -v python3)}"
-if ! "$PYTHON" -c "import nanobind, numpy, pytest, hypothesis" 2>/dev/null; then
+# shellcheck source=scripts/python.sh
+source "$root/scripts/python.sh"
+if ! "$PYTHON" -c "import nanobind, numpy, pytest, hypothesis, scikit_build_core" 2>/dev/null; then
   echo "== pip install -r requirements.txt"
   "$PYTHON" -m pip install -q -r requirements.txt
 fi
@@ -31,8 +34,26 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   cmake -G Ninja -S "$root" -B "$BUILD" \
     -DCMAKE_BUILD_TYPE=Release \
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
-    -DPython_EXECUTABLE="$PYTHON" \
-    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+    -DPython_EXECUTABLE="$PYTHON" >/dev/null
 fi
 echo "== build"
 ninja -C "$BUILD" -j2 | tail -n 1
+
+# The package, installed from the same build folder (scikit-build-core runs
+# CMake there again: nothing is compiled twice). Skipped when what it would
+# install is what is installed.
+stamp="$BUILD/.pip-install-stamp"
+state="$( { echo "$PYTHON"; cat pyproject.toml python/flashcompile/_version.py;
+            find python/flashcompile -name '*.py' | sort;
+            cat "$BUILD"/python_packages/flashcompile/_flashcompile*.so \
+                "$BUILD"/python_packages/flashcompile/runtime/libflash_ukernels.a \
+                "$BUILD"/bin/flash-opt "$BUILD"/bin/flash-run "$BUILD"/bin/flash-peak; } \
+          | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$state" ] || \
+   ! (cd / && "$PYTHON" -c "import flashcompile" 2>/dev/null); then
+  echo "== pip install -e . (into $PYTHON)"
+  "$PYTHON" -m pip install -q --no-build-isolation --no-deps -e "$root" \
+    -C build-dir="$BUILD" 2>&1 | grep -v "Running pip as the 'root' user" || true
+  (cd / && "$PYTHON" -c "import flashcompile") || { echo "pip install -e . failed" >&2; exit 1; }
+  echo "$state" > "$stamp"
+fi

@@ -23,9 +23,13 @@
 #include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <chrono>
+
 using namespace mlir;
 using namespace ::flash::runtime::detail;
 using ::flash::runtime::CompileOptions;
+using ::flash::runtime::CompileTimes;
 using ::flash::runtime::Executable;
 using ::flash::runtime::TensorSpec;
 
@@ -46,6 +50,19 @@ std::string TensorSpec::str() const {
 }
 
 namespace {
+/// Milliseconds since the last lap (or construction).
+class Stopwatch {
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+
+public:
+  double lap() {
+    auto now = std::chrono::steady_clock::now();
+    double ms = std::chrono::duration<double, std::milli>(now - last).count();
+    last = now;
+    return ms;
+  }
+};
+
 /// The entry function: the named one, or the only public one.
 func::FuncOp findEntry(ModuleOp module, const std::string &name,
                        std::string &error) {
@@ -124,6 +141,8 @@ const std::string &Executable::entry() const { return impl->entry; }
 const std::vector<std::string> &Executable::remarks() const {
   return impl->remarks;
 }
+
+const CompileTimes &Executable::compileTimes() const { return impl->times; }
 const std::vector<TensorSpec> &Executable::inputs() const {
   return impl->inputs;
 }
@@ -136,11 +155,14 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
                                                 const CompileOptions &options,
                                                 std::string &error) {
   initializeLLVMOnce();
+  CompileTimes times;
+  Stopwatch clock;
   ParsedModule parsed;
   if (!parsed.parse(source, bufferName)) {
     error = parsed.diagnostics;
     return nullptr;
   }
+  times.parseMs = clock.lap();
   auto pipelineOptions = parsePipelineOptions(options.pipelineOptions, error);
   if (!pipelineOptions)
     return nullptr;
@@ -215,6 +237,9 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
       auto jit = loadObject(std::move(object), impl->entry, &impl->packedFn);
       if (jit) {
         ::flash::runtime::CompileCache::recordHit();
+        times.cacheMs = clock.lap();
+        times.cached = true;
+        impl->times = times;
         impl->cachedJit = std::move(*jit);
         return std::unique_ptr<Executable>(new Executable(std::move(impl)));
       }
@@ -223,12 +248,15 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
     }
     ::flash::runtime::CompileCache::recordMiss();
   }
+  times.cacheMs = clock.lap();
 
   if (!parsed.runPipeline(mlir::flash::buildFlashToLLVMPipeline,
-                          *pipelineOptions)) {
+                          *pipelineOptions,
+                          options.timePasses ? &times.passes : nullptr)) {
     error = parsed.diagnostics;
     return nullptr;
   }
+  times.pipelineMs = clock.lap();
 
   auto optTM = makeHostTargetMachine(error);
   auto jitTM = makeHostTargetMachine(error);
@@ -237,7 +265,10 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   // The JIT calls the transformer lazily, at lookup: both must outlive it.
   auto remarks = std::make_shared<std::vector<std::string>>();
   auto transformer = [&](llvm::Module *m) {
-    return optimizeModule(m, optTM.get(), *pipelineOptions, remarks);
+    Stopwatch llvmClock;
+    auto result = optimizeModule(m, optTM.get(), *pipelineOptions, remarks);
+    times.llvmMs += llvmClock.lap();
+    return result;
   };
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
@@ -265,10 +296,15 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   }
   impl->packedFn = *fn;
   impl->remarks = *remarks; // codegen (regalloc) ran during the lookup
+  // The engine translates to LLVM IR, runs the transformer (llvmMs) and
+  // generates code: what is left of the lap after the transformer.
+  times.codegenMs = std::max(0.0, clock.lap() - times.llvmMs);
   impl->engine = std::move(*engine);
   if (cache.enabled())
     if (std::string object = detail::objectCode(*impl->engine); !object.empty())
       cache.store(cacheKey, object);
+  times.cacheMs += clock.lap();
+  impl->times = std::move(times);
   return std::unique_ptr<Executable>(new Executable(std::move(impl)));
 }
 

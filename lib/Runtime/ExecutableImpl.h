@@ -14,6 +14,7 @@
 namespace flash::runtime {
 struct Executable::Impl {
   std::vector<std::string> remarks;
+  CompileTimes times;
   std::string source;
   std::unique_ptr<llvm::orc::LLJIT> cachedJit; ///< set when loaded from cache
   std::string cachedObject;                    ///< its object code

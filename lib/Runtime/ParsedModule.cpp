@@ -6,6 +6,7 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 
 namespace rt = ::flash::runtime::detail;
 using namespace mlir;
@@ -38,10 +39,27 @@ bool rt::ParsedModule::parse(const std::string &source,
 
 bool rt::ParsedModule::runPipeline(
     void (*build)(OpPassManager &, const mlir::flash::PipelineOptions &),
-    const mlir::flash::PipelineOptions &options) {
+    const mlir::flash::PipelineOptions &options, std::string *passTimings) {
   PassManager pm(ctx.get(), ModuleOp::getOperationName());
   build(pm, options);
-  return succeeded(pm.run(*module));
+  if (!passTimings)
+    return succeeded(pm.run(*module));
+  // MLIR's own pass timing (-mlir-timing), as a list, into the string.
+  llvm::raw_string_ostream out(*passTimings);
+  DefaultTimingManager timing;
+  timing.setEnabled(true);
+  timing.setDisplayMode(DefaultTimingManager::DisplayMode::List);
+  timing.setOutput(createOutputStrategy(
+      DefaultTimingManager::OutputFormat::Text, out));
+  bool ok;
+  {
+    TimingScope root = timing.getRootScope();
+    pm.enableTiming(root);
+    ok = succeeded(pm.run(*module));
+  }
+  timing.print();
+  timing.setEnabled(false); // printed once, not again when destroyed
+  return ok;
 }
 
 /// Parses "key=value ..." pipeline options; null with `error` if invalid.

@@ -32,7 +32,8 @@ struct ParsedModule {
   bool parse(const std::string &source, const std::string &bufferName);
   bool runPipeline(void (*build)(mlir::OpPassManager &,
                                  const mlir::flash::PipelineOptions &),
-                   const mlir::flash::PipelineOptions &options);
+                   const mlir::flash::PipelineOptions &options,
+                   std::string *passTimings = nullptr);
 };
 
 /// Parses "key=value ..." pipeline options; null with `error` if invalid.

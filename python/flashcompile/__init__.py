@@ -12,7 +12,10 @@
     model = fc.Sequential([fc.Linear(784, 128), fc.ReLU(), fc.Linear(128, 10)])
     compiled = fc.compile(model, x)            # one optimized graph
 """
+from . import logs as _logs
 from . import tuned as _tuned
+from ._version import __version__
+from .logs import set_log_level
 from ._flashcompile import compile_cache_info, get_num_threads, set_num_threads
 from .analysis import analyze
 from .compiled import Compiled, compile_mlir, stage_names
@@ -40,6 +43,8 @@ from .sim import (Link, cost_analysis, compare_devices, devices, place, plot_com
 # Compiles read the tuning database in the cache folder, if there is one
 # (the core reads tuned parameters only through flashcompile.tuned).
 _tuned.set_default(_default_database)
+# FLASH_LOGS=timing,passes,cache (flashcompile.logs).
+_logs.configure_from_environment()
 
 __all__ = [
     "Compiled", "CompiledGraph", "JitFunction", "Tracer", "compile_mlir", "stage_names",
@@ -65,4 +70,6 @@ __all__ = [
     # caches and threads
     "lower", "cache_info", "clear_cache", "get_num_threads", "set_num_threads",
     "compile_cache_info",
+    # version and logging
+    "__version__", "set_log_level",
 ]

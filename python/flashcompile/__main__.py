@@ -1,28 +1,22 @@
-"""Command line: python -m flashcompile COMMAND ...
+"""flashcompile: FlashCompile's command line (also `python -m flashcompile`).
 
-  stages FILE            the stage names, in pipeline order
-  ir FILE STAGE          the IR after STAGE (also llvm-ir, asm)
-  dump FILE DIR          every stage to DIR/NN-<stage>.<ext>
-  aot FILE DIR [--name]  lib<name>.so + <name>.h (see flashcompile.aot)
-  devices                the device database
-  simulate FILE [--device D] [--dtype T] [--plot PNG] [--roofline PNG] [--json]
-                         predicted time per kernel on device D (default: host)
-  compare FILE [--devices D1,D2,...] [--dtype T] [--plot PNG]
-                         every device (or the listed ones), fastest first
-  place FILE --devices D1,D2,... [--link A:B:GBPS ...]
-                         the fastest assignment of kernels to devices
-  calibrate              measure this machine again (peak, bandwidth, caches)
-  analyze FILE [--json] [--roofline PNG]
-                         instruction mix, loops (llvm-mca), roofline, findings
-  tune FILE [--budget S] [--db PATH] [--workers N] [--ray ADDRESS|local] [--json]
-                         tune every matmul/conv of FILE (.mlir or .onnx) into
-                         the tuning database (default ~/.cache/flashcompile/tuning.db)
-  tune --export OUT | --merge IN [--db PATH]
-                         ship a tuning database as JSON lines, or merge one in
+  flashcompile stages FILE            the stage names, in pipeline order
+  flashcompile ir FILE STAGE          the IR after STAGE (also llvm-ir, asm)
+  flashcompile dump FILE DIR          every stage to DIR/NN-<stage>.<ext>
+  flashcompile aot FILE DIR [--name]  lib<name>.so + <name>.h (flashcompile.aot)
+  flashcompile devices                the device database
+  flashcompile simulate FILE [--device D] [--dtype T] [--plot PNG] [--roofline PNG] [--json]
+  flashcompile compare FILE [--devices D1,D2,...] [--dtype T] [--plot PNG]
+  flashcompile place FILE --devices D1,D2,... [--link A:B:GBPS ...]
+  flashcompile calibrate              measure this machine again (peak, bandwidth, caches)
+  flashcompile analyze FILE [--json] [--roofline PNG]
+  flashcompile tune FILE [--budget S] [--db PATH] [--workers N] [--ray ADDRESS|local]
+  flashcompile tune --export OUT | --merge IN [--db PATH]
 
 FILE is a .mlir file of Flash IR or an .onnx model (imported with
-fc.from_onnx). --options passes pipeline options (flash-opt syntax, e.g.
-ukernels=false).
+fc.from_onnx). `flashcompile COMMAND --help` describes each command. Exit
+status: 0 on success, 1 when the input is refused (the message names the
+op, the shapes or the file), 2 for a wrong command line.
 """
 from __future__ import annotations
 
@@ -30,35 +24,69 @@ import argparse
 import json
 import sys
 
-from .aot import export_library
-from .compiled import compile_mlir
+from ._version import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flashcompile", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"flashcompile {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name, help, file=True, file_needed=True):
+        p = sub.add_parser(name, help=help, description=help)
+        if file:
+            p.add_argument("file", metavar="FILE", nargs=None if file_needed else "?",
+                           help="Flash IR (.mlir) or an ONNX model (.onnx)")
+            p.add_argument("--entry", default=None, help="the function to compile (.mlir)")
+            p.add_argument("--options", default="",
+                           help="pipeline options, flash-opt syntax (e.g. ukernels=false)")
+        return p
+
+    command("stages", "print the stage names, in pipeline order")
+    command("ir", "print the IR after one stage").add_argument(
+        "target", metavar="STAGE", help="a stage name (see `stages`), llvm-ir or asm")
+    command("dump", "write every stage's IR to a folder").add_argument(
+        "target", metavar="DIR", help="the folder (DIR/NN-<stage>.<ext>)")
+    aot = command("aot", "export a C-callable shared library and its header")
+    aot.add_argument("target", metavar="DIR", help="the folder for lib<name>.so and <name>.h")
+    aot.add_argument("--name", default=None, help="the library's name")
+    command("devices", "list the device database", file=False)
+    command("calibrate", "measure this machine again (peak, bandwidth, caches)", file=False)
+    for name, help in (("simulate", "predicted time per kernel on one device"),
+                       ("compare", "predicted time on every device (or the listed ones)"),
+                       ("place", "the fastest assignment of kernels to devices")):
+        p = command(name, help)
+        p.add_argument("--device", default="host", help="a device name (simulate)")
+        p.add_argument("--devices", default=None, help="D1,D2,... (compare, place)")
+        p.add_argument("--dtype", default="fp32")
+        p.add_argument("--link", action="append", default=[],
+                       help="A:B:GBPS, a link between two devices (place)")
+        p.add_argument("--plot", default=None, help="a PNG of the comparison")
+        p.add_argument("--roofline", default=None, help="a PNG roofline (simulate)")
+        p.add_argument("--json", action="store_true")
+    analyze = command("analyze", "instruction mix, loops (llvm-mca), roofline, findings")
+    analyze.add_argument("--roofline", default=None, help="a PNG roofline")
+    analyze.add_argument("--json", action="store_true")
+    tune = command("tune", "tune every matmul/conv of FILE into the tuning database, "
+                           "or export/merge a database", file_needed=False)
+    tune.add_argument("--budget", type=float, default=60.0, help="seconds")
+    tune.add_argument("--db", default=None,
+                      help="tuning database (default ~/.cache/flashcompile/tuning.db)")
+    tune.add_argument("--workers", type=int, default=None, help="measurement processes")
+    tune.add_argument("--ray", default=None, help="Ray address, or 'local'")
+    tune.add_argument("--top-k", type=int, default=24, help="candidates per op")
+    tune.add_argument("--json", action="store_true")
+    tune.add_argument("--export", default=None, help="write the database as JSON lines")
+    tune.add_argument("--merge", default=None, help="merge a database or an export in")
+    return parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m flashcompile", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["stages", "ir", "dump", "aot", "devices", "simulate",
-                                            "compare", "place", "calibrate", "analyze", "tune"])
-    parser.add_argument("file", nargs="?")
-    parser.add_argument("target", nargs="?", help="stage (ir) or folder (dump, aot)")
-    parser.add_argument("--entry", default=None)
-    parser.add_argument("--name", default=None, help="library name (aot)")
-    parser.add_argument("--options", default="")
-    parser.add_argument("--device", default="host")
-    parser.add_argument("--devices", default=None)
-    parser.add_argument("--dtype", default="fp32")
-    parser.add_argument("--link", action="append", default=[])
-    parser.add_argument("--plot", default=None)
-    parser.add_argument("--roofline", default=None)
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--budget", type=float, default=60.0, help="seconds (tune)")
-    parser.add_argument("--db", default=None, help="tuning database path (tune)")
-    parser.add_argument("--workers", type=int, default=None, help="measurement processes (tune)")
-    parser.add_argument("--ray", default=None, help="Ray address, or 'local' (tune)")
-    parser.add_argument("--top-k", type=int, default=24, help="candidates per op (tune)")
-    parser.add_argument("--export", default=None, help="write the database as JSON lines (tune)")
-    parser.add_argument("--merge", default=None, help="merge a database or export (tune)")
+    parser = _parser()
     args = parser.parse_args(argv)
+    from . import logs
+    logs.configure_from_environment()
     if args.command in ("devices", "calibrate"):
         return _devices(args)
     if args.command == "tune" and (args.export or args.merge):
@@ -81,16 +109,14 @@ def main(argv=None) -> int:
             from .analysis import analyze
             report = analyze(compiled, roofline_png=args.roofline)
             print(report.to_json() if args.json else report)
-            return 0
-        if args.command == "stages":
+        elif args.command == "stages":
             print("\n".join(compiled.stages))
-        elif args.target is None:
-            parser.error(f"{args.command} needs a {'stage' if args.command == 'ir' else 'folder'}")
         elif args.command == "ir":
             sys.stdout.write(compiled.ir(args.target))
         elif args.command == "dump":
             print("\n".join(compiled.dump(args.target)))
         else:
+            from .aot import export_library
             for kind, path in export_library(compiled, args.target, args.name).items():
                 print(f"{kind}: {path}")
     except (ValueError, RuntimeError, KeyError) as e:
@@ -104,6 +130,7 @@ def _compiled(args, source):
     if args.file.endswith(".onnx"):
         from .importers.onnx import from_onnx
         return from_onnx(args.file, options=args.options).compiled
+    from .compiled import compile_mlir
     return compile_mlir(source, args.entry, args.file, args.options)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import _flashcompile as _native
 from . import aot as _aot
+from . import logs
 from . import tuned as _tuned
 
 
@@ -35,6 +36,12 @@ class Compiled:
     @property
     def stages(self) -> list[str]:
         return stage_names()
+
+    def compile_times(self) -> dict:
+        """Where compiling it spent its time: milliseconds of parse, cache,
+        pipeline (MLIR), llvm (-O3) and codegen; `cached` if it came from
+        the on-disk cache (FLASH_LOGS=timing prints it for every compile)."""
+        return self._exe.compile_times()
 
     def __call__(self, *arrays):
         try:  # fast path: float32 C-contiguous arrays of the right shapes
@@ -105,7 +112,10 @@ def compile_mlir(source: str, entry: str | None = None,
     if tuned is not False:
         source, options = _tuned.apply(source, entry or "", options,
                                        None if tuned is True else tuned)
-    compiled = Compiled(_native.compile(source, entry or "", name, options), source, original)
+    executable = _native.compile(source, entry or "", name, options,
+                                 time_passes=logs.enabled("passes"))
+    logs.log_compile(name, executable, options)
+    compiled = Compiled(executable, source, original)
     compiled.options = options
     return compiled
 

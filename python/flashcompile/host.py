@@ -18,7 +18,10 @@ from . import _flashcompile as _native
 LLVM_ROOT = "/usr/lib/llvm-22"       # Debian's llvm-22 packages
 LLVM_BIN = os.path.join(LLVM_ROOT, "bin")
 LLVM_LIB = os.path.join(LLVM_ROOT, "lib")
-PACKAGE = os.path.dirname(os.path.abspath(__file__))
+# The folder of the native module and the files built beside it. In an
+# editable install the Python files are the sources', so the built files are
+# found from the native module, not from this file.
+PACKAGE = os.path.dirname(os.path.abspath(_native.__file__))
 RUNTIME = os.path.join(PACKAGE, "runtime")  # libflash_ukernels.a, for AOT and fc.analyze
 
 # The vector ISA flags that change generated code (the CPU signature).
@@ -90,10 +93,15 @@ def llvm_tool(name: str, needed_by: str = "FlashCompile") -> str:
 
 
 def flash_peak() -> str:
-    """flash-peak, the host's peak measurer: $FLASH_PEAK, else the build's."""
+    """flash-peak, the host's peak measurer: $FLASH_PEAK, else the installed
+    package's (flashcompile/bin), else the build tree's (build/bin)."""
+    if os.environ.get("FLASH_PEAK"):
+        return os.environ["FLASH_PEAK"]
+    installed = os.path.join(PACKAGE, "bin", "flash-peak")
+    if os.path.exists(installed):
+        return installed
     # build/python_packages/flashcompile -> build/bin/flash-peak
-    return os.environ.get("FLASH_PEAK") or os.path.normpath(
-        os.path.join(PACKAGE, "..", "..", "bin", "flash-peak"))
+    return os.path.normpath(os.path.join(PACKAGE, "..", "..", "bin", "flash-peak"))
 
 
 # Defaults of compiled code that the models restate (read from the runtime).

@@ -54,11 +54,13 @@ nb::list specsToList(const std::vector<TensorSpec> &specs) {
 std::unique_ptr<Executable> compile(const std::string &source,
                                     const std::string &entry,
                                     const std::string &name,
-                                    const std::string &pipelineOptions) {
+                                    const std::string &pipelineOptions,
+                                    bool timePasses) {
   std::string error;
   flash::runtime::CompileOptions options;
   options.entry = entry;
   options.pipelineOptions = pipelineOptions;
+  options.timePasses = timePasses;
   std::unique_ptr<Executable> exe;
   {
     nb::gil_scoped_release release;
@@ -371,6 +373,22 @@ NB_MODULE(_flashcompile, m) {
           "remarks",
           [](const Executable &e) { return e.remarks(); },
           "LLVM's vectorizer and register-allocator remarks from compiling it.")
+      .def(
+          "compile_times",
+          [](const Executable &e) {
+            const flash::runtime::CompileTimes &t = e.compileTimes();
+            nb::dict d;
+            d["parse"] = t.parseMs;
+            d["cache"] = t.cacheMs;
+            d["pipeline"] = t.pipelineMs;
+            d["llvm"] = t.llvmMs;
+            d["codegen"] = t.codegenMs;
+            d["cached"] = t.cached;
+            d["passes"] = t.passes;
+            return d;
+          },
+          "Where compiling it spent its time (ms per phase; `passes`: MLIR's "
+          "per-pass report when compiled with time_passes=True).")
       .def("object_code",
            [](const Executable &e) {
              std::string object = e.objectCode();
@@ -397,7 +415,7 @@ NB_MODULE(_flashcompile, m) {
            "Run on C-contiguous arrays of the declared shapes and dtypes.");
 
   m.def("compile", &compile, "source"_a, "entry"_a = "",
-        "name"_a = "<flash-source>", "options"_a = "",
+        "name"_a = "<flash-source>", "options"_a = "", "time_passes"_a = false,
         "Parse, verify and JIT-compile Flash IR text.");
 
   static PyType_Slot dispatcherSlots[] = {

@@ -52,6 +52,8 @@ static int fail(const std::string &message) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  cl::AddExtraVersionPrinter(
+      [](raw_ostream &os) { os << "FlashCompile " FLASH_VERSION "\n"; });
   cl::ParseCommandLineOptions(argc, argv, "FlashCompile JIT runner\n");
 
   auto buffer = MemoryBuffer::getFileOrSTDIN(inputFile);

@@ -36,6 +36,22 @@ struct CompileOptions {
   /// Pipeline options in flash-opt syntax, e.g. "ukernels=false" (see
   /// mlir::flash::PipelineOptions).
   std::string pipelineOptions;
+  /// Time every pass of the MLIR pipeline (CompileTimes::passes), as
+  /// -mlir-timing does.
+  bool timePasses = false;
+};
+
+/// Where one compile spent its time (milliseconds): the breakdown that
+/// FLASH_LOGS=timing prints. A compile served from the on-disk cache has
+/// `cached` set and no pipeline, LLVM or codegen time.
+struct CompileTimes {
+  double parseMs = 0;    ///< parse and verify the source
+  double cacheMs = 0;    ///< cache key, lookup and (on a hit) object load
+  double pipelineMs = 0; ///< the MLIR pipeline, Flash to the LLVM dialect
+  double llvmMs = 0;     ///< LLVM's -O3 on the module
+  double codegenMs = 0;  ///< translation to LLVM IR, codegen, JIT linking
+  bool cached = false;
+  std::string passes; ///< MLIR's per-pass timing report, if timePasses
 };
 
 class Executable {
@@ -62,6 +78,8 @@ public:
   /// (and why a loop was not vectorized), register-allocator spills and
   /// reloads per loop. Empty when the object came from the compile cache.
   const std::vector<std::string> &remarks() const;
+  /// Where compiling it spent its time.
+  const CompileTimes &compileTimes() const;
 
   /// The IR after `stage`, re-derived from the source by the same pipeline
   /// functions the compile used. Returns false and sets `error` on failure.

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import host
 from ..compiled import compile_mlir
+from ..progress import progress
 from .._flashcompile import get_num_threads, set_num_threads
 from .device import Device, OnChip
 
@@ -148,7 +149,12 @@ def best_of(results: list) -> dict:
 
 def measure_robust(runs: int = 3) -> dict:
     """measure() in `runs` fresh processes, the best of each term."""
-    return best_of([measure_in_subprocess() for _ in range(runs)])
+    results = []
+    with progress(runs, "calibrating the host", unit="run") as bar:
+        for _ in range(runs):
+            results.append(measure_in_subprocess())
+            bar.update()
+    return best_of(results)
 
 
 def load_or_measure(recalibrate: bool = False) -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -22,6 +21,7 @@ from .. import _flashcompile as _native
 from .. import tuned
 from ..compiled import Compiled, compile_mlir
 from ..jit import compile as fc_compile
+from ..progress import progress as progress_bar
 from .cost_model import HostModel, predict
 from .database import TuningDatabase, shapes_key, use_database
 from .measure import executor, inputs_for, program, time_call
@@ -158,25 +158,6 @@ class TuneReport:
         return self.table()
 
 
-class _Progress:
-    def __init__(self, enabled: bool, total_ops: int):
-        self.enabled, self.total_ops = enabled and sys.stderr is not None, total_ops
-
-    def show(self, op_index, done, total, best):
-        if not self.enabled:
-            return
-        width = 24
-        filled = int(width * done / max(total, 1))
-        sys.stderr.write(f"\r  op {op_index + 1}/{self.total_ops} [{'#' * filled}"
-                         f"{'.' * (width - filled)}] {done}/{total} measured, best "
-                         f"{best:.2f}x   ")
-        sys.stderr.flush()
-
-    def end(self):
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
 def _program(target, example_inputs):
     """(tunable Problems, compiled program) of a function or model with its
     example inputs, a compiled graph, an imported model, or a program
@@ -250,8 +231,8 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
     problems, compiled = _program(target, example_inputs)
     programs = problems or bool(getattr(compiled, "input_shapes", None))
     pool = executor(workers, cluster)
-    bar = _Progress(progress, len(problems))
     results = []
+    bar = None
     try:
         for index, p in enumerate(problems):
             op_start = time.perf_counter()
@@ -265,6 +246,8 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
             problem = {"op": p.op, "shapes": p.shapes, "attrs": p.attrs, "batch": p.batch,
                        "m": p.m, "n": p.n, "k": p.k}
             measured, failures, best_seen = [], [], 1.0
+            bar = progress_bar(len(order), f"op {index + 1}/{len(problems)}", progress,
+                               unit="config")
             default_s = None
             # Waves of one candidate per worker until the op's budget or top_k.
             wave = max(1, workers if workers else (os.cpu_count() or 1))
@@ -287,7 +270,9 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
                             best_seen = max(best_seen, default_s / r["seconds"])
                     else:
                         failures.append(f"{r['config']}: {r['note']}")
-                    bar.show(index, len(measured) + len(failures), len(order), best_seen)
+                    bar.update()
+                    bar.set_postfix_str(f"best {best_seen:.2f}x")
+            bar.close()
             default = cands[0]
             best = min(measured, key=lambda r: r["seconds"]) if measured else None
             chosen, best_s = default, default_s
@@ -312,7 +297,8 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
                                     points, failures))
     finally:
         pool.close()
-        bar.end()
+        if bar is not None:
+            bar.close()
     report = TuneReport(results, pool.name, budget, time.perf_counter() - start, database.path)
     if apply:
         use_database(database)
