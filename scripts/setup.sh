@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what FlashCompile needs on Debian 12 (apt: MLIR/LLVM 22, build
 # tools; pip: requirements.txt), configures and builds build/, then installs
-# the package from it into $PYTHON (scripts/python.sh) with
-# `pip install -e .` (editable: Python edits need nothing; C++ edits need
-# this script again). Idempotent, and fast when everything is already there.
+# the package from it into $PYTHON (scripts/python.sh) with `pip install .`,
+# as users get it. Idempotent, and fast when everything is already there
+# (the install is skipped when nothing it would install changed).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -40,20 +40,24 @@ echo "== build"
 ninja -C "$BUILD" -j2 | tail -n 1
 
 # The package, installed from the same build folder (scikit-build-core runs
-# CMake there again: nothing is compiled twice). Skipped when what it would
+# CMake there again: nothing is compiled twice). A regular install, not an
+# editable one: an editable install's import hook comes before PYTHONPATH,
+# which the seeded-bug and mutation campaigns and the overhead benchmark
+# use to run another tree (PYTHONPATH=build/python_packages still gives the
+# live build tree, Python edits included). Skipped when what it would
 # install is what is installed.
 stamp="$BUILD/.pip-install-stamp"
 state="$( { echo "$PYTHON"; cat pyproject.toml python/flashcompile/_version.py;
-            find python/flashcompile -name '*.py' | sort;
+            find python/flashcompile -type f ! -path '*__pycache__*' | sort | xargs cat;
             cat "$BUILD"/python_packages/flashcompile/_flashcompile*.so \
                 "$BUILD"/python_packages/flashcompile/runtime/libflash_ukernels.a \
                 "$BUILD"/bin/flash-opt "$BUILD"/bin/flash-run "$BUILD"/bin/flash-peak; } \
           | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$state" ] || \
    ! (cd / && "$PYTHON" -c "import flashcompile" 2>/dev/null); then
-  echo "== pip install -e . (into $PYTHON)"
-  "$PYTHON" -m pip install -q --no-build-isolation --no-deps -e "$root" \
+  echo "== pip install . (into $PYTHON)"
+  "$PYTHON" -m pip install -q --no-build-isolation --no-deps "$root" \
     -C build-dir="$BUILD" 2>&1 | grep -v "Running pip as the 'root' user" || true
-  (cd / && "$PYTHON" -c "import flashcompile") || { echo "pip install -e . failed" >&2; exit 1; }
+  (cd / && "$PYTHON" -c "import flashcompile") || { echo "pip install . failed" >&2; exit 1; }
   echo "$state" > "$stamp"
 fi

@@ -26,13 +26,6 @@ using namespace mlir::flash;
 namespace {
 constexpr StringLiteral kDepthwiseUkernel = "flash_depthwise_conv2d_f32";
 
-MemRefType dynamicType(MLIRContext *ctx, int64_t rank) {
-  int64_t dyn = ShapedType::kDynamic;
-  return MemRefType::get(SmallVector<int64_t>(rank, dyn), Float32Type::get(ctx),
-                         StridedLayoutAttr::get(
-                             ctx, dyn, SmallVector<int64_t>(rank, dyn)));
-}
-
 /// flash_depthwise_conv2d_f32(input, filter, bias, residual, out, kh, kw,
 /// sh, sw, dh, dw, padTop, padLeft, terms, lo, hi) (Entry.cpp).
 func::FuncOp getOrDeclareUkernel(ModuleOp module) {
@@ -40,7 +33,7 @@ func::FuncOp getOrDeclareUkernel(ModuleOp module) {
     return func;
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   MLIRContext *ctx = module.getContext();
-  MemRefType image = dynamicType(ctx, 4), vector = dynamicType(ctx, 1);
+  MemRefType image = dynamicStridedType(ctx, 4), vector = dynamicStridedType(ctx, 1);
   SmallVector<Type> params = {image, vector, vector, image, image};
   params.append(9, b.getI64Type());
   params.append({b.getF32Type(), b.getF32Type()});
@@ -283,7 +276,7 @@ struct DepthwiseToUkernel
     OpBuilder b(epi ? epi->generic.getOperation() : d.conv.getOperation());
     MLIRContext *ctx = b.getContext();
     auto cast = [&](Value v, int64_t rank) {
-      return memref::CastOp::create(b, loc, dynamicType(ctx, rank), v)
+      return memref::CastOp::create(b, loc, dynamicStridedType(ctx, rank), v)
           .getResult();
     };
     auto filterType = ::llvm::cast<MemRefType>(d.filter.getType());

@@ -22,6 +22,13 @@ Value rootOf(Value v) {
   }
 }
 
+MemRefType dynamicStridedType(MLIRContext *ctx, int64_t rank) {
+  int64_t dyn = ShapedType::kDynamic;
+  return MemRefType::get(
+      SmallVector<int64_t>(rank, dyn), Float32Type::get(ctx),
+      StridedLayoutAttr::get(ctx, dyn, SmallVector<int64_t>(rank, dyn)));
+}
+
 bool isDenseStatic(Type type) {
   auto m = dyn_cast<MemRefType>(type);
   return m && m.hasStaticShape() && m.getElementType().isF32() &&

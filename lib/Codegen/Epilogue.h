@@ -25,6 +25,10 @@ Value rootOf(Value v);
 /// A static, identity-layout f32 memref.
 bool isDenseStatic(Type type);
 
+/// memref<?x...x?xf32, strided<[?, ...], offset: ?>> of `rank`: one callee
+/// type for every shape and layout (the ukernels' argument type).
+MemRefType dynamicStridedType(MLIRContext *ctx, int64_t rank);
+
 /// What the ukernel applies after a product (SgemmEpilogue), and the
 /// generic it replaces. Tensors of the generic's shape (residual, out) are
 /// reshaped to C's shape with `groups` (the generic's dims per C dim).

@@ -38,15 +38,6 @@ constexpr StringLiteral kMatmulUkernel = "flash_matmul_f32";
 /// Entry.cpp).
 constexpr StringLiteral kPanelsUkernel = "flash_matmul_panels_f32";
 
-/// memref<?x?xf32, strided<[?, ?], offset: ?>>: one callee type for every
-/// shape and layout.
-MemRefType dynamicMatrixType(MLIRContext *ctx) {
-  int64_t dyn = ShapedType::kDynamic;
-  return MemRefType::get(
-      {dyn, dyn}, Float32Type::get(ctx),
-      StridedLayoutAttr::get(ctx, dyn, ArrayRef<int64_t>{dyn, dyn}));
-}
-
 /// flash_matmul_f32(A, B, C, accumulate, config x 6), or the panels entry,
 /// which takes one more i64: which operands are in panels.
 func::FuncOp getOrDeclareUkernel(ModuleOp module, bool panels = false) {
@@ -54,7 +45,7 @@ func::FuncOp getOrDeclareUkernel(ModuleOp module, bool panels = false) {
   if (auto func = module.lookupSymbol<func::FuncOp>(name))
     return func;
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-  MemRefType type = dynamicMatrixType(module.getContext());
+  MemRefType type = dynamicStridedType(module.getContext(), 2);
   SmallVector<Type> params = {type, type, type, b.getI1Type()};
   params.append(panels ? 7 : 6, b.getI64Type());
   auto func = func::FuncOp::create(b, module.getLoc(), name,
@@ -73,7 +64,7 @@ func::FuncOp getOrDeclareEpilogueUkernel(ModuleOp module) {
     return func;
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   MLIRContext *ctx = module.getContext();
-  MemRefType matrix = dynamicMatrixType(ctx);
+  MemRefType matrix = dynamicStridedType(ctx, 2);
   int64_t dyn = ShapedType::kDynamic;
   auto vector = MemRefType::get({dyn}, Float32Type::get(ctx),
                                 StridedLayoutAttr::get(ctx, dyn, {dyn}));
@@ -151,7 +142,7 @@ std::optional<MatmulForm> matchMatmul(linalg::LinalgOp op) {
 /// or `memref` itself when it is not batched; cast to the callee's type.
 Value matrixFor(OpBuilder &b, Location loc, Value memref, Value iv,
                 bool batched) {
-  MemRefType target = dynamicMatrixType(b.getContext());
+  MemRefType target = dynamicStridedType(b.getContext(), 2);
   if (!batched)
     return memref::CastOp::create(b, loc, target, memref);
   auto type = cast<MemRefType>(memref.getType());

@@ -180,6 +180,16 @@ def test_command_line_exit_codes(tmp_path):
     assert r.returncode == 1 and "bad.mlir:2" in r.stderr, r.stderr
 
 
+def test_pythonpath_still_selects_another_tree():
+    """The seeded-bug and mutation campaigns run other builds through
+    PYTHONPATH: the installed package must not take precedence (an editable
+    install's import hook would)."""
+    tree = os.path.join(ROOT, "build", "python_packages")
+    r = run([sys.executable, "-c", "import flashcompile; print(flashcompile.__file__)"],
+            env=clean_env(PYTHONPATH=tree), cwd="/")
+    assert r.returncode == 0 and r.stdout.strip().startswith(tree), r.stdout + r.stderr
+
+
 def test_python_dash_m_is_the_same_command():
     a = run([sys.executable, "-m", "flashcompile", "--help"])
     b = run([os.path.join(BIN, "flashcompile"), "--help"])

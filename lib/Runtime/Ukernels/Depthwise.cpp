@@ -307,9 +307,11 @@ void runPlanes(const DepthwiseConv &c, int64_t first, int64_t last) {
   for (int64_t j = 0; j < c.kw; ++j)
     offsets[j] = (j * c.dw) % c.sw * p.l.span + (j * c.dw) / c.sw;
   p.offsets = offsets.data();
-  p.resEnd = c.residual + (c.batch - 1) * c.resN +
-             (c.channels * c.multiplier - 1) * c.resC + (c.oh - 1) * c.resH +
-             c.ow;
+  // Only with a residual: pointer arithmetic on a null one is undefined.
+  p.resEnd = c.residual ? c.residual + (c.batch - 1) * c.resN +
+                              (c.channels * c.multiplier - 1) * c.resC +
+                              (c.oh - 1) * c.resH + c.ow
+                        : nullptr;
   int64_t vectors = std::min<int64_t>(4, (c.ow + 7) / 8);
   for (int64_t plane = first; plane < last; ++plane) {
     int64_t n = plane / c.channels, ch = plane % c.channels;
