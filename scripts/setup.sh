@@ -44,20 +44,17 @@ ninja -C "$BUILD" -j2 | tail -n 1
 # editable one: an editable install's import hook comes before PYTHONPATH,
 # which the seeded-bug and mutation campaigns and the overhead benchmark
 # use to run another tree (PYTHONPATH=build/python_packages still gives the
-# live build tree, Python edits included). Skipped when what it would
-# install is what is installed.
+# live build tree, Python edits included). Skipped when the installed
+# package is byte for byte what this tree would install
+# (scripts/package_is_current.py) and pyproject.toml is unchanged.
 stamp="$BUILD/.pip-install-stamp"
-state="$( { echo "$PYTHON"; cat pyproject.toml python/flashcompile/_version.py;
-            find python/flashcompile -type f ! -path '*__pycache__*' | sort | xargs cat;
-            cat "$BUILD"/python_packages/flashcompile/_flashcompile*.so \
-                "$BUILD"/python_packages/flashcompile/runtime/libflash_ukernels.a \
-                "$BUILD"/bin/flash-opt "$BUILD"/bin/flash-run "$BUILD"/bin/flash-peak; } \
-          | sha256sum | cut -d' ' -f1)"
+state="$(cat pyproject.toml | sha256sum | cut -d' ' -f1) $PYTHON"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$state" ] || \
-   ! (cd / && "$PYTHON" -c "import flashcompile" 2>/dev/null); then
+   ! (cd / && env -u PYTHONPATH "$PYTHON" "$root/scripts/package_is_current.py" "$root" "$BUILD"); then
   echo "== pip install . (into $PYTHON)"
   "$PYTHON" -m pip install -q --no-build-isolation --no-deps "$root" \
     -C build-dir="$BUILD" 2>&1 | grep -v "Running pip as the 'root' user" || true
   (cd / && "$PYTHON" -c "import flashcompile") || { echo "pip install . failed" >&2; exit 1; }
+  (cd / && env -u PYTHONPATH "$PYTHON" "$root/scripts/package_is_current.py" "$root" "$BUILD" --record)
   echo "$state" > "$stamp"
 fi

@@ -180,6 +180,15 @@ def test_command_line_exit_codes(tmp_path):
     assert r.returncode == 1 and "bad.mlir:2" in r.stderr, r.stderr
 
 
+def test_the_suite_runs_this_trees_installed_package():
+    """scripts/setup.sh installed this tree's package: the tests import it
+    from site-packages, byte for byte what this tree and build hold."""
+    assert not fc.__file__.startswith(os.path.join(ROOT, "python")), fc.__file__
+    r = run([sys.executable, os.path.join(ROOT, "scripts", "package_is_current.py"), ROOT,
+             os.path.join(ROOT, "build")], cwd="/")
+    assert r.returncode == 0, "the installed flashcompile is not this tree's: bash scripts/setup.sh"
+
+
 def test_pythonpath_still_selects_another_tree():
     """The seeded-bug and mutation campaigns run other builds through
     PYTHONPATH: the installed package must not take precedence (an editable
