@@ -48,7 +48,7 @@ ninja -C "$BUILD" -j2 | tail -n 1
 # package is byte for byte what this tree would install
 # (scripts/package_is_current.py) and pyproject.toml is unchanged.
 stamp="$BUILD/.pip-install-stamp"
-state="$(cat pyproject.toml | sha256sum | cut -d' ' -f1) $PYTHON"
+state="$(sha256sum < pyproject.toml | cut -d' ' -f1) $PYTHON"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$state" ] || \
    ! (cd / && env -u PYTHONPATH "$PYTHON" "$root/scripts/package_is_current.py" "$root" "$BUILD"); then
   echo "== pip install . (into $PYTHON)"

@@ -85,8 +85,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    from . import logs
-    logs.configure_from_environment()
     if args.command in ("devices", "calibrate"):
         return _devices(args)
     if args.command == "tune" and (args.export or args.merge):

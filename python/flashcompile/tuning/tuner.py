@@ -232,7 +232,6 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
     programs = problems or bool(getattr(compiled, "input_shapes", None))
     pool = executor(workers, cluster)
     results = []
-    bar = None
     try:
         for index, p in enumerate(problems):
             op_start = time.perf_counter()
@@ -246,33 +245,32 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
             problem = {"op": p.op, "shapes": p.shapes, "attrs": p.attrs, "batch": p.batch,
                        "m": p.m, "n": p.n, "k": p.k}
             measured, failures, best_seen = [], [], 1.0
-            bar = progress_bar(len(order), f"op {index + 1}/{len(problems)}", progress,
-                               unit="config")
             default_s = None
             # Waves of one candidate per worker until the op's budget or top_k.
             wave = max(1, workers if workers else (os.cpu_count() or 1))
             cursor = 0
-            while cursor < len(order):
-                # The winner's duel comes out of the op's share too.
-                if cursor > 0 and time.perf_counter() - op_start > \
-                        op_budget - _duel_seconds(default_s):
-                    break
-                chunk = order[cursor:cursor + wave]
-                cursor += len(chunk)
-                tasks = [{"problem": problem, "config": cands[i], "predicted_s": predicted[i],
-                          "db": database.path, "min_time": min_time} for i in chunk]
-                for r in pool.map(tasks):
-                    if r["ok"]:
-                        measured.append(r)
-                        if is_default(r["config"]):
-                            default_s = r["seconds"]
-                        if default_s:
-                            best_seen = max(best_seen, default_s / r["seconds"])
-                    else:
-                        failures.append(f"{r['config']}: {r['note']}")
-                    bar.update()
-                    bar.set_postfix_str(f"best {best_seen:.2f}x")
-            bar.close()
+            with progress_bar(len(order), f"op {index + 1}/{len(problems)}", progress,
+                              unit="config") as bar:
+                while cursor < len(order):
+                    # The winner's duel comes out of the op's share too.
+                    if cursor > 0 and time.perf_counter() - op_start > \
+                            op_budget - _duel_seconds(default_s):
+                        break
+                    chunk = order[cursor:cursor + wave]
+                    cursor += len(chunk)
+                    tasks = [{"problem": problem, "config": cands[i], "predicted_s": predicted[i],
+                              "db": database.path, "min_time": min_time} for i in chunk]
+                    for r in pool.map(tasks):
+                        if r["ok"]:
+                            measured.append(r)
+                            if is_default(r["config"]):
+                                default_s = r["seconds"]
+                            if default_s:
+                                best_seen = max(best_seen, default_s / r["seconds"])
+                        else:
+                            failures.append(f"{r['config']}: {r['note']}")
+                        bar.update()
+                        bar.set_postfix_str(f"best {best_seen:.2f}x")
             default = cands[0]
             best = min(measured, key=lambda r: r["seconds"]) if measured else None
             chosen, best_s = default, default_s
@@ -297,8 +295,6 @@ def tune(target, example_inputs=None, budget: float = 60.0, db=None, workers: in
                                     points, failures))
     finally:
         pool.close()
-        if bar is not None:
-            bar.close()
     report = TuneReport(results, pool.name, budget, time.perf_counter() - start, database.path)
     if apply:
         use_database(database)
