@@ -3,15 +3,21 @@
 #include "flash/Codegen/Passes.h"
 #include "flash/Conversion/Passes.h"
 #include "flash/Dialect/Flash/Transforms/Passes.h"
+#include "flash/Gpu/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
+#include "mlir/Dialect/SPIRV/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
 
@@ -109,6 +115,166 @@ void mlir::flash::buildLoopsToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
+
+namespace {
+/// Fails the pipeline with `message` (a stage asked of the wrong target).
+struct TargetErrorPass
+    : public PassWrapper<TargetErrorPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(TargetErrorPass)
+  explicit TargetErrorPass(std::string message) : message(std::move(message)) {}
+  void runOnOperation() override {
+    getOperation().emitError(message);
+    signalPassFailure();
+  }
+  std::string message;
+};
+
+/// The target `options` name, if it is of `kind`; the first of that kind
+/// when the options name the host (flash-opt --flash-to-nvvm without
+/// target=); else null after adding a pass that fails with why.
+const flash::Target *gpuTarget(OpPassManager &pm,
+                               const flash::PipelineOptions &options,
+                               flash::TargetKind kind) {
+  const flash::Target *target = flash::lookupTarget(options.target);
+  if (target && target->kind == kind)
+    return target;
+  if (target && target->kind == flash::TargetKind::Host)
+    for (const flash::Target &t : flash::getTargets())
+      if (t.kind == kind)
+        return &t;
+  std::string names;
+  for (const flash::Target &t : flash::getTargets())
+    if (t.kind == kind)
+      names += std::string(names.empty() ? "" : ", ") + t.name;
+  pm.addPass(std::make_unique<TargetErrorPass>(
+      "target '" + options.target.getValue() + "' is not a " +
+      flash::kindName(kind).str() + " target (" + names + ")"));
+  return nullptr;
+}
+} // namespace
+
+void mlir::flash::buildGpuKernelsPipeline(OpPassManager &pm,
+                                          const PipelineOptions &options) {
+  MapLoopsToGpuOptions map;
+  map.blockSize = options.gpuBlockSize;
+  pm.addNestedPass<func::FuncOp>(createMapLoopsToGpu(map));
+  // Loads and stores through views (reshapes, slices) index the underlying
+  // buffer instead, so kernels take whole buffers.
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
+  // erf/tanh/exp as polynomials: SPIR-V's GLSL set has no erf.
+  pm.addPass(createApproximateMath());
+  pm.addPass(createLowerAffinePass());
+  // No canonicalization before this: it folds the single-iteration grid
+  // dimensions the mapping attributes name.
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createRecordLaunchSizes());
+}
+
+void mlir::flash::buildGpuToSpirvPipeline(OpPassManager &pm,
+                                          const PipelineOptions &options) {
+  if (!gpuTarget(pm, options, TargetKind::Vulkan))
+    return;
+  // Vulkan 1.1's SPIR-V 1.3; 64-bit integers for i64 index inputs (every
+  // desktop driver and lavapipe have shaderInt64).
+  GpuSPIRVAttachTargetOptions attach;
+  attach.spirvVersion = "v1.3";
+  attach.spirvCapabilities = {"Shader", "Int64"};
+  attach.spirvExtensions = {"SPV_KHR_storage_buffer_storage_class"};
+  attach.clientApi = "Vulkan";
+  pm.addPass(createGpuSPIRVAttachTarget(attach));
+  pm.addPass(createSpirvEntryPointAbi());
+  pm.addPass(createConvertGPUToSPIRVPass());
+  pm.addPass(createNestSpirvModules());
+  OpPassManager &spirvModule =
+      pm.nest<gpu::GPUModuleOp>().nest<spirv::ModuleOp>();
+  spirvModule.addPass(spirv::createSPIRVLowerABIAttributesPass());
+  spirvModule.addPass(spirv::createSPIRVUpdateVCEPass());
+}
+
+void mlir::flash::buildGpuToNvvmPipeline(OpPassManager &pm,
+                                         const PipelineOptions &options) {
+  const Target *target = gpuTarget(pm, options, TargetKind::Nvidia);
+  if (!target)
+    return;
+  GpuNVVMAttachTargetOptions attach;
+  attach.chip = target->chip;
+  attach.features = target->features;
+  attach.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(attach));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::flash::buildGpuToRocdlPipeline(OpPassManager &pm,
+                                          const PipelineOptions &options) {
+  const Target *target = gpuTarget(pm, options, TargetKind::Amd);
+  if (!target)
+    return;
+  GpuROCDLAttachTargetOptions attach;
+  attach.chip = target->chip;
+  attach.optLevel = 3;
+  pm.addPass(createGpuROCDLAttachTarget(attach));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
+  ConvertGpuOpsToROCDLOpsOptions rocdl;
+  rocdl.chipset = target->chip;
+  rocdl.runtime = gpu::amd::Runtime::HIP;
+  kernels.addPass(createConvertGpuOpsToROCDLOps(rocdl));
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::flash::buildGpuHostToLLVMPipeline(OpPassManager &pm,
+                                             const PipelineOptions &options) {
+  const Target *target = lookupTarget(options.target);
+  TargetKind kind = target ? target->kind : TargetKind::Host;
+  // SPIR-V as its binary; PTX as text (the CUDA driver compiles it for the
+  // GPU it runs on; the cubin is ptxas's, outside the pipeline); AMD as
+  // HSACO when the device libraries are at hand, else assembly.
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "bin";
+  if (kind == TargetKind::Nvidia)
+    binary.compilationTarget = "isa";
+  if (kind == TargetKind::Amd) {
+    binary.toolkitPath = options.rocmToolkit;
+    if (options.rocmToolkit.empty())
+      binary.compilationTarget = "isa";
+  }
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  // The Vulkan runtime (lib/Runtime/Vulkan) binds buffers, not descriptors:
+  // each memref argument is passed as its pointer and its size in bytes.
+  GpuToLLVMConversionPassOptions launches;
+  launches.kernelBarePtrCallConv = kind == TargetKind::Vulkan;
+  launches.kernelIntersperseSizeCallConv = kind == TargetKind::Vulkan;
+  pm.addPass(createGpuToLLVMConversionPass(launches));
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
 static const flash::LoweringStage kStages[] = {
     {"graph", "flash-optimize-graph",
      "Flash graph optimizations: decompose composite ops, fold constants, "
@@ -126,8 +292,62 @@ static const flash::LoweringStage kStages[] = {
      flash::buildLoopsToLLVMPipeline},
 };
 
+// The GPU targets share the first three stages with the host.
+#define FLASH_GPU_STAGES(deviceStage)                                          \
+  kStages[0], kStages[1], kStages[2],                                          \
+      {"gpu", "flash-to-gpu-kernels",                                          \
+       "Linalg on memrefs -> one gpu.launch per op (a thread per parallel "    \
+       "iteration), outlined into gpu.func kernels",                           \
+       flash::buildGpuKernelsPipeline},                                        \
+      deviceStage,                                                             \
+      {"llvm", "flash-gpu-host-to-llvm",                                       \
+       "Kernels -> gpu.binary; host function -> LLVM dialect (launches as "    \
+       "mgpu* runtime calls)",                                                 \
+       flash::buildGpuHostToLLVMPipeline}
+
+static const flash::LoweringStage kVulkanStages[] = {FLASH_GPU_STAGES(
+    (flash::LoweringStage{"spirv", "flash-gpu-to-spirv",
+                          "Kernels -> SPIR-V dialect (Vulkan)",
+                          flash::buildGpuToSpirvPipeline}))};
+static const flash::LoweringStage kNvidiaStages[] = {FLASH_GPU_STAGES(
+    (flash::LoweringStage{"nvvm", "flash-gpu-to-nvvm",
+                          "Kernels -> NVVM dialect (NVIDIA)",
+                          flash::buildGpuToNvvmPipeline}))};
+static const flash::LoweringStage kAmdStages[] = {FLASH_GPU_STAGES(
+    (flash::LoweringStage{"rocdl", "flash-gpu-to-rocdl",
+                          "Kernels -> ROCDL dialect (AMD)",
+                          flash::buildGpuToRocdlPipeline}))};
+#undef FLASH_GPU_STAGES
+
 llvm::ArrayRef<flash::LoweringStage> mlir::flash::getLoweringStages() {
   return kStages;
+}
+
+llvm::ArrayRef<flash::LoweringStage>
+mlir::flash::getLoweringStages(TargetKind kind) {
+  switch (kind) {
+  case TargetKind::Host:
+    return kStages;
+  case TargetKind::Vulkan:
+    return kVulkanStages;
+  case TargetKind::Nvidia:
+    return kNvidiaStages;
+  case TargetKind::Amd:
+    return kAmdStages;
+  }
+  return kStages;
+}
+
+void mlir::flash::buildFlashToTargetPipeline(OpPassManager &pm,
+                                             const PipelineOptions &options) {
+  const Target *target = lookupTarget(options.target);
+  if (!target) {
+    pm.addPass(std::make_unique<TargetErrorPass>(
+        "unknown target '" + options.target.getValue() + "'"));
+    return;
+  }
+  for (const LoweringStage &stage : getLoweringStages(target->kind))
+    stage.build(pm, options);
 }
 
 void mlir::flash::buildFlashToLLVMPipeline(OpPassManager &pm,
@@ -136,10 +356,46 @@ void mlir::flash::buildFlashToLLVMPipeline(OpPassManager &pm,
     stage.build(pm, options);
 }
 
+/// Flash -> the stage `last` of a GPU target kind, for flash-opt.
+template <flash::TargetKind kind>
+static void buildFlashToDeviceDialect(OpPassManager &pm,
+                                      const flash::PipelineOptions &options) {
+  auto stages = flash::getLoweringStages(kind);
+  for (const flash::LoweringStage &stage : stages.drop_back())
+    stage.build(pm, options);
+}
+
 void mlir::flash::registerFlashPipelines() {
-  for (const LoweringStage &stage : getLoweringStages())
-    PassPipelineRegistration<PipelineOptions>(stage.pipelineName,
-                                              stage.description, stage.build);
+  llvm::StringSet<> registered;
+  for (TargetKind kind : {TargetKind::Host, TargetKind::Vulkan,
+                          TargetKind::Nvidia, TargetKind::Amd})
+    for (const LoweringStage &stage : getLoweringStages(kind))
+      if (registered.insert(stage.pipelineName).second)
+        PassPipelineRegistration<PipelineOptions>(
+            stage.pipelineName, stage.description, stage.build);
+  PassPipelineRegistration<PipelineOptions>(
+      "flash-to-gpu",
+      "Flash -> outlined GPU kernels (gpu dialect), any GPU target",
+      [](OpPassManager &pm, const PipelineOptions &options) {
+        for (const LoweringStage &stage :
+             getLoweringStages(TargetKind::Vulkan).take_front(4))
+          stage.build(pm, options);
+      });
+  PassPipelineRegistration<PipelineOptions>(
+      "flash-to-spirv", "Flash -> kernels in the SPIR-V dialect (Vulkan)",
+      buildFlashToDeviceDialect<flash::TargetKind::Vulkan>);
+  PassPipelineRegistration<PipelineOptions>(
+      "flash-to-nvvm",
+      "Flash -> kernels in the NVVM dialect (target=nvidia-sm80|nvidia-sm90)",
+      buildFlashToDeviceDialect<flash::TargetKind::Nvidia>);
+  PassPipelineRegistration<PipelineOptions>(
+      "flash-to-rocdl",
+      "Flash -> kernels in the ROCDL dialect (target=amd-gfx90a|amd-gfx942)",
+      buildFlashToDeviceDialect<flash::TargetKind::Amd>);
+  PassPipelineRegistration<PipelineOptions>(
+      "flash-to-target",
+      "Flash -> LLVM dialect for the host code of `target` (every stage)",
+      buildFlashToTargetPipeline);
   PassPipelineRegistration<PipelineOptions>(
       "flash-to-llvm", "Flash -> LLVM dialect: every stage in order",
       buildFlashToLLVMPipeline);

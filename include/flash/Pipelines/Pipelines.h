@@ -9,6 +9,7 @@
 #define FLASH_PIPELINES_PIPELINES_H
 
 #include "flash/Pipelines/Defaults.h"
+#include "flash/Pipelines/Targets.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 #include "llvm/ADT/ArrayRef.h"
@@ -89,6 +90,23 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("LLVM's loop unrolling (full unrolling of short "
                      "constant loops before vectorization, runtime unrolling)"),
       llvm::cl::init(false)};
+  // GPU code generation (docs/gpu.md).
+  Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("The device to compile for (fc.targets()): host, "
+                     "vulkan, nvidia-sm80, nvidia-sm90, amd-gfx90a, "
+                     "amd-gfx942"),
+      llvm::cl::init("host")};
+  Option<int64_t> gpuBlockSize{
+      *this, "gpu-block-size",
+      llvm::cl::desc("Threads per workgroup of the generated GPU kernels"),
+      llvm::cl::init(256)};
+  Option<std::string> rocmToolkit{
+      *this, "rocm-toolkit",
+      llvm::cl::desc("A ROCm-like folder (amdgcn/bitcode, llvm/bin/ld.lld) "
+                     "to link AMD kernels into HSACO; without it AMD "
+                     "kernels stay assembly"),
+      llvm::cl::init("")};
   Option<bool> interleave{
       *this, "interleave",
       llvm::cl::desc("LLVM's loop interleaving (vectorized loops unrolled "
@@ -114,6 +132,21 @@ void buildLoopsToLLVMPipeline(OpPassManager &pm,
 void buildFlashToLLVMPipeline(OpPassManager &pm,
                               const PipelineOptions &options);
 
+/// GPU targets, after the same graph, linalg and bufferized stages.
+/// Linalg on memrefs -> one gpu.launch per op, outlined into gpu.func
+/// kernels (MapLoopsToGpu).
+void buildGpuKernelsPipeline(OpPassManager &pm, const PipelineOptions &options);
+/// The kernels in the SPIR-V dialect (Vulkan).
+void buildGpuToSpirvPipeline(OpPassManager &pm, const PipelineOptions &options);
+/// The kernels in the NVVM dialect (LLVM for NVPTX).
+void buildGpuToNvvmPipeline(OpPassManager &pm, const PipelineOptions &options);
+/// The kernels in the ROCDL dialect (LLVM for AMDGPU).
+void buildGpuToRocdlPipeline(OpPassManager &pm, const PipelineOptions &options);
+/// Kernels to a gpu.binary (SPIR-V, PTX, HSACO) and the host function to the
+/// LLVM dialect, its launches as calls to the mgpu* runtime functions.
+void buildGpuHostToLLVMPipeline(OpPassManager &pm,
+                                const PipelineOptions &options);
+
 /// One step of the progressive lowering: the IR after it is called `name`.
 struct LoweringStage {
   const char *name;         ///< stage name, e.g. "linalg"
@@ -123,8 +156,13 @@ struct LoweringStage {
   void (*build)(OpPassManager &, const PipelineOptions &);
 };
 
-/// The stages after the input ("flash"), in pipeline order.
+/// The stages after the input ("flash"), in pipeline order, for the host.
 llvm::ArrayRef<LoweringStage> getLoweringStages();
+/// ... for a kind of target.
+llvm::ArrayRef<LoweringStage> getLoweringStages(TargetKind kind);
+/// All of a target's stages, Flash -> LLVM dialect (host code).
+void buildFlashToTargetPipeline(OpPassManager &pm,
+                                const PipelineOptions &options);
 
 /// Registers every stage pipeline and flash-to-llvm with the pass registry.
 void registerFlashPipelines();
