@@ -76,6 +76,8 @@ void mlir::flash::registerAllDialects(DialectRegistry &registry) {
   ROCDL::registerROCDLTargetInterfaceExternalModels(registry);
   spirv::registerSPIRVTargetInterfaceExternalModels(registry);
   registerGPUDialectTranslation(registry);
+  // #gpu.select_object: how a host module embeds and loads a gpu.binary.
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   // What convert-gpu-to-nvvm/rocdl and gpu-to-llvm lower the kernels' and
   // the host's other ops with (their ConvertToLLVM interfaces).
   arith::registerConvertArithToLLVMInterface(registry);

@@ -12,14 +12,17 @@
 #include "HostTarget.h"
 #include "ParsedModule.h"
 #include "RuntimeSymbols.h"
+#include "flash/Runtime/Vulkan.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 #include "flash/Pipelines/Pipelines.h"
 #include "flash/Runtime/CompileCache.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -127,6 +130,62 @@ int64_t indexLimitOf(Value value) {
   return limit;
 }
 
+int64_t constantOr1(Value v) {
+  APInt c;
+  return matchPattern(v, m_ConstantInt(&c)) ? c.getSExtValue() : 1;
+}
+
+/// Every gpu.launch_func, in program order (the "gpu" stage's IR).
+std::vector<::flash::runtime::KernelLaunch> collectLaunches(ModuleOp module) {
+  std::vector<::flash::runtime::KernelLaunch> launches;
+  module.walk([&](gpu::LaunchFuncOp op) {
+    ::flash::runtime::KernelLaunch launch;
+    launch.module = op.getKernelModuleName().str();
+    launch.kernel = op.getKernelName().str();
+    gpu::KernelDim3 grid = op.getGridSizeOperandValues();
+    gpu::KernelDim3 block = op.getBlockSizeOperandValues();
+    Value g[3] = {grid.x, grid.y, grid.z}, b[3] = {block.x, block.y, block.z};
+    for (int i = 0; i < 3; ++i) {
+      launch.grid[i] = constantOr1(g[i]);
+      launch.block[i] = constantOr1(b[i]);
+    }
+    for (Value arg : op.getKernelOperands())
+      launch.numBuffers += isa<MemRefType>(arg.getType());
+    launches.push_back(std::move(launch));
+  });
+  return launches;
+}
+
+/// The device code of every gpu.binary (the last stage's IR).
+std::vector<::flash::runtime::DeviceBinary> collectBinaries(ModuleOp module) {
+  std::vector<::flash::runtime::DeviceBinary> binaries;
+  module.walk([&](gpu::BinaryOp op) {
+    for (Attribute attr : op.getObjects()) {
+      auto object = dyn_cast<gpu::ObjectAttr>(attr);
+      if (!object)
+        continue;
+      ::flash::runtime::DeviceBinary binary;
+      binary.module = op.getName().str();
+      switch (object.getFormat()) {
+      case gpu::CompilationTarget::Assembly:
+        binary.format = "isa";
+        break;
+      case gpu::CompilationTarget::Fatbin:
+        binary.format = "fatbin";
+        break;
+      case gpu::CompilationTarget::Offload:
+        binary.format = "offload";
+        break;
+      default:
+        binary.format = "bin";
+      }
+      binary.data = object.getObject().getValue().str();
+      binaries.push_back(std::move(binary));
+    }
+  });
+  return binaries;
+}
+
 std::string typeString(Type type) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -138,6 +197,16 @@ std::string typeString(Type type) {
 Executable::Executable(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 Executable::~Executable() = default;
 const std::string &Executable::entry() const { return impl->entry; }
+const std::string &Executable::target() const { return impl->target; }
+bool Executable::runnable() const { return impl->runnable; }
+const std::vector<::flash::runtime::KernelLaunch> &
+Executable::launches() const {
+  return impl->launches;
+}
+const std::vector<::flash::runtime::DeviceBinary> &
+Executable::deviceBinaries() const {
+  return impl->deviceBinaries;
+}
 const std::vector<std::string> &Executable::remarks() const {
   return impl->remarks;
 }
@@ -166,7 +235,17 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   auto pipelineOptions = parsePipelineOptions(options.pipelineOptions, error);
   if (!pipelineOptions)
     return nullptr;
+  const mlir::flash::Target *target =
+      mlir::flash::lookupTarget(pipelineOptions->target);
+  if (!target) {
+    error = "unknown target '" + pipelineOptions->target.getValue() +
+            "'; the targets are:";
+    for (const mlir::flash::Target &t : mlir::flash::getTargets())
+      error += std::string(" ") + t.name;
+    return nullptr;
+  }
   auto impl = std::make_unique<Impl>();
+  impl->target = target->name;
   impl->source = source;
   impl->pipelineOptions = options.pipelineOptions;
   impl->bufferName = bufferName;
@@ -210,7 +289,9 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   ::flash::runtime::CompileCache cache =
       ::flash::runtime::CompileCache::fromEnvironment();
   std::string cacheKey;
-  if (cache.enabled()) {
+  // GPU programs are not cached yet: their kernel table and device code
+  // live beside the host object.
+  if (cache.enabled() && !target->isGpu()) {
     // The key is the module as MLIR prints it without locations (the same
     // program traced from another line is the same code), its large
     // constants elided from the text and their bytes appended instead:
@@ -250,13 +331,42 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
   }
   times.cacheMs = clock.lap();
 
-  if (!parsed.runPipeline(mlir::flash::buildFlashToLLVMPipeline,
-                          *pipelineOptions,
-                          options.timePasses ? &times.passes : nullptr)) {
-    error = parsed.diagnostics;
-    return nullptr;
+  if (!target->isGpu()) {
+    if (!parsed.runPipeline(mlir::flash::buildFlashToLLVMPipeline,
+                            *pipelineOptions,
+                            options.timePasses ? &times.passes : nullptr)) {
+      error = parsed.diagnostics;
+      return nullptr;
+    }
+  } else {
+    // Stage by stage, to read the launches off the "gpu" stage.
+    for (const auto &stage : mlir::flash::getLoweringStages(target->kind)) {
+      if (!parsed.runPipeline(stage.build, *pipelineOptions)) {
+        error = parsed.diagnostics;
+        return nullptr;
+      }
+      if (llvm::StringRef(stage.name) == "gpu")
+        impl->launches = collectLaunches(*parsed.module);
+    }
+    impl->deviceBinaries = collectBinaries(*parsed.module);
   }
   times.pipelineMs = clock.lap();
+  if (target->isGpu()) {
+    std::string why;
+    if (!target->runnable())
+      why = std::string("compiled for ") + target->name + " (" +
+            target->description +
+            "): there is no such device in this process; its kernels, "
+            "device code and launches can be inspected and exported";
+    else if (!::flash::runtime::vulkan::available(why))
+      why = "compiled for vulkan, but it cannot run here: " + why;
+    if (!why.empty()) {
+      impl->runnable = false;
+      impl->notRunnable = why;
+      impl->times = times;
+      return std::unique_ptr<Executable>(new Executable(std::move(impl)));
+    }
+  }
 
   auto optTM = makeHostTargetMachine(error);
   auto jitTM = makeHostTargetMachine(error);
@@ -288,6 +398,8 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
     return nullptr;
   }
   registerRuntimeSymbols(**engine);
+  // Global constructors: a GPU program loads its kernel modules there.
+  (*engine)->initialize();
   auto fn = (*engine)->lookupPacked(impl->entry);
   if (!fn) {
     error = "JIT lookup of '" + impl->entry +
@@ -341,7 +453,13 @@ bool Executable::checkIndices(void *const *inputs, std::string &error) const {
   return true;
 }
 
-void Executable::run(void *const *inputs, void *const *outputs) const {
+bool Executable::run(void *const *inputs, void *const *outputs,
+                     std::string *error) const {
+  if (!impl->runnable) {
+    if (error)
+      *error = impl->notRunnable;
+    return false;
+  }
   // The packed wrapper takes a pointer to every scalar of every memref
   // descriptor: allocated ptr, aligned ptr, offset, sizes..., strides...
   size_t numArgs = impl->sizes.size();
@@ -360,4 +478,13 @@ void Executable::run(void *const *inputs, void *const *outputs) const {
       packed.push_back(&stride);
   }
   impl->packedFn(packed.data());
+  if (impl->target == "vulkan") {
+    std::string failure = ::flash::runtime::vulkan::takeError();
+    if (!failure.empty()) {
+      if (error)
+        *error = "'" + impl->entry + "' on vulkan: " + failure;
+      return false;
+    }
+  }
+  return true;
 }

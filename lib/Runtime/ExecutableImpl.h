@@ -21,6 +21,11 @@ struct Executable::Impl {
   std::string pipelineOptions;
   std::string bufferName;
   std::string entry;
+  std::string target = "host";
+  bool runnable = true;
+  std::string notRunnable; ///< why run() refuses, if !runnable
+  std::vector<KernelLaunch> launches;
+  std::vector<DeviceBinary> deviceBinaries;
   std::vector<TensorSpec> inputs, outputs;
   // Sizes and strides of every argument (inputs, then outputs), kept here so
   // the packed call can point into them.

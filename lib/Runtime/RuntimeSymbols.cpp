@@ -1,5 +1,6 @@
 //===- RuntimeSymbols.cpp - What compiled code may call -------------------===//
 #include "RuntimeSymbols.h"
+#include "flash/Runtime/Vulkan.h"
 #include "flash/Runtime/Ukernels.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -52,6 +53,10 @@ llvm::orc::SymbolMap runtimeSymbols(
   if (void *copy = runnerUtilsSymbol("memrefCopy"))
     symbols[mangle("memrefCopy")] = {llvm::orc::ExecutorAddr::fromPtr(copy),
                                      llvm::JITSymbolFlags::Exported};
+  // Kernel launches of code compiled for target "vulkan".
+  for (auto &[name, address] : ::flash::runtime::vulkan::symbols())
+    symbols[mangle(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                             llvm::JITSymbolFlags::Exported};
   return symbols;
 }
 } // namespace

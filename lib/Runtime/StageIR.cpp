@@ -20,8 +20,14 @@ using namespace ::flash::runtime;
 using namespace ::flash::runtime::detail;
 
 std::vector<std::string> Executable::stageNames() {
+  return stageNames("host");
+}
+
+std::vector<std::string> Executable::stageNames(const std::string &target) {
+  const mlir::flash::Target *t = mlir::flash::lookupTarget(target);
   std::vector<std::string> names = {"flash"};
-  for (const auto &stage : mlir::flash::getLoweringStages())
+  for (const auto &stage : mlir::flash::getLoweringStages(
+           t ? t->kind : mlir::flash::TargetKind::Host))
     names.push_back(stage.name);
   names.push_back("llvm-ir");
   names.push_back("asm");
@@ -30,7 +36,7 @@ std::vector<std::string> Executable::stageNames() {
 
 bool Executable::stageIR(const std::string &stage, std::string &text,
                          std::string &error) const {
-  std::vector<std::string> names = stageNames();
+  std::vector<std::string> names = stageNames(impl->target);
   auto it = std::find(names.begin(), names.end(), stage);
   if (it == names.end()) {
     error = "unknown stage '" + stage + "'; stages are:";
@@ -47,7 +53,9 @@ bool Executable::stageIR(const std::string &stage, std::string &text,
     error = parsed.diagnostics;
     return false;
   }
-  auto stages = mlir::flash::getLoweringStages();
+  const mlir::flash::Target *target = mlir::flash::lookupTarget(impl->target);
+  auto stages = mlir::flash::getLoweringStages(
+      target ? target->kind : mlir::flash::TargetKind::Host);
   size_t mlirStages = std::min<size_t>(it - names.begin(), stages.size());
   for (size_t i = 0; i < mlirStages; ++i)
     if (!parsed.runPipeline(stages[i].build, *pipelineOptions)) {

@@ -11,6 +11,8 @@
 #include "flash/Runtime/CompileCache.h"
 #include "flash/Runtime/Executable.h"
 #include "flash/Runtime/Ukernels.h"
+#include "flash/Runtime/Vulkan.h"
+#include "flash/Pipelines/Targets.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
@@ -122,6 +124,15 @@ void checkIndices(const Executable &exe, void *const *inputs) {
     throw nb::value_error(error.c_str());
 }
 
+/// A run that did not happen: ValueError when the target does not run
+/// here, RuntimeError when the device failed.
+[[noreturn]] void throwRunError(const Executable &exe,
+                                const std::string &error) {
+  if (!exe.runnable())
+    throw nb::value_error(error.c_str());
+  throw std::runtime_error(error);
+}
+
 void run(const Executable &exe, const std::vector<AnyArray> &inputs,
          const std::vector<AnyArray> &outputs) {
   checkBuffers(exe, inputs, exe.inputs(), "inputs");
@@ -132,8 +143,14 @@ void run(const Executable &exe, const std::vector<AnyArray> &inputs,
   for (const auto &a : outputs)
     out.push_back(a.data());
   checkIndices(exe, in.data());
-  nb::gil_scoped_release release;
-  exe.run(in.data(), out.data());
+  std::string error;
+  bool ok;
+  {
+    nb::gil_scoped_release release;
+    ok = exe.run(in.data(), out.data(), &error);
+  }
+  if (!ok)
+    throwRunError(exe, error);
 }
 
 /// The fast call path: aligned, native-endian, C-contiguous float32 NumPy
@@ -213,12 +230,16 @@ nb::object call(const Executable &exe, nb::args args) {
     work += spec.numElements();
   }
   // Releasing the GIL costs about 0.1 us: worth it unless the call is tiny.
+  std::string error;
+  bool ok;
   if (work >= (1 << 14)) {
     nb::gil_scoped_release release;
-    exe.run(inPtrs, outPtrs);
+    ok = exe.run(inPtrs, outPtrs, &error);
   } else {
-    exe.run(inPtrs, outPtrs);
+    ok = exe.run(inPtrs, outPtrs, &error);
   }
+  if (!ok)
+    throwRunError(exe, error);
   if (outs.size() == 1)
     return std::move(resultObjects[0]);
   nb::list list;
@@ -368,7 +389,40 @@ NB_MODULE(_flashcompile, m) {
                    [](const Executable &e) { return specsToList(e.inputs()); })
       .def_prop_ro("outputs",
                    [](const Executable &e) { return specsToList(e.outputs()); })
-      .def_static("stage_names", &Executable::stageNames)
+      .def_static(
+          "stage_names",
+          [](const std::string &target) {
+            return Executable::stageNames(target);
+          },
+          "target"_a = "host")
+      .def_prop_ro("target", &Executable::target)
+      .def_prop_ro("runnable", &Executable::runnable)
+      .def_prop_ro(
+          "launches",
+          [](const Executable &e) {
+            nb::list out;
+            for (const auto &l : e.launches()) {
+              nb::dict d;
+              d["module"] = l.module;
+              d["kernel"] = l.kernel;
+              d["grid"] = nb::make_tuple(l.grid[0], l.grid[1], l.grid[2]);
+              d["block"] = nb::make_tuple(l.block[0], l.block[1], l.block[2]);
+              d["buffers"] = l.numBuffers;
+              out.append(d);
+            }
+            return out;
+          },
+          "GPU targets: every kernel launch in program order.")
+      .def_prop_ro(
+          "device_binaries",
+          [](const Executable &e) {
+            nb::list out;
+            for (const auto &b : e.deviceBinaries())
+              out.append(nb::make_tuple(b.module, b.format,
+                                        nb::bytes(b.data.data(), b.data.size())));
+            return out;
+          },
+          "GPU targets: (module, format, bytes) of each kernel module.")
       .def(
           "remarks",
           [](const Executable &e) { return e.remarks(); },
@@ -436,6 +490,52 @@ NB_MODULE(_flashcompile, m) {
       .def("clear", &Dispatcher::clear)
       .def_ro("op", &Dispatcher::op)
       .def_ro("hits", &Dispatcher::hits);
+
+  m.def(
+      "targets",
+      [] {
+        nb::list out;
+        for (const mlir::flash::Target &t : mlir::flash::getTargets()) {
+          nb::dict d;
+          d["name"] = t.name;
+          d["kind"] = mlir::flash::kindName(t.kind).str();
+          d["chip"] = t.chip;
+          d["features"] = t.features;
+          d["device"] = t.device;
+          d["description"] = t.description;
+          d["runs_here"] = t.runnable();
+          out.append(d);
+        }
+        return out;
+      },
+      "The targets the compiler generates code for.");
+  m.def(
+      "vulkan_info",
+      [] {
+        std::string why;
+        bool ok = flash::runtime::vulkan::available(why);
+        nb::dict d;
+        d["available"] = ok;
+        d["why"] = why;
+        d["device"] = ok ? flash::runtime::vulkan::deviceName() : "";
+        return d;
+      },
+      "Whether target 'vulkan' runs here, on which device, or why not.");
+  m.def(
+      "vulkan_stats",
+      [] {
+        auto s = flash::runtime::vulkan::stats();
+        nb::dict d;
+        d["launches"] = s.launches;
+        d["bytes_to_device"] = s.bytesToDevice;
+        d["bytes_from_device"] = s.bytesFromDevice;
+        d["dispatch_ms"] = s.dispatchMs;
+        d["copy_ms"] = s.copyMs;
+        d["setup_ms"] = s.setupMs;
+        return d;
+      },
+      "Vulkan launches, bytes copied each way and time since the last reset.");
+  m.def("vulkan_reset_stats", [] { flash::runtime::vulkan::resetStats(); });
 
   m.def(
       "compile_cache_info",

@@ -54,6 +54,23 @@ struct CompileTimes {
   std::string passes; ///< MLIR's per-pass timing report, if timePasses
 };
 
+/// One kernel launch of a GPU-compiled function, in program order.
+struct KernelLaunch {
+  std::string module; ///< the gpu.module (and gpu.binary) holding it
+  std::string kernel; ///< the kernel's name in it
+  int64_t grid[3] = {1, 1, 1};  ///< workgroups (blocks)
+  int64_t block[3] = {1, 1, 1}; ///< threads per workgroup
+  int64_t numBuffers = 0;       ///< memref arguments
+};
+
+/// The device code of one gpu.module: SPIR-V ("bin"), PTX text ("isa" for
+/// NVIDIA), HSACO ("bin") or AMDGPU assembly ("isa" for AMD).
+struct DeviceBinary {
+  std::string module;
+  std::string format;
+  std::string data;
+};
+
 class Executable {
 public:
   /// Parses, verifies and JIT-compiles `source`. On failure returns null and
@@ -65,12 +82,22 @@ public:
   ~Executable();
 
   const std::string &entry() const;
+  /// The target it was compiled for (CompileOptions' "target=", default
+  /// "host"), and whether it runs in this process (see run()).
+  const std::string &target() const;
+  bool runnable() const;
+  /// GPU targets: every kernel launch and every module's device code.
+  const std::vector<KernelLaunch> &launches() const;
+  const std::vector<DeviceBinary> &deviceBinaries() const;
   const std::vector<TensorSpec> &inputs() const;
   const std::vector<TensorSpec> &outputs() const;
 
   /// Every stage whose IR `stageIR` can print, in pipeline order: "flash",
   /// then one per lowering stage, then "llvm-ir" (optimized) and "asm".
   static std::vector<std::string> stageNames();
+  /// ... of a target (its lowering stages; "llvm-ir" and "asm" are the host
+  /// code's).
+  static std::vector<std::string> stageNames(const std::string &target);
   /// The compiled object code (ELF, host CPU) holding the packed entry
   /// point `_mlir_<entry>`, for ahead-of-time libraries.
   std::string objectCode() const;
@@ -88,8 +115,11 @@ public:
 
   /// Runs the function: `inputs[i]` / `outputs[j]` point to contiguous
   /// row-major buffers of the shapes and dtypes in inputs() / outputs().
-  /// Thread-safe. Integer inputs must have passed checkIndices.
-  void run(void *const *inputs, void *const *outputs) const;
+  /// Thread-safe. Integer inputs must have passed checkIndices. False, with
+  /// `error` (if given) saying why, when it did not run: a target that does
+  /// not run here, or a failed device call (with the Vulkan result code).
+  bool run(void *const *inputs, void *const *outputs,
+           std::string *error = nullptr) const;
   /// False, with `error` naming the input, the position and the value, if
   /// an integer input holds an index outside its indexLimit.
   bool checkIndices(void *const *inputs, std::string &error) const;
