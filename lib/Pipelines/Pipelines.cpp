@@ -6,7 +6,9 @@
 #include "flash/Gpu/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -170,6 +172,9 @@ void mlir::flash::buildGpuKernelsPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createLowerAffinePass());
+  // floordivsi/ceildivsi (from affine maps) and the like in plain integer
+  // ops: neither SPIR-V nor NVVM/ROCDL lowers them directly.
+  pm.addPass(arith::createArithExpandOpsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createRecordLaunchSizes());
@@ -187,6 +192,13 @@ void mlir::flash::buildGpuToSpirvPipeline(OpPassManager &pm,
   attach.spirvExtensions = {"SPV_KHR_storage_buffer_storage_class"};
   attach.clientApi = "Vulkan";
   pm.addPass(createGpuSPIRVAttachTarget(attach));
+  // math.fma (from the polynomial approximations) as a multiply and an add:
+  // MLIR's math-to-SPIR-V patterns have no fma.
+  math::MathExpandOpsPassOptions expand;
+  expand.opMnemonics = {"fma"};
+  pm.addNestedPass<gpu::GPUModuleOp>(math::createMathExpandOpsPass(expand));
+  // convert-gpu-to-spirv does not convert math ops itself (GLSL.std.450).
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertMathToSPIRVPass());
   pm.addPass(createSpirvEntryPointAbi());
   pm.addPass(createConvertGPUToSPIRVPass());
   pm.addPass(createNestSpirvModules());

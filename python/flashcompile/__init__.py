@@ -18,7 +18,8 @@ from ._version import __version__
 from .logs import set_log_level
 from ._flashcompile import compile_cache_info, get_num_threads, set_num_threads
 from .analysis import analyze
-from .compiled import Compiled, compile_mlir, stage_names
+from .compiled import Compiled, compile_mlir, stage_names, targets
+from . import gpu
 from .eager import cache_info, clear_cache, lower
 from .jit import CompiledGraph, JitFunction, compile, jit
 from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linear, MatMul,
@@ -48,6 +49,7 @@ _logs.configure_from_environment()
 
 __all__ = [
     "Compiled", "CompiledGraph", "JitFunction", "Tracer", "compile_mlir", "stage_names",
+    "targets", "gpu",
     "jit", "compile", "analyze", "tune", "TuningDatabase",
     # ops
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "neg", "relu", "exp", "tanh",

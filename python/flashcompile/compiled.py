@@ -7,13 +7,28 @@ import numpy as np
 
 from . import _flashcompile as _native
 from . import aot as _aot
+from . import gpu as _gpu
 from . import logs
 from . import tuned as _tuned
 
 
-def stage_names() -> list[str]:
-    """Every stage whose IR can be printed, in pipeline order."""
-    return list(_native.Executable.stage_names())
+def stage_names(target: str = "host") -> list[str]:
+    """Every stage whose IR can be printed, in pipeline order, for `target`."""
+    return list(_native.Executable.stage_names(target))
+
+
+def targets() -> list[dict]:
+    """The targets FlashCompile compiles for: name, kind, chip, the
+    simulator device it stands for, and whether it runs here."""
+    return [dict(t) for t in _native.targets()]
+
+
+def with_target(options: str, target: str) -> str:
+    """Pipeline options that compile for `target` (unchanged for the host)."""
+    if target == "host":
+        return options
+    _gpu.target_info(target)  # ValueError naming the targets if unknown
+    return " ".join(o for o in (f"target={target}", _gpu.target_options(target), options) if o)
 
 
 class Compiled:
@@ -32,10 +47,41 @@ class Compiled:
         self.input_shapes = [tuple(s) for s, _ in executable.inputs]
         self.input_dtypes = [NUMPY_DTYPES[d] for _, d in executable.inputs]
         self.output_shapes = [tuple(s) for s, _ in executable.outputs]
+        self.target = executable.target
+        self.runnable = executable.runnable
 
     @property
     def stages(self) -> list[str]:
-        return stage_names()
+        return stage_names(self.target)
+
+    # --- GPU targets (docs/gpu.md) -----------------------------------------
+    @property
+    def gpu(self) -> "_gpu.GpuProgram":
+        """The kernels of a GPU-compiled function (ValueError on the host)."""
+        if self.target == "host":
+            raise ValueError(f"{self.entry} was compiled for the host; compile with "
+                             f"target='vulkan', 'nvidia-sm90', ... for GPU kernels")
+        if "_gpu_program" not in self.__dict__:
+            self._gpu_program = _gpu.GpuProgram(self._exe)
+        return self._gpu_program
+
+    @property
+    def kernels(self) -> list:
+        """Every kernel launch: grid, block, registers, spills, shared
+        memory, theoretical occupancy (print with fc.gpu.format_table)."""
+        return self.gpu.kernels
+
+    def ptx(self) -> str:
+        return self.gpu.ptx()
+
+    def sass(self) -> str:
+        return self.gpu.sass()
+
+    def isa(self) -> str:
+        return self.gpu.isa()
+
+    def binary(self) -> dict:
+        return self.gpu.binary()
 
     def compile_times(self) -> dict:
         """Where compiling it spent its time: milliseconds of parse, cache,
@@ -86,7 +132,12 @@ class Compiled:
 
     def export_library(self, folder: str, name: str | None = None) -> dict:
         """Ahead-of-time: lib<name>.so and <name>.h in `folder`, callable
-        from C without FlashCompile (see flashcompile.aot)."""
+        from C without FlashCompile (see flashcompile.aot). For a GPU target:
+        the kernels (PTX, cubin, SASS / HSACO / SPIR-V), the kernel table,
+        the host code and a launcher source (flashcompile.gpu.export)."""
+        if self.target != "host":
+            from .gpu.export import export
+            return export(self, folder, name)
         return _aot.export_library(self, folder, name)
 
     def __repr__(self):
@@ -97,7 +148,7 @@ class Compiled:
 
 def compile_mlir(source: str, entry: str | None = None,
                  name: str = "<flash-source>", options: str = "",
-                 tuned=True) -> Compiled:
+                 tuned=True, target: str = "host") -> Compiled:
     """Compile Flash IR text; raises ValueError with MLIR's diagnostics.
 
     `options` are pipeline options in flash-opt syntax, e.g.
@@ -105,13 +156,17 @@ def compile_mlir(source: str, entry: str | None = None,
     `tuned=True` the program's ops get what the tuning database holds for
     them (and the program its tuned options when `options` is empty);
     `tuned=False` compiles the text as it is; `tuned=<database>` reads
-    that database instead of the active one."""
+    that database instead of the active one. `target` is one of
+    fc.targets(): "host" (default), "vulkan" (runs here through the Vulkan
+    loader), "nvidia-sm80"/"nvidia-sm90"/"amd-gfx90a"/"amd-gfx942" (built and
+    inspected, not callable here; see docs/gpu.md)."""
     if not isinstance(source, str):
         raise TypeError(f"compile_mlir expects IR text (str), got {type(source).__name__}")
     original = source
     if tuned is not False:
         source, options = _tuned.apply(source, entry or "", options,
                                        None if tuned is True else tuned)
+    options = with_target(options, target)
     executable = _native.compile(source, entry or "", name, options,
                                  time_passes=logs.enabled("passes"))
     logs.log_compile(name, executable, options)

@@ -106,13 +106,15 @@ def jit(fn=None, *, options: str = ""):
     return JitFunction(fn, options=options, name=name)
 
 
-def compile(fn_or_model, example_inputs, options: str = "") -> CompiledGraph:  # noqa: A001
+def compile(fn_or_model, example_inputs, options: str = "",  # noqa: A001
+            target: str = "host") -> CompiledGraph:
     """Traces `fn_or_model` on `example_inputs` (an array or a tuple of
-    arguments) and returns the compiled graph for exactly that signature."""
+    arguments) and returns the compiled graph for exactly that signature,
+    for `target` (fc.targets(); "host" by default, see docs/gpu.md)."""
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) \
         else (example_inputs,)
     name = getattr(fn_or_model, "__name__", None) or type(fn_or_model).__name__
-    return trace_function(fn_or_model, args, name, options)
+    return trace_function(fn_or_model, args, name, options, target)
 
 
 __all__ = ["jit", "compile", "JitFunction", "CompiledGraph", "Tracer"]

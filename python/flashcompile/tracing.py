@@ -273,7 +273,7 @@ class CompiledGraph(Compiled):
 
 
 def compile_trace(trace: Trace, results: list, name: str, options: str = "",
-                  structure=None, static=None) -> CompiledGraph:
+                  structure=None, static=None, target: str = "host") -> CompiledGraph:
     """Finishes `trace` with `results` (traced values, arrays or numbers)
     as its outputs and compiles it: the one path from a trace to code, for
     fc.jit, the importers and the tuner alike."""
@@ -282,7 +282,7 @@ def compile_trace(trace: Trace, results: list, name: str, options: str = "",
     handles = [trace.handle(r, name, i) for i, r in enumerate(results)]
     text = trace.builder.finish(name, handles)
     trace.results = handles
-    compiled = compile_mlir(text, name=f"<{name}>", options=options)
+    compiled = compile_mlir(text, name=f"<{name}>", options=options, target=target)
     return CompiledGraph(compiled, structure, static or {}, trace)
 
 
@@ -292,7 +292,8 @@ def is_array(value) -> bool:
     return isinstance(value, np.ndarray)
 
 
-def trace_function(fn, args, name: str | None = None, options: str = "") -> CompiledGraph:
+def trace_function(fn, args, name: str | None = None, options: str = "",
+                   target: str = "host") -> CompiledGraph:
     """Traces `fn(*args)` (arrays become inputs, other arguments stay
     Python values) and compiles the graph."""
     name = name or getattr(fn, "__name__", "traced")
@@ -316,4 +317,4 @@ def trace_function(fn, args, name: str | None = None, options: str = "") -> Comp
         results = list(out)
     else:
         results = [out]
-    return compile_trace(t, results, name, options, structure, static)
+    return compile_trace(t, results, name, options, structure, static, target)

@@ -465,16 +465,22 @@ void launch(Kernel &k, uint32_t gx, uint32_t gy, uint32_t gz, void **params,
     return;
   double dispatchMs = msSince(dispatchStart);
 
-  // Every buffer back: a kernel's arguments do not say which it writes.
+  // Back to the host, the buffers the kernel changed: a kernel's arguments
+  // do not say which it writes, and some are constants in read-only
+  // memory (weights), which must not be written even with equal bytes.
   copyStart = std::chrono::steady_clock::now();
+  int64_t bytesBack = 0;
   for (uint32_t i = 0; i < numBuffers; ++i)
-    std::memcpy(hosts[i], buffers[i].mapped, sizes[i]);
+    if (std::memcmp(hosts[i], buffers[i].mapped, sizes[i]) != 0) {
+      std::memcpy(hosts[i], buffers[i].mapped, sizes[i]);
+      bytesBack += static_cast<int64_t>(sizes[i]);
+    }
   copyMs += msSince(copyStart);
 
   std::lock_guard<std::mutex> statsLock(statsMutex);
   counters.launches += 1;
   counters.bytesToDevice += bytes;
-  counters.bytesFromDevice += bytes;
+  counters.bytesFromDevice += bytesBack;
   counters.dispatchMs += dispatchMs;
   counters.copyMs += copyMs;
   counters.setupMs += setupMs;

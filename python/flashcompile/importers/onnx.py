@@ -566,10 +566,11 @@ def _fold(proto, xs):
 
 
 def from_onnx(model, name: str = "onnx_model", options: str = "",
-              constants: dict | None = None) -> OnnxModel:
+              constants: dict | None = None, target: str = "host") -> OnnxModel:
     """Imports an ONNX model (a path or a ModelProto) as one compiled graph.
     `constants` binds graph inputs to fixed values (e.g. an int64 shape or
-    axes input), which then fold like initializers."""
+    axes input), which then fold like initializers. `target`: what to
+    compile for (fc.targets(), docs/gpu.md)."""
     onnx, numpy_helper = _onnx()
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         try:
@@ -642,4 +643,5 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
                                   f"only; integer values only index)")
         if _is_const(r) and r.dtype != np.float32:
             raise UnsupportedOnnx(f"ONNX output '{n}': a constant of dtype {r.dtype} (float32 only)")
-    return OnnxModel(compile_trace(trace, results, name, options), input_names, output_names)
+    return OnnxModel(compile_trace(trace, results, name, options, target=target),
+                     input_names, output_names)

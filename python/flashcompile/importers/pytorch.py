@@ -902,11 +902,11 @@ class TorchModel(ImportedModel):
 
 
 def from_pytorch(module, example_inputs, name: str = "torch_model",
-                 options: str = "") -> TorchModel:
+                 options: str = "", target: str = "host") -> TorchModel:
     """Imports `module` (a torch.nn.Module, evaluated in eval mode) traced on
     `example_inputs` (a tensor or a tuple of tensors: float32, or int64/int32
     indices such as token ids; the compiled model keeps their shapes and
-    dtypes) as one compiled graph."""
+    dtypes) as one compiled graph, for `target` (fc.targets())."""
     torch = _torch()
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_pytorch: expected a torch.nn.Module, got {type(module).__name__}")
@@ -971,5 +971,5 @@ def from_pytorch(module, example_inputs, name: str = "torch_model",
             raise UnsupportedTorch(f"from_pytorch: output '{out_name}' is a "
                                    f"{getattr(r, 'dtype', type(r).__name__)} "
                                    f"(float32 tensors only)")
-    compiled = compile_trace(trace, results, name, options)
+    compiled = compile_trace(trace, results, name, options, target=target)
     return TorchModel(compiled, input_names, output_names)
