@@ -4,6 +4,12 @@
   flashcompile ir FILE STAGE          the IR after STAGE (also llvm-ir, asm)
   flashcompile dump FILE DIR          every stage to DIR/NN-<stage>.<ext>
   flashcompile aot FILE DIR [--name]  lib<name>.so + <name>.h (flashcompile.aot)
+  flashcompile compile FILE --target T --out DIR
+                                      compile for a target (host, vulkan, nvidia-sm80,
+                                      nvidia-sm90, amd-gfx90a, amd-gfx942): the kernel
+                                      table, and the device code, listings, host code
+                                      and a launcher in DIR (docs/gpu.md)
+  flashcompile targets                the targets
   flashcompile devices                the device database
   flashcompile simulate FILE [--device D] [--dtype T] [--plot PNG] [--roofline PNG] [--json]
   flashcompile compare FILE [--devices D1,D2,...] [--dtype T] [--plot PNG]
@@ -41,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--entry", default=None, help="the function to compile (.mlir)")
             p.add_argument("--options", default="",
                            help="pipeline options, flash-opt syntax (e.g. ukernels=false)")
+            p.add_argument("--target", dest="device_target", default="host",
+                           help="what to compile for (see `flashcompile targets`)")
         return p
 
     command("stages", "print the stage names, in pipeline order")
@@ -51,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     aot = command("aot", "export a C-callable shared library and its header")
     aot.add_argument("target", metavar="DIR", help="the folder for lib<name>.so and <name>.h")
     aot.add_argument("--name", default=None, help="the library's name")
+    compile_ = command("compile", "compile for a target; print its kernel table and "
+                                  "write its code to --out")
+    compile_.add_argument("--out", default=None, help="the folder for the exported code")
+    compile_.add_argument("--name", default=None, help="the files' base name")
+    command("targets", "list the targets", file=False)
     command("devices", "list the device database", file=False)
     command("calibrate", "measure this machine again (peak, bandwidth, caches)", file=False)
     for name, help in (("simulate", "predicted time per kernel on one device"),
@@ -87,6 +100,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("devices", "calibrate"):
         return _devices(args)
+    if args.command == "targets":
+        from .compiled import targets
+        for t in targets():
+            runs = "runs here" if t["runs_here"] else "build and inspect"
+            print(f"{t['name']:<12} {t['kind']:<7} {runs:<17} {t['description']}")
+        return 0
     if args.command == "tune" and (args.export or args.merge):
         return _tune_db(args)
     if args.file is None:
@@ -113,6 +132,8 @@ def main(argv=None) -> int:
             sys.stdout.write(compiled.ir(args.target))
         elif args.command == "dump":
             print("\n".join(compiled.dump(args.target)))
+        elif args.command == "compile":
+            return _compile(args, compiled)
         else:
             from .aot import export_library
             for kind, path in export_library(compiled, args.target, args.name).items():
@@ -127,9 +148,22 @@ def _compiled(args, source):
     """FILE compiled: an .onnx model through fc.from_onnx, else Flash IR."""
     if args.file.endswith(".onnx"):
         from .importers.onnx import from_onnx
-        return from_onnx(args.file, options=args.options).compiled
+        return from_onnx(args.file, options=args.options, target=args.device_target).compiled
     from .compiled import compile_mlir
-    return compile_mlir(source, args.entry, args.file, args.options)
+    return compile_mlir(source, args.entry, args.file, args.options,
+                        target=args.device_target)
+
+
+def _compile(args, compiled) -> int:
+    """`compile`: the kernel table (GPU targets), then the export."""
+    if compiled.target != "host":
+        from .gpu import format_table
+        print(f"{compiled.entry} for {compiled.target}: {len(compiled.kernels)} kernel launches")
+        print(format_table(compiled.kernels))
+    if args.out:
+        for kind, path in compiled.export_library(args.out, args.name).items():
+            print(f"{kind}: {path}")
+    return 0
 
 
 def _tune(args, source) -> int:
