@@ -9,7 +9,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 APT_PACKAGES=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22
-              libomp-22-dev cmake ninja-build ccache g++ python3-dev python3-venv)
+              libomp-22-dev cmake ninja-build ccache g++ python3-dev python3-venv
+              # GPU targets (docs/gpu.md): Vulkan loader + headers and Mesa's
+              # lavapipe (runs SPIR-V here), spirv-val/spirv-dis, AMD's device
+              # libraries and linker for HSACO.
+              libvulkan-dev mesa-vulkan-drivers spirv-tools rocm-device-libs lld-22)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -26,6 +30,19 @@ source "$root/scripts/python.sh"
 if ! "$PYTHON" -c "import nanobind, numpy, pytest, hypothesis, scikit_build_core" 2>/dev/null; then
   echo "== pip install -r requirements.txt"
   "$PYTHON" -m pip install -q -r requirements.txt
+fi
+# NVIDIA's assembler and disassemblers for the nvidia-* targets (PTX ->
+# cubin, registers and spills, SASS); no driver, nothing runs.
+if ! "$PYTHON" - 2>/dev/null <<'PY'
+import glob, sys
+import nvidia
+tools = ("ptxas", "cuobjdump", "nvdisasm")
+found = [any(glob.glob(f"{p}/cu*/bin/{t}") for p in nvidia.__path__) for t in tools]
+sys.exit(0 if all(found) and any(glob.glob(f"{p}/cu*/include/cuda.h") for p in nvidia.__path__) else 1)
+PY
+then
+  echo "== pip install -r requirements-gpu.txt"
+  "$PYTHON" -m pip install -q -r requirements-gpu.txt
 fi
 
 BUILD="${FLASH_BUILD_DIR:-$root/build}"

@@ -136,7 +136,7 @@ def test_no_module_imports_the_package_facade():
 # layer's modules and those below, never above.
 LAYERS = [
     ["_flashcompile", "_version"],
-    ["host", "sgemm", "logs", "progress"],
+    ["host", "sgemm", "logs", "progress", "gpu"],
     ["tuned", "aot", "compiled"],
     ["tracing", "eager", "ops"],
     ["jit", "nn", "sim", "importers", "analysis", "tuning"],
@@ -175,10 +175,11 @@ def _sources() -> dict:
 def test_no_regular_expressions_over_ir_text():
     """Tunable ops, their shapes and parameters come from the native module
     as data; the only regular expressions left read LLVM tools' reports
-    (llc, llvm-objdump, llvm-mca) and device names."""
+    (llc, llvm-objdump, llvm-mca, ptxas, llvm-readelf) and device names."""
     users = sorted(name for name, text in _sources().items()
                    if re.search(r"^\s*import re$|^\s*from re import", text, re.M))
-    assert users == ["flashcompile.analysis.report", "flashcompile.sim.registry"]
+    assert users == ["flashcompile.analysis.report", "flashcompile.gpu.kernels",
+                     "flashcompile.sim.registry"]
     for name in users:
         for pattern in re.findall(r're\.\w+\(r?"([^"]*)"', _sources()[name]):
             assert "flash\\." not in pattern and "tensor<" not in pattern and \

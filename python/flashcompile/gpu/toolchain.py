@@ -11,8 +11,7 @@ import shutil
 import subprocess
 
 from .. import _flashcompile as _native
-
-LLVM_BIN = "/usr/lib/llvm-22/bin"
+from ..host import LLVM_BIN
 
 _INSTALL = {
     "ptxas": "pip install nvidia-cuda-nvcc",
