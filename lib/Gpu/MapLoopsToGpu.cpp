@@ -8,6 +8,7 @@
 #include "flash/Gpu/Passes.h"
 
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -65,6 +66,71 @@ FailureOr<linalg::LinalgOp> parallelFirst(IRRewriter &rewriter,
   return cast<linalg::LinalgOp>(interchanged->getOperation());
 }
 
+/// The side of a matmul kernel's output tile and of its K step: a
+/// workgroup of kTile x kTile threads, one output element each, stages
+/// kTile x kTile tiles of A and B in workgroup memory per step, so each
+/// element loaded from global memory serves kTile multiply-adds.
+constexpr int64_t kTile = 16;
+
+/// A matrix product C(b?, m, n) += A(b?, m, k) * B(b?, k, n) in any Linalg
+/// form: linalg.matmul, linalg.batch_matmul, or the generic contraction an
+/// im2col convolution becomes (its filter A shared across the batch).
+struct Contraction {
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  bool aBatched = false, bBatched = false, cBatched = false;
+};
+
+/// The dimension positions of `map`'s results, if all are plain dims.
+std::optional<SmallVector<unsigned>> dims(AffineMap map) {
+  SmallVector<unsigned> out;
+  for (AffineExpr e : map.getResults()) {
+    auto d = dyn_cast<AffineDimExpr>(e);
+    if (!d)
+      return std::nullopt;
+    out.push_back(d.getPosition());
+  }
+  return out;
+}
+
+std::optional<Contraction> contraction(linalg::LinalgOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !linalg::isaContractionOpInterface(op) || op.getNumReductionLoops() != 1)
+    return std::nullopt;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+      return std::nullopt;
+  }
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto a = dims(maps[0]), b = dims(maps[1]), c = dims(maps[2]);
+  if (!a || !b || !c || (c->size() != 2 && c->size() != 3))
+    return std::nullopt;
+  unsigned kDim = 0;
+  for (auto [d, it] : llvm::enumerate(op.getIteratorTypesArray()))
+    if (it == utils::IteratorType::reduction)
+      kDim = d;
+  Contraction result;
+  result.cBatched = c->size() == 3;
+  unsigned mDim = (*c)[c->size() - 2], nDim = (*c)[c->size() - 1];
+  auto matches = [&](ArrayRef<unsigned> got, unsigned row, unsigned col,
+                     bool &batched) {
+    if (got.size() == 3 && result.cBatched && got[0] == (*c)[0]) {
+      batched = true;
+      got = got.drop_front();
+    }
+    return got.size() == 2 && got[0] == row && got[1] == col;
+  };
+  if (!matches(*a, mDim, kDim, result.aBatched) ||
+      !matches(*b, kDim, nDim, result.bBatched))
+    return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  result.batch = result.cBatched ? ranges[(*c)[0]] : 1;
+  result.m = ranges[mDim];
+  result.n = ranges[nDim];
+  result.k = ranges[kDim];
+  return result;
+}
+
 struct MapLoopsToGpu
     : mlir::flash::impl::MapLoopsToGpuBase<MapLoopsToGpu> {
   using MapLoopsToGpuBase::MapLoopsToGpuBase;
@@ -91,6 +157,10 @@ struct MapLoopsToGpu
         original.emitOpError("expected memref operands (bufferize first)");
         return signalPassFailure();
       }
+      if (auto shape = contraction(original)) {
+        tiledMatmul(rewriter, original, *shape);
+        continue;
+      }
       FailureOr<linalg::LinalgOp> op = parallelFirst(rewriter, original);
       if (failed(op)) {
         original.emitOpError("cannot order its loops parallel-first");
@@ -99,6 +169,123 @@ struct MapLoopsToGpu
       if (failed(distribute(rewriter, *op)))
         return signalPassFailure();
     }
+  }
+
+  /// C += A B as one workgroup per kTile x kTile tile of C (z: the batch),
+  /// a thread per element of the tile, the K loop in steps of kTile over
+  /// tiles of A and B staged in workgroup memory (memory space 3) between
+  /// barriers; the sum stays in a register. Edges are guarded: threads
+  /// past M or N load zeros and store nothing.
+  void tiledMatmul(IRRewriter &rewriter, linalg::LinalgOp op,
+                   const Contraction &shape) {
+    int64_t batch = shape.batch, m = shape.m, n = shape.n, k = shape.k;
+    Location loc = op.getLoc();
+    Value a = op.getDpsInputOperand(0)->get();
+    Value b = op.getDpsInputOperand(1)->get();
+    Value c = op.getDpsInitOperand(0)->get();
+    rewriter.setInsertionPoint(op);
+    auto cst = [&](int64_t v) {
+      return arith::ConstantIndexOp::create(rewriter, loc, v).getResult();
+    };
+    Value zero = cst(0), one = cst(1), tile = cst(kTile);
+    auto grid = scf::ParallelOp::create(
+        rewriter, loc, ValueRange{zero, zero, zero, zero, zero},
+        ValueRange{cst((n + kTile - 1) / kTile), cst((m + kTile - 1) / kTile),
+                   cst(batch), tile, tile},
+        ValueRange{one, one, one, one, one});
+    AffineMap id = rewriter.getDimIdentityMap();
+    SmallVector<gpu::ParallelLoopDimMappingAttr> mapping;
+    for (gpu::Processor p :
+         {gpu::Processor::BlockX, gpu::Processor::BlockY,
+          gpu::Processor::BlockZ, gpu::Processor::ThreadX,
+          gpu::Processor::ThreadY})
+      mapping.push_back(
+          gpu::ParallelLoopDimMappingAttr::get(&getContext(), p, id, id));
+    (void)gpu::setMappingAttr(grid, mapping);
+    rewriter.setInsertionPoint(grid.getBody()->getTerminator());
+    ValueRange ids = grid.getInductionVars();
+    Value bx = ids[0], by = ids[1], bz = ids[2], tx = ids[3], ty = ids[4];
+    auto add = [&](Value x, Value y) {
+      return arith::AddIOp::create(rewriter, loc, x, y).getResult();
+    };
+    auto mul = [&](Value x, Value y) {
+      return arith::MulIOp::create(rewriter, loc, x, y).getResult();
+    };
+    auto lt = [&](Value x, int64_t bound) {
+      return arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult,
+                                   x, cst(bound))
+          .getResult();
+    };
+    auto both = [&](Value x, Value y) {
+      return arith::AndIOp::create(rewriter, loc, x, y).getResult();
+    };
+    auto index = [&](bool batched, Value r, Value col) {
+      SmallVector<Value, 3> idx;
+      if (batched)
+        idx.push_back(bz);
+      idx.push_back(r);
+      idx.push_back(col);
+      return idx;
+    };
+    Type f32 = rewriter.getF32Type();
+    Value fzero = arith::ConstantOp::create(rewriter, loc, f32,
+                                            rewriter.getF32FloatAttr(0));
+    // load(memref, idx) if `cond`, else 0.
+    auto guardedLoad = [&](Value cond, Value memref, ValueRange idx) {
+      auto ifOp = scf::IfOp::create(rewriter, loc, TypeRange{f32}, cond,
+                                    /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(ifOp.thenBlock());
+      Value v = memref::LoadOp::create(rewriter, loc, memref, idx);
+      scf::YieldOp::create(rewriter, loc, v);
+      rewriter.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(rewriter, loc, fzero);
+      return ifOp.getResult(0);
+    };
+
+    auto tileType = MemRefType::get({kTile, kTile}, f32, MemRefLayoutAttrInterface(),
+                                    rewriter.getI64IntegerAttr(3));
+    Value aTile = memref::AllocOp::create(rewriter, loc, tileType);
+    Value bTile = memref::AllocOp::create(rewriter, loc, tileType);
+    Value row = add(mul(by, tile), ty), col = add(mul(bx, tile), tx);
+    Value inRow = lt(row, m), inCol = lt(col, n), inC = both(inRow, inCol);
+    Value init = guardedLoad(inC, c, index(shape.cBatched, row, col));
+    auto kLoop = scf::ForOp::create(rewriter, loc, zero, cst(k), tile,
+                                    ValueRange{init});
+    {
+      // (A for with results has no terminator until we add the yield.)
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToEnd(kLoop.getBody());
+      Value k0 = kLoop.getInductionVar();
+      Value aCol = add(k0, tx), bRow = add(k0, ty);
+      Value av = guardedLoad(both(inRow, lt(aCol, k)), a,
+                             index(shape.aBatched, row, aCol));
+      memref::StoreOp::create(rewriter, loc, av, aTile, ValueRange{ty, tx});
+      Value bv = guardedLoad(both(lt(bRow, k), inCol), b,
+                             index(shape.bBatched, bRow, col));
+      memref::StoreOp::create(rewriter, loc, bv, bTile, ValueRange{ty, tx});
+      gpu::BarrierOp::create(rewriter, loc);
+      auto inner = scf::ForOp::create(rewriter, loc, zero, tile, one,
+                                      ValueRange{kLoop.getRegionIterArg(0)});
+      {
+        OpBuilder::InsertionGuard innerGuard(rewriter);
+        rewriter.setInsertionPointToEnd(inner.getBody());
+        Value kk = inner.getInductionVar();
+        Value x = memref::LoadOp::create(rewriter, loc, aTile, ValueRange{ty, kk});
+        Value y = memref::LoadOp::create(rewriter, loc, bTile, ValueRange{kk, tx});
+        Value sum = arith::AddFOp::create(
+            rewriter, loc, inner.getRegionIterArg(0),
+            arith::MulFOp::create(rewriter, loc, x, y));
+        scf::YieldOp::create(rewriter, loc, ValueRange{sum});
+      }
+      gpu::BarrierOp::create(rewriter, loc);
+      scf::YieldOp::create(rewriter, loc, inner.getResults());
+    }
+    auto store = scf::IfOp::create(rewriter, loc, inC, /*withElseRegion=*/false);
+    rewriter.setInsertionPoint(store.thenBlock()->getTerminator());
+    memref::StoreOp::create(rewriter, loc, kLoop.getResult(0), c,
+                            index(shape.cBatched, row, col));
+    rewriter.eraseOp(op);
   }
 
   /// Lowers `op` to loops inside an scf.parallel over (block_x, block_y,

@@ -219,6 +219,7 @@ void mlir::flash::buildGpuToNvvmPipeline(OpPassManager &pm,
   attach.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(attach));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createWorkgroupAttributions());
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());
@@ -238,6 +239,7 @@ void mlir::flash::buildGpuToRocdlPipeline(OpPassManager &pm,
   attach.optLevel = 3;
   pm.addPass(createGpuROCDLAttachTarget(attach));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createWorkgroupAttributions());
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());

@@ -14,17 +14,26 @@ func.func @mlp_layer(%x: tensor<5x7xf32>, %w: tensor<7x13xf32>, %b: tensor<13xf3
   return %2 : tensor<5x13xf32>
 }
 
-// One launch per Linalg op (fill, matmul, the fused bias+ReLU), a thread per
-// output element (65 of them: one workgroup of 65), the reduction a loop.
+// One launch per Linalg op (fill, matmul, the fused bias+ReLU). Elementwise
+// ops: a thread per output element (65 of them: one workgroup of 65). The
+// matmul: a 16x16 workgroup per 16x16 tile of C, A and B staged through
+// workgroup memory (space 3) between barriers, the sum in a register.
 // GPU-LABEL: func.func @mlp_layer
 // GPU: gpu.launch_func @mlp_layer_kernel::@mlp_layer_kernel blocks in (%[[ONE:.*]], %[[ONE]], %[[ONE]]) threads in (%[[T:.*]], %[[ONE]], %[[ONE]]) args(%arg3 : memref<5x13xf32>)
-// GPU: gpu.launch_func @mlp_layer_kernel_0::@mlp_layer_kernel {{.*}} args(%arg0 : memref<5x7xf32>, %arg1 : memref<7x13xf32>, %arg3 : memref<5x13xf32>)
+// GPU: gpu.launch_func @mlp_layer_kernel_0::@mlp_layer_kernel {{.*}} args(%arg3 : memref<5x13xf32>, %arg0 : memref<5x7xf32>, %arg1 : memref<7x13xf32>)
 // GPU: gpu.launch_func @mlp_layer_kernel_1::@mlp_layer_kernel {{.*}} args(%arg3 : memref<5x13xf32>, %arg2 : memref<13xf32>)
-// GPU: gpu.module @mlp_layer_kernel_0
+// GPU: gpu.module @mlp_layer_kernel
 // GPU: gpu.func @mlp_layer_kernel({{.*}}) kernel attributes {known_block_size = array<i32: 65, 1, 1>, known_grid_size = array<i32: 1, 1, 1>}
 // GPU: arith.cmpi ult, %{{.*}}, %c65
-// GPU: scf.for
+// GPU: gpu.module @mlp_layer_kernel_0
+// GPU: gpu.func @mlp_layer_kernel({{.*}}) kernel attributes {known_block_size = array<i32: 16, 16, 1>, known_grid_size = array<i32: 1, 1, 1>}
+// GPU: memref.alloc() : memref<16x16xf32, 3>
+// GPU: memref.alloc() : memref<16x16xf32, 3>
+// GPU: memref.store {{.*}} : memref<16x16xf32, 3>
+// GPU: gpu.barrier
+// GPU: scf.for {{.*}} iter_args
 // GPU: arith.mulf
+// GPU: gpu.barrier
 // GPU: gpu.module @mlp_layer_kernel_1
 // GPU: arith.addf
 // GPU: arith.cmpf ugt
@@ -32,15 +41,22 @@ func.func @mlp_layer(%x: tensor<5x7xf32>, %w: tensor<7x13xf32>, %b: tensor<13xf3
 
 // SPIRV: gpu.module @mlp_layer_kernel_0 [#spirv.target_env<#spirv.vce<v1.3, [Shader, Int64], [SPV_KHR_storage_buffer_storage_class]>, api=Vulkan
 // SPIRV: spirv.module @__spv__mlp_layer_kernel_0 Logical GLSL450
-// Buffers bound in kernel-argument order (set 0, binding i).
-// SPIRV: spirv.GlobalVariable @mlp_layer_kernel_arg_0 bind(0, 0) : !spirv.ptr<!spirv.struct<(!spirv.array<35 x f32, stride=4> [0])>, StorageBuffer>
-// SPIRV: spirv.GlobalVariable @mlp_layer_kernel_arg_1 bind(0, 1) : !spirv.ptr<!spirv.struct<(!spirv.array<91 x f32, stride=4> [0])>, StorageBuffer>
-// SPIRV: spirv.GlobalVariable @mlp_layer_kernel_arg_2 bind(0, 2) : !spirv.ptr<!spirv.struct<(!spirv.array<65 x f32, stride=4> [0])>, StorageBuffer>
-// SPIRV: spirv.ExecutionMode @mlp_layer_kernel "LocalSize", 65, 1, 1
+// Buffers bound in kernel-argument order (set 0, binding i); the tiles are
+// Workgroup variables.
+// SPIRV: spirv.GlobalVariable @__workgroup_mem__{{[0-9]+}} : !spirv.ptr<!spirv.struct<(!spirv.array<256 x f32>)>, Workgroup>
+// SPIRV: spirv.GlobalVariable @mlp_layer_kernel_arg_0 bind(0, 0) : !spirv.ptr<!spirv.struct<(!spirv.array<65 x f32, stride=4> [0])>, StorageBuffer>
+// SPIRV: spirv.GlobalVariable @mlp_layer_kernel_arg_1 bind(0, 1) : !spirv.ptr<!spirv.struct<(!spirv.array<35 x f32, stride=4> [0])>, StorageBuffer>
+// SPIRV: spirv.GlobalVariable @mlp_layer_kernel_arg_2 bind(0, 2) : !spirv.ptr<!spirv.struct<(!spirv.array<91 x f32, stride=4> [0])>, StorageBuffer>
+// SPIRV: spirv.ControlBarrier <Workgroup>
+// SPIRV: spirv.ExecutionMode @mlp_layer_kernel "LocalSize", 16, 16, 1
 
+// The tiles are shared-memory globals (workgroup attributions, address
+// space 3), the barriers bar.sync.
 // NVVM: gpu.module @mlp_layer_kernel_0 [#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80">]
+// NVVM: llvm.mlir.global internal @__wg_mlp_layer_kernel_0() {addr_space = 3 : i32} : !llvm.array<256 x f32>
 // NVVM: llvm.func @mlp_layer_kernel
 // NVVM: nvvm.read.ptx.sreg.tid.x
+// NVVM: nvvm.barrier
 // NVVM: llvm.fmul
 
 // ROCDL: gpu.module @mlp_layer_kernel_0 [#rocdl.target<O = 3, chip = "gfx942">]

@@ -63,6 +63,20 @@ def NestSpirvModules : Pass<"flash-gpu-nest-spirv-modules", "ModuleOp"> {
   }];
 }
 
+def WorkgroupAttributions
+    : Pass<"flash-gpu-workgroup-attributions", "gpu::GPUModuleOp"> {
+  let summary = "Make a kernel's workgroup-memory allocations workgroup "
+                "attributions of the kernel (for NVVM and ROCDL).";
+  let description = [{
+    MapLoopsToGpu stages matmul tiles in `memref.alloc() : memref<..., 3>`
+    (memory space 3, workgroup memory): SPIR-V lowers such an alloc to a
+    `Workgroup` variable, but NVVM and ROCDL lower `memref.alloc` to a
+    malloc call; they expect workgroup buffers as attributions of the
+    `gpu.func`, which become `.shared` (LDS) globals. This moves them there.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def SpirvEntryPointAbi : Pass<"flash-gpu-spirv-entry-abi", "ModuleOp"> {
   let summary = "Give every kernel the SPIR-V entry point ABI of its known "
                 "workgroup size.";

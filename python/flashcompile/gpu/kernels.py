@@ -64,7 +64,7 @@ def ptxas(ptx: str, chip: str, folder: str) -> tuple[bytes, dict, str]:
         return f.read(), resources, report
 
 
-_NOTE_FIELD = re.compile(r"^\s*\.(\w+):\s+(\S+)")
+_NOTE_FIELD = re.compile(r"^\s*(?:- )?\.(\w+):\s+(\S+)")
 
 
 def hsaco_resources(hsaco: bytes) -> dict:
@@ -77,16 +77,18 @@ def hsaco_resources(hsaco: bytes) -> dict:
     kernels, current = {}, {}
     for line in notes.splitlines():
         if m := _NOTE_FIELD.match(line):
+            if line.lstrip().startswith("- "):  # a new item of a YAML list
+                current = {}
             key, value = m.group(1), m.group(2).strip("'\"")
             current[key] = value
-            if key == "name" and not value.endswith(".kd"):
-                kernels[value] = current
             if key == "name":
-                current = {} if value.endswith(".kd") else current
+                kernels[value] = current
     resources = {}
     for name, fields in kernels.items():
         resources[name] = {
-            "registers": int(fields.get("vgpr_count", 0)) + int(fields.get("agpr_count", 0)),
+            # On gfx90a and later .vgpr_count is the unified total (AGPRs
+            # included), which is what limits waves per SIMD.
+            "registers": int(fields.get("vgpr_count", 0)),
             "sgprs": int(fields.get("sgpr_count", 0)),
             "spill_bytes": int(fields.get("vgpr_spill_count", 0)) +
                            int(fields.get("sgpr_spill_count", 0)),
