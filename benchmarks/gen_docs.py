@@ -360,6 +360,37 @@ def sim_consistency() -> str:
     return sim_validation.consistency_line()
 
 
+# ---- benchmarks/bench_gpu.py ----------------------------------------------
+
+def gpu_kernel_table() -> str:
+    """Per reference model and GPU target: kernels, the most registers any
+    uses, spills, and the lowest theoretical occupancy (with its limit)."""
+    rows = ["| model | target | kernels | most registers | spill bytes | "
+            "lowest occupancy (limited by) |", "|---|---|---:|---:|---:|---|"]
+    for model, targets in result("gpu")["kernels"].items():
+        for target, kernels in targets.items():
+            low = min(kernels, key=lambda k: k["occupancy"])
+            rows.append(f"| {model} | {target} | {len(kernels)} | "
+                        f"{max(k['registers'] for k in kernels)} | "
+                        f"{sum(k['spill_bytes'] for k in kernels)} | "
+                        f"{low['occupancy']:.0%} ({low['limited_by']}) |")
+    return "\n".join(rows)
+
+
+def gpu_vulkan_table() -> str:
+    """Per reference model: Vulkan (lavapipe) and host times, and where a
+    Vulkan call's time goes."""
+    data = result("gpu")
+    rows = ["| model | launches | Vulkan ms | host ms | dispatch ms | setup ms | "
+            "copies ms | bytes copied |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in data["vulkan"]:
+        t, p = r["seconds"], r["per_call_ms"]
+        rows.append(f"| {r['name']} | {r['kernels']} | {t['vulkan'] * 1e3:.2f} | "
+                    f"{t['host'] * 1e3:.3f} | {p['dispatch_ms']:.2f} | {p['setup_ms']:.2f} | "
+                    f"{p['copy_ms']:.2f} | {r['bytes_per_call']} |")
+    return "\n".join(rows) + f"\n\nDevice: {data['vulkan_device']}."
+
+
 NAMESPACE = {k: v for k, v in globals().items() if callable(v) and not k.startswith("_")}
 
 
