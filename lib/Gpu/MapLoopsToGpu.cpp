@@ -131,6 +131,43 @@ std::optional<Contraction> contraction(linalg::LinalgOp op) {
   return result;
 }
 
+/// The attribute that carries a kernel's work, [FLOPs, bytes moved], from
+/// the op it was made from to the gpu.func (RecordLaunchSizes lifts it):
+/// the simulator prices the kernels the GPU pipeline emitted with it.
+constexpr llvm::StringLiteral kKernelCost = "flash.kernel_cost";
+
+int64_t numBytes(Value v) {
+  auto type = cast<MemRefType>(v.getType());
+  return type.getNumElements() *
+         std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+}
+
+/// FLOPs: the op's iterations times the floating-point operations of its
+/// body (math functions count one); bytes: each input read once, the
+/// output written once (and read when the body reads it).
+std::array<int64_t, 2> kernelCost(linalg::LinalgOp op) {
+  int64_t iterations = 1;
+  for (int64_t r : op.getStaticLoopRanges())
+    iterations *= ShapedType::isDynamic(r) ? 1 : r;
+  int64_t perIteration = 0;
+  if (Block *body = op.getBlock())
+    for (Operation &inner : body->without_terminator())
+      if (inner.getNumResults() == 1 &&
+          isa<FloatType>(inner.getResult(0).getType()) &&
+          !isa<arith::ConstantOp>(inner))
+        ++perIteration;
+  int64_t bytes = 0;
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (isa<MemRefType>(input->get().getType()))
+      bytes += numBytes(input->get());
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    bytes += numBytes(init.get());
+    if (op.payloadUsesValueFromOperand(&init))
+      bytes += numBytes(init.get());
+  }
+  return {iterations * perIteration, bytes};
+}
+
 struct MapLoopsToGpu
     : mlir::flash::impl::MapLoopsToGpuBase<MapLoopsToGpu> {
   using MapLoopsToGpuBase::MapLoopsToGpuBase;
@@ -245,7 +282,14 @@ struct MapLoopsToGpu
 
     auto tileType = MemRefType::get({kTile, kTile}, f32, MemRefLayoutAttrInterface(),
                                     rewriter.getI64IntegerAttr(3));
-    Value aTile = memref::AllocOp::create(rewriter, loc, tileType);
+    auto aTileAlloc = memref::AllocOp::create(rewriter, loc, tileType);
+    Value aTile = aTileAlloc;
+    aTileAlloc->setAttr(kKernelCost,
+                        rewriter.getDenseI64ArrayAttr(
+                            {2 * batch * m * n * k,
+                             4 * ((shape.aBatched ? batch : 1) * m * k +
+                                  (shape.bBatched ? batch : 1) * k * n +
+                                  2 * batch * m * n)}));
     Value bTile = memref::AllocOp::create(rewriter, loc, tileType);
     Value row = add(mul(by, tile), ty), col = add(mul(bx, tile), tx);
     Value inRow = lt(row, m), inCol = lt(col, n), inC = both(inRow, inCol);
@@ -344,6 +388,7 @@ struct MapLoopsToGpu
         rewriter, loc, arith::CmpIPredicate::ult, linear, c(total));
     auto guard = scf::IfOp::create(rewriter, loc, inRange,
                                    /*withElseRegion=*/false);
+    guard->setAttr(kKernelCost, rewriter.getDenseI64ArrayAttr(kernelCost(op)));
     rewriter.setInsertionPoint(guard.thenBlock()->getTerminator());
     op->moveBefore(guard.thenBlock()->getTerminator());
 

@@ -47,6 +47,18 @@ struct RecordLaunchSizes
         sizes.consistent = false;
       }
     });
+    // The work MapLoopsToGpu recorded on an op inside each kernel, onto the
+    // kernel.
+    module.walk([&](gpu::GPUFuncOp func) {
+      func.walk([&](Operation *inner) {
+        if (inner == func.getOperation())
+          return;
+        if (auto cost = inner->getAttr("flash.kernel_cost")) {
+          func->setAttr("flash.kernel_cost", cost);
+          inner->removeAttr("flash.kernel_cost");
+        }
+      });
+    });
     for (auto &[op, sizes] : kernels) {
       auto func = dyn_cast<gpu::GPUFuncOp>(op);
       if (!func || !sizes.consistent)

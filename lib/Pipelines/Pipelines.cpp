@@ -171,6 +171,10 @@ void mlir::flash::buildGpuKernelsPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
+  // Twice: here, before canonicalization can rebuild the ops that carry
+  // each kernel's cost, to lift it onto the kernel; after it, for the
+  // launch sizes, which are constants only then.
+  pm.addPass(createRecordLaunchSizes());
   pm.addPass(createLowerAffinePass());
   // floordivsi/ceildivsi (from affine maps) and the like in plain integer
   // ops: neither SPIR-V nor NVVM/ROCDL lowers them directly.

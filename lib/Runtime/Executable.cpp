@@ -151,6 +151,13 @@ std::vector<::flash::runtime::KernelLaunch> collectLaunches(ModuleOp module) {
     }
     for (Value arg : op.getKernelOperands())
       launch.numBuffers += isa<MemRefType>(arg.getType());
+    if (auto func = SymbolTable::lookupNearestSymbolFrom<gpu::GPUFuncOp>(
+            op, op.getKernel()))
+      if (auto cost = func->getAttrOfType<DenseI64ArrayAttr>("flash.kernel_cost");
+          cost && cost.size() == 2) {
+        launch.flops = cost[0];
+        launch.bytes = cost[1];
+      }
     launches.push_back(std::move(launch));
   });
   return launches;

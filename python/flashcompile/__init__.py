@@ -22,6 +22,7 @@ from .compiled import Compiled, compile_mlir, stage_names, targets
 from . import gpu
 from .eager import cache_info, clear_cache, lower
 from .jit import CompiledGraph, JitFunction, compile, jit
+from .check import check_devices
 from .nn import (AvgPool2d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, Linear, MatMul,
                  MaxPool2d, Module, MultiHeadAttention, ReLU, Sequential, Sigmoid, Softmax,
                  Tanh, TransformerEncoderLayer)
@@ -49,7 +50,7 @@ _logs.configure_from_environment()
 
 __all__ = [
     "Compiled", "CompiledGraph", "JitFunction", "Tracer", "compile_mlir", "stage_names",
-    "targets", "gpu",
+    "targets", "gpu", "check_devices",
     "jit", "compile", "analyze", "tune", "TuningDatabase",
     # ops
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "neg", "relu", "exp", "tanh",

@@ -408,6 +408,8 @@ NB_MODULE(_flashcompile, m) {
               d["grid"] = nb::make_tuple(l.grid[0], l.grid[1], l.grid[2]);
               d["block"] = nb::make_tuple(l.block[0], l.block[1], l.block[2]);
               d["buffers"] = l.numBuffers;
+              d["flops"] = l.flops;
+              d["bytes"] = l.bytes;
               out.append(d);
             }
             return out;

@@ -14,7 +14,8 @@ func.func @mlp_layer(%x: tensor<5x7xf32>, %w: tensor<7x13xf32>, %b: tensor<13xf3
   return %2 : tensor<5x13xf32>
 }
 
-// One launch per Linalg op (fill, matmul, the fused bias+ReLU). Elementwise
+// One launch per Linalg op (fill, matmul, the fused bias+ReLU), each kernel
+// with its work (FLOPs, bytes) for the simulator. Elementwise
 // ops: a thread per output element (65 of them: one workgroup of 65). The
 // matmul: a 16x16 workgroup per 16x16 tile of C, A and B staged through
 // workgroup memory (space 3) between barriers, the sum in a register.
@@ -23,10 +24,10 @@ func.func @mlp_layer(%x: tensor<5x7xf32>, %w: tensor<7x13xf32>, %b: tensor<13xf3
 // GPU: gpu.launch_func @mlp_layer_kernel_0::@mlp_layer_kernel {{.*}} args(%arg3 : memref<5x13xf32>, %arg0 : memref<5x7xf32>, %arg1 : memref<7x13xf32>)
 // GPU: gpu.launch_func @mlp_layer_kernel_1::@mlp_layer_kernel {{.*}} args(%arg3 : memref<5x13xf32>, %arg2 : memref<13xf32>)
 // GPU: gpu.module @mlp_layer_kernel
-// GPU: gpu.func @mlp_layer_kernel({{.*}}) kernel attributes {known_block_size = array<i32: 65, 1, 1>, known_grid_size = array<i32: 1, 1, 1>}
+// GPU: gpu.func @mlp_layer_kernel({{.*}}) kernel attributes {flash.kernel_cost = array<i64: 0, 260>, known_block_size = array<i32: 65, 1, 1>, known_grid_size = array<i32: 1, 1, 1>}
 // GPU: arith.cmpi ult, %{{.*}}, %c65
 // GPU: gpu.module @mlp_layer_kernel_0
-// GPU: gpu.func @mlp_layer_kernel({{.*}}) kernel attributes {known_block_size = array<i32: 16, 16, 1>, known_grid_size = array<i32: 1, 1, 1>}
+// GPU: gpu.func @mlp_layer_kernel({{.*}}) kernel attributes {flash.kernel_cost = array<i64: 910, 1024>, known_block_size = array<i32: 16, 16, 1>, known_grid_size = array<i32: 1, 1, 1>}
 // GPU: memref.alloc() : memref<16x16xf32, 3>
 // GPU: memref.alloc() : memref<16x16xf32, 3>
 // GPU: memref.store {{.*}} : memref<16x16xf32, 3>

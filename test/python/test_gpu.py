@@ -195,3 +195,70 @@ def test_stages_of_a_gpu_target_are_inspectable():
                         "llvm-ir", "asm"]
     assert "gpu.launch_func" in c.ir("gpu")
     assert "spirv.module" in c.ir("spirv")
+
+
+@needs_vulkan
+def test_check_devices_reports_every_target():
+    model, x = MODELS["mlp"]
+    report = fc.check_devices(model, x)
+    rows = {r.target: r for r in report.rows}
+    assert set(rows) == {t["name"] for t in fc.targets()}
+    assert rows["vulkan"].ran and rows["vulkan"].max_rel[0] < 1e-5
+    assert not rows["nvidia-sm90"].ran and "kernel launches" in rows["nvidia-sm90"].note
+    assert report.worst < 1e-5
+    assert "vulkan" in report.table()
+
+
+@needs_vulkan
+def test_check_devices_sees_a_wrong_device_result(monkeypatch):
+    """The check can fail: a Vulkan result perturbed after the fact shows."""
+    from flashcompile.compiled import Compiled
+    model, x = MODELS["mlp"]
+    real = Compiled.__call__
+
+    def perturbed(self, *arrays):
+        out = real(self, *arrays)
+        return out + 1.0 if self.target == "vulkan" else out
+    monkeypatch.setattr(Compiled, "__call__", perturbed)
+    report = fc.check_devices(model, x, targets=["vulkan"])
+    assert report.worst > 0.01
+
+
+def test_simulate_prices_the_emitted_kernels_and_the_vendor_stack():
+    x = f32(64, 1024)
+    model = fc.Sequential([fc.Linear(1024, 512), fc.ReLU(), fc.Linear(512, 256)])
+    c = fc.compile(model, x, target="nvidia-sm80")
+    r = fc.simulate(c)  # the target's device, both predictions
+    assert r.device.name == "nvidia-a100-80gb" and r.prediction == "FlashCompile's kernels"
+    assert r.vendor.prediction == "vendor stack" and "[vendor stack]" in r.vendor.table()
+    assert len(r.kernels) == len(c.kernels)
+    products = [k for k in c.kernels if k.shared_bytes]
+    assert len(products) == 2
+    # The compiler's count of each matrix product's work: 2*M*N*K.
+    assert sorted(k.flops for k in products) == [2 * 64 * 512 * 256, 2 * 64 * 1024 * 512]
+    # The emitted SIMT kernels (no tensor cores) are predicted slower than the vendor stack.
+    assert r.time_s > r.vendor.time_s
+    # A kernel that fills the GPU beats the wave-quantized one of the same work per FLOP.
+    assert all(k.time_s > 0 for k in r.kernels)
+    with pytest.raises(ValueError, match="needs a program compiled for an NVIDIA or AMD"):
+        fc.simulate(fc.compile(model, x), "nvidia-a100-80gb", kernels="emitted")
+
+
+def test_emitted_model_waves_and_latency():
+    """The per-kernel model on cases with known answers: one more
+    workgroup than the GPU holds costs a second wave; a tiny kernel is
+    latency-bound, not bandwidth-bound."""
+    from flashcompile.gpu.kernels import Kernel
+    from flashcompile.sim import devices
+    from flashcompile.sim.emitted import predict_emitted
+    a100 = devices["nvidia-a100-80gb"]
+    slots = a100.compute_units * 8
+
+    def kernel(blocks, flops, nbytes):
+        return Kernel("k", (blocks, 1, 1), (256, 1, 1), 2, registers=16, spill_bytes=0,
+                      shared_bytes=0, occupancy=1.0, limited_by="warps", blocks_per_sm=8,
+                      flops=flops, bytes=nbytes)
+    full, over = predict_emitted([kernel(slots, 10**9, 0), kernel(slots + 1, 10**9, 0)], a100)
+    assert over.compute_s / full.compute_s == pytest.approx(2 * slots / (slots + 1))
+    tiny, = predict_emitted([kernel(1, 0, 1 << 20)], a100)
+    assert tiny.memory_s > (1 << 20) / (a100.memory_gbs * 1e9) * 10

@@ -47,7 +47,8 @@ def RecordLaunchSizes : Pass<"flash-gpu-record-launch-sizes", "ModuleOp"> {
     them: SPIR-V needs the workgroup size in its entry point, NVVM turns it
     into `maxntid` (fewer registers reserved) and ROCDL into the flat
     workgroup size. A kernel launched with differing or non-constant sizes
-    is left alone.
+    is left alone. Also moves the `flash.kernel_cost` (FLOPs, bytes) that
+    MapLoopsToGpu put on an op inside the kernel onto the kernel.
   }];
 }
 

@@ -61,6 +61,8 @@ struct KernelLaunch {
   int64_t grid[3] = {1, 1, 1};  ///< workgroups (blocks)
   int64_t block[3] = {1, 1, 1}; ///< threads per workgroup
   int64_t numBuffers = 0;       ///< memref arguments
+  int64_t flops = -1;           ///< the kernel's work (-1: unknown)
+  int64_t bytes = -1;           ///< bytes it reads and writes, once each
 };
 
 /// The device code of one gpu.module: SPIR-V ("bin"), PTX text ("isa" for

@@ -27,6 +27,9 @@ class Kernel:
     stack_bytes: int | None = None     # local memory (scratch) per thread
     occupancy: float | None = None     # theoretical, 0..1
     limited_by: str | None = None
+    blocks_per_sm: int | None = None   # resident workgroups per SM (CU)
+    flops: int | None = None           # the kernel's work, as the compiler counted it
+    bytes: int | None = None           # bytes read and written, each once
 
     @property
     def threads(self) -> int:
@@ -105,11 +108,14 @@ def kernel_table(launches: list, resources: dict, device: str | None) -> list[Ke
     for launch in launches:
         k = Kernel(f"{launch['module']}::{launch['kernel']}", tuple(launch["grid"]),
                    tuple(launch["block"]), launch["buffers"])
+        if launch.get("flops", -1) >= 0:
+            k.flops, k.bytes = launch["flops"], launch["bytes"]
         for key, value in resources.get((launch["module"], launch["kernel"]), {}).items():
             setattr(k, key, value)
         if device and k.registers is not None:
             occ = occupancy(device, k.threads, k.registers, k.shared_bytes or 0)
             k.occupancy, k.limited_by = occ.fraction, occ.limited_by
+            k.blocks_per_sm = occ.blocks
         rows.append(k)
     return rows
 

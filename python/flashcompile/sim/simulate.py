@@ -8,6 +8,7 @@ from .. import _flashcompile as _native
 from ..compiled import Compiled, compile_mlir
 from .device import Device
 from .registry import devices
+from .emitted import predict_emitted
 from .model import DTYPE_BYTES, predict
 
 
@@ -24,6 +25,9 @@ class SimResult:
     transfer_in_total: bool = False   # whole-graph devices: every call carries its data
     notes: list = field(default_factory=list)
     footprint_bytes: float = 0.0      # weights + peak live values (an upper bound)
+    # Which prediction: "vendor stack" (the device's own libraries and
+    # compiler, sim.model) or "FlashCompile's kernels" (sim.emitted).
+    prediction: str = "vendor stack"
 
     @property
     def fits(self) -> bool:
@@ -67,7 +71,7 @@ class SimResult:
 
     def table(self) -> str:
         rows = [f"{self.program} on {self.device.display} ({self.dtype}): {self.time_ms:.4f} ms, "
-                f"{self.utilization:.1%} of peak, {self.bound}-bound",
+                f"{self.utilization:.1%} of peak, {self.bound}-bound [{self.prediction}]",
                 f"{'kernel':>6} {'ops':<40} {'GFLOP':>9} {'MB':>9} {'us':>10} {'bound':>8} {'util':>6}"]
         for k in self.kernels:
             ops = "+".join(o.replace("flash.", "") for o in k.ops)
@@ -87,6 +91,7 @@ class SimResult:
 
     def to_dict(self) -> dict:
         return {"device": self.device.name, "dtype": self.dtype, "program": self.program,
+                "prediction": self.prediction,
                 "time_ms": self.time_ms, "utilization": self.utilization, "bound": self.bound,
                 "transfer_ms": self.transfer_s * 1e3,
                 "footprint_gb": self.footprint_bytes / 1e9, "fits": self.fits,
@@ -125,14 +130,54 @@ def cost_analysis(program) -> dict:
     return _native.graph_cost(compiled.ir("graph"), compiled.entry)
 
 
-def simulate(program, device="host", dtype: str = "fp32", threads: int | None = None) -> SimResult:
+def simulate(program, device="host", dtype: str = "fp32", threads: int | None = None,
+             kernels: str | None = None) -> SimResult:
     """Predicts the run time of `program` (fc.compile/fc.jit result,
     fc.compile_mlir result, Flash IR text or a .mlir path) on `device` (a
-    Device or a name from fc.devices)."""
+    Device or a name from fc.devices).
+
+    `kernels`: "vendor" prices the graph as the device's own stack would
+    run it (sim.model); "emitted" prices the kernels FlashCompile's GPU
+    pipeline emitted for it (sim.emitted: needs a program compiled for an
+    NVIDIA or AMD target). By default a program compiled for such a target
+    is priced both ways: the result is the emitted one, with the vendor
+    estimate in `.vendor`; its device is the target's (device="host")."""
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"simulate: dtype {dtype!r} is not one of {sorted(DTYPE_BYTES)}")
-    device = devices[device] if not isinstance(device, Device) else device
     compiled = as_compiled(program)
+    target = getattr(compiled, "target", "host")
+    gpu_target = target not in ("host", "vulkan")
+    if kernels not in (None, "vendor", "emitted"):
+        raise ValueError(f"simulate: kernels must be 'vendor' or 'emitted', got {kernels!r}")
+    if kernels == "emitted" and not gpu_target:
+        raise ValueError(f"simulate: kernels='emitted' needs a program compiled for an NVIDIA "
+                         f"or AMD target (this one is for {target})")
+    if gpu_target and device == "host":
+        device = compiled.gpu.info["device"]
+    device = devices[device] if not isinstance(device, Device) else device
+    if gpu_target and kernels != "vendor":
+        return _simulate_emitted(compiled, device, dtype, threads)
+    return _simulate_vendor(compiled, device, dtype, threads)
+
+
+def _simulate_emitted(compiled, device, dtype, threads) -> SimResult:
+    if dtype != "fp32":
+        raise ValueError(f"simulate: the emitted kernels compute in fp32, not {dtype}")
+    vendor = _simulate_vendor(compiled, device, dtype, threads)
+    kernels = predict_emitted(compiled.kernels, device)
+    notes = [f"the {len(kernels)} kernels FlashCompile emitted for {compiled.target}; "
+             f"the vendor stack's estimate: {vendor.time_ms:.4f} ms (r.vendor)"]
+    if device.name != compiled.gpu.info["device"]:
+        notes.append(f"compiled for {compiled.target} ({compiled.gpu.info['device']}), "
+                     f"priced on {device.name}")
+    result = SimResult(device, dtype, compiled.entry, kernels, vendor.ops, 0.0,
+                       vendor.transfer_s, False, notes, vendor.footprint_bytes,
+                       prediction="FlashCompile's kernels")
+    result.vendor = vendor
+    return result
+
+
+def _simulate_vendor(compiled, device, dtype, threads) -> SimResult:
     name = compiled.entry
     cost = _native.graph_cost(compiled.ir("graph"), compiled.entry)
     notes = []
