@@ -109,8 +109,10 @@ def test_reference_models_on_vulkan_match_the_host(name):
     model, x = MODELS[name]
     want = fc.compile(model, x)(x)
     fc._flashcompile.vulkan_reset_stats()
-    got = fc.compile(model, x, target="vulkan")(x)
+    vulkan = fc.compile(model, x, target="vulkan")
+    got = vulkan(x)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
+    vulkan.gpu.validate_spirv()
     stats = fc._flashcompile.vulkan_stats()
     assert stats["launches"] > 0 and stats["bytes_to_device"] >= x.nbytes
 
@@ -262,3 +264,20 @@ def test_emitted_model_waves_and_latency():
     assert over.compute_s / full.compute_s == pytest.approx(2 * slots / (slots + 1))
     tiny, = predict_emitted([kernel(1, 0, 1 << 20)], a100)
     assert tiny.memory_s > (1 << 20) / (a100.memory_gbs * 1e9) * 10
+
+
+@needs_vulkan
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])
+def test_zoo_models_on_vulkan_match_torch(name):
+    """Two torchvision models (residual blocks; depthwise and grouped
+    convolutions, ReLU6) imported with target="vulkan" match torch. Small
+    images: lavapipe compiles every pipeline on first use and runs SPIR-V
+    on the CPU (about ten seconds each here)."""
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)().eval()
+    x = torch.randn(1, 3, 32, 32)
+    want = model(x).detach().numpy()
+    got = fc.from_pytorch(model, x, target="vulkan")(x.numpy())
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())

@@ -115,7 +115,7 @@ def test_wheel_holds_the_native_module_runtime_tools_and_data(wheel):
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     core = [line for line in requires if "extra ==" not in line]
     assert [line.split()[1].split(">")[0] for line in core] == ["numpy"], core
-    for extra in ("onnx", "torch", "plot", "tune", "test"):
+    for extra in ("onnx", "torch", "plot", "tune", "test", "gpu"):
         assert f"Provides-Extra: {extra}" in metadata
 
 
