@@ -195,7 +195,11 @@ struct MapLoopsToGpu
         return signalPassFailure();
       }
       if (auto shape = contraction(original)) {
-        tiledMatmul(rewriter, original, *shape);
+        if (mmaTf32 && shape->m % 16 == 0 && shape->n % 8 == 0 &&
+            shape->k % 4 == 0)
+          warpMmaMatmul(rewriter, original, *shape);
+        else
+          tiledMatmul(rewriter, original, *shape);
         continue;
       }
       FailureOr<linalg::LinalgOp> op = parallelFirst(rewriter, original);
@@ -206,6 +210,76 @@ struct MapLoopsToGpu
       if (failed(distribute(rewriter, *op)))
         return signalPassFailure();
     }
+  }
+
+  /// C += A B with TF32 tensor cores: a workgroup of one warp per 16x8
+  /// tile of C (z: the batch), stepping K by 4; each step a 16x4 by 4x8
+  /// linalg.matmul on views of A, B and C marked `flash.mma`, which
+  /// flash-gpu-mma-sync turns into per-lane fragment loads, one
+  /// mma.sync.m16n8k4 (tf32) and the stores of C's fragment. Needs M, N,
+  /// K multiples of 16, 8, 4 (else tiledMatmul).
+  void warpMmaMatmul(IRRewriter &rewriter, linalg::LinalgOp op,
+                     const Contraction &shape) {
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(op);
+    auto cst = [&](int64_t v) {
+      return arith::ConstantIndexOp::create(rewriter, loc, v).getResult();
+    };
+    Value zero = cst(0), one = cst(1);
+    auto grid = scf::ParallelOp::create(
+        rewriter, loc, ValueRange{zero, zero, zero, zero},
+        ValueRange{cst(shape.n / 8), cst(shape.m / 16), cst(shape.batch),
+                   cst(32)},
+        ValueRange{one, one, one, one});
+    AffineMap id = rewriter.getDimIdentityMap();
+    SmallVector<gpu::ParallelLoopDimMappingAttr> mapping;
+    for (gpu::Processor p : {gpu::Processor::BlockX, gpu::Processor::BlockY,
+                             gpu::Processor::BlockZ, gpu::Processor::ThreadX})
+      mapping.push_back(
+          gpu::ParallelLoopDimMappingAttr::get(&getContext(), p, id, id));
+    (void)gpu::setMappingAttr(grid, mapping);
+    rewriter.setInsertionPoint(grid.getBody()->getTerminator());
+    ValueRange ids = grid.getInductionVars();
+    Value col0 = arith::MulIOp::create(rewriter, loc, ids[0], cst(8));
+    Value row0 = arith::MulIOp::create(rewriter, loc, ids[1], cst(16));
+    // A 2-D view [r0, r0+rows) x [c0, c0+cols) of `memref` (of the batch
+    // entry `ids[2]` when batched).
+    auto view = [&](Value memref, bool batched, Value r0, Value c0,
+                    int64_t rows, int64_t cols) -> Value {
+      auto type = cast<MemRefType>(memref.getType());
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+      if (batched) {
+        offsets.push_back(ids[2]);
+        sizes.push_back(rewriter.getIndexAttr(1));
+        strides.push_back(rewriter.getIndexAttr(1));
+      }
+      offsets.append({r0, c0});
+      sizes.append({rewriter.getIndexAttr(rows), rewriter.getIndexAttr(cols)});
+      strides.append({rewriter.getIndexAttr(1), rewriter.getIndexAttr(1)});
+      auto resultType = memref::SubViewOp::inferRankReducedResultType(
+          {rows, cols}, type, offsets, sizes, strides);
+      return memref::SubViewOp::create(rewriter, loc,
+                                       cast<MemRefType>(resultType), memref,
+                                       offsets, sizes, strides);
+    };
+    Value a = op.getDpsInputOperand(0)->get();
+    Value b = op.getDpsInputOperand(1)->get();
+    Value c = op.getDpsInitOperand(0)->get();
+    Value cView = view(c, shape.cBatched, row0, col0, 16, 8);
+    auto kLoop = scf::ForOp::create(rewriter, loc, zero, cst(shape.k), cst(4));
+    rewriter.setInsertionPoint(kLoop.getBody()->getTerminator());
+    Value k0 = kLoop.getInductionVar();
+    Value aView = view(a, shape.aBatched, row0, k0, 16, 4);
+    Value bView = view(b, shape.bBatched, k0, col0, 4, 8);
+    auto matmul = linalg::MatmulOp::create(rewriter, loc,
+                                           ValueRange{aView, bView},
+                                           ValueRange{cView});
+    matmul->setAttr("flash.mma", rewriter.getUnitAttr());
+    rewriter.setInsertionPointAfter(kLoop);
+    auto cost = kernelCost(op);
+    cost[0] = 2 * shape.batch * shape.m * shape.n * shape.k;
+    kLoop->setAttr(kKernelCost, rewriter.getDenseI64ArrayAttr(cost));
+    rewriter.eraseOp(op);
   }
 
   /// C += A B as one workgroup per kTile x kTile tile of C (z: the batch),

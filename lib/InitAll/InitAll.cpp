@@ -19,6 +19,11 @@
 #include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
+#include "mlir/Dialect/Linalg/TransformOps/DialectExtension.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/NVGPU/TransformOps/NVGPUTransformOps.h"
+#include "mlir/Dialect/Transform/IR/TransformDialect.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
@@ -69,7 +74,12 @@ void mlir::flash::registerAllDialects(DialectRegistry &registry) {
               linalg::LinalgDialect, math::MathDialect, memref::MemRefDialect,
               scf::SCFDialect, tensor::TensorDialect, vector::VectorDialect,
               gpu::GPUDialect, spirv::SPIRVDialect, NVVM::NVVMDialect,
-              ROCDL::ROCDLDialect>();
+              ROCDL::ROCDLDialect, nvgpu::NVGPUDialect,
+              transform::TransformDialect>();
+  // The transform ops flash-gpu-mma-sync applies (allow-tf32).
+  linalg::registerTransformDialectExtension(registry);
+  nvgpu::registerTransformDialectExtension(registry);
+  vector::registerConvertVectorToLLVMInterface(registry);
   // The GPU targets' serializers (gpu-module-to-binary) and the LLVM IR
   // translations of kernels and of the gpu.binary a host module embeds.
   NVVM::registerNVVMTargetInterfaceExternalModels(registry);

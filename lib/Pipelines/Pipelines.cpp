@@ -159,7 +159,12 @@ void mlir::flash::buildGpuKernelsPipeline(OpPassManager &pm,
                                           const PipelineOptions &options) {
   MapLoopsToGpuOptions map;
   map.blockSize = options.gpuBlockSize;
+  const Target *target = lookupTarget(options.target);
+  map.mmaTf32 = options.allowTf32 && target &&
+                target->kind == TargetKind::Nvidia;
   pm.addNestedPass<func::FuncOp>(createMapLoopsToGpu(map));
+  if (map.mmaTf32)
+    pm.addPass(createMmaSync());
   // Loads and stores through views (reshapes, slices) index the underlying
   // buffer instead, so kernels take whole buffers.
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
@@ -227,6 +232,7 @@ void mlir::flash::buildGpuToNvvmPipeline(OpPassManager &pm,
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());
+  kernels.addPass(createConvertNVGPUToNVVMPass()); // mma.sync (allow-tf32)
   kernels.addPass(createConvertGpuOpsToNVVMOps());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());

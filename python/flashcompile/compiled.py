@@ -23,12 +23,18 @@ def targets() -> list[dict]:
     return [dict(t) for t in _native.targets()]
 
 
-def with_target(options: str, target: str) -> str:
-    """Pipeline options that compile for `target` (unchanged for the host)."""
+def with_target(options: str, target: str, allow_tf32: bool = False) -> str:
+    """Pipeline options that compile for `target` (unchanged for the host);
+    `allow_tf32`: NVIDIA matrix products on TF32 tensor cores."""
     if target == "host":
+        if allow_tf32:
+            raise ValueError("allow_tf32 is for NVIDIA targets (target='nvidia-sm80', ...)")
         return options
-    _gpu.target_info(target)  # ValueError naming the targets if unknown
-    return " ".join(o for o in (f"target={target}", _gpu.target_options(target), options) if o)
+    info = _gpu.target_info(target)  # ValueError naming the targets if unknown
+    if allow_tf32 and info["kind"] != "nvidia":
+        raise ValueError(f"allow_tf32 is for NVIDIA targets, not {target}")
+    return " ".join(o for o in (f"target={target}", _gpu.target_options(target),
+                                "allow-tf32=true" if allow_tf32 else "", options) if o)
 
 
 class Compiled:
@@ -148,7 +154,7 @@ class Compiled:
 
 def compile_mlir(source: str, entry: str | None = None,
                  name: str = "<flash-source>", options: str = "",
-                 tuned=True, target: str = "host") -> Compiled:
+                 tuned=True, target: str = "host", allow_tf32: bool = False) -> Compiled:
     """Compile Flash IR text; raises ValueError with MLIR's diagnostics.
 
     `options` are pipeline options in flash-opt syntax, e.g.
@@ -159,14 +165,16 @@ def compile_mlir(source: str, entry: str | None = None,
     that database instead of the active one. `target` is one of
     fc.targets(): "host" (default), "vulkan" (runs here through the Vulkan
     loader), "nvidia-sm80"/"nvidia-sm90"/"amd-gfx90a"/"amd-gfx942" (built and
-    inspected, not callable here; see docs/gpu.md)."""
+    inspected, not callable here; see docs/gpu.md). `allow_tf32=True` lets
+    NVIDIA matrix products whose sizes are multiples of 16x8x4 use TF32
+    tensor cores (mma.sync), as PyTorch's allow_tf32."""
     if not isinstance(source, str):
         raise TypeError(f"compile_mlir expects IR text (str), got {type(source).__name__}")
     original = source
     if tuned is not False:
         source, options = _tuned.apply(source, entry or "", options,
                                        None if tuned is True else tuned)
-    options = with_target(options, target)
+    options = with_target(options, target, allow_tf32)
     executable = _native.compile(source, entry or "", name, options,
                                  time_passes=logs.enabled("passes"))
     logs.log_compile(name, executable, options)

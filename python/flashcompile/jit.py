@@ -107,14 +107,15 @@ def jit(fn=None, *, options: str = ""):
 
 
 def compile(fn_or_model, example_inputs, options: str = "",  # noqa: A001
-            target: str = "host") -> CompiledGraph:
+            target: str = "host", allow_tf32: bool = False) -> CompiledGraph:
     """Traces `fn_or_model` on `example_inputs` (an array or a tuple of
     arguments) and returns the compiled graph for exactly that signature,
-    for `target` (fc.targets(); "host" by default, see docs/gpu.md)."""
+    for `target` (fc.targets(); "host" by default, see docs/gpu.md);
+    `allow_tf32`: NVIDIA matrix products on TF32 tensor cores."""
     args = tuple(example_inputs) if isinstance(example_inputs, (tuple, list)) \
         else (example_inputs,)
     name = getattr(fn_or_model, "__name__", None) or type(fn_or_model).__name__
-    return trace_function(fn_or_model, args, name, options, target)
+    return trace_function(fn_or_model, args, name, options, target, allow_tf32)
 
 
 __all__ = ["jit", "compile", "JitFunction", "CompiledGraph", "Tracer"]

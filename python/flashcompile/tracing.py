@@ -273,7 +273,8 @@ class CompiledGraph(Compiled):
 
 
 def compile_trace(trace: Trace, results: list, name: str, options: str = "",
-                  structure=None, static=None, target: str = "host") -> CompiledGraph:
+                  structure=None, static=None, target: str = "host",
+                  allow_tf32: bool = False) -> CompiledGraph:
     """Finishes `trace` with `results` (traced values, arrays or numbers)
     as its outputs and compiles it: the one path from a trace to code, for
     fc.jit, the importers and the tuner alike."""
@@ -282,7 +283,8 @@ def compile_trace(trace: Trace, results: list, name: str, options: str = "",
     handles = [trace.handle(r, name, i) for i, r in enumerate(results)]
     text = trace.builder.finish(name, handles)
     trace.results = handles
-    compiled = compile_mlir(text, name=f"<{name}>", options=options, target=target)
+    compiled = compile_mlir(text, name=f"<{name}>", options=options, target=target,
+                            allow_tf32=allow_tf32)
     return CompiledGraph(compiled, structure, static or {}, trace)
 
 
@@ -293,7 +295,7 @@ def is_array(value) -> bool:
 
 
 def trace_function(fn, args, name: str | None = None, options: str = "",
-                   target: str = "host") -> CompiledGraph:
+                   target: str = "host", allow_tf32: bool = False) -> CompiledGraph:
     """Traces `fn(*args)` (arrays become inputs, other arguments stay
     Python values) and compiles the graph."""
     name = name or getattr(fn, "__name__", "traced")
@@ -317,4 +319,4 @@ def trace_function(fn, args, name: str | None = None, options: str = "",
         results = list(out)
     else:
         results = [out]
-    return compile_trace(t, results, name, options, structure, static, target)
+    return compile_trace(t, results, name, options, structure, static, target, allow_tf32)

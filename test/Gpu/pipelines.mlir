@@ -4,6 +4,7 @@
 // RUN: flash-opt %s --flash-to-nvvm="target=nvidia-sm90" | FileCheck %s --check-prefix=NVVM
 // RUN: flash-opt %s --flash-to-rocdl="target=amd-gfx942" | FileCheck %s --check-prefix=ROCDL
 // RUN: flash-opt %s --flash-to-target="target=nvidia-sm80" | FileCheck %s --check-prefix=PTX
+// RUN: flash-opt %s --flash-to-gpu="target=nvidia-sm80 allow-tf32=true" | FileCheck %s --check-prefix=TF32
 // RUN: not flash-opt %s --flash-to-nvvm="target=amd-gfx90a" 2>&1 | FileCheck %s --check-prefix=WRONG
 // RUN: not flash-opt %s --flash-to-target="target=tpu" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 
@@ -69,6 +70,10 @@ func.func @mlp_layer(%x: tensor<5x7xf32>, %w: tensor<7x13xf32>, %b: tensor<13xf3
 // PTX: llvm.func @mlp_layer
 // PTX: gpu.launch_func @mlp_layer_kernel_0::@mlp_layer_kernel
 // PTX: gpu.binary @mlp_layer_kernel_0 [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx80">, {{.*}}assembly = "{{.*}}.target sm_80
+
+// allow-tf32 needs M, N, K multiples of 16, 8, 4: 5x13x7 keeps the SIMT tile.
+// TF32-NOT: nvgpu.mma.sync
+// TF32: memref<16x16xf32, 3>
 
 // WRONG: error: target 'amd-gfx90a' is not a nvidia target (nvidia-sm80, nvidia-sm90)
 // UNKNOWN: error: unknown target 'tpu'

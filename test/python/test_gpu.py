@@ -281,3 +281,28 @@ def test_zoo_models_on_vulkan_match_torch(name):
     want = model(x).detach().numpy()
     got = fc.from_pytorch(model, x, target="vulkan")(x.numpy())
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("target", ["nvidia-sm80", "nvidia-sm90"])
+def test_allow_tf32_uses_tensor_cores(target):
+    """allow_tf32=True: products whose sizes are multiples of 16x8x4 become
+    one warp per 16x8 tile issuing mma.sync m16n8k4 TF32 (HMMA in the
+    SASS), with no spills; without it the SASS has no HMMA."""
+    x = f32(64, 256)
+    model = fc.Sequential([fc.Linear(256, 128), fc.ReLU(), fc.Linear(128, 64)])
+    c = fc.compile(model, x, target=target, allow_tf32=True)
+    assert "mma.sync.aligned.m16n8k4.row.col.f32.tf32.tf32.f32" in c.ptx()
+    assert "HMMA.1684.F32.TF32" in c.sass()
+    assert all(k.spill_bytes == 0 for k in c.kernels)
+    warps = [k for k in c.kernels if k.block == (32, 1, 1)]
+    assert sorted(k.flops for k in warps) == [2 * 64 * 128 * 64, 2 * 64 * 256 * 128]
+    assert "HMMA" not in fc.compile(model, x, target=target).sass()
+    # A product whose sizes do not divide keeps the SIMT kernel.
+    odd = fc.compile(lambda a, b: a @ b, (f32(30, 20), f32(20, 12)), target=target,
+                     allow_tf32=True)
+    assert "HMMA" not in odd.sass()
+
+
+def test_allow_tf32_is_for_nvidia_only():
+    with pytest.raises(ValueError, match="allow_tf32 is for NVIDIA targets"):
+        fc.compile(lambda a: a @ a, f32(16, 16), target="vulkan", allow_tf32=True)

@@ -30,6 +30,10 @@ def MapLoopsToGpu : Pass<"flash-gpu-map-loops", "func::FuncOp"> {
            "Threads per workgroup">,
     Option<"maxGridX", "max-grid-x", "int64_t", /*default=*/"65535",
            "Most workgroups along x before using y">,
+    Option<"mmaTf32", "mma-tf32", "bool", /*default=*/"false",
+           "Matrix products whose M, N, K are multiples of 16, 8, 4 as one "
+           "warp per 16x8 tile of C issuing TF32 mma.sync (NVIDIA sm_80+; "
+           "then run flash-gpu-mma-sync)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
@@ -62,6 +66,22 @@ def NestSpirvModules : Pass<"flash-gpu-nest-spirv-modules", "ModuleOp"> {
     moves it there (what upstream's Vulkan runner pipeline does with a test
     pass).
   }];
+}
+
+def MmaSync : Pass<"flash-gpu-mma-sync", "ModuleOp"> {
+  let summary = "Rewrite the warp-level matmuls MapLoopsToGpu marked "
+                "(flash.mma) as nvgpu.mma.sync (TF32 tensor cores).";
+  let description = [{
+    Runs MLIR's `transform.nvgpu.rewrite_matmul_as_mma_sync` on every
+    `linalg.matmul` carrying `flash.mma` (a 16x4 by 4x8 f32 product one warp
+    computes): each lane loads its fragments of A, B and C by the PTX
+    m16n8k4 layout and issues `mma.sync.aligned.m16n8k4...tf32`. Through
+    the transform interpreter, since the rewrite exists only as a transform
+    op upstream (its fragment layouts are upstream's, tested there).
+  }];
+  let dependentDialects = ["::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::gpu::GPUDialect"];
 }
 
 def WorkgroupAttributions

@@ -101,6 +101,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "gpu-block-size",
       llvm::cl::desc("Threads per workgroup of the generated GPU kernels"),
       llvm::cl::init(256)};
+  Option<bool> allowTf32{
+      *this, "allow-tf32",
+      llvm::cl::desc("NVIDIA targets: matrix products whose sizes are "
+                     "multiples of 16x8x4 on TF32 tensor cores (mma.sync; "
+                     "10-bit mantissa inputs, as PyTorch's allow_tf32)"),
+      llvm::cl::init(false)};
   Option<std::string> rocmToolkit{
       *this, "rocm-toolkit",
       llvm::cl::desc("A ROCm-like folder (amdgcn/bitcode, llvm/bin/ld.lld) "
