@@ -217,6 +217,25 @@ void mlir::flash::buildGpuToSpirvPipeline(OpPassManager &pm,
   spirvModule.addPass(spirv::createSPIRVUpdateVCEPass());
 }
 
+/// NVVM and ROCDL lower the kernels alike around their own conversion:
+/// workgroup buffers as attributions, structured control flow and views
+/// in plain form first; folding and cast cleanup after. Returns the
+/// gpu.module pass manager the conversion goes into.
+static OpPassManager &beginLLVMKernelLowering(OpPassManager &pm) {
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(flash::createWorkgroupAttributions());
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
+  return kernels;
+}
+
+static void endLLVMKernelLowering(OpPassManager &kernels) {
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+}
+
 void mlir::flash::buildGpuToNvvmPipeline(OpPassManager &pm,
                                          const PipelineOptions &options) {
   const Target *target = gpuTarget(pm, options, TargetKind::Nvidia);
@@ -227,16 +246,10 @@ void mlir::flash::buildGpuToNvvmPipeline(OpPassManager &pm,
   attach.features = target->features;
   attach.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(attach));
-  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
-  kernels.addPass(createWorkgroupAttributions());
-  kernels.addPass(createSCFToControlFlowPass());
-  kernels.addPass(memref::createExpandStridedMetadataPass());
-  kernels.addPass(createLowerAffinePass());
+  OpPassManager &kernels = beginLLVMKernelLowering(pm);
   kernels.addPass(createConvertNVGPUToNVVMPass()); // mma.sync (allow-tf32)
   kernels.addPass(createConvertGpuOpsToNVVMOps());
-  kernels.addPass(createCanonicalizerPass());
-  kernels.addPass(createCSEPass());
-  kernels.addPass(createReconcileUnrealizedCastsPass());
+  endLLVMKernelLowering(kernels);
 }
 
 void mlir::flash::buildGpuToRocdlPipeline(OpPassManager &pm,
@@ -248,18 +261,12 @@ void mlir::flash::buildGpuToRocdlPipeline(OpPassManager &pm,
   attach.chip = target->chip;
   attach.optLevel = 3;
   pm.addPass(createGpuROCDLAttachTarget(attach));
-  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
-  kernels.addPass(createWorkgroupAttributions());
-  kernels.addPass(createSCFToControlFlowPass());
-  kernels.addPass(memref::createExpandStridedMetadataPass());
-  kernels.addPass(createLowerAffinePass());
+  OpPassManager &kernels = beginLLVMKernelLowering(pm);
   ConvertGpuOpsToROCDLOpsOptions rocdl;
   rocdl.chipset = target->chip;
   rocdl.runtime = gpu::amd::Runtime::HIP;
   kernels.addPass(createConvertGpuOpsToROCDLOps(rocdl));
-  kernels.addPass(createCanonicalizerPass());
-  kernels.addPass(createCSEPass());
-  kernels.addPass(createReconcileUnrealizedCastsPass());
+  endLLVMKernelLowering(kernels);
 }
 
 void mlir::flash::buildGpuHostToLLVMPipeline(OpPassManager &pm,
