@@ -36,11 +36,13 @@ from .ops import (add, attention, avg_pool2d, batch_matmul, batch_norm, bias_add
 from .tracing import Tracer
 from .importers.onnx import UnsupportedOnnx, from_onnx, onnx_support
 from .importers.onnx_export import export_onnx
+from .importers.stablehlo_export import export_stablehlo
 from .importers.pytorch import UnsupportedTorch, from_pytorch, pytorch_support
 from .tuning import TuningDatabase, tune
 from .tuning.database import default_database as _default_database
-from .sim import (Link, cost_analysis, compare_devices, devices, place, plot_comparison, plot_roofline,
+from .sim import (Link, cost_analysis, compare_devices, devices, plot_comparison, plot_roofline,
                   simulate)
+from .multidevice import pipeline, place
 
 # Compiles read the tuning database in the cache folder, if there is one
 # (the core reads tuned parameters only through flashcompile.tuned).
@@ -65,11 +67,12 @@ __all__ = [
     "Sigmoid", "Tanh", "Softmax", "Flatten", "MaxPool2d", "AvgPool2d", "Sequential",
     "MultiHeadAttention", "TransformerEncoderLayer",
     # importers
-    "from_onnx", "onnx_support", "UnsupportedOnnx", "export_onnx", "from_pytorch",
+    "from_onnx", "onnx_support", "UnsupportedOnnx", "export_onnx", "export_stablehlo",
+    "from_pytorch",
     "pytorch_support", "UnsupportedTorch",
     # simulator
     "devices", "simulate", "cost_analysis", "compare_devices", "plot_comparison", "plot_roofline",
-    "place", "Link",
+    "place", "Link", "pipeline",
     # caches and threads
     "lower", "cache_info", "clear_cache", "get_num_threads", "set_num_threads",
     "compile_cache_info",

@@ -9,6 +9,9 @@
                                       nvidia-sm90, amd-gfx90a, amd-gfx942): the kernel
                                       table, and the device code, listings, host code
                                       and a launcher in DIR (docs/gpu.md)
+  flashcompile export FILE --format stablehlo|onnx --out PATH
+                                      the traced graph of an .onnx FILE as StableHLO (for
+                                      XLA/IREE: CPU, GPU, TPU) or ONNX (docs/multi-device.md)
   flashcompile targets                the targets
   flashcompile devices                the device database
   flashcompile simulate FILE [--device D] [--dtype T] [--plot PNG] [--roofline PNG] [--json]
@@ -63,6 +66,10 @@ def _parser() -> argparse.ArgumentParser:
                                   "write its code to --out")
     compile_.add_argument("--out", default=None, help="the folder for the exported code")
     compile_.add_argument("--name", default=None, help="the files' base name")
+    export = command("export", "write the traced graph of an .onnx FILE as StableHLO "
+                               "(XLA, IREE) or ONNX")
+    export.add_argument("--format", choices=("stablehlo", "onnx"), default="stablehlo")
+    export.add_argument("--out", required=True, help="the file to write (.mlir or .onnx)")
     command("targets", "list the targets", file=False)
     command("devices", "list the device database", file=False)
     command("calibrate", "measure this machine again (peak, bandwidth, caches)", file=False)
@@ -134,6 +141,8 @@ def main(argv=None) -> int:
             print("\n".join(compiled.dump(args.target)))
         elif args.command == "compile":
             return _compile(args, compiled)
+        elif args.command == "export":
+            return _export(args, compiled)
         else:
             from .aot import export_library
             for kind, path in export_library(compiled, args.target, args.name).items():
@@ -149,6 +158,10 @@ def _compiled(args, source):
     if args.file.endswith(".onnx"):
         from .importers.onnx import from_onnx
         return from_onnx(args.file, options=args.options, target=args.device_target).compiled
+    if args.command == "export":
+        raise ValueError(f"export: {args.file} is Flash IR; export writes a traced graph, so "
+                         f"FILE must be an .onnx model (from Python: fc.export_stablehlo "
+                         f"on an fc.compile / fc.from_pytorch result)")
     from .compiled import compile_mlir
     return compile_mlir(source, args.entry, args.file, args.options,
                         target=args.device_target)
@@ -163,6 +176,18 @@ def _compile(args, compiled) -> int:
     if args.out:
         for kind, path in compiled.export_library(args.out, args.name).items():
             print(f"{kind}: {path}")
+    return 0
+
+
+def _export(args, compiled) -> int:
+    """`export`: the traced graph as StableHLO or ONNX."""
+    if args.format == "stablehlo":
+        from .importers.stablehlo_export import export_stablehlo
+        export_stablehlo(compiled, args.out)
+    else:
+        from .importers.onnx_export import export_onnx
+        export_onnx(compiled, args.out)
+    print(f"{args.format}: {args.out}")
     return 0
 
 
@@ -200,7 +225,8 @@ def _devices(args) -> int:
 
 
 def _simulate(args, compiled) -> int:
-    from .sim import Link, compare_devices, comparison_table, place, plot_comparison, \
+    from .multidevice import place
+    from .sim import Link, compare_devices, comparison_table, plot_comparison, \
         plot_roofline, simulate
     if args.command == "simulate":
         result = simulate(compiled, args.device, args.dtype)

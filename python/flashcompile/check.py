@@ -1,7 +1,9 @@
 """fc.check_devices: the same model on every target that runs here, each
 output compared with the host's, as the "every device gives the same
 answer" check; the targets that only build here are compiled (so their
-pipelines are exercised) and listed as not run."""
+pipelines are exercised) and listed as not run. The "stablehlo" row is the
+model exported with fc.export_stablehlo and run by IREE (the path to XLA's
+devices, TPUs included), when IREE is installed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,7 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compiled import targets as _targets
+from .importers.stablehlo_export import export_stablehlo
 from .jit import compile as _compile
+from .multidevice import stablehlo_run
 
 
 @dataclass
@@ -64,12 +68,28 @@ def check_devices(fn_or_model, example_inputs, targets=None) -> DeviceReport:
             rows.append(DeviceCheck(name, False, note=f"built: {len(compiled.gpu.launches)} "
                                                       f"kernel launches; no such device here"))
             continue
-        got = _outputs(compiled(*args))
-        row = DeviceCheck(name, True)
-        for g, want in zip(got, reference):
-            diff = float(np.max(np.abs(g - want))) if want.size else 0.0
-            scale = float(np.max(np.abs(want))) if want.size else 0.0
-            row.max_abs.append(diff)
-            row.max_rel.append(diff / scale if scale else diff)
-        rows.append(row)
+        rows.append(_compare(name, _outputs(compiled(*args)), reference))
+    if targets is None or "stablehlo" in targets:
+        rows.append(_stablehlo_row(fn_or_model, args, reference))
     return DeviceReport(rows)
+
+
+def _compare(name, got, reference, note="") -> DeviceCheck:
+    row = DeviceCheck(name, True, note=note)
+    for g, want in zip(got, reference):
+        diff = float(np.max(np.abs(g - want))) if want.size else 0.0
+        scale = float(np.max(np.abs(want))) if want.size else 0.0
+        row.max_abs.append(diff)
+        row.max_rel.append(diff / scale if scale else diff)
+    return row
+
+
+def _stablehlo_row(fn_or_model, args, reference) -> DeviceCheck:
+    if not stablehlo_run.available():
+        return DeviceCheck("stablehlo", False, note="IREE is not installed (pip install "
+                                                    "iree-base-compiler iree-base-runtime)")
+    program = fn_or_model if hasattr(fn_or_model, "trace") or \
+        hasattr(getattr(fn_or_model, "compiled", None), "trace") else _compile(fn_or_model, args)
+    text = export_stablehlo(program)
+    got = stablehlo_run.run_stablehlo(text, *args)
+    return _compare("stablehlo", _outputs(got), reference, "fc.export_stablehlo, run by IREE")

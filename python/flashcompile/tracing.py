@@ -53,7 +53,7 @@ class Trace:
         self._constants: dict = {}  # id(array) -> (array, handle)
         # What was built, in order, for exporters (fc.export_onnx):
         # ("input", handle, shape, dtype) / ("constant", handle, array) /
-        # ("op", handle, name, operand handles, attrs, shape).
+        # ("op", handle, name, operand handles, attrs, shape, dtype).
         self.record: list = []
         self.results: list = []
 
@@ -116,8 +116,9 @@ class Trace:
         file, line = caller_location()
         handle = self.builder.add_op(name, handles, dict(attrs or {}), file, line)
         shape = tuple(self.builder.shape(handle))
-        self.record.append(("op", handle, name, handles, dict(attrs or {}), shape))
-        return Tracer(self, handle, shape, NUMPY_DTYPES[self.builder.dtype(handle)])
+        dtype = NUMPY_DTYPES[self.builder.dtype(handle)]
+        self.record.append(("op", handle, name, handles, dict(attrs or {}), shape, dtype))
+        return Tracer(self, handle, shape, dtype)
 
 
 def trace_of(values):

@@ -139,7 +139,7 @@ LAYERS = [
     ["host", "sgemm", "logs", "progress", "gpu"],
     ["tuned", "aot", "compiled"],
     ["tracing", "eager", "ops"],
-    ["jit", "nn", "sim", "importers", "analysis", "tuning", "check"],
+    ["jit", "nn", "sim", "importers", "analysis", "tuning", "multidevice", "check"],
     ["__main__", ""],  # "" is the package facade, flashcompile/__init__.py
 ]
 

@@ -204,8 +204,9 @@ def test_check_devices_reports_every_target():
     model, x = MODELS["mlp"]
     report = fc.check_devices(model, x)
     rows = {r.target: r for r in report.rows}
-    assert set(rows) == {t["name"] for t in fc.targets()}
+    assert set(rows) == {t["name"] for t in fc.targets()} | {"stablehlo"}
     assert rows["vulkan"].ran and rows["vulkan"].max_rel[0] < 1e-5
+    assert rows["stablehlo"].ran and rows["stablehlo"].max_rel[0] < 1e-5  # IREE
     assert not rows["nvidia-sm90"].ran and "kernel launches" in rows["nvidia-sm90"].note
     assert report.worst < 1e-5
     assert "vulkan" in report.table()

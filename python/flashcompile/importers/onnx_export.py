@@ -156,7 +156,7 @@ def export_onnx(compiled, path: str | None = None, name: str = "flashcompile"):
             names[handle] = w.const(entry[2], "weight")
             shapes[handle] = tuple(entry[2].shape)
         else:
-            _, _, op, operands, attrs, shape = entry
+            _, _, op, operands, attrs, shape = entry[:6]
             names[handle] = _emit(w, op, [names[h] for h in operands], attrs, shape,
                                   [shapes[h] for h in operands])
             shapes[handle] = shape

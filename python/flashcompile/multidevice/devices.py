@@ -1,0 +1,73 @@
+"""What a name in a device list means for running and for pricing.
+
+A placement or pipeline names devices either by compile target (`host`,
+`vulkan`, `nvidia-sm80`, ... from fc.targets()) or by simulator device
+(`nvidia-a100-80gb`, `google-tpu-v5e`, ... from fc.devices). Each becomes
+an Endpoint: the target its stages compile for (None when FlashCompile has
+no code generator for it: such stages are written as StableHLO, the input
+XLA compiles for TPUs), the simulator device that prices them, and whether
+this process can run them.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..compiled import targets
+from ..sim.device import Device
+from ..sim.registry import devices
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str               # as the user wrote it
+    target: str | None      # compile target, or None (StableHLO only)
+    device: Device          # prices its stages
+    runs_here: bool
+    note: str = ""
+    dispatch_s: float = 0.0  # per kernel, beyond what the device model counts
+
+
+# Lavapipe's cost of one vkQueueSubmit + wait per kernel, measured here
+# (the runtime's dispatch_ms / launches over 200 calls of a one-kernel
+# program: 60 us, about 20 us more per call for the buffers).
+VULKAN_DISPATCH_S = 60e-6
+
+
+def _vulkan_device() -> Device:
+    """Vulkan here is Mesa's lavapipe: SPIR-V compiled to this CPU. Priced
+    as the host CPU (the simulator has no model of lavapipe's code quality,
+    so measured Vulkan stages are slower than predicted: docs/multi-device.md),
+    its "link" a copy through host memory."""
+    host = devices["host"]
+    return dataclasses.replace(host, name="vulkan", display="Vulkan (Mesa lavapipe, this CPU)",
+                               host_link="host memory copy",
+                               host_link_gbs=max(1.0, host.memory_gbs / 2))
+
+
+def endpoint(name) -> Endpoint:
+    if isinstance(name, Endpoint):
+        return name
+    if isinstance(name, Device):
+        name = name.name
+    by_target = {t["name"]: t for t in targets()}
+    if name in by_target:
+        info = by_target[name]
+        if name == "host":
+            return Endpoint(name, "host", devices["host"], True)
+        if name == "vulkan":
+            return Endpoint(name, "vulkan", _vulkan_device(), info["runs_here"],
+                            "" if info["runs_here"] else "no Vulkan device in this process",
+                            VULKAN_DISPATCH_S)
+        return Endpoint(name, name, devices[info["device"]], False,
+                        f"built for {name}; priced as {info['device']}")
+    try:
+        device = devices[name]
+    except KeyError:
+        known = sorted({*by_target, *devices.names()})
+        raise ValueError(f"unknown device {name!r}: one of {', '.join(known)}") from None
+    for info in targets():
+        if info["device"] == name:
+            return Endpoint(name, info["name"], device, False, f"built for {info['name']}")
+    return Endpoint(name, None, device, False,
+                    "no FlashCompile code generator: its stages are written as StableHLO")
