@@ -164,7 +164,7 @@ def test_place_a_model():
     assert a100 <= p.best_single[1] < fc.simulate(c, "nvidia-t4").time_s
     assert p.time_s <= p.best_single[1] * (1 + 1e-12)
     assert p.speedup == pytest.approx(p.best_single[1] / p.time_s)
-    assert p.timeline[-1][2] == pytest.approx(p.time_s)
+    assert p.events[-1][2] == pytest.approx(p.time_s)
     assert set(p.assignment) <= {"nvidia-a100-40gb", "nvidia-t4"}
     assert "timeline" in p.table()
 
