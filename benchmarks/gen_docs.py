@@ -391,6 +391,52 @@ def gpu_vulkan_table() -> str:
     return "\n".join(rows) + f"\n\nDevice: {data['vulkan_device']}."
 
 
+# ---- benchmarks/bench_multidevice.py -------------------------------------
+
+def stablehlo_table() -> str:
+    """Per model: the exported StableHLO run by IREE next to FlashCompile's
+    host code, and the largest difference."""
+    data = result("multidevice")
+    rows = ["| model | StableHLO ops | IREE ms | FlashCompile ms | IREE / FlashCompile time | "
+            "max rel. diff |", "|---|---:|---:|---:|---:|---:|"]
+    for r in data["stablehlo"]:
+        t = r["seconds"]
+        rows.append(f"| {r['name']} | {r['stablehlo_ops']} | {t['iree'] * 1e3:.3f} | "
+                    f"{t['flashcompile'] * 1e3:.3f} | {t['iree'] / t['flashcompile']:.2f}x | "
+                    f"{r['max_rel_diff']:.1e} |")
+    return "\n".join(rows) + f"\n\n{measured('multidevice')}"
+
+
+def placement_table() -> str:
+    """The host + Vulkan placement: predicted and measured per stage."""
+    r = result("multidevice")["placement"]
+    rows = ["| stage | ops | device | predicted ms | measured ms | of which copies ms |",
+            "|---|---|---|---:|---:|---:|"]
+    for k, s in enumerate(r["stages"]):
+        rows.append(f"| {k} | {s['ops'][0]}..{s['ops'][1] - 1} | {s['device']} | "
+                    f"{s['predicted_s'] * 1e3:.3f} | {s['measured_s'] * 1e3:.3f} | "
+                    f"{s['transfer_s'] * 1e3:.3f} |")
+    rows.append(f"| end to end | | | {r['predicted_s'] * 1e3:.3f} | {r['measured_s'] * 1e3:.3f} "
+                f"| |")
+    return "\n".join(rows)
+
+
+def pipeline_table() -> str:
+    """The host + Vulkan pipeline: stage times, makespan and bubble,
+    predicted and measured."""
+    r = result("multidevice")["pipeline"]
+    rows = ["| | predicted | measured |", "|---|---:|---:|"]
+    for k, s in enumerate(r["stages"]):
+        rows.append(f"| stage {k} ({s['device']}, ops {s['ops'][0]}..{s['ops'][1] - 1}) ms | "
+                    f"{s['predicted_s'] * 1e3:.3f} | {s['measured_s'] * 1e3:.3f} |")
+    p, m = r["predicted"], r["measured"]
+    rows.append(f"| {r['micro_batches']} micro-batches, ms | {p['makespan_s'] * 1e3:.3f} | "
+                f"{m['makespan_s'] * 1e3:.3f} |")
+    rows.append(f"| bubble | {p['bubble']:.0%} | {m['bubble']:.0%} |")
+    return "\n".join(rows) + (f"\n\nThe schedule's formula on the measured stage times gives "
+                              f"{r['schedule_on_measured_stages_s'] * 1e3:.3f} ms.")
+
+
 NAMESPACE = {k: v for k, v in globals().items() if callable(v) and not k.startswith("_")}
 
 

@@ -131,9 +131,11 @@ std::optional<Contraction> contraction(linalg::LinalgOp op) {
   return result;
 }
 
-/// The attribute that carries a kernel's work, [FLOPs, bytes moved], from
-/// the op it was made from to the gpu.func (RecordLaunchSizes lifts it):
-/// the simulator prices the kernels the GPU pipeline emitted with it.
+/// The attribute that carries a kernel's work, [FLOPs, bytes moved, FLOPs
+/// issued], from the op it was made from to the gpu.func (RecordLaunchSizes
+/// lifts it): the simulator prices the kernels the GPU pipeline emitted
+/// with it. "Issued" counts what the threads execute, padding included: a
+/// 16x16-tiled product of a 2-row matrix computes 16 rows.
 constexpr llvm::StringLiteral kKernelCost = "flash.kernel_cost";
 
 int64_t numBytes(Value v) {
@@ -145,7 +147,7 @@ int64_t numBytes(Value v) {
 /// FLOPs: the op's iterations times the floating-point operations of its
 /// body (math functions count one); bytes: each input read once, the
 /// output written once (and read when the body reads it).
-std::array<int64_t, 2> kernelCost(linalg::LinalgOp op) {
+std::array<int64_t, 3> kernelCost(linalg::LinalgOp op) {
   int64_t iterations = 1;
   for (int64_t r : op.getStaticLoopRanges())
     iterations *= ShapedType::isDynamic(r) ? 1 : r;
@@ -165,7 +167,7 @@ std::array<int64_t, 2> kernelCost(linalg::LinalgOp op) {
     if (op.payloadUsesValueFromOperand(&init))
       bytes += numBytes(init.get());
   }
-  return {iterations * perIteration, bytes};
+  return {iterations * perIteration, bytes, iterations * perIteration};
 }
 
 struct MapLoopsToGpu
@@ -277,7 +279,7 @@ struct MapLoopsToGpu
     matmul->setAttr("flash.mma", rewriter.getUnitAttr());
     rewriter.setInsertionPointAfter(kLoop);
     auto cost = kernelCost(op);
-    cost[0] = 2 * shape.batch * shape.m * shape.n * shape.k;
+    cost[0] = cost[2] = 2 * shape.batch * shape.m * shape.n * shape.k;
     kLoop->setAttr(kKernelCost, rewriter.getDenseI64ArrayAttr(cost));
     rewriter.eraseOp(op);
   }
@@ -290,6 +292,7 @@ struct MapLoopsToGpu
   void tiledMatmul(IRRewriter &rewriter, linalg::LinalgOp op,
                    const Contraction &shape) {
     int64_t batch = shape.batch, m = shape.m, n = shape.n, k = shape.k;
+    auto roundUp = [](int64_t v) { return (v + kTile - 1) / kTile * kTile; };
     Location loc = op.getLoc();
     Value a = op.getDpsInputOperand(0)->get();
     Value b = op.getDpsInputOperand(1)->get();
@@ -363,7 +366,8 @@ struct MapLoopsToGpu
                             {2 * batch * m * n * k,
                              4 * ((shape.aBatched ? batch : 1) * m * k +
                                   (shape.bBatched ? batch : 1) * k * n +
-                                  2 * batch * m * n)}));
+                                  2 * batch * m * n),
+                             2 * batch * roundUp(m) * roundUp(n) * roundUp(k)}));
     Value bTile = memref::AllocOp::create(rewriter, loc, tileType);
     Value row = add(mul(by, tile), ty), col = add(mul(bx, tile), tx);
     Value inRow = lt(row, m), inCol = lt(col, n), inC = both(inRow, inCol);

@@ -154,9 +154,10 @@ std::vector<::flash::runtime::KernelLaunch> collectLaunches(ModuleOp module) {
     if (auto func = SymbolTable::lookupNearestSymbolFrom<gpu::GPUFuncOp>(
             op, op.getKernel()))
       if (auto cost = func->getAttrOfType<DenseI64ArrayAttr>("flash.kernel_cost");
-          cost && cost.size() == 2) {
+          cost && cost.size() >= 2) {
         launch.flops = cost[0];
         launch.bytes = cost[1];
+        launch.issuedFlops = cost.size() > 2 ? cost[2] : cost[0];
       }
     launches.push_back(std::move(launch));
   });

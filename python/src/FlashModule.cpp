@@ -410,6 +410,7 @@ NB_MODULE(_flashcompile, m) {
               d["buffers"] = l.numBuffers;
               d["flops"] = l.flops;
               d["bytes"] = l.bytes;
+              d["issued_flops"] = l.issuedFlops;
               out.append(d);
             }
             return out;

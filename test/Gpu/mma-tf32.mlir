@@ -12,7 +12,7 @@ func.func @mm(%x: tensor<32x64xf32>, %w: tensor<64x48xf32>) -> tensor<32x48xf32>
 
 // 48/8 x 32/16 warps of 32 lanes.
 // CHECK: gpu.launch_func @mm_kernel_0::@mm_kernel blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c32, %{{.*}}, %{{.*}})
-// CHECK: gpu.func @mm_kernel({{.*}}) kernel attributes {flash.kernel_cost = array<i64: 196608, {{[0-9]+}}>, known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 6, 2, 1>}
+// CHECK: gpu.func @mm_kernel({{.*}}) kernel attributes {flash.kernel_cost = array<i64: 196608, {{[0-9]+}}, 196608>, known_block_size = array<i32: 32, 1, 1>, known_grid_size = array<i32: 6, 2, 1>}
 // CHECK: scf.for
 // CHECK: gpu.thread_id  x
 // CHECK: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 4], tf32Enabled} : (vector<2x1xf32>, vector<1x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>

@@ -63,6 +63,7 @@ struct KernelLaunch {
   int64_t numBuffers = 0;       ///< memref arguments
   int64_t flops = -1;           ///< the kernel's work (-1: unknown)
   int64_t bytes = -1;           ///< bytes it reads and writes, once each
+  int64_t issuedFlops = -1;     ///< FLOPs its threads execute, tile padding included
 };
 
 /// The device code of one gpu.module: SPIR-V ("bin"), PTX text ("isa" for

@@ -25,20 +25,13 @@ class Endpoint:
     device: Device          # prices its stages
     runs_here: bool
     note: str = ""
-    dispatch_s: float = 0.0  # per kernel, beyond what the device model counts
-
-
-# Lavapipe's cost of one vkQueueSubmit + wait per kernel, measured here
-# (the runtime's dispatch_ms / launches over 200 calls of a one-kernel
-# program: 60 us, about 20 us more per call for the buffers).
-VULKAN_DISPATCH_S = 60e-6
 
 
 def _vulkan_device() -> Device:
-    """Vulkan here is Mesa's lavapipe: SPIR-V compiled to this CPU. Priced
-    as the host CPU (the simulator has no model of lavapipe's code quality,
-    so measured Vulkan stages are slower than predicted: docs/multi-device.md),
-    its "link" a copy through host memory."""
+    """Vulkan here is Mesa's lavapipe: SPIR-V compiled to this CPU. Its
+    stages are priced by vulkan_model (a roofline measured on it); this
+    Device stands for it in the placement's links: a copy through host
+    memory."""
     host = devices["host"]
     return dataclasses.replace(host, name="vulkan", display="Vulkan (Mesa lavapipe, this CPU)",
                                host_link="host memory copy",
@@ -57,8 +50,7 @@ def endpoint(name) -> Endpoint:
             return Endpoint(name, "host", devices["host"], True)
         if name == "vulkan":
             return Endpoint(name, "vulkan", _vulkan_device(), info["runs_here"],
-                            "" if info["runs_here"] else "no Vulkan device in this process",
-                            VULKAN_DISPATCH_S)
+                            "" if info["runs_here"] else "no Vulkan device in this process")
         return Endpoint(name, name, devices[info["device"]], False,
                         f"built for {name}; priced as {info['device']}")
     try:

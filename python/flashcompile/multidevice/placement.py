@@ -25,6 +25,7 @@ from ..importers.stablehlo_export import export_stablehlo, trace_of_program
 from ..sim import placement as _kernel_placement
 from ..sim.placement import Link, Placement, solve
 from ..sim.simulate import simulate
+from . import vulkan_model
 from .devices import Endpoint, endpoint
 from .partition import TraceGraph
 
@@ -43,8 +44,10 @@ def segment_costs(graph: TraceGraph, segments, endpoints, dtype="fp32"):
     for seg in segments:
         compiled = seg.compile("host")  # the graph the simulator prices
         for ep in endpoints:
-            r = simulate(compiled, _priced_device(ep), dtype)
-            times[ep.name].append(r.time_s + ep.dispatch_s * len(r.kernels))
+            if ep.target == "vulkan" and ep.runs_here:  # lavapipe: measured rates
+                times[ep.name].append(vulkan_model.rates().program_s(seg.compile("vulkan")))
+            else:
+                times[ep.name].append(simulate(compiled, _priced_device(ep), dtype).time_s)
     live = [0.0] + [sum(v.nbytes for v in graph.live_at(s.first) if v.handle in graph.producer)
                     for s in segments[1:]]
     seen, inputs = set(), []
@@ -121,13 +124,18 @@ class ExecutablePlacement:
             if k:
                 prev = self.stages[k - 1][2]
                 link = self.link_s(self.segments[first].first, prev, dev)
-                got = measured.transfers[k] if measured else None
+                # A Vulkan stage's measured copies (in and out) show on the
+                # transfer into it; copies out of it are counted there.
+                got = measured.transfers[k] if measured and dev == "vulkan" else \
+                    (None if prev == "vulkan" or not measured else 0.0)
                 rows.append(_row(f"  transfer {prev} -> {dev}", link, got))
             got = measured.stages[k] if measured else None
             ops = self.op_stages()[k]
             rows.append(_row(f"stage {k}: ops {ops[0]}..{ops[1] - 1} on {dev}", predicted, got))
         total_measured = measured.total_s if measured else None
         rows.append(_row("end to end", self.time_s, total_measured))
+        if measured and "vulkan" in [dev for *_, dev in self.stages[1:]]:
+            rows.append("(measured transfers into Vulkan include its copies back out)")
         return "\n".join(rows)
 
     def link_s(self, op: int, a: str, b: str) -> float:
