@@ -365,3 +365,17 @@ def test_the_multi_device_doc_example_runs_as_written(tmp_path):
     r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
                        text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("device,target", [("nvidia-a100-40gb", "nvidia-sm80"),
+                                           ("nvidia-l4", "nvidia-sm80"),      # sm_89 runs sm_80 cubins
+                                           ("nvidia-h200", "nvidia-sm90"),
+                                           ("nvidia-b200", "nvidia-sm90"),    # PTX, JIT-compiled
+                                           ("nvidia-t4", None),               # sm_75: older than ours
+                                           ("amd-mi300x", "amd-gfx942"),
+                                           ("google-tpu-v5e", None)])
+def test_database_devices_map_to_the_targets_that_run_on_them(device, target):
+    from flashcompile.multidevice.devices import endpoint
+    ep = endpoint(device)
+    assert ep.target == target and not ep.runs_here
+    assert ("StableHLO" in ep.note) == (target is None)

@@ -58,8 +58,25 @@ def endpoint(name) -> Endpoint:
     except KeyError:
         known = sorted({*by_target, *devices.names()})
         raise ValueError(f"unknown device {name!r}: one of {', '.join(known)}") from None
-    for info in targets():
-        if info["device"] == name:
-            return Endpoint(name, info["name"], device, False, f"built for {info['name']}")
-    return Endpoint(name, None, device, False,
-                    "no FlashCompile code generator: its stages are written as StableHLO")
+    target = target_for(device)
+    if target:
+        return Endpoint(name, target, device, False, f"built for {target}")
+    why = f"no FlashCompile target for {device.arch}" if device.arch else \
+        "no FlashCompile code generator"
+    return Endpoint(name, None, device, False, f"{why}: its stages are written as StableHLO")
+
+
+def target_for(device: Device) -> str | None:
+    """The target whose code runs on `device`: its own ISA; for NVIDIA also
+    an older minor of the same major (cubins run on later minors: sm_80 on
+    sm_89) or, past sm_90, the sm_90 build's PTX (the driver JITs it)."""
+    chips = {t["chip"]: t["name"] for t in targets() if t["chip"]}
+    if device.arch in chips:
+        return chips[device.arch]
+    if device.arch.startswith("sm_") and device.arch[3:].isdigit():
+        cc = int(device.arch[3:])
+        ours = [int(c[3:]) for c in chips if c.startswith("sm_")]
+        usable = [c for c in ours if (c // 10 == cc // 10 and c <= cc) or (cc >= 100 and c < cc)]
+        if usable:
+            return chips[f"sm_{max(usable)}"]
+    return None

@@ -65,8 +65,9 @@ class ExecutablePlacement:
     takes to run it: `.compile()`, then `.timeline()` after calls."""
 
     def __init__(self, predicted: Placement, graph: TraceGraph, segments, endpoints,
-                 link_map):
+                 link_map, searched_segments: int = 0):
         self.predicted = predicted
+        self.searched_segments = searched_segments or len(segments)
         self.graph, self.segments = graph, segments
         self.endpoints, self.link_map = endpoints, link_map
         self.program: PlacedProgram | None = None
@@ -90,7 +91,8 @@ class ExecutablePlacement:
         return [dev for first, end, dev in self.op_stages() for _ in range(first, end)]
 
     def table(self) -> str:
-        rows = [f"placement of {len(self.graph.ops)} ops in {len(self.segments)} segments: "
+        rows = [f"placement of {len(self.graph.ops)} ops (searched over "
+                f"{self.searched_segments} segments): "
                 f"{self.time_s * 1e3:.4f} ms end to end predicted; best single device "
                 f"{self.best_single[0]} {self.best_single[1] * 1e3:.4f} ms "
                 f"(speedup {self.speedup:.2f}x)"]
@@ -98,8 +100,7 @@ class ExecutablePlacement:
             ops = (self.segments[first].first, self.segments[end - 1].end)
             ep = self.endpoints[dev]
             how = "runs here" if ep.runs_here else (ep.note or "not here")
-            rows.append(f"  ops {ops[0]}..{ops[1] - 1} (segments {first}..{end - 1}) on "
-                        f"{dev} [{how}]")
+            rows.append(f"  ops {ops[0]}..{ops[1] - 1} on {dev} [{how}]")
         return "\n".join(rows)
 
     def op_stages(self) -> list:
@@ -197,19 +198,32 @@ def place(program, device_list, links=None, dtype: str = "fp32", *, max_segments
         # Only the fixed assignment's device may run each segment.
         times = {n: [t if assignment[i] == n else float("inf") for i, t in enumerate(ts)]
                  for n, ts in times.items()}
-    plan = solve(devs, times, live, inputs, outputs, link_map)
-    if assignment is not None:  # report every device's real single-device time
-        plan.best_single = _best_single(devs, segment_costs(graph, segments, endpoints, dtype),
-                                        link_map)
-    return ExecutablePlacement(plan, graph, segments, {ep.name: ep for ep in endpoints},
-                               link_map)
+    searched = solve(devs, times, live, inputs, outputs, link_map)
+    # The search adds segment times, so it cannot see fusion across a cut
+    # inside one stage: re-price the stages it chose, each as one program,
+    # and every device's whole program; keep the single device when it wins.
+    stage_graphs = graph.split([segments[a].first for a, _, _ in searched.stages[1:]])
+    chosen = [dev for _, _, dev in searched.stages]
+    plan = _fixed(devs, graph, stage_graphs, endpoints, chosen, dtype, link_map)
+    whole = [graph.stage(0, 0, len(graph.ops))]
+    singles = {ep.name: _fixed(devs, graph, whole, [ep], [ep.name], dtype, link_map)
+               for ep in endpoints}
+    best = min(singles.values(), key=lambda p: p.time_s)
+    if assignment is None and best.time_s < plan.time_s:
+        plan, stage_graphs = best, whole
+    plan.best_single = (best.stages[0][2], best.time_s)
+    return ExecutablePlacement(plan, graph, stage_graphs, {ep.name: ep for ep in endpoints},
+                               link_map, searched_segments=len(segments))
 
 
-def _best_single(devs, costs, link_map):
-    times, live, inputs, outputs = costs
-    singles = {d.name: solve([d], {d.name: times[d.name]}, live, inputs, outputs,
-                             link_map).time_s for d in devs}
-    return min(singles.items(), key=lambda kv: kv[1])
+def _fixed(devs, graph, units, endpoints, chosen, dtype, link_map) -> Placement:
+    """The placement of `units` on the `chosen` device each (priced, with
+    the transfers between them)."""
+    times, live, inputs, outputs = segment_costs(graph, units, endpoints, dtype)
+    names = {ep.name for ep in endpoints}
+    fixed = {d.name: [times[d.name][k] if d.name in names and chosen[k] == d.name
+                      else float("inf") for k in range(len(units))] for d in devs}
+    return solve(devs, fixed, live, inputs, outputs, link_map)
 
 
 @dataclass

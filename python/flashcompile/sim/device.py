@@ -45,6 +45,7 @@ class Device:
     fma_units: int | None = None      # CPU
     max_efficiency: float = 0.8       # best matmul fraction of peak (sourced)
     whole_graph: bool = False         # the vendor compiler runs the program as one invocation
+    arch: str = ""                    # GPU ISA: sm_80, gfx942, ... (which targets build for it)
     host_link: str = ""
     host_link_gbs: float = 0.0
     peer_link: str = ""
@@ -93,7 +94,7 @@ def load(path: str) -> Device:
             systolic=tuple(mat["systolic"]) if "systolic" in mat else None,
             arrays=int(mat.get("arrays", 1)), simd_bits=d.get("simd_bits"),
             fma_units=d.get("fma_units"), max_efficiency=float(mat.get("max_efficiency", 0.8)),
-            whole_graph=bool(d.get("whole_graph", False)),
+            whole_graph=bool(d.get("whole_graph", False)), arch=d.get("arch", ""),
             host_link=link.get("host", ""), host_link_gbs=float(link.get("host_gbs", 0)),
             peer_link=link.get("peer", ""), peer_link_gbs=float(link.get("peer_gbs", 0)),
             sources=dict(d.get("sources", {})))
