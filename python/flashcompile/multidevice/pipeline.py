@@ -27,7 +27,7 @@ from ..importers.stablehlo_export import trace_of_program
 from .devices import endpoint
 from .partition import TraceGraph
 from .placement import _priced_device, segment_costs
-from ..sim.placement import _link_gbs
+from ..sim.placement import _link_gbs, link_map_of
 
 
 @dataclass
@@ -240,7 +240,7 @@ def pipeline(program, devices, micro_batches: int = 4, links=None, dtype: str = 
         raise ValueError("pipeline: no devices given")
     trace = trace_of_program(program, "pipeline")
     graph = TraceGraph(trace)
-    link_map = dict(links or {})
+    link_map = link_map_of(links)
     if cuts is None:
         segments = graph.split(graph.candidate_cuts(max(max_segments, 2 * len(endpoints))))
         times, *_ = segment_costs(graph, segments, endpoints, dtype)

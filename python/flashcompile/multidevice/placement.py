@@ -23,7 +23,7 @@ import numpy as np
 from .. import _flashcompile as _native
 from ..importers.stablehlo_export import export_stablehlo, trace_of_program
 from ..sim import placement as _kernel_placement
-from ..sim.placement import Link, Placement, solve
+from ..sim.placement import Placement, link_map_of, solve
 from ..sim.simulate import simulate
 from . import vulkan_model
 from .devices import Endpoint, endpoint
@@ -171,12 +171,7 @@ def place(program, device_list, links=None, dtype: str = "fp32", *, max_segments
     names = [ep.name for ep in endpoints]
     if len(set(names)) != len(names):
         raise ValueError(f"place: a device is listed twice in {names}")
-    link_map = {}
-    for link in links or []:
-        if isinstance(link, Link):
-            link_map[(link.a, link.b)] = link.gbs
-    if isinstance(links, dict):
-        link_map.update(links)
+    link_map = link_map_of(links)
     try:
         trace = trace_of_program(program, "place")
     except TypeError:

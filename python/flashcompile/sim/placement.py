@@ -132,6 +132,13 @@ def _operand_bytes(op, pos):
     return 4 * n
 
 
+def link_map_of(links) -> dict:
+    """{(a, b): GB/s} from a dict of that form or a list of Link objects."""
+    if isinstance(links, dict):
+        return dict(links)
+    return {(link.a, link.b): link.gbs for link in links or [] if isinstance(link, Link)}
+
+
 def place(program, device_list, links=None, dtype: str = "fp32") -> Placement:
     """The fastest assignment of `program`'s kernels to `device_list` (names
     or Devices) given `links` ({(a, b): GB/s} or Link objects; unlisted
@@ -139,12 +146,7 @@ def place(program, device_list, links=None, dtype: str = "fp32") -> Placement:
     devs = [devices[d] if not isinstance(d, Device) else d for d in device_list]
     if not devs:
         raise ValueError("place: no devices given")
-    link_map = {}
-    for link in links or []:
-        if isinstance(link, Link):
-            link_map[(link.a, link.b)] = link.gbs
-    if isinstance(links, dict):
-        link_map.update(links)
+    link_map = link_map_of(links)
     compiled = as_compiled(program)
     cost = _native.graph_cost(compiled.ir("graph"), compiled.entry)
     times = {d.name: [k.time_s for k in simulate(compiled, d, dtype).kernels] for d in devs}
