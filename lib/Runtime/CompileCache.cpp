@@ -13,12 +13,39 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <tuple>
 #include <vector>
 
+#include <unistd.h>
+#include <utime.h>
+
 using namespace ::flash::runtime;
+namespace fs = llvm::sys::fs;
 
 namespace {
-std::atomic<int> hitCount{0}, missCount{0};
+std::atomic<int> hitCount{0}, missCount{0}, refusedCount{0};
+
+/// An entry: this line, the object's SHA-256 in hex and a newline, then
+/// the object file.
+constexpr llvm::StringLiteral kMagic = "flash-cache-entry-1\n";
+constexpr size_t kHeader = kMagic.size() + 64 + 1;
+
+std::string sha256Hex(llvm::StringRef data) {
+  llvm::SHA256 hash;
+  hash.update(data);
+  return llvm::toHex(hash.final(), /*LowerCase=*/true);
+}
+
+/// Why a file or folder must not be trusted ("" when it may be): another
+/// user owns it, or users other than its owner may write it.
+std::string untrusted(const fs::file_status &status) {
+  if (status.getUser() != ::geteuid())
+    return "owned by user " + std::to_string(status.getUser()) +
+           ", not by this user (" + std::to_string(::geteuid()) + ")";
+  if (status.permissions() & (fs::group_write | fs::others_write))
+    return "writable by other users";
+  return "";
+}
 } // namespace
 
 std::string CompileCache::folder() {
@@ -42,10 +69,45 @@ CompileCache CompileCache::fromEnvironment() {
   if (env && (!*env || llvm::StringRef(env) == "off"))
     return cache;
   std::string dir = folder();
-  if (dir.empty() || llvm::sys::fs::create_directories(dir))
-    return cache; // not writable: no cache
+  // Created owner-only; an existing folder keeps its permissions.
+  if (dir.empty() || fs::create_directories(dir, /*IgnoreExisting=*/true,
+                                            fs::owner_all)) {
+    cache.why = "the folder " + dir + " cannot be created";
+    return cache;
+  }
+  fs::file_status status;
+  if (fs::status(dir, status) || !fs::is_directory(status)) {
+    cache.why = dir + " is not a folder";
+    return cache;
+  }
+  if (std::string reason = untrusted(status); !reason.empty()) {
+    cache.why = "the folder " + dir + " is " + reason +
+                ": compiled code is never loaded from it";
+    return cache;
+  }
   cache.directory = dir;
   return cache;
+}
+
+uint64_t CompileCache::maxBytes() {
+  constexpr uint64_t kDefault = uint64_t(2) << 30;
+  const char *env = std::getenv("FLASH_CACHE_MAX_SIZE");
+  if (!env || !*env)
+    return kDefault;
+  llvm::StringRef text(env);
+  uint64_t scale = 1;
+  switch (text.back()) {
+  case 'k': case 'K': scale = uint64_t(1) << 10; break;
+  case 'm': case 'M': scale = uint64_t(1) << 20; break;
+  case 'g': case 'G': scale = uint64_t(1) << 30; break;
+  default: break;
+  }
+  if (scale != 1)
+    text = text.drop_back();
+  uint64_t value;
+  if (text.getAsInteger(10, value) || value > UINT64_MAX / scale)
+    return kDefault; // not a size: the default (`flashcompile cache` shows the limit)
+  return value * scale;
 }
 
 std::string CompileCache::key(const std::string &source,
@@ -81,10 +143,26 @@ std::unique_ptr<llvm::MemoryBuffer>
 CompileCache::load(const std::string &key) const {
   if (!enabled())
     return nullptr;
-  auto buffer = llvm::MemoryBuffer::getFile(pathFor(key));
-  if (!buffer || (*buffer)->getBufferSize() == 0)
+  std::string path = pathFor(key);
+  fs::file_status status;
+  if (fs::status(path, status) || !fs::is_regular_file(status))
     return nullptr;
-  return std::move(*buffer);
+  if (!untrusted(status).empty()) {
+    ++refusedCount;
+    return nullptr;
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return nullptr;
+  llvm::StringRef data = (*buffer)->getBuffer();
+  if (data.size() <= kHeader || !data.starts_with(kMagic) ||
+      data.substr(kMagic.size(), 64) != sha256Hex(data.drop_front(kHeader))) {
+    ++refusedCount; // truncated, tampered with or from another format
+    fs::remove(path);
+    return nullptr;
+  }
+  ::utime(path.c_str(), nullptr); // used now: the last to be evicted
+  return llvm::MemoryBuffer::getMemBufferCopy(data.drop_front(kHeader), path);
 }
 
 void CompileCache::store(const std::string &key,
@@ -94,22 +172,89 @@ void CompileCache::store(const std::string &key,
   std::string path = pathFor(key);
   llvm::SmallString<256> temp;
   int fd;
-  if (llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temp))
+  if (fs::createUniqueFile(path + ".tmp-%%%%%%", fd, temp, fs::OF_None,
+                           fs::owner_read | fs::owner_write))
     return;
   {
     llvm::raw_fd_ostream out(fd, /*shouldClose=*/true);
-    out << objectFile;
+    out << kMagic << sha256Hex(objectFile) << "\n" << objectFile;
     if (out.has_error()) {
       out.clear_error();
-      llvm::sys::fs::remove(temp);
+      fs::remove(temp);
       return;
     }
   }
-  if (llvm::sys::fs::rename(temp, path))
-    llvm::sys::fs::remove(temp);
+  if (fs::rename(temp, path)) {
+    fs::remove(temp);
+    return;
+  }
+  evict();
+}
+
+namespace {
+struct Entry {
+  llvm::sys::TimePoint<> used;
+  uint64_t bytes;
+  std::string path;
+};
+
+std::vector<Entry> entriesIn(const std::string &directory) {
+  std::vector<Entry> entries;
+  std::error_code ec;
+  for (fs::directory_iterator it(directory, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    if (llvm::sys::path::extension(it->path()) != ".o")
+      continue;
+    fs::file_status status;
+    if (!fs::status(it->path(), status) && fs::is_regular_file(status))
+      entries.push_back(
+          {status.getLastModificationTime(), status.getSize(), it->path()});
+  }
+  return entries;
+}
+} // namespace
+
+void CompileCache::evict() const {
+  std::vector<Entry> entries = entriesIn(directory);
+  uint64_t total = 0;
+  for (const Entry &e : entries)
+    total += e.bytes;
+  uint64_t limit = maxBytes();
+  if (total <= limit)
+    return;
+  std::sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) {
+    return std::tie(a.used, a.path) < std::tie(b.used, b.path);
+  });
+  for (const Entry &e : entries) {
+    if (total <= limit)
+      break;
+    if (!fs::remove(e.path)) // another process may have removed it first
+      total -= e.bytes;
+  }
+}
+
+CompileCache::Usage CompileCache::usage() const {
+  Usage u;
+  if (!enabled())
+    return u;
+  for (const Entry &e : entriesIn(directory)) {
+    ++u.entries;
+    u.bytes += e.bytes;
+  }
+  return u;
+}
+
+uint64_t CompileCache::clear() const {
+  uint64_t removed = 0;
+  if (!enabled())
+    return removed;
+  for (const Entry &e : entriesIn(directory))
+    removed += !fs::remove(e.path);
+  return removed;
 }
 
 int CompileCache::hits() { return hitCount; }
 int CompileCache::misses() { return missCount; }
+int CompileCache::refused() { return refusedCount; }
 void CompileCache::recordHit() { ++hitCount; }
 void CompileCache::recordMiss() { ++missCount; }

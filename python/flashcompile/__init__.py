@@ -16,7 +16,8 @@ from . import logs as _logs
 from . import tuned as _tuned
 from ._version import __version__
 from .logs import set_log_level
-from ._flashcompile import compile_cache_info, get_num_threads, set_num_threads
+from ._flashcompile import (clear_compile_cache, compile_cache_info, get_num_threads,
+                           set_num_threads)
 from .analysis import analyze
 from .compiled import Compiled, compile_mlir, stage_names, targets
 from . import gpu
@@ -75,7 +76,7 @@ __all__ = [
     "place", "Link", "pipeline",
     # caches and threads
     "lower", "cache_info", "clear_cache", "get_num_threads", "set_num_threads",
-    "compile_cache_info",
+    "compile_cache_info", "clear_compile_cache",
     # version and logging
     "__version__", "set_log_level",
 ]

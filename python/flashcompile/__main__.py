@@ -18,6 +18,9 @@
   flashcompile compare FILE [--devices D1,D2,...] [--dtype T] [--plot PNG]
   flashcompile place FILE --devices D1,D2,... [--link A:B:GBPS ...]
   flashcompile calibrate              measure this machine again (peak, bandwidth, caches)
+  flashcompile cache [--stats|--clear]
+                                      the on-disk compile cache: folder, entries, size and
+                                      limit (FLASH_CACHE_MAX_SIZE), or remove its entries
   flashcompile analyze FILE [--json] [--roofline PNG]
   flashcompile tune FILE [--budget S] [--db PATH] [--workers N] [--ray ADDRESS|local]
   flashcompile tune --export OUT | --merge IN [--db PATH]
@@ -73,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     command("targets", "list the targets", file=False)
     command("devices", "list the device database", file=False)
     command("calibrate", "measure this machine again (peak, bandwidth, caches)", file=False)
+    cache = command("cache", "the on-disk compile cache: its folder, entries and size limit",
+                    file=False)
+    cache.add_argument("--stats", action="store_true", help="show it (the default)")
+    cache.add_argument("--clear", action="store_true", help="remove every entry")
     for name, help in (("simulate", "predicted time per kernel on one device"),
                        ("compare", "predicted time on every device (or the listed ones)"),
                        ("place", "the fastest assignment of kernels to devices")):
@@ -107,6 +114,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command in ("devices", "calibrate"):
         return _devices(args)
+    if args.command == "cache":
+        return _cache(args)
     if args.command == "targets":
         from .compiled import targets
         for t in targets():
@@ -150,6 +159,19 @@ def main(argv=None) -> int:
     except (ValueError, RuntimeError, KeyError) as e:
         print(f"flashcompile: {e}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _cache(args) -> int:
+    """`cache`: the compile cache's state, or clear it."""
+    from . import _flashcompile as native
+    if args.clear:
+        print(f"removed {native.clear_compile_cache()} entries")
+    info = native.compile_cache_info()
+    state = "enabled" if info["enabled"] else f"disabled ({info['why_disabled'] or 'off'})"
+    print(f"folder:  {info['folder']}\nstate:   {state}\nentries: {info['entries']}\n"
+          f"size:    {info['bytes'] / 2**20:.1f} MiB of {info['max_bytes'] / 2**20:.0f} MiB "
+          f"(FLASH_CACHE_MAX_SIZE)")
     return 0
 
 

@@ -32,8 +32,15 @@ _ISA_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_v
 def cache_folder() -> str:
     """Where compiled objects, the tuning database and the host's
     calibration live: $FLASH_CACHE_DIR, else $XDG_CACHE_HOME/flashcompile,
-    else ~/.cache/flashcompile (the runtime's CompileCache::folder)."""
-    return _native.cache_folder() or os.path.join(os.getcwd(), ".flashcompile-cache")
+    else ~/.cache/flashcompile (the runtime's CompileCache::folder); created
+    owner-only (0700) when it does not exist, as the runtime creates it."""
+    folder = _native.cache_folder() or os.path.join(os.getcwd(), ".flashcompile-cache")
+    if not os.path.isdir(folder):
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        except OSError:
+            pass  # read-only: callers that write there report it
+    return folder
 
 
 @functools.lru_cache(maxsize=1)

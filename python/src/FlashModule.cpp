@@ -545,13 +545,25 @@ NB_MODULE(_flashcompile, m) {
       [] {
         using flash::runtime::CompileCache;
         CompileCache cache = CompileCache::fromEnvironment();
+        CompileCache::Usage usage = cache.usage();
         nb::dict info;
         info["hits"] = CompileCache::hits();
         info["misses"] = CompileCache::misses();
+        info["refused"] = CompileCache::refused();
         info["enabled"] = cache.enabled();
+        info["why_disabled"] = cache.whyDisabled();
+        info["folder"] = CompileCache::folder();
+        info["entries"] = usage.entries;
+        info["bytes"] = usage.bytes;
+        info["max_bytes"] = CompileCache::maxBytes();
         return info;
       },
-      "This process's on-disk compile-cache hits and misses.");
+      "The on-disk compile cache: this process's hits, misses and refused "
+      "entries; its folder, entries, size and size limit.");
+  m.def(
+      "clear_compile_cache",
+      [] { return flash::runtime::CompileCache::fromEnvironment().clear(); },
+      "Removes every entry of the on-disk compile cache; returns how many.");
 
   m.def(
       "build_id", [] { return std::string(flash::runtime::buildId()); },

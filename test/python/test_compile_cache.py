@@ -1,6 +1,10 @@
 """The on-disk compile cache: a second process gets the compiled code from
 disk and computes the same results; a corrupt entry is a miss, never a crash;
-the key covers the pipeline options; FLASH_CACHE_DIR=off disables it."""
+the key covers the pipeline options; FLASH_CACHE_DIR=off disables it. It is
+guarded like the code it holds: owner-only folder and entries, a checksum
+checked before loading, foreign entries and folders others can write never
+used; bounded by FLASH_CACHE_MAX_SIZE with least-recently-used eviction;
+shared safely by concurrent processes."""
 import os
 import subprocess
 import sys
@@ -28,8 +32,8 @@ print(info["hits"], info["misses"], float(out.sum()))
 """
 
 
-def run(cache_dir, options=""):
-    env = dict(os.environ, FLASH_CACHE_DIR=str(cache_dir))
+def run(cache_dir, options="", **env_vars):
+    env = dict(os.environ, FLASH_CACHE_DIR=str(cache_dir), **env_vars)
     proc = subprocess.run([sys.executable, "-c", SCRIPT, options], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -93,3 +97,148 @@ def test_the_key_ignores_locations(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["1", "1"]
     assert len(list(tmp_path.glob("*.o"))) == 1
+
+
+# --- A cache that is safe to load from and bounded ---------------------------
+
+INFO = "import flashcompile as fc, json; print(json.dumps(fc.compile_cache_info()))"
+
+
+def info(cache_dir, **env_vars):
+    import json
+    env = dict(os.environ, FLASH_CACHE_DIR=str(cache_dir), **env_vars)
+    proc = subprocess.run([sys.executable, "-c", INFO], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_folder_and_entries_are_owner_only(tmp_path):
+    folder = tmp_path / "new" / "cache"
+    run(folder)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    (entry,) = folder.glob("*.o")
+    assert entry.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_tampered_entry_is_refused_and_replaced(tmp_path):
+    """Same size, one byte of the code changed: the checksum sees it, the
+    entry is not loaded, the program is compiled again (same result)."""
+    first = run(tmp_path)
+    (entry,) = tmp_path.glob("*.o")
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    entry.write_bytes(bytes(data))
+    hits, misses, total = run(tmp_path)
+    assert (hits, misses) == (0, 1) and total == first[2]
+    assert run(tmp_path)[:2] == (1, 0)  # replaced by a good entry
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root "
+                                              "(CI runs as root)")
+def test_an_entry_of_another_user_is_never_loaded(tmp_path):
+    run(tmp_path)
+    (entry,) = tmp_path.glob("*.o")
+    os.chown(entry, 65534, 65534)  # nobody
+    hits, misses, _ = run(tmp_path)
+    assert (hits, misses) == (0, 1)
+
+
+def test_an_entry_others_can_write_is_never_loaded(tmp_path):
+    run(tmp_path)
+    (entry,) = tmp_path.glob("*.o")
+    entry.chmod(0o666)
+    assert run(tmp_path)[:2] == (0, 1)
+
+
+def test_a_folder_others_can_write_is_not_used(tmp_path):
+    tmp_path.chmod(0o777)
+    state = info(tmp_path)
+    assert not state["enabled"] and "writable by other users" in state["why_disabled"]
+    assert run(tmp_path)[:2] == (0, 0)  # compiled, correct, nothing cached
+    assert not list(tmp_path.glob("*.o"))
+
+
+SIZES = r"""
+import os, sys
+import numpy as np
+import flashcompile as fc
+folder, limit = os.environ["FLASH_CACHE_DIR"], int(sys.argv[1])
+largest = 0
+for n in range(1, 25):   # 24 programs of different shapes: 24 entries
+    x = np.ones((n, 3), np.float32)
+    c = fc.compile(lambda v: fc.tanh(v * 2.0 + 1.0), x)
+    assert np.allclose(c(x), np.tanh(3.0))
+    total = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder)
+                if f.endswith(".o"))
+    largest = max(largest, total)
+    assert total <= limit, (n, total, limit)
+print(largest, len([f for f in os.listdir(folder) if f.endswith(".o")]))
+"""
+
+
+def test_the_cache_never_grows_past_its_limit(tmp_path):
+    one = run(tmp_path)  # the size of one entry of this kind of program
+    entry_bytes = next(tmp_path.glob("*.o")).stat().st_size
+    for f in tmp_path.glob("*.o"):
+        f.unlink()
+    limit = 6 * entry_bytes
+    env = dict(os.environ, FLASH_CACHE_DIR=str(tmp_path), FLASH_CACHE_MAX_SIZE=str(limit))
+    proc = subprocess.run([sys.executable, "-c", SIZES, str(limit)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    largest, entries = map(int, proc.stdout.split())
+    assert largest <= limit and 2 <= entries < 24
+    assert one[:2] == (0, 1)
+    assert info(tmp_path, FLASH_CACHE_MAX_SIZE="3K")["max_bytes"] == 3 << 10
+    assert info(tmp_path, FLASH_CACHE_MAX_SIZE="2G")["max_bytes"] == 2 << 30
+
+
+def test_the_least_recently_used_entry_goes_first(tmp_path):
+    run(tmp_path)                                   # entry A
+    run(tmp_path, "fuse-elementwise=false")         # entry B
+    a, b = sorted(tmp_path.glob("*.o"), key=lambda p: p.stat().st_mtime)
+    os.utime(a, (1, 1))
+    os.utime(b, (2, 2))
+    assert run(tmp_path)[:2] == (1, 0)              # A used again: now the newest
+    limit = a.stat().st_size + b.stat().st_size + 10
+    run(tmp_path, "ukernels=false", FLASH_CACHE_MAX_SIZE=str(limit))  # C: one must go
+    assert a.exists() and not b.exists()
+
+
+CONCURRENT = r"""
+import sys
+import numpy as np
+import flashcompile as fc
+k = int(sys.argv[1])
+for n in (5, 6, 7, 5 + k):   # three programs every process compiles, one of its own
+    x = np.full((n, 4), 0.5, np.float32)
+    c = fc.compile(lambda v: fc.sigmoid(v @ np.ones((4, 3), np.float32)), x)
+    assert np.allclose(c(x), 1 / (1 + np.exp(-2.0)))
+"""
+
+
+def test_concurrent_processes_share_the_cache(tmp_path):
+    env = dict(os.environ, FLASH_CACHE_DIR=str(tmp_path))
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(k)], env=env,
+                              stderr=subprocess.PIPE, text=True) for k in range(3, 7)]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read()
+    assert len(list(tmp_path.glob("*.o"))) == 7 and not list(tmp_path.glob("*.tmp-*"))
+    state = info(tmp_path)
+    assert state["entries"] == 7 and state["refused"] == 0
+    # Every entry is whole: a new process loads each of them.
+    proc = subprocess.run([sys.executable, "-c", CONCURRENT + "\nprint(fc.compile_cache_info())",
+                           "6"], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "'misses': 0" in proc.stdout and "'refused': 0" in proc.stdout
+
+
+def test_cli_shows_and_clears_the_cache(tmp_path):
+    run(tmp_path)
+    env = dict(os.environ, FLASH_CACHE_DIR=str(tmp_path))
+    cli = [sys.executable, "-m", "flashcompile", "cache"]
+    out = subprocess.run(cli + ["--stats"], env=env, capture_output=True, text=True).stdout
+    assert "entries: 1" in out and "enabled" in out and str(tmp_path) in out
+    out = subprocess.run(cli + ["--clear"], env=env, capture_output=True, text=True).stdout
+    assert "removed 1 entries" in out and "entries: 0" in out
+    assert not list(tmp_path.glob("*.o"))

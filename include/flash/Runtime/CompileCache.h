@@ -6,6 +6,17 @@
 // code generation. Entries are written atomically (temp file + rename), so
 // concurrent processes can share a cache; an unreadable entry is a miss.
 //
+// Entries are machine code this process loads and runs, so the cache is
+// guarded like one (docs/reliability.md): the folder is created owner-only
+// (0700) and entries 0600; a folder others can write, or one another user
+// owns, is not used at all; an entry another user owns, or others can
+// write, is never loaded; each entry starts with a SHA-256 of its object,
+// checked before loading (a mismatch is a refused entry: recompiled and
+// replaced). The folder is bounded: after each store the least recently
+// used entries (by modification time, touched on every hit) are removed
+// until the total is at most FLASH_CACHE_MAX_SIZE (bytes, or with a K, M or
+// G suffix; default 2G).
+//
 // Location: folder(). FLASH_CACHE_DIR=off (or empty) disables the cache of
 // compiled objects; the folder still holds the Python side's files.
 //
@@ -13,6 +24,7 @@
 #ifndef FLASH_RUNTIME_COMPILECACHE_H
 #define FLASH_RUNTIME_COMPILECACHE_H
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -36,22 +48,39 @@ public:
   static CompileCache fromEnvironment();
 
   bool enabled() const { return !directory.empty(); }
+  /// Why the cache is disabled ("" when enabled, or switched off).
+  const std::string &whyDisabled() const { return why; }
+  /// The size limit in bytes (FLASH_CACHE_MAX_SIZE, default 2 GiB).
+  static uint64_t maxBytes();
   /// The key of one compilation.
   static std::string key(const std::string &source, const std::string &entry,
                          const std::string &pipelineOptions);
   /// The cached object for `key`, or null.
   std::unique_ptr<llvm::MemoryBuffer> load(const std::string &key) const;
-  /// Stores an object; failures are ignored (the cache is an optimization).
+  /// Stores an object, then evicts down to maxBytes(); failures are
+  /// ignored (the cache is an optimization).
   void store(const std::string &key, const std::string &objectFile) const;
+  /// Entries and their total size on disk.
+  struct Usage {
+    uint64_t entries = 0, bytes = 0;
+  };
+  Usage usage() const;
+  /// Removes every entry; returns how many.
+  uint64_t clear() const;
   /// Counters of this process, for tests and reports.
   static int hits();
   static int misses();
+  /// Entries found but not loaded: foreign, writable by others, or whose
+  /// checksum does not match their contents.
+  static int refused();
   static void recordHit();
   static void recordMiss();
 
 private:
   std::string directory;
+  std::string why;
   std::string pathFor(const std::string &key) const;
+  void evict() const;
 };
 
 } // namespace flash::runtime

@@ -10,8 +10,7 @@ import os
 import shutil
 import subprocess
 
-from .. import _flashcompile as _native
-from ..host import LLVM_BIN
+from ..host import LLVM_BIN, cache_folder
 
 _INSTALL = {
     "ptxas": "pip install nvidia-cuda-nvcc",
@@ -78,7 +77,7 @@ def rocm_toolkit() -> str | None:
     lld = os.path.join(LLVM_BIN, "ld.lld")
     if not bitcode or not os.access(lld, os.X_OK):
         return None
-    folder = os.path.join(_native.cache_folder(), "rocm-toolkit")
+    folder = os.path.join(cache_folder(), "rocm-toolkit")
     links = {os.path.join(folder, "amdgcn", "bitcode"): bitcode,
              os.path.join(folder, "llvm", "bin", "ld.lld"): lld}
     for link, target in links.items():
