@@ -578,6 +578,14 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
         except Exception as e:  # corrupt, truncated or missing file
             raise ValueError(f"from_onnx: cannot read ONNX model {model!r}: "
                              f"{type(e).__name__}: {e}") from None
+    else:
+        # An in-memory model's external tensors would be read relative to
+        # the current folder: only a path says where they belong.
+        for init in getattr(getattr(model, "graph", None), "initializer", []):
+            if init.data_location == onnx.TensorProto.EXTERNAL:
+                raise ValueError(f"from_onnx: initializer '{init.name}' keeps its data in an "
+                                 f"external file; pass the model's path (its external data "
+                                 f"is then read from the model's folder only)")
     try:
         onnx.checker.check_model(model)
     except Exception as e:  # a truncated file can parse into a broken proto
@@ -630,12 +638,18 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
                 outs = handler(node, xs)
         except UnsupportedOnnx:
             raise
-        except (ValueError, TypeError, IndexError) as e:
-            raise ValueError(f"ONNX node '{node.name}' ({node.op}): {e}") from None
+        except (ValueError, TypeError, IndexError, KeyError, OverflowError,
+                ZeroDivisionError) as e:  # a malformed node: its attributes, its inputs
+            why = f"no entry {e}" if isinstance(e, KeyError) else str(e)
+            raise ValueError(f"ONNX node '{node.name}' ({node.op}): {why}") from None
         for out_name, value in zip(proto.output, outs):
             if out_name:
                 values[out_name] = value
     output_names = [o.name for o in graph.output]
+    missing = [n for n in output_names if n not in values]
+    if missing:
+        raise ValueError(f"from_onnx: graph output(s) {missing} are produced by no node "
+                         f"and are no input or initializer")
     results = [values[n] for n in output_names]
     for n, r in zip(output_names, results):
         if isinstance(r, Tracer) and r.dtype != np.float32:

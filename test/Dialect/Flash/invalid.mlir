@@ -167,3 +167,21 @@ func.func @select_broadcast(%c: tensor<3xf32>, %a: tensor<4xf32>, %b: tensor<f32
   %0 = flash.select %c, %a, %b : (tensor<3xf32>, tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// Shapes past 64-bit sizes: 2^32 * 2^32 * 16 elements wraps an int64.
+func.func @too_many_elements(%a: tensor<4294967296x4294967296x16xf32>) -> tensor<4294967296x4294967296x16xf32> {
+  // expected-error @+1 {{'flash.relu' op has a 'tensor<4294967296x4294967296x16xf32>' value: its element count exceeds 64-bit sizes}}
+  %0 = flash.relu %a : tensor<4294967296x4294967296x16xf32>
+  return %0 : tensor<4294967296x4294967296x16xf32>
+}
+
+// -----
+
+// 2^61 f32 elements fit in int64; their 2^63 bytes do not.
+func.func @too_many_bytes(%a: tensor<2305843009213693952xf32>) -> tensor<2305843009213693952xf32> {
+  // expected-error @+1 {{'flash.relu' op has a 'tensor<2305843009213693952xf32>' value of 2305843009213693952 elements: its byte size exceeds 64-bit sizes}}
+  %0 = flash.relu %a : tensor<2305843009213693952xf32>
+  return %0 : tensor<2305843009213693952xf32>
+}

@@ -9,11 +9,38 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 
 using namespace mlir;
 using namespace mlir::flash;
+
+LogicalResult mlir::flash::verifyAddressableShapes(Operation *op) {
+  auto check = [&](Type type) -> LogicalResult {
+    auto shaped = dyn_cast<ShapedType>(type);
+    if (!shaped || !shaped.hasStaticShape())
+      return success();
+    int64_t bytes = std::max<int64_t>(
+        1, (shaped.getElementTypeBitWidth() + 7) / 8);
+    int64_t elements = 1;
+    for (int64_t d : shaped.getShape())
+      if (llvm::MulOverflow(elements, d, elements))
+        return op->emitOpError() << "has a " << type << " value: "
+                                 << "its element count exceeds 64-bit sizes";
+    if (llvm::MulOverflow(elements, bytes, bytes))
+      return op->emitOpError() << "has a " << type << " value of " << elements
+                               << " elements: its byte size exceeds 64-bit sizes";
+    return success();
+  };
+  for (Type t : op->getOperandTypes())
+    if (failed(check(t)))
+      return failure();
+  for (Type t : op->getResultTypes())
+    if (failed(check(t)))
+      return failure();
+  return success();
+}
 
 std::optional<SmallVector<int64_t>>
 mlir::flash::broadcastShapes(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs) {
@@ -509,7 +536,9 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *ctx,
     if (size < 0)
       return emitOptionalError(loc, "'flash.reshape' op shape [", shape,
                                "] has a negative size");
-    count *= size;
+    if (llvm::MulOverflow(count, size, count))
+      return emitOptionalError(loc, "'flash.reshape' op shape [", shape,
+                               "]: its element count exceeds 64-bit sizes");
   }
   if (count != input->getNumElements())
     return emitOptionalError(loc, "'flash.reshape' op cannot reshape ", *input,

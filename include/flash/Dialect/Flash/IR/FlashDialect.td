@@ -17,8 +17,15 @@ def Flash_Dialect : Dialect {
   let hasConstantMaterializer = 1;
 }
 
+// Every Flash op's tensors must be addressable: element count and byte size
+// within 64-bit sizes (a larger shape would wrap in every size computation
+// below it). FlashOps.h defines the check.
+def Flash_AddressableShapes : NativeOpTrait<"AddressableShapes"> {
+  let cppNamespace = "::mlir::flash";
+}
+
 class Flash_Op<string mnemonic, list<Trait> traits = []>
-    : Op<Flash_Dialect, mnemonic, traits>;
+    : Op<Flash_Dialect, mnemonic, !listconcat(traits, [Flash_AddressableShapes])>;
 
 // Flash ops compute on statically shaped f32 tensors; f16/bf16/i8 come
 // later where the backend allows. Integer tensors (token ids, positions)

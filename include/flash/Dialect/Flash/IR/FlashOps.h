@@ -9,6 +9,21 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+namespace mlir::flash {
+/// Fails (with an error on `op`) when one of its operand or result types is
+/// a shaped type whose element count or byte size exceeds 64-bit sizes.
+LogicalResult verifyAddressableShapes(Operation *op);
+
+template <typename ConcreteType>
+class AddressableShapes
+    : public OpTrait::TraitBase<ConcreteType, AddressableShapes> {
+public:
+  static LogicalResult verifyTrait(Operation *op) {
+    return verifyAddressableShapes(op);
+  }
+};
+} // namespace mlir::flash
+
 #define GET_OP_CLASSES
 #include "flash/Dialect/Flash/IR/FlashOps.h.inc"
 
