@@ -174,3 +174,25 @@ def test_byte_flipped_onnx_files_never_crash_the_process(tmp_path):
         r = subprocess.run([sys.executable, "-c", CORRUPT, str(path)], capture_output=True,
                            text=True, timeout=300, env=dict(os.environ))
         assert r.returncode == 0 and r.stdout.strip() in ("refused", "imported"), r.stderr
+
+
+# --- Differential testing (fuzz/differential.py) ----------------------------
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "fuzz"))
+
+
+def test_random_programs_match_numpy_with_and_without_optimizations():
+    """A bounded slice of the differential run (the nightly-sized one is
+    `python3 fuzz/differential.py --cases 10000`): 300 random programs,
+    each compiled with the default pipeline and with every optimization off,
+    against NumPy in float64."""
+    import differential
+    assert differential.run_cases(300) == 300
+
+
+def test_the_differential_check_sees_a_wrong_result(monkeypatch):
+    import differential
+    monkeypatch.setitem(differential.NUMPY_UNARY, "tanh", lambda x: np.tanh(x) * 0.999)
+    with pytest.raises(AssertionError, match="differ"):
+        differential.check(((7, 5), [("unary", "tanh")], 3))
