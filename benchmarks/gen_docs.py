@@ -437,6 +437,16 @@ def pipeline_table() -> str:
                               f"{r['schedule_on_measured_stages_s'] * 1e3:.3f} ms.")
 
 
+# ---- fuzz/differential.py -------------------------------------------------
+
+def differential_line() -> str:
+    """The latest differential run: cases, mismatches, time, where."""
+    r = result("differential")
+    return (f"Latest run: {r['cases']} random programs (seed {r['seed']}), "
+            f"{r['compiles_per_case'] * r['cases']} compiles, {r['mismatches']} mismatches, "
+            f"{r['seconds'] / 60:.0f} min; {measured('differential')}.")
+
+
 NAMESPACE = {k: v for k, v in globals().items() if callable(v) and not k.startswith("_")}
 
 
