@@ -353,3 +353,46 @@ def test_constant_filter_is_not_packed_per_call_on_the_host():
     constant = fc.simulate(fc.jit(lambda t: fc.conv2d(t, w, padding=1)).lower(x), "host")
     argument = fc.simulate(fc.jit(lambda t, f: fc.conv2d(t, f, padding=1)).lower(x, w), "host")
     assert constant.time_s < argument.time_s
+
+
+def test_comparison_plot_colours_mean_one_thing_and_the_legend_hides_no_bar(tmp_path):
+    """Each bound has one colour, shown once in the legend; every bar has
+    one of those colours; the legend box overlaps no bar; and the saved
+    image shows each legend swatch in its colour."""
+    import matplotlib.image as mpimg
+    from matplotlib.colors import to_rgb
+    from flashcompile.sim.simulate import comparison_figure
+    small = matmul_ir(64, 64, 64)
+    results = fc.compare_devices(small, ["nvidia-h100-sxm", "nvidia-t4", "google-tpu-v4", "host"])
+    results += fc.compare_devices(matmul_ir(4096, 4096, 4096), ["nvidia-t4", "nvidia-h100-sxm"])
+    fig = comparison_figure(results)
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    swatches = [to_rgb(p.get_facecolor()) for p in legend.get_patches()]
+    assert len(set(swatches)) == len(swatches) == len({r.bound for r in results}) >= 2
+    bars = [to_rgb(b.get_facecolor()) for b in ax.patches]
+    assert len(bars) == len(results) and set(bars) == set(swatches)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    assert not any(box.overlaps(b.get_window_extent(renderer)) for b in ax.patches)
+    path = tmp_path / "cmp.png"
+    fig.savefig(path)
+    image = mpimg.imread(path)
+    height = image.shape[0]
+    for patch, want in zip(legend.get_patches(), swatches):
+        x, y = patch.get_window_extent(renderer).get_points().mean(axis=0)
+        got = image[height - 1 - int(y), int(x), :3]
+        assert np.allclose(got, want, atol=0.02), (got, want)
+
+
+def test_roofline_labels_do_not_overlap():
+    from flashcompile.sim.simulate import roofline_figure
+    model = fc.Sequential([fc.Linear(64, 64, seed=0), fc.ReLU(), fc.Linear(64, 64, seed=1),
+                           fc.GELU(), fc.Linear(64, 64, seed=2), fc.Softmax()])
+    r = fc.simulate(fc.compile(model, np.ones((4, 64), f32)), "nvidia-a100-40gb")
+    fig = roofline_figure(r)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
+    assert len(boxes) >= 3
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])

@@ -266,58 +266,100 @@ def comparison_table(results: list) -> str:
     return "\n".join(rows)
 
 
+BOUND_COLORS = {"compute": "#1f77b4", "memory": "#ff7f0e", "overhead": "#7f7f7f"}
+
+
 def plot_comparison(results: list, path: str) -> str:
-    """A horizontal bar chart of predicted time per device, colored by bound."""
+    """A horizontal bar chart of predicted time per device, colored by bound
+    (one colour per bound, the legend beside the bars, never over them)."""
+    fig = comparison_figure(results)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return path
+
+
+def comparison_figure(results: list):
+    """The figure plot_comparison saves (for tests and notebooks)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    colors = {"compute": "#1f77b4", "memory": "#ff7f0e", "overhead": "#7f7f7f"}
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(results) + 1.2))
+    from matplotlib.patches import Patch
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(results) + 1.2), dpi=110)
     names = [r.device.name for r in results]
-    ax.barh(names, [r.time_ms for r in results], color=[colors[r.bound] for r in results])
+    ax.barh(names, [r.time_ms for r in results],
+            color=[BOUND_COLORS[r.bound] for r in results])
     ax.set_xscale("log")
     ax.invert_yaxis()
     ax.set_xlabel("predicted time per call (ms, log)")
     title = results[0].program if results else ""
     ax.set_title(f"{title}: predicted time by device ({results[0].dtype if results else ''})")
-    for b, c in colors.items():
-        ax.barh([], [], color=c, label=f"{b}-bound")
-    ax.legend(loc="lower right", fontsize=8)
+    # Patches, not empty bar containers (whose legend swatch is the default
+    # colour); outside the axes, so no bar is hidden.
+    present = [b for b in BOUND_COLORS if any(r.bound == b for r in results)]
+    ax.legend(handles=[Patch(color=BOUND_COLORS[b], label=f"{b}-bound") for b in present],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, borderaxespad=0)
     fig.tight_layout()
+    return fig
+
+
+def _spread_labels(fig, labels):
+    """Moves roofline labels up, one at a time, until none overlaps a label
+    placed before it (in display space, after a draw)."""
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for label in labels:
+        box = label.get_window_extent(renderer)
+        for _ in range(50):
+            if not any(box.overlaps(other) for other in placed):
+                break
+            x, y = label.xyann
+            label.xyann = (x, y + box.height * 72 / fig.dpi + 1)
+            box = label.get_window_extent(renderer)
+        placed.append(box)
+
+
+def plot_roofline(result: SimResult, path: str) -> str:
+    """The device's roofline with every kernel placed at its arithmetic
+    intensity and predicted throughput."""
+    import matplotlib.pyplot as plt
+    fig = roofline_figure(result)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def plot_roofline(result: SimResult, path: str) -> str:
-    """The device's roofline with every kernel placed at its arithmetic
-    intensity and predicted throughput."""
+def roofline_figure(result: SimResult):
+    """The figure plot_roofline saves, labels spread so none overlaps."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
     peak = result.device.peak(result.dtype) / 1e9
     bw = result.device.memory_gbs
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     xs = np.logspace(-3, 4, 200)
     ax.plot(xs, np.minimum(peak, bw * xs), "k-", lw=1.5, label=f"roofline ({peak:.0f} GFLOP/s, {bw:.0f} GB/s)")
+    labels = []
     for k in result.kernels:
         if not k.flops or not k.bytes:
             continue
         ai = k.flops / k.bytes
-        ax.scatter(ai, k.flops / k.time_s / 1e9, s=25,
-                   color={"compute": "#1f77b4", "memory": "#ff7f0e", "overhead": "#7f7f7f"}[k.bound])
-        ax.annotate("+".join(o.replace("flash.", "") for o in k.ops)[:18], (ai, k.flops / k.time_s / 1e9),
-                    fontsize=6, alpha=0.7)
+        ax.scatter(ai, k.flops / k.time_s / 1e9, s=25, color=BOUND_COLORS[k.bound])
+        labels.append(ax.annotate("+".join(o.replace("flash.", "") for o in k.ops)[:18],
+                                  (ai, k.flops / k.time_s / 1e9), xytext=(3, 3),
+                                  textcoords="offset points", fontsize=6, alpha=0.7))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (FLOP/byte)")
     ax.set_ylabel("GFLOP/s")
     ax.set_title(f"{result.program} on {result.device.name}")
+    for b in BOUND_COLORS:  # one legend entry per bound colour used
+        if any(k.bound == b and k.flops and k.bytes for k in result.kernels):
+            ax.scatter([], [], s=25, color=BOUND_COLORS[b], label=f"{b}-bound kernel")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    _spread_labels(fig, labels)
+    return fig
