@@ -1,12 +1,36 @@
 //===- Npy.cpp - Read and write NumPy .npy files --------------------------===//
 #include "flash/Runtime/Npy.h"
 
+#include <charconv>
 #include <cstring>
 #include <fstream>
-#include <regex>
+#include <iterator>
 #include <sstream>
 
 using namespace ::flash::runtime;
+
+/// In a dict literal `header`, the text of key `key`'s value: after
+/// optional spaces, from `open` (0: none) up to `close`.
+static bool dictValue(const std::string &header, const char *key, char open,
+                      char close, std::string_view &value) {
+  std::string quoted = std::string("'") + key + "':";
+  size_t at = header.find(quoted);
+  if (at == std::string::npos)
+    return false;
+  at = header.find_first_not_of(' ', at + quoted.size());
+  if (at == std::string::npos)
+    return false;
+  if (open) {
+    if (header[at] != open)
+      return false;
+    ++at;
+  }
+  size_t end = header.find(close, at);
+  if (end == std::string::npos)
+    return false;
+  value = std::string_view(header).substr(at, end - at);
+  return true;
+}
 
 static bool fail(std::string &error, const std::string &path,
                  const std::string &why) {
@@ -19,63 +43,89 @@ bool flash::runtime::readNpy(const std::string &path, NpyArray &array,
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return fail(error, path, "cannot open file");
-  char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  if (in.bad())
+    return fail(error, path, "cannot read file");
+  return parseNpy(bytes, path, array, error);
+}
+
+bool flash::runtime::parseNpy(std::string_view bytes, const std::string &path,
+                              NpyArray &array, std::string &error) {
+  if (bytes.size() < 8 || bytes.substr(0, 6) != std::string_view("\x93NUMPY", 6))
     return fail(error, path, "not a .npy file (bad magic)");
-  uint32_t headerLen = 0;
-  unsigned char lenBytes[4] = {0, 0, 0, 0};
-  int lenSize = magic[6] == 1 ? 2 : 4;
-  if (!in.read(reinterpret_cast<char *>(lenBytes), lenSize))
+  unsigned lenSize = bytes[6] == 1 ? 2 : 4;
+  if (bytes.size() < 8 + lenSize)
     return fail(error, path, "truncated header");
-  for (int i = lenSize - 1; i >= 0; --i)
-    headerLen = (headerLen << 8) | lenBytes[i];
+  uint32_t headerLen = 0;
+  for (int i = int(lenSize) - 1; i >= 0; --i)
+    headerLen = (headerLen << 8) | static_cast<unsigned char>(bytes[8 + i]);
   if (headerLen > (1u << 20))
     return fail(error, path, "header too large");
-  std::string header(headerLen, '\0');
-  if (!in.read(header.data(), headerLen))
+  size_t dataStart = 8 + lenSize + size_t(headerLen);
+  if (bytes.size() < dataStart)
     return fail(error, path, "truncated header");
+  std::string header(bytes.substr(8 + lenSize, headerLen));
 
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'")))
+  // The header is a Python dict literal; read the three keys by hand
+  // (std::regex recurses per character in libstdc++: a long header from a
+  // hostile file would overflow the stack).
+  std::string_view descr, order, shape;
+  if (!dictValue(header, "descr", '\'', '\'', descr))
     return fail(error, path, "header has no dtype");
-  if (m[1] == "<f4")
+  if (descr == "<f4")
     array.dtype = "f32";
-  else if (m[1] == "<i8")
+  else if (descr == "<i8")
     array.dtype = "i64";
-  else if (m[1] == "<i4")
+  else if (descr == "<i4")
     array.dtype = "i32";
   else
     return fail(error, path,
-                "dtype " + m[1].str() +
+                "dtype " + std::string(descr) +
                     " is not float32 ('<f4'), int64 ('<i8') or int32 ('<i4')");
-  if (std::regex_search(header, m, std::regex("'fortran_order':\\s*True")))
+  if (dictValue(header, "fortran_order", 0, ',', order) &&
+      order.substr(0, 4) == "True")
     return fail(error, path, "Fortran-order arrays are not supported");
-  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
+  if (!dictValue(header, "shape", '(', ')', shape))
     return fail(error, path, "header has no shape");
   array.shape.clear();
-  std::stringstream dims(m[1].str());
+  std::stringstream dims{std::string(shape)};
   std::string dim;
-  int64_t count = 1;
+  uint64_t count = 1;
+  size_t elementBytes = array.dtype == "i64" ? 8 : 4;
   while (std::getline(dims, dim, ',')) {
-    if (dim.find_first_not_of(" ") == std::string::npos)
+    size_t first = dim.find_first_not_of(' ');
+    if (first == std::string::npos)
       continue;
-    int64_t d = std::stoll(dim);
+    size_t last = dim.find_last_not_of(' ');
+    int64_t d = 0;
+    const char *begin = dim.data() + first, *end = dim.data() + last + 1;
+    auto [ptr, ec] = std::from_chars(begin, end, d);
+    if (ec != std::errc() || ptr != end)
+      return fail(error, path, "shape entry '" + dim + "' is not an integer");
     if (d < 0)
       return fail(error, path, "negative dimension in shape");
     array.shape.push_back(d);
-    count *= d;
   }
-  size_t bytes = array.dtype == "i64" ? 8 : 4;
+  // No overflow, and no more elements than the file holds: a small file
+  // never makes a large allocation.
+  for (int64_t d : array.shape)
+    if (__builtin_mul_overflow(count, uint64_t(d), &count))
+      return fail(error, path, "the shape's element count exceeds 64-bit sizes");
+  uint64_t available = (bytes.size() - dataStart) / elementBytes;
+  if (count > available)
+    return fail(error, path,
+                "truncated data: expected " + std::to_string(count) + " " +
+                    array.dtype + " values, the file holds " +
+                    std::to_string(available));
   if (array.dtype == "f32")
     array.data.resize(count);
   else if (array.dtype == "i64")
     array.i64.resize(count);
   else
     array.i32.resize(count);
-  if (!in.read(static_cast<char *>(array.buffer()), count * bytes))
-    return fail(error, path,
-                "truncated data: expected " + std::to_string(count) + " " +
-                    array.dtype + " values");
+  if (count)
+    std::memcpy(array.buffer(), bytes.data() + dataStart, count * elementBytes);
   return true;
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace flash::runtime {
@@ -27,6 +28,10 @@ struct NpyArray {
 /// Reads a C-order .npy file of float32, int64 or int32; false with `error`
 /// naming the file and the problem otherwise. writeNpy writes float32.
 bool readNpy(const std::string &path, NpyArray &array, std::string &error);
+/// The .npy format from memory (`path` names it in errors); never throws,
+/// never allocates more than the bytes given hold.
+bool parseNpy(std::string_view bytes, const std::string &path, NpyArray &array,
+              std::string &error);
 bool writeNpy(const std::string &path, const NpyArray &array,
               std::string &error);
 

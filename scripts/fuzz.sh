@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# libFuzzer runs of the targets in fuzz/ (docs/reliability.md): builds
+# build-fuzz/ with clang-22, ASan + UBSan and libFuzzer's coverage, then runs
+# each target on the committed corpus (fuzz/corpus/<target>) plus what it
+# finds (build-fuzz/corpus/<target>); crashes go to build-fuzz/crashes/.
+#
+#   bash scripts/fuzz.sh                      # each target for FUZZ_SECONDS (60)
+#   FUZZ_RUNS=1000000 bash scripts/fuzz.sh    # a million executions each
+#   bash scripts/fuzz.sh npy                  # one target
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${FLASH_FUZZ_BUILD:-$root/build-fuzz}"
+targets=("${@:-ir npy builder}")
+read -r -a targets <<< "${targets[*]}"
+
+if ! dpkg-query -W -f='${Status}' libclang-rt-22-dev 2>/dev/null | grep -q "ok installed"; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libclang-rt-22-dev >/dev/null
+fi
+bash "$root/scripts/setup.sh" >/dev/null  # the compiler's own dependencies
+
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+    -DCMAKE_CXX_FLAGS="-g1" -DFLASH_BUILD_FUZZERS=ON -DFLASH_SANITIZE=address,undefined \
+    -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir >/dev/null
+fi
+ninja -C "$build" -j2 "${targets[@]/#/flash-fuzz-}"
+
+mkdir -p "$build/crashes"
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1"  # MLIR's registries live to exit
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+for t in "${targets[@]}"; do
+  mkdir -p "$build/corpus/$t"
+  limit=(-max_total_time="${FUZZ_SECONDS:-60}")
+  [ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
+  echo "== flash-fuzz-$t ${limit[*]}"
+  status=0
+  "$build/bin/flash-fuzz-$t" "$build/corpus/$t" "$root/fuzz/corpus/$t" "${limit[@]}" \
+    -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
+    -artifact_prefix="$build/crashes/$t-" > "$build/fuzz-$t.log" 2>&1 || status=$?
+  grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)" \
+    "$build/fuzz-$t.log" || true
+  if [ "$status" -ne 0 ]; then
+    tail -40 "$build/fuzz-$t.log"
+    echo "flash-fuzz-$t failed (status $status): $build/fuzz-$t.log, inputs in $build/crashes/" >&2
+    exit 1
+  fi
+done
