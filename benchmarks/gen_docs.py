@@ -447,6 +447,16 @@ def differential_line() -> str:
             f"{r['seconds'] / 60:.0f} min; {measured('differential')}.")
 
 
+def fuzz_table() -> str:
+    """The latest libFuzzer runs: executions, time, crashes per target."""
+    r = result("fuzz")
+    rows = ["| target | executions | seconds | crashes | corpus |", "|---|---:|---:|---:|---:|"]
+    for name, t in r["targets"].items():
+        rows.append(f"| flash-fuzz-{name} | {t['executions']:,} | {t['seconds']} | "
+                    f"{t['crashes']} | {t['corpus']} |")
+    return "\n".join(rows) + f"\n\n{measured('fuzz')}."
+
+
 NAMESPACE = {k: v for k, v in globals().items() if callable(v) and not k.startswith("_")}
 
 

@@ -7,18 +7,24 @@
 #   bash scripts/fuzz.sh                      # each target for FUZZ_SECONDS (60)
 #   FUZZ_RUNS=1000000 bash scripts/fuzz.sh    # a million executions each
 #   bash scripts/fuzz.sh npy                  # one target
+#   FUZZ_OUT=benchmarks/results/fuzz.json ...  # record executions per target
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FLASH_FUZZ_BUILD:-$root/build-fuzz}"
 targets=("${@:-ir npy builder}")
 read -r -a targets <<< "${targets[*]}"
 
+# The compiler's own dependencies come from scripts/setup.sh (run it first;
+# not from here: it reinstalls the package, which a test run in progress
+# would notice). libFuzzer and the sanitizer runtimes:
 if ! dpkg-query -W -f='${Status}' libclang-rt-22-dev 2>/dev/null | grep -q "ok installed"; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libclang-rt-22-dev >/dev/null
 fi
-bash "$root/scripts/setup.sh" >/dev/null  # the compiler's own dependencies
+for tool in cmake ninja clang++-22; do
+  command -v "$tool" >/dev/null || { echo "fuzz.sh: $tool is missing: bash scripts/setup.sh" >&2; exit 1; }
+done
 
 if [ ! -f "$build/build.ninja" ]; then
   cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
@@ -48,3 +54,23 @@ for t in "${targets[@]}"; do
     exit 1
   fi
 done
+
+if [ -n "${FUZZ_OUT:-}" ]; then  # executions, time and corpus size per target
+  python3 - "$root" "$build" "$FUZZ_OUT" "${targets[@]}" <<'PY'
+import json, os, re, sys
+root, build, out, targets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+sys.path.insert(0, os.path.join(root, "benchmarks"))
+from harness import provenance
+data = json.load(open(out)) if os.path.exists(out) else {"targets": {}}
+for t in targets:
+    log = open(os.path.join(build, f"fuzz-{t}.log")).read()
+    done = re.search(r"Done (\d+) runs in (\d+) second", log)
+    rss = re.search(r"stat::peak_rss_mb:\s*(\d+)", log)
+    data["targets"][t] = {"executions": int(done.group(1)), "seconds": int(done.group(2)),
+                          "peak_rss_mb": int(rss.group(1)) if rss else None, "crashes": 0,
+                          "corpus": len(os.listdir(os.path.join(build, "corpus", t)))}
+data["provenance"] = provenance()
+json.dump(data, open(out, "w"), indent=1)
+print(f"wrote {out}")
+PY
+fi
