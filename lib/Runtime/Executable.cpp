@@ -16,6 +16,7 @@
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 #include "flash/Pipelines/Pipelines.h"
 #include "flash/Runtime/CompileCache.h"
+#include "flash/Runtime/Ukernels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -485,7 +486,13 @@ bool Executable::run(void *const *inputs, void *const *outputs,
     for (int64_t &stride : impl->strides[i])
       packed.push_back(&stride);
   }
-  impl->packedFn(packed.data());
+  std::string failure;
+  if (!::flash::runtime::runCatchingOutOfMemory(impl->packedFn, packed.data(),
+                                                failure)) {
+    if (error)
+      *error = "'" + impl->entry + "': " + failure;
+    return false;
+  }
   if (impl->target == "vulkan") {
     std::string failure = ::flash::runtime::vulkan::takeError();
     if (!failure.empty()) {

@@ -125,11 +125,16 @@ void checkIndices(const Executable &exe, void *const *inputs) {
 }
 
 /// A run that did not happen: ValueError when the target does not run
-/// here, RuntimeError when the device failed.
+/// here, MemoryError when the code ran out of memory, RuntimeError when the
+/// device failed.
 [[noreturn]] void throwRunError(const Executable &exe,
                                 const std::string &error) {
   if (!exe.runnable())
     throw nb::value_error(error.c_str());
+  if (error.find("out of memory") != std::string::npos) { // Executable::run
+    PyErr_SetString(PyExc_MemoryError, error.c_str());
+    throw nb::python_error();
+  }
   throw std::runtime_error(error);
 }
 

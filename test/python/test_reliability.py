@@ -196,3 +196,52 @@ def test_the_differential_check_sees_a_wrong_result(monkeypatch):
     monkeypatch.setitem(differential.NUMPY_UNARY, "tanh", lambda x: np.tanh(x) * 0.999)
     with pytest.raises(AssertionError, match="differ"):
         differential.check(((7, 5), [("unary", "tanh")], 3))
+
+
+OUT_OF_MEMORY = r"""
+import resource, sys
+import numpy as np
+import flashcompile as fc
+
+def vm_size():  # bytes of address space the process holds
+    for line in open("/proc/self/status"):
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+
+# Whatever the kernel's overcommit policy, a terabyte is refused.
+resource.setrlimit(resource.RLIMIT_AS, (vm_size() + (8 << 30),) * 2)
+rng = np.random.default_rng(0)
+x = rng.standard_normal((2048, 2048), dtype=np.float32)
+a = np.ones((1 << 20, 1), np.float32)
+b = np.ones((1, 1 << 18), np.float32)
+w = np.ones((1 << 18, 1), np.float32)
+# A 16 MB product is made before the terabyte broadcast is asked for.
+f = fc.jit(lambda x, a, b, w: fc.reduce_sum(fc.matmul(x, x)) + fc.matmul(fc.exp(a + b), w))
+try:
+    f(x, a, b, w)
+    print("NO ERROR")
+except MemoryError as e:
+    print("MemoryError:", e)
+before = vm_size()
+for _ in range(20):  # the temporaries of a failed call are given back
+    try:
+        f(x, a, b, w)
+    except MemoryError:
+        pass
+print("GROWTH", vm_size() - before)
+g = fc.jit(lambda x: fc.relu(x) * 2.0)  # the process goes on
+print("AFTER", np.array_equal(g(x), np.maximum(x, 0) * 2))
+"""
+
+
+def test_running_out_of_memory_is_a_memory_error():
+    # In a child process: a crash there fails this test instead of the run.
+    out = subprocess.run([sys.executable, "-c", OUT_OF_MEMORY], capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("MemoryError:") and "out of memory" in line
+               and "could not allocate" in line for line in lines), out.stdout
+    growth = int(next(line.split()[1] for line in lines if line.startswith("GROWTH")))
+    assert growth < (64 << 20), f"20 failed calls kept {growth} bytes"
+    assert "AFTER True" in lines, out.stdout

@@ -129,11 +129,13 @@ int main(int argc, char **argv) {
     outPtrs.push_back(results[i].data.data());
   }
 
-  exe->run(inPtrs.data(), outPtrs.data()); // warm-up
+  if (!exe->run(inPtrs.data(), outPtrs.data(), &error)) // warm-up
+    return fail(error);
   std::vector<double> times;
   for (unsigned r = 0; r < repeat; ++r) {
     auto start = std::chrono::steady_clock::now();
-    exe->run(inPtrs.data(), outPtrs.data());
+    if (!exe->run(inPtrs.data(), outPtrs.data(), &error))
+      return fail(error);
     times.push_back(std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
                         .count());

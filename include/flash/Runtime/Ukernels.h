@@ -255,6 +255,26 @@ int getNumThreads();
 /// all are done.
 void parallelFor(int tasks, const std::function<void(int)> &fn);
 
+/// Whether this thread is running a task of a parallel loop: the runtime's
+/// own (parallelFor) or one the generated code forked through OpenMP.
+bool inParallelRegion();
+
+/// Calls compiled code, fn(args), so that running out of memory is an
+/// error instead of a crash: when an allocation of the code's temporaries
+/// fails on this thread outside any parallel loop, the call is left (the
+/// generated code holds no other resources), the temporaries it had taken
+/// are given back, and false is returned with `error` saying how much was
+/// asked for. (Unwinding by exception is not possible: JIT-compiled frames
+/// carry no unwind tables.)
+bool runCatchingOutOfMemory(void (*fn)(void **), void **args,
+                            std::string &error);
+
+/// Where every allocation failure of generated code and the ukernels goes:
+/// leaves the call guarded by runCatchingOutOfMemory, or where leaving is
+/// not safe (inside a parallel loop, whose other threads still run; on a
+/// thread without a guard) prints what failed and aborts.
+[[noreturn]] void outOfMemory(size_t bytes);
+
 /// (symbol name, address) of every ukernel entry point for the JIT.
 std::vector<std::pair<std::string, void *>> ukernelSymbols();
 

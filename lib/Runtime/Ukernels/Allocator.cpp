@@ -8,12 +8,18 @@
 // memref.alloc/dealloc to MLIR's generic allocation functions
 // (`use-generic-functions`), defined here: freed blocks are kept per size
 // and handed out again, up to a cap, like the arenas of other runtimes.
+// An allocation that fails leaves the compiled call through
+// runCatchingOutOfMemory (an error, not a crash; Ukernels.h).
 //
 //===----------------------------------------------------------------------===//
 #include "flash/Runtime/Ukernels.h"
 
+#include <csetjmp>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -28,6 +34,27 @@ struct Header {
 constexpr size_t kDefaultAlignment = 64;      // a cache line, AVX-512 width
 constexpr size_t kMaxCachedBytes = 1ull << 30; // beyond this, free for real
 
+/// A compiled call in progress on this thread (runCatchingOutOfMemory):
+/// where to jump back to, and the blocks it holds, to give back if it must
+/// be left.
+struct CallGuard {
+  std::jmp_buf resume;
+  std::vector<void *> live; // few, and freed mostly last-in first-out
+  size_t failedBytes = 0;
+
+  void forget(void *block) {
+    for (size_t i = live.size(); i-- > 0;)
+      if (live[i] == block) {
+        live[i] = live.back();
+        live.pop_back();
+        return;
+      }
+  }
+};
+thread_local CallGuard *activeCall = nullptr;
+/// Guards of finished calls, reused: a call then allocates nothing for it.
+thread_local std::vector<std::unique_ptr<CallGuard>> spareGuards;
+
 class BlockCache {
 public:
   static BlockCache &get() {
@@ -38,25 +65,35 @@ public:
   void *allocate(size_t alignment, size_t size) {
     if (alignment < kDefaultAlignment)
       alignment = kDefaultAlignment;
+    if (size > std::numeric_limits<size_t>::max() / 2 - alignment)
+      flash::runtime::outOfMemory(size); // no machine has half the space
     // Round up so blocks of nearby sizes are shared.
     size_t capacity = (size + sizeof(Header) + alignment + 4095) & ~size_t(4095);
+    void *raw = nullptr;
     {
       std::lock_guard<std::mutex> lock(mutex);
       auto it = free.find(capacity);
       if (it != free.end() && !it->second.empty()) {
-        void *raw = it->second.back();
+        raw = it->second.back();
         it->second.pop_back();
         cachedBytes -= capacity;
-        return place(raw, capacity, alignment);
       }
     }
-    void *raw = std::malloc(capacity);
-    return raw ? place(raw, capacity, alignment) : nullptr;
+    if (!raw)
+      raw = std::malloc(capacity);
+    if (!raw)
+      flash::runtime::outOfMemory(size); // (no lock held here)
+    void *block = place(raw, capacity, alignment);
+    if (activeCall)
+      activeCall->live.push_back(block);
+    return block;
   }
 
   void release(void *ptr) {
     if (!ptr)
       return;
+    if (activeCall)
+      activeCall->forget(ptr);
     Header header = reinterpret_cast<Header *>(ptr)[-1];
     {
       std::lock_guard<std::mutex> lock(mutex);
@@ -91,4 +128,54 @@ void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
   return BlockCache::get().allocate(alignment, size);
 }
 void _mlir_memref_to_llvm_free(void *ptr) { BlockCache::get().release(ptr); }
+}
+
+void flash::runtime::outOfMemory(size_t bytes) {
+  if (activeCall && !inParallelRegion()) {
+    activeCall->failedBytes = bytes;
+    std::longjmp(activeCall->resume, 1);
+  }
+  std::fprintf(stderr,
+               "flashcompile: out of memory: compiled code could not "
+               "allocate %zu bytes %s\n",
+               bytes,
+               activeCall ? "inside a parallel loop"
+                          : "on a thread outside a compiled call");
+  std::abort();
+}
+
+/// fn(args) with a place for outOfMemory to jump back to. A frame of its
+/// own holding only plain pointers: no local changes between setjmp and
+/// the jump, so none has an indeterminate value after it.
+[[gnu::noinline]] static bool callGuarded(CallGuard *call, void (*fn)(void **),
+                                          void **args) {
+  if (setjmp(call->resume) == 0) {
+    fn(args);
+    return true;
+  }
+  return false;
+}
+
+bool flash::runtime::runCatchingOutOfMemory(void (*fn)(void **), void **args,
+                                            std::string &error) {
+  std::unique_ptr<CallGuard> guard;
+  if (spareGuards.empty()) {
+    guard = std::make_unique<CallGuard>();
+  } else {
+    guard = std::move(spareGuards.back());
+    spareGuards.pop_back();
+  }
+  CallGuard *outer = activeCall;
+  activeCall = guard.get();
+  bool ran = callGuarded(guard.get(), fn, args);
+  activeCall = outer;
+  if (!ran) {
+    for (void *block : guard->live) // the temporaries the call had taken
+      BlockCache::get().release(block);
+    error = "out of memory: the compiled code could not allocate " +
+            std::to_string(guard->failedBytes) + " bytes for a temporary";
+  }
+  guard->live.clear();
+  spareGuards.push_back(std::move(guard));
+  return ran;
 }

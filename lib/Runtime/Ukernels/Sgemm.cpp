@@ -287,6 +287,12 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   int64_t kcMax = std::min(kcStep, k);
   Buffer bPacked = allocate(kcMax * ncMax);
   Buffer aPacked = allocate(kcMax * mcMax);
+  if (!bPacked || !aPacked) {
+    size_t bytes = (kcMax * (ncMax + mcMax)) * sizeof(float);
+    bPacked.reset();
+    aPacked.reset();
+    flash::runtime::outOfMemory(bytes);
+  }
   for (int64_t jc = 0; jc < n; jc += NCb) {
     int64_t nc = std::min(NCb, n - jc);
     for (int64_t pc = 0; pc < k; pc += kcStep) {

@@ -223,7 +223,23 @@ void flash::runtime::setNumThreads(int threads) {
     ompSetNumThreads(threads);
 }
 int flash::runtime::getNumThreads() { return ThreadPool::get().threads(); }
+namespace {
+thread_local int parallelDepth = 0; // parallelFor calls this thread is in
+} // namespace
+
 void flash::runtime::parallelFor(int tasks,
                                  const std::function<void(int)> &fn) {
+  ++parallelDepth;
   ThreadPool::get().run(tasks, fn);
+  --parallelDepth;
+}
+
+bool flash::runtime::inParallelRegion() {
+  if (parallelDepth > 0)
+    return true;
+  // Generated parallel loops fork through LLVM's OpenMP runtime, if loaded
+  // (looked up now: this is asked only when an allocation failed).
+  auto *level =
+      reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_level"));
+  return level && level() > 0;
 }
