@@ -182,8 +182,10 @@ Value constantPanelsOf(OpBuilder &b, Location loc, ModuleOp module,
   if (!global || !global.getConstant() ||
       !cast<MemRefType>(source.getType()).getLayout().isIdentity())
     return nullptr;
+  // Not a splat: its panels would be the only copy laid out at full size
+  // (the global itself stays one value until LLVM's data).
   auto init = dyn_cast_or_null<DenseElementsAttr>(global.getInitialValueAttr());
-  if (!init)
+  if (!init || init.isSplat())
     return nullptr;
   // Panels of `w` along `across` (N for B, M for A), `depth` (K) deep.
   int64_t w = isA ? ::flash::runtime::kSgemmPanelRows

@@ -25,6 +25,8 @@ using namespace mlir;
 
 void mlir::flash::buildGraphPipeline(OpPassManager &pm,
                                      const PipelineOptions &options) {
+  // First the bound on the compile's memory (docs/reliability.md).
+  pm.addPass(createFlashCheckConstantSizes({options.maxConstantBytes}));
   // Composite ops into primitives, then fold constants (weights too: a
   // transposed Linear weight, batch-norm statistics), remove dead and
   // duplicate ops.

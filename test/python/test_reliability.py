@@ -53,6 +53,26 @@ def _with_location(model_path, out_path, location):
     onnx.save(model, out_path)
 
 
+SPLAT_WEIGHT = """func.func @f(%x: tensor<4x32768xf32>) -> tensor<4x32768xf32> {
+  %w = flash.constant dense<0.5> : tensor<32768x32768xf32>
+  %0 = flash.matmul %x, %w : (tensor<4x32768xf32>, tensor<32768x32768xf32>) -> tensor<4x32768xf32>
+  return %0 : tensor<4x32768xf32>
+}"""
+
+
+def test_constants_past_the_compile_memory_bound_are_refused():
+    # A few bytes of text that would be 4 GiB of panels and LLVM data.
+    with pytest.raises(ValueError, match=r"constants hold more than 2147483648 bytes "
+                       r"\(this one, 'tensor<32768x32768xf32>', 4294967296 bytes, a splat\)"
+                       r".*max-constant-bytes"):
+        fc.compile_mlir(SPLAT_WEIGHT, tuned=False)
+    small = SPLAT_WEIGHT.replace("32768", "48")
+    with pytest.raises(ValueError, match="max-constant-bytes"):
+        fc.compile_mlir(small, tuned=False, options="max-constant-bytes=4096")
+    x = np.ones((4, 48), np.float32)
+    np.testing.assert_allclose(fc.compile_mlir(small, tuned=False)(x), np.full((4, 48), 24.0))
+
+
 def test_external_data_stays_inside_the_models_folder(tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()

@@ -65,6 +65,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "auto (where the pixels per image are too few to "
                      "amortize packing the filter), true or false"),
       llvm::cl::init("auto")};
+  Option<int64_t> maxConstantBytes{
+      *this, "max-constant-bytes",
+      llvm::cl::desc("The most bytes the program's constants may hold "
+                     "together, splats at their full size (a bound on the "
+                     "compile's memory; flash-check-constant-sizes)"),
+      llvm::cl::init(int64_t(2) << 30)};
   // Tuning knobs (fc.tune searches them; the defaults are the untuned
   // pipeline).
   ListOption<int64_t> sgemm{

@@ -40,4 +40,24 @@ def FlashFoldBatchNorm : Pass<"flash-fold-batch-norm"> {
   let dependentDialects = ["::mlir::flash::FlashDialect"];
 }
 
+def FlashCheckConstantSizes : Pass<"flash-check-constant-sizes", "::mlir::ModuleOp"> {
+  let summary = "Refuse programs whose constants hold more than a limit.";
+  let description = [{
+    A compile's memory is bounded by what its constants hold: folding
+    makes constants of at most 2^16 elements, and every later stage keeps
+    a constant's bytes a few times over (LLVM's global, the object's data:
+    a 1.6 GB constant took 8.1 GB and 54 s to JIT-compile here, so the
+    default 2 GiB keeps a compile near 10 GB).
+    A splat constant is a few bytes of text but as many bytes as its type
+    once it is laid out in memory (packed into the sgemm panels, or the
+    data of a global), so it counts at its full size. Past the limit the
+    compile stops here, with an error on the constant that crossed it,
+    instead of exhausting the machine's memory later.
+  }];
+  let options = [
+    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"int64_t(2) << 30",
+           "The most bytes all constants of the program may hold together">
+  ];
+}
+
 #endif // FLASH_TRANSFORMS_PASSES_TD
