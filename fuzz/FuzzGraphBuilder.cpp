@@ -21,6 +21,7 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -61,11 +62,16 @@ void runPipeline(const std::string &text) {
     return r;
   }();
   mlir::MLIRContext context(*registry, mlir::MLIRContext::Threading::DISABLED);
-  context.getDiagEngine().registerHandler(
-      [](mlir::Diagnostic &) { return mlir::success(); });
+  std::string diagnostics;
+  context.getDiagEngine().registerHandler([&](mlir::Diagnostic &d) {
+    diagnostics += d.str() + "\n";
+    return mlir::success();
+  });
   auto module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
-  if (!module)
-    __builtin_trap(); // the builder printed a module that does not parse
+  if (!module) { // the builder printed a module that does not parse
+    std::fprintf(stderr, "%s\n%s", text.c_str(), diagnostics.c_str());
+    __builtin_trap();
+  }
   mlir::PassManager pm(&context);
   mlir::flash::buildFlashToLLVMPipeline(pm, mlir::flash::PipelineOptions());
   (void)pm.run(*module);

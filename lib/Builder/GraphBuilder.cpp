@@ -9,6 +9,8 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -145,7 +147,23 @@ int GraphBuilder::addOp(
     state.operands.push_back(impl->values[handle]);
   }
   Builder &b = impl->builder;
+  ArrayRef<StringAttr> known = opName->getAttributeNames();
+  llvm::StringSet<> seen;
   for (const auto &[key, value] : attrs) {
+    // (A module with a key twice does not parse back; an attribute the op
+    // does not define would be ignored without a word. Dialect-prefixed
+    // ones, e.g. flash.sgemm, are discardable by design.)
+    if (!seen.insert(key).second) {
+      emitError(location) << "'" << name << "': attribute '" << key
+                          << "' given twice";
+      return -1;
+    }
+    if (key.find('.') == std::string::npos &&
+        !llvm::is_contained(known, StringAttr::get(&ctx, key))) {
+      emitError(location) << "'" << name << "' has no attribute '" << key
+                          << "'";
+      return -1;
+    }
     Attribute attr;
     switch (value.kind) {
     case AttrValue::Kind::Int:

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 namespace mlir::flash {
 #define GEN_PASS_DEF_DEPTHWISETOUKERNEL
@@ -252,8 +253,11 @@ struct DepthwiseToUkernel
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<linalg::GenericOp> generics;
+    erased.clear();
     module.walk([&](linalg::GenericOp op) { generics.push_back(op); });
     for (linalg::GenericOp op : generics) {
+      if (erased.contains(op)) // an earlier rewrite's epilogue or init
+        continue;
       std::optional<Depthwise> d = matchDepthwise(op);
       if (!d)
         continue;
@@ -312,19 +316,29 @@ struct DepthwiseToUkernel
     func::CallOp::create(b, loc, getOrDeclareUkernel(module), args);
     Value convInput = d.conv.getDpsInputs()[0];
     if (epi)
-      epi->generic->erase();
-    d.conv->erase();
-    init.first->erase();
+      erase(epi->generic);
+    erase(d.conv);
+    erase(init.first);
     // The views of the padded buffer the convolution read, then the rest.
     while (convInput.use_empty() && convInput != d.input) {
       Operation *view = convInput.getDefiningOp();
       convInput = view->getOperand(0);
-      view->erase();
+      erase(view);
     }
     if (padding)
       for (Operation *dead : padding->ops)
         if (dead->use_empty())
-          dead->erase();
+          erase(dead);
   }
+
+  /// Erases `op`, remembered so the loop over the generics collected before
+  /// skips it (it read freed memory: a fuzzed depthwise convolution with a
+  /// ReLU6 epilogue, whose generics the rewrite erased, came later).
+  void erase(Operation *op) {
+    erased.insert(op);
+    op->erase();
+  }
+
+  llvm::SmallPtrSet<Operation *, 16> erased;
 };
 } // namespace

@@ -140,3 +140,14 @@ def test_non_contiguous_and_scalar_inputs_take_the_checked_path(rng=np.random.de
     swapped = x.astype(">f4")  # big-endian float32: converted, not misread
     with pytest.raises(TypeError, match="dtype >f4"):
         fc.relu(swapped)
+
+
+def test_builder_refuses_attributes_the_op_does_not_define():
+    # (They were kept on the op without a word; found by fuzz/FuzzGraphBuilder.cpp,
+    # whose case also gave a key twice, which printed a module that does not parse.)
+    from flashcompile import _flashcompile as native
+    b = native.GraphBuilder()
+    x = b.add_input([7])
+    with pytest.raises(ValueError, match=r"'flash.less_equal' has no attribute 'axis'"):
+        b.add_op("flash.less_equal", [x, x], {"axis": -2})
+    assert b.add_op("flash.less_equal", [x, x], {}) >= 0
