@@ -55,6 +55,7 @@ void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm,
 
 void mlir::flash::buildBufferizePipeline(OpPassManager &pm,
                                          const PipelineOptions &) {
+  pm.addNestedPass<func::FuncOp>(createDistinctResults());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   // Plain (identity-layout) memrefs at function boundaries, so the runtime

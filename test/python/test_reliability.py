@@ -265,3 +265,17 @@ def test_running_out_of_memory_is_a_memory_error():
     growth = int(next(line.split()[1] for line in lines if line.startswith("GROWTH")))
     assert growth < (64 << 20), f"20 failed calls kept {growth} bytes"
     assert "AFTER True" in lines, out.stdout
+
+
+def test_a_value_returned_twice_gets_buffers_of_its_own():
+    # It crashed the process (upstream's buffer-results-to-out-params; found
+    # by fuzz/FuzzFlashIR.cpp): each repeat is now a copy (flash-distinct-results).
+    x = np.linspace(-1, 1, 15, dtype=np.float32).reshape(3, 5)
+    y, z, e, w = fc.jit(lambda x: (lambda r: (r, r, fc.exp(r), r))(fc.relu(x)))(x)
+    for got in (y, z, w):
+        np.testing.assert_array_equal(got, np.maximum(x, 0))
+    np.testing.assert_allclose(e, np.exp(np.maximum(x, 0)), rtol=1e-6)
+    assert len({a.ctypes.data for a in (y, z, e, w)}) == 4
+    a, b = fc.jit(lambda x: (x, x))(x)
+    np.testing.assert_array_equal(a, x)
+    np.testing.assert_array_equal(b, x)

@@ -4,6 +4,20 @@
 
 include "mlir/Pass/PassBase.td"
 
+def DistinctResults : Pass<"flash-distinct-results", "func::FuncOp"> {
+  let summary = "Give every function result a tensor of its own before "
+                "bufferization.";
+  let description = [{
+    A function that returns one value twice (`return %y, %y`, as a traced
+    `lambda x: (y, y)` does) crashed upstream's
+    buffer-results-to-out-params, which turns each result into a caller's
+    buffer. Every repeat becomes a copy (`bufferization.alloc_tensor ...
+    copy(%y)`), so each result is written into its own buffer. Here, after
+    the last CSE, which would merge the copies again.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
 def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
   let summary = "Replace f32 matrix products on memrefs by calls to the "
                 "packed sgemm ukernel.";
