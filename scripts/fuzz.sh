@@ -26,8 +26,10 @@ for tool in cmake ninja clang++-22; do
   command -v "$tool" >/dev/null || { echo "fuzz.sh: $tool is missing: bash scripts/setup.sh" >&2; exit 1; }
 done
 
+launcher=()  # ccache (scripts/setup.sh installs it): a rebuild is quick
+command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 if [ ! -f "$build/build.ninja" ]; then
-  cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+  cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" \
     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
     -DCMAKE_CXX_FLAGS="-g1" -DFLASH_BUILD_FUZZERS=ON -DFLASH_SANITIZE=address,undefined \
     -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir >/dev/null

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs every test: the lit suite (flash-opt,
 # flash-run, FileCheck) and the pytest suite (checked against NumPy) on the
-# package setup.sh installed, the wheel check among them.
+# package setup.sh installed, the wheel check among them; then the
+# sanitizer step (scripts/sanitize.sh: an ASan+UBSan build running the fuzz
+# targets on their corpus, the lit suite and a pytest subset).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
@@ -17,3 +19,5 @@ echo "== lit"
 /usr/lib/llvm-22/bin/lit -s build/test
 echo "== pytest (the installed package: $PYTHON)"
 "$PYTHON" -m pytest -q test/python
+echo "== sanitizers (scripts/sanitize.sh)"
+bash "$root/scripts/sanitize.sh"
