@@ -169,6 +169,17 @@ def test_mutated_onnx_models_raise_only_documented_errors():
     assert outcomes["imported"] > 0 and outcomes["refused"] > 0, outcomes
 
 
+def test_mutated_onnx_node_tests_raise_only_documented_errors():
+    """fuzz/onnx_mutations.py's bounded slice: 200 of ONNX's node tests with
+    random structural mutations import and run, or raise ValueError/TypeError
+    (an input of element type UNDEFINED raised a bare KeyError)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "fuzz"))
+    import onnx_mutations
+    outcomes = onnx_mutations.run_cases(200, seed=18)
+    assert sum(outcomes.values()) == 200
+    assert outcomes["refused"] > 0 and outcomes["ran"] > 0, outcomes
+
+
 CORRUPT = r"""
 import sys, flashcompile as fc
 try:

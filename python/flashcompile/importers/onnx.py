@@ -598,7 +598,11 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
             raise UnsupportedOnnx(f"from_onnx: opset {opset.version} is older than 13")
     values: dict = {}
     for init in graph.initializer:
-        values[init.name] = numpy_helper.to_array(init)
+        try:
+            values[init.name] = numpy_helper.to_array(init)
+        except Exception as e:  # noqa: BLE001 - onnx raises what its parsing meets
+            raise ValueError(f"ONNX initializer '{init.name}' (dims {list(init.dims)}) cannot "
+                             f"be read: {type(e).__name__}: {e}") from e
     trace = Trace(name)
     input_names = []
     for name_, value in (constants or {}).items():
@@ -614,7 +618,11 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
         if any(d is None for d in dims):
             raise UnsupportedOnnx(f"ONNX input '{vi.name}': dynamic shape "
                                   f"{[d.dim_param or '?' for d in t.shape.dim]} (static shapes only)")
-        dtype = onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)
+        try:
+            dtype = onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)
+        except KeyError:
+            raise UnsupportedOnnx(f"ONNX input '{vi.name}': element type {t.elem_type} is not "
+                                  f"an ONNX tensor type") from None
         if dtype not in (np.float32, np.int64, np.int32):
             raise UnsupportedOnnx(f"ONNX input '{vi.name}': dtype {dtype} "
                                   f"(float32, or int64/int32 indices such as token ids)")
