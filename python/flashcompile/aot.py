@@ -12,7 +12,13 @@ found through an rpath. The header declares one C function per entry point,
 
 (an integer index input is `const int64_t *` or `const int32_t *`), taking
 dense row-major buffers of the shapes written in the header, and
-forwards to the packed entry point `_mlir_<name>` that MLIR emitted.
+forwards to the packed entry point `_mlir_<name>` that MLIR emitted. Its
+twin
+
+    int <name>_checked(..., char *error, size_t error_size);
+
+returns 0, or -1 with a message when the call ran out of memory for its
+temporaries (the plain form then aborts with that message; docs/reliability.md).
 """
 from __future__ import annotations
 
@@ -75,6 +81,7 @@ def header(compiled: "Compiled", name: str | None = None) -> str:
 #ifndef {guard}
 #define {guard}
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -83,11 +90,22 @@ extern "C" {{
 
 /* MLIR's packed entry point: one pointer per memref descriptor field. */
 void _mlir_{entry}(void **args);
+/* The runtime's guard (libflash_ukernels): 0, or -1 and a message. */
+int flash_call_catching_out_of_memory(void (*fn)(void **), void **args, char *error,
+                                      size_t error_size);
 
 static inline void {name}({', '.join(params)}) {{
 {chr(10).join(body)}
   void *args[] = {{{', '.join(ptrs)}}};
   _mlir_{entry}(args);
+}}
+
+/* As {name}, but running out of memory for temporaries returns -1 with a
+ * message in error (at most error_size bytes) instead of aborting. */
+static inline int {name}_checked({', '.join(params + ['char *error', 'size_t error_size'])}) {{
+{chr(10).join(body)}
+  void *args[] = {{{', '.join(ptrs)}}};
+  return flash_call_catching_out_of_memory(_mlir_{entry}, args, error, error_size);
 }}
 
 #ifdef __cplusplus

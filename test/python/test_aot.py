@@ -77,3 +77,40 @@ def test_cli_stages_dump_and_aot(tmp_path):
     assert (tmp_path / "lib" / "libconv.so").exists() and (tmp_path / "lib" / "conv.h").exists()
     bad = subprocess.run(cli + ["ir", str(src), "nonsense"], capture_output=True, text=True)
     assert bad.returncode == 1 and "nonsense" in bad.stderr
+
+
+OOM_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "huge.h"
+int main(void) {
+  float *a = calloc(1 << 20, sizeof(float)), *b = calloc(1 << 18, sizeof(float));
+  float *w = calloc(1 << 18, sizeof(float)), *out = calloc(1 << 20, sizeof(float));
+  char error[256];
+  int status = huge_checked(a, b, w, out, error, sizeof error);
+  printf("status %d: %s\n", status, status ? error : "ran");
+  return 0;
+}
+"""
+
+
+def test_checked_entry_reports_out_of_memory(tmp_path):
+    # A terabyte intermediate: the _checked form returns -1 with the message
+    # (the plain form aborts with it; docs/reliability.md).
+    huge = """func.func @huge(%a: tensor<1048576x1xf32>, %b: tensor<1x262144xf32>,
+                       %w: tensor<262144x1xf32>) -> tensor<1048576x1xf32> {
+  %0 = flash.add %a, %b : (tensor<1048576x1xf32>, tensor<1x262144xf32>) -> tensor<1048576x262144xf32>
+  %1 = flash.exp %0 : tensor<1048576x262144xf32>
+  %2 = flash.matmul %1, %w : (tensor<1048576x262144xf32>, tensor<262144x1xf32>) -> tensor<1048576x1xf32>
+  return %2 : tensor<1048576x1xf32>
+}"""
+    c = fc.compile_mlir(huge, tuned=False)
+    c.export_library(str(tmp_path), name="huge")
+    (tmp_path / "main.c").write_text(OOM_C)
+    exe = tmp_path / "main"
+    subprocess.run([CC, str(tmp_path / "main.c"), f"-I{tmp_path}", f"-L{tmp_path}", "-lhuge",
+                    f"-Wl,-rpath,{tmp_path}", "-o", str(exe)], check=True)
+    run = subprocess.run([str(exe)], capture_output=True, text=True, env=clean_env(),
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "status -1: out of memory: the compiled code could not allocate" in run.stdout

@@ -14,7 +14,9 @@
 //===----------------------------------------------------------------------===//
 #include "flash/Runtime/Ukernels.h"
 
+#include <algorithm>
 #include <csetjmp>
+#include <cstring>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -178,4 +180,21 @@ bool flash::runtime::runCatchingOutOfMemory(void (*fn)(void **), void **args,
   guard->live.clear();
   spareGuards.push_back(std::move(guard));
   return ran;
+}
+
+/// The C form for ahead-of-time libraries (aot.py's `<name>_checked`): 0 when
+/// the call ran; else -1 with the message in `error` (NUL-terminated, cut to
+/// `size`).
+extern "C" int flash_call_catching_out_of_memory(void (*fn)(void **),
+                                                 void **args, char *error,
+                                                 size_t size) {
+  std::string message;
+  if (flash::runtime::runCatchingOutOfMemory(fn, args, message))
+    return 0;
+  if (error && size) {
+    size_t n = std::min(size - 1, message.size());
+    std::memcpy(error, message.data(), n);
+    error[n] = '\0';
+  }
+  return -1;
 }
