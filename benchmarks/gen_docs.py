@@ -448,12 +448,16 @@ def differential_line() -> str:
 
 
 def fuzz_table() -> str:
-    """The latest libFuzzer runs: executions, time, crashes per target."""
+    """The recorded libFuzzer runs per target: all runs' executions (none
+    crashed: a crash stops fuzz.sh before it records), the latest run."""
     r = result("fuzz")
-    rows = ["| target | executions | seconds | crashes | corpus |", "|---|---:|---:|---:|---:|"]
+    rows = ["| target | runs | executions, all runs | latest run: executions | seconds | "
+            "peak RSS MB | corpus |", "|---|---:|---:|---:|---:|---:|---:|"]
     for name, t in r["targets"].items():
-        rows.append(f"| flash-fuzz-{name} | {t['executions']:,} | {t['seconds']} | "
-                    f"{t['crashes']} | {t['corpus']} |")
+        last = t["runs"][-1]
+        rows.append(f"| flash-fuzz-{name} | {len(t['runs'])} | "
+                    f"{sum(run['executions'] for run in t['runs']):,} | {last['executions']:,} | "
+                    f"{last['seconds']} | {last['peak_rss_mb']} | {last['corpus']} |")
     return "\n".join(rows) + f"\n\n{measured('fuzz')}."
 
 

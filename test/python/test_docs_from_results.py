@@ -12,7 +12,8 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import gen_docs  # noqa: E402
 
 MEASURED_HERE = ["bench-1t", "bench-2t", "peak", "imported-1t", "imported-2t", "tuning",
-                 "sim-validation-host", "overhead", "ablation-zoo", "depthwise", "gpu", "multidevice"]
+                 "sim-validation-host", "overhead", "ablation-zoo", "depthwise", "gpu", "multidevice",
+                 "differential", "fuzz"]
 
 
 @pytest.mark.parametrize("doc", gen_docs.DOCS)
