@@ -350,6 +350,29 @@ def sim_independent_table() -> str:
     return sim_validation.independent_table()
 
 
+def sim_stacks_table() -> str:
+    """Each device kind's stack rules (sim/stacks.toml) and the device
+    files that override one."""
+    from flashcompile import devices
+    from flashcompile.sim.device import KINDS, STACK_RULES, STACKS
+    lines = ["| rule | " + " | ".join(KINDS) + " |", "|---|" + "---|" * len(KINDS)]
+    lines.append("| stack | " + " | ".join(STACKS[k]["stack"] for k in KINDS) + " |")
+    for rule in STACK_RULES:
+        cells = []
+        for kind in KINDS:
+            off = [d.name for d in devices if d.kind == kind and
+                   d.stack.get(rule) != STACKS[kind][rule]]
+            cells.append(("yes" if STACKS[kind][rule] else "no") +
+                         (f" (not {', '.join(off)})" if off else ""))
+        lines.append(f"| `{rule}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def sim_mlperf_table() -> str:
+    import sim_validation
+    return sim_validation.mlperf_table()
+
+
 def sim_edge_tpu_table() -> str:
     import sim_validation
     return sim_validation.edge_tpu_table()

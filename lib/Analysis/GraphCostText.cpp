@@ -69,12 +69,13 @@ std::vector<int64_t> ints(ArrayRef<int64_t> values) {
 
 bool mlir::flash::analyzeGraphCostText(const std::string &text,
                                        const std::string &entry,
-                                       GraphCost &cost, std::string &error) {
+                                       GraphCost &cost, std::string &error,
+                                       const FusionRules &rules) {
   DialectRegistry registry = allDialects();
   ParsedFunction parsed(registry);
   if (!parsed.parse(text, entry, error))
     return false;
-  cost = analyzeGraphCost(parsed.func);
+  cost = analyzeGraphCost(parsed.func, rules);
   return true;
 }
 

@@ -9,6 +9,7 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -94,9 +95,75 @@ int64_t copyRowOf(Operation *op) {
   }
   return 0;
 }
+
+/// FusionRules::fusedAttention for the product `pv`: the ops its left
+/// operand is computed from (elementwise ops, reductions and views),
+/// back to one product (the scores), where none of them -- the scores
+/// included -- is used outside that region, and it holds a softmax's
+/// exponent. Then their kernels join pv's (in `target`). Values used
+/// elsewhere too (a mask shared by every layer) stay inputs.
+void fuseAttention(Operation *pv, const llvm::DenseMap<Operation *, int> &index,
+                   const std::vector<OpCost> &ops, std::vector<int> &target) {
+  auto computes = [&](Operation *def) {
+    return def && index.count(def) && !isa<ConstantOp>(def);
+  };
+  // Everything the left operand is computed from, up to products.
+  llvm::SetVector<Operation *> region;
+  llvm::SmallVector<Operation *> work{pv->getOperand(0).getDefiningOp()};
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val();
+    if (!computes(def) || region.contains(def))
+      continue;
+    region.insert(def);
+    if (isElementwise(def) || isReduction(def) || isa<ReshapeOp>(def))
+      for (Value v : def->getOperands())
+        work.push_back(v.getDefiningOp());
+  }
+  // Drop what is used outside (it stays an input of the fused kernel),
+  // and anything that is neither a product nor fusible.
+  auto keep = [&](Operation *def) {
+    return (isa<MatmulOp, BatchMatmulOp>(def) || isElementwise(def) ||
+            isReduction(def) || isa<ReshapeOp>(def)) &&
+           llvm::all_of(def->getUsers(), [&](Operation *user) {
+             return user == pv || region.contains(user);
+           });
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (Operation *def : llvm::to_vector(region))
+      if (!keep(def))
+        changed |= region.remove(def);
+  }
+  // What is left and reachable from the operand: one product behind a
+  // softmax's exponent.
+  llvm::SmallPtrSet<Operation *, 16> fused;
+  Operation *scores = nullptr;
+  bool one = true, exponent = false;
+  work = {pv->getOperand(0).getDefiningOp()};
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val();
+    if (!def || !region.contains(def) || !fused.insert(def).second)
+      continue;
+    if (isa<MatmulOp, BatchMatmulOp>(def)) {
+      one &= !scores;
+      scores = def;
+      continue;
+    }
+    exponent |= isa<ExpOp>(def);
+    for (Value v : def->getOperands())
+      work.push_back(v.getDefiningOp());
+  }
+  if (!scores || !one || !exponent)
+    return;
+  int into = target[ops[index.lookup(pv)].kernel];
+  for (Operation *def : fused)
+    if (ops[index.lookup(def)].kernel >= 0)
+      target[ops[index.lookup(def)].kernel] = into;
+}
 } // namespace
 
-GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
+GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
+                                        const FusionRules &rules) {
   GraphCost result;
   llvm::DenseMap<Operation *, int> index;
   std::vector<Operation *> opOf; // result.ops[i] is the cost of opOf[i]
@@ -251,7 +318,8 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
       kernel.kind = "reduction";
   }
   // Epilogues: an elementwise kernel whose ops are all bias / residual
-  // adds, ReLU or clamps (max, neg) and that reads a contraction's only
+  // adds, ReLU or clamps (max, neg) -- any elementwise ops under
+  // rules.elementwiseEpilogues -- and that reads a contraction's only
   // result joins that contraction's kernel.
   std::vector<int> target(result.kernels.size());
   for (size_t k = 0; k < result.kernels.size(); ++k) {
@@ -259,7 +327,8 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
     KernelCost &kernel = result.kernels[k];
     if (kernel.kind != "elementwise" ||
         !llvm::all_of(kernel.ops, [&](int i) {
-          return isa<AddOp, BiasAddOp, ReluOp, MaxOp, NegOp>(opOf[i]);
+          return rules.elementwiseEpilogues ||
+                 isa<AddOp, BiasAddOp, ReluOp, MaxOp, NegOp>(opOf[i]);
         }))
       continue;
     for (int i : kernel.ops)
@@ -270,6 +339,14 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func) {
           target[k] = result.ops[index[def]].kernel;
       }
   }
+  if (rules.fusedAttention)
+    for (Operation *op : opOf)
+      if (isa<MatmulOp, BatchMatmulOp>(op))
+        fuseAttention(op, index, result.ops, target);
+  // Follow chains (a kernel merged into one that merged further).
+  for (size_t k = 0; k < target.size(); ++k)
+    while (target[target[k]] != target[k])
+      target[k] = target[target[k]];
   std::vector<int> renumbered(result.kernels.size(), -1);
   std::vector<KernelCost> kept;
   for (size_t k = 0; k < result.kernels.size(); ++k)
@@ -319,6 +396,17 @@ namespace {
 /// several threads, whose lines interleave).
 struct PrintGraphCost : PassWrapper<PrintGraphCost, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(PrintGraphCost)
+  PrintGraphCost() = default;
+  PrintGraphCost(const PrintGraphCost &other) : PassWrapper(other) {}
+  Option<bool> elementwiseEpilogues{
+      *this, "elementwise-epilogues",
+      llvm::cl::desc("Any elementwise ops on a product's only result join "
+                     "its kernel (FusionRules)"),
+      llvm::cl::init(false)};
+  Option<bool> fusedAttention{
+      *this, "fused-attention",
+      llvm::cl::desc("softmax(Q K^T) V as one kernel (FusionRules)"),
+      llvm::cl::init(false)};
   StringRef getArgument() const final { return "flash-print-cost"; }
   StringRef getDescription() const final {
     return "Print the FLOPs, bytes and fused kernel of every Flash op";
@@ -328,7 +416,10 @@ struct PrintGraphCost : PassWrapper<PrintGraphCost, OperationPass<ModuleOp>> {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
-      GraphCost cost = analyzeGraphCost(func);
+      FusionRules rules;
+      rules.elementwiseEpilogues = elementwiseEpilogues;
+      rules.fusedAttention = fusedAttention;
+      GraphCost cost = analyzeGraphCost(func, rules);
       os << "cost of @" << func.getName() << "\n";
       for (const OpCost &op : cost.ops)
         os << "  op " << op.op << " kind=" << op.kind << " kernel=" << op.kernel

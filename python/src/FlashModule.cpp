@@ -698,13 +698,17 @@ NB_MODULE(_flashcompile, m) {
 
   m.def(
       "graph_cost",
-      [](const std::string &text, const std::string &entry) {
+      [](const std::string &text, const std::string &entry,
+         bool elementwiseEpilogues, bool fusedAttention) {
         mlir::flash::GraphCost cost;
+        mlir::flash::FusionRules rules;
+        rules.elementwiseEpilogues = elementwiseEpilogues;
+        rules.fusedAttention = fusedAttention;
         std::string error;
         bool ok;
         {
           nb::gil_scoped_release release;
-          ok = mlir::flash::analyzeGraphCostText(text, entry, cost, error);
+          ok = mlir::flash::analyzeGraphCostText(text, entry, cost, error, rules);
         }
         if (!ok)
           throw nb::value_error(error.c_str());
@@ -736,8 +740,11 @@ NB_MODULE(_flashcompile, m) {
         result["ops"] = ops, result["kernels"] = kernels;
         return result;
       },
-      "text"_a, "entry"_a = "",
-      "FLOPs, bytes and fused kernels of a Flash function (graph stage IR).");
+      "text"_a, "entry"_a = "", "elementwise_epilogues"_a = false,
+      "fused_attention"_a = false,
+      "FLOPs, bytes and fused kernels of a Flash function (graph stage IR); "
+      "kernels grouped as the host compiler does, or with a device stack's "
+      "further fusions (FusionRules in OpCost.h).");
 
   // A finished builder has handed its function over: adding to it again
   // would touch freed IR.

@@ -396,3 +396,103 @@ def test_roofline_labels_do_not_overlap():
     boxes = [t.get_window_extent(renderer) for t in fig.axes[0].texts]
     assert len(boxes) >= 3
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+# ---- device stacks (sim/stacks.toml): the graph as each kind's stack runs it
+
+def attention_ir(b, s, d):
+    q, kt, sc = f"tensor<{b}x{s}x{d}xf32>", f"tensor<{b}x{d}x{s}xf32>", f"tensor<{b}x{s}x{s}xf32>"
+    return f"""func.func @att(%q: {q}, %kt: {kt}, %v: {q}) -> {q} {{
+  %s = flash.batch_matmul %q, %kt : ({q}, {kt}) -> {sc}
+  %c = flash.constant dense<0.125> : tensor<f32>
+  %t = flash.mul %s, %c : ({sc}, tensor<f32>) -> {sc}
+  %p = flash.softmax %t {{axis = 2 : i64}} : {sc}
+  %o = flash.batch_matmul %p, %v : ({sc}, {q}) -> {q}
+  return %o : {q}
+}}"""
+
+
+def test_gpu_stack_runs_attention_as_one_kernel_and_the_host_does_not():
+    b, s, d = 8, 384, 64
+    program = fc.compile_mlir(attention_ir(b, s, d))
+    gpu = fc.simulate(program, "nvidia-a100-80gb", dtype="fp16")
+    host_grouping = fc.simulate(program, "nvidia-v100", dtype="fp16")  # no fused attention
+    assert len(gpu.kernels) == 1, gpu.table()
+    fused = gpu.kernels[0]
+    assert fused.ops.count("flash.batch_matmul") == 2 and "flash.exp" in fused.ops
+    # It reads Q, K^T and V and writes the output: the scores never move.
+    assert fused.bytes == pytest.approx((4 * 4 * b * s * d + 4) * 2 / 4)  # f32 bytes, as fp16
+    assert len(host_grouping.kernels) > 3
+    assert sum(k.bytes for k in host_grouping.kernels) > 4 * fused.bytes
+    assert "fused attention" in gpu.table() and "fused attention" not in host_grouping.table()
+    assert gpu.time_s < host_grouping.time_s * 700 / 125  # faster than V100 by more than peaks
+
+
+def gelu_linear_ir(m, k, n):
+    return f"""func.func @lin(%x: tensor<{m}x{k}xf32>, %w: tensor<{k}x{n}xf32>, %b: tensor<{n}xf32>) -> tensor<{m}x{n}xf32> {{
+  %0 = flash.matmul %x, %w : (tensor<{m}x{k}xf32>, tensor<{k}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  %1 = flash.add %0, %b : (tensor<{m}x{n}xf32>, tensor<{n}xf32>) -> tensor<{m}x{n}xf32>
+  %2 = flash.gelu %1 : tensor<{m}x{n}xf32>
+  return %2 : tensor<{m}x{n}xf32>
+}}"""
+
+
+@pytest.mark.parametrize("device", ["nvidia-h100-sxm", "google-tpu-v4", "google-edge-tpu"])
+def test_stacks_fuse_any_elementwise_epilogue_the_host_only_bias_and_relu(device):
+    program = fc.compile_mlir(gelu_linear_ir(100, 64, 96))
+    stack = fc.simulate(program, device)
+    host = fc.simulate(program, "host")
+    assert [k.ops for k in stack.kernels] == [["flash.matmul", "flash.add", "flash.gelu"]]
+    assert [k.ops for k in host.kernels] == [["flash.matmul"], ["flash.add", "flash.gelu"]]
+
+
+def conv_bn_ir():
+    """A 3x3 convolution followed by a batch norm with constant statistics."""
+    c = "tensor<8xf32>"
+    w = "dense<0.05> : tensor<8x4x3x3xf32>"
+    return f"""func.func @conv_bn(%x: tensor<2x4x17x17xf32>) -> tensor<2x8x15x15xf32> {{
+  %w = flash.constant {w}
+  %g = flash.constant dense<1.5> : {c}
+  %b = flash.constant dense<0.25> : {c}
+  %m = flash.constant dense<0.1> : {c}
+  %v = flash.constant dense<2.0> : {c}
+  %0 = flash.conv2d %x, %w {{stride = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilation = array<i64: 1, 1>}} : (tensor<2x4x17x17xf32>, tensor<8x4x3x3xf32>) -> tensor<2x8x15x15xf32>
+  %1 = flash.batch_norm %0, %g, %b, %m, %v {{epsilon = 1.0e-5 : f32}} : (tensor<2x8x15x15xf32>, {c}, {c}, {c}, {c}) -> tensor<2x8x15x15xf32>
+  %2 = flash.relu %1 : tensor<2x8x15x15xf32>
+  return %2 : tensor<2x8x15x15xf32>
+}}"""
+
+
+def test_batch_norm_is_folded_or_an_epilogue_on_a_gpu_stack():
+    folded = fc.compile_mlir(conv_bn_ir())
+    unfolded = fc.compile_mlir(conv_bn_ir(), options="fold-batch-norm=false")
+    assert "flash.batch_norm" not in folded.ir("graph")
+    for program in (folded, unfolded):
+        gpu = fc.simulate(program, "nvidia-l4")
+        assert len(gpu.kernels) == 1 and gpu.kernels[0].ops[0] == "flash.conv2d", gpu.table()
+    # The host's epilogue takes the folded bias and ReLU only: an unfolded
+    # batch norm's scale is a pass of its own there.
+    assert len(fc.simulate(folded, "host").kernels) == 1
+    assert len(fc.simulate(unfolded, "host").kernels) == 2
+
+
+def test_implicit_gemm_convolutions_move_no_patch_matrix():
+    import dataclasses
+    program = fc.compile_mlir(conv_bn_ir())
+    l4 = fc.devices["nvidia-l4"]
+    im2col = dataclasses.replace(l4, stack=dict(l4.stack, implicit_gemm=False))
+    implicit, explicit = fc.simulate(program, l4), fc.simulate(program, im2col)
+    k = explicit.kernels[0]
+    assert k.memory_s > implicit.kernels[0].memory_s
+    assert "implicit gemm" in l4.stack_summary() and "implicit gemm" not in im2col.stack_summary()
+
+
+def test_device_files_override_stack_rules_by_name(tmp_path):
+    assert fc.devices["nvidia-v100"].stack["fused_attention"] is False
+    assert fc.devices["nvidia-a100-80gb"].stack["fused_attention"] is True
+    assert fc.devices["host"].stack["elementwise_epilogues"] is False
+    text = open(os.path.join(os.path.dirname(fc.__file__), "sim", "devices", "nvidia-l4.toml")).read()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text + "\n[stack]\nfuse_everything = true\n")
+    with pytest.raises(ValueError, match=r"bad.toml.*unknown rules \['fuse_everything'\]"):
+        load(str(bad))

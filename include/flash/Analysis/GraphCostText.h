@@ -20,9 +20,11 @@
 
 namespace mlir::flash {
 /// Parses `text` and analyzes function `entry` (the first defined one if
-/// empty). False with `error` set if it does not parse.
+/// empty), grouping kernels by `rules`. False with `error` set if it does
+/// not parse.
 bool analyzeGraphCostText(const std::string &text, const std::string &entry,
-                          GraphCost &cost, std::string &error);
+                          GraphCost &cost, std::string &error,
+                          const FusionRules &rules = {});
 
 /// One op whose sgemm ukernel parameters fc.tune searches: a matmul, a
 /// batch_matmul or an ungrouped convolution (grouped ones run as loops).

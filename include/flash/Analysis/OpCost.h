@@ -64,7 +64,22 @@ struct GraphCost {
   std::vector<KernelCost> kernels;
 };
 
-GraphCost analyzeGraphCost(func::FuncOp func);
+/// How a stack groups ops into kernels beyond the host compiler's rules
+/// (the simulator's per-device-kind stacks, python/flashcompile/sim/
+/// stacks.toml). The defaults are what FlashCompile's CPU pipeline does.
+struct FusionRules {
+  /// Every elementwise kernel that reads a contraction's only result joins
+  /// it (cuBLASLt / TensorRT / XLA epilogues), not only bias and residual
+  /// adds with ReLU or clamps (the sgemm ukernel's epilogue).
+  bool elementwiseEpilogues = false;
+  /// softmax(Q K^T) V as one kernel (flash-attention): a product whose
+  /// left operand is computed only from another product through
+  /// elementwise ops and reductions used nowhere else takes that product
+  /// and those ops into its kernel, so the scores never reach memory.
+  bool fusedAttention = false;
+};
+
+GraphCost analyzeGraphCost(func::FuncOp func, const FusionRules &rules = {});
 
 /// Registers --flash-print-cost with the pass registry.
 void registerGraphCostPass();

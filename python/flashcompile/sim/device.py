@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 
 _DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "devices")
 KINDS = ("gpu", "tpu", "cpu", "npu")
+# How each kind's production stack groups a graph into kernels (stacks.toml).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "stacks.toml"), "rb") as _f:
+    STACKS = tomllib.load(_f)
+STACK_RULES = ("elementwise_epilogues", "fused_attention", "implicit_gemm")
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8")
 
 
@@ -52,6 +56,15 @@ class Device:
     peer_link_gbs: float = 0.0
     sources: dict = field(default_factory=dict)
     measured: dict = field(default_factory=dict)  # host only: calibration
+    stack: dict = field(default_factory=dict)     # the kind's stack rules, with overrides
+
+    def __post_init__(self):
+        self.stack = {**STACKS[self.kind], **self.stack} if self.kind in STACKS else self.stack
+
+    def stack_summary(self) -> str:
+        """The stack and the fusions it applies, for tables and notes."""
+        on = [rule.replace("_", " ") for rule in STACK_RULES if self.stack.get(rule)]
+        return f"{self.stack.get('stack', '?')}: " + (", ".join(on) if on else "no further fusion")
 
     def peak(self, dtype: str) -> float:
         """Dense peak in FLOP/s for `dtype`, falling back to the nearest
@@ -97,11 +110,15 @@ def load(path: str) -> Device:
             whole_graph=bool(d.get("whole_graph", False)), arch=d.get("arch", ""),
             host_link=link.get("host", ""), host_link_gbs=float(link.get("host_gbs", 0)),
             peer_link=link.get("peer", ""), peer_link_gbs=float(link.get("peer_gbs", 0)),
-            sources=dict(d.get("sources", {})))
+            sources=dict(d.get("sources", {})), stack=dict(d.get("stack", {})))
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
         raise ValueError(f"device file {path}: {type(e).__name__}: {e}") from None
     if device.kind not in KINDS:
         raise ValueError(f"device file {path}: kind {device.kind!r} is not one of {KINDS}")
+    unknown = set(device.stack) - set(STACKS[device.kind])
+    if unknown:
+        raise ValueError(f"device file {path}: [stack] has unknown rules {sorted(unknown)} "
+                         f"(stacks.toml: {', '.join(STACK_RULES)})")
     if not device.sources.get("peak"):
         raise ValueError(f"device file {path}: [sources] needs a `peak` source")
     return device

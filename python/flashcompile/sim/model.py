@@ -155,7 +155,8 @@ def _gpu(k, names, device, dtype, flops, nbytes, threads):
         peak = device.peak(dtype)
         eff, note = _best_gpu_tiling(k, device)
         notes.append(note)
-        if "flash.conv2d" in names and k.get("copy_row"):  # im2col patches: written, read once
+        if "flash.conv2d" in names and k.get("copy_row") and \
+                not device.stack.get("implicit_gemm"):  # im2col patches: written, read once
             memory += 2 * k["batch"] * k["k"] * k["n"] * DTYPE_BYTES[dtype] / _bandwidth(device)
     else:
         peak = device.peak("fp16" if DTYPE_BYTES[dtype] < 4 else "fp32") \

@@ -73,6 +73,8 @@ class SimResult:
         rows = [f"{self.program} on {self.device.display} ({self.dtype}): {self.time_ms:.4f} ms, "
                 f"{self.utilization:.1%} of peak, {self.bound}-bound [{self.prediction}]",
                 f"{'kernel':>6} {'ops':<40} {'GFLOP':>9} {'MB':>9} {'us':>10} {'bound':>8} {'util':>6}"]
+        if self.prediction == "vendor stack":  # which grouping of the graph was priced
+            rows.insert(1, f"kernels as grouped by {self.device.stack_summary()}")
         for k in self.kernels:
             ops = "+".join(o.replace("flash.", "") for o in k.ops)
             rows.append(f"{k.kernel:>6} {ops[:40]:<40} {k.flops / 1e9:>9.4f} {k.bytes / 1e6:>9.3f} "
@@ -91,7 +93,7 @@ class SimResult:
 
     def to_dict(self) -> dict:
         return {"device": self.device.name, "dtype": self.dtype, "program": self.program,
-                "prediction": self.prediction,
+                "prediction": self.prediction, "stack": self.device.stack_summary(),
                 "time_ms": self.time_ms, "utilization": self.utilization, "bound": self.bound,
                 "transfer_ms": self.transfer_s * 1e3,
                 "footprint_gb": self.footprint_bytes / 1e9, "fits": self.fits,
@@ -179,8 +181,12 @@ def _simulate_emitted(compiled, device, dtype, threads) -> SimResult:
 
 def _simulate_vendor(compiled, device, dtype, threads) -> SimResult:
     name = compiled.entry
-    cost = _native.graph_cost(compiled.ir("graph"), compiled.entry)
-    notes = []
+    # The graph as the device's production stack groups it (stacks.toml),
+    # by the compiler's own cost analysis.
+    cost = _native.graph_cost(compiled.ir("graph"), compiled.entry,
+                              elementwise_epilogues=bool(device.stack.get("elementwise_epilogues")),
+                              fused_attention=bool(device.stack.get("fused_attention")))
+    notes = [f"stack: {device.stack_summary()}"]
     if device.run_dtype(dtype) != dtype:
         notes.append(f"{device.name} has no {dtype}: predicted as {device.run_dtype(dtype)}")
         dtype = device.run_dtype(dtype)

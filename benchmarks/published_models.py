@@ -1,5 +1,6 @@
-"""MobileNet v1 and v2 (224x224, 1000 classes) as Flash IR, for simulating
-published latencies of devices we do not have (Coral's Edge TPU table).
+"""MobileNet v1 and v2 and ResNet-50 v1.5 (224x224, 1000 classes) as Flash
+IR, for simulating published measurements of devices we do not have
+(Coral's Edge TPU table, MLPerf Inference).
 
 Only the graph matters to the simulator, so the weights are splat
 constants (one value per tensor: small IR, the shapes of the real model)
@@ -7,7 +8,7 @@ and batch norms are folded into the convolutions' biases, as the
 quantized models that run on such devices have them. ReLU6 is written as
 ReLU (fused into its convolution either way).
 
-    from mobilenets import mobilenet_v1, mobilenet_v2
+    from published_models import mobilenet_v1, mobilenet_v2, resnet50
     fc.simulate(fc.compile_mlir(mobilenet_v1()), "google-edge-tpu", "int8")
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ def _conv(x, c_in, c_out, kernel=1, stride=1, groups=1, relu=True):
 
 
 def _classifier(x, channels):
-    x = fc.flatten(fc.avg_pool2d(x, 7), 1)
+    x = fc.flatten(fc.avg_pool2d(x, x.shape[2]), 1)
     w = np.full((channels, 1000), 0.01, np.float32)
     return fc.matmul(x, w) + np.full((1000,), 0.01, np.float32)
 
@@ -67,8 +68,29 @@ def _v2(x):
     return _classifier(x, 1280)
 
 
-def _ir(fn, batch: int) -> str:
-    return fc.jit(fn).lower(np.ones((batch, 3, 224, 224), np.float32)).source
+# (bottleneck width, blocks) of ResNet-50's four stages (He et al. 2016,
+# Table 1); v1.5 (torchvision, MLPerf) strides the 3x3 convolution.
+RESNET50_STAGES = [(64, 3), (128, 4), (256, 6), (512, 3)]
+
+
+def _resnet50(x):
+    x = _conv(x, 3, 64, 7, 2)
+    x = fc.max_pool2d(x, 3, stride=2, padding=1)
+    c = 64
+    for stage, (width, blocks) in enumerate(RESNET50_STAGES):
+        for i in range(blocks):
+            stride = 2 if i == 0 and stage > 0 else 1
+            y = _conv(x, c, width)
+            y = _conv(y, width, width, 3, stride)
+            y = _conv(y, width, 4 * width, relu=False)
+            skip = _conv(x, c, 4 * width, 1, stride, relu=False) if i == 0 else x
+            x = fc.relu(y + skip)
+            c = 4 * width
+    return _classifier(x, c)
+
+
+def _ir(fn, batch: int, size: int = 224) -> str:
+    return fc.jit(fn).lower(np.ones((batch, 3, size, size), np.float32)).source
 
 
 def mobilenet_v1(batch: int = 1) -> str:
@@ -79,4 +101,14 @@ def mobilenet_v2(batch: int = 1) -> str:
     return _ir(_v2, batch)
 
 
-MODELS = {"mobilenet_v1": mobilenet_v1, "mobilenet_v2": mobilenet_v2}
+def resnet50(batch: int = 1, size: int = 224) -> str:
+    return _ir(_resnet50, batch, size)
+
+
+def resnet50_299(batch: int = 1) -> str:
+    """At 299x299, as Coral's Edge TPU table runs it."""
+    return resnet50(batch, 299)
+
+
+MODELS = {"mobilenet_v1": mobilenet_v1, "mobilenet_v2": mobilenet_v2, "resnet50": resnet50,
+          "resnet50_299": resnet50_299}
