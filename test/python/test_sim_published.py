@@ -57,13 +57,12 @@ def test_whole_models_against_mlperf():
     """ResNet-50 v1.5 INT8 throughput on A100, H100 and L4 against MLPerf
     Inference (a check set: sim-validation-mlperf.json), priced as the
     vendor stack runs it (batch norm folded, epilogues fused, implicit-GEMM
-    convolutions). Held to the issue's "none worse than 2x"; the median's
-    15% target is printed and reported in docs/simulator.md (not met:
-    every case is under-predicted, memory-bound at DRAM bandwidth where
-    the stack keeps activations in L2)."""
+    convolutions, activations exchanged through L2 where they fit). Held to
+    the issue's targets: median |error| <= 15%, none worse than 2x."""
     rows = sim_validation.mlperf_rows()
     print("\n" + sim_validation.mlperf_table())
     assert len(rows) == 3
     for r in rows:
         assert "implicit gemm" in r["stack"] and "elementwise epilogues" in r["stack"]
         assert 1 / 2 <= r["predicted_per_s"] / r["measured_per_s"] <= 2
+    assert np.median([abs(r["error"]) for r in rows]) <= 0.15

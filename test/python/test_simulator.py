@@ -496,3 +496,48 @@ def test_device_files_override_stack_rules_by_name(tmp_path):
     bad.write_text(text + "\n[stack]\nfuse_everything = true\n")
     with pytest.raises(ValueError, match=r"bad.toml.*unknown rules \['fuse_everything'\]"):
         load(str(bad))
+
+
+# ---- the memory hierarchy (sim/memory.py)
+
+def two_products_ir(m, k, n):
+    a, w1, h, w2, y = (f"tensor<{m}x{k}xf32>", f"tensor<{k}x{n}xf32>", f"tensor<{m}x{n}xf32>",
+                       f"tensor<{n}x{k}xf32>", f"tensor<{m}x{k}xf32>")
+    return f"""func.func @two(%a: {a}, %w1: {w1}, %w2: {w2}) -> {y} {{
+  %h = flash.matmul %a, %w1 : ({a}, {w1}) -> {h}
+  %y = flash.matmul %h, %w2 : ({h}, {w2}) -> {y}
+  return %y : {y}
+}}"""
+
+
+@pytest.mark.parametrize("rows, cached_on", [
+    (512, {"nvidia-a100-80gb", "nvidia-t4"}),   # h is 2 MiB: fits both L2s
+    (2048, {"nvidia-a100-80gb"}),               # 8 MiB: over T4's 4 MB, under A100's 40
+    (16384, set()),                             # 64 MiB: fits neither
+])
+def test_a_products_intermediate_stays_in_l2_when_it_fits(rows, cached_on):
+    program = fc.compile_mlir(two_products_ir(rows, 256, 1024))
+    h_bytes = rows * 1024 * 4
+    for device in ("nvidia-a100-80gb", "nvidia-t4"):
+        first, second = fc.simulate(program, device).kernels
+        through = [n for n in second.notes if "through L2" in n]
+        if device in cached_on:
+            # h is written to and read from L2 only: no DRAM time for it.
+            assert through == [f"{h_bytes / 1e6:.3f} MB through L2"]
+            assert f"{h_bytes / 1e6:.3f} MB through L2" in first.notes
+            assert second.memory_s < second.bytes / (fc.devices[device].memory_gbs * 1e9 * 0.9)
+        else:
+            assert not through
+            assert second.memory_s == pytest.approx(
+                second.bytes / (fc.devices[device].memory_gbs * 1e9 * 0.9))
+
+
+def test_cache_traffic_counts_every_byte_once_in_one_place():
+    from flashcompile.sim import memory
+    cost = fc.cost_analysis(fc.compile_mlir(two_products_ir(300, 64, 200)))
+    for capacity in (0, 1 << 16, 1 << 30):
+        split = memory.cache_traffic(cost["ops"], cost["kernels"], capacity)
+        for k, s in zip(cost["kernels"], split):
+            assert s["cached"] + s["memory"] == k["bytes_in"] + k["bytes_out"]
+        assert sum(s["cached"] for s in split) == (0 if capacity == 0 else
+                                                   (2 * 300 * 200 * 4 if capacity > 1 << 20 else 0))

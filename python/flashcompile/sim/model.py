@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 from .. import host, sgemm
 from .device import Device
+from .memory import last_level_cache
 
 DTYPE_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
 
@@ -148,8 +149,16 @@ def _bandwidth(device: Device) -> float:
 
 def _gpu(k, names, device, dtype, flops, nbytes, threads):
     notes = []
-    strided = k["kind"] in ("layout", "pooling")
-    memory = nbytes / (_bandwidth(device) * (STRIDED_EFFICIENCY if strided else 1))
+    strided = STRIDED_EFFICIENCY if k["kind"] in ("layout", "pooling") else 1
+    memory = nbytes / (_bandwidth(device) * strided)
+    if "memory_bytes" in k:  # split by the cache model (sim/memory.py)
+        scale = DTYPE_BYTES[dtype] / 4
+        memory = k["memory_bytes"] * scale / (_bandwidth(device) * strided)
+        level = last_level_cache(device)
+        if level.bandwidth_gbs:  # else assumed not to limit
+            memory = max(memory, k["cached_bytes"] * scale / (level.bandwidth_gbs * 1e9 * strided))
+        if k["cached_bytes"]:
+            notes.append(f"{k['cached_bytes'] * scale / 1e6:.3f} MB through {level.name}")
     if k["kind"] == "contraction":
         # fp32 matmuls run on CUDA cores unless the program asks for tf32.
         peak = device.peak(dtype)

@@ -9,6 +9,7 @@ from ..compiled import Compiled, compile_mlir
 from .device import Device
 from .registry import devices
 from .emitted import predict_emitted
+from .memory import cache_traffic, last_level_cache
 from .model import DTYPE_BYTES, predict
 
 
@@ -192,6 +193,14 @@ def _simulate_vendor(compiled, device, dtype, threads) -> SimResult:
         dtype = device.run_dtype(dtype)
     footprint = footprint_bytes(cost["ops"], compiled.input_shapes) * DTYPE_BYTES[dtype] / 4
     on_chip = device.whole_graph and footprint <= sum(o.size_mb for o in device.onchip) * 2**20
+    llc = last_level_cache(device) if device.kind == "gpu" else None
+    if llc:  # which bytes the kernels exchange through the cache (sim/memory.py)
+        capacity = llc.size_mb * 2**20 * 4 / DTYPE_BYTES[dtype]  # in the analysis' f32 bytes
+        for k, split in zip(cost["kernels"], cache_traffic(cost["ops"], cost["kernels"],
+                                                           capacity)):
+            k["cached_bytes"], k["memory_bytes"] = split["cached"], split["memory"]
+        notes.append(f"tensors exchanged through the {llc.size_mb:g} MB {llc.name} where "
+                     f"their reuse distance fits it")
     kernels = [predict(k, cost["ops"], device, dtype, threads, on_chip)
                for k in cost["kernels"]]
     if device.whole_graph:
