@@ -13,22 +13,33 @@ ReLU (fused into its convolution either way).
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 import flashcompile as fc
 
 
+_layers = itertools.count(1)
+
+
+def _splat(shape):
+    """A weight of one value, a different one per layer: equal splats would
+    be one constant after CSE, and the simulator would see shared weights
+    (fewer bytes to cache or stream than the real model has)."""
+    return np.full(shape, 0.01 * (1 + 1e-4 * next(_layers)), np.float32)
+
+
 def _conv(x, c_in, c_out, kernel=1, stride=1, groups=1, relu=True):
-    w = np.full((c_out, c_in // groups, kernel, kernel), 0.01, np.float32)
-    b = np.full((c_out,), 0.01, np.float32)
+    w = _splat((c_out, c_in // groups, kernel, kernel))
+    b = _splat((c_out,))
     y = fc.conv2d(x, w, b, stride=stride, padding=kernel // 2, groups=groups)
     return fc.relu(y) if relu else y
 
 
 def _classifier(x, channels):
     x = fc.flatten(fc.avg_pool2d(x, x.shape[2]), 1)
-    w = np.full((channels, 1000), 0.01, np.float32)
-    return fc.matmul(x, w) + np.full((1000,), 0.01, np.float32)
+    return fc.matmul(x, _splat((channels, 1000))) + _splat((1000,))
 
 
 # (output channels, stride) of v1's 13 depthwise-separable blocks

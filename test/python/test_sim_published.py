@@ -47,10 +47,14 @@ def test_edge_tpu_published_latencies():
     docs/simulator.md."""
     rows = sim_validation.edge_tpu_rows()
     print("\n" + sim_validation.edge_tpu_table())
-    assert len(rows) == 2
+    assert len(rows) == 3
     for r in rows:
         assert any("one invocation" in n for n in r["notes"])
         assert 1 / 1.6 <= r["predicted_ms"] / r["measured_ms"] <= 1.6
+    # ResNet-50's 24 MiB of INT8 weights do not fit the 8 MB: what does not
+    # is fetched over USB every call, activations stay on chip.
+    resnet = [r for r in rows if r["model"] == "resnet50_299"][0]
+    assert any("MiB of parameters fetched from memory every call" in n for n in resnet["notes"])
 
 
 def test_whole_models_against_mlperf():

@@ -217,7 +217,12 @@ def _systolic(k, names, device, dtype, flops, nbytes, threads, on_chip=False):
         # limit (the arrays are fed from it at their rate).
         level_gbs = max((o.bandwidth_gbs or 0 for o in device.onchip), default=0)
         memory = nbytes / (level_gbs * 1e9 * strided) if level_gbs else 0.0
-        notes.append("activations and weights on chip")
+        streamed = k.get("streamed_bytes", 0.0) * DTYPE_BYTES[dtype] / 4
+        if streamed:  # parameters that did not fit: fetched every call
+            memory = max(memory, streamed / _bandwidth(device))
+            notes.append(f"activations on chip; {streamed / 1e6:.3f} MB of weights from memory")
+        else:
+            notes.append("activations and weights on chip")
     else:
         memory = nbytes / (_bandwidth(device) * strided)
     if k["kind"] == "contraction":

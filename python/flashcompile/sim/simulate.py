@@ -192,7 +192,23 @@ def _simulate_vendor(compiled, device, dtype, threads) -> SimResult:
         notes.append(f"{device.name} has no {dtype}: predicted as {device.run_dtype(dtype)}")
         dtype = device.run_dtype(dtype)
     footprint = footprint_bytes(cost["ops"], compiled.input_shapes) * DTYPE_BYTES[dtype] / 4
-    on_chip = device.whole_graph and footprint <= sum(o.size_mb for o in device.onchip) * 2**20
+    onchip_bytes = sum(o.size_mb for o in device.onchip) * 2**20
+    on_chip = device.whole_graph and footprint <= onchip_bytes
+    weights = sum(_constant_operand_bytes(k, cost["ops"]) for k in cost["kernels"]) * \
+        DTYPE_BYTES[dtype] / 4
+    streams_parameters = device.whole_graph and not on_chip and \
+        footprint - weights <= onchip_bytes
+    if streams_parameters:
+        # As the Edge TPU compiler does: parameters cached on chip in
+        # program order until it is full, the rest fetched from memory on
+        # every call; activations stay on chip when they fit (assumed a
+        # budget of their own: the vendor calls the SRAM a parameter cache).
+        left = onchip_bytes * 4 / DTYPE_BYTES[dtype]  # in the analysis' f32 bytes
+        for k in cost["kernels"]:
+            weights = _constant_operand_bytes(k, cost["ops"])
+            k["streamed_bytes"] = max(0.0, weights - left)
+            left = max(0.0, left - weights)
+        on_chip = True
     llc = last_level_cache(device) if device.kind == "gpu" else None
     if llc:  # which bytes the kernels exchange through the cache (sim/memory.py)
         capacity = llc.size_mb * 2**20 * 4 / DTYPE_BYTES[dtype]  # in the analysis' f32 bytes
@@ -209,10 +225,13 @@ def _simulate_vendor(compiled, device, dtype, threads) -> SimResult:
         for k in kernels:
             k.overhead_s = 0.0
             k.finish(device.peak(dtype))
-        notes.append("one invocation for the whole program; "
-                     + ("weights and activations fit on chip" if on_chip else
-                        f"needs {footprint / 2**20:.1f} MiB, more than the on-chip memory: "
-                        "streamed from memory"))
+        streamed = sum(k.get("streamed_bytes", 0) for k in cost["kernels"]) * \
+            DTYPE_BYTES[dtype] / 4
+        needs = f"needs {footprint / 2**20:.1f} MiB, more than the on-chip memory: "
+        notes.append("one invocation for the whole program; " + (
+            f"{needs}{streamed / 2**20:.1f} MiB of parameters fetched from memory every call"
+            if streams_parameters else "weights and activations fit on chip" if on_chip else
+            f"{needs}activations too: streamed from memory"))
     # The program's inputs and outputs cross the host link once (reported
     # apart: a model that stays on the device does not pay it per call).
     boundary = sum(4 * _count(s) for s in compiled.input_shapes + compiled.output_shapes) \
@@ -226,6 +245,13 @@ def _simulate_vendor(compiled, device, dtype, threads) -> SimResult:
                      f"{device.memory_gb:g} GB: does not fit")
     return SimResult(device, dtype, name, kernels, cost["ops"], call, transfer,
                      device.whole_graph, notes, footprint)
+
+
+def _constant_operand_bytes(kernel: dict, ops: list) -> float:
+    """float32 bytes of the constants (weights) a kernel reads."""
+    seen = {i for j in kernel["ops"] for i in ops[j]["operands"]
+            if i >= 0 and ops[i]["kind"] == "constant"}
+    return float(sum(ops[i]["bytes_out"] for i in seen))
 
 
 def footprint_bytes(ops: list, input_shapes) -> float:
