@@ -345,9 +345,9 @@ def sim_host_summary() -> str:
     return sim_validation.host_summary()
 
 
-def sim_independent_table() -> str:
+def sim_kernel_check_table() -> str:
     import sim_validation
-    return sim_validation.independent_table()
+    return sim_validation.kernel_check_table()
 
 
 def sim_stacks_table() -> str:
