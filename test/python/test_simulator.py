@@ -528,8 +528,9 @@ def test_a_products_intermediate_stays_in_l2_when_it_fits(rows, cached_on):
             assert second.memory_s < second.bytes / (fc.devices[device].memory_gbs * 1e9 * 0.9)
         else:
             assert not through
+            d = fc.devices[device]
             assert second.memory_s == pytest.approx(
-                second.bytes / (fc.devices[device].memory_gbs * 1e9 * 0.9))
+                second.bytes / (d.memory_gbs * 1e9 * 0.9) + d.memory_latency_ns * 1e-9)
 
 
 def test_cache_traffic_counts_every_byte_once_in_one_place():
@@ -541,3 +542,12 @@ def test_cache_traffic_counts_every_byte_once_in_one_place():
             assert s["cached"] + s["memory"] == k["bytes_in"] + k["bytes_out"]
         assert sum(s["cached"] for s in split) == (0 if capacity == 0 else
                                                    (2 * 300 * 200 * 4 if capacity > 1 << 20 else 0))
+
+
+def test_small_kernels_pay_a_memory_round_trip_where_it_was_measured():
+    small = fc.compile_mlir(chain_ir(1024))          # 12 KB: bandwidth says ~6 ns
+    a100 = fc.simulate(small, "nvidia-a100-80gb").kernels[0]
+    assert fc.devices["nvidia-a100-80gb"].memory_latency_ns == pytest.approx(572 / 1.41, rel=1e-2)
+    assert a100.memory_s == pytest.approx(406e-9 + a100.bytes / (2039e9 * 0.9), rel=1e-2)
+    v100 = fc.simulate(small, "nvidia-v100").kernels[0]  # no measured latency: bandwidth only
+    assert v100.memory_s < 50e-9

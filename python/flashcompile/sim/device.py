@@ -38,6 +38,7 @@ class Device:
     memory_gbs: float                 # main-memory bandwidth
     memory_gb: float                  # capacity
     memory_kind: str = ""
+    memory_latency_ns: float = 0.0    # a dependent load's round trip to main memory (measured)
     clock_mhz: float | None = None
     launch_overhead_us: float = 0.0
     tdp_w: float | None = None
@@ -100,6 +101,7 @@ def load(path: str) -> Device:
             compute_units=int(d["compute_units"]), peak_tflops=dict(d["peak_tflops"]),
             memory_gbs=float(mem["bandwidth_gbs"]), memory_gb=float(mem["capacity_gb"]),
             memory_kind=mem.get("kind", ""), clock_mhz=d.get("clock_mhz"),
+            memory_latency_ns=float(mem.get("latency_ns", 0)),
             launch_overhead_us=float(d.get("launch_overhead_us", 0)), tdp_w=d.get("tdp_w"),
             onchip=[OnChip(o["name"], float(o["size_mb"]), o.get("bandwidth_gbs"))
                     for o in d.get("onchip", [])],

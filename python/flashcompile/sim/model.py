@@ -159,6 +159,10 @@ def _gpu(k, names, device, dtype, flops, nbytes, threads):
             memory = max(memory, k["cached_bytes"] * scale / (level.bandwidth_gbs * 1e9 * strided))
         if k["cached_bytes"]:
             notes.append(f"{k['cached_bytes'] * scale / 1e6:.3f} MB through {level.name}")
+    if nbytes and device.memory_latency_ns:
+        # The first bytes arrive a round trip after the loads issue: what a
+        # small kernel's memory time is made of (measured, pointer chase).
+        memory += device.memory_latency_ns * 1e-9
     if k["kind"] == "contraction":
         # fp32 matmuls run on CUDA cores unless the program asks for tf32.
         peak = device.peak(dtype)
