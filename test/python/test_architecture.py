@@ -159,8 +159,8 @@ def test_modules_import_downwards_only():
 
 
 def test_the_simulator_is_layered_one_way():
-    """device <- calibrate <- registry <- model <- simulate <- placement."""
-    order = ["device", "calibrate", "registry", "model", "simulate", "placement"]
+    """device <- calibrate <- registry <- memory <- model <- simulate <- placement."""
+    order = ["device", "calibrate", "registry", "memory", "model", "simulate", "placement"]
     graph = import_graph()
     for i, low in enumerate(order):
         for high in order[i + 1:]:
