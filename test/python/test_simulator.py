@@ -425,6 +425,10 @@ def test_gpu_stack_runs_attention_as_one_kernel_and_the_host_does_not():
     assert len(host_grouping.kernels) > 3
     assert sum(k.bytes for k in host_grouping.kernels) > 4 * fused.bytes
     assert "fused attention" in gpu.table() and "fused attention" not in host_grouping.table()
+    # The same groupings, inspectable without pricing.
+    assert len(fc.cost_analysis(program, "nvidia-a100-80gb")["kernels"]) == 1
+    assert len(fc.cost_analysis(program, "nvidia-v100")["kernels"]) == len(host_grouping.kernels)
+    assert len(fc.cost_analysis(program)["kernels"]) > len(host_grouping.kernels)  # no epilogue
     assert gpu.time_s < host_grouping.time_s * 700 / 125  # faster than V100 by more than peaks
 
 

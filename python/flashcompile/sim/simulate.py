@@ -127,10 +127,22 @@ def as_compiled(program, what: str = "simulate"):
                     f"or a .mlir path, got {type(program).__name__}")
 
 
-def cost_analysis(program) -> dict:
-    """The shared cost analysis (ops and fused kernels) of a program."""
+def cost_analysis(program, device=None) -> dict:
+    """The shared cost analysis (ops and fused kernels) of a program, its
+    kernels grouped as the host compiler runs them or, given a `device`
+    (a Device or a name from fc.devices), as that device's stack does
+    (sim/stacks.toml)."""
     compiled = as_compiled(program)
-    return _native.graph_cost(compiled.ir("graph"), compiled.entry)
+    if device is None:
+        return _native.graph_cost(compiled.ir("graph"), compiled.entry)
+    device = devices[device] if not isinstance(device, Device) else device
+    return _graph_cost_as_run_by(compiled, device)
+
+
+def _graph_cost_as_run_by(compiled, device: Device) -> dict:
+    return _native.graph_cost(compiled.ir("graph"), compiled.entry,
+                              elementwise_epilogues=bool(device.stack.get("elementwise_epilogues")),
+                              fused_attention=bool(device.stack.get("fused_attention")))
 
 
 def simulate(program, device="host", dtype: str = "fp32", threads: int | None = None,
@@ -184,9 +196,7 @@ def _simulate_vendor(compiled, device, dtype, threads) -> SimResult:
     name = compiled.entry
     # The graph as the device's production stack groups it (stacks.toml),
     # by the compiler's own cost analysis.
-    cost = _native.graph_cost(compiled.ir("graph"), compiled.entry,
-                              elementwise_epilogues=bool(device.stack.get("elementwise_epilogues")),
-                              fused_attention=bool(device.stack.get("fused_attention")))
+    cost = _graph_cost_as_run_by(compiled, device)
     notes = [f"stack: {device.stack_summary()}"]
     if device.run_dtype(dtype) != dtype:
         notes.append(f"{device.name} has no {dtype}: predicted as {device.run_dtype(dtype)}")
