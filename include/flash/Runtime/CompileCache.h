@@ -10,7 +10,7 @@
 // guarded like one (docs/reliability.md): the folder is created owner-only
 // (0700) and entries 0600; a folder others can write, or one another user
 // owns, is not used at all; an entry another user owns, or others can
-// write, is never loaded; each entry starts with a SHA-256 of its object,
+// write, is never loaded; each entry starts with a BLAKE3 digest of its object,
 // checked before loading (a mismatch is a refused entry: recompiled and
 // replaced). The folder is bounded: after each store the least recently
 // used entries (by modification time, touched on every hit) are removed
