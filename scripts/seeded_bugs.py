@@ -33,7 +33,7 @@ class Bug:
     file: str          # relative to the repository
     old: str           # must occur exactly once
     new: str
-    tests: list        # pytest node ids or files (-k expressions after "::-k ")
+    tests: list        # pytest arguments: files, node ids, "-k", expression
     why: str
 
     @property
@@ -87,6 +87,17 @@ BUGS = [
         "      if (op.getCountIncludePad())\n        return kernel[dim];",
         "      if (op.getCountIncludePad())\n        return kernel[0];",
         ["test/python/test_op_set.py"], "avg pooling divides by KH for both dimensions"),
+    Bug("attention-without-exponent", "lib/Analysis/OpCost.cpp",
+        "if (!scores || !one || !exponent)", "if (!scores || !one)",
+        ["test/python/test_simulator.py", "-k", "attention"],
+        "any product fed by another through elementwise ops priced as fused attention"),
+    Bug("cache-distance-without-own-bytes", "python/flashcompile/sim/memory.py",
+        "                    seen = seen or other == t\n                    if seen:\n"
+        "                        distance += nbytes",
+        "                    if seen:\n                        distance += nbytes\n"
+        "                    seen = seen or other == t",
+        ["test/python/test_simulator.py", "-k", "l2"],
+        "a tensor's reuse distance leaves out its own bytes: one larger than L2 still hits"),
 ]
 
 
