@@ -37,6 +37,8 @@ fi
 ninja -C "$build" -j2 "${targets[@]/#/flash-fuzz-}"
 
 mkdir -p "$build/crashes"
+# The code under test is this commit's (a long run may end after later commits).
+started_at="$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)"
 # MLIR's registries live to exit: no leak checks. A long run may add, e.g.,
 # malloc_context_size=1 (shorter allocation stacks in reports, ~15% faster).
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1${FUZZ_ASAN_OPTIONS:+:$FUZZ_ASAN_OPTIONS}"
@@ -60,9 +62,10 @@ for t in "${targets[@]}"; do
 done
 
 if [ -n "${FUZZ_OUT:-}" ]; then  # each run's executions, time and corpus, per target
-  python3 - "$root" "$build" "$FUZZ_OUT" "${targets[@]}" <<'PY'
+  python3 - "$root" "$build" "$FUZZ_OUT" "$started_at" "${targets[@]}" <<'PY'
 import json, os, re, sys
-root, build, out, targets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+root, build, out, started_at, targets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], \
+    sys.argv[5:]
 sys.path.insert(0, os.path.join(root, "benchmarks"))
 from harness import provenance
 data = json.load(open(out)) if os.path.exists(out) else {"targets": {}}
@@ -81,7 +84,7 @@ for t in targets:
     runs.append({"executions": int(done.group(1)), "seconds": int(done.group(2)),
                  "peak_rss_mb": int(rss.group(1)) if rss else None, "crashes": 0,
                  "corpus": len(os.listdir(os.path.join(build, "corpus", t))),
-                 "commit": run_of["commit"], "date": run_of["date"]})
+                 "commit": started_at, "date": run_of["date"]})
     data["targets"][t] = {"runs": runs}
 data["provenance"] = run_of
 json.dump(data, open(out, "w"), indent=1)
