@@ -204,10 +204,8 @@ def _simulate_vendor(compiled, device, dtype, threads) -> SimResult:
     footprint = footprint_bytes(cost["ops"], compiled.input_shapes) * DTYPE_BYTES[dtype] / 4
     onchip_bytes = sum(o.size_mb for o in device.onchip) * 2**20
     on_chip = device.whole_graph and footprint <= onchip_bytes
-    weights = sum(_constant_operand_bytes(k, cost["ops"]) for k in cost["kernels"]) * \
-        DTYPE_BYTES[dtype] / 4
     streams_parameters = device.whole_graph and not on_chip and \
-        footprint - weights <= onchip_bytes
+        footprint - _weight_bytes(cost["ops"]) * DTYPE_BYTES[dtype] / 4 <= onchip_bytes
     if streams_parameters:
         # As the Edge TPU compiler does: parameters cached on chip in
         # program order until it is full, the rest fetched from memory on
@@ -215,9 +213,9 @@ def _simulate_vendor(compiled, device, dtype, threads) -> SimResult:
         # budget of their own: the vendor calls the SRAM a parameter cache).
         left = onchip_bytes * 4 / DTYPE_BYTES[dtype]  # in the analysis' f32 bytes
         for k in cost["kernels"]:
-            weights = _constant_operand_bytes(k, cost["ops"])
-            k["streamed_bytes"] = max(0.0, weights - left)
-            left = max(0.0, left - weights)
+            kernel_weights = _constant_operand_bytes(k, cost["ops"])
+            k["streamed_bytes"] = max(0.0, kernel_weights - left)
+            left = max(0.0, left - kernel_weights)
         on_chip = True
     llc = last_level_cache(device) if device.kind == "gpu" else None
     if llc:  # which bytes the kernels exchange through the cache (sim/memory.py)
@@ -255,6 +253,11 @@ def _simulate_vendor(compiled, device, dtype, threads) -> SimResult:
                      f"{device.memory_gb:g} GB: does not fit")
     return SimResult(device, dtype, name, kernels, cost["ops"], call, transfer,
                      device.whole_graph, notes, footprint)
+
+
+def _weight_bytes(ops: list) -> float:
+    """float32 bytes of all the program's constants, each counted once."""
+    return float(sum(op["bytes_out"] for op in ops if op["kind"] == "constant"))
 
 
 def _constant_operand_bytes(kernel: dict, ops: list) -> float:
