@@ -212,6 +212,14 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
                         ? input
                         : gather(rewriter, loc, input, patchesType,
                                  gatherMap(ctx, shape, dn, dk, dy, dx));
+    // The window, for flash-matmul-to-ukernel to gather the patches while
+    // it packs them instead (implicit GEMM) and drop this copy.
+    if (!pointwise)
+      patches.getDefiningOp()->setAttr(
+          mlir::flash::kIm2colAttr,
+          rewriter.getDenseI64ArrayAttr(
+              {shape.kh, shape.kw, shape.strides[0], shape.strides[1],
+               shape.dilations[0], shape.dilations[1]}));
 
     // out[n, o, p] += filter[o, k] * patches[n, k, p], p = y*OW + x.
     Value patches3 = tensor::CollapseShapeOp::create(

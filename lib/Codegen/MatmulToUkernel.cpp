@@ -22,6 +22,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/SetVector.h"
 
+#include <cmath>
 #include <limits>
 
 namespace mlir::flash {
@@ -282,6 +283,105 @@ std::optional<CInit> initOf(linalg::LinalgOp product, Value c) {
   return std::nullopt;
 }
 
+constexpr StringLiteral kIm2colUkernel = "flash_conv_im2col_f32";
+
+/// flash_conv_im2col_f32(A, image, C, accumulate, config x 6, panels,
+/// rowBias, colBias, residual, out, terms, lo, hi, kh, kw, sh, sw, dh, dw,
+/// ow) (Entry.cpp): the epilogue entry's arguments with B's patch matrix
+/// replaced by the image it is gathered from, then the window.
+func::FuncOp getOrDeclareIm2colUkernel(ModuleOp module) {
+  if (auto func = module.lookupSymbol<func::FuncOp>(kIm2colUkernel))
+    return func;
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  MLIRContext *ctx = module.getContext();
+  MemRefType matrix = dynamicStridedType(ctx, 2);
+  int64_t dyn = ShapedType::kDynamic;
+  auto vector = MemRefType::get({dyn}, Float32Type::get(ctx),
+                                StridedLayoutAttr::get(ctx, dyn, {dyn}));
+  SmallVector<Type> params = {matrix, dynamicStridedType(ctx, 3), matrix,
+                              b.getI1Type()};
+  params.append(7, b.getI64Type());
+  params.append({vector, vector, matrix, matrix, b.getI64Type(),
+                 b.getF32Type(), b.getF32Type()});
+  params.append(7, b.getI64Type());
+  auto func = func::FuncOp::create(b, module.getLoc(), kIm2colUkernel,
+                                   b.getFunctionType(params, {}));
+  func.setPrivate();
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return func;
+}
+
+/// The im2col gather (marked by flash-conv-to-im2col) whose patches `b`
+/// views through a collapse of their shape, when the product `product` is
+/// the only reader, the gather's input is a static [N, C, H, W] f32 memref
+/// with unit inner stride, and nothing between the gather and the product
+/// writes that input (the ukernel reads it when the product runs, not when
+/// the gather did).
+linalg::GenericOp im2colGatherOf(Value b, Operation *product) {
+  auto collapse = b.getDefiningOp<memref::CollapseShapeOp>();
+  if (!collapse || !collapse->hasOneUse())
+    return nullptr;
+  Value patches = collapse.getSrc();
+  if (!patches.getDefiningOp<memref::AllocOp>())
+    return nullptr;
+  linalg::GenericOp gather;
+  for (Operation *user : patches.getUsers()) {
+    if (user == collapse.getOperation() || isa<memref::DeallocOp>(user))
+      continue;
+    auto generic = dyn_cast<linalg::GenericOp>(user);
+    if (gather || !generic || !generic->hasAttr(kIm2colAttr) ||
+        generic.getNumDpsInputs() != 1 || generic.getDpsInits()[0] != patches)
+      return nullptr;
+    gather = generic;
+  }
+  if (!gather || gather->getBlock() != product->getBlock() ||
+      !gather->isBeforeInBlock(product))
+    return nullptr;
+  Value input = gather.getDpsInputs()[0];
+  auto type = dyn_cast<MemRefType>(input.getType());
+  if (!type || type.getRank() != 4 || !type.getElementType().isF32() ||
+      !type.hasStaticShape())
+    return nullptr;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)) || strides[3] != 1)
+    return nullptr;
+  Value root = rootOf(input);
+  for (Operation *op = gather->getNextNode(); op != product;
+       op = op->getNextNode()) {
+    if (isa<memref::AllocOp, memref::AllocaOp, memref::CollapseShapeOp,
+            memref::ExpandShapeOp, memref::SubViewOp, memref::CastOp,
+            memref::GetGlobalOp, arith::ConstantOp>(op))
+      continue;
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (!linalgOp || !linalgOp.hasPureBufferSemantics())
+      return nullptr;
+    for (Value init : linalgOp.getDpsInits())
+      if (rootOf(init) == root)
+        return nullptr;
+  }
+  return gather;
+}
+
+/// Image `iv` of a [N, C, H, W] memref, as [C, H, W], cast to the callee's
+/// type.
+Value imageOf(OpBuilder &b, Location loc, Value images, Value iv) {
+  auto type = cast<MemRefType>(images.getType());
+  SmallVector<OpFoldResult> offsets = {iv, b.getIndexAttr(0),
+                                       b.getIndexAttr(0), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+  for (int64_t d = 1; d < 4; ++d)
+    sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  auto reduced = memref::SubViewOp::inferRankReducedResultType(
+      {type.getDimSize(1), type.getDimSize(2), type.getDimSize(3)}, type,
+      offsets, sizes, strides);
+  Value view = memref::SubViewOp::create(b, loc, cast<MemRefType>(reduced),
+                                         images, offsets, sizes, strides);
+  return memref::CastOp::create(b, loc, dynamicStridedType(b.getContext(), 3),
+                                view);
+}
+
 /// mc, kc, nc, threads, register tile, B packing (the runtime's
 /// SgemmConfig), then how the batch loop runs: 1 elements spread over the
 /// cores (an scf.parallel, each call on one thread), 2 one element after
@@ -399,17 +499,24 @@ struct MatmulToUkernel
                    ? constantPanelsOf(b, loc, module, operand, isA, packed)
                    : Value();
       };
+      // A convolution's patches: gathered by the ukernel as it packs them.
+      linalg::GenericOp gather =
+          implicitGemm && form.batch && form.batchedB && !form.batchedA
+              ? im2colGatherOf(bMat, op)
+              : nullptr;
       Value panelsA = form.batchedA ? Value() : panelsOf(a, true);
-      Value panelsB = form.batchedB ? Value() : panelsOf(bMat, false);
+      Value panelsB =
+          form.batchedB || gather ? Value() : panelsOf(bMat, false);
       int64_t which = (panelsA ? 1 : 0) | (panelsB ? 2 : 0);
-      func::FuncOp target = epi    ? getOrDeclareEpilogueUkernel(module)
+      func::FuncOp target = gather  ? getOrDeclareIm2colUkernel(module)
+                            : epi    ? getOrDeclareEpilogueUkernel(module)
                             : which ? getOrDeclareUkernel(module, true)
                                     : callee;
       // The epilogue's operands: biases (a one-element stand-in when
       // absent), and the residual and output in C's shape.
       Value rowBias, colBias, residualC, outC;
       int64_t terms = 0;
-      if (epi) {
+      if (epi || gather) {
         int64_t dyn = ShapedType::kDynamic;
         auto vectorType =
             MemRefType::get({dyn}, b.getF32Type(),
@@ -422,32 +529,47 @@ struct MatmulToUkernel
           return memref::CastOp::create(b, loc, vectorType, v ? v : none)
               .getResult();
         };
-        terms = (epi->rowBias ? 1 : 0) | (epi->colBias ? 2 : 0) |
-                (epi->residual ? 4 : 0);
-        rowBias = vectorOf(epi->rowBias);
-        colBias = vectorOf(epi->colBias);
-        if (epi->residual)
-          residualC = inShapeOfC(b, loc, epi->residual, *epi);
-        outC = inShapeOfC(b, loc, epi->out, *epi);
+        if (epi) {
+          terms = (epi->rowBias ? 1 : 0) | (epi->colBias ? 2 : 0) |
+                  (epi->residual ? 4 : 0);
+          if (epi->residual)
+            residualC = inShapeOfC(b, loc, epi->residual, *epi);
+          outC = inShapeOfC(b, loc, epi->out, *epi);
+        }
+        rowBias = vectorOf(epi ? epi->rowBias : Value());
+        colBias = vectorOf(epi ? epi->colBias : Value());
       }
       auto call = [&](OpBuilder &b, Value am, Value bm, Value cm,
                       bool inParallel, Value iv) {
+        if (gather) // the image the patches are gathered from
+          bm = imageOf(b, loc, gather.getDpsInputs()[0], iv);
         SmallVector<Value> all = args(b, am, bm, cm, inParallel);
-        if (which || epi)
+        if (which || epi || gather)
           all.push_back(
               arith::ConstantIntOp::create(b, loc, b.getI64Type(), which));
-        if (epi) {
+        if (epi || gather) {
           bool batched = static_cast<bool>(form.batch);
           all.append({rowBias, colBias,
                       residualC ? matrixFor(b, loc, residualC, iv, batched)
                                 : cm,
-                      matrixFor(b, loc, outC, iv, batched),
+                      outC ? matrixFor(b, loc, outC, iv, batched) : cm,
                       arith::ConstantIntOp::create(b, loc, b.getI64Type(),
                                                    terms),
                       arith::ConstantFloatOp::create(
-                          b, loc, b.getF32Type(), APFloat(epi->lo)),
+                          b, loc, b.getF32Type(),
+                          APFloat(epi ? epi->lo : -INFINITY)),
                       arith::ConstantFloatOp::create(
-                          b, loc, b.getF32Type(), APFloat(epi->hi))});
+                          b, loc, b.getF32Type(),
+                          APFloat(epi ? epi->hi : INFINITY))});
+        }
+        if (gather) {
+          auto window = gather->getAttrOfType<DenseI64ArrayAttr>(kIm2colAttr)
+                            .asArrayRef();
+          auto patches = cast<MemRefType>(gather.getDpsInits()[0].getType());
+          for (int64_t v : window)
+            all.push_back(arith::ConstantIntOp::create(b, loc, b.getI64Type(), v));
+          all.push_back(arith::ConstantIntOp::create(
+              b, loc, b.getI64Type(), patches.getDimSize(3))); // ow
         }
         func::CallOp::create(b, loc, target, all);
       };
@@ -487,7 +609,9 @@ struct MatmulToUkernel
           iv = loop.getInductionVar();
         }
         Value am = sharedA ? sharedA : matrixFor(b, loc, a, iv, true);
-        Value bm = sharedB ? sharedB : matrixFor(b, loc, bMat, iv, true);
+        Value bm = gather    ? Value() // the ukernel reads the image
+                   : sharedB ? sharedB
+                             : matrixFor(b, loc, bMat, iv, true);
         Value cm = matrixFor(b, loc, intoOut ? outC : c, iv, true);
         call(b, am, bm, cm, inParallel, iv);
       };
@@ -523,8 +647,22 @@ struct MatmulToUkernel
       op->erase();
       if (epi)
         epi->generic->erase();
+      if (gather)
+        eraseGather(gather);
     }
     dropUnusedWeights(module, packed);
+  }
+
+  /// The gather the ukernel now does itself, its patch buffer (with its
+  /// collapse, now unused, and its dealloc).
+  static void eraseGather(linalg::GenericOp gather) {
+    Value patches = gather.getDpsInits()[0];
+    gather->erase();
+    for (Operation *user : llvm::make_early_inc_range(patches.getUsers()))
+      if (user->use_empty())
+        user->erase();
+    if (patches.use_empty())
+      patches.getDefiningOp()->erase();
   }
 
   /// A weight now read only in panels need not be stored twice: the

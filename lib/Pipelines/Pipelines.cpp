@@ -83,6 +83,7 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
     ukernel.allowParallel = options.parallelMinIterations > 0;
     ukernel.constantPanels = options.constantPanels;
     ukernel.epilogue = options.fuseEpilogue;
+    ukernel.implicitGemm = options.implicitGemm;
     pm.addPass(createMatmulToUkernel(ukernel));
     pm.addPass(createDepthwiseToUkernel({options.fuseEpilogue}));
   }

@@ -662,13 +662,18 @@ NB_MODULE(_flashcompile, m) {
         for (auto [rows, cols] : flash::runtime::sgemmTiles())
           tiles.append(nb::make_tuple(rows, cols));
         facts["tiles"] = tiles;
+        nb::list kernels;
+        for (auto &[name, isa] : flash::runtime::sgemmTileKernels())
+          kernels.append(nb::make_tuple(name, isa));
+        facts["tile_kernels"] = kernels;
         facts["mc"] = flash::runtime::kSgemmMC;
         facts["kc"] = flash::runtime::kSgemmKC;
         facts["nc"] = flash::runtime::kSgemmNC;
         facts["parallel_flops"] = flash::runtime::kSgemmParallelFlops;
         return facts;
       },
-      "The sgemm ukernel's register tiles, default blocking and threading "
+      "The sgemm ukernel's register tiles on this CPU (each with its "
+      "microkernel's name and instruction set), default blocking and threading "
       "threshold (what the tuner and the simulator model).");
 
   m.def(

@@ -206,7 +206,7 @@ def test_constant_b_in_compiled_panels(rng, options, m, k, n):
 
 
 @pytest.mark.parametrize("options", ["", "sgemm=0,0,0,2", "sgemm=12,40,40,2", "sgemm=0,0,0,0,1",
-                                     "constant-panels=false"])
+                                     "constant-panels=false", "implicit-gemm=false"])
 @pytest.mark.parametrize("n,c,h,o", [(2, 5, 9, 13), (1, 8, 4, 130), (16, 3, 8, 7)])
 def test_constant_filter_in_compiled_panels(rng, options, n, c, h, o):
     """A convolution's constant filter (the product's A) is packed into
@@ -219,7 +219,9 @@ def test_constant_filter_in_compiled_panels(rng, options, n, c, h, o):
     b = rng.standard_normal((o,), dtype=np.float32)
     conv = fc.jit(lambda t: fc.conv2d(t, w, b, padding=1))
     compiled = fc.compile_mlir(conv.lower(x).source, options=options)
-    panels = "flash_matmul_panels_f32" in compiled.ir("loops")
+    # The filter's panels are a global of their own (read by the im2col
+    # call, or by the panels call with implicit-gemm=false).
+    panels = "_a_panels" in compiled.ir("loops")
     assert panels == (options not in ("sgemm=0,0,0,0,1", "constant-panels=false"))
     xd, wd = x.astype(np.float64), w.astype(np.float64)
     pad = np.pad(xd, ((0, 0), (0, 0), (1, 1), (1, 1)))
@@ -229,3 +231,54 @@ def test_constant_filter_in_compiled_panels(rng, options, n, c, h, o):
             ref += np.einsum("nchw,oc->nohw", pad[:, :, i:i + h, j:j + h], wd[:, :, i, j])
     ref += b[None, :, None, None]
     assert_close(compiled(x), ref, reduction=c * 9)
+
+
+def conv_reference(x, w, b, stride, pad, dilation):
+    """NumPy float64 convolution (NCHW, FCHW), tap by tap."""
+    xd, wd = x.astype(np.float64), w.astype(np.float64)
+    n, c, h, wid = x.shape
+    o, _, kh, kw = w.shape
+    xp = np.pad(xd, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
+    oh = (h + 2 * pad[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (wid + 2 * pad[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    ref = np.zeros((n, o, oh, ow)) + b[None, :, None, None]
+    for i in range(kh):
+        for j in range(kw):
+            y0, x0 = i * dilation[0], j * dilation[1]
+            patch = xp[:, :, y0:y0 + stride[0] * (oh - 1) + 1:stride[0],
+                       x0:x0 + stride[1] * (ow - 1) + 1:stride[1]]
+            ref += np.einsum("nchw,oc->nohw", patch, wd[:, :, i, j])
+    return ref
+
+
+@pytest.mark.parametrize("n,c,h,w,o,k,stride,pad,dilation", [
+    (1, 8, 10, 10, 16, (3, 3), (1, 1), (1, 1), (1, 1)),     # one panel, tile-aligned O
+    (2, 3, 17, 13, 7, (3, 3), (2, 2), (1, 1), (1, 1)),      # stride 2, odd sizes, a batch
+    (1, 5, 9, 11, 33, (5, 3), (1, 1), (2, 1), (1, 1)),      # non-square window and padding
+    (1, 4, 12, 12, 8, (3, 3), (2, 2), (0, 0), (2, 2)),      # dilated, unpadded
+    (1, 6, 8, 8, 6, (1, 3), (3, 3), (1, 1), (1, 1)),        # stride 3 (the portable packer)
+    (1, 3, 30, 31, 20, (7, 7), (2, 2), (3, 3), (1, 1)),     # a stem
+    (1, 64, 20, 20, 70, (3, 3), (1, 1), (1, 1), (1, 1)),    # several A blocks over O, K slices
+    (2, 32, 7, 7, 150, (3, 3), (1, 1), (1, 1), (1, 1)),     # 7-wide rows: many runs per panel
+    (1, 17, 70, 70, 19, (3, 3), (2, 2), (1, 1), (1, 1)),    # several NC blocks, column stripes
+])
+def test_implicit_gemm_conv(rng, threads, n, c, h, w, o, k, stride, pad, dilation):
+    """A convolution's product gathers its patches from the (padded) input
+    while packing them (flash_conv_im2col_f32, no im2col buffer): right
+    against NumPy on strides 1-3, dilation, uneven windows and padding,
+    rows that do not fill a panel, O not a multiple of the tile, on one and
+    two threads, with a bias + ReLU epilogue and with a residual add."""
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    wt = (rng.standard_normal((o, c) + k) / np.sqrt(c * k[0] * k[1])).astype(np.float32)
+    b = rng.standard_normal((o,), dtype=np.float32)
+    ref = conv_reference(x, wt, b, stride, pad, dilation)
+    res = rng.standard_normal(ref.shape, dtype=np.float32)
+
+    def conv(t):
+        return fc.conv2d(t, wt, b, stride=stride, padding=pad, dilation=dilation)
+
+    for fn, args, expect in ((lambda t: fc.relu(conv(t)), (x,), np.maximum(ref, 0)),
+                             (lambda t, r: conv(t) + r, (x, res), ref + res)):
+        compiled = fc.compile_mlir(fc.jit(fn).lower(*args).source)
+        assert "flash_conv_im2col_f32" in compiled.ir("loops")
+        assert_close(compiled(*args), expect, reduction=c * k[0] * k[1])

@@ -12,6 +12,11 @@
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::flash {
+/// On the im2col gather flash-conv-to-im2col makes: array<i64: kh, kw, sh,
+/// sw, dh, dw>, the window, which flash-matmul-to-ukernel reads to gather
+/// the patches while packing them (implicit GEMM) and drop the gather.
+inline constexpr llvm::StringLiteral kIm2colAttr = "flash.im2col";
+
 #define GEN_PASS_DECL
 #define GEN_PASS_REGISTRATION
 #include "flash/Codegen/Passes.h.inc"

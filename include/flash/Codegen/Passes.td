@@ -60,6 +60,13 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     `@flash_matmul_epilogue_f32`, which applies it to each tile of C while
     the tile is in L1 and writes the generic's output, and the generic goes.
     Not when the output aliases A or B, nor when C is still read afterwards.
+
+    With `implicit-gemm`, a convolution's product whose B is the patch
+    matrix of an im2col gather (the `linalg.generic` flash-conv-to-im2col
+    marks with `flash.im2col`, its window) read by nothing else calls
+    `@flash_conv_im2col_f32` instead, with the gather's (padded) input image
+    and the window: the ukernel gathers each B block from the input as it
+    packs it (Im2colSource in Ukernels.h), and the gather and its buffer go.
   }];
   let options = [
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"0",
@@ -74,6 +81,9 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
            "Pack a constant B into the ukernel's panels when compiling">,
     Option<"epilogue", "epilogue", "bool", /*default=*/"true",
            "Fuse a following bias / residual / clamp generic into the call">,
+    Option<"implicitGemm", "implicit-gemm", "bool", /*default=*/"true",
+           "Gather a convolution's patches while packing them (no im2col "
+           "copy)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

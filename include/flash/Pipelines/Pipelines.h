@@ -42,6 +42,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "add and ReLU/clamp in the sgemm ukernel, tile by tile, "
                      "instead of a separate pass over the result"),
       llvm::cl::init(true)};
+  Option<bool> implicitGemm{
+      *this, "implicit-gemm",
+      llvm::cl::desc("Gather an im2col convolution's patches from its input "
+                     "while the sgemm ukernel packs them, instead of "
+                     "writing the patch matrix first"),
+      llvm::cl::init(true)};
   Option<bool> fuseElementwise{
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse chains of elementwise ops (and broadcasts) into "

@@ -100,6 +100,28 @@ inline SgemmSplit sgemmSplit(int64_t m, int64_t n, int64_t k,
   split.tasks = static_cast<int>((along + split.stripe - 1) / split.stripe);
   return split;
 }
+/// A convolution's patch matrix read straight from its input image while
+/// sgemm packs B's panels (implicit GEMM: im2col fused into packing, no
+/// patch matrix in memory): B[k][p] = input[c][y*sh + i*dh][x*sw + j*dw]
+/// for k = (c*kh + i)*kw + j and column p = y*ow + x, over an input already
+/// padded (every read is in bounds). Why: the gathered patch matrix is
+/// KH*KW times the input, written once and read again to be packed, while
+/// the input itself stays in L2; this packs from there.
+struct Im2colSource {
+  const float *input = nullptr;
+  int64_t planeStride = 0, rowStride = 0; ///< channels, rows (inner: 1)
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t ow = 1;   ///< output width: column p is pixel (p / ow, p % ow)
+  int64_t col0 = 0; ///< B's first column (a thread's stripe starts later)
+};
+/// Packs B[k0:k0+kc, j0:j0+nc] of `src` (columns relative to src.col0) as
+/// packB does: ceil(nc/nr) panels of kc x nr, zero-padded (Im2colPack.cpp).
+void packIm2colPanels(const Im2colSource &src, int64_t k0, int64_t kc,
+                      int64_t j0, int64_t nc, int64_t nr, float *out);
+/// Packed B blocks of an implicit GEMM hold at most this many columns:
+/// kc x 512 floats (at most 512 KiB) stay in L2 between packing and use.
+inline constexpr int64_t kIm2colNC = 512;
+
 /// The tunable parameters of one sgemm call; 0 leaves a choice to sgemm's
 /// built-in defaults. fc.tune searches them; compiled code passes them per
 /// matmul (the `flash.sgemm` attribute, or the `sgemm` pipeline option).
@@ -143,11 +165,19 @@ inline bool sgemmPacksB(int64_t rows, int64_t ldb, int64_t mc,
   return choice == 1;
 }
 
-/// The register tiles (rows, columns) the microkernel comes in: 0 is the
-/// hand-scheduled 6x16 default; the others are generated from one template,
-/// the last (12x32: 48 accumulators for 16 vector registers) kept on purpose
-/// as a tile that spills, which fc.analyze must report.
+/// The register tiles (rows, columns) the microkernel comes in on this CPU:
+/// 0 is the default, the hand-scheduled AVX-512 6x32 where the CPU has
+/// AVX-512 (FLASH_NO_AVX512=1 turns it off), else the AVX2 6x16; the others
+/// are generated from one template, the 12x32 (48 accumulators for 16
+/// vector registers) kept on purpose as a tile that spills, which
+/// fc.analyze must report; the AVX2 6x16 follows where it is not the
+/// default. Every default tile has kSgemmPanelRows rows and a multiple of
+/// kSgemmPanelColumns columns, so compiled panels serve whichever it is.
 std::vector<std::pair<int, int>> sgemmTiles();
+/// Per tile of sgemmTiles(): its microkernel's function name (as it reads
+/// disassembled, up to the parameters) and the instruction set whose FMA
+/// peak bounds it ("avx512", "avx2", "generic").
+std::vector<std::pair<std::string, std::string>> sgemmTileKernels();
 
 /// An elementwise epilogue applied to each tile of C as soon as its last K
 /// slice is stored (the tile is still in L1), in place of a separate pass
@@ -210,12 +240,15 @@ struct SgemmEpilogue {
 /// C[M x N] = A[M x K] * B[K x N] (or C += A * B with `accumulate`),
 /// row-major with leading dimensions lda/ldb/ldc (elements). Packs A and B
 /// into cache-sized panels and runs a register-tiled FMA microkernel
-/// (AVX2/FMA when the CPU has it, portable C++ otherwise), parallel over the
-/// configured number of threads; then `epilogue`, if given, tile by tile.
+/// (AVX-512 or AVX2/FMA when the CPU has them, portable C++ otherwise),
+/// parallel over the configured number of threads; then `epilogue`, if
+/// given, tile by tile. With `im2col`, B is that convolution's patch
+/// matrix, gathered as it is packed (`b` and `ldb` unused).
 void sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
            const float *b, int64_t ldb, float *c, int64_t ldc, bool accumulate,
            const SgemmConfig &config = {},
-           const SgemmEpilogue *epilogue = nullptr);
+           const SgemmEpilogue *epilogue = nullptr,
+           const Im2colSource *im2col = nullptr);
 
 /// A depthwise convolution (NCHW, one input channel per group, each giving
 /// `multiplier` output channels) with its padding, bias and epilogue:

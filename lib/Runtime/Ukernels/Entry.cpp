@@ -20,6 +20,11 @@ void matmul(StridedMemRefType<float, 2> *a, StridedMemRefType<float, 2> *b,
             StridedMemRefType<float, 2> *c, bool accumulate, int64_t mc,
             int64_t kc, int64_t nc, int64_t threads, int64_t tile,
             int64_t packB, int64_t panels, const SgemmEpilogue *epilogue);
+SgemmEpilogue epilogueOf(StridedMemRefType<float, 1> *rowBias,
+                         StridedMemRefType<float, 1> *colBias,
+                         StridedMemRefType<float, 2> *residual,
+                         StridedMemRefType<float, 2> *out, int64_t terms,
+                         float lo, float hi);
 } // namespace
 
 extern "C" {
@@ -50,6 +55,53 @@ void _mlir_ciface_flash_matmul_epilogue_f32(
     StridedMemRefType<float, 1> *rowBias, StridedMemRefType<float, 1> *colBias,
     StridedMemRefType<float, 2> *residual, StridedMemRefType<float, 2> *out,
     int64_t terms, float lo, float hi) {
+  SgemmEpilogue epilogue = epilogueOf(rowBias, colBias, residual, out, terms,
+                                      lo, hi);
+  matmul(a, b, c, accumulate, mc, kc, nc, threads, tile, packB, panels,
+         &epilogue);
+}
+
+/// A convolution's product with its patch matrix gathered from `image`
+/// while B is packed (Im2colSource): `image` is one image's padded input
+/// [C, Hp, Wp] (inner stride 1), the product C = A * patches has OH*OW
+/// columns, `ow` the output width; kh..dw the window. A is in panels when
+/// `panels` is 1. The epilogue as above; `terms` 0 with `out` C and no
+/// bounds is none.
+void _mlir_ciface_flash_conv_im2col_f32(
+    StridedMemRefType<float, 2> *a, StridedMemRefType<float, 3> *image,
+    StridedMemRefType<float, 2> *c, bool accumulate, int64_t mc, int64_t kc,
+    int64_t nc, int64_t threads, int64_t tile, int64_t packB, int64_t panels,
+    StridedMemRefType<float, 1> *rowBias, StridedMemRefType<float, 1> *colBias,
+    StridedMemRefType<float, 2> *residual, StridedMemRefType<float, 2> *out,
+    int64_t terms, float lo, float hi, int64_t kh, int64_t kw, int64_t sh,
+    int64_t sw, int64_t dh, int64_t dw, int64_t ow) {
+  SgemmEpilogue epilogue = epilogueOf(rowBias, colBias, residual, out, terms,
+                                      lo, hi);
+  bool none = terms == 0 && epilogue.out == c->data + c->offset &&
+              epilogue.ldo == c->strides[0] && lo == -__builtin_inff() &&
+              hi == __builtin_inff();
+  Im2colSource src;
+  src.input = image->data + image->offset;
+  src.planeStride = image->strides[0], src.rowStride = image->strides[1];
+  src.kh = kh, src.kw = kw, src.sh = sh, src.sw = sw, src.dh = dh, src.dw = dw;
+  src.ow = ow;
+  bool aPanels = panels & 1;
+  int64_t m = c->sizes[0], n = c->sizes[1];
+  int64_t k = image->sizes[0] * kh * kw;
+  SgemmConfig config{mc, kc, nc, threads, tile, packB};
+  config.aPanels = aPanels;
+  sgemm(m, n, k, a->data + a->offset, aPanels ? kSgemmPanelRows : a->strides[0],
+        nullptr, 0, c->data + c->offset, c->strides[0], accumulate, config,
+        none ? nullptr : &epilogue, &src);
+}
+}
+
+namespace {
+SgemmEpilogue epilogueOf(StridedMemRefType<float, 1> *rowBias,
+                         StridedMemRefType<float, 1> *colBias,
+                         StridedMemRefType<float, 2> *residual,
+                         StridedMemRefType<float, 2> *out, int64_t terms,
+                         float lo, float hi) {
   SgemmEpilogue epilogue;
   if (terms & 1)
     epilogue.rowBias = rowBias->data + rowBias->offset;
@@ -62,12 +114,9 @@ void _mlir_ciface_flash_matmul_epilogue_f32(
   epilogue.out = out->data + out->offset;
   epilogue.ldo = out->strides[0];
   epilogue.lo = lo, epilogue.hi = hi;
-  matmul(a, b, c, accumulate, mc, kc, nc, threads, tile, packB, panels,
-         &epilogue);
-}
+  return epilogue;
 }
 
-namespace {
 void matmul(StridedMemRefType<float, 2> *a, StridedMemRefType<float, 2> *b,
             StridedMemRefType<float, 2> *c, bool accumulate, int64_t mc,
             int64_t kc, int64_t nc, int64_t threads, int64_t tile,
@@ -186,6 +235,8 @@ std::vector<std::pair<std::string, void *>> flash::runtime::ukernelSymbols() {
            reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_panels_f32)},
           {"_mlir_ciface_flash_matmul_epilogue_f32",
            reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_epilogue_f32)},
+          {"_mlir_ciface_flash_conv_im2col_f32",
+           reinterpret_cast<void *>(&_mlir_ciface_flash_conv_im2col_f32)},
           {"_mlir_ciface_flash_depthwise_conv2d_f32",
            reinterpret_cast<void *>(&_mlir_ciface_flash_depthwise_conv2d_f32)},
           {"flash_batch_in_parallel",

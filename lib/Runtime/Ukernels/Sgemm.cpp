@@ -14,12 +14,17 @@
 //===----------------------------------------------------------------------===//
 #include "flash/Runtime/Ukernels.h"
 
+// GCC 12's avx512fintrin.h reads an intentionally undefined register in
+// its helpers (_mm512_undefined_ps) and warns about it in every caller.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 
 using namespace flash::runtime;
 
@@ -85,7 +90,8 @@ void storeTile(const float *acc, int64_t nr, float *c, int64_t ldc,
 
 /// C[0:rows, 0:cols] (+)= Ap^T * Bp over kc; portable version.
 void microkernelGeneric(int64_t kc, const float *ap, const float *bp,
-                        int64_t bStride, float *c, int64_t ldc, int64_t rows,
+                        int64_t bStride, int64_t /*bHalf*/, float *c,
+                        int64_t ldc, int64_t rows,
                         int64_t cols, bool accumulate,
                         const SgemmEpilogue *epilogue) {
   float acc[MR * NR] = {};
@@ -104,7 +110,7 @@ void microkernelGeneric(int64_t kc, const float *ap, const float *bp,
 /// straight from the registers; an edge tile goes through a buffer.
 __attribute__((target("avx2,fma"))) void
 microkernelAvx2(int64_t kc, const float *ap, const float *bp, int64_t bStride,
-                float *c, int64_t ldc, int64_t rows, int64_t cols,
+                int64_t /*bHalf*/, float *c, int64_t ldc, int64_t rows, int64_t cols,
                 bool accumulate, const SgemmEpilogue *epilogue) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -189,9 +195,112 @@ microkernelAvx2(int64_t kc, const float *ap, const float *bp, int64_t bStride,
 }
 
 /// The last K slice of a tile gets the epilogue (at the tile), if any.
+/// `bHalf` is where a 32-wide tile's second 16 columns start, from `bp`:
+/// 16 in a 32-wide packed panel or in place, one compiled panel (16 x K)
+/// further in compiled panels; tiles of at most 16 columns ignore it.
 using Microkernel = void (*)(int64_t, const float *, const float *, int64_t,
-                             float *, int64_t, int64_t, int64_t, bool,
+                             int64_t, float *, int64_t, int64_t, int64_t, bool,
                              const SgemmEpilogue *);
+
+/// The 6x32 tile in 12 AVX-512 accumulators (of 32 registers): per k step
+/// 2 loads of B, 6 broadcasts of A and 12 FMAs of 16 lanes, twice the work
+/// per instruction of the AVX2 tile. Where the core has two 512-bit FMA
+/// units (Intel server cores) that is twice the FLOP rate; where a 512-bit
+/// FMA runs as two halves (AMD Zen 4) it is the AVX2 rate with half the
+/// instructions. A has the AVX2 tile's 6 rows, so compiled A panels serve
+/// both; compiled B panels (16 wide) are read as two, `bHalf` apart.
+__attribute__((target("avx512f"))) void
+microkernelAvx512(int64_t kc, const float *ap, const float *bp,
+                  int64_t bStride, int64_t bHalf, float *c, int64_t ldc,
+                  int64_t rows, int64_t cols, bool accumulate,
+                  const SgemmEpilogue *epilogue) {
+  constexpr int64_t W = 32;
+  __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+  __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+  __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+  __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+  __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+  __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+  const float *bq = bp + bHalf;
+  // clang-format off
+#define FLASH_ROW(r)                                                           \
+  a = _mm512_set1_ps(ap[r]);                                                   \
+  c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0);                                   \
+  c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1);
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bq), a;
+    FLASH_ROW(0) FLASH_ROW(1) FLASH_ROW(2) FLASH_ROW(3) FLASH_ROW(4) FLASH_ROW(5)
+    ap += MR;
+    bp += bStride;
+    bq += bStride;
+  }
+#undef FLASH_ROW
+  alignas(64) float buffer[MR * W];
+  bool full = rows == MR && cols == W;
+  bool addC = full && accumulate;
+  float *out = full ? c : buffer;
+  int64_t ld = full ? ldc : W;
+  if (full && epilogue) {
+    // As the AVX2 tile's epilogue: bias and residual adds, then the clamp
+    // with the bound first (a NaN accumulator stays NaN).
+    const SgemmEpilogue &e = *epilogue;
+    __m512 col0 = _mm512_setzero_ps(), col1 = _mm512_setzero_ps();
+    if (e.colBias)
+      col0 = _mm512_loadu_ps(e.colBias), col1 = _mm512_loadu_ps(e.colBias + 16);
+    __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
+    bool clamp = e.lo > -__builtin_inff() || e.hi < __builtin_inff();
+#define FLASH_EPILOGUE(r)                                                      \
+  {                                                                            \
+    float *row = c + r * ldc;                                                  \
+    if (accumulate) {                                                          \
+      c##r##0 = _mm512_add_ps(_mm512_loadu_ps(row), c##r##0);                  \
+      c##r##1 = _mm512_add_ps(_mm512_loadu_ps(row + 16), c##r##1);             \
+    }                                                                          \
+    if (e.rowBias) {                                                           \
+      __m512 bias = _mm512_set1_ps(e.rowBias[r]);                              \
+      c##r##0 = _mm512_add_ps(c##r##0, bias);                                  \
+      c##r##1 = _mm512_add_ps(c##r##1, bias);                                  \
+    }                                                                          \
+    if (e.colBias) {                                                           \
+      c##r##0 = _mm512_add_ps(c##r##0, col0);                                  \
+      c##r##1 = _mm512_add_ps(c##r##1, col1);                                  \
+    }                                                                          \
+    if (e.residual) {                                                          \
+      const float *res = e.residual + r * e.ldr;                               \
+      c##r##0 = _mm512_add_ps(c##r##0, _mm512_loadu_ps(res));                  \
+      c##r##1 = _mm512_add_ps(c##r##1, _mm512_loadu_ps(res + 16));             \
+    }                                                                          \
+    if (clamp) {                                                               \
+      c##r##0 = _mm512_min_ps(hi, _mm512_max_ps(lo, c##r##0));                 \
+      c##r##1 = _mm512_min_ps(hi, _mm512_max_ps(lo, c##r##1));                 \
+    }                                                                          \
+    _mm512_storeu_ps(e.out + r * e.ldo, c##r##0);                              \
+    _mm512_storeu_ps(e.out + r * e.ldo + 16, c##r##1);                         \
+  }
+    FLASH_EPILOGUE(0) FLASH_EPILOGUE(1) FLASH_EPILOGUE(2)
+    FLASH_EPILOGUE(3) FLASH_EPILOGUE(4) FLASH_EPILOGUE(5)
+#undef FLASH_EPILOGUE
+    return;
+  }
+#define FLASH_STORE(r)                                                         \
+  {                                                                            \
+    float *row = out + r * ld;                                                 \
+    if (addC) {                                                                \
+      c##r##0 = _mm512_add_ps(_mm512_loadu_ps(row), c##r##0);                  \
+      c##r##1 = _mm512_add_ps(_mm512_loadu_ps(row + 16), c##r##1);             \
+    }                                                                          \
+    _mm512_storeu_ps(row, c##r##0);                                            \
+    _mm512_storeu_ps(row + 16, c##r##1);                                       \
+  }
+  FLASH_STORE(0) FLASH_STORE(1) FLASH_STORE(2) FLASH_STORE(3) FLASH_STORE(4) FLASH_STORE(5)
+#undef FLASH_STORE
+  // clang-format on
+  if (!full)
+    storeTile(buffer, W, c, ldc, rows, cols, accumulate);
+  if (epilogue) // an edge tile: from C, element by element
+    epilogue->apply(c, ldc, rows, cols);
+}
 
 using Vec8 = float __attribute__((vector_size(32)));
 
@@ -201,7 +310,7 @@ using Vec8 = float __attribute__((vector_size(32)));
 template <int R, int V>
 __attribute__((target("avx2,fma"))) void
 microkernelTile(int64_t kc, const float *ap, const float *bp, int64_t bStride,
-                float *c, int64_t ldc, int64_t rows, int64_t cols,
+                int64_t /*bHalf*/, float *c, int64_t ldc, int64_t rows, int64_t cols,
                 bool accumulate, const SgemmEpilogue *epilogue) {
   Vec8 acc[R][V] = {};
   for (int64_t p = 0; p < kc; ++p) {
@@ -228,22 +337,42 @@ microkernelTile(int64_t kc, const float *ap, const float *bp, int64_t bStride,
 struct Tile {
   int64_t mr, nr;
   Microkernel kernel;
+  const char *name; ///< the function, as fc.analyze finds it disassembled
+  const char *isa;  ///< whose FMA peak it runs at (flash-peak's keys)
 };
+
+/// The tiles of this CPU, index 0 the default: the AVX-512 6x32 where the
+/// CPU has AVX-512, else the hand-scheduled AVX2 6x16 (else the portable
+/// one); then the template tiles, and the AVX2 6x16 once more where it is
+/// not the default, so the tuner can still choose it.
+const std::vector<Tile> &cpuTiles() {
+  static const std::vector<Tile> tiles = [] {
+    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                  !std::getenv("FLASH_NO_AVX512");
+    std::vector<Tile> t;
+    if (!avx2)
+      return std::vector<Tile>{
+          {MR, NR, microkernelGeneric, "microkernelGeneric(", "generic"}};
+    if (avx512)
+      t.push_back({MR, 32, microkernelAvx512, "microkernelAvx512(", "avx512"});
+    else
+      t.push_back({MR, NR, microkernelAvx2, "microkernelAvx2(", "avx2"});
+    t.push_back({4, 24, microkernelTile<4, 3>, "microkernelTile<4, 3>(", "avx2"});
+    t.push_back({8, 8, microkernelTile<8, 1>, "microkernelTile<8, 1>(", "avx2"});
+    t.push_back({4, 16, microkernelTile<4, 2>, "microkernelTile<4, 2>(", "avx2"});
+    t.push_back({12, 32, microkernelTile<12, 4>, "microkernelTile<12, 4>(", "avx2"});
+    if (avx512)
+      t.push_back({MR, NR, microkernelAvx2, "microkernelAvx2(", "avx2"});
+    return t;
+  }();
+  return tiles;
+}
 
 /// Index 0 is the default; the order is sgemmTiles()'s.
 const Tile &selectTile(int64_t index) {
-  static const bool avx2 =
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  static const Tile tiles[] = {
-      {MR, NR, avx2 ? microkernelAvx2 : microkernelGeneric},
-      {4, 24, microkernelTile<4, 3>},
-      {8, 8, microkernelTile<8, 1>},
-      {4, 16, microkernelTile<4, 2>},
-      {12, 32, microkernelTile<12, 4>},
-  };
-  constexpr int64_t count = sizeof(tiles) / sizeof(tiles[0]);
-  // Without AVX2 only the portable default exists.
-  if (!avx2 || index < 0 || index >= count)
+  const std::vector<Tile> &tiles = cpuTiles();
+  if (index < 0 || index >= static_cast<int64_t>(tiles.size()))
     return tiles[0];
   return tiles[index];
 }
@@ -253,6 +382,8 @@ const Tile &selectTile(int64_t index) {
 struct Blocking {
   int64_t mr, nr, mc, kc, nc;
   Microkernel kernel;
+  Microkernel narrowKernel; ///< for a 32-wide tile's last 16 columns or fewer
+  bool ncDefault; ///< nc is the default, not a tuned choice
   int64_t packB; ///< SgemmConfig::packB
   bool bPanels;  ///< SgemmConfig::bPanels
   bool aPanels;  ///< SgemmConfig::aPanels
@@ -263,9 +394,12 @@ Blocking blockingFor(const SgemmConfig &config) {
   auto roundUp = [](int64_t v, int64_t to) { return (v + to - 1) / to * to; };
   Blocking b;
   b.mr = tile.mr, b.nr = tile.nr, b.kernel = tile.kernel;
+  // The AVX-512 tile's edge: AVX2 6x16, on the same 6-row A panels.
+  b.narrowKernel = tile.kernel == microkernelAvx512 ? microkernelAvx2 : nullptr;
   b.mc = roundUp(config.mc > 0 ? config.mc : MC, tile.mr);
   b.kc = config.kc > 0 ? config.kc : KC;
   b.nc = roundUp(config.nc > 0 ? config.nc : NC, tile.nr);
+  b.ncDefault = config.nc <= 0;
   b.packB = config.packB;
   b.bPanels = config.bPanels;
   b.aPanels = config.aPanels;
@@ -276,9 +410,13 @@ Blocking blockingFor(const SgemmConfig &config) {
 void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t ldb, float *c, int64_t ldc,
                  bool accumulate, const Blocking &blk,
-                 const SgemmEpilogue *epilogue) {
-  const int64_t mr = blk.mr, nr = blk.nr, MCb = blk.mc, KCb = blk.kc,
-                NCb = blk.nc;
+                 const SgemmEpilogue *epilogue,
+                 const Im2colSource *im2col = nullptr) {
+  const int64_t mr = blk.mr, nr = blk.nr, MCb = blk.mc, KCb = blk.kc;
+  // An implicit GEMM's packed block stays in L2 (kIm2colNC), unless tuned.
+  const int64_t NCb = im2col && blk.ncDefault
+                          ? std::min(blk.nc, (kIm2colNC + nr - 1) / nr * nr)
+                          : blk.nc;
   // Equal slices rather than full blocks plus a sliver: K = 784 runs as
   // 4 x 196, not 3 x 256 + 16 (a sliver costs a whole pass over C).
   int64_t kcStep = (k + (k + KCb - 1) / KCb - 1) / ((k + KCb - 1) / KCb);
@@ -301,9 +439,12 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
       // in place unless its rows alias in L1 (sgemmPacksB; BLIS always
       // packs B, for its reuse across A blocks).
       // (Compiled panels were packed when the program was compiled.)
-      bool bInPlace = !blk.bPanels && !sgemmPacksB(m, ldb, MCb, blk.packB);
+      bool bInPlace = !blk.bPanels && !im2col &&
+                      !sgemmPacksB(m, ldb, MCb, blk.packB);
       int64_t fullCols = nc / nr * nr;
-      if (!blk.bPanels && !bInPlace)
+      if (im2col) // gathered from the convolution's input as it is packed
+        packIm2colPanels(*im2col, pc, kc, jc, nc, nr, bPacked.get());
+      else if (!blk.bPanels && !bInPlace)
         packB(kc, nc, b + pc * ldb + jc, ldb, nr, bPacked.get());
       else if (bInPlace && fullCols < nc) // only the ragged edge, zero-padded
         packB(kc, nc - fullCols, b + pc * ldb + jc + fullCols, ldb, nr,
@@ -318,10 +459,14 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
             int64_t rows = std::min(mr, mc - ir);
             // The first K slice overwrites C unless asked to accumulate.
             bool direct = bInPlace && cols == nr;
-            // Compiled panels hold all K rows of their 16 columns.
-            const float *bp = blk.bPanels ? b + (jc + jr) * k + pc * nr
+            // Compiled panels hold all K rows of their 16 columns (a
+            // 32-wide tile reads two, one panel apart).
+            constexpr int64_t pw = kSgemmPanelColumns;
+            const float *bp = blk.bPanels ? b + (jc + jr) * k + pc * pw
                               : direct    ? b + pc * ldb + jc + jr
                                           : bPacked.get() + jr * kc;
+            int64_t bStride = blk.bPanels ? pw : direct ? ldb : nr;
+            int64_t bHalf = blk.bPanels ? pw * k : 16;
             // Compiled A panels hold all K columns of their 6 rows.
             const float *ap = blk.aPanels ? a + (ic + ir) * k + pc * mr
                                           : aPacked.get() + ir * kc;
@@ -331,9 +476,13 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
             bool last = epilogue && pc + kc == k;
             if (last)
               tileEpilogue = epilogue->at(ic + ir, jc + jr);
-            blk.kernel(kc, ap, bp, direct ? ldb : nr,
-                       c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
-                       accumulate || pc > 0, last ? &tileEpilogue : nullptr);
+            // A 32-wide tile's last columns, 16 or fewer: the 16-wide
+            // tile (a compiled B has no panel past them to read).
+            Microkernel kernel =
+                blk.narrowKernel && cols <= pw ? blk.narrowKernel : blk.kernel;
+            kernel(kc, ap, bp, bStride, bHalf, c + (ic + ir) * ldc + jc + jr,
+                   ldc, rows, cols, accumulate || pc > 0,
+                   last ? &tileEpilogue : nullptr);
           }
         }
       }
@@ -380,14 +529,26 @@ sgemmFewRows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 } // namespace
 
 std::vector<std::pair<int, int>> flash::runtime::sgemmTiles() {
-  return {{6, 16}, {4, 24}, {8, 8}, {4, 16}, {12, 32}};
+  std::vector<std::pair<int, int>> out;
+  for (const Tile &t : cpuTiles())
+    out.emplace_back(static_cast<int>(t.mr), static_cast<int>(t.nr));
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>>
+flash::runtime::sgemmTileKernels() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Tile &t : cpuTiles())
+    out.emplace_back(t.name, t.isa);
+  return out;
 }
 
 void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
                            int64_t lda, const float *b, int64_t ldb, float *c,
                            int64_t ldc, bool accumulate,
                            const SgemmConfig &config,
-                           const SgemmEpilogue *epilogue) {
+                           const SgemmEpilogue *epilogue,
+                           const Im2colSource *im2col) {
   if (m == 0 || n == 0)
     return;
   if (k == 0) {
@@ -398,12 +559,13 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
       epilogue->apply(c, ldc, m, n);
     return;
   }
-  // Compiled panels are 16 wide: the 6x16 tile, and no B-streaming path.
+  // Compiled panels are 16 wide and 6 deep: the default tile (6x16, or
+  // 6x32 reading two panels), and no B-streaming path.
   SgemmConfig effective = config;
   if (config.bPanels || config.aPanels)
     effective.tile = 0;
   const Blocking blk = blockingFor(effective);
-  bool fewRows = m < MR && !config.bPanels && !config.aPanels;
+  bool fewRows = m < MR && !config.bPanels && !config.aPanels && !im2col;
   // Each stripe's share of the epilogue starts at its own (i0, j0).
   auto serial = [&](int64_t rows, int64_t cols, const float *a0,
                     const float *b0, float *c0, int64_t i0, int64_t j0) {
@@ -411,11 +573,14 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
     if (epilogue)
       part = epilogue->at(i0, j0);
     const SgemmEpilogue *e = epilogue ? &part : nullptr;
+    Im2colSource stripe;
+    if (im2col)
+      stripe = *im2col, stripe.col0 += j0;
     if (fewRows)
       sgemmFewRows(rows, cols, k, a0, lda, b0, ldb, c0, ldc, accumulate, e);
     else
       sgemmSerial(rows, cols, k, a0, lda, b0, ldb, c0, ldc, accumulate, blk,
-                  e);
+                  e, im2col ? &stripe : nullptr);
   };
   // Split C into column (or, for narrow C, row) stripes, one per task, each
   // a full serial GEMM: no shared packing buffers, no synchronization.
@@ -426,7 +591,8 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
     parallelFor(split.tasks, [&](int t) {
       int64_t j0 = t * stripe, cols = std::min(stripe, n - j0);
       // In panels, column j0 (a multiple of 16) starts at panel j0 / 16.
-      serial(m, cols, a, blk.bPanels ? b + j0 * k : b + j0, c + j0, 0, j0);
+      serial(m, cols, a,
+             blk.bPanels ? b + j0 * k : im2col ? b : b + j0, c + j0, 0, j0);
     });
     return;
   }
