@@ -311,32 +311,60 @@ func::FuncOp getOrDeclareIm2colUkernel(ModuleOp module) {
   return func;
 }
 
+/// Whether `op` or an op nested in it has an operand viewing `root`.
+bool touches(Operation *op, Value root) {
+  bool found = false;
+  op->walk([&](Operation *inner) {
+    for (Value v : inner->getOperands())
+      if (isa<MemRefType>(v.getType()) && rootOf(v) == root)
+        found = true;
+  });
+  return found;
+}
+
+bool isView(Operation *op) {
+  return isa<memref::CollapseShapeOp, memref::ExpandShapeOp,
+             memref::SubViewOp, memref::CastOp>(op);
+}
+
 /// The im2col gather (marked by flash-conv-to-im2col) whose patches `b`
 /// views through a collapse of their shape, when the product `product` is
-/// the only reader, the gather's input is a static [N, C, H, W] f32 memref
-/// with unit inner stride, and nothing between the gather and the product
-/// writes that input (the ukernel reads it when the product runs, not when
-/// the gather did).
+/// their only reader (CSE may give several convolutions' patches one
+/// buffer: the gather is the last op before the product to touch it, and
+/// nothing after the product reads it before another gather writes it),
+/// the gather's input is a static [N, C, H, W] f32 memref with unit inner
+/// stride, and nothing between the gather and the product writes or frees
+/// that input (the ukernel reads it when the product runs, not when the
+/// gather did).
 linalg::GenericOp im2colGatherOf(Value b, Operation *product) {
   auto collapse = b.getDefiningOp<memref::CollapseShapeOp>();
-  if (!collapse || !collapse->hasOneUse())
+  if (!collapse)
     return nullptr;
   Value patches = collapse.getSrc();
   if (!patches.getDefiningOp<memref::AllocOp>())
     return nullptr;
   linalg::GenericOp gather;
-  for (Operation *user : patches.getUsers()) {
-    if (user == collapse.getOperation() || isa<memref::DeallocOp>(user))
+  for (Operation *op = product->getPrevNode(); op; op = op->getPrevNode()) {
+    if (isView(op) || !touches(op, patches))
       continue;
-    auto generic = dyn_cast<linalg::GenericOp>(user);
-    if (gather || !generic || !generic->hasAttr(kIm2colAttr) ||
-        generic.getNumDpsInputs() != 1 || generic.getDpsInits()[0] != patches)
-      return nullptr;
-    gather = generic;
+    gather = dyn_cast<linalg::GenericOp>(op);
+    break;
   }
-  if (!gather || gather->getBlock() != product->getBlock() ||
-      !gather->isBeforeInBlock(product))
+  if (!gather || !gather->hasAttr(kIm2colAttr) ||
+      gather.getNumDpsInputs() != 1 || gather.getDpsInits()[0] != patches)
     return nullptr;
+  auto rewrites = [&](Operation *op) {
+    auto next = dyn_cast<linalg::GenericOp>(op);
+    return next && next->hasAttr(kIm2colAttr) &&
+           next.getDpsInits()[0] == patches;
+  };
+  for (Operation *op = product->getNextNode(); op; op = op->getNextNode()) {
+    if (isView(op) || isa<memref::DeallocOp>(op) || !touches(op, patches))
+      continue;
+    if (rewrites(op))
+      break;
+    return nullptr;
+  }
   Value input = gather.getDpsInputs()[0];
   auto type = dyn_cast<MemRefType>(input.getType());
   if (!type || type.getRank() != 4 || !type.getElementType().isF32() ||
@@ -349,10 +377,14 @@ linalg::GenericOp im2colGatherOf(Value b, Operation *product) {
   Value root = rootOf(input);
   for (Operation *op = gather->getNextNode(); op != product;
        op = op->getNextNode()) {
-    if (isa<memref::AllocOp, memref::AllocaOp, memref::CollapseShapeOp,
-            memref::ExpandShapeOp, memref::SubViewOp, memref::CastOp,
-            memref::GetGlobalOp, arith::ConstantOp>(op))
+    if (isView(op) || isa<memref::AllocOp, memref::AllocaOp,
+                          memref::GetGlobalOp, arith::ConstantOp>(op))
       continue;
+    if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+      if (rootOf(dealloc.getMemref()) == root)
+        return nullptr;
+      continue;
+    }
     auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
     if (!linalgOp || !linalgOp.hasPureBufferSemantics())
       return nullptr;
@@ -653,16 +685,22 @@ struct MatmulToUkernel
     dropUnusedWeights(module, packed);
   }
 
-  /// The gather the ukernel now does itself, its patch buffer (with its
-  /// collapse, now unused, and its dealloc).
+  /// The gather the ukernel now does itself; its patch buffer too (views,
+  /// dealloc, allocation) once nothing else reads it.
   static void eraseGather(linalg::GenericOp gather) {
     Value patches = gather.getDpsInits()[0];
     gather->erase();
-    for (Operation *user : llvm::make_early_inc_range(patches.getUsers()))
-      if (user->use_empty())
-        user->erase();
-    if (patches.use_empty())
-      patches.getDefiningOp()->erase();
+    SmallVector<Operation *> views;
+    for (Operation *user : patches.getUsers()) {
+      if (isView(user) && !user->use_empty())
+        return; // another product still reads them
+      if (!isView(user) && !isa<memref::DeallocOp>(user))
+        return; // another gather writes them
+      views.push_back(user);
+    }
+    for (Operation *user : views)
+      user->erase();
+    patches.getDefiningOp()->erase();
   }
 
   /// A weight now read only in panels need not be stored twice: the

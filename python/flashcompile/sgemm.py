@@ -14,8 +14,13 @@ from dataclasses import dataclass
 from . import _flashcompile as _native
 
 _FACTS = _native.sgemm_facts()
-# Register tiles (rows, columns) in the order of sgemmTiles(); 0 is the default.
+# Register tiles (rows, columns) in the order of sgemmTiles() on this CPU; 0
+# is the default (AVX-512 6x32 where the CPU has AVX-512, else AVX2 6x16).
 TILES = [tuple(t) for t in _FACTS["tiles"]]
+# Per tile: its microkernel's function name in Sgemm.cpp (as disassembled,
+# up to the parameters) and the instruction set whose FMA peak bounds it.
+TILE_KERNELS = [name for name, _ in _FACTS["tile_kernels"]]
+TILE_ISA = [isa for _, isa in _FACTS["tile_kernels"]]
 DEFAULT_BLOCKING = {"mc": _FACTS["mc"], "kc": _FACTS["kc"], "nc": _FACTS["nc"]}
 # Products of fewer FLOPs run on one thread unless a config asks for more.
 PARALLEL_FLOPS = float(_FACTS["parallel_flops"])

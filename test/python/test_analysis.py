@@ -81,10 +81,12 @@ def test_spill_heavy_register_tile_is_reported_with_its_spills():
     assert spills and "ukernel_12x32" in spills[0][0], spilling.findings
     hot = [l for l in spilling.loops if l.function == "ukernel_12x32"][0]
     assert hot.mix["fma"] >= 48 and hot.mix["stack"] >= 48
-    # The default 6x16 tile keeps its 12 accumulators in registers.
+    # The default tile (6x16 AVX2, or 6x32 AVX-512) keeps its 12
+    # accumulators in registers.
     default = fc.analyze(fc.compile_mlir(src))
     assert not any(k == "spills" for k, _, _ in default.findings)
-    hot = [l for l in default.loops if l.function == "ukernel_6x16"][0]
+    mr, nr = fc.sgemm.TILES[0]
+    hot = [l for l in default.loops if l.function == f"ukernel_{mr}x{nr}"][0]
     assert hot.mix["fma"] >= 12 and not hot.mix.get("stack")
 
 
@@ -95,7 +97,9 @@ def test_call_arguments_on_the_stack_are_not_spills():
     x = np.ones((4, 16, 20, 20), f32)
     w = np.ones((24, 16, 3, 3), f32)
     report = fc.analyze(fc.compile_mlir(fc.jit(lambda t: fc.conv2d(t, w)).lower(x).source))
-    calling = [l for l in report.loops if any(c.startswith("_mlir_ciface_flash_matmul") for c in l.calls)]
+    calling = [l for l in report.loops
+               if any(c.startswith(("_mlir_ciface_flash_matmul", "_mlir_ciface_flash_conv"))
+                      for c in l.calls)]
     assert calling and any(l.mix.get("stack", 0) >= 2 for l in calling), report.loops
     assert not any(k == "spills" for k, _, _ in report.findings), report.findings
 
@@ -104,8 +108,9 @@ def test_tile_remainder_is_reported_only_when_the_tile_does_not_divide():
     ragged = fc.analyze(fc.compile(lambda a, b: fc.matmul(a, b),
                                    (np.ones((100, 300), f32), np.ones((300, 20), f32))))
     found = [(m, e) for k, m, e in ragged.findings if k == "tile-remainder"]
-    assert found and "6x16" in found[0][0] and "100x20" in found[0][0], ragged.findings
-    assert "remainder 4 rows, 4 columns" in found[0][1]
+    mr, nr = fc.sgemm.TILES[0]
+    assert found and f"{mr}x{nr}" in found[0][0] and "100x20" in found[0][0], ragged.findings
+    assert f"remainder {100 % mr} rows, {20 % nr} columns" in found[0][1]
     even = fc.analyze(fc.compile(lambda a, b: fc.matmul(a, b),
                                  (np.ones((96, 300), f32), np.ones((300, 64), f32))))
     assert not any(k == "tile-remainder" for k, _, _ in even.findings)

@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from .. import host as _host
+from .. import sgemm as _sgemm
 from ..sgemm import TILES as UKERNEL_TILES
 from ..sim import cost_analysis, plot_roofline, simulate
 from ..sim.calibrate import host_device
@@ -195,7 +196,7 @@ def ukernel_functions(tiles) -> dict:
     out = {}
     for t in sorted(tiles):
         mr, nr = UKERNEL_TILES[t]
-        want = "microkernelAvx2(" if t == 0 else f"microkernelTile<{mr}, {nr // 8}>("
+        want = _sgemm.TILE_KERNELS[t]
         for name, instrs in funcs.items():
             if want in name:
                 out[f"ukernel_{mr}x{nr}"] = instrs

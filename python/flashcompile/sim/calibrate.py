@@ -17,12 +17,20 @@ import time
 
 import numpy as np
 
-from .. import host
+from .. import host, sgemm
 from ..compiled import compile_mlir
 from ..progress import progress
 from .._flashcompile import get_num_threads, set_num_threads
 from .device import Device, OnChip
 
+
+
+def kernel_peak(peak: dict) -> float:
+    """One core's FMA peak (GFLOP/s) in the instruction set of the sgemm
+    ukernel's default tile (AVX-512 where the CPU has it): what the
+    ukernel's efficiency is measured against."""
+    isa = sgemm.TILE_ISA[0]
+    return float(peak.get(f"fma_gflops_{isa}_1thread") or peak["fma_gflops_avx2_1thread"])
 
 def _caches() -> list:
     """(name, size in MB) of the CPU caches, from sysfs."""
@@ -106,7 +114,7 @@ def measure() -> dict:
         if threads > 1:
             scaling.append([2 * n ** 3 / threads, round(min(t / t_all / threads, 1.0), 4)])
         if n == 768:
-            ukernel_eff = (2 * n ** 3 / t / 1e9) / peak["fma_gflops_avx2_1thread"]
+            ukernel_eff = (2 * n ** 3 / t / 1e9) / kernel_peak(peak)
     parallel_eff = scaling[-1][1] if scaling else 1.0
     return {"cpu": host.cpu_model(), "cores": peak["cores"], "peak": peak, "caches_mb": _caches(),
             "call_overhead_us": round(call_us, 3), "ukernel_efficiency": round(min(ukernel_eff, 1.0), 4),
@@ -190,10 +198,11 @@ def host_device(recalibrate: bool = False, data: dict | None = None) -> Device:
         # parallel_scaling, so the all-core FMA figure (which swings with the
         # VM's second core: 171-232 GFLOP/s in one day here) would count
         # that shortfall twice.
-        peak_tflops={"fp32": peak["fma_gflops_avx2_1thread"] * int(data["cores"]) / 1e3},
+        peak_tflops={"fp32": kernel_peak(peak) * int(data["cores"]) / 1e3},
         memory_gbs=float(dram), memory_gb=0.0, memory_kind="DRAM (measured triad)",
         launch_overhead_us=float(data["call_overhead_us"]),
-        onchip=[OnChip(n, s) for n, s in data["caches_mb"]], simd_bits=256, fma_units=2,
+        onchip=[OnChip(n, s) for n, s in data["caches_mb"]],
+        simd_bits=512 if sgemm.TILE_ISA[0] == "avx512" else 256, fma_units=2,
         max_efficiency=float(data["ukernel_efficiency"]), host_link="(itself)",
         sources={"peak": f"measured by flash-peak on {data['measured_at']}",
                  "efficiency": "measured: sgemm ukernel 768^3 on one core / FMA peak"},

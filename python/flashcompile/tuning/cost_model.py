@@ -4,11 +4,12 @@ seconds of one tunable op for one sgemm configuration on the host.
 It follows what Sgemm.cpp does, term by term, with the host's calibrated
 numbers (fc.devices.host(): FMA peak per core, cache sizes, bandwidth per
 working-set size, call overhead):
-  - the microkernel: per k step a tile of mr x nr needs mr*nr/8 FMAs on 2
-    FMA ports, nr/8 loads of B and mr broadcasts of A on 2 load ports, and
-    at least the FMA latency (4 cycles) per dependent accumulator chain;
-    more live vectors than the 16 AVX2 registers spill (a store and a
-    reload per extra vector per k step);
+  - the microkernel: per k step a tile of mr x nr needs mr*nr/L FMAs on 2
+    FMA ports (L lanes: 8 AVX2, 16 AVX-512), nr/L loads of B and mr
+    broadcasts of A on 2 load ports, and at least the FMA latency (4
+    cycles) per dependent accumulator chain; more live vectors than the
+    ISA's registers (16 AVX2, 32 AVX-512) spill (a store and a reload per
+    extra vector per k step), against that ISA's measured FMA peak;
   - edge waste: a partial tile costs a whole tile;
   - cache fit: the A and B panels of one kc slice in L1, the mc x kc block
     of A in L2, the kc x nc block of B in L3 (shared by the tasks);
@@ -26,7 +27,10 @@ from .. import sgemm
 from ..sim.registry import devices
 from .space import TILES, Problem, _round_up, packs_b, runs_batch_in_parallel
 
-FMA_PORTS, LOAD_PORTS, FMA_LATENCY, VECTOR_REGISTERS = 2, 2, 4, 16
+FMA_PORTS, LOAD_PORTS, FMA_LATENCY = 2, 2, 4
+# Lanes of f32 and vector registers per instruction set of a microkernel.
+LANES = {"avx512": 16, "avx2": 8, "generic": 8}
+VECTOR_REGISTERS = {"avx512": 32, "avx2": 16, "generic": 16}
 FORK_SECONDS = 4e-6          # waking the second core (libomp fork/join), measured ~3-6 us
 CALL_SECONDS = 15e-9         # per microkernel call: tile setup and the C store
 FIT = 0.75                   # a block "fits" a cache when it uses at most this share
@@ -37,7 +41,12 @@ PENALTY = {"l1": 0.80, "l2": 0.85, "l3": 0.90}
 # short of its port-bound rate (the templated tiles: GCC's scheduling and
 # the store through a buffer; the hand-scheduled 6x16 is the reference),
 # and the speedup of two tasks over one relative to 2x (the second vCPU).
-IMPLEMENTATION = {0: 1.0, 1: 0.78, 2: 0.61, 3: 0.68, 4: 0.59}
+# Keyed by microkernel (sgemm.TILE_KERNELS): the hand-scheduled tiles are the
+# reference.
+IMPLEMENTATION = {"microkernelAvx512(": 1.0, "microkernelAvx2(": 1.0,
+                  "microkernelGeneric(": 1.0, "microkernelTile<4, 3>(": 0.78,
+                  "microkernelTile<8, 1>(": 0.61, "microkernelTile<4, 2>(": 0.68,
+                  "microkernelTile<12, 4>(": 0.59}
 PARALLEL_EFFICIENCY = 0.8
 IN_PLACE_EFFICIENCY = 0.97   # microkernel reading B in place (strided rows) vs packed
 
@@ -52,6 +61,10 @@ class HostModel:
         peak = data.get("peak", {})
         self.cores = int(device.compute_units)
         self.core_flops = float(peak.get("fma_gflops_avx2_1thread", 50.0)) * 1e9
+        # Each instruction set's peak: a tile runs at its own ISA's.
+        self.isa_flops = {"avx2": self.core_flops, "generic": self.core_flops,
+                          "avx512": float(peak.get("fma_gflops_avx512_1thread") or
+                                          peak.get("fma_gflops_avx2_1thread", 50.0)) * 1e9}
         caches = {c.name: c.size_mb * 2**20 for c in device.onchip}
         self.l1 = caches.get("L1D", 32 * 1024)
         self.l2 = caches.get("L2", 1 << 20)
@@ -69,14 +82,14 @@ class HostModel:
         return self.bw_dram
 
 
-def kernel_efficiency(mr: int, nr: int) -> float:
-    """Fraction of the FMA peak the mr x nr microkernel sustains."""
-    vectors = nr // 8
+def kernel_efficiency(mr: int, nr: int, isa: str = "avx2") -> float:
+    """Fraction of its ISA's FMA peak the mr x nr microkernel sustains."""
+    vectors = max(1, nr // LANES[isa])
     accumulators = mr * vectors
     fma_cycles = accumulators / FMA_PORTS
     load_cycles = (vectors + mr) / LOAD_PORTS
     live = accumulators + vectors + 1
-    spill_cycles = 2 * max(0, live - VECTOR_REGISTERS) / LOAD_PORTS
+    spill_cycles = 2 * max(0, live - VECTOR_REGISTERS[isa]) / LOAD_PORTS
     cycles = max(fma_cycles, load_cycles + spill_cycles, FMA_LATENCY)
     return fma_cycles / cycles
 
@@ -87,7 +100,9 @@ def _serial(host: HostModel, m: int, n: int, k: int, config: dict, ldb: int) -> 
     nc = min(_round_up(config["nc"], nr), _round_up(n, nr))
     slices = max(1, math.ceil(k / config["kc"]))
     kc = math.ceil(k / slices)
-    efficiency = kernel_efficiency(mr, nr) * IMPLEMENTATION[config["tile"]]
+    isa = sgemm.TILE_ISA[config["tile"]]
+    efficiency = kernel_efficiency(mr, nr, isa) * \
+        IMPLEMENTATION.get(sgemm.TILE_KERNELS[config["tile"]], 0.6)
     if kc * (mr + nr) * 4 > FIT * host.l1:
         efficiency *= PENALTY["l1"]
     if mc * kc * 4 > FIT * host.l2:
@@ -95,7 +110,7 @@ def _serial(host: HostModel, m: int, n: int, k: int, config: dict, ldb: int) -> 
     if kc * nc * 4 > FIT * host.l3 / host.cores:
         efficiency *= PENALTY["l3"]
     padded = 2.0 * _round_up(m, mr) * _round_up(n, nr) * k
-    compute = padded / (host.core_flops * efficiency)
+    compute = padded / (host.isa_flops[isa] * efficiency)
     column_blocks = math.ceil(n / nc)
     pack_bytes = 8.0 * m * k * column_blocks          # A: read + write per column block
     if packs_b(m, ldb, mc, config.get("packB", 0)):
