@@ -34,6 +34,9 @@ using namespace mlir;
 using namespace mlir::flash;
 
 namespace {
+bool touches(Operation *op, Value root);
+bool isView(Operation *op);
+
 constexpr StringLiteral kMatmulUkernel = "flash_matmul_f32";
 /// The same with A, B or both in compiled panels (constant operands;
 /// Entry.cpp).
@@ -239,8 +242,10 @@ struct CInit {
 };
 
 std::optional<CInit> initOf(linalg::LinalgOp product, Value c) {
+  // Ops that do not touch C's buffer (an im2col gather, the allocation of
+  // its patches) may sit between.
   Operation *prev = product->getPrevNode();
-  while (prev && isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(prev))
+  while (prev && (isView(prev) || !touches(prev, rootOf(c))))
     prev = prev->getPrevNode();
   if (!prev)
     return std::nullopt;
