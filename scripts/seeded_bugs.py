@@ -98,6 +98,16 @@ BUGS = [
         "                    seen = seen or other == t",
         ["test/python/test_simulator.py", "-k", "l2"],
         "a tensor's reuse distance leaves out its own bytes: one larger than L2 still hits"),
+    Bug("implicit-gemm-reads-overwritten-input", "lib/Codegen/MatmulToUkernel.cpp",
+        "        return root == rootOf(c) || (epi && root == rootOf(epi->out));",
+        "        return false;",
+        ["test/python/test_matmul_ukernel.py", "-k", "overwrites"],
+        "the implicit GEMM reads an input the call's own epilogue overwrites in place"),
+    Bug("im2col-pack-ignores-padding", "lib/Runtime/Ukernels/Im2colPack.cpp",
+        "        if (iy >= 0 && iy < s.h) {",
+        "        if (true) {",
+        ["test/python/test_matmul_ukernel.py", "-k", "implicit_gemm_conv"],
+        "padded rows read the image's first row instead of zeros"),
 ]
 
 

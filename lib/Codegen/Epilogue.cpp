@@ -237,4 +237,79 @@ Value inShapeOfC(OpBuilder &b, Location loc, Value v, const Epilogue &e) {
 }
 
 
+std::optional<Padding> paddingOf(Value padded, Operation *consumer) {
+  auto alloc = padded.getDefiningOp<memref::AllocOp>();
+  if (!alloc || alloc->getBlock() != consumer->getBlock())
+    return std::nullopt;
+  Padding p;
+  Operation *zeros = nullptr, *copyOp = nullptr;
+  SmallVector<Operation *> deallocs;
+  for (Operation *user : alloc->getUsers()) {
+    if (isa<memref::DeallocOp>(user)) {
+      deallocs.push_back(user);
+      continue;
+    }
+    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user)) {
+      // Views read by this convolution alone: another reader (a second
+      // convolution of the same padded input, after CSE) still needs the
+      // padded copy.
+      SmallVector<Value> views{user->getResult(0)};
+      while (!views.empty())
+        for (Operation *reader : views.pop_back_val().getUsers()) {
+          if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(reader))
+            views.push_back(reader->getResult(0));
+          else if (reader != consumer)
+            return std::nullopt;
+        }
+      continue;
+    }
+    if (user == consumer) // reads the padded buffer itself
+      continue;
+    if (!user->isBeforeInBlock(consumer))
+      return std::nullopt;
+    if (auto fill = dyn_cast<linalg::FillOp>(user)) {
+      if (!matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+        return std::nullopt;
+      zeros = user;
+    } else if (auto map = dyn_cast<linalg::MapOp>(user)) {
+      auto yield = cast<linalg::YieldOp>(map.getMapper().front().getTerminator());
+      if (!map.getInputs().empty() || yield.getNumOperands() != 1 ||
+          !matchPattern(yield.getOperand(0), m_AnyZeroFloat()))
+        return std::nullopt;
+      zeros = user;
+    } else if (auto subview = dyn_cast<memref::SubViewOp>(user)) {
+      if (p.source || !subview->hasOneUse() || subview.getStaticOffsets().size() != 4 ||
+          !llvm::all_of(subview.getStaticStrides(),
+                        [](int64_t s) { return s == 1; }))
+        return std::nullopt;
+      auto copy = dyn_cast<memref::CopyOp>(*subview->getUsers().begin());
+      if (!copy || copy.getTarget() != subview.getResult() ||
+          !copy->isBeforeInBlock(consumer))
+        return std::nullopt;
+      ArrayRef<int64_t> offsets = subview.getStaticOffsets();
+      if (ShapedType::isDynamic(offsets[2]) || ShapedType::isDynamic(offsets[3]) ||
+          offsets[0] != 0 || offsets[1] != 0)
+        return std::nullopt;
+      auto sourceType = cast<MemRefType>(copy.getSource().getType());
+      if (!sourceType.hasStaticShape() ||
+          sourceType.getShape() != subview.getType().getShape())
+        return std::nullopt;
+      p.source = copy.getSource();
+      p.top = offsets[2], p.left = offsets[3];
+      copyOp = copy;
+      p.ops.append({copy, subview});
+    } else {
+      return std::nullopt;
+    }
+  }
+  // Zeros first, then the copy.
+  if (!p.source || !zeros || !zeros->isBeforeInBlock(copyOp))
+    return std::nullopt;
+  p.ops.push_back(zeros);
+  for (Operation *d : deallocs)
+    p.ops.push_back(d);
+  p.ops.push_back(alloc);
+  return p;
+}
+
 } // namespace mlir::flash

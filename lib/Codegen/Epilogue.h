@@ -4,7 +4,8 @@
 // elementwise linalg.generic right after a product or convolution on
 // memrefs whose body is bias adds, a residual add and a clamp, which the
 // ukernel applies while the output is still in registers or L1
-// (SgemmEpilogue, DepthwiseConv in Ukernels.h).
+// (SgemmEpilogue, DepthwiseConv in Ukernels.h); and the zero padding before
+// a convolution, which its ukernel absorbs by reading the unpadded input.
 //
 //===----------------------------------------------------------------------===//
 #ifndef FLASH_LIB_CODEGEN_EPILOGUE_H
@@ -55,6 +56,17 @@ std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c);
 
 /// `v` (the generic's shape, dense) viewed in C's shape.
 Value inShapeOfC(OpBuilder &b, Location loc, Value v, const Epilogue &e);
+
+/// The zero padding of a buffer (as tensor.pad bufferizes), which a
+/// convolution ukernel absorbs by reading `source` with the offsets: `padded` is an allocation filled with
+/// zeros (linalg.map yielding zero, or linalg.fill) with `source` copied
+/// into its interior through a unit-stride subview; nothing else uses it.
+struct Padding {
+  Value source;
+  int64_t top = 0, left = 0;
+  SmallVector<Operation *> ops; ///< what goes when the padding is absorbed
+};
+std::optional<Padding> paddingOf(Value padded, Operation *consumer);
 
 } // namespace mlir::flash
 

@@ -292,8 +292,9 @@ constexpr StringLiteral kIm2colUkernel = "flash_conv_im2col_f32";
 
 /// flash_conv_im2col_f32(A, image, C, accumulate, config x 6, panels,
 /// rowBias, colBias, residual, out, terms, lo, hi, kh, kw, sh, sw, dh, dw,
-/// ow) (Entry.cpp): the epilogue entry's arguments with B's patch matrix
-/// replaced by the image it is gathered from, then the window.
+/// padTop, padLeft, ow) (Entry.cpp): the epilogue entry's arguments with
+/// B's patch matrix replaced by the image it is gathered from, then the
+/// window.
 func::FuncOp getOrDeclareIm2colUkernel(ModuleOp module) {
   if (auto func = module.lookupSymbol<func::FuncOp>(kIm2colUkernel))
     return func;
@@ -308,7 +309,7 @@ func::FuncOp getOrDeclareIm2colUkernel(ModuleOp module) {
   params.append(7, b.getI64Type());
   params.append({vector, vector, matrix, matrix, b.getI64Type(),
                  b.getF32Type(), b.getF32Type()});
-  params.append(7, b.getI64Type());
+  params.append(9, b.getI64Type());
   auto func = func::FuncOp::create(b, module.getLoc(), kIm2colUkernel,
                                    b.getFunctionType(params, {}));
   func.setPrivate();
@@ -330,6 +331,30 @@ bool touches(Operation *op, Value root) {
 bool isView(Operation *op) {
   return isa<memref::CollapseShapeOp, memref::ExpandShapeOp,
              memref::SubViewOp, memref::CastOp>(op);
+}
+
+/// Whether nothing strictly between `from` and `to` (one block) writes or
+/// frees `root`'s buffer (only views, allocations, constants and Linalg
+/// ops with other outputs are let through).
+bool unwrittenBetween(Operation *from, Operation *to, Value root) {
+  for (Operation *op = from->getNextNode(); op && op != to;
+       op = op->getNextNode()) {
+    if (isView(op) || isa<memref::AllocOp, memref::AllocaOp,
+                          memref::GetGlobalOp, arith::ConstantOp>(op))
+      continue;
+    if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+      if (rootOf(dealloc.getMemref()) == root)
+        return false;
+      continue;
+    }
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (!linalgOp || !linalgOp.hasPureBufferSemantics())
+      return false;
+    for (Value init : linalgOp.getDpsInits())
+      if (rootOf(init) == root)
+        return false;
+  }
+  return true;
 }
 
 /// The im2col gather (marked by flash-conv-to-im2col) whose patches `b`
@@ -379,24 +404,8 @@ linalg::GenericOp im2colGatherOf(Value b, Operation *product) {
   int64_t offset;
   if (failed(type.getStridesAndOffset(strides, offset)) || strides[3] != 1)
     return nullptr;
-  Value root = rootOf(input);
-  for (Operation *op = gather->getNextNode(); op != product;
-       op = op->getNextNode()) {
-    if (isView(op) || isa<memref::AllocOp, memref::AllocaOp,
-                          memref::GetGlobalOp, arith::ConstantOp>(op))
-      continue;
-    if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
-      if (rootOf(dealloc.getMemref()) == root)
-        return nullptr;
-      continue;
-    }
-    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-    if (!linalgOp || !linalgOp.hasPureBufferSemantics())
-      return nullptr;
-    for (Value init : linalgOp.getDpsInits())
-      if (rootOf(init) == root)
-        return nullptr;
-  }
+  if (!unwrittenBetween(gather, product, rootOf(input)))
+    return nullptr;
   return gather;
 }
 
@@ -541,6 +550,35 @@ struct MatmulToUkernel
           implicitGemm && form.batch && form.batchedB && !form.batchedA
               ? im2colGatherOf(bMat, op)
               : nullptr;
+      // The ukernel reads the image while it writes C (or the epilogue's
+      // output): not the same buffer.
+      auto writtenByCall = [&](Value v) {
+        Value root = rootOf(v);
+        return root == rootOf(c) || (epi && root == rootOf(epi->out));
+      };
+      if (gather && writtenByCall(gather.getDpsInputs()[0]))
+        gather = nullptr;
+      // Its zero padding, read as zeros by the ukernel instead, when the
+      // unpadded input is not written before the product either.
+      std::optional<Padding> padding;
+      if (gather) {
+        padding = paddingOf(gather.getDpsInputs()[0], gather);
+        if (padding && (!unwrittenBetween(padding->ops.front(), op,
+                                          rootOf(padding->source)) ||
+                        writtenByCall(padding->source)))
+          padding.reset();
+        if (padding && !isa<MemRefType>(padding->source.getType()))
+          padding.reset();
+        if (padding) {
+          auto type = cast<MemRefType>(padding->source.getType());
+          SmallVector<int64_t> strides;
+          int64_t offset;
+          if (type.getRank() != 4 ||
+              failed(type.getStridesAndOffset(strides, offset)) ||
+              strides[3] != 1)
+            padding.reset();
+        }
+      }
       Value panelsA = form.batchedA ? Value() : panelsOf(a, true);
       Value panelsB =
           form.batchedB || gather ? Value() : panelsOf(bMat, false);
@@ -579,7 +617,8 @@ struct MatmulToUkernel
       auto call = [&](OpBuilder &b, Value am, Value bm, Value cm,
                       bool inParallel, Value iv) {
         if (gather) // the image the patches are gathered from
-          bm = imageOf(b, loc, gather.getDpsInputs()[0], iv);
+          bm = imageOf(b, loc,
+                       padding ? padding->source : gather.getDpsInputs()[0], iv);
         SmallVector<Value> all = args(b, am, bm, cm, inParallel);
         if (which || epi || gather)
           all.push_back(
@@ -604,6 +643,9 @@ struct MatmulToUkernel
                             .asArrayRef();
           auto patches = cast<MemRefType>(gather.getDpsInits()[0].getType());
           for (int64_t v : window)
+            all.push_back(arith::ConstantIntOp::create(b, loc, b.getI64Type(), v));
+          for (int64_t v : {padding ? padding->top : 0,
+                            padding ? padding->left : 0})
             all.push_back(arith::ConstantIntOp::create(b, loc, b.getI64Type(), v));
           all.push_back(arith::ConstantIntOp::create(
               b, loc, b.getI64Type(), patches.getDimSize(3))); // ow
@@ -686,6 +728,10 @@ struct MatmulToUkernel
         epi->generic->erase();
       if (gather)
         eraseGather(gather);
+      if (padding)
+        for (Operation *dead : padding->ops)
+          if (dead->use_empty())
+            dead->erase();
     }
     dropUnusedWeights(module, packed);
   }

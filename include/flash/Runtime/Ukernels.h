@@ -102,15 +102,19 @@ inline SgemmSplit sgemmSplit(int64_t m, int64_t n, int64_t k,
 }
 /// A convolution's patch matrix read straight from its input image while
 /// sgemm packs B's panels (implicit GEMM: im2col fused into packing, no
-/// patch matrix in memory): B[k][p] = input[c][y*sh + i*dh][x*sw + j*dw]
-/// for k = (c*kh + i)*kw + j and column p = y*ow + x, over an input already
-/// padded (every read is in bounds). Why: the gathered patch matrix is
-/// KH*KW times the input, written once and read again to be packed, while
-/// the input itself stays in L2; this packs from there.
+/// patch matrix in memory): B[k][p] = input[c][y*sh + i*dh - padTop]
+/// [x*sw + j*dw - padLeft] for k = (c*kh + i)*kw + j and column
+/// p = y*ow + x, zero where that falls outside the h x w image (the zero
+/// padding, never materialized). Why: the gathered patch matrix is KH*KW
+/// times the input, written once and read again to be packed, and the
+/// padded copy another pass, while the input itself stays in L2; this
+/// packs from there.
 struct Im2colSource {
   const float *input = nullptr;
   int64_t planeStride = 0, rowStride = 0; ///< channels, rows (inner: 1)
+  int64_t h = 0, w = 0;                   ///< the image's rows, columns
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t padTop = 0, padLeft = 0;
   int64_t ow = 1;   ///< output width: column p is pixel (p / ow, p % ow)
   int64_t col0 = 0; ///< B's first column (a thread's stripe starts later)
 };

@@ -62,9 +62,10 @@ void _mlir_ciface_flash_matmul_epilogue_f32(
 }
 
 /// A convolution's product with its patch matrix gathered from `image`
-/// while B is packed (Im2colSource): `image` is one image's padded input
-/// [C, Hp, Wp] (inner stride 1), the product C = A * patches has OH*OW
-/// columns, `ow` the output width; kh..dw the window. A is in panels when
+/// while B is packed (Im2colSource): `image` is one image's input [C, H, W]
+/// (inner stride 1) read as if zero-padded by padTop rows and padLeft
+/// columns, the product C = A * patches has OH*OW columns, `ow` the output
+/// width; kh..dw the window. A is in panels when
 /// `panels` is 1. The epilogue as above; `terms` 0 with `out` C and no
 /// bounds is none.
 void _mlir_ciface_flash_conv_im2col_f32(
@@ -74,7 +75,8 @@ void _mlir_ciface_flash_conv_im2col_f32(
     StridedMemRefType<float, 1> *rowBias, StridedMemRefType<float, 1> *colBias,
     StridedMemRefType<float, 2> *residual, StridedMemRefType<float, 2> *out,
     int64_t terms, float lo, float hi, int64_t kh, int64_t kw, int64_t sh,
-    int64_t sw, int64_t dh, int64_t dw, int64_t ow) {
+    int64_t sw, int64_t dh, int64_t dw, int64_t padTop, int64_t padLeft,
+    int64_t ow) {
   SgemmEpilogue epilogue = epilogueOf(rowBias, colBias, residual, out, terms,
                                       lo, hi);
   bool none = terms == 0 && epilogue.out == c->data + c->offset &&
@@ -83,7 +85,9 @@ void _mlir_ciface_flash_conv_im2col_f32(
   Im2colSource src;
   src.input = image->data + image->offset;
   src.planeStride = image->strides[0], src.rowStride = image->strides[1];
+  src.h = image->sizes[1], src.w = image->sizes[2];
   src.kh = kh, src.kw = kw, src.sh = sh, src.sw = sw, src.dh = dh, src.dw = dw;
+  src.padTop = padTop, src.padLeft = padLeft;
   src.ow = ow;
   bool aPanels = panels & 1;
   int64_t m = c->sizes[0], n = c->sizes[1];

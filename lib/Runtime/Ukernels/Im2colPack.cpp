@@ -2,14 +2,16 @@
 //
 // The implicit GEMM's packing (Im2colSource in Ukernels.h): a panel of nr
 // output pixels, for each k = (c, i, j) of its K slice, is the row
-// input[c][y*sh + i*dh][x*sw + j*dw] over those pixels. The pixels of a
-// panel fall in a few runs, one per output row they cross; each run is a
-// contiguous (stride 1) or strided (stride sw) stretch of one input row, the
-// same for every k up to an offset. So the runs are worked out once per
-// panel and each k row is a few short copies: with AVX-512, one masked load
-// and store per 16 floats (two loads and a permute for stride 2), which is
-// what keeps packing a small share of the product (portable loops
-// otherwise).
+// input[c][y*sh + i*dh - padTop][x*sw + j*dw - padLeft] over those pixels,
+// zero outside the image. The pixels of a panel fall in a few runs, one
+// per output row they cross; for a run and a tap (i, j), which pixels read
+// inside the image and where does the run start in channel c's plane does
+// not depend on c. So each panel first works out, per tap and run, a
+// source offset and the masks of its valid pixels, and then each k row is a
+// few masked copies from channel c's plane: with AVX-512, one masked load
+// and store per 16 floats (two loads and a permute for stride 2); masked-off
+// lanes are never read, which is what makes the padding free. Portable
+// loops elsewhere (and for strides above 2).
 //
 //===----------------------------------------------------------------------===//
 #include "flash/Runtime/Ukernels.h"
@@ -17,17 +19,36 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
+#include <cstdint>
 #include <vector>
 
 using namespace flash::runtime;
 
 namespace {
-/// One run of a panel: `len` pixels from panel column `dst`, read from the
-/// input at `src` (from the plane's origin for tap (0, 0)) every sw floats.
+/// One run of a panel: `len` pixels from panel column `dst`, output row y,
+/// output columns x0 .. x0 + len - 1.
 struct Run {
-  int64_t dst, src, len;
+  int64_t dst, y, x0, len;
 };
+
+/// A run as one tap reads it: from `src` (relative to the channel plane's
+/// origin; may point before it, where only masked-off lanes would read),
+/// pixel t valid when bit t of `valid` is set, and the masks of the four
+/// 16-float loads that read them (stride 1: the first two).
+struct TapRun {
+  int64_t src;
+  uint32_t valid;
+  uint16_t in[4];
+};
+
+/// Bits [lo, hi) of a 64-bit mask.
+inline uint64_t bitRange(int64_t lo, int64_t hi) {
+  lo = std::max<int64_t>(lo, 0), hi = std::min<int64_t>(hi, 64);
+  if (hi <= lo)
+    return 0;
+  uint64_t upTo = hi == 64 ? ~0ull : (1ull << hi) - 1;
+  return upTo & ~((1ull << lo) - 1);
+}
 
 /// The runs of the pixels [p0, p0 + count) (absolute columns).
 void runsOf(const Im2colSource &s, int64_t p0, int64_t count,
@@ -36,79 +57,100 @@ void runsOf(const Im2colSource &s, int64_t p0, int64_t count,
   for (int64_t p = p0, end = p0 + count; p < end;) {
     int64_t y = p / s.ow, x = p % s.ow;
     int64_t len = std::min(end - p, s.ow - x);
-    runs.push_back({p - p0, y * s.sh * s.rowStride + x * s.sw, len});
+    runs.push_back({p - p0, y, x, len});
     p += len;
   }
 }
 
-/// The K-slice offsets: for k in [k0, k0 + kc), where tap (c, i, j) starts.
-void tapOffsets(const Im2colSource &s, int64_t k0, int64_t kc,
-                std::vector<int64_t> &offsets) {
-  offsets.resize(kc);
-  int64_t taps = s.kh * s.kw;
-  int64_t c = k0 / taps, i = k0 / s.kw % s.kh, j = k0 % s.kw;
+/// Per tap (i*kw + j) and run: where it reads and which pixels are inside
+/// (x*sw + j*dw - padLeft in [0, w): a range of t, no loop over pixels).
+void tapRunsOf(const Im2colSource &s, const std::vector<Run> &runs,
+               std::vector<TapRun> &out) {
+  out.clear();
+  auto ceilDiv = [](int64_t a, int64_t b) { // b > 0
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+  };
+  for (int64_t i = 0; i < s.kh; ++i)
+    for (int64_t j = 0; j < s.kw; ++j)
+      for (const Run &r : runs) {
+        int64_t iy = r.y * s.sh + i * s.dh - s.padTop;
+        int64_t ix0 = r.x0 * s.sw + j * s.dw - s.padLeft;
+        TapRun t{(iy >= 0 && iy < s.h ? iy : 0) * s.rowStride + ix0, 0, {}};
+        if (iy >= 0 && iy < s.h) {
+          int64_t lo = std::max<int64_t>(0, ceilDiv(-ix0, s.sw));
+          int64_t hi = std::min(r.len, ceilDiv(s.w - ix0, s.sw));
+          t.valid = static_cast<uint32_t>(bitRange(lo, hi));
+          if (s.sw <= 2 && hi > lo) {
+            // The elements the valid pixels read: sw*t for t in [lo, hi).
+            uint64_t in = bitRange(s.sw * lo, s.sw * (hi - 1) + 1);
+            if (s.sw == 2)
+              in &= 0x5555555555555555ull;
+            for (int q = 0; q < 4; ++q)
+              t.in[q] = static_cast<uint16_t>(in >> (16 * q));
+          }
+        }
+        out.push_back(t);
+      }
+}
+
+/// Per k of [k0, k0 + kc): channel c's plane offset and the tap index.
+void channelsAndTaps(const Im2colSource &s, int64_t k0, int64_t kc,
+                     std::vector<int64_t> &planes, std::vector<int32_t> &taps) {
+  planes.resize(kc);
+  taps.resize(kc);
+  int64_t per = s.kh * s.kw;
+  int64_t c = k0 / per, t = k0 % per;
   for (int64_t q = 0; q < kc; ++q) {
-    offsets[q] = c * s.planeStride + i * s.dh * s.rowStride + j * s.dw;
-    if (++j == s.kw) {
-      j = 0;
-      if (++i == s.kh)
-        i = 0, ++c;
-    }
+    planes[q] = c * s.planeStride;
+    taps[q] = static_cast<int32_t>(t);
+    if (++t == per)
+      t = 0, ++c;
   }
 }
 
 /// Portable: one element at a time.
-void packPanelGeneric(const Im2colSource &s, const int64_t *offsets,
-                      int64_t kc, const std::vector<Run> &runs, int64_t nr,
+void packPanelGeneric(const Im2colSource &s, const int64_t *planes,
+                      const int32_t *taps, int64_t kc,
+                      const std::vector<Run> &runs,
+                      const std::vector<TapRun> &tapRuns, int64_t nr,
                       float *out) {
+  size_t count = runs.size();
   for (int64_t q = 0; q < kc; ++q) {
-    const float *base = s.input + offsets[q];
+    const float *plane = s.input + planes[q];
+    const TapRun *tr = tapRuns.data() + taps[q] * count;
     float *row = out + q * nr;
-    int64_t filled = 0;
-    for (const Run &r : runs) {
-      const float *src = base + r.src;
-      for (int64_t t = 0; t < r.len; ++t)
-        row[r.dst + t] = src[t * s.sw];
-      filled = r.dst + r.len;
-    }
-    std::fill(row + filled, row + nr, 0.0f);
+    std::fill(row, row + nr, 0.0f);
+    for (size_t r = 0; r < count; ++r)
+      for (int64_t t = 0; t < runs[r].len; ++t)
+        if (tr[r].valid >> t & 1)
+          row[runs[r].dst + t] = plane[tr[r].src + t * s.sw];
   }
 }
 
-/// AVX-512: each run (at most 32 floats: a panel is at most 32 wide) is
-/// two masked 16-float copies whose masks are worked out once per panel;
-/// stride 2 takes the even floats of two masked loads each. Other strides
-/// take the portable loop.
+/// AVX-512: per tap and run, the masks of its (at most 32: a panel is at
+/// most 32 wide) pixels, worked out once per panel.
 __attribute__((target("avx512f"))) void
-packPanelAvx512(const Im2colSource &s, const int64_t *offsets, int64_t kc,
-                const std::vector<Run> &runs, int64_t nr, float *out) {
+packPanelAvx512(const Im2colSource &s, const int64_t *planes,
+                const int32_t *taps, int64_t kc, const std::vector<Run> &runs,
+                const std::vector<TapRun> &tapRuns, int64_t nr, float *out) {
   if (s.sw > 2 || nr > 32 || runs.size() > 32) {
-    packPanelGeneric(s, offsets, kc, runs, nr, out);
+    packPanelGeneric(s, planes, taps, kc, runs, tapRuns, nr, out);
     return;
   }
-  struct Copy {
-    int64_t dst, src;
-    __mmask16 out0, out1; // the run's first and second 16 floats
-    __mmask16 in0, in1, in2, in3; // stride 2: the four 16-float loads
+  struct Dst {
+    int64_t dst;
+    __mmask16 out0, out1;
   };
-  Copy copies[32];
-  int64_t count = 0, filled = 0;
+  Dst dsts[32];
+  int64_t filled = 0;
   auto bits = [](int64_t n) {
     return static_cast<__mmask16>(n <= 0 ? 0 : n >= 16 ? 0xFFFF
                                                        : (1u << n) - 1);
   };
-  for (const Run &r : runs) {
-    // Stride 2 reads 2 * len - 1 floats for len outputs.
-    int64_t span = 2 * r.len - 1;
-    copies[count++] = {r.dst,
-                       r.src,
-                       bits(r.len),
-                       bits(r.len - 16),
-                       bits(span),
-                       bits(span - 16),
-                       bits(span - 32),
-                       bits(span - 48)};
-    filled = r.dst + r.len;
+  size_t count = runs.size();
+  for (size_t r = 0; r < count; ++r) {
+    dsts[r] = {runs[r].dst, bits(runs[r].len), bits(runs[r].len - 16)};
+    filled = runs[r].dst + runs[r].len;
   }
   __mmask16 tail0 = static_cast<__mmask16>(~bits(filled) & bits(nr));
   __mmask16 tail1 = static_cast<__mmask16>(~bits(filled - 16) & bits(nr - 16));
@@ -116,25 +158,27 @@ packPanelAvx512(const Im2colSource &s, const int64_t *offsets, int64_t kc,
                                          12, 10, 8, 6, 4, 2, 0);
   const __m512 zero = _mm512_setzero_ps();
   for (int64_t q = 0; q < kc; ++q) {
-    const float *base = s.input + offsets[q];
+    const float *plane = s.input + planes[q];
+    const TapRun *cp = tapRuns.data() + taps[q] * count;
     float *row = out + q * nr;
-    for (int64_t i = 0; i < count; ++i) {
-      const Copy &c = copies[i];
-      const float *src = base + c.src;
-      float *dst = row + c.dst;
+    for (size_t r = 0; r < count; ++r) {
+      const TapRun &c = cp[r];
+      const Dst &d = dsts[r];
+      const float *src = plane + c.src;
+      float *dst = row + d.dst;
       if (s.sw == 1) {
-        _mm512_mask_storeu_ps(dst, c.out0, _mm512_maskz_loadu_ps(c.out0, src));
-        if (c.out1)
-          _mm512_mask_storeu_ps(dst + 16, c.out1,
-                                _mm512_maskz_loadu_ps(c.out1, src + 16));
+        _mm512_mask_storeu_ps(dst, d.out0, _mm512_maskz_loadu_ps(c.in[0], src));
+        if (d.out1)
+          _mm512_mask_storeu_ps(dst + 16, d.out1,
+                                _mm512_maskz_loadu_ps(c.in[1], src + 16));
       } else {
-        __m512 a = _mm512_maskz_loadu_ps(c.in0, src);
-        __m512 b = _mm512_maskz_loadu_ps(c.in1, src + 16);
-        _mm512_mask_storeu_ps(dst, c.out0, _mm512_permutex2var_ps(a, evens, b));
-        if (c.out1) {
-          a = _mm512_maskz_loadu_ps(c.in2, src + 32);
-          b = _mm512_maskz_loadu_ps(c.in3, src + 48);
-          _mm512_mask_storeu_ps(dst + 16, c.out1,
+        __m512 a = _mm512_maskz_loadu_ps(c.in[0], src);
+        __m512 b = _mm512_maskz_loadu_ps(c.in[1], src + 16);
+        _mm512_mask_storeu_ps(dst, d.out0, _mm512_permutex2var_ps(a, evens, b));
+        if (d.out1) {
+          a = _mm512_maskz_loadu_ps(c.in[2], src + 32);
+          b = _mm512_maskz_loadu_ps(c.in[3], src + 48);
+          _mm512_mask_storeu_ps(dst + 16, d.out1,
                                 _mm512_permutex2var_ps(a, evens, b));
         }
       }
@@ -151,14 +195,19 @@ void flash::runtime::packIm2colPanels(const Im2colSource &src, int64_t k0,
                                       int64_t kc, int64_t j0, int64_t nc,
                                       int64_t nr, float *out) {
   static const bool avx512 = __builtin_cpu_supports("avx512f");
-  thread_local std::vector<Run> runs;
-  thread_local std::vector<int64_t> offsets;
-  tapOffsets(src, k0, kc, offsets);
+  std::vector<Run> runs;
+  std::vector<TapRun> tapRuns;
+  std::vector<int64_t> planes;
+  std::vector<int32_t> taps;
+  channelsAndTaps(src, k0, kc, planes, taps);
   for (int64_t j = 0; j < nc; j += nr, out += kc * nr) {
     runsOf(src, src.col0 + j0 + j, std::min(nr, nc - j), runs);
+    tapRunsOf(src, runs, tapRuns);
     if (avx512)
-      packPanelAvx512(src, offsets.data(), kc, runs, nr, out);
+      packPanelAvx512(src, planes.data(), taps.data(), kc, runs, tapRuns, nr,
+                      out);
     else
-      packPanelGeneric(src, offsets.data(), kc, runs, nr, out);
+      packPanelGeneric(src, planes.data(), taps.data(), kc, runs, tapRuns, nr,
+                       out);
   }
 }
