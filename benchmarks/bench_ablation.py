@@ -27,6 +27,7 @@ SWITCHES = [
     ("batch-norm folding", "fold-batch-norm=false"),
     ("epilogue fusion", "fuse-epilogue=false"),
     ("elementwise fusion", "fuse-elementwise=false"),
+    ("implicit GEMM", "implicit-gemm=false"),
 ]
 MODELS = ["resnet18", "mobilenet_v2", "hf_bert"]
 

@@ -396,32 +396,38 @@ linalg::GenericOp im2colGatherOf(Value b, Operation *product) {
     return nullptr;
   }
   Value input = gather.getDpsInputs()[0];
+  // [N, C, H, W], or [1, G, C/G, H, W] for a grouped convolution (the
+  // batch runs over the groups).
   auto type = dyn_cast<MemRefType>(input.getType());
-  if (!type || type.getRank() != 4 || !type.getElementType().isF32() ||
-      !type.hasStaticShape())
+  if (!type || (type.getRank() != 4 && type.getRank() != 5) ||
+      !type.getElementType().isF32() || !type.hasStaticShape() ||
+      (type.getRank() == 5 && type.getDimSize(0) != 1))
     return nullptr;
   SmallVector<int64_t> strides;
   int64_t offset;
-  if (failed(type.getStridesAndOffset(strides, offset)) || strides[3] != 1)
+  if (failed(type.getStridesAndOffset(strides, offset)) ||
+      strides.back() != 1)
     return nullptr;
   if (!unwrittenBetween(gather, product, rootOf(input)))
     return nullptr;
   return gather;
 }
 
-/// Image `iv` of a [N, C, H, W] memref, as [C, H, W], cast to the callee's
-/// type.
+/// Image `iv` of a [N, C, H, W] memref (group `iv` of a [1, G, C/G, H, W]
+/// one), as [C, H, W], cast to the callee's type.
 Value imageOf(OpBuilder &b, Location loc, Value images, Value iv) {
   auto type = cast<MemRefType>(images.getType());
-  SmallVector<OpFoldResult> offsets = {iv, b.getIndexAttr(0),
-                                       b.getIndexAttr(0), b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
-  for (int64_t d = 1; d < 4; ++d)
+  int64_t rank = type.getRank(), at = rank - 4; // the batch's dim
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+  offsets[at] = iv;
+  SmallVector<OpFoldResult> sizes(rank - 3, b.getIndexAttr(1));
+  for (int64_t d = rank - 3; d < rank; ++d)
     sizes.push_back(b.getIndexAttr(type.getDimSize(d)));
-  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
   auto reduced = memref::SubViewOp::inferRankReducedResultType(
-      {type.getDimSize(1), type.getDimSize(2), type.getDimSize(3)}, type,
-      offsets, sizes, strides);
+      {type.getDimSize(rank - 3), type.getDimSize(rank - 2),
+       type.getDimSize(rank - 1)},
+      type, offsets, sizes, strides);
   Value view = memref::SubViewOp::create(b, loc, cast<MemRefType>(reduced),
                                          images, offsets, sizes, strides);
   return memref::CastOp::create(b, loc, dynamicStridedType(b.getContext(), 3),
@@ -547,7 +553,7 @@ struct MatmulToUkernel
       };
       // A convolution's patches: gathered by the ukernel as it packs them.
       linalg::GenericOp gather =
-          implicitGemm && form.batch && form.batchedB && !form.batchedA
+          implicitGemm && form.batch && form.batchedB
               ? im2colGatherOf(bMat, op)
               : nullptr;
       // The ukernel reads the image while it writes C (or the epilogue's

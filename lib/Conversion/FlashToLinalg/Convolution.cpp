@@ -1,6 +1,7 @@
 //===- Convolution.cpp - Lower conv2d and the 2-D pooling ops -------------===//
 #include "Patterns.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
+#include "flash/Conversion/Passes.h"
 #include "flash/Dialect/Flash/IR/Tuning.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -98,6 +99,13 @@ Value groupedConv(OpBuilder &b, Conv2DOp op, Value input, Value weight,
                 nb, l, ValueRange{arith::AddFOp::create(nb, l, args[2], product)});
           })
           .getResult(0);
+  // Several channels per group: a product per group is worth it (the
+  // window, for flash-conv-to-im2col).
+  if (cast<RankedTensorType>(weight.getType()).getDimSize(1) > 1)
+    conv.getDefiningOp()->setAttr(
+        kGroupedConvAttr,
+        b.getDenseI64ArrayAttr(
+            {stride[0], stride[1], dilation[0], dilation[1]}));
   return tensor::CollapseShapeOp::create(b, loc, init.getType(), conv,
                                          initGroups);
 }
