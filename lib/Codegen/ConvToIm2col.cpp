@@ -85,6 +85,29 @@ Value gather(PatternRewriter &rewriter, Location loc, Value input,
       .getResult(0);
 }
 
+/// out[b, o, p] += filter(b, o, k) * patches[b, k, p] over loops (b, o, p,
+/// k), the filter indexed by `filterMap` (shared by the batch, or not).
+linalg::GenericOp batchedProduct(PatternRewriter &rewriter, Location loc,
+                                 Value filter, Value patches, Value init,
+                                 AffineMap filterMap) {
+  MLIRContext *ctx = rewriter.getContext();
+  AffineExpr b, o, p, k;
+  bindDims(ctx, b, o, p, k);
+  SmallVector<AffineMap> maps = {filterMap, AffineMap::get(4, 0, {b, k, p}, ctx),
+                                 AffineMap::get(4, 0, {b, o, p}, ctx)};
+  SmallVector<utils::IteratorType> iterators = {
+      utils::IteratorType::parallel, utils::IteratorType::parallel,
+      utils::IteratorType::parallel, utils::IteratorType::reduction};
+  return linalg::GenericOp::create(
+      rewriter, loc, TypeRange{init.getType()}, ValueRange{filter, patches},
+      ValueRange{init}, maps, iterators,
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        Value mul = arith::MulFOp::create(nb, l, args[0], args[1]);
+        Value add = arith::AddFOp::create(nb, l, args[2], mul);
+        linalg::YieldOp::create(nb, l, add);
+      });
+}
+
 /// A batch of images as one product: patches (C*KH*KW) x (N*OH*OW), the
 /// product (O) x (N*OH*OW) from zero, then added to the init in NCHW order.
 LogicalResult rewriteAsOneProduct(linalg::Conv2DNchwFchwOp conv,
@@ -235,20 +258,8 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
         ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
     AffineExpr bn, bo, bp, bk;
     bindDims(ctx, bn, bo, bp, bk);
-    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {bo, bk}, ctx),
-                                   AffineMap::get(4, 0, {bn, bk, bp}, ctx),
-                                   AffineMap::get(4, 0, {bn, bo, bp}, ctx)};
-    SmallVector<utils::IteratorType> iterators = {
-        utils::IteratorType::parallel, utils::IteratorType::parallel,
-        utils::IteratorType::parallel, utils::IteratorType::reduction};
-    auto gemm = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{out3Type}, ValueRange{filter2, patches3},
-        ValueRange{init3}, maps, iterators,
-        [](OpBuilder &b, Location l, ValueRange args) {
-          Value mul = arith::MulFOp::create(b, l, args[0], args[1]);
-          Value add = arith::AddFOp::create(b, l, args[2], mul);
-          linalg::YieldOp::create(b, l, add);
-        });
+    auto gemm = batchedProduct(rewriter, loc, filter2, patches3, init3,
+                               AffineMap::get(4, 0, {bo, bk}, ctx));
     mlir::flash::copyTuning(conv, gemm);
     Value product = gemm.getResult(0);
     rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
@@ -323,20 +334,8 @@ struct GroupedConvToIm2col : OpRewritePattern<linalg::GenericOp> {
         ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3, 4}});
     AffineExpr bg, bo, bp, bk;
     bindDims(ctx, bg, bo, bp, bk);
-    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {bg, bo, bk}, ctx),
-                                   AffineMap::get(4, 0, {bg, bk, bp}, ctx),
-                                   AffineMap::get(4, 0, {bg, bo, bp}, ctx)};
-    SmallVector<utils::IteratorType> iterators = {
-        utils::IteratorType::parallel, utils::IteratorType::parallel,
-        utils::IteratorType::parallel, utils::IteratorType::reduction};
-    auto gemm = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{out3Type}, ValueRange{filter3, patches3},
-        ValueRange{init3}, maps, iterators,
-        [](OpBuilder &b, Location l, ValueRange args) {
-          Value mul = arith::MulFOp::create(b, l, args[0], args[1]);
-          Value add = arith::AddFOp::create(b, l, args[2], mul);
-          linalg::YieldOp::create(b, l, add);
-        });
+    auto gemm = batchedProduct(rewriter, loc, filter3, patches3, init3,
+                               AffineMap::get(4, 0, {bg, bo, bk}, ctx));
     mlir::flash::copyTuning(conv, gemm);
     rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
         conv, initType, gemm.getResult(0),

@@ -61,10 +61,12 @@ func::FuncOp getOrDeclareUkernel(ModuleOp module, bool panels = false) {
 
 constexpr StringLiteral kEpilogueUkernel = "flash_matmul_epilogue_f32";
 
-/// flash_matmul_epilogue_f32(A, B, C, accumulate, config x 6, panels,
-/// rowBias, colBias, residual, out, terms, lo, hi) (Entry.cpp).
-func::FuncOp getOrDeclareEpilogueUkernel(ModuleOp module) {
-  if (auto func = module.lookupSymbol<func::FuncOp>(kEpilogueUkernel))
+/// The parameters of the entries that take an epilogue: (A, `b`, C,
+/// accumulate, config x 6, panels, rowBias, colBias, residual, out, terms,
+/// lo, hi), then `extra` i64s.
+func::FuncOp declareEpilogueEntry(ModuleOp module, StringRef name, Type bType,
+                                  unsigned extra) {
+  if (auto func = module.lookupSymbol<func::FuncOp>(name))
     return func;
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   MLIRContext *ctx = module.getContext();
@@ -72,15 +74,23 @@ func::FuncOp getOrDeclareEpilogueUkernel(ModuleOp module) {
   int64_t dyn = ShapedType::kDynamic;
   auto vector = MemRefType::get({dyn}, Float32Type::get(ctx),
                                 StridedLayoutAttr::get(ctx, dyn, {dyn}));
-  SmallVector<Type> params = {matrix, matrix, matrix, b.getI1Type()};
+  SmallVector<Type> params = {matrix, bType, matrix, b.getI1Type()};
   params.append(7, b.getI64Type());
   params.append({vector, vector, matrix, matrix, b.getI64Type(),
                  b.getF32Type(), b.getF32Type()});
-  auto func = func::FuncOp::create(b, module.getLoc(), kEpilogueUkernel,
+  params.append(extra, b.getI64Type());
+  auto func = func::FuncOp::create(b, module.getLoc(), name,
                                    b.getFunctionType(params, {}));
   func.setPrivate();
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   return func;
+}
+
+/// flash_matmul_epilogue_f32(A, B, C, accumulate, config x 6, panels,
+/// rowBias, colBias, residual, out, terms, lo, hi) (Entry.cpp).
+func::FuncOp getOrDeclareEpilogueUkernel(ModuleOp module) {
+  return declareEpilogueEntry(module, kEpilogueUkernel,
+                              dynamicStridedType(module.getContext(), 2), 0);
 }
 
 /// How a contraction maps onto C[b] += A[b] * B[b].
@@ -296,25 +306,8 @@ constexpr StringLiteral kIm2colUkernel = "flash_conv_im2col_f32";
 /// B's patch matrix replaced by the image it is gathered from, then the
 /// window.
 func::FuncOp getOrDeclareIm2colUkernel(ModuleOp module) {
-  if (auto func = module.lookupSymbol<func::FuncOp>(kIm2colUkernel))
-    return func;
-  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-  MLIRContext *ctx = module.getContext();
-  MemRefType matrix = dynamicStridedType(ctx, 2);
-  int64_t dyn = ShapedType::kDynamic;
-  auto vector = MemRefType::get({dyn}, Float32Type::get(ctx),
-                                StridedLayoutAttr::get(ctx, dyn, {dyn}));
-  SmallVector<Type> params = {matrix, dynamicStridedType(ctx, 3), matrix,
-                              b.getI1Type()};
-  params.append(7, b.getI64Type());
-  params.append({vector, vector, matrix, matrix, b.getI64Type(),
-                 b.getF32Type(), b.getF32Type()});
-  params.append(9, b.getI64Type());
-  auto func = func::FuncOp::create(b, module.getLoc(), kIm2colUkernel,
-                                   b.getFunctionType(params, {}));
-  func.setPrivate();
-  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  return func;
+  return declareEpilogueEntry(module, kIm2colUkernel,
+                              dynamicStridedType(module.getContext(), 3), 9);
 }
 
 /// Whether `op` or an op nested in it has an operand viewing `root`.

@@ -202,6 +202,47 @@ using Microkernel = void (*)(int64_t, const float *, const float *, int64_t,
                              int64_t, float *, int64_t, int64_t, int64_t, bool,
                              const SgemmEpilogue *);
 
+// clang-format off
+/// Row r of a full AVX-512 32-wide tile out of accumulators c<r>0, c<r>1:
+/// added to C when `accumulate`, then either stored to C or, with the
+/// epilogue `e`, bias and residual adds and the clamp (the bound first: a
+/// NaN accumulator stays NaN) and stored to its output. Needs c, ldc,
+/// accumulate, e, col0/col1 (the column bias), lo, hi, clamp in scope.
+#define FLASH_OUT(r)                                                           \
+  {                                                                            \
+    float *row = c + r * ldc;                                                  \
+    if (accumulate) {                                                          \
+      c##r##0 = _mm512_add_ps(_mm512_loadu_ps(row), c##r##0);                  \
+      c##r##1 = _mm512_add_ps(_mm512_loadu_ps(row + 16), c##r##1);             \
+    }                                                                          \
+    if (!e) {                                                                  \
+      _mm512_storeu_ps(row, c##r##0);                                          \
+      _mm512_storeu_ps(row + 16, c##r##1);                                     \
+    } else {                                                                   \
+      if (e->rowBias) {                                                        \
+        __m512 bias = _mm512_set1_ps(e->rowBias[r]);                           \
+        c##r##0 = _mm512_add_ps(c##r##0, bias);                                \
+        c##r##1 = _mm512_add_ps(c##r##1, bias);                                \
+      }                                                                        \
+      if (e->colBias) {                                                        \
+        c##r##0 = _mm512_add_ps(c##r##0, col0);                                \
+        c##r##1 = _mm512_add_ps(c##r##1, col1);                                \
+      }                                                                        \
+      if (e->residual) {                                                       \
+        const float *res = e->residual + r * e->ldr;                           \
+        c##r##0 = _mm512_add_ps(c##r##0, _mm512_loadu_ps(res));                \
+        c##r##1 = _mm512_add_ps(c##r##1, _mm512_loadu_ps(res + 16));           \
+      }                                                                        \
+      if (clamp) {                                                             \
+        c##r##0 = _mm512_min_ps(hi, _mm512_max_ps(lo, c##r##0));               \
+        c##r##1 = _mm512_min_ps(hi, _mm512_max_ps(lo, c##r##1));               \
+      }                                                                        \
+      _mm512_storeu_ps(e->out + r * e->ldo, c##r##0);                          \
+      _mm512_storeu_ps(e->out + r * e->ldo + 16, c##r##1);                     \
+    }                                                                          \
+  }
+// clang-format on
+
 /// The 12x32 tile in 24 AVX-512 accumulators, for full tiles of 12 rows:
 /// two 6-row A panels (`aq` the second), so compiled A panels serve it too.
 /// Per k step 2 loads of B, 12 broadcasts of A and 24 FMAs: twice the FMAs
@@ -241,43 +282,8 @@ microkernelAvx512Tall(int64_t kc, const float *ap, const float *aq,
     col0 = _mm512_loadu_ps(e->colBias), col1 = _mm512_loadu_ps(e->colBias + 16);
   __m512 lo = _mm512_set1_ps(e ? e->lo : 0.0f), hi = _mm512_set1_ps(e ? e->hi : 0.0f);
   bool clamp = e && (e->lo > -__builtin_inff() || e->hi < __builtin_inff());
-  // As the 6x32 tile's epilogue, or its plain store when there is none.
-#define FLASH_OUT(r)                                                           \
-  {                                                                            \
-    float *row = c + r * ldc;                                                  \
-    if (accumulate) {                                                          \
-      c##r##0 = _mm512_add_ps(_mm512_loadu_ps(row), c##r##0);                  \
-      c##r##1 = _mm512_add_ps(_mm512_loadu_ps(row + 16), c##r##1);             \
-    }                                                                          \
-    if (!e) {                                                                  \
-      _mm512_storeu_ps(row, c##r##0);                                          \
-      _mm512_storeu_ps(row + 16, c##r##1);                                     \
-    } else {                                                                   \
-      if (e->rowBias) {                                                        \
-        __m512 bias = _mm512_set1_ps(e->rowBias[r]);                           \
-        c##r##0 = _mm512_add_ps(c##r##0, bias);                                \
-        c##r##1 = _mm512_add_ps(c##r##1, bias);                                \
-      }                                                                        \
-      if (e->colBias) {                                                        \
-        c##r##0 = _mm512_add_ps(c##r##0, col0);                                \
-        c##r##1 = _mm512_add_ps(c##r##1, col1);                                \
-      }                                                                        \
-      if (e->residual) {                                                       \
-        const float *res = e->residual + r * e->ldr;                           \
-        c##r##0 = _mm512_add_ps(c##r##0, _mm512_loadu_ps(res));                \
-        c##r##1 = _mm512_add_ps(c##r##1, _mm512_loadu_ps(res + 16));           \
-      }                                                                        \
-      if (clamp) {                                                             \
-        c##r##0 = _mm512_min_ps(hi, _mm512_max_ps(lo, c##r##0));               \
-        c##r##1 = _mm512_min_ps(hi, _mm512_max_ps(lo, c##r##1));               \
-      }                                                                        \
-      _mm512_storeu_ps(e->out + r * e->ldo, c##r##0);                          \
-      _mm512_storeu_ps(e->out + r * e->ldo + 16, c##r##1);                     \
-    }                                                                          \
-  }
   FLASH_OUT(0) FLASH_OUT(1) FLASH_OUT(2) FLASH_OUT(3) FLASH_OUT(4) FLASH_OUT(5)
   FLASH_OUT(6) FLASH_OUT(7) FLASH_OUT(8) FLASH_OUT(9) FLASH_OUT(10) FLASH_OUT(11)
-#undef FLASH_OUT
   // clang-format on
 }
 
@@ -318,67 +324,25 @@ microkernelAvx512(int64_t kc, const float *ap, const float *bp,
 #undef FLASH_ROW
   alignas(64) float buffer[MR * W];
   bool full = rows == MR && cols == W;
-  bool addC = full && accumulate;
-  float *out = full ? c : buffer;
-  int64_t ld = full ? ldc : W;
-  if (full && epilogue) {
-    // As the AVX2 tile's epilogue: bias and residual adds, then the clamp
-    // with the bound first (a NaN accumulator stays NaN).
-    const SgemmEpilogue &e = *epilogue;
+  if (full) { // straight from the registers, with the epilogue if any
+    const SgemmEpilogue *e = epilogue;
     __m512 col0 = _mm512_setzero_ps(), col1 = _mm512_setzero_ps();
-    if (e.colBias)
-      col0 = _mm512_loadu_ps(e.colBias), col1 = _mm512_loadu_ps(e.colBias + 16);
-    __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
-    bool clamp = e.lo > -__builtin_inff() || e.hi < __builtin_inff();
-#define FLASH_EPILOGUE(r)                                                      \
-  {                                                                            \
-    float *row = c + r * ldc;                                                  \
-    if (accumulate) {                                                          \
-      c##r##0 = _mm512_add_ps(_mm512_loadu_ps(row), c##r##0);                  \
-      c##r##1 = _mm512_add_ps(_mm512_loadu_ps(row + 16), c##r##1);             \
-    }                                                                          \
-    if (e.rowBias) {                                                           \
-      __m512 bias = _mm512_set1_ps(e.rowBias[r]);                              \
-      c##r##0 = _mm512_add_ps(c##r##0, bias);                                  \
-      c##r##1 = _mm512_add_ps(c##r##1, bias);                                  \
-    }                                                                          \
-    if (e.colBias) {                                                           \
-      c##r##0 = _mm512_add_ps(c##r##0, col0);                                  \
-      c##r##1 = _mm512_add_ps(c##r##1, col1);                                  \
-    }                                                                          \
-    if (e.residual) {                                                          \
-      const float *res = e.residual + r * e.ldr;                               \
-      c##r##0 = _mm512_add_ps(c##r##0, _mm512_loadu_ps(res));                  \
-      c##r##1 = _mm512_add_ps(c##r##1, _mm512_loadu_ps(res + 16));             \
-    }                                                                          \
-    if (clamp) {                                                               \
-      c##r##0 = _mm512_min_ps(hi, _mm512_max_ps(lo, c##r##0));                 \
-      c##r##1 = _mm512_min_ps(hi, _mm512_max_ps(lo, c##r##1));                 \
-    }                                                                          \
-    _mm512_storeu_ps(e.out + r * e.ldo, c##r##0);                              \
-    _mm512_storeu_ps(e.out + r * e.ldo + 16, c##r##1);                         \
-  }
-    FLASH_EPILOGUE(0) FLASH_EPILOGUE(1) FLASH_EPILOGUE(2)
-    FLASH_EPILOGUE(3) FLASH_EPILOGUE(4) FLASH_EPILOGUE(5)
-#undef FLASH_EPILOGUE
+    if (e && e->colBias)
+      col0 = _mm512_loadu_ps(e->colBias), col1 = _mm512_loadu_ps(e->colBias + 16);
+    __m512 lo = _mm512_set1_ps(e ? e->lo : 0.0f), hi = _mm512_set1_ps(e ? e->hi : 0.0f);
+    bool clamp = e && (e->lo > -__builtin_inff() || e->hi < __builtin_inff());
+    FLASH_OUT(0) FLASH_OUT(1) FLASH_OUT(2) FLASH_OUT(3) FLASH_OUT(4) FLASH_OUT(5)
     return;
   }
+  // An edge tile: through a buffer, the epilogue element by element.
 #define FLASH_STORE(r)                                                         \
-  {                                                                            \
-    float *row = out + r * ld;                                                 \
-    if (addC) {                                                                \
-      c##r##0 = _mm512_add_ps(_mm512_loadu_ps(row), c##r##0);                  \
-      c##r##1 = _mm512_add_ps(_mm512_loadu_ps(row + 16), c##r##1);             \
-    }                                                                          \
-    _mm512_storeu_ps(row, c##r##0);                                            \
-    _mm512_storeu_ps(row + 16, c##r##1);                                       \
-  }
+  _mm512_storeu_ps(buffer + r * W, c##r##0);                                   \
+  _mm512_storeu_ps(buffer + r * W + 16, c##r##1);
   FLASH_STORE(0) FLASH_STORE(1) FLASH_STORE(2) FLASH_STORE(3) FLASH_STORE(4) FLASH_STORE(5)
 #undef FLASH_STORE
   // clang-format on
-  if (!full)
-    storeTile(buffer, W, c, ldc, rows, cols, accumulate);
-  if (epilogue) // an edge tile: from C, element by element
+  storeTile(buffer, W, c, ldc, rows, cols, accumulate);
+  if (epilogue)
     epilogue->apply(c, ldc, rows, cols);
 }
 
