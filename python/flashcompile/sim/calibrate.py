@@ -25,11 +25,10 @@ from .device import Device, OnChip
 
 
 
-def kernel_peak(peak: dict) -> float:
-    """One core's FMA peak (GFLOP/s) in the instruction set of the sgemm
-    ukernel's default tile (AVX-512 where the CPU has it): what the
+def kernel_peak(peak: dict, isa: str) -> float:
+    """One core's FMA peak (GFLOP/s) in the instruction set `isa` of the
+    sgemm ukernel's default tile (AVX-512 where the CPU has it): what the
     ukernel's efficiency is measured against."""
-    isa = sgemm.TILE_ISA[0]
     return float(peak.get(f"fma_gflops_{isa}_1thread") or peak["fma_gflops_avx2_1thread"])
 
 def _caches() -> list:
@@ -114,13 +113,16 @@ def measure() -> dict:
         if threads > 1:
             scaling.append([2 * n ** 3 / threads, round(min(t / t_all / threads, 1.0), 4)])
         if n == 768:
-            ukernel_eff = (2 * n ** 3 / t / 1e9) / kernel_peak(peak)
+            ukernel_eff = (2 * n ** 3 / t / 1e9) / kernel_peak(peak, sgemm.TILE_ISA[0])
     parallel_eff = scaling[-1][1] if scaling else 1.0
     return {"cpu": host.cpu_model(), "cores": peak["cores"], "peak": peak, "caches_mb": _caches(),
             "call_overhead_us": round(call_us, 3), "ukernel_efficiency": round(min(ukernel_eff, 1.0), 4),
             "parallel_efficiency": round(min(parallel_eff, 1.0), 4),
             "parallel_scaling": scaling,
             "ukernel_call_us": round(ukernel_call_us, 3),
+            # The default tile's instruction set: the kernel these were
+            # measured with (a calibration of another is measured again).
+            "sgemm_isa": sgemm.TILE_ISA[0],
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
@@ -170,7 +172,8 @@ def load_or_measure(recalibrate: bool = False) -> dict:
     if not recalibrate and os.path.exists(path):
         try:
             data = json.load(open(path))
-            if data.get("cpu") == host.cpu_model():
+            if data.get("cpu") == host.cpu_model() and \
+                    data.get("sgemm_isa", "avx2") == sgemm.TILE_ISA[0]:
                 return data
         except (OSError, ValueError):
             pass  # unreadable: measure again
@@ -188,6 +191,8 @@ def host_device(recalibrate: bool = False, data: dict | None = None) -> Device:
     one a validation run used)."""
     data = data or load_or_measure(recalibrate)
     peak = data["peak"]
+    # The kernel the calibration measured (AVX2 before 2026-12-05).
+    isa = data.get("sgemm_isa", "avx2")
     triad = peak["triad_gbs"]
     dram = triad.get("262144KiB_allthreads") or max(triad.values())
     return Device(
@@ -198,11 +203,11 @@ def host_device(recalibrate: bool = False, data: dict | None = None) -> Device:
         # parallel_scaling, so the all-core FMA figure (which swings with the
         # VM's second core: 171-232 GFLOP/s in one day here) would count
         # that shortfall twice.
-        peak_tflops={"fp32": kernel_peak(peak) * int(data["cores"]) / 1e3},
+        peak_tflops={"fp32": kernel_peak(peak, isa) * int(data["cores"]) / 1e3},
         memory_gbs=float(dram), memory_gb=0.0, memory_kind="DRAM (measured triad)",
         launch_overhead_us=float(data["call_overhead_us"]),
         onchip=[OnChip(n, s) for n, s in data["caches_mb"]],
-        simd_bits=512 if sgemm.TILE_ISA[0] == "avx512" else 256, fma_units=2,
+        simd_bits=512 if isa == "avx512" else 256, fma_units=2,
         max_efficiency=float(data["ukernel_efficiency"]), host_link="(itself)",
         sources={"peak": f"measured by flash-peak on {data['measured_at']}",
                  "efficiency": "measured: sgemm ukernel 768^3 on one core / FMA peak"},
