@@ -16,15 +16,20 @@ def test_every_stage_of_conv2d():
     assert c.stages == fc.stage_names()
     assert "flash.conv2d" in c.ir("flash")
     linalg = c.ir("linalg")
-    # By default the convolution becomes im2col + a matrix product ...
-    assert "tensor.pad" in linalg and "tensor.collapse_shape" in linalg and "flash." not in linalg
+    # By default the convolution becomes im2col + a matrix product (no Flash
+    # op is left; the gather carries its window for the implicit GEMM) ...
+    assert "tensor.pad" in linalg and "tensor.collapse_shape" in linalg
+    assert "flash.im2col = array<i64: 3, 3, 2, 2, 1, 1>" in linalg
+    assert "flash." not in linalg.replace("flash.im2col =", "")
     assert "linalg.conv_2d_nchw_fchw" not in linalg
     buf = c.ir("bufferized")
     assert "memref<1x3x3x3xf32>" in buf
     assert "tensor.pad" not in buf and "tensor<1x" not in buf
     loops = c.ir("loops")
     assert "scf.for" in loops and "linalg." not in loops
-    assert "call @flash_matmul_f32" in loops  # ... run by the sgemm ukernel
+    # ... run by the sgemm ukernel, which gathers the patches as it packs
+    # them (and reads the padding as zeros: no padded copy is left)
+    assert "call @flash_conv_im2col_f32" in loops and "memref<1x2x8x8xf32>" not in loops
     llvm = c.ir("llvm")
     assert "llvm.func @conv2d" in llvm and "scf.for" not in llvm
     assert "define void @conv2d(" in c.llvm_ir()
