@@ -65,16 +65,6 @@ struct Depthwise {
   int64_t kh, kw, sh, sw, dh, dw;
 };
 
-bool unitInnerStride(Value v) {
-  auto type = dyn_cast<MemRefType>(v.getType());
-  if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
-      type.getRank() != 4)
-    return false;
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return succeeded(type.getStridesAndOffset(strides, offset)) &&
-         strides.back() == 1;
-}
 
 std::optional<Depthwise> matchDepthwise(linalg::GenericOp op) {
   using utils::IteratorType;
@@ -130,7 +120,7 @@ std::optional<Depthwise> matchDepthwise(linalg::GenericOp op) {
   d.input = rootOf(op.getDpsInputs()[0]);
   d.filter = op.getDpsInputs()[1];
   d.output = rootOf(op.getDpsInits()[0]);
-  if (!unitInnerStride(d.input) || !isDenseStatic(d.output.getType()) ||
+  if (!unitInnerStride(d.input, 4) || !isDenseStatic(d.output.getType()) ||
       cast<MemRefType>(d.output.getType()).getRank() != 4 ||
       !isDenseStatic(d.filter.getType()))
     return std::nullopt;

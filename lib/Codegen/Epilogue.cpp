@@ -312,4 +312,15 @@ std::optional<Padding> paddingOf(Value padded, Operation *consumer) {
   return p;
 }
 
+bool unitInnerStride(Value v, int64_t rank) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
+      type.getRank() != rank)
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(type.getStridesAndOffset(strides, offset)) &&
+         strides.back() == 1;
+}
+
 } // namespace mlir::flash

@@ -26,6 +26,10 @@ Value rootOf(Value v);
 /// A static, identity-layout f32 memref.
 bool isDenseStatic(Type type);
 
+/// A static f32 memref of `rank` whose innermost stride is 1 (what the
+/// convolution ukernels read).
+bool unitInnerStride(Value v, int64_t rank);
+
 /// memref<?x...x?xf32, strided<[?, ...], offset: ?>> of `rank`: one callee
 /// type for every shape and layout (the ukernels' argument type).
 MemRefType dynamicStridedType(MLIRContext *ctx, int64_t rank);

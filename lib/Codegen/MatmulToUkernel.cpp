@@ -391,15 +391,9 @@ linalg::GenericOp im2colGatherOf(Value b, Operation *product) {
   Value input = gather.getDpsInputs()[0];
   // [N, C, H, W], or [1, G, C/G, H, W] for a grouped convolution (the
   // batch runs over the groups).
-  auto type = dyn_cast<MemRefType>(input.getType());
-  if (!type || (type.getRank() != 4 && type.getRank() != 5) ||
-      !type.getElementType().isF32() || !type.hasStaticShape() ||
-      (type.getRank() == 5 && type.getDimSize(0) != 1))
-    return nullptr;
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  if (failed(type.getStridesAndOffset(strides, offset)) ||
-      strides.back() != 1)
+  if (!unitInnerStride(input, 4) &&
+      !(unitInnerStride(input, 5) &&
+        cast<MemRefType>(input.getType()).getDimSize(0) == 1))
     return nullptr;
   if (!unwrittenBetween(gather, product, rootOf(input)))
     return nullptr;
@@ -566,17 +560,8 @@ struct MatmulToUkernel
                                           rootOf(padding->source)) ||
                         writtenByCall(padding->source)))
           padding.reset();
-        if (padding && !isa<MemRefType>(padding->source.getType()))
+        if (padding && !unitInnerStride(padding->source, 4))
           padding.reset();
-        if (padding) {
-          auto type = cast<MemRefType>(padding->source.getType());
-          SmallVector<int64_t> strides;
-          int64_t offset;
-          if (type.getRank() != 4 ||
-              failed(type.getStridesAndOffset(strides, offset)) ||
-              strides[3] != 1)
-            padding.reset();
-        }
       }
       Value panelsA = form.batchedA ? Value() : panelsOf(a, true);
       Value panelsB =

@@ -143,17 +143,18 @@ packPanelAvx512(const Im2colSource &s, const int64_t *planes,
   };
   Dst dsts[32];
   int64_t filled = 0;
-  auto bits = [](int64_t n) {
-    return static_cast<__mmask16>(n <= 0 ? 0 : n >= 16 ? 0xFFFF
-                                                       : (1u << n) - 1);
+  // The 16-lane half q of a panel-wide (<= 32) mask.
+  auto half = [](uint64_t mask, int q) {
+    return static_cast<__mmask16>(mask >> (16 * q));
   };
   size_t count = runs.size();
   for (size_t r = 0; r < count; ++r) {
-    dsts[r] = {runs[r].dst, bits(runs[r].len), bits(runs[r].len - 16)};
+    uint64_t lanes = bitRange(0, runs[r].len);
+    dsts[r] = {runs[r].dst, half(lanes, 0), half(lanes, 1)};
     filled = runs[r].dst + runs[r].len;
   }
-  __mmask16 tail0 = static_cast<__mmask16>(~bits(filled) & bits(nr));
-  __mmask16 tail1 = static_cast<__mmask16>(~bits(filled - 16) & bits(nr - 16));
+  uint64_t tail = bitRange(filled, nr);
+  __mmask16 tail0 = half(tail, 0), tail1 = half(tail, 1);
   const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14,
                                          12, 10, 8, 6, 4, 2, 0);
   const __m512 zero = _mm512_setzero_ps();
