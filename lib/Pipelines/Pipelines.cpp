@@ -102,6 +102,8 @@ void mlir::flash::buildLoopsToLLVMPipeline(OpPassManager &pm,
   // erf/tanh as vectorizable polynomials; what remains of math without an
   // LLVM intrinsic (none today) would become libm calls.
   pm.addPass(createApproximateMath());
+  // Weights as byte arrays: LLVM handles each as one constant.
+  pm.addPass(createConstantsAsBytes());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());

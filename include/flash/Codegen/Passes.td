@@ -175,6 +175,24 @@ def LinalgToLoops : Pass<"flash-linalg-to-loops", "func::FuncOp"> {
                            "::mlir::affine::AffineDialect"];
 }
 
+def ConstantsAsBytes : Pass<"flash-constants-as-bytes", "ModuleOp"> {
+  let summary = "Store large constant globals (weights, packed panels) as "
+                "byte arrays read through memref.view.";
+  let description = [{
+    A dense constant of rank r becomes nested LLVM arrays, one uniqued
+    constant per innermost row, which LLVM's passes and asm printer visit
+    one by one (most of a CNN's compile time); a rank-1 i8 array is one
+    constant written as one block of bytes. Same bytes, same alignment (at
+    least 64), so what runs is unchanged.
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"256",
+           "Globals at least this large are rewritten">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def ApproximateMath : Pass<"flash-approximate-math"> {
   let summary = "Replace exp, erf and tanh by MLIR's polynomial "
                 "approximations.";
