@@ -7,6 +7,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/STLExtras.h"
@@ -216,7 +217,8 @@ bool GraphBuilder::finished() const { return impl->finished; }
 
 bool GraphBuilder::finish(const std::string &funcName,
                           const std::vector<int> &results,
-                          std::string &moduleText, std::string &error) {
+                          std::string &moduleText, std::string &error,
+                          bool bytecode) {
   MLIRContext &ctx = impl->ctx;
   DiagnosticCollector collect(ctx, error);
   OpBuilder &b = impl->builder;
@@ -238,6 +240,8 @@ bool GraphBuilder::finish(const std::string &funcName,
   if (failed(verify(*module)))
     return false;
   llvm::raw_string_ostream os(moduleText);
+  if (bytecode)
+    return succeeded(writeBytecodeToFile(*module, os));
   module->print(os, OpPrintingFlags().enableDebugInfo(/*enable=*/true,
                                                       /*prettyForm=*/false));
   return true;

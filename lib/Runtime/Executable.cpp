@@ -228,15 +228,18 @@ const std::vector<TensorSpec> &Executable::outputs() const {
   return impl->outputs;
 }
 
-std::unique_ptr<Executable> Executable::compile(const std::string &source,
+std::unique_ptr<Executable> Executable::compile(std::string source,
                                                 const std::string &bufferName,
                                                 const CompileOptions &options,
                                                 std::string &error) {
   initializeLLVMOnce();
   CompileTimes times;
   Stopwatch clock;
+  auto impl = std::make_unique<Impl>();
+  // Kept for stageIR, and parsed where it is (a model's is ~50 MB).
+  impl->source = std::move(source);
   ParsedModule parsed;
-  if (!parsed.parse(source, bufferName)) {
+  if (!parsed.parse(impl->source, bufferName)) {
     error = parsed.diagnostics;
     return nullptr;
   }
@@ -253,9 +256,7 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
       error += std::string(" ") + t.name;
     return nullptr;
   }
-  auto impl = std::make_unique<Impl>();
   impl->target = target->name;
-  impl->source = source;
   impl->pipelineOptions = options.pipelineOptions;
   impl->bufferName = bufferName;
 
@@ -312,20 +313,25 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
                          OpPrintingFlags()
                              .enableDebugInfo(/*enable=*/false)
                              .elideLargeElementsAttrs(/*largeElementLimit=*/64));
+    std::vector<llvm::StringRef> constants;
     parsed.module->walk([&](Operation *op) {
       for (NamedAttribute attr : op->getAttrs())
         if (auto dense = dyn_cast<DenseElementsAttr>(attr.getValue()))
           if (dense.getNumElements() >= 64)
-            program.append(dense.getRawData().data(),
-                           dense.getRawData().size());
+            constants.emplace_back(dense.getRawData().data(),
+                                   dense.getRawData().size());
     });
-    cacheKey = ::flash::runtime::CompileCache::key(program, impl->entry,
-                                                   options.pipelineOptions);
+    cacheKey = ::flash::runtime::CompileCache::key(
+        program, impl->entry, options.pipelineOptions, constants);
     if (auto object = cache.load(cacheKey)) {
-      impl->cachedObject = object->getBuffer().str();
       initializeLLVMOnce();
-      auto jit = loadObject(std::move(object), impl->entry, &impl->packedFn);
+      // The JIT links from the mapped entry, which stays for objectCode().
+      auto jit = loadObject(llvm::MemoryBuffer::getMemBuffer(
+                                object->getMemBufferRef(),
+                                /*RequiresNullTerminator=*/false),
+                            impl->entry, &impl->packedFn);
       if (jit) {
+        impl->cachedObject = std::move(object);
         ::flash::runtime::CompileCache::recordHit();
         times.cacheMs = clock.lap();
         times.cached = true;
@@ -430,8 +436,8 @@ std::unique_ptr<Executable> Executable::compile(const std::string &source,
 }
 
 std::string Executable::objectCode() const {
-  if (!impl->cachedObject.empty())
-    return impl->cachedObject;
+  if (impl->cachedObject)
+    return impl->cachedObject->getBuffer().str();
   return impl->engine ? detail::objectCode(*impl->engine) : std::string();
 }
 

@@ -16,8 +16,10 @@ struct Executable::Impl {
   std::vector<std::string> remarks;
   CompileTimes times;
   std::string source;
-  std::unique_ptr<llvm::orc::LLJIT> cachedJit; ///< set when loaded from cache
-  std::string cachedObject;                    ///< its object code
+  /// The cache entry's object code (mapped) and the JIT that loaded it
+  /// (destroyed first).
+  std::unique_ptr<llvm::MemoryBuffer> cachedObject;
+  std::unique_ptr<llvm::orc::LLJIT> cachedJit;
   std::string pipelineOptions;
   std::string bufferName;
   std::string entry;

@@ -29,8 +29,7 @@ bool rt::ParsedModule::parse(const std::string &source,
                          const std::string &bufferName) {
   ctx = makeContext();
   sourceMgr.AddNewSourceBuffer(
-      llvm::MemoryBuffer::getMemBufferCopy(source, bufferName),
-      llvm::SMLoc());
+      llvm::MemoryBuffer::getMemBuffer(source, bufferName), llvm::SMLoc());
   handler =
       std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, ctx.get(), os);
   module = parseSourceFile<ModuleOp>(sourceMgr, ctx.get());

@@ -29,6 +29,7 @@ struct ParsedModule {
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> handler;
   mlir::OwningOpRef<mlir::ModuleOp> module;
 
+  /// Parses `source` (text or bytecode) in place: it must outlive this.
   bool parse(const std::string &source, const std::string &bufferName);
   bool runPipeline(void (*build)(mlir::OpPassManager &,
                                  const mlir::flash::PipelineOptions &),

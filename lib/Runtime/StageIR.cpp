@@ -34,6 +34,20 @@ std::vector<std::string> Executable::stageNames(const std::string &target) {
   return names;
 }
 
+bool Executable::sourceText(const std::string &source,
+                            const std::string &bufferName, std::string &text,
+                            std::string &error) {
+  ParsedModule parsed;
+  if (!parsed.parse(source, bufferName)) {
+    error = parsed.diagnostics;
+    return false;
+  }
+  llvm::raw_string_ostream os(text);
+  parsed.module->print(os, mlir::OpPrintingFlags().enableDebugInfo(
+                               /*enable=*/true, /*prettyForm=*/false));
+  return true;
+}
+
 bool Executable::stageIR(const std::string &stage, std::string &text,
                          std::string &error) const {
   std::vector<std::string> names = stageNames(impl->target);

@@ -42,12 +42,13 @@ class Compiled:
     int64/int32 index inputs, such as token ids).
 
     `source` is the Flash IR that was compiled (with the tuned parameters
-    its ops got), `original_source` the text as given."""
+    its ops got), `original_source` the text as given; a program given as
+    MLIR bytecode (the tracer's) is printed as text when first asked."""
 
-    def __init__(self, executable, source: str, original_source: str | None = None):
+    def __init__(self, executable, source, original_source=None):
         self._exe = executable
-        self.source = source
-        self.original_source = source if original_source is None else original_source
+        self._source = source
+        self._original = source if original_source is None else original_source
         self.options = ""  # the pipeline options it was compiled with
         self.entry = executable.entry
         self.input_shapes = [tuple(s) for s, _ in executable.inputs]
@@ -55,6 +56,20 @@ class Compiled:
         self.output_shapes = [tuple(s) for s, _ in executable.outputs]
         self.target = executable.target
         self.runnable = executable.runnable
+
+    @property
+    def source(self) -> str:
+        if isinstance(self._source, bytes):
+            self._source = source_text(self._source, self.entry)
+            if isinstance(self._original, bytes):
+                self._original = self._source
+        return self._source
+
+    @property
+    def original_source(self) -> str:
+        if isinstance(self._original, bytes):
+            self._original = source_text(self._original, self.entry)
+        return self._original
 
     @property
     def stages(self) -> list[str]:
@@ -152,10 +167,16 @@ class Compiled:
         return f"<flashcompile.Compiled {self.entry}({ins}) -> ({outs})>"
 
 
-def compile_mlir(source: str, entry: str | None = None,
+def source_text(source, name: str = "<flash-source>") -> str:
+    """Flash IR text of `source` (text as it is; MLIR bytecode printed)."""
+    return _native.source_text(source, name) if isinstance(source, bytes) else source
+
+
+def compile_mlir(source, entry: str | None = None,
                  name: str = "<flash-source>", options: str = "",
                  tuned=True, target: str = "host", allow_tf32: bool = False) -> Compiled:
-    """Compile Flash IR text; raises ValueError with MLIR's diagnostics.
+    """Compile Flash IR (text, or MLIR bytecode as bytes); raises
+    ValueError with MLIR's diagnostics.
 
     `options` are pipeline options in flash-opt syntax, e.g.
     "ukernels=false" (see `flash-opt --help`, --flash-to-llvm). With
@@ -168,12 +189,15 @@ def compile_mlir(source: str, entry: str | None = None,
     inspected, not callable here; see docs/gpu.md). `allow_tf32=True` lets
     NVIDIA matrix products whose sizes are multiples of 16x8x4 use TF32
     tensor cores (mma.sync), as PyTorch's allow_tf32."""
-    if not isinstance(source, str):
-        raise TypeError(f"compile_mlir expects IR text (str), got {type(source).__name__}")
+    if not isinstance(source, (str, bytes)):
+        raise TypeError(f"compile_mlir expects IR text (str) or MLIR bytecode (bytes), "
+                        f"got {type(source).__name__}")
     original = source
     if tuned is not False:
-        source, options = _tuned.apply(source, entry or "", options,
-                                       None if tuned is True else tuned)
+        database = None if tuned is True else tuned
+        if isinstance(source, bytes) and _tuned.consulted(database):
+            source = original = source_text(source, name)  # the database reads text
+        source, options = _tuned.apply(source, entry or "", options, database)
     options = with_target(options, target, allow_tf32)
     executable = _native.compile(source, entry or "", name, options,
                                  time_passes=logs.enabled("passes"))

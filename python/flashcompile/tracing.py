@@ -258,7 +258,7 @@ class CompiledGraph(Compiled):
     from (fc.export_onnx reads it)."""
 
     def __init__(self, compiled: Compiled, structure, static, trace: Trace | None = None):
-        super().__init__(compiled._exe, compiled.source, compiled.original_source)
+        super().__init__(compiled._exe, compiled._source, compiled._original)
         self.options = compiled.options
         self._structure = structure  # None: one result; else tuple or list
         self._static = static        # positions and values of non-array args
@@ -282,9 +282,11 @@ def compile_trace(trace: Trace, results: list, name: str, options: str = "",
     if not results:
         raise ValueError(f"{name}: the traced function returned no values")
     handles = [trace.handle(r, name, i) for i, r in enumerate(results)]
-    text = trace.builder.finish(name, handles)
+    # Bytecode: a model's weights as raw bytes, not hex text to print and
+    # parse again (Compiled.source prints it when asked).
+    module = trace.builder.finish(name, handles, bytecode=True)
     trace.results = handles
-    compiled = compile_mlir(text, name=f"<{name}>", options=options, target=target,
+    compiled = compile_mlir(module, name=f"<{name}>", options=options, target=target,
                             allow_tf32=allow_tf32)
     return CompiledGraph(compiled, structure, static or {}, trace)
 

@@ -96,6 +96,11 @@ def op_parameters(text: str, entry: str = "", source=None) -> dict:
     return params
 
 
+def consulted(source=None) -> bool:
+    """Whether `apply` reads the program (a database is in use)."""
+    return (source if source is not None else active()) is not None
+
+
 def apply(text: str, entry: str = "", options: str = "", source=None) -> tuple[str, str]:
     """(text, options) to compile: the program with its ops' tuned
     parameters, and its tuned options when `options` is empty."""

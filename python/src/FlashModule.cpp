@@ -53,7 +53,7 @@ nb::list specsToList(const std::vector<TensorSpec> &specs) {
   return out;
 }
 
-std::unique_ptr<Executable> compile(const std::string &source,
+std::unique_ptr<Executable> compile(std::string source,
                                     const std::string &entry,
                                     const std::string &name,
                                     const std::string &pipelineOptions,
@@ -66,7 +66,7 @@ std::unique_ptr<Executable> compile(const std::string &source,
   std::unique_ptr<Executable> exe;
   {
     nb::gil_scoped_release release;
-    exe = Executable::compile(source, name, options, error);
+    exe = Executable::compile(std::move(source), name, options, error);
   }
   if (!exe)
     throw nb::value_error(error.c_str());
@@ -479,6 +479,32 @@ NB_MODULE(_flashcompile, m) {
   m.def("compile", &compile, "source"_a, "entry"_a = "",
         "name"_a = "<flash-source>", "options"_a = "", "time_passes"_a = false,
         "Parse, verify and JIT-compile Flash IR text.");
+  m.def(
+      "compile",
+      [](nb::bytes source, const std::string &entry, const std::string &name,
+         const std::string &options, bool timePasses) {
+        return compile(std::string(source.c_str(), source.size()), entry,
+                       name, options, timePasses);
+      },
+      "source"_a, "entry"_a = "", "name"_a = "<flash-source>",
+      "options"_a = "", "time_passes"_a = false,
+      "Parse, verify and JIT-compile Flash IR as MLIR bytecode.");
+  m.def(
+      "source_text",
+      [](nb::bytes source, const std::string &name) {
+        std::string text, error;
+        bool ok;
+        {
+          nb::gil_scoped_release release;
+          ok = Executable::sourceText(std::string(source.c_str(), source.size()),
+                                      name, text, error);
+        }
+        if (!ok)
+          throw nb::value_error(error.c_str());
+        return text;
+      },
+      "source"_a, "name"_a = "<flash-source>",
+      "Flash IR text (with locations) of a module given as MLIR bytecode.");
 
   static PyType_Slot dispatcherSlots[] = {
       {Py_tp_traverse, reinterpret_cast<void *>(&Dispatcher::traverse)},
@@ -816,12 +842,15 @@ NB_MODULE(_flashcompile, m) {
       .def(
           "finish",
           [open](GraphBuilder &b, const std::string &name,
-                 const std::vector<int> &results) {
+                 const std::vector<int> &results, bool bytecode) -> nb::object {
             open(b);
-            std::string text, error;
-            if (!b.finish(name, results, text, error))
+            std::string module, error;
+            if (!b.finish(name, results, module, error, bytecode))
               throw nb::value_error(error.c_str());
-            return text;
+            if (bytecode)
+              return nb::bytes(module.data(), module.size());
+            return nb::str(module.data(), module.size());
           },
-          "name"_a, "results"_a);
+          "name"_a, "results"_a, "bytecode"_a = false,
+          "The module as Flash IR text, or as MLIR bytecode (bytes).");
 }

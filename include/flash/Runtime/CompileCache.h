@@ -24,6 +24,9 @@
 #ifndef FLASH_RUNTIME_COMPILECACHE_H
 #define FLASH_RUNTIME_COMPILECACHE_H
 
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -52,10 +55,12 @@ public:
   const std::string &whyDisabled() const { return why; }
   /// The size limit in bytes (FLASH_CACHE_MAX_SIZE, default 2 GiB).
   static uint64_t maxBytes();
-  /// The key of one compilation.
+  /// The key of one compilation: the program's text and `data` (its large
+  /// constants' bytes, hashed where they are rather than copied).
   static std::string key(const std::string &source, const std::string &entry,
-                         const std::string &pipelineOptions);
-  /// The cached object for `key`, or null.
+                         const std::string &pipelineOptions,
+                         llvm::ArrayRef<llvm::StringRef> data = {});
+  /// The cached object for `key` (mapped, not copied), or null.
   std::unique_ptr<llvm::MemoryBuffer> load(const std::string &key) const;
   /// Stores an object, then evicts down to maxBytes(); failures are
   /// ignored (the cache is an optimization).

@@ -78,7 +78,7 @@ class Executable {
 public:
   /// Parses, verifies and JIT-compiles `source`. On failure returns null and
   /// sets `error` to the MLIR diagnostics (with `bufferName:line:col`).
-  static std::unique_ptr<Executable> compile(const std::string &source,
+  static std::unique_ptr<Executable> compile(std::string source,
                                              const std::string &bufferName,
                                              const CompileOptions &options,
                                              std::string &error);
@@ -110,6 +110,11 @@ public:
   const std::vector<std::string> &remarks() const;
   /// Where compiling it spent its time.
   const CompileTimes &compileTimes() const;
+
+  /// Flash IR text (with locations) of `source`, text or MLIR bytecode.
+  static bool sourceText(const std::string &source,
+                         const std::string &bufferName, std::string &text,
+                         std::string &error);
 
   /// The IR after `stage`, re-derived from the source by the same pipeline
   /// functions the compile used. Returns false and sets `error` on failure.

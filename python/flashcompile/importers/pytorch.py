@@ -133,11 +133,11 @@ def _np32(x):
 def _binary(fc_fn, np_fn, reverse=False):
     def handler(n):
         a, b = _f32(n, n["self"]), _f32(n, n["other"])
+        if reverse:  # rsub: other - alpha * self
+            a, b = b, a
         alpha = n.get("alpha", 1)
         if alpha != 1:
             b = _np32(b * alpha) if _all_const(b) else F.mul(b, np.float32(alpha))
-        if reverse:
-            a, b = b, a
         if _all_const(a, b):
             return _np32(np_fn(a, b))
         return fc_fn(a, b)
@@ -789,19 +789,27 @@ def _key(target) -> str:
     return name.rsplit(".", 1)[0] if name.count(".") >= 2 else name
 
 
-def _capture(module, example_inputs):
+def _capture(module, example_inputs, decompose=None):
     """(graph module, {placeholder name: weight or None for a user input},
-    user input names, output names) from torch.export, else make_fx."""
+    user input names, whether the graph is decomposed) from torch.export,
+    else make_fx. decompose=None decomposes only when needed."""
     torch = _torch()
     try:
         with torch.no_grad():
             program = torch.export.export(module, tuple(example_inputs))
-        table = torch.export.default_decompositions()
-        for name in _KEEP:
-            packet = getattr(torch.ops.aten, name)
-            for overload in packet.overloads():
-                table.pop(getattr(packet, overload), None)
-        program = program.run_decompositions(table)
+        # Decomposing re-traces the whole graph (half of ResNet-18's import
+        # from a warm cache): skipped when every op already has a handler.
+        user_inputs = [spec.arg.name for spec in program.graph_signature.input_specs
+                       if spec.kind == torch.export.graph_signature.InputKind.USER_INPUT]
+        decomposed = decompose or not _importable_as_exported(program.graph_module.graph,
+                                                               user_inputs)
+        if decomposed:
+            table = torch.export.default_decompositions()
+            for name in _KEEP:
+                packet = getattr(torch.ops.aten, name)
+                for overload in packet.overloads():
+                    table.pop(getattr(packet, overload), None)
+            program = program.run_decompositions(table)
     except Exception as e:  # noqa: BLE001 - any capture failure falls back
         return _capture_fx(module, example_inputs, e)
     weights, inputs = {}, []
@@ -819,7 +827,57 @@ def _capture(module, example_inputs):
         if spec.kind.name != "USER_OUTPUT":
             raise UnsupportedTorch(f"from_pytorch: the module mutates '{spec.target}' "
                                    f"({spec.kind.name}); call module.eval() first")
-    return program.graph_module, weights, inputs
+    return program.graph_module, weights, inputs, decomposed
+
+
+def _writes(node) -> bool:
+    """Whether the node's op writes one of its arguments (relu_, add_)."""
+    schema = getattr(node.target, "_schema", None)
+    return schema is not None and any(
+        a.alias_info is not None and a.alias_info.is_write for a in schema.arguments)
+
+
+def _functional_in_place(node) -> bool:
+    """Whether an in-place node (relu_, add_) can run as its functional op:
+    it writes only its first argument, which is a fresh tensor (made by an
+    op whose result aliases nothing) that nothing else reads, so no other
+    value can see the write."""
+    torch = _torch()
+    schema = node.target._schema
+    written = [i for i, a in enumerate(schema.arguments)
+               if a.alias_info is not None and a.alias_info.is_write]
+    if written != [0] or not node.args or not isinstance(node.args[0], torch.fx.Node):
+        return False
+    producer = node.args[0]
+    returns = getattr(getattr(producer.target, "_schema", None), "returns", None)
+    fresh = returns is not None and (
+        all(r.alias_info is None for r in returns)
+        or (_writes(producer) and _functional_in_place(producer)))  # relu_(add_(..))
+    return (producer.op == "call_function" and fresh and list(producer.users) == [node]
+            and _key(node.target)[:-1] in HANDLERS)
+
+
+def _importable_as_exported(graph, user_inputs) -> bool:
+    """Whether torch.export's graph imports without run_decompositions:
+    every op has a handler (the decomposed graph is what the handlers were
+    written for, but each handler binds its op's own schema) or only
+    constant inputs (_fold computes it), and every in-place op can run
+    functionally (_functional_in_place)."""
+    traced = set(user_inputs)  # nodes whose value depends on an input
+    for node in graph.nodes:
+        if node.op != "call_function":
+            continue
+        inputs = node.all_input_nodes
+        if any(i.name in traced for i in inputs) or _key(node.target) in _NEVER_FOLD:
+            traced.add(node.name)
+        elif not _writes(node):
+            continue  # folded at import
+        if _writes(node):
+            if not _functional_in_place(node):
+                return False
+        elif _key(node.target) not in HANDLERS:
+            return False
+    return True
 
 
 def _capture_fx(module, example_inputs, export_error):
@@ -842,7 +900,7 @@ def _capture_fx(module, example_inputs, export_error):
     for node in gm.graph.nodes:
         if node.op == "get_attr":
             weights[node.name] = getattr(gm, node.target)
-    return gm, weights, inputs
+    return gm, weights, inputs, True
 
 
 _NOT_CONSTANT = object()
@@ -923,10 +981,24 @@ def from_pytorch(module, example_inputs, name: str = "torch_model",
     was_training = module.training
     module.eval()
     try:
-        gm, weights, input_names = _capture(module, example_inputs)
+        gm, weights, input_names, decomposed = _capture(module, example_inputs)
+        try:
+            trace, results, output_names = _trace_graph(gm, weights, example_inputs, name)
+        except (UnsupportedTorch, ValueError):
+            if decomposed:
+                raise
+            # A handler refused an op as torch.export left it (an edge case
+            # its decomposition covers): import the decomposed graph.
+            gm, weights, input_names, _ = _capture(module, example_inputs, decompose=True)
+            trace, results, output_names = _trace_graph(gm, weights, example_inputs, name)
     finally:
         module.train(was_training)
+    compiled = compile_trace(trace, results, name, options, target=target)
+    return TorchModel(compiled, input_names, output_names)
 
+
+def _trace_graph(gm, weights, example_inputs, name):
+    """(trace, results, output names): the graph's nodes through HANDLERS."""
     trace = Trace(name)
     env: dict = {}
     shapes = iter((tuple(x.shape), _to_numpy(x.new_empty(0)).dtype) for x in example_inputs)
@@ -945,6 +1017,8 @@ def from_pytorch(module, example_inputs, name: str = "torch_model",
                 env[node.name] = folded
                 continue
             key = _key(node.target)
+            if _writes(node) and _functional_in_place(node):  # relu_ as relu
+                key = key[:-1]
             handler = HANDLERS.get(key)
             n = _Node(node, _bind(node, env))
             if handler is None:
@@ -971,5 +1045,4 @@ def from_pytorch(module, example_inputs, name: str = "torch_model",
             raise UnsupportedTorch(f"from_pytorch: output '{out_name}' is a "
                                    f"{getattr(r, 'dtype', type(r).__name__)} "
                                    f"(float32 tensors only)")
-    compiled = compile_trace(trace, results, name, options, target=target)
-    return TorchModel(compiled, input_names, output_names)
+    return trace, results, output_names
