@@ -90,8 +90,6 @@ class Trace:
             array = np.asarray(value)
             if not array.flags.c_contiguous:
                 array = array.copy(order="C")
-            if not array.flags.writeable:  # e.g. from onnx.numpy_helper
-                array = array.copy()
         else:  # a Python number
             array = np.asarray(value, dtype=np.float32)
         file, line = caller_location()

@@ -39,6 +39,10 @@ using flash::runtime::TensorSpec;
 
 using F32Array = nb::ndarray<float, nb::c_contig, nb::device::cpu>;
 using I64Array = nb::ndarray<int64_t, nb::c_contig, nb::device::cpu>;
+// Read only (a constant is copied into the module): accepts read-only
+// arrays, such as onnx.numpy_helper's, without a copy of their own.
+using ConstF32Array = nb::ndarray<const float, nb::c_contig, nb::device::cpu>;
+using ConstI64Array = nb::ndarray<const int64_t, nb::c_contig, nb::device::cpu>;
 using AnyArray = nb::ndarray<nb::c_contig, nb::device::cpu>;
 
 namespace {
@@ -800,7 +804,7 @@ NB_MODULE(_flashcompile, m) {
           "shape"_a, "dtype"_a = "f32")
       .def(
           "add_constant",
-          [open](GraphBuilder &b, F32Array array, const std::string &file,
+          [open](GraphBuilder &b, ConstF32Array array, const std::string &file,
                  unsigned line) {
             open(b);
             std::vector<int64_t> shape(array.shape_ptr(),
@@ -810,7 +814,7 @@ NB_MODULE(_flashcompile, m) {
           "array"_a, "file"_a = "", "line"_a = 0)
       .def(
           "add_index_constant",
-          [open](GraphBuilder &b, I64Array array, const std::string &file,
+          [open](GraphBuilder &b, ConstI64Array array, const std::string &file,
                  unsigned line) {
             open(b);
             std::vector<int64_t> shape(array.shape_ptr(),

@@ -572,7 +572,9 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
     axes input), which then fold like initializers. `target`: what to
     compile for (fc.targets(), docs/gpu.md)."""
     onnx, numpy_helper = _onnx()
+    path = None
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+        path = model
         try:
             model = onnx.load(model)
         except Exception as e:  # corrupt, truncated or missing file
@@ -587,7 +589,9 @@ def from_onnx(model, name: str = "onnx_model", options: str = "",
                                  f"external file; pass the model's path (its external data "
                                  f"is then read from the model's folder only)")
     try:
-        onnx.checker.check_model(model)
+        # A path is checked from the file: checking a loaded model
+        # serializes it again first (half of a cached import's time).
+        onnx.checker.check_model(path if isinstance(path, str) else model)
     except Exception as e:  # a truncated file can parse into a broken proto
         raise ValueError(f"from_onnx: invalid ONNX model: {str(e).splitlines()[0][:300]}") from None
     graph = model.graph
