@@ -125,6 +125,33 @@ def zoo_summary() -> str:
     return "; ".join(parts)
 
 
+def import_table() -> str:
+    """Per model: import-to-ready seconds (fresh processes) on both paths,
+    torch.onnx.export's time and ONNX Runtime's session + first run."""
+    rows = ["| model | from_pytorch cold s | cached s | of which torch.export (cached) s | "
+            "from_onnx cold s | cached s | torch.onnx.export s | ONNX Runtime s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def s(d, key="seconds"):
+        return f"{d[key]:.2f}" if isinstance(d, dict) and key in d else "failed"
+    for row in result("import")["rows"]:
+        fp, fo = row["from_pytorch"], row.get("from_onnx", {})
+        rows.append(f"| {row['name']} | {s(fp['cold'])} | {s(fp['cached'])} | "
+                    f"{s(fp['cached'], 'torch_export_s')} | {s(fo.get('cold'))} | "
+                    f"{s(fo.get('cached'))} | {s(row['export_s'])} | {s(row.get('onnxruntime'))} |")
+    return "\n".join(rows)
+
+
+def import_resnet18() -> str:
+    """ResNet-18's import-to-ready against the issue's targets."""
+    row = next(r for r in result("import")["rows"] if r["name"] == "resnet18")
+    fp, fo = row["from_pytorch"], row["from_onnx"]
+    return (f"{fp['cold']['seconds']:.2f} s cold and {fp['cached']['seconds']:.2f} s cached "
+            f"through fc.from_pytorch (torch.export {fp['cached']['torch_export_s']:.2f} s of "
+            f"that), {fo['cold']['seconds']:.2f} s and {fo['cached']['seconds']:.2f} s through "
+            f"fc.from_onnx")
+
+
 def zoo_ablation_table() -> str:
     """Per model and thread count: the default time and each switch's
     effect (seconds off / seconds on)."""

@@ -273,3 +273,48 @@ def test_avg_pool_ceil_mode_with_padding_counted_is_refused():
     x = np.zeros((1, 1, 6, 11), np.float32)
     with pytest.raises(ValueError, match="ceil_mode .* count_include_pad=True"):
         fc.avg_pool2d(x, 3, 3, 1, count_include_pad=True, ceil_mode=True)
+
+
+class _InPlace(nn.Module):
+    """In-place activations as torchvision writes them (inplace=True):
+    each writes a fresh tensor nothing else reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3, padding=1)
+        self.act = nn.Sequential(nn.Hardswish(inplace=True), nn.SiLU(inplace=True),
+                                 nn.ReLU(inplace=True), nn.Dropout(0.5, inplace=True))
+        self.gate = nn.Hardsigmoid()
+
+    def forward(self, x):
+        y = self.conv(x)
+        y += x.mean(dim=1, keepdim=True)  # add_ on the conv's fresh output
+        return self.act(y) * self.gate(y.mean(dim=(2, 3), keepdim=True))
+
+
+class _SharedWrite(nn.Module):
+    """In-place ops whose writes other values see: a view taken before the
+    write, and a view written into its base. Read functionally (relu_ as
+    relu) both would be wrong; the decomposed graph is right."""
+
+    def forward(self, x):
+        y = x * 2
+        v = y.view(-1)     # sees the write below
+        y.relu_()
+        w = x * 3
+        w[0].clamp_(min=0)  # writes into w through a view
+        return v.view(x.shape) * 3 + w
+
+
+def test_exported_graph_imported_without_decompositions():
+    """torch.export's graph is imported as it is when every op has a
+    handler and every in-place write is to a fresh single-use tensor;
+    otherwise it is decomposed first. Both match torch."""
+    from flashcompile.importers.pytorch import _capture
+    for model, decomposed in [(_InPlace().eval(), False), (_SharedWrite(), True)]:
+        x = torch.randn(2, 3, 9, 11)
+        assert _capture(model, (x,))[3] is decomposed, type(model).__name__
+        with torch.no_grad():
+            expected = model(x).numpy()
+        got = fc.from_pytorch(model, (x,))(x.numpy())
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)

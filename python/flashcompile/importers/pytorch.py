@@ -67,8 +67,9 @@ class _Node:
         return default if value is None else value
 
 
-def _bind(node, env) -> dict:
-    """The node's arguments by schema name, with values from `env`."""
+def _bind(node, env, schema=None) -> dict:
+    """The node's arguments by name in `schema` (the node's op's by
+    default), with values from `env`."""
     def value(a):
         torch = _torch()
         if isinstance(a, torch.fx.Node):
@@ -77,7 +78,7 @@ def _bind(node, env) -> dict:
             return type(a)(value(x) for x in a)
         return a
 
-    schema = getattr(node.target, "_schema", None)
+    schema = schema or getattr(node.target, "_schema", None)
     if schema is None:  # operator.getitem and other Python callables
         return {f"arg{i}": value(a) for i, a in enumerate(node.args)} | \
             {k: value(v) for k, v in node.kwargs.items()}
@@ -724,6 +725,10 @@ HANDLERS = {
     "aten.maximum": _binary(F.maximum, np.maximum),
     "aten.relu": _unary(relu, lambda x: np.maximum(x, 0)), "aten.gelu": _gelu,
     "aten.sigmoid": _unary(F.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
+    # as torch.export leaves them (decompositions would spell them out)
+    "aten.silu": _unary(F.silu, lambda x: x / (1 + np.exp(-x))),
+    "aten.hardsigmoid": _unary(F.hardsigmoid, lambda x: np.clip(x / 6 + 0.5, 0, 1)),
+    "aten.hardswish": _unary(F.hardswish, lambda x: x * np.clip(x / 6 + 0.5, 0, 1)),
     "aten.tanh": _unary(F.tanh, np.tanh), "aten.exp": _unary(F.exp, np.exp),
     "aten.erf": _unary(F.erf, None), "aten.sqrt": _unary(F.sqrt, np.sqrt),
     "aten.rsqrt": _rsqrt, "aten.reciprocal": _reciprocal, "aten.neg": _unary(F.neg, np.negative),
@@ -844,6 +849,14 @@ def _functional_in_place(node) -> bool:
     value can see the write."""
     torch = _torch()
     schema = node.target._schema
+    try:
+        _functional_schema(node)
+    except AttributeError:  # no functional op of that name and overload
+        return False
+    if schema.name == "aten::dropout_":  # (self, p, train): in eval, writes nothing
+        train = node.args[2] if len(node.args) > 2 else node.kwargs.get("train", True)
+        if train is False:
+            return True
     written = [i for i, a in enumerate(schema.arguments)
                if a.alias_info is not None and a.alias_info.is_write]
     if written != [0] or not node.args or not isinstance(node.args[0], torch.fx.Node):
@@ -855,6 +868,16 @@ def _functional_in_place(node) -> bool:
         or (_writes(producer) and _functional_in_place(producer)))  # relu_(add_(..))
     return (producer.op == "call_function" and fresh and list(producer.users) == [node]
             and _key(node.target)[:-1] in HANDLERS)
+
+
+def _functional_schema(node):
+    """The schema of an in-place node's functional op (dropout_ ->
+    dropout, whose first argument is `input`, not `self`)."""
+    torch = _torch()
+    name = node.target._schema.name.split("::")[-1][:-1]
+    packet = getattr(torch.ops.aten, name)
+    overload = getattr(packet, node.target._overloadname, None) or packet.default
+    return overload._schema
 
 
 def _importable_as_exported(graph, user_inputs) -> bool:
@@ -1016,18 +1039,18 @@ def _trace_graph(gm, weights, example_inputs, name):
             if folded is not _NOT_CONSTANT:
                 env[node.name] = folded
                 continue
-            key = _key(node.target)
+            key, schema = _key(node.target), None
             if _writes(node) and _functional_in_place(node):  # relu_ as relu
-                key = key[:-1]
+                key, schema = key[:-1], _functional_schema(node)
             handler = HANDLERS.get(key)
-            n = _Node(node, _bind(node, env))
+            n = _Node(node, _bind(node, env, schema))
             if handler is None:
                 n.fail("op not supported (fc.pytorch_support() lists the supported ones)")
             try:
                 env[node.name] = handler(n)
             except UnsupportedTorch:
                 raise
-            except (ValueError, TypeError, IndexError) as e:
+            except (ValueError, TypeError, IndexError, KeyError) as e:
                 raise ValueError(f"torch node '{n.name}' ({n.op}): {e}") from None
         elif node.op == "output":
             outs = node.args[0]
