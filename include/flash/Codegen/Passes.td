@@ -195,12 +195,16 @@ def ConstantsAsBytes : Pass<"flash-constants-as-bytes", "ModuleOp"> {
 
 def ApproximateMath : Pass<"flash-approximate-math"> {
   let summary = "Replace exp, erf and tanh by MLIR's polynomial "
-                "approximations.";
+                "approximations, and pow with a constant exponent by "
+                "multiplications, sqrt or a division.";
   let description = [{
     LLVM has no intrinsic for erf, and its exp and tanh become a libm call
     per element (scalar: softmax spent 7% of a transformer block in expf);
     MLIR's polynomial approximations (arith ops only, accurate to a few ulp
     in f32) stay vectorizable, which softmax, GELU and tanh layers need.
+    MLIR's algebraic simplifications turn pow(x, c) for c in {-1, 0, 1, 2,
+    3, 0.5, -0.5, 0.75, ...} into multiplications, sqrt, rsqrt or a
+    division: otherwise each is a scalar libm powf call per element.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
