@@ -240,7 +240,11 @@ def linear(x, weight, bias=None):
     if len(shape) == 1:  # a vector: one row, then back to a vector
         y = linear(reshape(x, (1, shape[0])), weight, bias)
         return reshape(y, (_shape(y, "flash.linear")[-1],))
-    y = _matmul_nd(x, transpose(weight, (1, 0)))
+    # A constant weight (an importer's) is transposed by NumPy: exactly the
+    # same values, without compiling an eager transpose kernel per shape.
+    wt = np.ascontiguousarray(weight.T) if isinstance(weight, np.ndarray) and \
+        weight.ndim == 2 else transpose(weight, (1, 0))
+    y = _matmul_nd(x, wt)
     return y if bias is None else bias_add(y, bias, -1)
 
 
