@@ -34,6 +34,7 @@ std::atomic<int> hitCount{0}, missCount{0}, refusedCount{0};
 /// resistant and several times faster.
 constexpr llvm::StringLiteral kMagic = "flash-cache-entry-3\n";
 constexpr size_t kHeader = 128;
+constexpr size_t kPadding = kHeader - kMagic.size() - 64 - 1; // spaces
 static_assert(kMagic.size() + 64 + 1 <= kHeader && kHeader % 16 == 0);
 
 /// The object part of a mapped entry, owning the mapping.
@@ -207,7 +208,7 @@ void CompileCache::store(const std::string &key,
   {
     llvm::raw_fd_ostream out(fd, /*shouldClose=*/true);
     out << kMagic << digestHex(objectFile)
-        << std::string(kHeader - kMagic.size() - 64 - 1, ' ') << "\n"
+        << std::string(kPadding, ' ') << "\n"
         << objectFile;
     if (out.has_error()) {
       out.clear_error();

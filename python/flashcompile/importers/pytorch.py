@@ -849,9 +849,7 @@ def _functional_in_place(node) -> bool:
     value can see the write."""
     torch = _torch()
     schema = node.target._schema
-    try:
-        _functional_schema(node)
-    except AttributeError:  # no functional op of that name and overload
+    if _functional_schema(node) is None:
         return False
     if schema.name == "aten::dropout_":  # (self, p, train): in eval, writes nothing
         train = node.args[2] if len(node.args) > 2 else node.kwargs.get("train", True)
@@ -872,12 +870,14 @@ def _functional_in_place(node) -> bool:
 
 def _functional_schema(node):
     """The schema of an in-place node's functional op (dropout_ ->
-    dropout, whose first argument is `input`, not `self`)."""
+    dropout, whose first argument is `input`, not `self`), or None when
+    there is no such op and overload."""
     torch = _torch()
     name = node.target._schema.name.split("::")[-1][:-1]
-    packet = getattr(torch.ops.aten, name)
-    overload = getattr(packet, node.target._overloadname, None) or packet.default
-    return overload._schema
+    packet = getattr(torch.ops.aten, name, None)
+    overload = getattr(packet, node.target._overloadname, None) or \
+        getattr(packet, "default", None)
+    return overload._schema if overload is not None else None
 
 
 def _importable_as_exported(graph, user_inputs) -> bool:
@@ -890,15 +890,14 @@ def _importable_as_exported(graph, user_inputs) -> bool:
     for node in graph.nodes:
         if node.op != "call_function":
             continue
-        inputs = node.all_input_nodes
-        if any(i.name in traced for i in inputs) or _key(node.target) in _NEVER_FOLD:
+        constant = (not any(i.name in traced for i in node.all_input_nodes)
+                    and _key(node.target) not in _NEVER_FOLD)  # _fold computes it
+        if not constant:
             traced.add(node.name)
-        elif not _writes(node):
-            continue  # folded at import
         if _writes(node):
             if not _functional_in_place(node):
                 return False
-        elif _key(node.target) not in HANDLERS:
+        elif not constant and _key(node.target) not in HANDLERS:
             return False
     return True
 
