@@ -65,11 +65,47 @@ void packB(int64_t kc, int64_t nc, const float *b, int64_t ldb, int64_t nr,
 
 /// Packs A[0:mc, 0:kc] into ceil(mc/mr) panels of kc x mr (column of mr per
 /// k), zero-padded.
+/// Eight columns of six rows of A (rows `lda` apart) as eight packed
+/// 6-float columns: the 6x8 block (two zero rows added) transposed in
+/// registers, each column stored as 8 floats in order so that the next
+/// store overwrites the two padding lanes; the last store is masked. The
+/// scalar loop reads A a column at a time (6 loads `lda` apart per 6
+/// floats): on small products packing A cost as much as the products.
+__attribute__((target("avx2,fma"))) void packA6x8Avx2(const float *a,
+                                                      int64_t lda, float *out) {
+  __m256 r0 = _mm256_loadu_ps(a), r1 = _mm256_loadu_ps(a + lda),
+         r2 = _mm256_loadu_ps(a + 2 * lda), r3 = _mm256_loadu_ps(a + 3 * lda),
+         r4 = _mm256_loadu_ps(a + 4 * lda), r5 = _mm256_loadu_ps(a + 5 * lda),
+         r6 = _mm256_setzero_ps(), r7 = _mm256_setzero_ps();
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1),
+         t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3),
+         t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+         t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+         u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+         u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+         u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  // Column c holds rows 0-5 of A's column c in lanes 0-5 (6, 7: zero).
+  __m256 c[8] = {_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+                 _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+                 _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+                 _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+  for (int q = 0; q < 7; ++q)
+    _mm256_storeu_ps(out + 6 * q, c[q]);
+  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+  _mm256_maskstore_ps(out + 42, six, c[7]);
+}
+
 void packA(int64_t mc, int64_t kc, const float *a, int64_t lda, int64_t mr,
            float *out) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
   for (int64_t i = 0; i < mc; i += mr) {
     int64_t rows = std::min(mr, mc - i);
-    for (int64_t p = 0; p < kc; ++p) {
+    int64_t p = 0;
+    if (avx2 && mr == 6 && rows == 6)
+      for (; p + 8 <= kc; p += 8)
+        packA6x8Avx2(a + i * lda + p, lda, out + p * 6);
+    for (; p < kc; ++p) {
       for (int64_t r = 0; r < rows; ++r)
         out[p * mr + r] = a[(i + r) * lda + p];
       for (int64_t r = rows; r < mr; ++r)
