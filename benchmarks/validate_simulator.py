@@ -1,13 +1,14 @@
 """Simulator validation on this machine: FlashCompile's own compiled
 programs, measured, against the simulator's host predictions.
 
-    PYTHONPATH=build/python_packages python3 benchmarks/validate_simulator.py [--more]
+    PYTHONPATH=build/python_packages python3 benchmarks/validate_simulator.py
 
-Writes benchmarks/results/sim-validation-host.json: the calibration used,
-and for every case the predicted and measured time, the error and the
-predicted bound. test/python/test_sim_validation.py re-predicts every case
-from that calibration with the current model and checks the error bounds,
-so the measurements are data and the model is what is tested.
+Adds a run to benchmarks/results/sim-validation-host/ (one file per run,
+none replaced): every calibration taken, and for every case its measured
+time and the calibration of its window. test/python/test_sim_validation.py
+re-predicts every case of every run with the current model and checks the
+error bounds, so the measurements are data and the model is what is
+tested.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import flashcompile as fc
 from flashcompile.sim import calibrate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "benchmarks", "results", "sim-validation-host.json")
+RUNS = os.path.join(ROOT, "benchmarks", "results", "sim-validation-host")
 
 
 def t(shape):
@@ -124,44 +125,53 @@ def measure_in_subprocess(index: int) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def main(passes: int = 5, more: bool = False):
-    # Passes over all cases one after the other, each case's time the least
-    # over passes, and one calibration per pass, each term the best: the
-    # samples of a case (and of the calibration) are spread over the whole
-    # run, so a slow phase of the shared machine (it lasts minutes here:
-    # a 1x64x56x56 conv took 1.27 ms in one run, 2.0 ms in the next) does
-    # not decide a case alone. `more`: add the passes to the stored ones
-    # (same cases, same code), for more samples rather than a new draw.
+def run_id(provenance: dict) -> str:
+    """A run's file name: when it was measured (UTC), e.g. 2026-12-06T0415."""
+    return provenance["date"].replace(":", "")[:15]
+
+
+def main(passes: int = 3, batch: int = 4):
+    # Calibration and cases interleaved: every pass measures the cases in
+    # batches of `batch`, each case in a process of its own, with a
+    # calibration process before every batch and after the last, so each
+    # case has a calibration from the same minutes (its window: the best of
+    # the two around it). A slow phase of this shared VM lasts minutes and
+    # slows calibration and cases alike; a calibration from another part of
+    # the run (the earlier method: the best of each term over the run)
+    # priced slow-phase cases with a fast phase's rates. A case keeps its
+    # least time over the passes, with that pass's window.
     cases = all_cases()
-    calibrations, measured, done = [], [float("inf")] * len(cases), 0
-    if more:
-        old = json.load(open(OUT))
-        if [(c["group"], c["name"], c["ir"]) for c in old["cases"]] != cases:
-            raise SystemExit("--more: the stored cases differ from these; measure afresh")
-        calibrations = old["calibration_runs"]
-        measured = [c["measured_us"] * 1e-6 for c in old["cases"]]
-        done = old["passes"]
+    calibrations, best = [], [(float("inf"), -1)] * len(cases)
     for p in range(passes):
         calibrations.append(calibrate.measure_in_subprocess())
-        for i in range(len(cases)):
-            measured[i] = min(measured[i], measure_in_subprocess(i))
-        print(f"pass {done + p + 1} of {done + passes} done", flush=True)
-    calibration = calibrate.best_of(calibrations)
-    host = calibrate.host_device(data=calibration)
-    rows = []
-    for (group, name, ir), m in zip(cases, measured):
-        sim = fc.simulate(fc.compile_mlir(ir, name=name), host)
-        err = (sim.time_s - m) / m
-        rows.append({"group": group, "name": name, "ir": ir, "measured_us": m * 1e6,
-                     "predicted_us": sim.time_s * 1e6, "error": err, "bound": sim.bound})
-        print(f"{group:<5} {name:<40} measured {m * 1e6:10.2f} us  predicted "
-              f"{sim.time_s * 1e6:10.2f} us  error {err:+6.1%}  {sim.bound}", flush=True)
+        for start in range(0, len(cases), batch):
+            before = len(calibrations) - 1
+            times = [(i, measure_in_subprocess(i)) for i in range(start, min(start + batch, len(cases)))]
+            calibrations.append(calibrate.measure_in_subprocess())
+            window = calibrate.best_of([calibrations[before], calibrations[-1]])
+            for i, m in times:
+                if m < best[i][0]:
+                    best[i] = (m, window)
+        print(f"pass {p + 1} of {passes} done", flush=True)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from harness import provenance
-    json.dump({"provenance": provenance(), "calibration": calibration, "threads": fc.get_num_threads(),
-               "passes": done + passes, "calibration_runs": calibrations, "cases": rows},
-              open(OUT, "w"), indent=1)
-    print(f"wrote {OUT}")
+    prov = provenance()
+    rows = []
+    for (group, name, ir), (m, window) in zip(cases, best):
+        sim = fc.simulate(fc.compile_mlir(ir, name=name), calibrate.host_device(data=window))
+        err = (sim.time_s - m) / m
+        rows.append({"group": group, "name": name, "ir": ir, "measured_us": m * 1e6,
+                     "calibration": window})
+        print(f"{group:<5} {name:<40} measured {m * 1e6:10.2f} us  predicted "
+              f"{sim.time_s * 1e6:10.2f} us  error {err:+6.1%}  {sim.bound}", flush=True)
+    # Every run is kept (one file each): the tests and docs/simulator.md
+    # report all of them, not a chosen one.
+    os.makedirs(RUNS, exist_ok=True)
+    out = os.path.join(RUNS, f"{run_id(prov)}.json")
+    json.dump({"provenance": prov, "method": "interleaved", "threads": fc.get_num_threads(),
+               "passes": passes, "batch": batch, "calibration_runs": calibrations,
+               "cases": rows}, open(out, "w"), indent=1)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
@@ -169,4 +179,4 @@ if __name__ == "__main__":
         _, name, ir = all_cases()[int(sys.argv[2])]
         print(measure(fc.compile_mlir(ir, name=name)))
     else:
-        main(more="--more" in sys.argv)
+        main()

@@ -1,8 +1,9 @@
 //===- flash-peak.cpp - Measure the host's FMA peak and memory bandwidth --===//
 //
 // Prints JSON with the single-core and all-core FP32 FMA throughput (AVX2
-// and, where the CPU has it, AVX-512) and the STREAM-triad bandwidth for
-// several working-set sizes. The benchmarks use it for "fraction of peak".
+// and, where the CPU has it, AVX-512), the STREAM-triad bandwidth and a
+// read-only stream's for several working-set sizes. The benchmarks use it
+// for "fraction of peak", the simulator's host calibration for its rates.
 //
 // Hand-written intrinsics on purpose: the point is to measure the machine,
 // not a compiler.
@@ -113,6 +114,61 @@ double measureTriad(size_t bytes, int threads) {
     std::abort();
   return best;
 }
+/// A read-only stream: each thread sums its slice `reps` times with 256-bit
+/// loads (the width of the compiled loops) into eight accumulators (two
+/// loads a cycle through the add latency); bytes
+/// read / wall time. Beside the triad it separates what a written byte
+/// costs (write-allocate or not) from a read one.
+__attribute__((target("avx2,fma"))) float sumSlice(const float *x, size_t n) {
+  __m256 acc[8];
+  for (auto &a : acc)
+    a = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64)
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; ++q)
+      acc[q] = _mm256_add_ps(acc[q], _mm256_loadu_ps(x + i + 8 * q));
+  for (int q = 1; q < 8; ++q)
+    acc[0] = _mm256_add_ps(acc[0], acc[q]);
+  float out[8];
+  _mm256_storeu_ps(out, acc[0]);
+  float total = 0;
+  for (float v : out)
+    total += v;
+  for (; i < n; ++i)
+    total += x[i];
+  return total;
+}
+
+double measureRead(size_t bytes, int threads) {
+  size_t n = bytes / sizeof(float);
+  std::vector<float> x(n, 1.0f);
+  int reps = std::max<int>(3, static_cast<int>((4ull << 30) / bytes));
+  double best = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    std::atomic<double> sink{0};
+    double start = now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        size_t lo = n * t / threads, hi = n * (t + 1) / threads;
+        float total = 0;
+        for (int rep = 0; rep < reps; ++rep) {
+          total += sumSlice(x.data() + lo, hi - lo);
+          asm volatile("" ::: "memory"); // keep every sweep
+        }
+        double expected = sink.load();
+        sink.compare_exchange_strong(expected, expected + total);
+      });
+    for (auto &t : pool)
+      t.join();
+    double seconds = now() - start;
+    best = std::max(best, n * sizeof(float) * double(reps) / seconds / 1e9);
+    if (sink.load() <= 0)
+      std::abort();
+  }
+  return best;
+}
 } // namespace
 
 int main() {
@@ -137,6 +193,15 @@ int main() {
                 measureTriad(kb * 1024, cores));
     sep = ", ";
   }
+  std::printf("},\n  \"read_gbs\": {");
+  sep = "";
+  if (avx2)
+    for (size_t kb : {64, 1024, 16384, 65536, 262144}) {
+      std::printf("%s\"%zuKiB_1thread\": %.1f, \"%zuKiB_allthreads\": %.1f",
+                  sep, kb, measureRead(kb * 1024, 1), kb,
+                  measureRead(kb * 1024, cores));
+      sep = ", ";
+    }
   std::printf("}\n}\n");
   return 0;
 }

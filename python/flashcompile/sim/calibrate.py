@@ -93,10 +93,12 @@ def measure() -> dict:
     # scales to all threads by its size: square products split into column
     # stripes, one thread against all, alternately (the second core's share
     # and the fork/join of each parallel call weigh more on small calls).
+    # The sizes are none of the validation set's (benchmarks/
+    # validate_simulator.py), so its products read the scaling between them.
     threads = get_num_threads()
     rng = np.random.default_rng(0)
     scaling, ukernel_eff = [], 0.0
-    for n in (128, 256, 512, 768):
+    for n in (112, 224, 448, 768):
         mm = compile_mlir(f"""func.func @mm(%a: tensor<{n}x{n}xf32>, %b: tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32> {{
   %0 = flash.matmul %a, %b : (tensor<{n}x{n}xf32>, tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32>
   return %0 : tensor<{n}x{n}xf32>
@@ -115,14 +117,44 @@ def measure() -> dict:
         if n == 768:
             ukernel_eff = (2 * n ** 3 / t / 1e9) / kernel_peak(peak, sgemm.TILE_ISA[0])
     parallel_eff = scaling[-1][1] if scaling else 1.0
+    # Compiled loops: the fraction of the loops' vector FMA peak an
+    # elementwise kernel reaches per op the cost analysis counts (tanh: its
+    # polynomial), on one thread below the parallel threshold, and how a
+    # loop above it scales to all threads (an op and sizes the validation
+    # set does not use).
+    loop_peak = float(peak["fma_gflops_avx2_1thread"])  # 256-bit loops (model._loop_peak)
+    loop_eff, loop_scaling = 0.0, 1.0
+    for n in (16384, 262144):
+        tanh = compile_mlir(f"""func.func @f(%x: tensor<{n}xf32>, %y: tensor<{n}xf32>) -> tensor<{n}xf32> {{
+  %0 = flash.tanh %x : tensor<{n}xf32>
+  %1 = flash.mul %0, %y : (tensor<{n}xf32>, tensor<{n}xf32>) -> tensor<{n}xf32>
+  return %1 : tensor<{n}xf32>
+}}""")
+        x = rng.random(n, dtype=np.float32)
+        reps = max(20, int(4e6 / n))
+        one, every = [], []
+        for _ in range(2):
+            set_num_threads(1)
+            one.append(_median_time(lambda: tanh(x, x), reps))
+            set_num_threads(threads)
+            every.append(_median_time(lambda: tanh(x, x), reps))
+        if n == 16384:
+            loop_eff = 17 * n / (min(one) - call_us * 1e-6) / 1e9 / loop_peak
+        elif threads > 1:
+            loop_scaling = min(min(one) / min(every) / threads, 1.0)
     return {"cpu": host.cpu_model(), "cores": peak["cores"], "peak": peak, "caches_mb": _caches(),
             "call_overhead_us": round(call_us, 3), "ukernel_efficiency": round(min(ukernel_eff, 1.0), 4),
             "parallel_efficiency": round(min(parallel_eff, 1.0), 4),
             "parallel_scaling": scaling,
             "ukernel_call_us": round(ukernel_call_us, 3),
+            "loop_efficiency": round(min(loop_eff, 1.0), 4),
+            "loop_parallel_efficiency": round(loop_scaling, 4),
             # The default tile's instruction set: the kernel these were
             # measured with (a calibration of another is measured again).
             "sgemm_isa": sgemm.TILE_ISA[0],
+            # The vector width of the compiled loops (LLVM prefers 256-bit
+            # vectors on AVX-512 server cores): what elementwise work runs at.
+            "loop_vector_bits": host.vector_bits(),
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
@@ -141,7 +173,10 @@ def best_of(results: list) -> dict:
     best = dict(results[0])
     for key in ("call_overhead_us", "ukernel_call_us"):
         best[key] = min(r[key] for r in results)
-    for key in ("ukernel_efficiency", "parallel_efficiency"):
+    for key in ("ukernel_efficiency", "parallel_efficiency", "loop_efficiency",
+                "loop_parallel_efficiency"):
+        if key not in results[0]:
+            continue
         best[key] = max(r[key] for r in results)
     if all(r.get("parallel_scaling") for r in results):
         best["parallel_scaling"] = [[p[0], max(r["parallel_scaling"][i][1] for r in results)]
@@ -150,8 +185,10 @@ def best_of(results: list) -> dict:
     for key, value in peak.items():
         if key.startswith("fma_"):
             peak[key] = max(r["peak"][key] for r in results)
-    peak["triad_gbs"] = {k: max(r["peak"]["triad_gbs"][k] for r in results)
-                         for k in peak["triad_gbs"]}
+    for stream in ("triad_gbs", "read_gbs"):
+        if stream in peak:
+            peak[stream] = {k: max(r["peak"][stream][k] for r in results)
+                            for k in peak[stream]}
     best["peak"] = peak
     best["runs"] = len(results)
     return best

@@ -259,33 +259,43 @@ def _systolic(k, names, device, dtype, flops, nbytes, threads, on_chip=False):
                             device.launch_overhead_us * 1e-6, notes=notes).finish(peak)
 
 
-def _host_bandwidth(device: Device, working_set: float, threads: int) -> float:
-    """Triad bandwidth at this working set (host: interpolated in log size
+def _host_bandwidth(device: Device, working_set: float, threads: int,
+                    stream: str = "triad_gbs") -> float:
+    """A measured stream's bandwidth at this working set (host: triad, or
+    with `stream` "read_gbs" a read-only sum, interpolated in log size
     between the measured sizes, 64 KiB to 256 MiB; the calibration measures
     past the last cache level too -- at twice a 32 MiB L3 a stream still
     finds part of its data there, called again on the same arrays), or the
     published memory bandwidth."""
-    triad = device.measured.get("peak", {}).get("triad_gbs") if device.measured else None
-    if not triad:
+    rates = device.measured.get("peak", {}).get(stream) if device.measured else None
+    if not rates:
         return _bandwidth(device)
     suffix = "1thread" if threads == 1 else "allthreads"
-    sizes = sorted((int(key.split("KiB")[0]) * 1024, v) for key, v in triad.items()
+    sizes = sorted((int(key.split("KiB")[0]) * 1024, v) for key, v in rates.items()
                    if key.endswith(suffix))
     return math.exp(_interpolate(sizes, working_set, math.log)) * 1e9
 
 
 def _host_traffic_s(device: Device, bytes_in: float, bytes_out: float, threads: int,
                     scale: float = 1.0) -> float:
-    """Seconds to move a kernel's bytes at the host's triad bandwidth for
-    its working set. Triad counts the 12 bytes per element it names, but
-    its store first reads the line it writes (write-allocate): 16 move. A
-    kernel moves its inputs once and its outputs twice, so at triad's rate
-    of true traffic (4/3 of its counted rate) it takes (in + 2 out) x 3/4
-    / triad: as counted for triad-like kernels (two reads, one write), 3/4
-    for read-only streams (a matrix-vector product), 9/8 for copies."""
+    """Seconds to move a kernel's bytes at the host's measured rates for
+    its working set. With a read-only stream measured beside the triad, a
+    read byte costs 1/read and a written byte what the triad's write adds
+    to its two reads: (12/triad - 8/read)/4 (whether the core reads a line
+    before writing it -- write-allocate -- or not, as some Intel server
+    cores avoid for full lines, is in that difference, not assumed).
+    Older calibrations (triad only) assume write-allocate: triad counts the
+    12 bytes per element it names, but its store first reads the line it
+    writes, so 16 move and a kernel takes (in + 2 out) x 3/4 / triad."""
     traffic = bytes_in + bytes_out
+    peak = device.measured.get("peak", {}) if device.measured else {}
+    if peak.get("read_gbs") and peak.get("triad_gbs"):
+        read = _host_bandwidth(device, traffic, threads, "read_gbs") * scale
+        triad = _host_bandwidth(device, traffic, threads) * scale
+        per_written = max((12 / triad - 8 / read) / 4, 0.0)
+        return bytes_in / read + bytes_out * per_written
     bandwidth = _host_bandwidth(device, traffic, threads) * scale
-    if device.measured and device.measured.get("peak", {}).get("triad_gbs"):
+    if peak.get("triad_gbs"):
         traffic = 0.75 * (bytes_in + 2 * bytes_out)
     return traffic / bandwidth
 
@@ -359,7 +369,13 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         strided = k["kind"] == "pooling" or (k["kind"] == "layout" and not row_copy)
         memory = _host_traffic_s(device, bytes_in, bytes_out, used,
                                  STRIDED_EFFICIENCY if strided else 1)
-        compute = flops / (peak_core * used * 0.5) if flops else 0.0
+        measured = device.measured or {}
+        # Ops per lane per cycle: measured on the host (a tanh loop), else
+        # one op per lane and cycle without FMA pairing (0.5 of the peak).
+        eff = float(measured.get("loop_efficiency") or 0.5)
+        if used > 1:
+            eff *= float(measured.get("loop_parallel_efficiency") or 1.0)
+        compute = flops / (_loop_peak(device, peak_core) * used * eff) if flops else 0.0
         if row_copy:  # rows of `row` contiguous elements, vector copies
             compute = _row_copy_s(device, iterations, row, clock, used)
             memory = 0.0  # (in the copy's time)
@@ -369,10 +385,22 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         elif k["kind"] == "pooling":  # every window element read `stride` apart
             compute = flops * GATHER_CYCLES_PER_ELEMENT / clock / used
         if used > 1:
-            overhead += HOST_PARALLEL_REGION
+            if not (device.measured or {}).get("loop_parallel_efficiency"):
+                overhead += HOST_PARALLEL_REGION  # (else in the measured scaling)
             notes.append(f"parallel on {used} threads")
     return KernelPrediction(k["id"], k["kind"], names, flops, nbytes, compute, memory,
                             overhead, notes=notes).finish(peak_all)
+
+
+def _loop_peak(device: Device, peak_core: float) -> float:
+    """One core's FMA peak at the compiled loops' vector width: the host's
+    loops use 256-bit vectors where its sgemm ukernel uses AVX-512 (LLVM's
+    preference on those cores; the calibration records the width)."""
+    measured = device.measured or {}
+    bits = measured.get("loop_vector_bits")
+    if bits == 256 and measured.get("peak", {}).get("fma_gflops_avx2_1thread"):
+        return float(measured["peak"]["fma_gflops_avx2_1thread"]) * 1e9
+    return peak_core
 
 
 def _parallel_efficiency(device: Device, flops_per_thread: float) -> float:
