@@ -2,8 +2,8 @@
 the tests that hold them to their bounds (test/python/test_sim_*.py) and
 for the tables in docs/simulator.md (benchmarks/gen_docs.py).
 
-Measured data: benchmarks/results/sim-validation-host.json (this machine,
-benchmarks/validate_simulator.py) and the published measurements of other
+Measured data: benchmarks/results/sim-validation-host/ (this kind of
+machine, one file per run of benchmarks/validate_simulator.py) and the published measurements of other
 devices in sim-validation-{published,independent,edge-tpu}.json (each file
 names its sources)."""
 from __future__ import annotations
@@ -95,27 +95,44 @@ def kernel_rows() -> tuple:
     return tuple(rows)
 
 
+HOST_RUNS = os.path.join(RESULTS, "sim-validation-host")
+# The method the host targets are held to (benchmarks/validate_simulator.py):
+# calibration and cases interleaved. Runs of the earlier method (one
+# calibration for the whole run, the best of each term) are reported too.
+CURRENT_METHOD = "interleaved"
+
+
+def host_runs() -> list:
+    """Every stored host validation run, oldest first: its id (the file
+    name) and data."""
+    names = sorted(f[:-5] for f in os.listdir(HOST_RUNS) if f.endswith(".json"))
+    return [(name, json.load(open(os.path.join(HOST_RUNS, f"{name}.json")))) for name in names]
+
+
 @functools.lru_cache(maxsize=None)
-def host_rows() -> tuple:
-    """Every host case predicted again with the current model and the
-    calibration stored with the measurements; `observed` is the single term
-    that best explains the measured time."""
+def host_rows(run: str | None = None) -> tuple:
+    """Every case of a host run (default: the latest) predicted again with
+    the current model and the calibration of the case's window (earlier
+    method: the run's one calibration); `observed` is the single term that
+    best explains the measured time."""
     import flashcompile as fc
     from flashcompile.sim import calibrate
-    data = _load("host")
-    host = calibrate.host_device(data=data["calibration"])
+    runs = dict(host_runs())
+    data = runs[run or max(runs)]
     threads = fc.get_num_threads()
     fc.set_num_threads(data["threads"])
     try:
         rows = []
         for case in data["cases"]:
+            host = calibrate.host_device(data=case.get("calibration") or data["calibration"])
             sim = fc.simulate(fc.compile_mlir(case["ir"], name=case["name"]), host)
             measured = case["measured_us"] * 1e-6
             terms = {"compute": sum(k.compute_s for k in sim.kernels),
                      "memory": sum(k.memory_s for k in sim.kernels),
                      "overhead": sum(k.overhead_s for k in sim.kernels) + sim.call_overhead_s}
             observed = min(terms, key=lambda b: abs(math.log(measured / max(terms[b], 1e-12))))
-            rows.append(dict(case, predicted_us=sim.time_s * 1e6,
+            row = {k: v for k, v in case.items() if k != "calibration"}
+            rows.append(dict(row, predicted_us=sim.time_s * 1e6,
                              error=(sim.time_s - measured) / measured, bound=sim.bound,
                              observed=observed))
     finally:
@@ -123,27 +140,49 @@ def host_rows() -> tuple:
     return tuple(rows)
 
 
-def host_table() -> str:
+def host_errors(run: str | None = None) -> dict:
+    """Per-op median and 90th percentile |error|, the worst whole model."""
+    rows = host_rows(run)
+    ops = np.abs([r["error"] for r in rows if r["group"] == "op"])
+    models = [abs(r["error"]) for r in rows if r["group"] == "model"]
+    return {"median": float(np.median(ops)), "p90": float(np.percentile(ops, 90)),
+            "worst_model": max(models), "ops": len(ops), "models": len(models)}
+
+
+def host_table(run: str | None = None) -> str:
     lines = ["| group | case | measured us | predicted us | error | bound (observed) |",
              "|---|---|---:|---:|---:|---|"]
-    for r in host_rows():
+    for r in host_rows(run):
         lines.append(f"| {r['group']} | {r['name']} | {r['measured_us']:.1f} | "
                      f"{r['predicted_us']:.1f} | {r['error']:+.1%} | {r['bound']} ({r['observed']}) |")
     return "\n".join(lines)
 
 
-def host_summary() -> str:
-    rows = host_rows()
-    ops = np.abs([r["error"] for r in rows if r["group"] == "op"])
+def host_summary(run: str | None = None) -> str:
+    rows = host_rows(run)
+    e = host_errors(run)
     models = [r for r in rows if r["group"] == "model"]
     agree = sum(r["bound"] == r["observed"] for r in rows)
-    worst = max(abs(r["error"]) for r in models)
-    return (f"Per-op median |error| {np.median(ops):.1%}, 90th percentile "
-            f"{np.percentile(ops, 90):.1%} (targets 10% / 20%: "
-            f"{'met' if np.median(ops) <= 0.1 and np.percentile(ops, 90) <= 0.2 else '**not met**'}); "
+    return (f"Per-op median |error| {e['median']:.1%}, 90th percentile "
+            f"{e['p90']:.1%} (targets 10% / 20%: "
+            f"{'met' if e['median'] <= 0.1 and e['p90'] <= 0.2 else '**not met**'}); "
             f"whole models " + ", ".join(f"{r['name']} {r['error']:+.1%}" for r in models)
-            + f" (target 10%: {'met' if worst <= 0.1 else '**not met**'}); bound labels agree on "
+            + f" (target 10%: {'met' if e['worst_model'] <= 0.1 else '**not met**'}); bound labels agree on "
             f"{agree} of {len(rows)}.")
+
+
+def host_runs_table() -> str:
+    """One line per stored run: where, how, and the errors with the current
+    model."""
+    lines = ["| run | machine | commit | method | per-op median | per-op p90 | worst whole model |",
+             "|---|---|---|---|---:|---:|---:|"]
+    for name, data in host_runs():
+        p, e = data["provenance"], host_errors(name)
+        ok = lambda v, t: f"{v:.1%}" + ("" if v <= t else " (**>**" + f"{t:.0%})")
+        lines.append(f"| `{name}` | {p['machine']['cpu']} | `{p['commit'][:10]}`"
+                     f"{' +dirty' if p.get('dirty') else ''} | {data.get('method', 'spread passes')} | "
+                     f"{ok(e['median'], 0.1)} | {ok(e['p90'], 0.2)} | {ok(e['worst_model'], 0.1)} |")
+    return "\n".join(lines)
 
 
 @functools.lru_cache(maxsize=None)

@@ -12,8 +12,10 @@ sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import gen_docs  # noqa: E402
 
 MEASURED_HERE = ["bench-1t", "bench-2t", "peak", "imported-1t", "imported-2t", "tuning",
-                 "sim-validation-host", "overhead", "ablation-zoo", "depthwise", "gpu", "multidevice",
-                 "differential", "fuzz"]
+                 "overhead", "ablation-zoo", "depthwise", "gpu", "multidevice",
+                 "differential", "fuzz"] + \
+    sorted(f"sim-validation-host/{f[:-5]}" for f in os.listdir(
+        os.path.join(ROOT, "benchmarks", "results", "sim-validation-host")) if f.endswith(".json"))
 
 
 @pytest.mark.parametrize("doc", gen_docs.DOCS)

@@ -1,7 +1,13 @@
 """The simulator against measurements on this kind of machine: every case
-of benchmarks/results/sim-validation-host.json (FlashCompile's own programs,
-measured by benchmarks/validate_simulator.py) is predicted again with the
-current model and the calibration stored with the measurements."""
+of every run in benchmarks/results/sim-validation-host/ (FlashCompile's own
+programs, measured by benchmarks/validate_simulator.py) is predicted again
+with the current model and the calibration measured in the case's window.
+
+The thresholds are the targets (per-op median 10%, 90th percentile 20%,
+every whole model 10%), held on every run of the current method, none left
+out. A run that misses one is listed in KNOWN_MISSES with what it missed:
+the test then expects the failure (strict: it fails once the model meets
+the target there, so the entry must go)."""
 import os
 import sys
 
@@ -12,40 +18,58 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 import sim_validation  # noqa: E402  (the predictions docs/simulator.md shows too)
 
+RUNS = [name for name, data in sim_validation.host_runs()
+        if data.get("method") == sim_validation.CURRENT_METHOD]
 
-@pytest.fixture(scope="module")
-def validation():
-    rows = sim_validation.host_rows()
-    print("\n" + sim_validation.host_table())
-    return rows
-
-
-def test_per_op_error(validation):
-    errors = np.abs([r["error"] for r in validation if r["group"] == "op"])
-    print(f"per-op |error|: median {np.median(errors):.1%}, p90 {np.percentile(errors, 90):.1%}")
-    assert len(errors) >= 15
-    assert np.median(errors) <= 0.10
-    assert np.percentile(errors, 90) <= 0.20
+# (run, target) -> what was missed, from the current model's predictions.
+KNOWN_MISSES: dict = {}
 
 
-def test_end_to_end_model_error(validation):
-    """Every whole model (MLPs, LeNet-5, a transformer block) within 20%,
-    the errors printed. The simulator's target is 10%, and docs/simulator.md
-    reports it met or not from the same file. Re-measured on 2026-12-04
-    on a quiet machine, it was not met: every model was under-predicted
-    by 8-17%. The earlier runs met it with a calibration whose all-core FMA
-    peak had been measured while the second vCPU was busy (206 instead of
-    231 GFLOP/s), and that error offset what the model misses. This bound
-    guards against getting worse until the simulator's fidelity work
-    closes the gap."""
-    models = [r for r in validation if r["group"] == "model"]
+def _check(run, target):
+    reason = KNOWN_MISSES.get((run, target))
+    return pytest.param(run, marks=pytest.mark.xfail(strict=True, reason=reason)) if reason \
+        else run
+
+
+def test_there_are_runs_of_the_current_method():
+    assert len(RUNS) >= 1
+
+
+@pytest.mark.parametrize("run", [_check(r, "per-op") for r in RUNS])
+def test_per_op_error(run):
+    print("\n" + sim_validation.host_table(run))
+    e = sim_validation.host_errors(run)
+    print(f"per-op |error|: median {e['median']:.1%}, p90 {e['p90']:.1%}")
+    assert e["ops"] >= 15
+    assert e["median"] <= 0.10
+    assert e["p90"] <= 0.20
+
+
+@pytest.mark.parametrize("run", [_check(r, "models") for r in RUNS])
+def test_end_to_end_model_error(run):
+    """Every whole model (MLPs, LeNet-5, a transformer block) within 10%."""
+    models = [r for r in sim_validation.host_rows(run) if r["group"] == "model"]
     assert len(models) >= 3
     for r in models:
         print(f"model {r['name']}: {r['error']:+.1%}")
-        assert abs(r["error"]) <= 0.20, r["name"]
+    assert all(abs(r["error"]) <= 0.10 for r in models), \
+        {r["name"]: round(r["error"], 3) for r in models}
 
 
-def test_bound_labels_agree(validation):
-    agree = [r["bound"] == r["observed"] for r in validation]
+@pytest.mark.parametrize("run", [_check(r, "bounds") for r in RUNS])
+def test_bound_labels_agree(run):
+    rows = sim_validation.host_rows(run)
+    agree = [r["bound"] == r["observed"] for r in rows]
     print(f"bound labels agree on {sum(agree)} of {len(agree)}")
     assert sum(agree) >= 0.9 * len(agree)
+
+
+def test_every_case_has_a_window_calibration():
+    """The interleaved method's promise: each case is priced with a
+    calibration measured around it, not one from elsewhere in the run."""
+    for name, data in sim_validation.host_runs():
+        if data.get("method") != sim_validation.CURRENT_METHOD:
+            continue
+        assert len(data["calibration_runs"]) >= 2
+        for case in data["cases"]:
+            assert case["calibration"]["peak"]["read_gbs"], (name, case["name"])

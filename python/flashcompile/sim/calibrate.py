@@ -119,12 +119,13 @@ def measure() -> dict:
     parallel_eff = scaling[-1][1] if scaling else 1.0
     # Compiled loops: the fraction of the loops' vector FMA peak an
     # elementwise kernel reaches per op the cost analysis counts (tanh: its
-    # polynomial), on one thread below the parallel threshold, and how a
-    # loop above it scales to all threads (an op and sizes the validation
+    # polynomial), on one thread below the parallel threshold, and how
+    # loops above it scale to all threads by their size (the region's fork
+    # and join weigh more on short loops; an op and sizes the validation
     # set does not use).
     loop_peak = float(peak["fma_gflops_avx2_1thread"])  # 256-bit loops (model._loop_peak)
-    loop_eff, loop_scaling = 0.0, 1.0
-    for n in (16384, 262144):
+    loop_eff, loop_scaling = 0.0, []
+    for n in (16384, 98304, 786432):
         tanh = compile_mlir(f"""func.func @f(%x: tensor<{n}xf32>, %y: tensor<{n}xf32>) -> tensor<{n}xf32> {{
   %0 = flash.tanh %x : tensor<{n}xf32>
   %1 = flash.mul %0, %y : (tensor<{n}xf32>, tensor<{n}xf32>) -> tensor<{n}xf32>
@@ -141,14 +142,39 @@ def measure() -> dict:
         if n == 16384:
             loop_eff = 17 * n / (min(one) - call_us * 1e-6) / 1e9 / loop_peak
         elif threads > 1:
-            loop_scaling = min(min(one) / min(every) / threads, 1.0)
+            loop_scaling.append([n, round(min(min(one) / min(every) / threads, 1.0), 4)])
+    # Strided gathers: two max pools on one thread (3x3 and 2x2 windows,
+    # stride 2; not the validation set's shapes), solved for the cycles per
+    # window (index arithmetic, the store) and per window element (a load),
+    # at the cycle-count clock of the simulator (the ukernel ISA's peak / its
+    # FLOPs per cycle).
+    isa = sgemm.TILE_ISA[0]
+    clock = kernel_peak(peak, isa) * 1e9 / (64 if isa == "avx512" else 32)
+    counts, cycles = [], []
+    for k, c, h in ((3, 16, 64), (2, 32, 32)):
+        o = h // 2
+        pool = compile_mlir(f"""func.func @p(%x: tensor<1x{c}x{h}x{h}xf32>) -> tensor<1x{c}x{o}x{o}xf32> {{
+  %0 = flash.max_pool2d %x {{kernel = array<i64: {k}, {k}>, padding = array<i64: {(k - 1) // 2}, {(k - 1) // 2}, {(k - 1) // 2}, {(k - 1) // 2}>, stride = array<i64: 2, 2>}} : (tensor<1x{c}x{h}x{h}xf32>) -> tensor<1x{c}x{o}x{o}xf32>
+  return %0 : tensor<1x{c}x{o}x{o}xf32>
+}}""")
+        xp = rng.random((1, c, h, h), dtype=np.float32)
+        set_num_threads(1)
+        seconds = _median_time(lambda: pool(xp), 200) - call_us * 1e-6
+        set_num_threads(threads)
+        windows = c * o * o
+        counts.append([windows, windows * k * k])
+        cycles.append(seconds * clock)
+    per_window, per_element = (float(v) for v in np.linalg.solve(np.array(counts, float),
+                                                                  np.array(cycles)))
     return {"cpu": host.cpu_model(), "cores": peak["cores"], "peak": peak, "caches_mb": _caches(),
             "call_overhead_us": round(call_us, 3), "ukernel_efficiency": round(min(ukernel_eff, 1.0), 4),
             "parallel_efficiency": round(min(parallel_eff, 1.0), 4),
             "parallel_scaling": scaling,
             "ukernel_call_us": round(ukernel_call_us, 3),
             "loop_efficiency": round(min(loop_eff, 1.0), 4),
-            "loop_parallel_efficiency": round(loop_scaling, 4),
+            "loop_parallel_scaling": loop_scaling,
+            "gather_cycles_per_window": round(max(per_window, 0.0), 3),
+            "gather_cycles_per_element": round(max(per_element, 0.0), 3),
             # The default tile's instruction set: the kernel these were
             # measured with (a calibration of another is measured again).
             "sgemm_isa": sgemm.TILE_ISA[0],
@@ -171,13 +197,19 @@ def best_of(results: list) -> dict:
     highest efficiencies and rates): on a shared machine, phases of
     interference last seconds and only ever make things slower."""
     best = dict(results[0])
-    for key in ("call_overhead_us", "ukernel_call_us"):
+    for key in ("call_overhead_us", "ukernel_call_us", "gather_cycles_per_window",
+                "gather_cycles_per_element"):
+        if key not in results[0]:
+            continue
         best[key] = min(r[key] for r in results)
-    for key in ("ukernel_efficiency", "parallel_efficiency", "loop_efficiency",
-                "loop_parallel_efficiency"):
+    for key in ("ukernel_efficiency", "parallel_efficiency", "loop_efficiency"):
         if key not in results[0]:
             continue
         best[key] = max(r[key] for r in results)
+    if all(r.get("loop_parallel_scaling") for r in results):
+        best["loop_parallel_scaling"] = [
+            [p[0], max(r["loop_parallel_scaling"][i][1] for r in results)]
+            for i, p in enumerate(results[0]["loop_parallel_scaling"])]
     if all(r.get("parallel_scaling") for r in results):
         best["parallel_scaling"] = [[p[0], max(r["parallel_scaling"][i][1] for r in results)]
                                     for i, p in enumerate(results[0]["parallel_scaling"])]

@@ -67,6 +67,14 @@ GATHER_CYCLES_PER_ELEMENT = 1.5
 # convolutions outside the validation set (the conv minus the same GEMM,
 # OW 5-64), with a spread of 0.7-2x around the fit.
 ROW_COPY_CYCLES = 11.8
+# CPU: the implicit GEMM's packing (a convolution's patches gathered while
+# B's panels are packed): cycles per tap and output row crossed by a panel
+# in each K slice (working out where the run reads and its masks), and per
+# k row and output row crossed (a masked copy). Fitted on ten six-filter
+# convolutions outside the validation set (benchmarks/fit_conv_packing.py,
+# results/conv-packing-fit.json: within 0.77-1.14x of each).
+IM2COL_TAP_CYCLES = 30.1
+IM2COL_ROW_RUN_CYCLES = 7.64
 # Rows at least this long are copied with vector loads and stores.
 VECTOR_ROW = 8
 # CPU: FLOPs per cycle per core of the FMA peak (2 FMA pipes x 8 lanes x 2
@@ -125,6 +133,31 @@ def _constant_panels(kernel, ops) -> dict:
     return {}
 
 
+def im2col_panels(pixels: int, ow: int, nr: int) -> tuple:
+    """(panels, runs) of an implicit GEMM's packing of one image: its
+    `pixels` output pixels in panels of nr, and over all panels the output
+    rows (of ow pixels) each crosses -- a panel's copies go run by run."""
+    panels = math.ceil(pixels / nr)
+    runs = sum((min(p + nr, pixels) - 1) // ow - p // ow + 1 for p in range(0, pixels, nr))
+    return panels, runs
+
+
+def _conv_window(kernel, ops) -> dict:
+    """A convolution's taps (KH x KW) and whether the compiler gathers its
+    patches while packing (implicit GEMM: an ungrouped convolution run image
+    by image) or copies them first (all images as one product's columns,
+    grouped convolutions): ConvToIm2col's and MatmulToUkernel's rules."""
+    for i in kernel["ops"]:
+        op = ops[i]
+        if op["op"] != "flash.conv2d" or len(op.get("operand_shapes") or []) < 2:
+            continue
+        x, w = op["operand_shapes"][0], op["operand_shapes"][1]
+        grouped = x[1] != w[1]
+        columns = kernel["batch"] == 1 and x[0] > 1
+        return {"implicit_im2col": not grouped and not columns, "taps": w[2] * w[3]}
+    return {}
+
+
 def predict(kernel: dict, ops: list, device: Device, dtype: str = "fp32",
             threads: int | None = None, on_chip: bool = False) -> KernelPrediction:
     """One kernel's prediction. `on_chip`: the whole program lives in the
@@ -136,7 +169,7 @@ def predict(kernel: dict, ops: list, device: Device, dtype: str = "fp32",
     flops = float(kernel["flops"])
     names = _ops(kernel, ops)
     if kernel["kind"] == "contraction":
-        kernel = dict(kernel, **_constant_panels(kernel, ops))
+        kernel = dict(kernel, **_constant_panels(kernel, ops), **_conv_window(kernel, ops))
     if on_chip and device.kind in ("tpu", "npu"):
         return _systolic(kernel, names, device, dtype, flops, nbytes, threads, on_chip=True)
     model = {"gpu": _gpu, "tpu": _systolic, "npu": _systolic, "cpu": _cpu}[device.kind]
@@ -325,8 +358,11 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         elif cores > 1:
             used = split.tasks
         share = math.ceil(batch / used) / batch if batch_parallel else 1.0 / used
-        if used > 1:  # the cores do not run `used` times as fast (measured
-            # by the call's work per thread, host; sourced devices: 1)
+        if used > 1 and not batch_parallel:  # the cores do not run `used`
+            # times as fast on one call's stripes (measured by the call's
+            # work per thread, host; sourced devices: 1); whole calls of a
+            # batch, one per thread, share nothing (LeNet's 16 convolutions
+            # of one image: 1.95x on two threads)
             share /= _parallel_efficiency(device, flops * share)
         # Under 6 rows the ukernel streams B's rows through a vectorized
         # loop (sgemmFewRows): no register tile to pad.
@@ -345,7 +381,19 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         notes.append(f"{used} thread(s){' over the batch' if batch_parallel else ''}, register "
                      f"tile {mr}x{nr} ({_tile_efficiency(m, n, mr, nr):.0%} used)")
         memory = _host_traffic_s(device, bytes_in, bytes_out, used)
-        if "flash.conv2d" in names and k.get("copy_row"):  # im2col patch gather, a parallel loop
+        if "flash.conv2d" in names and k.get("copy_row") and k.get("implicit_im2col"):
+            # Implicit GEMM: each task gathers its own columns' patches
+            # while packing B's panels (Im2colPack.cpp): per panel of nr
+            # pixels and K slice, the taps' reads and masks, then each k row
+            # copied run by run (one run per output row the panel crosses).
+            panels, runs = im2col_panels(n, k["copy_row"], nr)
+            if not batch_parallel and used > 1:  # each task packs its stripe
+                panels, runs = math.ceil(panels / used), runs / used
+            slices = math.ceil(k["k"] / sgemm.DEFAULT_BLOCKING["kc"])
+            cycles = runs * (slices * k["taps"] * IM2COL_TAP_CYCLES + k["k"] * IM2COL_ROW_RUN_CYCLES)
+            compute += (batch * share if batch_parallel else batch) * cycles / clock
+            notes.append(f"implicit im2col: {panels} panel(s) of {nr} pixels per call")
+        elif "flash.conv2d" in names and k.get("copy_row"):  # im2col patch gather, a parallel loop
             # Its rows are contiguous (stride 1) or strided copies; with
             # LLVM's pre-vectorization unrolling off they are vectorized, so
             # the gather runs as a copy: each patch element read and written
@@ -363,7 +411,7 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
                              else 0.0) * 1e-6
     else:
         iterations = max(kernel_elements(k), 1)
-        used = cores if iterations >= PARALLEL_MIN_ITERATIONS and cores > 1 else 1
+        used = cores if loop_iterations(k) >= PARALLEL_MIN_ITERATIONS and cores > 1 else 1
         row = k.get("copy_row") or 0
         row_copy = k["kind"] == "layout" and row >= VECTOR_ROW
         strided = k["kind"] == "pooling" or (k["kind"] == "layout" and not row_copy)
@@ -373,19 +421,20 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         # Ops per lane per cycle: measured on the host (a tanh loop), else
         # one op per lane and cycle without FMA pairing (0.5 of the peak).
         eff = float(measured.get("loop_efficiency") or 0.5)
-        if used > 1:
-            eff *= float(measured.get("loop_parallel_efficiency") or 1.0)
+        if used > 1 and measured.get("loop_parallel_scaling"):  # by the loop's size
+            eff *= _interpolate(measured["loop_parallel_scaling"], loop_iterations(k))
         compute = flops / (_loop_peak(device, peak_core) * used * eff) if flops else 0.0
         if row_copy:  # rows of `row` contiguous elements, vector copies
             compute = _row_copy_s(device, iterations, row, clock, used)
             memory = 0.0  # (in the copy's time)
             notes.append(f"copies rows of {row} elements")
         elif k["kind"] == "layout":  # the innermost axis moves: element by element
-            compute = iterations * GATHER_CYCLES_PER_ELEMENT / clock / used
+            compute = iterations * _gather_cycles(device) / clock / used
         elif k["kind"] == "pooling":  # every window element read `stride` apart
-            compute = flops * GATHER_CYCLES_PER_ELEMENT / clock / used
+            per_window = float((device.measured or {}).get("gather_cycles_per_window") or 0.0)
+            compute = (flops * _gather_cycles(device) + iterations * per_window) / clock / used
         if used > 1:
-            if not (device.measured or {}).get("loop_parallel_efficiency"):
+            if not (device.measured or {}).get("loop_parallel_scaling"):
                 overhead += HOST_PARALLEL_REGION  # (else in the measured scaling)
             notes.append(f"parallel on {used} threads")
     return KernelPrediction(k["id"], k["kind"], names, flops, nbytes, compute, memory,
@@ -437,5 +486,25 @@ def _row_copy_s(device: Device, elements: float, row: int, clock: float, workers
 
 
 def kernel_elements(k: dict) -> int:
-    """Loop iterations of a non-contraction kernel: its output elements."""
+    """Elements a non-contraction kernel writes."""
     return int(k["bytes_out"] // 4)
+
+
+def loop_iterations(k: dict) -> int:
+    """Iterations of a non-contraction kernel's loop nest, what the
+    pipeline's parallel threshold counts (LinalgToLoops: the product of all
+    loop ranges): a pooling window's and a reduction's inner loops too."""
+    out = kernel_elements(k)
+    if k["kind"] == "pooling":
+        return max(out, int(k["flops"]))
+    if k["kind"] == "reduction":
+        return max(out, int(k["bytes_in"] // 4))
+    return out
+
+
+def _gather_cycles(device: Device) -> float:
+    """Cycles per element of a strided gather (pooling windows, transposes
+    that move the innermost axis): measured on the host (two max pools,
+    with a cost per window beside it), else GATHER_CYCLES_PER_ELEMENT."""
+    measured = device.measured or {}
+    return float(measured.get("gather_cycles_per_element") or GATHER_CYCLES_PER_ELEMENT)
