@@ -43,6 +43,12 @@ FIT_SET = [(1, 1, 32, 5, 2), (1, 3, 64, 3, 1), (1, 16, 28, 3, 1), (1, 64, 14, 3,
            (2, 8, 20, 3, 0), (1, 128, 7, 3, 1), (1, 4, 112, 3, 1), (1, 32, 56, 3, 1),
            (1, 8, 40, 7, 3), (1, 256, 14, 3, 1)]
 FILTERS = 6
+# Convolutions of small images that run as one product over all images'
+# pixels (Ukernels.h convBatchAsColumns): their patches are copied first,
+# row by row (ROW_COPY_CYCLES per row of OW elements). Six filters each;
+# none a validation case.
+COLUMNS_FIT_SET = [(8, 16, 10, 3, 1), (4, 32, 12, 3, 1), (16, 8, 9, 3, 0), (8, 4, 15, 5, 2),
+                   (32, 16, 7, 3, 1), (16, 3, 12, 5, 0)]
 
 
 def t(shape):
@@ -113,6 +119,26 @@ def main():
                      "tap_entries": taps, "row_runs": row_runs, "panel_slices": panel_slices})
         print(f"{shape}: conv {tc * 1e6:.1f} us, products {products / clock * 1e6:.1f} us, "
               f"packing {rows[-1]['packing_cycles'] / clock * 1e6:.1f} us", flush=True)
+    gathers = []
+    for n, c, h, k, pad in COLUMNS_FIT_SET:
+        shape = (n, c, h, FILTERS, k, pad)
+        oh = h + 2 * pad - k + 1
+        conv = fc.compile_mlir(conv_ir(*shape))
+        if "flash_conv_im2col_f32" in conv.ir("loops"):
+            print(f"{shape}: the implicit path, left out")
+            continue
+        tc = least_time(conv)
+        flops = 2 * n * FILTERS * c * k * k * oh * oh
+        products = flops / (flops_per_cycle * cal["ukernel_efficiency"])
+        fixed = (cal["call_overhead_us"] + cal["ukernel_call_us"]) * 1e-6 * clock
+        copy_rows = n * c * k * k * oh
+        gathers.append({"shape": shape, "conv_us": tc * 1e6, "product_cycles": products,
+                        "gather_cycles": tc * clock - products - fixed, "rows": copy_rows})
+        print(f"{shape}: conv {tc * 1e6:.1f} us, gather {gathers[-1]['gather_cycles'] / copy_rows:.1f} "
+              f"cycles per row", flush=True)
+    per_row = float(np.sum([g["gather_cycles"] for g in gathers]) / np.sum([g["rows"] for g in gathers]))
+    print(f"ROW_COPY_CYCLES {per_row:.2f} (per-convolution: "
+          f"{[round(g['gather_cycles'] / g['rows'], 1) for g in gathers]})")
     y = np.array([r["packing_cycles"] for r in rows])
     fits = {}
     for form in (("tap_entries", "row_runs"), ("panel_slices", "row_runs")):
@@ -129,7 +155,8 @@ def main():
     sys.path.insert(0, HERE)
     from harness import provenance
     json.dump({"provenance": provenance(), "clock_ghz": clock / 1e9, "nr": nr,
-               "fits": fits, "chosen": best, "rows": rows}, open(OUT, "w"), indent=1)
+               "fits": fits, "chosen": best, "rows": rows,
+               "row_copy_cycles": per_row, "gathers": gathers}, open(OUT, "w"), indent=1)
     print(f"wrote {OUT}")
 
 

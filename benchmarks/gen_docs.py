@@ -367,6 +367,18 @@ def sim_host_table() -> str:
     return sim_validation.host_table()
 
 
+def sim_host_latest() -> str:
+    """Where and when the latest host validation run was measured."""
+    import sim_validation
+    name = sim_validation.host_runs()[-1][0]
+    return measured(f"sim-validation-host/{name}")
+
+
+def sim_host_runs_table() -> str:
+    import sim_validation
+    return sim_validation.host_runs_table()
+
+
 def sim_host_summary() -> str:
     import sim_validation
     return sim_validation.host_summary()

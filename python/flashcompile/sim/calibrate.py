@@ -11,6 +11,7 @@ and reused until the CPU changes.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import time
@@ -88,8 +89,8 @@ def measure() -> dict:
 }""")
     x8 = np.ones((8, 8), np.float32)
     ukernel_call_us = max(_median_time(lambda: small(x8, x8), 2000) * 1e6 - call_us, 0.0)
-    # The sgemm ukernel's best fraction of peak, single thread (one
-    # calibration shape; the validation set uses others), and how a call
+    # The sgemm ukernel's fraction of peak on one thread by the call's size
+    # (the validation set uses other shapes), and how a call
     # scales to all threads by its size: square products split into column
     # stripes, one thread against all, alternately (the second core's share
     # and the fork/join of each parallel call weigh more on small calls).
@@ -97,7 +98,8 @@ def measure() -> dict:
     # validate_simulator.py), so its products read the scaling between them.
     threads = get_num_threads()
     rng = np.random.default_rng(0)
-    scaling, ukernel_eff = [], 0.0
+    scaling, ukernel_eff, by_size = [], 0.0, []
+    isa = sgemm.TILE_ISA[0]
     for n in (112, 224, 448, 768):
         mm = compile_mlir(f"""func.func @mm(%a: tensor<{n}x{n}xf32>, %b: tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32> {{
   %0 = flash.matmul %a, %b : (tensor<{n}x{n}xf32>, tensor<{n}x{n}xf32>) -> tensor<{n}x{n}xf32>
@@ -114,6 +116,13 @@ def measure() -> dict:
         t, t_all = min(one), min(every)
         if threads > 1:
             scaling.append([2 * n ** 3 / threads, round(min(t / t_all / threads, 1.0), 4)])
+        # One thread's fraction of peak at this size, the call's fixed cost
+        # and the register tile's padding taken out (the model adds them).
+        mr, nr = sgemm.PANEL_ROWS, 32 if isa == "avx512" else 16
+        padding = (n * n) / (math.ceil(n / mr) * mr * math.ceil(n / nr) * nr)
+        eff = (2 * n ** 3 / (t - (call_us + ukernel_call_us) * 1e-6) / 1e9) / \
+            kernel_peak(peak, isa) / padding
+        by_size.append([2 * n ** 3, round(min(eff, 1.0), 4)])
         if n == 768:
             ukernel_eff = (2 * n ** 3 / t / 1e9) / kernel_peak(peak, sgemm.TILE_ISA[0])
     parallel_eff = scaling[-1][1] if scaling else 1.0
@@ -170,6 +179,7 @@ def measure() -> dict:
             "call_overhead_us": round(call_us, 3), "ukernel_efficiency": round(min(ukernel_eff, 1.0), 4),
             "parallel_efficiency": round(min(parallel_eff, 1.0), 4),
             "parallel_scaling": scaling,
+            "ukernel_efficiency_by_size": by_size,
             "ukernel_call_us": round(ukernel_call_us, 3),
             "loop_efficiency": round(min(loop_eff, 1.0), 4),
             "loop_parallel_scaling": loop_scaling,
@@ -206,6 +216,10 @@ def best_of(results: list) -> dict:
         if key not in results[0]:
             continue
         best[key] = max(r[key] for r in results)
+    if all(r.get("ukernel_efficiency_by_size") for r in results):
+        best["ukernel_efficiency_by_size"] = [
+            [p[0], max(r["ukernel_efficiency_by_size"][i][1] for r in results)]
+            for i, p in enumerate(results[0]["ukernel_efficiency_by_size"])]
     if all(r.get("loop_parallel_scaling") for r in results):
         best["loop_parallel_scaling"] = [
             [p[0], max(r["loop_parallel_scaling"][i][1] for r in results)]

@@ -63,18 +63,19 @@ HOST_KERNEL_OVERHEAD = 0.3e-6
 GATHER_CYCLES_PER_ELEMENT = 1.5
 # CPU: a copy of contiguous rows (an im2col patch row, a transpose that
 # keeps the innermost axes, a concatenation's slabs) costs at least this
-# many cycles per row (loop control and index arithmetic): fitted on five
-# convolutions outside the validation set (the conv minus the same GEMM,
-# OW 5-64), with a spread of 0.7-2x around the fit.
-ROW_COPY_CYCLES = 11.8
+# many cycles per row (loop control and index arithmetic): fitted on six
+# convolutions outside the validation set whose patches are copied before
+# their product (benchmarks/fit_conv_packing.py: 11.9-35.3 per row across
+# them; 11.8 on the AMD EPYC of the earlier runs).
+ROW_COPY_CYCLES = 19.1
 # CPU: the implicit GEMM's packing (a convolution's patches gathered while
 # B's panels are packed): cycles per tap and output row crossed by a panel
 # in each K slice (working out where the run reads and its masks), and per
 # k row and output row crossed (a masked copy). Fitted on ten six-filter
 # convolutions outside the validation set (benchmarks/fit_conv_packing.py,
-# results/conv-packing-fit.json: within 0.77-1.14x of each).
-IM2COL_TAP_CYCLES = 30.1
-IM2COL_ROW_RUN_CYCLES = 7.64
+# results/conv-packing-fit.json: within 0.76-1.14x of each).
+IM2COL_TAP_CYCLES = 29.3
+IM2COL_ROW_RUN_CYCLES = 7.72
 # Rows at least this long are copied with vector loads and stores.
 VECTOR_ROW = 8
 # CPU: FLOPs per cycle per core of the FMA peak (2 FMA pipes x 8 lanes x 2
@@ -366,7 +367,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             share /= _parallel_efficiency(device, flops * share)
         # Under 6 rows the ukernel streams B's rows through a vectorized
         # loop (sgemmFewRows): no register tile to pad.
-        eff = device.max_efficiency * (_tile_efficiency(m, n, mr, nr) if m >= mr else 1.0)
+        eff = _ukernel_efficiency(device, flops / batch) * \
+            (_tile_efficiency(m, n, mr, nr) if m >= mr else 1.0)
         compute = flops * share / (peak_core * eff)
         # Packing (read + write, from cache) as the ukernel does it
         # (Sgemm.cpp): every task packs the rows of A it computes -- all of A
@@ -433,12 +435,24 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         elif k["kind"] == "pooling":  # every window element read `stride` apart
             per_window = float((device.measured or {}).get("gather_cycles_per_window") or 0.0)
             compute = (flops * _gather_cycles(device) + iterations * per_window) / clock / used
+        if used > 1 and (row_copy or k["kind"] in ("layout", "pooling")) and \
+                measured.get("loop_parallel_scaling"):  # (a parallel loop like any other)
+            compute /= _interpolate(measured["loop_parallel_scaling"], loop_iterations(k))
         if used > 1:
             if not (device.measured or {}).get("loop_parallel_scaling"):
                 overhead += HOST_PARALLEL_REGION  # (else in the measured scaling)
             notes.append(f"parallel on {used} threads")
     return KernelPrediction(k["id"], k["kind"], names, flops, nbytes, compute, memory,
                             overhead, notes=notes).finish(peak_all)
+
+
+def _ukernel_efficiency(device: Device, call_flops: float) -> float:
+    """The ukernel's fraction of one core's peak for a call of this much
+    work: the host's calibration measures it at a few sizes (interpolated
+    in log work, clamped at the ends; an older calibration has the largest
+    size's only); other devices their sourced `max_efficiency`."""
+    points = (device.measured or {}).get("ukernel_efficiency_by_size")
+    return _interpolate(points, call_flops) if points else device.max_efficiency
 
 
 def _loop_peak(device: Device, peak_core: float) -> float:
