@@ -13,33 +13,50 @@ namespace mlir::flash {
 using namespace mlir;
 
 namespace {
-/// Makes `loop` an scf.parallel with the same bounds and body.
-void makeParallel(IRRewriter &rewriter, scf::ForOp loop) {
-  rewriter.setInsertionPoint(loop);
-  auto parallel = scf::ParallelOp::create(
-      rewriter, loop.getLoc(), ValueRange{loop.getLowerBound()},
-      ValueRange{loop.getUpperBound()}, ValueRange{loop.getStep()});
-  Block *body = loop.getBody();
+/// Makes the perfect nest `nest` (outermost first) one scf.parallel over
+/// all its loops' bounds, with the innermost loop's body.
+void makeParallel(IRRewriter &rewriter, MutableArrayRef<scf::ForOp> nest) {
+  rewriter.setInsertionPoint(nest.front());
+  SmallVector<Value> lbs, ubs, steps;
+  for (scf::ForOp loop : nest) {
+    lbs.push_back(loop.getLowerBound());
+    ubs.push_back(loop.getUpperBound());
+    steps.push_back(loop.getStep());
+  }
+  auto parallel =
+      scf::ParallelOp::create(rewriter, nest.front().getLoc(), lbs, ubs, steps);
+  for (auto [loop, iv] : llvm::zip(nest.drop_back(), parallel.getInductionVars()))
+    rewriter.replaceAllUsesWith(loop.getInductionVar(), iv);
+  Block *body = nest.back().getBody();
   rewriter.eraseOp(body->getTerminator());
   rewriter.inlineBlockBefore(body, parallel.getBody()->getTerminator(),
-                             parallel.getInductionVars());
-  rewriter.eraseOp(loop);
+                             parallel.getInductionVars().back());
+  rewriter.eraseOp(nest.front());
 }
 
-/// The loop to run in parallel: the outermost one over a parallel dimension
-/// with enough iterations to share. Only one, not all of them collapsed:
-/// a collapsed nest recomputes every index with divisions and hides the
-/// inner loops from LLVM's vectorizer. `ranges`: each loop's trip count.
-scf::ForOp parallelCandidate(linalg::LinalgOp op, ArrayRef<Operation *> loops,
-                             ArrayRef<int64_t> ranges) {
+/// The loops to run in parallel: the outermost one over a parallel
+/// dimension with enough iterations to share, together with the parallel
+/// loops around it when they have too few (4 attention heads around 128
+/// rows: one parallel region over the 512 rows rather than a region per
+/// head, whose fork and join cost more than a head's share of a softmax
+/// on two threads). Not every loop collapsed: a collapsed nest recomputes
+/// every index with divisions and hides the inner loops from LLVM's
+/// vectorizer. `ranges`: each loop's trip count.
+SmallVector<scf::ForOp> parallelCandidate(linalg::LinalgOp op,
+                                          ArrayRef<Operation *> loops,
+                                          ArrayRef<int64_t> ranges) {
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  SmallVector<scf::ForOp> nest;
   for (auto [dim, loop] : llvm::enumerate(loops)) {
     auto forOp = dyn_cast<scf::ForOp>(loop);
-    if (forOp && dim < iterators.size() &&
-        iterators[dim] == utils::IteratorType::parallel && ranges[dim] >= 8)
-      return forOp;
+    if (!forOp || dim >= iterators.size() ||
+        iterators[dim] != utils::IteratorType::parallel)
+      return {};
+    nest.push_back(forOp);
+    if (ranges[dim] >= 8)
+      return nest;
   }
-  return nullptr;
+  return {};
 }
 
 /// A transpose that moves the innermost axis reads (or writes) one element
@@ -123,8 +140,9 @@ struct LinalgToLoops : mlir::flash::impl::LinalgToLoopsBase<LinalgToLoops> {
       if (outer.empty())
         outer.assign(loops->begin(), loops->end());
       if (parallelMinIterations > 0 && iterations >= parallelMinIterations)
-        if (scf::ForOp loop = parallelCandidate(op, outer, ranges))
-          makeParallel(rewriter, loop);
+        if (SmallVector<scf::ForOp> nest = parallelCandidate(op, outer, ranges);
+            !nest.empty())
+          makeParallel(rewriter, nest);
       if (body != op)
         rewriter.eraseOp(body);
       rewriter.eraseOp(op);

@@ -57,17 +57,40 @@ func.func @huge(%a: memref<512x256xf32>, %b: memref<512x256xf32>) {
   return
 }
 
-// A size-1 outer dimension is skipped: the first parallel loop with enough
-// iterations to share is the one that runs in parallel.
+// The first parallel loop with enough iterations to share runs in
+// parallel, together with the parallel loops around it that have too few
+// (here a size-1 one): one parallel nest, the innermost loop left alone.
 // CHECK-LABEL: func.func @unit_outer
+// CHECK-NOT: scf.for
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0{{.*}}, %c0{{.*}}) to (%c1{{.*}}, %c64) step
 // CHECK: scf.for
-// CHECK: scf.parallel
-// CHECK: scf.for
+// CHECK-NOT: scf.parallel
+// CHECK: return
 func.func @unit_outer(%a: memref<1x64x32xf32>, %b: memref<1x64x32xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
                   iterator_types = ["parallel", "parallel", "parallel"]}
       ins(%a : memref<1x64x32xf32>) outs(%b : memref<1x64x32xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %r = arith.maximumf %x, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// Four attention heads around 128 rows: one parallel region over the
+// 4 x 128 rows, not one per head (a region's fork and join cost more than
+// a head's share of a softmax on two threads).
+// CHECK-LABEL: func.func @few_heads
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0{{.*}}, %c0{{.*}}) to (%c4, %c128) step
+// CHECK: scf.for
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @few_heads(%a: memref<4x128x128xf32>, %b: memref<4x128x128xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%a : memref<4x128x128xf32>) outs(%b : memref<4x128x128xf32>) {
   ^bb0(%x: f32, %y: f32):
     %r = arith.maximumf %x, %zero : f32
     linalg.yield %r : f32
