@@ -116,13 +116,14 @@ def measure() -> dict:
         t, t_all = min(one), min(every)
         if threads > 1:
             scaling.append([2 * n ** 3 / threads, round(min(t / t_all / threads, 1.0), 4)])
-        # One thread's fraction of peak at this size, the call's fixed cost
-        # and the register tile's padding taken out (the model adds them).
+        # One thread's GFLOP/s at this size, the call's fixed cost and the
+        # register tile's padding taken out (the model adds them). A rate,
+        # not a fraction of the FMA peak: the best of several calibrations
+        # is then the best rate, not a ratio of two noisy measurements.
         mr, nr = sgemm.PANEL_ROWS, 32 if isa == "avx512" else 16
         padding = (n * n) / (math.ceil(n / mr) * mr * math.ceil(n / nr) * nr)
-        eff = (2 * n ** 3 / (t - (call_us + ukernel_call_us) * 1e-6) / 1e9) / \
-            kernel_peak(peak, isa) / padding
-        by_size.append([2 * n ** 3, round(min(eff, 1.0), 4)])
+        rate = 2 * n ** 3 / (t - (call_us + ukernel_call_us) * 1e-6) / 1e9 / padding
+        by_size.append([2 * n ** 3, round(rate, 2)])
         if n == 768:
             ukernel_eff = (2 * n ** 3 / t / 1e9) / kernel_peak(peak, sgemm.TILE_ISA[0])
     parallel_eff = scaling[-1][1] if scaling else 1.0
@@ -133,7 +134,7 @@ def measure() -> dict:
     # and join weigh more on short loops; an op and sizes the validation
     # set does not use).
     loop_peak = float(peak["fma_gflops_avx2_1thread"])  # 256-bit loops (model._loop_peak)
-    loop_eff, loop_scaling = 0.0, []
+    loop_eff, loop_gops, loop_scaling = 0.0, 0.0, []
     for n in (16384, 98304, 786432):
         tanh = compile_mlir(f"""func.func @f(%x: tensor<{n}xf32>, %y: tensor<{n}xf32>) -> tensor<{n}xf32> {{
   %0 = flash.tanh %x : tensor<{n}xf32>
@@ -149,17 +150,14 @@ def measure() -> dict:
             set_num_threads(threads)
             every.append(_median_time(lambda: tanh(x, x), reps))
         if n == 16384:
-            loop_eff = 17 * n / (min(one) - call_us * 1e-6) / 1e9 / loop_peak
+            loop_gops = 17 * n / (min(one) - call_us * 1e-6) / 1e9
+            loop_eff = loop_gops / loop_peak
         elif threads > 1:
             loop_scaling.append([n, round(min(min(one) / min(every) / threads, 1.0), 4)])
     # Strided gathers: two max pools on one thread (3x3 and 2x2 windows,
-    # stride 2; not the validation set's shapes), solved for the cycles per
-    # window (index arithmetic, the store) and per window element (a load),
-    # at the cycle-count clock of the simulator (the ukernel ISA's peak / its
-    # FLOPs per cycle).
-    isa = sgemm.TILE_ISA[0]
-    clock = kernel_peak(peak, isa) * 1e9 / (64 if isa == "avx512" else 32)
-    counts, cycles = [], []
+    # stride 2; not the validation set's shapes), solved for the time per
+    # window (index arithmetic, the store) and per window element (a load).
+    counts, seconds_each = [], []
     for k, c, h in ((3, 16, 64), (2, 32, 32)):
         o = h // 2
         pool = compile_mlir(f"""func.func @p(%x: tensor<1x{c}x{h}x{h}xf32>) -> tensor<1x{c}x{o}x{o}xf32> {{
@@ -172,19 +170,36 @@ def measure() -> dict:
         set_num_threads(threads)
         windows = c * o * o
         counts.append([windows, windows * k * k])
-        cycles.append(seconds * clock)
-    per_window, per_element = (float(v) for v in np.linalg.solve(np.array(counts, float),
-                                                                  np.array(cycles)))
+        seconds_each.append(seconds)
+    # Reductions along the innermost axis (a row's running sum or max):
+    # time per reduced element, one thread, on a shape the validation set
+    # does not use; a sum and a max apart (the compiled max keeps one
+    # dependent chain per row, the sum is vectorized).
+    xr = rng.random((256, 320), dtype=np.float32)
+    reduction_ns = {}
+    set_num_threads(1)
+    for kind in ("sum", "max"):
+        red = compile_mlir(f"""func.func @r(%x: tensor<256x320xf32>) -> tensor<256x1xf32> {{
+  %0 = flash.reduce_{kind} %x {{axes = array<i64: 1>, keepdims = true}} : (tensor<256x320xf32>) -> tensor<256x1xf32>
+  return %0 : tensor<256x1xf32>
+}}""")
+        seconds = _median_time(lambda: red(xr), 200) - call_us * 1e-6
+        reduction_ns[kind] = round(max(seconds, 0.0) / (256 * 320) * 1e9, 4)
+    set_num_threads(threads)
+    per_window, per_element = (float(v) * 1e9 for v in np.linalg.solve(
+        np.array(counts, float), np.array(seconds_each)))
     return {"cpu": host.cpu_model(), "cores": peak["cores"], "peak": peak, "caches_mb": _caches(),
             "call_overhead_us": round(call_us, 3), "ukernel_efficiency": round(min(ukernel_eff, 1.0), 4),
             "parallel_efficiency": round(min(parallel_eff, 1.0), 4),
             "parallel_scaling": scaling,
-            "ukernel_efficiency_by_size": by_size,
+            "ukernel_gflops_by_size": by_size,
             "ukernel_call_us": round(ukernel_call_us, 3),
             "loop_efficiency": round(min(loop_eff, 1.0), 4),
+            "loop_gops": round(loop_gops, 2),  # (what the model uses: a rate)
             "loop_parallel_scaling": loop_scaling,
-            "gather_cycles_per_window": round(max(per_window, 0.0), 3),
-            "gather_cycles_per_element": round(max(per_element, 0.0), 3),
+            "reduction_ns_per_element": reduction_ns,
+            "gather_ns_per_window": round(max(per_window, 0.0), 4),
+            "gather_ns_per_element": round(max(per_element, 0.0), 4),
             # The default tile's instruction set: the kernel these were
             # measured with (a calibration of another is measured again).
             "sgemm_isa": sgemm.TILE_ISA[0],
@@ -207,19 +222,23 @@ def best_of(results: list) -> dict:
     highest efficiencies and rates): on a shared machine, phases of
     interference last seconds and only ever make things slower."""
     best = dict(results[0])
-    for key in ("call_overhead_us", "ukernel_call_us", "gather_cycles_per_window",
-                "gather_cycles_per_element"):
+    if all(r.get("reduction_ns_per_element") for r in results):
+        best["reduction_ns_per_element"] = {
+            k: min(r["reduction_ns_per_element"][k] for r in results)
+            for k in results[0]["reduction_ns_per_element"]}
+    for key in ("call_overhead_us", "ukernel_call_us", "gather_ns_per_window",
+                "gather_ns_per_element"):
         if key not in results[0]:
             continue
         best[key] = min(r[key] for r in results)
-    for key in ("ukernel_efficiency", "parallel_efficiency", "loop_efficiency"):
+    for key in ("ukernel_efficiency", "parallel_efficiency", "loop_efficiency", "loop_gops"):
         if key not in results[0]:
             continue
         best[key] = max(r[key] for r in results)
-    if all(r.get("ukernel_efficiency_by_size") for r in results):
-        best["ukernel_efficiency_by_size"] = [
-            [p[0], max(r["ukernel_efficiency_by_size"][i][1] for r in results)]
-            for i, p in enumerate(results[0]["ukernel_efficiency_by_size"])]
+    if all(r.get("ukernel_gflops_by_size") for r in results):
+        best["ukernel_gflops_by_size"] = [
+            [p[0], max(r["ukernel_gflops_by_size"][i][1] for r in results)]
+            for i, p in enumerate(results[0]["ukernel_gflops_by_size"])]
     if all(r.get("loop_parallel_scaling") for r in results):
         best["loop_parallel_scaling"] = [
             [p[0], max(r["loop_parallel_scaling"][i][1] for r in results)]

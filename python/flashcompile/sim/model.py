@@ -367,9 +367,9 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             share /= _parallel_efficiency(device, flops * share)
         # Under 6 rows the ukernel streams B's rows through a vectorized
         # loop (sgemmFewRows): no register tile to pad.
-        eff = _ukernel_efficiency(device, flops / batch) * \
+        rate = _ukernel_rate(device, flops / batch, peak_core) * \
             (_tile_efficiency(m, n, mr, nr) if m >= mr else 1.0)
-        compute = flops * share / (peak_core * eff)
+        compute = flops * share / rate
         # Packing (read + write, from cache) as the ukernel does it
         # (Sgemm.cpp): every task packs the rows of A it computes -- all of A
         # for a column stripe -- and, when B is packed, its own columns of
@@ -420,21 +420,32 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         memory = _host_traffic_s(device, bytes_in, bytes_out, used,
                                  STRIDED_EFFICIENCY if strided else 1)
         measured = device.measured or {}
-        # Ops per lane per cycle: measured on the host (a tanh loop), else
-        # one op per lane and cycle without FMA pairing (0.5 of the peak).
-        eff = float(measured.get("loop_efficiency") or 0.5)
+        # Counted ops per second on one core: measured on the host (a tanh
+        # loop), else one op per lane and cycle at the loops' vector width
+        # without FMA pairing (half the FMA peak).
+        rate = float(measured.get("loop_gops") or 0.0) * 1e9 or \
+            _loop_peak(device, peak_core) * float(measured.get("loop_efficiency") or 0.5)
         if used > 1 and measured.get("loop_parallel_scaling"):  # by the loop's size
-            eff *= _interpolate(measured["loop_parallel_scaling"], loop_iterations(k))
-        compute = flops / (_loop_peak(device, peak_core) * used * eff) if flops else 0.0
+            rate *= _interpolate(measured["loop_parallel_scaling"], loop_iterations(k))
+        compute = flops / (rate * used) if flops else 0.0
+        if k["kind"] == "reduction" and measured.get("reduction_ns_per_element"):
+            # A row's elements accumulate as the compiled loop does (a max
+            # as one dependent chain per row): at least the measured time
+            # per reduced element of that reduction.
+            kind = "max" if "flash.reduce_max" in names else "sum"
+            scaling = _interpolate(measured["loop_parallel_scaling"], loop_iterations(k)) \
+                if used > 1 and measured.get("loop_parallel_scaling") else 1.0
+            compute = max(compute, loop_iterations(k) * float(
+                measured["reduction_ns_per_element"][kind]) * 1e-9 / (used * scaling))
         if row_copy:  # rows of `row` contiguous elements, vector copies
             compute = _row_copy_s(device, iterations, row, clock, used)
             memory = 0.0  # (in the copy's time)
             notes.append(f"copies rows of {row} elements")
         elif k["kind"] == "layout":  # the innermost axis moves: element by element
-            compute = iterations * _gather_cycles(device) / clock / used
+            compute = iterations * _gather_s(device, clock) / used
         elif k["kind"] == "pooling":  # every window element read `stride` apart
-            per_window = float((device.measured or {}).get("gather_cycles_per_window") or 0.0)
-            compute = (flops * _gather_cycles(device) + iterations * per_window) / clock / used
+            per_window = float(measured.get("gather_ns_per_window") or 0.0) * 1e-9
+            compute = (flops * _gather_s(device, clock) + iterations * per_window) / used
         if used > 1 and (row_copy or k["kind"] in ("layout", "pooling")) and \
                 measured.get("loop_parallel_scaling"):  # (a parallel loop like any other)
             compute /= _interpolate(measured["loop_parallel_scaling"], loop_iterations(k))
@@ -446,13 +457,13 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
                             overhead, notes=notes).finish(peak_all)
 
 
-def _ukernel_efficiency(device: Device, call_flops: float) -> float:
-    """The ukernel's fraction of one core's peak for a call of this much
-    work: the host's calibration measures it at a few sizes (interpolated
-    in log work, clamped at the ends; an older calibration has the largest
-    size's only); other devices their sourced `max_efficiency`."""
-    points = (device.measured or {}).get("ukernel_efficiency_by_size")
-    return _interpolate(points, call_flops) if points else device.max_efficiency
+def _ukernel_rate(device: Device, call_flops: float, peak_core: float) -> float:
+    """FLOP/s of the ukernel on one core for a call of this much work: the
+    host's calibration measures it at a few sizes (interpolated in log
+    work, clamped at the ends); older calibrations and other devices: one
+    core's peak times the measured or sourced `max_efficiency`."""
+    points = (device.measured or {}).get("ukernel_gflops_by_size")
+    return _interpolate(points, call_flops) * 1e9 if points else peak_core * device.max_efficiency
 
 
 def _loop_peak(device: Device, peak_core: float) -> float:
@@ -516,9 +527,9 @@ def loop_iterations(k: dict) -> int:
     return out
 
 
-def _gather_cycles(device: Device) -> float:
-    """Cycles per element of a strided gather (pooling windows, transposes
+def _gather_s(device: Device, clock: float) -> float:
+    """Seconds per element of a strided gather (pooling windows, transposes
     that move the innermost axis): measured on the host (two max pools,
-    with a cost per window beside it), else GATHER_CYCLES_PER_ELEMENT."""
-    measured = device.measured or {}
-    return float(measured.get("gather_cycles_per_element") or GATHER_CYCLES_PER_ELEMENT)
+    with a time per window beside it), else GATHER_CYCLES_PER_ELEMENT."""
+    measured = (device.measured or {}).get("gather_ns_per_element")
+    return float(measured) * 1e-9 if measured else GATHER_CYCLES_PER_ELEMENT / clock
