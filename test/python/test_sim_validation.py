@@ -33,6 +33,12 @@ KNOWN_MISSES: dict = {
     ("2026-12-06T0307", "models"): f"LeNet-5 -11%, transformer block -14% ({_BEFORE_TERMS})",
     ("2026-12-06T0318", "models"): f"LeNet-5 -13%, transformer block -17% ({_BEFORE_TERMS})",
     ("2026-12-06T0318", "per-op"): f"p90 20.7% > 20% ({_BEFORE_TERMS})",
+    # Its products' two-core scaling was measured against 1/threads, so the
+    # 224^3 calibration's 128 + 96 column split counted as the cores' loss
+    # and mid-size products on two threads were over-predicted (256^3 +18%,
+    # 300x257x190 +16%); calibrations since measure it against the largest
+    # stripe and the model prices the split.
+    ("2026-12-06T0345", "models"): "MLP 784-128-10 batch 256 +10.8%",
 }
 
 
