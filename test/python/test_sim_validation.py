@@ -39,6 +39,11 @@ KNOWN_MISSES: dict = {
     # 300x257x190 +16%); calibrations since measure it against the largest
     # stripe and the model prices the split.
     ("2026-12-06T0345", "models"): "MLP 784-128-10 batch 256 +10.8%",
+    # Every op within the targets (median 3%), the models just outside:
+    # the window calibrations' two-core scaling read high (0.84-0.94 at
+    # 112^3-224^3 against the largest stripe) and two-thread programs of
+    # many small kernels came out faster than measured.
+    ("2026-12-06T0355", "models"): "MLP batch 64 -11.0%, LeNet-5 -12.1%, transformer block -10.8%",
 }
 
 
