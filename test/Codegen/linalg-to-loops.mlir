@@ -5,7 +5,8 @@
 #id = affine_map<(d0, d1) -> (d0, d1)>
 
 // 64 x 32 = 2048 iterations >= 1000: the outer loop runs in parallel, the
-// inner one stays a plain (vectorizable) loop.
+// inner one stays a plain (vectorizable) loop. (A per-row operand keeps
+// the two loops apart.)
 // CHECK-LABEL: func.func @large
 // CHECK: scf.parallel (%[[I:.*]]) = (%{{.*}}) to (%{{.*}}) step (%{{.*}}) {
 // CHECK:   scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
@@ -14,13 +15,54 @@
 // SEQ-LABEL: func.func @large
 // SEQ-NOT: scf.parallel
 // SEQ: scf.for
-func.func @large(%a: memref<64x32xf32>, %b: memref<64x32xf32>) {
+func.func @large(%a: memref<64x32xf32>, %r: memref<64xf32>, %b: memref<64x32xf32>) {
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d0)>, #id],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a, %r : memref<64x32xf32>, memref<64xf32>) outs(%b : memref<64x32xf32>) {
+  ^bb0(%x: f32, %m: f32, %y: f32):
+    %v = arith.maximumf %x, %m : f32
+    linalg.yield %v : f32
+  }
+  return
+}
+
+// An elementwise op over contiguous buffers runs as one loop over all its
+// elements: LLVM vectorizes only the innermost loop, and an NCHW
+// activation's (its width) is often too short.
+// CHECK-LABEL: func.func @merged
+// CHECK: memref.collapse_shape %arg0 {{\[\[}}0, 1, 2]]
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c2048) step
+// CHECK-NOT: scf.for
+// CHECK: return
+func.func @merged(%a: memref<2x64x16xf32>, %b: memref<2x64x16xf32>) {
   %zero = arith.constant 0.0 : f32
-  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%a : memref<64x32xf32>) outs(%b : memref<64x32xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%a : memref<2x64x16xf32>) outs(%b : memref<2x64x16xf32>) {
   ^bb0(%x: f32, %y: f32):
     %r = arith.maximumf %x, %zero : f32
     linalg.yield %r : f32
+  }
+  return
+}
+
+// A per-channel operand read at (n, c, 0, 0) is read through a 1xC view
+// at (n, c): the channel and pixel loops stay apart, each image's pixels
+// are one loop (196, not rows of 14).
+// CHECK-LABEL: func.func @channel_broadcast
+// CHECK-DAG: memref.collapse_shape %arg1 {{\[\[}}0], [1, 2, 3]] : memref<1x64x1x1xf32> into memref<1x64xf32>
+// CHECK-DAG: memref.collapse_shape %arg0 {{\[\[}}0, 1], [2, 3]] : memref<1x64x14x14xf32> into memref<64x196xf32>
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c196 step
+// CHECK: return
+func.func @channel_broadcast(%a: memref<1x64x14x14xf32>, %c: memref<1x64x1x1xf32>, %b: memref<1x64x14x14xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,
+                                   affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, 0)>,
+                                   affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%a, %c : memref<1x64x14x14xf32>, memref<1x64x1x1xf32>) outs(%b : memref<1x64x14x14xf32>) {
+  ^bb0(%x: f32, %m: f32, %y: f32):
+    %v = arith.addf %x, %m : f32
+    linalg.yield %v : f32
   }
   return
 }
@@ -60,19 +102,20 @@ func.func @huge(%a: memref<512x256xf32>, %b: memref<512x256xf32>) {
 // The first parallel loop with enough iterations to share runs in
 // parallel, together with the parallel loops around it that have too few
 // (here a size-1 one): one parallel nest, the innermost loop left alone.
+// (A per-(row, column) operand keeps the loops from merging into one.)
 // CHECK-LABEL: func.func @unit_outer
 // CHECK-NOT: scf.for
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) = (%c0{{.*}}, %c0{{.*}}) to (%c1{{.*}}, %c64) step
 // CHECK: scf.for
 // CHECK-NOT: scf.parallel
 // CHECK: return
-func.func @unit_outer(%a: memref<1x64x32xf32>, %b: memref<1x64x32xf32>) {
-  %zero = arith.constant 0.0 : f32
-  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+func.func @unit_outer(%a: memref<1x64x32xf32>, %m: memref<1x32xf32>, %b: memref<1x64x32xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d2)>,
+                                   affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
                   iterator_types = ["parallel", "parallel", "parallel"]}
-      ins(%a : memref<1x64x32xf32>) outs(%b : memref<1x64x32xf32>) {
-  ^bb0(%x: f32, %y: f32):
-    %r = arith.maximumf %x, %zero : f32
+      ins(%a, %m : memref<1x64x32xf32>, memref<1x32xf32>) outs(%b : memref<1x64x32xf32>) {
+  ^bb0(%x: f32, %w: f32, %y: f32):
+    %r = arith.maximumf %x, %w : f32
     linalg.yield %r : f32
   }
   return
@@ -86,13 +129,13 @@ func.func @unit_outer(%a: memref<1x64x32xf32>, %b: memref<1x64x32xf32>) {
 // CHECK: scf.for
 // CHECK-NOT: scf.parallel
 // CHECK: return
-func.func @few_heads(%a: memref<4x128x128xf32>, %b: memref<4x128x128xf32>) {
-  %zero = arith.constant 0.0 : f32
-  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+func.func @few_heads(%a: memref<4x128x128xf32>, %m: memref<4x128xf32>, %b: memref<4x128x128xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d2)>,
+                                   affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
                   iterator_types = ["parallel", "parallel", "parallel"]}
-      ins(%a : memref<4x128x128xf32>) outs(%b : memref<4x128x128xf32>) {
-  ^bb0(%x: f32, %y: f32):
-    %r = arith.maximumf %x, %zero : f32
+      ins(%a, %m : memref<4x128x128xf32>, memref<4x128xf32>) outs(%b : memref<4x128x128xf32>) {
+  ^bb0(%x: f32, %w: f32, %y: f32):
+    %r = arith.maximumf %x, %w : f32
     linalg.yield %r : f32
   }
   return
