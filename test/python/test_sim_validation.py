@@ -44,6 +44,10 @@ KNOWN_MISSES: dict = {
     # 112^3-224^3 against the largest stripe) and two-thread programs of
     # many small kernels came out faster than measured.
     ("2026-12-06T0355", "models"): "MLP batch 64 -11.0%, LeNet-5 -12.1%, transformer block -10.8%",
+    # After elementwise loops were merged (the compiler, not the model):
+    # the transformer block ran as measured before, its windows'
+    # calibrations read faster than the run before's.
+    ("2026-12-06T0422", "models"): "MLP batch 64 -11.1%, transformer block -15.9%",
 }
 
 
