@@ -66,6 +66,18 @@ def _median_time(fn, reps: int = 50, rounds: int = 3) -> float:
     return min(medians)
 
 
+def _one_and_all(fn, reps: int, threads: int) -> tuple:
+    """(seconds on one thread, on `threads`) of `fn`, each the least of two
+    measurements taken alternately, so that both see the same phases."""
+    one, every = [], []
+    for _ in range(2):
+        set_num_threads(1)
+        one.append(_median_time(fn, reps))
+        set_num_threads(threads)
+        every.append(_median_time(fn, reps))
+    return min(one), min(every)
+
+
 def measure() -> dict:
     """Runs every measurement (about 10 s)."""
     peak_tool = host.flash_peak()
@@ -106,14 +118,7 @@ def measure() -> dict:
   return %0 : tensor<{n}x{n}xf32>
 }}""")
         a = rng.random((n, n), dtype=np.float32)
-        reps = max(5, int(2e8 / n ** 3))
-        one, every = [], []
-        for _ in range(2):
-            set_num_threads(1)
-            one.append(_median_time(lambda: mm(a, a), reps))
-            set_num_threads(threads)
-            every.append(_median_time(lambda: mm(a, a), reps))
-        t, t_all = min(one), min(every)
+        t, t_all = _one_and_all(lambda: mm(a, a), max(5, int(2e8 / n ** 3)), threads)
         if threads > 1:
             # Against the largest stripe's share, not 1/threads: the split's
             # own imbalance (224 columns as 128 + 96) is the model's to
@@ -147,18 +152,12 @@ def measure() -> dict:
   return %1 : tensor<{n}xf32>
 }}""")
         x = rng.random(n, dtype=np.float32)
-        reps = max(20, int(4e6 / n))
-        one, every = [], []
-        for _ in range(2):
-            set_num_threads(1)
-            one.append(_median_time(lambda: tanh(x, x), reps))
-            set_num_threads(threads)
-            every.append(_median_time(lambda: tanh(x, x), reps))
+        one, every = _one_and_all(lambda: tanh(x, x), max(20, int(4e6 / n)), threads)
         if n == 16384:
-            loop_gops = 17 * n / (min(one) - call_us * 1e-6) / 1e9
+            loop_gops = 17 * n / (one - call_us * 1e-6) / 1e9
             loop_eff = loop_gops / loop_peak
         elif threads > 1:
-            loop_scaling.append([n, round(min(min(one) / min(every) / threads, 1.0), 4)])
+            loop_scaling.append([n, round(min(one / every / threads, 1.0), 4)])
     # Strided gathers: two max pools on one thread (3x3 and 2x2 windows,
     # stride 2; not the validation set's shapes), solved for the time per
     # window (index arithmetic, the store) and per window element (a load).
