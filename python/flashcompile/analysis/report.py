@@ -317,11 +317,13 @@ def analyze(compiled, roofline_png: str | None = None) -> AnalysisReport:
             report = LoopReport(name, body[0].addr, len(body), m, calls, mca(body, cpu))
             loop_reports.append(report)
             where = f"{name}+{body[0].addr:#x}"
-            if m.get("scalar_fp", 0) and not m.get("packed", 0):
+            # Mostly scalar FP: not vectorized, even with a few packed ops
+            # (scalar code does fabs and copysign with xmm bit operations).
+            if m.get("scalar_fp", 0) > m.get("packed", 0):
                 reason = why_scalar(name) or (f"calls {', '.join(calls)} per element" if calls
                                               else "scalar FP only")
                 findings.append(("not-vectorized", f"loop {where} is not vectorized: {reason}",
-                                 f"{m['scalar_fp']} scalar FP, 0 packed instructions"))
+                                 f"{m['scalar_fp']} scalar FP, {m.get('packed', 0)} packed instructions"))
             elif m.get("packed", 0) and not m.get("vector256", 0) and not m.get("vector512", 0) \
                     and host_width >= 256:
                 findings.append(("narrow-vectors", f"loop {where} uses 128-bit vectors on a "
