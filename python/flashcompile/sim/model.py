@@ -432,16 +432,16 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         # without FMA pairing (half the FMA peak).
         rate = float(measured.get("loop_gops") or 0.0) * 1e9 or \
             _loop_peak(device, peak_core) * float(measured.get("loop_efficiency") or 0.5)
-        if used > 1 and measured.get("loop_parallel_scaling"):  # by the loop's size
-            rate *= _interpolate(measured["loop_parallel_scaling"], loop_iterations(k))
-        compute = flops / (rate * used) if flops else 0.0
+        # How a parallel loop of this size scales (host: measured; any loop
+        # kind below runs as one).
+        scaling = _interpolate(measured["loop_parallel_scaling"], loop_iterations(k)) \
+            if used > 1 and measured.get("loop_parallel_scaling") else 1.0
+        compute = flops / (rate * scaling * used) if flops else 0.0
         if k["kind"] == "reduction" and measured.get("reduction_ns_per_element"):
             # A row's elements accumulate as the compiled loop does (a max
             # as one dependent chain per row): at least the measured time
             # per reduced element of that reduction.
             kind = "max" if "flash.reduce_max" in names else "sum"
-            scaling = _interpolate(measured["loop_parallel_scaling"], loop_iterations(k)) \
-                if used > 1 and measured.get("loop_parallel_scaling") else 1.0
             compute = max(compute, loop_iterations(k) * float(
                 measured["reduction_ns_per_element"][kind]) * 1e-9 / (used * scaling))
         if row_copy:  # rows of `row` contiguous elements, vector copies
@@ -453,11 +453,10 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         elif k["kind"] == "pooling":  # every window element read `stride` apart
             per_window = float(measured.get("gather_ns_per_window") or 0.0) * 1e-9
             compute = (flops * _gather_s(device, clock) + iterations * per_window) / used
-        if used > 1 and (row_copy or k["kind"] in ("layout", "pooling")) and \
-                measured.get("loop_parallel_scaling"):  # (a parallel loop like any other)
-            compute /= _interpolate(measured["loop_parallel_scaling"], loop_iterations(k))
+        if row_copy or k["kind"] in ("layout", "pooling"):
+            compute /= scaling
         if used > 1:
-            if not (device.measured or {}).get("loop_parallel_scaling"):
+            if not measured.get("loop_parallel_scaling"):
                 overhead += HOST_PARALLEL_REGION  # (else in the measured scaling)
             notes.append(f"parallel on {used} threads")
     return KernelPrediction(k["id"], k["kind"], names, flops, nbytes, compute, memory,
