@@ -24,7 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (RELATIVE_TOLERANCE, check, in_rounds, onnxruntime_session,  # noqa: E402
                      provenance, relative_error,
-                     set_threads, timeit)
+                     scratch_dir, set_threads, timeit)
 
 
 class Baselines:
@@ -80,11 +80,10 @@ class Baselines:
         (llvm-cpu, host CPU) -> the IREE runtime (local-sync on one thread,
         local-task on several)."""
         import subprocess
-        import tempfile
 
         import onnx
         rt = self.available["iree"]
-        d = tempfile.mkdtemp(prefix="flash-bench-iree-")
+        d = scratch_dir(prefix="flash-bench-iree-")
         onnx.save(w.onnx(), f"{d}/m.onnx")
         subprocess.run(["iree-import-onnx", f"{d}/m.onnx", "-o", f"{d}/m.mlir"],
                        check=True, capture_output=True)
@@ -267,8 +266,7 @@ def main():
     skip = set(filter(None, args.skip.split(",")))
     # A fresh compile cache: "compile s" is a cold compile, and the second
     # compile of the same module measures the cached path.
-    import tempfile
-    os.environ["FLASH_CACHE_DIR"] = tempfile.mkdtemp(prefix="flash-bench-cache-")
+    os.environ["FLASH_CACHE_DIR"] = scratch_dir(prefix="flash-bench-cache-")
 
     import numpy as np
     from workloads import all_workloads

@@ -16,12 +16,11 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (RELATIVE_TOLERANCE, check, in_rounds, onnxruntime_session,  # noqa: E402
-                     provenance, set_threads, timeit)
+                     provenance, scratch_dir, set_threads, timeit)
 
 
 def models():
@@ -137,7 +136,7 @@ def main():
         print("torch.compile failed:", child.stderr[-400:], file=sys.stderr)
 
     rows = []
-    tmp = tempfile.mkdtemp(prefix="flash-bench-imported-")
+    tmp = scratch_dir(prefix="flash-bench-imported-")
     for name in models():
         model, x = build(name)
         xn = x.numpy()

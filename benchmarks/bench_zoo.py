@@ -18,14 +18,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from harness import (RELATIVE_TOLERANCE, check, in_rounds, onnxruntime_session,  # noqa: E402
-                     provenance, set_threads, timeit)
+                     provenance, scratch_dir, set_threads, timeit)
 import zoo  # noqa: E402
 
 
@@ -64,7 +63,7 @@ def main():
         return
     measured_with = provenance()
     # Import times from an empty compile cache, then from a filled one.
-    cache = tempfile.mkdtemp(prefix="flash-zoo-cache-")
+    cache = scratch_dir(prefix="flash-zoo-cache-")
     os.environ["FLASH_CACHE_DIR"] = cache
     os.environ["FLASH_TUNING_DB"] = "off"
     import numpy as np
@@ -86,7 +85,7 @@ def main():
         else:
             print("torch.compile failed:", child.stderr[-400:], file=sys.stderr)
 
-    rows, tmp = [], tempfile.mkdtemp(prefix="flash-bench-zoo-")
+    rows, tmp = [], scratch_dir(prefix="flash-bench-zoo-")
     for name in args.models:
         model, x = zoo.build(name, args.size, args.batch)
         xn = x.numpy()

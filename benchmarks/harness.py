@@ -3,10 +3,13 @@ rounds, the check a contender must pass before it is timed, and the
 provenance each result file records (commit, date, machine)."""
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
 import platform
+import shutil
 import subprocess
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -15,6 +18,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # relative to the reference's largest magnitude (float32 sums of up to 4096
 # products stay near 1e-5; a wrong result is off by far more).
 RELATIVE_TOLERANCE = 1e-3
+
+
+def scratch_dir(prefix: str) -> str:
+    """A temporary folder removed when the process exits: a benchmark's
+    compile caches and exported models are 0.5-2 GB a run, and folders left
+    in /tmp filled this machine's disk (LLVM then fails writing an object)."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def set_threads(threads: int):

@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 VERIFY_PROCESSES = 3
@@ -167,8 +166,9 @@ def main():
     from flashcompile.tuning import TuningDatabase, spearman
     from flashcompile.tuning.space import is_default
     from flashcompile.tuning.tuner import _program
+    from harness import scratch_dir
     fc.tuning.use_database(None)  # the default pipeline, not the user's tuning database
-    rows, points, folder = [], [], tempfile.mkdtemp(prefix="flash-tune-bench-")
+    rows, points, folder = [], [], scratch_dir(prefix="flash-tune-bench-")
     start = time.time()
     for i, (name, target, inputs) in enumerate(workloads()):
         if args.only and args.only not in name:

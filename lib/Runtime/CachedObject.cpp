@@ -6,6 +6,11 @@
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/FileSystem.h"
 
+#ifdef __linux__
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 namespace rt = ::flash::runtime::detail;
 using namespace mlir;
 using namespace ::flash::runtime;
@@ -35,11 +40,24 @@ rt::loadObject(std::unique_ptr<llvm::MemoryBuffer> object, const std::string &en
 }
 
 std::string rt::objectCode(ExecutionEngine &engine) {
+  // ExecutionEngine hands its object out only as a file, and a write error
+  // there is a fatal LLVM error that ends the process: on a full /tmp every
+  // compile died. On Linux the file is an anonymous one in memory (memfd).
+#ifdef __linux__
+  int fd = memfd_create("flash-object", MFD_CLOEXEC);
+  if (fd < 0)
+    return "";
+  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  engine.dumpToObjectFile(path);
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  ::close(fd);
+#else
   llvm::SmallString<128> path;
   if (llvm::sys::fs::createTemporaryFile("flash", "o", path))
     return "";
   engine.dumpToObjectFile(path);
   auto buffer = llvm::MemoryBuffer::getFile(path);
   llvm::sys::fs::remove(path);
+#endif
   return buffer ? (*buffer)->getBuffer().str() : "";
 }

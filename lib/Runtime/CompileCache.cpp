@@ -210,6 +210,10 @@ void CompileCache::store(const std::string &key,
     out << kMagic << digestHex(objectFile)
         << std::string(kPadding, ' ') << "\n"
         << objectFile;
+    // Closed here, not at scope exit: the last buffer is written at close,
+    // and an unchecked error there (a full disk) is a fatal LLVM error that
+    // ends the whole process. A store that fails only skips the cache.
+    out.close();
     if (out.has_error()) {
       out.clear_error();
       fs::remove(temp);

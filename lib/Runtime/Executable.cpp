@@ -28,6 +28,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 
 using namespace mlir;
@@ -406,6 +407,12 @@ std::unique_ptr<Executable> Executable::compile(std::string source,
   engineOptions.sharedLibPaths = libs;
   // Kept for the compile cache and for ahead-of-time export (objectCode).
   engineOptions.enableObjectDump = true;
+  // MLIR turns on LLVM's perf listener by default, which writes a jit-<pid>.dump
+  // of every compiled kernel under /tmp/.debug for every process (2,460 of
+  // them, 390 MB, after a few days of test runs here) and makes a write error
+  // there a fatal error. Opt in with FLASH_PERF_JITDUMP=1 for `perf inject -j`.
+  engineOptions.enablePerfNotificationListener =
+      std::getenv("FLASH_PERF_JITDUMP") != nullptr;
   auto engine =
       ExecutionEngine::create(*parsed.module, engineOptions, std::move(jitTM));
   if (!engine) {

@@ -1,12 +1,19 @@
+import atexit
 import os
+import shutil
 import tempfile
 
 import numpy as np
 import pytest
 
 # A compile cache of this test session's own: results never depend on what an
-# earlier run left in ~/.cache.
-os.environ.setdefault("FLASH_CACHE_DIR", tempfile.mkdtemp(prefix="flash-test-cache-"))
+# earlier run left in ~/.cache. Removed at exit: a whole run leaves ~2 GB of
+# objects, and runs that kept theirs filled the disk (CI then died in LLVM:
+# "IO failure on output stream: No space left on device").
+if "FLASH_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="flash-test-cache-")
+    os.environ["FLASH_CACHE_DIR"] = _cache
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
 
 @pytest.fixture

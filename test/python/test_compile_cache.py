@@ -6,6 +6,7 @@ checked before loading, foreign entries and folders others can write never
 used; bounded by FLASH_CACHE_MAX_SIZE with least-recently-used eviction;
 shared safely by concurrent processes."""
 import os
+import shutil
 import subprocess
 import sys
 
@@ -48,6 +49,39 @@ def test_second_process_hits_the_cache(tmp_path):
     second = run(tmp_path)
     assert second[:2] == (1, 0)
     assert second[2] == first[2]  # same code, same bits
+
+
+def test_a_full_disk_skips_the_cache(tmp_path):
+    # A full disk (a 4 KiB tmpfs, filled) for the cache and for temporary
+    # files: the program is compiled and runs, the cache entry is not kept.
+    # (A write error on the cache file, or on the object's temporary file,
+    # was a fatal LLVM error that ended the process: "IO failure on output
+    # stream: No space left on device" -- CI died so on a full /tmp.)
+    if not shutil.which("unshare") or subprocess.run(
+            ["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs a mount namespace (unshare -m) for a small tmpfs")
+    full = tmp_path / "full"
+    full.mkdir()
+    shell = (f'mount -t tmpfs -o size=4k tmpfs "{full}" && '
+             f'(head -c 8192 /dev/zero > "{full}/filler" 2>/dev/null; true) && '
+             f'exec "{sys.executable}" -c "$SCRIPT" ""')
+    env = dict(os.environ, FLASH_CACHE_DIR=str(full / "cache"), TMPDIR=str(full),
+               SCRIPT=SCRIPT)
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", shell], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    hits, misses, _ = proc.stdout.split()
+    assert (int(hits), int(misses)) == (0, 1)
+
+
+def test_a_compile_leaves_no_perf_dump(tmp_path):
+    # LLVM's perf listener (on by default in MLIR's ExecutionEngine) wrote a
+    # jit-<pid>.dump of every kernel for every process; it is opt-in now.
+    dumps = tmp_path / "dumps"
+    run(tmp_path / "cache", JITDUMPDIR=str(dumps))
+    assert not dumps.exists() or not any(dumps.rglob("*.dump"))
+    run(tmp_path / "cache2", JITDUMPDIR=str(dumps), FLASH_PERF_JITDUMP="1")
+    assert any(dumps.rglob("*.dump"))  # the opt-in still works
 
 
 def test_options_are_part_of_the_key(tmp_path):
