@@ -2,6 +2,7 @@
 #include "flash/Codegen/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
@@ -58,6 +59,36 @@ SmallVector<scf::ForOp> parallelCandidate(linalg::LinalgOp op,
       return nest;
   }
   return {};
+}
+
+/// Marks the innermost loop, when it runs over a parallel dimension, as
+/// free of loop-carried dependences (LLVM's `llvm.loop.parallel_accesses`,
+/// its memory accesses tagged by flash-tag-parallel-accesses once they are
+/// LLVM loads and stores) and asks for it to be vectorized. Why: LLVM cannot
+/// tell that a temporary and an argument do not overlap (the buffers come
+/// through OpenMP's outlined regions and the runtime's allocator), so short
+/// rows needed run-time overlap checks its cost model declined: a 3x3 max
+/// pooling over 14-wide rows ran scalar. A parallel dimension of a Linalg op
+/// writes each output element in exactly one iteration, so the assertion
+/// holds by construction.
+void markIndependentIterations(linalg::LinalgOp op,
+                               ArrayRef<Operation *> loops) {
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (loops.empty() || iterators.size() != loops.size() ||
+      iterators.back() != utils::IteratorType::parallel)
+    return;
+  auto innermost = dyn_cast<scf::ForOp>(loops.back());
+  if (!innermost)
+    return;
+  MLIRContext *ctx = op.getContext();
+  auto vectorize = LLVM::LoopVectorizeAttr::get(
+      ctx, /*disable=*/BoolAttr::get(ctx, false), {}, {}, {}, {}, {}, {});
+  auto annotation = LLVM::LoopAnnotationAttr::get(
+      ctx, {}, vectorize, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
+      {LLVM::AccessGroupAttr::get(ctx)});
+  // The name LLVM's branch takes it by: SCFToControlFlow copies the LLVM
+  // dialect attributes of the loop onto its latch branch.
+  innermost->setAttr("loop_annotation", annotation);
 }
 
 /// Reads of a broadcast operand at constant index 0 of its size-1 axes (a
@@ -254,6 +285,7 @@ struct LinalgToLoops : mlir::flash::impl::LinalgToLoopsBase<LinalgToLoops> {
         op.emitError("could not be lowered to loops");
         return signalPassFailure();
       }
+      markIndependentIterations(body, *loops);
       if (outer.empty())
         outer.assign(loops->begin(), loops->end());
       if (parallelMinIterations > 0 && iterations >= parallelMinIterations)

@@ -120,6 +120,8 @@ void mlir::flash::buildLoopsToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // The loops flash-linalg-to-loops marked parallel: their accesses tagged.
+  pm.addPass(createTagParallelAccesses());
   pm.addPass(createCanonicalizerPass());
 }
 

@@ -3,6 +3,8 @@
 // RUN: flash-opt %s --flash-to-loops | FileCheck %s --check-prefix=PIPELINE
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
+// SEQ: #loop_vectorize = #llvm.loop_vectorize<disable = false>
+// SEQ: #loop_annotation = #llvm.loop_annotation<vectorize = #loop_vectorize, parallelAccesses = #access_group>
 
 // 64 x 32 = 2048 iterations >= 1000: the outer loop runs in parallel, the
 // inner one stays a plain (vectorizable) loop. (A per-row operand keeps
@@ -181,5 +183,37 @@ func.func @transpose_tiled(%a: memref<16x20x24xf32>, %b: memref<16x24x20xf32>) {
 // CHECK: return
 func.func @transpose_rows(%a: memref<16x20x24xf32>, %b: memref<20x16x24xf32>) {
   linalg.transpose ins(%a : memref<16x20x24xf32>) outs(%b : memref<20x16x24xf32>) permutation = [1, 0, 2]
+  return
+}
+
+// The innermost loop over a parallel dimension is marked free of
+// loop-carried dependences and to be vectorized (its loads and stores get
+// the access group in flash-tag-parallel-accesses); an innermost reduction
+// loop is not marked.
+// SEQ-LABEL: func.func @marked_innermost
+// SEQ: scf.for
+// SEQ: scf.for
+// SEQ: } {loop_annotation = #loop_annotation{{[0-9]*}}}
+// SEQ-LABEL: func.func @row_sums
+// SEQ-NOT: loop_annotation
+// SEQ: return
+func.func @marked_innermost(%a: memref<4x8xf32>, %r: memref<4xf32>, %b: memref<4x8xf32>) {
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d0)>, #id],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a, %r : memref<4x8xf32>, memref<4xf32>) outs(%b : memref<4x8xf32>) {
+  ^bb0(%x: f32, %m: f32, %y: f32):
+    %v = arith.addf %x, %m : f32
+    linalg.yield %v : f32
+  }
+  return
+}
+func.func @row_sums(%a: memref<4x8xf32>, %b: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<4x8xf32>) outs(%b : memref<4xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %v = arith.addf %x, %y : f32
+    linalg.yield %v : f32
+  }
   return
 }

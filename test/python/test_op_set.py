@@ -177,8 +177,11 @@ def test_batch_norm(rng, run, shape):
     assert_close(got, ref.batch_norm(x.astype(float), scale, bias, mean, var, 1e-3))
 
 
+# Stride 1 runs each channel's plane as one flat row (Convolution.cpp,
+# poolFlatRows): square, one-sided and asymmetric windows and paddings.
 POOLS = [((2, 2), None, 0), ((3, 3), (2, 2), 1), ((3, 2), (1, 2), (1, 0)), ((2, 2), 1, (0, 0, 1, 1)),
-         ((5, 5), (3, 3), 2)]
+         ((5, 5), (3, 3), 2), ((3, 3), 1, 1), ((5, 5), 1, 2), ((3, 1), 1, (1, 0)), ((1, 3), 1, (0, 1)),
+         ((4, 3), 1, (1, 2, 2, 0)), ((1, 1), 1, 0)]
 
 
 def _strides(stride, kernel):
@@ -198,6 +201,18 @@ def test_max_pool2d(rng, run, kernel, stride, padding):
     x = randn(rng, 2, 3, 11, 13)
     got = run(lambda x: fc.max_pool2d(x, kernel, stride, padding), x)
     assert_close(got, ref.pool2d(x, kernel, _strides(stride, kernel), _pads(padding), "max"))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_max_pool2d_propagates_nan(run, stride):
+    # torch's max_pool2d: a window holding a NaN gives NaN.
+    x = np.arange(2 * 3 * 9 * 17, dtype=np.float32).reshape(2, 3, 9, 17) % 7
+    x[0, 1, 4, 5] = x[1, 2, 0, 16] = np.nan
+    got = run(lambda x: fc.max_pool2d(x, 3, stride, 1), x)
+    want = ref.pool2d(x, (3, 3), (stride, stride), (1, 1, 1, 1), "max")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert np.isnan(got).sum() > 2
+    np.testing.assert_array_equal(got[~np.isnan(got)], want[~np.isnan(want)])
 
 
 @pytest.mark.parametrize("kernel,stride,padding", POOLS)

@@ -172,7 +172,23 @@ def LinalgToLoops : Pass<"flash-linalg-to-loops", "func::FuncOp"> {
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::affine::AffineDialect"];
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
+def TagParallelAccesses : Pass<"flash-tag-parallel-accesses", "ModuleOp"> {
+  let summary = "Tag the loads and stores of loops marked parallel by "
+                "flash-linalg-to-loops with the loops' access group.";
+  let description = [{
+    flash-linalg-to-loops marks an innermost loop over a parallel dimension
+    with a `loop_annotation` whose `parallelAccesses` names an access group;
+    LLVM trusts the annotation only for loads and stores that carry the
+    group, and memref loads and stores have no place for it before they are
+    LLVM ops. This pass, after the conversion to the LLVM dialect, gives the
+    group to every load and store in each marked loop's latch block (the
+    whole body of an innermost loop). Accesses elsewhere keep no group, so
+    LLVM checks them as before.
+  }];
 }
 
 def ConstantsAsBytes : Pass<"flash-constants-as-bytes", "ModuleOp"> {

@@ -135,6 +135,28 @@ func.func @pools(%x: tensor<1x2x7x7xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x4x
 
 // -----
 
+// Stride 1: each channel's padded plane (9 wide, one extra row below) as one
+// flat row; output j reads input j + 9*kh + kw, and the two columns past
+// each 7-wide output row are dropped by an extract_slice.
+// CHECK-DAG: #[[FIN:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4 + d2 * 9 + d3)>
+// CHECK-DAG: #[[FOUT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4)>
+// CHECK-LABEL: func.func @pools_stride_one
+// CHECK: tensor.pad %arg0 low[0, 0, 1, 1] high[0, 0, 2, 1]
+// CHECK: tensor.collapse_shape {{.*}} : tensor<1x2x10x9xf32> into tensor<1x2x90xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[FIN]], #{{.*}}, #[[FOUT]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel"]}
+// CHECK: arith.maximumf {{.*}} fastmath<nsz>
+// CHECK: tensor.extract_slice {{.*}}[0, 0, 0, 0] [1, 2, 7, 7] [1, 1, 1, 1] : tensor<1x2x7x9xf32> to tensor<1x2x7x7xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[FIN]], #{{.*}}, #[[FOUT]]]
+// CHECK: arith.addf
+// CHECK: arith.divf
+func.func @pools_stride_one(%x: tensor<1x2x7x7xf32>) -> (tensor<1x2x7x7xf32>, tensor<1x2x7x7xf32>) {
+  %0 = flash.max_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>} : (tensor<1x2x7x7xf32>) -> tensor<1x2x7x7xf32>
+  %1 = flash.avg_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, count_include_pad = false} : (tensor<1x2x7x7xf32>) -> tensor<1x2x7x7xf32>
+  return %0, %1 : tensor<1x2x7x7xf32>, tensor<1x2x7x7xf32>
+}
+
+// -----
+
 // Every remaining elementwise op: one generic each, with its scalar body.
 // CHECK-LABEL: func.func @elementwise_bodies
 // CHECK: arith.subf
