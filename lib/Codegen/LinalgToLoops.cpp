@@ -61,6 +61,39 @@ SmallVector<scf::ForOp> parallelCandidate(linalg::LinalgOp op,
   return {};
 }
 
+/// Whether every operand is read or written along the innermost loop one
+/// element apart, or not at all: a strided or transposed access (a
+/// stride-2 pooling, a depthwise convolution's stride-2 rows) vectorized
+/// by force becomes gathers, slower than LLVM's own choice (EfficientNet-B0
+/// 7% slower when every parallel innermost loop was forced).
+bool unitStrideInnermost(linalg::LinalgOp op) {
+  unsigned last = op.getNumLoops() - 1;
+  MLIRContext *ctx = op.getContext();
+  AffineExpr d = getAffineDimExpr(last, ctx);
+  for (OpOperand &operand : op->getOpOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type)
+      return false;
+    for (auto [position, expr] : llvm::enumerate(map.getResults())) {
+      if (!expr.isFunctionOfDim(last))
+        continue;
+      AffineExpr step = simplifyAffineExpr(
+          expr.replace(d, d + 1) - expr, map.getNumDims(), 0);
+      auto constant = dyn_cast<AffineConstantExpr>(step);
+      if (position + 1 != map.getNumResults() || !constant ||
+          constant.getValue() != 1)
+        return false;
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      if (failed(type.getStridesAndOffset(strides, offset)) ||
+          strides.back() != 1)
+        return false;
+    }
+  }
+  return true;
+}
+
 /// Marks the innermost loop, when it runs over a parallel dimension, as
 /// free of loop-carried dependences (LLVM's `llvm.loop.parallel_accesses`,
 /// its memory accesses tagged by flash-tag-parallel-accesses once they are
@@ -78,7 +111,7 @@ void markIndependentIterations(linalg::LinalgOp op,
       iterators.back() != utils::IteratorType::parallel)
     return;
   auto innermost = dyn_cast<scf::ForOp>(loops.back());
-  if (!innermost)
+  if (!innermost || !unitStrideInnermost(op))
     return;
   MLIRContext *ctx = op.getContext();
   auto vectorize = LLVM::LoopVectorizeAttr::get(
@@ -285,7 +318,8 @@ struct LinalgToLoops : mlir::flash::impl::LinalgToLoopsBase<LinalgToLoops> {
         op.emitError("could not be lowered to loops");
         return signalPassFailure();
       }
-      markIndependentIterations(body, *loops);
+      if (markParallelInnermost)
+        markIndependentIterations(body, *loops);
       if (outer.empty())
         outer.assign(loops->begin(), loops->end());
       if (parallelMinIterations > 0 && iterations >= parallelMinIterations)

@@ -89,6 +89,7 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
   }
   LinalgToLoopsOptions loops;
   loops.parallelMinIterations = options.parallelMinIterations;
+  loops.markParallelInnermost = options.parallelAccesses;
   pm.addNestedPass<func::FuncOp>(createLinalgToLoops(loops));
   // scf.parallel (only the large loop nests) -> OpenMP worksharing loops.
   pm.addPass(createConvertSCFToOpenMPPass());

@@ -169,6 +169,10 @@ def LinalgToLoops : Pass<"flash-linalg-to-loops", "func::FuncOp"> {
            /*default=*/"0",
            "Ops with at least this many iterations become parallel loops "
            "(0: none)">,
+    Option<"markParallelInnermost", "mark-parallel-innermost", "bool",
+           /*default=*/"true",
+           "Mark an innermost loop over a parallel dimension with "
+           "llvm.loop.parallel_accesses and vectorize.enable">,
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect",

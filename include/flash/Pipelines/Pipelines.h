@@ -88,6 +88,13 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "vectorize",
       llvm::cl::desc("LLVM's loop and SLP vectorizers on generated loops"),
       llvm::cl::init(true)};
+  Option<bool> parallelAccesses{
+      *this, "parallel-accesses",
+      llvm::cl::desc("Mark innermost loops over a parallel dimension as "
+                     "free of loop-carried dependences (LLVM's "
+                     "parallel_accesses) and to be vectorized, so short "
+                     "rows vectorize without run-time overlap checks"),
+      llvm::cl::init(true)};
   Option<int64_t> vectorWidth{
       *this, "vector-width",
       llvm::cl::desc("Preferred vector width in bits for generated loops "
