@@ -33,7 +33,7 @@ import flashcompile as fc
 # Every optimization switch of the pipeline (flash-opt --help, --flash-to-llvm).
 ALL_OFF = ("ukernels=false constant-panels=false fold-batch-norm=false fuse-epilogue=false "
            "fuse-elementwise=false conv-im2col=false vectorize=false unroll=false "
-           "interleave=false")
+           "interleave=false parallel-accesses=false")
 SIZES = [1, 2, 3, 5, 6, 7, 8, 13, 15, 16, 17, 31, 32, 33, 48]
 # Each kept well-conditioned, as the tolerance assumes: exp's argument is
 # clipped, sqrt's kept away from 0, where its slope is unbounded (the sqrt

@@ -89,7 +89,8 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
   }
   LinalgToLoopsOptions loops;
   loops.parallelMinIterations = options.parallelMinIterations;
-  loops.markParallelInnermost = options.parallelAccesses;
+  // The marks ask LLVM to vectorize: with its vectorizers off, none.
+  loops.markParallelInnermost = options.parallelAccesses && options.vectorize;
   pm.addNestedPass<func::FuncOp>(createLinalgToLoops(loops));
   // scf.parallel (only the large loop nests) -> OpenMP worksharing loops.
   pm.addPass(createConvertSCFToOpenMPPass());
