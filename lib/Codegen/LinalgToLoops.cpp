@@ -75,6 +75,10 @@ bool unitStrideInnermost(linalg::LinalgOp op) {
     auto type = dyn_cast<MemRefType>(operand.get().getType());
     if (!type)
       return false;
+    // Each iteration writes its own output element: a parallel dimension
+    // an output does not index (last write wins) is not marked.
+    if (op.isDpsInit(&operand) && !map.isFunctionOfDim(last))
+      return false;
     for (auto [position, expr] : llvm::enumerate(map.getResults())) {
       if (!expr.isFunctionOfDim(last))
         continue;

@@ -197,6 +197,11 @@ func.func @transpose_rows(%a: memref<16x20x24xf32>, %b: memref<20x16x24xf32>) {
 // SEQ-LABEL: func.func @row_sums
 // SEQ-NOT: loop_annotation
 // SEQ: return
+// A parallel dimension the output does not index (the last write wins):
+// not marked either.
+// SEQ-LABEL: func.func @last_write
+// SEQ-NOT: loop_annotation
+// SEQ: return
 func.func @marked_innermost(%a: memref<4x8xf32>, %r: memref<4xf32>, %b: memref<4x8xf32>) {
   linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d0)>, #id],
                   iterator_types = ["parallel", "parallel"]}
@@ -214,6 +219,15 @@ func.func @row_sums(%a: memref<4x8xf32>, %b: memref<4xf32>) {
   ^bb0(%x: f32, %y: f32):
     %v = arith.addf %x, %y : f32
     linalg.yield %v : f32
+  }
+  return
+}
+func.func @last_write(%a: memref<4x8xf32>, %b: memref<4xf32>) {
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<4x8xf32>) outs(%b : memref<4xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    linalg.yield %x : f32
   }
   return
 }
