@@ -184,10 +184,6 @@ struct Pool2DLowering : OpConversionPattern<OpTy> {
     }
     Value input =
         padSpatial(rewriter, loc, adaptor.getInput(), pad, padConstant);
-    Value empty =
-        tensor::EmptyOp::create(rewriter, loc, resultType.getShape(), f32);
-    Value init =
-        linalg::FillOp::create(rewriter, loc, padConstant, empty).getResult(0);
     // A generic rather than linalg.pooling_nchw_{max,sum}: loops in the
     // order (n, c, oh, kh, kw, ow), so the innermost loop runs along an
     // output row (contiguous stores, loads `stride` apart) and LLVM
@@ -197,9 +193,6 @@ struct Pool2DLowering : OpConversionPattern<OpTy> {
     MLIRContext *ctx = rewriter.getContext();
     AffineExpr n, c, oh, kh, kw, ow;
     bindDims(ctx, n, c, oh, kh, kw, ow);
-    // The window's extent lives in the loop bounds: a kernel-shaped operand
-    // that is never read carries it.
-    Value window = tensor::EmptyOp::create(rewriter, loc, kernel, f32);
     SmallVector<AffineMap> maps{
         AffineMap::get(6, 0, {n, c, oh * stride[0] + kh, ow * stride[1] + kw},
                        ctx),
@@ -210,22 +203,40 @@ struct Pool2DLowering : OpConversionPattern<OpTy> {
         IteratorType::parallel,  IteratorType::parallel,
         IteratorType::parallel,  IteratorType::reduction,
         IteratorType::reduction, IteratorType::parallel};
-    Value pooled =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{resultType}, ValueRange{input, window},
-            ValueRange{init}, maps, iterators,
-            [](OpBuilder &b, Location l, ValueRange args) {
-              Value combined =
-                  isMax ? windowMax(b, l, args[2], args[0])
-                        : arith::AddFOp::create(b, l, args[2], args[0])
-                              .getResult();
-              linalg::YieldOp::create(b, l, ValueRange{combined});
-            })
-            .getResult(0);
+    Value pooled = poolGeneric(rewriter, loc, resultType, input, kernel,
+                               padConstant, maps, iterators);
     if constexpr (!isMax)
       pooled = divideByCount(rewriter, loc, op, pooled);
     rewriter.replaceOp(op, pooled);
     return success();
+  }
+
+  /// The pooling generic: `input` combined (max or sum) over the window
+  /// into a `type` tensor filled with `padConstant` (-inf or 0). The
+  /// window's extent lives in the loop bounds: a kernel-shaped operand that
+  /// is never read carries it.
+  static Value poolGeneric(OpBuilder &b, Location loc, RankedTensorType type,
+                           Value input, ArrayRef<int64_t> kernel,
+                           Value padConstant, ArrayRef<AffineMap> maps,
+                           ArrayRef<utils::IteratorType> iterators) {
+    Type f32 = type.getElementType();
+    Value init = linalg::FillOp::create(
+                     b, loc, padConstant,
+                     tensor::EmptyOp::create(b, loc, type.getShape(), f32)
+                         .getResult())
+                     .getResult(0);
+    Value window = tensor::EmptyOp::create(b, loc, kernel, f32);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{type}, ValueRange{input, window},
+               ValueRange{init}, maps, iterators,
+               [](OpBuilder &nb, Location l, ValueRange args) {
+                 Value combined =
+                     isMax ? windowMax(nb, l, args[2], args[0])
+                           : arith::AddFOp::create(nb, l, args[2], args[0])
+                                 .getResult();
+                 linalg::YieldOp::create(nb, l, ValueRange{combined});
+               })
+        .getResult(0);
   }
 
   /// Stride-1 pooling over each channel's padded plane as one flat row:
@@ -256,15 +267,9 @@ struct Pool2DLowering : OpConversionPattern<OpTy> {
         b, loc, RankedTensorType::get({n, c, rows * wp}, f32), padded,
         SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
     auto flatType = RankedTensorType::get({n, c, oh * wp}, f32);
-    Value init = linalg::FillOp::create(
-                     b, loc, padConstant,
-                     tensor::EmptyOp::create(b, loc, flatType.getShape(), f32)
-                         .getResult())
-                     .getResult(0);
     MLIRContext *ctx = b.getContext();
     AffineExpr dn, dc, kh, kw, j;
     bindDims(ctx, dn, dc, kh, kw, j);
-    Value window = tensor::EmptyOp::create(b, loc, kernel, f32);
     SmallVector<AffineMap> maps{
         AffineMap::get(5, 0, {dn, dc, j + kh * wp + kw}, ctx),
         AffineMap::get(5, 0, {kh, kw}, ctx),
@@ -274,18 +279,8 @@ struct Pool2DLowering : OpConversionPattern<OpTy> {
         IteratorType::parallel, IteratorType::parallel,
         IteratorType::reduction, IteratorType::reduction,
         IteratorType::parallel};
-    Value flat =
-        linalg::GenericOp::create(
-            b, loc, TypeRange{flatType}, ValueRange{planes, window},
-            ValueRange{init}, maps, iterators,
-            [](OpBuilder &nb, Location l, ValueRange args) {
-              Value combined =
-                  isMax ? windowMax(nb, l, args[2], args[0])
-                        : arith::AddFOp::create(nb, l, args[2], args[0])
-                              .getResult();
-              linalg::YieldOp::create(nb, l, ValueRange{combined});
-            })
-            .getResult(0);
+    Value flat = poolGeneric(b, loc, flatType, planes, kernel, padConstant,
+                             maps, iterators);
     Value wide = tensor::ExpandShapeOp::create(
         b, loc, RankedTensorType::get({n, c, oh, wp}, f32), flat,
         SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
