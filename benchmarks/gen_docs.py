@@ -343,6 +343,25 @@ def peak_line() -> str:
             f"{t['16384KiB_1thread']:.1f} GB/s from a 16 MiB working set")
 
 
+# ---- benchmarks/bench_next_to_numpy.py ------------------------------------
+
+def next_to_numpy_table() -> str:
+    """Matmul GFLOP/s alone and right after the other library, per
+    configuration and size; ours over NumPy's in both situations."""
+    data = result("next-to-numpy")
+    lines = ["| configuration | n | fc alone | fc right after NumPy | NumPy alone | "
+             "NumPy right after fc | fc / NumPy, alone | fc after NumPy / NumPy after fc |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, rows in data["configs"].items():
+        for n, r in rows.items():
+            lines.append(
+                f"| {name} | {n} | {r['fc alone']:.1f} | {r['fc after numpy']:.1f} | "
+                f"{r['numpy alone']:.1f} | {r['numpy after fc']:.1f} | "
+                f"{r['fc alone'] / r['numpy alone']:.2f}x | "
+                f"{r['fc after numpy'] / r['numpy after fc']:.2f}x |")
+    return "\n".join(lines) + "\n\n" + measured("next-to-numpy")
+
+
 # ---- benchmarks/bench_imported.py ----------------------------------------
 
 def imported_table() -> str:
