@@ -330,3 +330,46 @@ def test_grouped_conv_as_products_per_group(rng, threads, c, h, o, groups, k, st
         t, w, b, stride=stride, padding=pad, groups=groups))).lower(x).source)
     assert "flash_conv_im2col_f32" in compiled.ir("loops")
     assert_close(compiled(x), np.maximum(ref, 0), reduction=k * k * cg)
+
+
+# Edge tiles of the AVX-512 6x32 tile (Sgemm.cpp: edgeTile): every row
+# remainder 1-5 of the 6-row panels and column remainders through each
+# width block: <= 8, 9-16, 17-24 (16 + 8), 25-31 (32), one past a tile.
+EDGE_ROWS = [1, 2, 3, 4, 5, 7, 11, 12 + 5, 32]
+EDGE_COLS = [1, 8, 9, 16, 17, 24, 25, 31, 33, 49]
+
+
+@pytest.mark.parametrize("m", EDGE_ROWS)
+def test_edge_tiles_plain_operands(rng, threads, m):
+    for n in EDGE_COLS:
+        a = rng.standard_normal((m, 70), dtype=np.float32)
+        b = rng.standard_normal((70, n), dtype=np.float32)
+        assert_close(fc.matmul(a, b), a.astype(np.float64) @ b, reduction=70)
+
+
+@pytest.mark.parametrize("n", EDGE_COLS)
+def test_edge_tiles_with_compiled_panels_and_epilogue(rng, n):
+    """Constant B in compiled 16-wide panels (the second 16 columns one
+    panel on) with a bias + ReLU epilogue shifted to each column block;
+    K = 300 runs as two slices, the epilogue on the last."""
+    m, k = 13, 300
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    w = rng.standard_normal((k, n), dtype=np.float32)
+    bias = rng.standard_normal((n,), dtype=np.float32)
+    fn = fc.jit(lambda x: fc.relu(fc.add(fc.matmul(x, w), bias)))
+    expected = np.maximum(a.astype(np.float64) @ w + bias, 0)
+    assert_close(fn(a), expected, reduction=k)
+
+
+@pytest.mark.parametrize("o,h", [(32, 7), (5, 7), (64, 4), (13, 5)])
+def test_edge_tiles_conv_with_residual(rng, threads, o, h):
+    """A convolution over a 7x7 image (49 columns: 32 + 16 + 1) with a
+    constant filter in 6-row panels, O not a multiple of 6, and bias,
+    residual add and ReLU in the epilogue."""
+    x = rng.standard_normal((1, 16, h, h), dtype=np.float32)
+    w = rng.standard_normal((o, 16, 3, 3), dtype=np.float32)
+    b = rng.standard_normal((o,), dtype=np.float32)
+    r = rng.standard_normal((1, o, h, h), dtype=np.float32)
+    fn = fc.jit(lambda t, res: fc.relu(fc.add(fc.conv2d(t, w, b, padding=1), res)))
+    expected = np.maximum(conv_reference(x, w, b, (1, 1), (1, 1), (1, 1)) + r, 0)
+    assert_close(fn(x, r), expected, reduction=16 * 9)

@@ -382,6 +382,106 @@ microkernelAvx512(int64_t kc, const float *ap, const float *bp,
     epilogue->apply(c, ldc, rows, cols);
 }
 
+/// The AVX-512 tile's edges: the first R (1-6) rows of a 6-row A panel
+/// times W = 8, 16 or 32 columns of B, so an edge tile does only the FMAs
+/// its rows and columns need. Before, every edge ran the whole 6x32 tile
+/// (or the AVX2 6x16 one): a 7x7 image's 49 output columns cost 64, and
+/// DenseNet's 32 output channels cost 36 rows. W = 8 is one 256-bit vector
+/// (half the FMA cost of a 512-bit one where those run as two halves, as
+/// on AMD Zen 4; the same instruction count elsewhere). Stored through a
+/// buffer, the epilogue element by element, as other edge tiles.
+template <int R, int W>
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void
+microkernelEdge(int64_t kc, const float *ap, const float *bp, int64_t bStride,
+                int64_t bHalf, float *c, int64_t ldc, int64_t rows,
+                int64_t cols, bool accumulate, const SgemmEpilogue *epilogue) {
+  alignas(64) float buffer[R * W];
+  if constexpr (W == 8) {
+    __m256 acc[R];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r)
+      acc[r] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < kc; ++p) {
+      __m256 b0 = _mm256_loadu_ps(bp);
+#pragma GCC unroll 6
+      for (int r = 0; r < R; ++r)
+        acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(ap[r]), b0, acc[r]);
+      ap += MR;
+      bp += bStride;
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r)
+      _mm256_store_ps(buffer + r * W, acc[r]);
+  } else {
+    constexpr int V = W / 16;
+    __m512 acc[R][V];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v)
+        acc[r][v] = _mm512_setzero_ps();
+    const float *bq = bp + bHalf;
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < kc; ++p) {
+      __m512 b[V];
+      b[0] = _mm512_loadu_ps(bp);
+      if constexpr (V == 2)
+        b[1] = _mm512_loadu_ps(bq);
+#pragma GCC unroll 6
+      for (int r = 0; r < R; ++r) {
+        __m512 a = _mm512_set1_ps(ap[r]);
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v)
+          acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+      }
+      ap += MR;
+      bp += bStride;
+      bq += bStride;
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v)
+        _mm512_store_ps(buffer + r * W + 16 * v, acc[r][v]);
+  }
+  storeTile(buffer, W, c, ldc, rows, cols, accumulate);
+  if (epilogue)
+    epilogue->apply(c, ldc, rows, cols);
+}
+
+/// The edge kernel for `rows` (1-6) by `width` (8, 16 or 32).
+template <int W> Microkernel edgeKernelOfRows(int64_t rows) {
+  static constexpr Microkernel kernels[] = {
+      microkernelEdge<1, W>, microkernelEdge<2, W>, microkernelEdge<3, W>,
+      microkernelEdge<4, W>, microkernelEdge<5, W>, microkernelEdge<6, W>};
+  return kernels[rows - 1];
+}
+
+/// An AVX-512 edge tile (fewer than 6 rows or 32 columns) as the fewest
+/// FMAs: columns in blocks of 32, 16 then 8 (17-24 columns as 16 + 8),
+/// each block's B from column `o` of the tile: `bp + o` in a 32-wide panel
+/// or in place, the next compiled panel (`bHalf` on) from column 16.
+void edgeTile(int64_t kc, const float *ap, const float *bp, int64_t bStride,
+              int64_t bHalf, float *c, int64_t ldc, int64_t rows, int64_t cols,
+              bool accumulate, const SgemmEpilogue *epilogue) {
+  for (int64_t o = 0; o < cols;) {
+    int64_t left = cols - o;
+    int64_t width = left > 24 ? 32 : left > 8 ? 16 : 8;
+    int64_t part = std::min(width, left);
+    Microkernel kernel = width == 32   ? edgeKernelOfRows<32>(rows)
+                         : width == 16 ? edgeKernelOfRows<16>(rows)
+                                       : edgeKernelOfRows<8>(rows);
+    SgemmEpilogue sub;
+    if (epilogue)
+      sub = epilogue->at(0, o);
+    const float *b = o == 0 ? bp : bp + (o / 16) * bHalf + o % 16;
+    kernel(kc, ap, b, bStride, bHalf, c + o, ldc, rows, part, accumulate,
+           epilogue ? &sub : nullptr);
+    o += part;
+  }
+}
+
 using Vec8 = float __attribute__((vector_size(32)));
 
 /// The other register tiles: R rows by V vectors of 8 columns, accumulators
@@ -467,6 +567,7 @@ struct Blocking {
   int64_t packB; ///< SgemmConfig::packB
   bool bPanels;  ///< SgemmConfig::bPanels
   bool aPanels;  ///< SgemmConfig::aPanels
+  bool edgeTiles; ///< edge tiles by edgeTile (FLASH_SGEMM_EDGE_TILES=0: off)
 };
 
 Blocking blockingFor(const SgemmConfig &config) {
@@ -483,6 +584,11 @@ Blocking blockingFor(const SgemmConfig &config) {
   b.packB = config.packB;
   b.bPanels = config.bPanels;
   b.aPanels = config.aPanels;
+  static const bool edgeTiles = [] {
+    const char *env = std::getenv("FLASH_SGEMM_EDGE_TILES");
+    return !env || std::string(env) != "0";
+  }();
+  b.edgeTiles = edgeTiles;
   return b;
 }
 
@@ -570,6 +676,14 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                                     accumulate || pc > 0,
                                     last ? &tileEpilogue : nullptr);
               ir += 2 * mr;
+              continue;
+            }
+            if (blk.kernel == microkernelAvx512 && blk.edgeTiles &&
+                (rows < mr || cols < nr)) {
+              edgeTile(kc, ap, bp, bStride, bHalf,
+                       c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
+                       accumulate || pc > 0, last ? &tileEpilogue : nullptr);
+              ir += mr;
               continue;
             }
             kernel(kc, ap, bp, bStride, bHalf, c + (ic + ir) * ldc + jc + jr,
