@@ -29,20 +29,14 @@ constexpr StringLiteral kDepthwiseUkernel = "flash_depthwise_conv2d_f32";
 
 /// flash_depthwise_conv2d_f32(input, filter, bias, residual, out, kh, kw,
 /// sh, sw, dh, dw, padTop, padLeft, terms, lo, hi) (Entry.cpp).
-func::FuncOp getOrDeclareUkernel(ModuleOp module) {
-  if (auto func = module.lookupSymbol<func::FuncOp>(kDepthwiseUkernel))
-    return func;
-  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+func::FuncOp depthwiseUkernel(ModuleOp module) {
+  OpBuilder b(module.getContext());
   MLIRContext *ctx = module.getContext();
   MemRefType image = dynamicStridedType(ctx, 4), vector = dynamicStridedType(ctx, 1);
   SmallVector<Type> params = {image, vector, vector, image, image};
   params.append(9, b.getI64Type());
   params.append({b.getF32Type(), b.getF32Type()});
-  auto func = func::FuncOp::create(b, module.getLoc(), kDepthwiseUkernel,
-                                   b.getFunctionType(params, {}));
-  func.setPrivate();
-  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  return func;
+  return mlir::flash::getOrDeclareUkernel(module, kDepthwiseUkernel, params);
 }
 
 /// The coefficient of dim `dim` in `expr` (a sum of dims times constants).
@@ -221,7 +215,7 @@ struct DepthwiseToUkernel
                                i64(padding ? padding->top : 0),
                                i64(padding ? padding->left : 0), i64(terms),
                                f32(lo), f32(hi)};
-    func::CallOp::create(b, loc, getOrDeclareUkernel(module), args);
+    func::CallOp::create(b, loc, depthwiseUkernel(module), args);
     Value convInput = d.conv.getDpsInputs()[0];
     if (epi)
       erase(epi->generic);

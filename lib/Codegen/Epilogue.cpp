@@ -237,7 +237,29 @@ Value inShapeOfC(OpBuilder &b, Location loc, Value v, const Epilogue &e) {
 }
 
 
-std::optional<Padding> paddingOf(Value padded, Operation *consumer) {
+func::FuncOp getOrDeclareUkernel(ModuleOp module, StringRef name,
+                                 ArrayRef<Type> params) {
+  if (auto func = module.lookupSymbol<func::FuncOp>(name))
+    return func;
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  auto func = func::FuncOp::create(b, module.getLoc(), name,
+                                   b.getFunctionType(params, {}));
+  func.setPrivate();
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return func;
+}
+
+/// Whether `v` is the constant `fill` (either zero for 0).
+static bool isFillValue(Value v, double fill) {
+  if (fill == 0.0)
+    return matchPattern(v, m_AnyZeroFloat());
+  APFloat value(0.0f);
+  return matchPattern(v, m_ConstantFloat(&value)) &&
+         value.convertToDouble() == fill;
+}
+
+std::optional<Padding> paddingOf(Value padded, Operation *consumer,
+                                 double fillValue) {
   auto alloc = padded.getDefiningOp<memref::AllocOp>();
   if (!alloc || alloc->getBlock() != consumer->getBlock())
     return std::nullopt;
@@ -268,13 +290,13 @@ std::optional<Padding> paddingOf(Value padded, Operation *consumer) {
     if (!user->isBeforeInBlock(consumer))
       return std::nullopt;
     if (auto fill = dyn_cast<linalg::FillOp>(user)) {
-      if (!matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+      if (!isFillValue(fill.getInputs()[0], fillValue))
         return std::nullopt;
       zeros = user;
     } else if (auto map = dyn_cast<linalg::MapOp>(user)) {
       auto yield = cast<linalg::YieldOp>(map.getMapper().front().getTerminator());
       if (!map.getInputs().empty() || yield.getNumOperands() != 1 ||
-          !matchPattern(yield.getOperand(0), m_AnyZeroFloat()))
+          !isFillValue(yield.getOperand(0), fillValue))
         return std::nullopt;
       zeros = user;
     } else if (auto subview = dyn_cast<memref::SubViewOp>(user)) {

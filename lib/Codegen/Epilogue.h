@@ -11,6 +11,7 @@
 #ifndef FLASH_LIB_CODEGEN_EPILOGUE_H
 #define FLASH_LIB_CODEGEN_EPILOGUE_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 
@@ -22,6 +23,11 @@ namespace mlir::flash {
 /// The buffer a chain of reshapes (collapse/expand_shape) views: the same
 /// elements in the same order.
 Value rootOf(Value v);
+
+/// The private declaration of ukernel `name` taking `params` (with the C
+/// interface the runtime defines), added at the module's start if missing.
+func::FuncOp getOrDeclareUkernel(ModuleOp module, StringRef name,
+                                 ArrayRef<Type> params);
 
 /// A static, identity-layout f32 memref.
 bool isDenseStatic(Type type);
@@ -70,7 +76,9 @@ struct Padding {
   int64_t top = 0, left = 0;
   SmallVector<Operation *> ops; ///< what goes when the padding is absorbed
 };
-std::optional<Padding> paddingOf(Value padded, Operation *consumer);
+/// `fill` is the padding value (0 for a convolution, -inf for max pooling).
+std::optional<Padding> paddingOf(Value padded, Operation *consumer,
+                                 double fill = 0.0);
 
 } // namespace mlir::flash
 

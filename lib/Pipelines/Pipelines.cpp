@@ -43,7 +43,10 @@ void mlir::flash::buildGraphPipeline(OpPassManager &pm,
 
 void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm,
                                              const PipelineOptions &options) {
-  pm.addPass(createConvertFlashToLinalg());
+  // With the ukernels the pooling ukernel takes every pooling generic,
+  // stride 1 included (PoolToUkernel).
+  pm.addPass(createConvertFlashToLinalg(
+      {/*poolFlatRows=*/!(options.ukernels && options.poolUkernel)}));
   // One loop nest per chain of elementwise ops: one pass over memory.
   if (options.fuseElementwise)
     pm.addPass(createFuseElementwise());
@@ -86,6 +89,8 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
     ukernel.implicitGemm = options.implicitGemm;
     pm.addPass(createMatmulToUkernel(ukernel));
     pm.addPass(createDepthwiseToUkernel({options.fuseEpilogue}));
+    if (options.poolUkernel)
+      pm.addPass(createPoolToUkernel());
   }
   LinalgToLoopsOptions loops;
   loops.parallelMinIterations = options.parallelMinIterations;

@@ -215,6 +215,27 @@ def test_max_pool2d_propagates_nan(run, stride):
     np.testing.assert_array_equal(got[~np.isnan(got)], want[~np.isnan(want)])
 
 
+@pytest.mark.parametrize("kernel,stride,padding", POOLS + [((3, 3), 2, (0, 0, 1, 1)), ((2, 2), 2, 0)])
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pooling_ukernel_and_generated_loops(rng, threads, kind, kernel, stride, padding):
+    """The pooling ukernel (pool-ukernel=true: flash-pool-to-ukernel) and
+    the generated loops (the default: the padded copy, at stride 1 the
+    flat rows) against NumPy, on planes of 17 x 23 over 2 x 40 channels
+    (enough work to run over two threads) with NaNs in some windows."""
+    x = randn(rng, 2, 40, 17, 23)
+    x[0, 3, 5, 7] = x[1, 39, 16, 22] = x[1, 0, 0, 0] = np.nan
+    pool = fc.max_pool2d if kind == "max" else fc.avg_pool2d
+    source = fc.jit(lambda t: pool(t, kernel, stride, padding)).lower(x).source
+    want = ref.pool2d(x, kernel, _strides(stride, kernel), _pads(padding), kind)
+    for options, ukernel in (("pool-ukernel=true", True), ("", False)):
+        compiled = fc.compile_mlir(source, options=options)
+        assert ("flash_pool2d_f32" in compiled.ir("loops")) == ukernel
+        got = compiled(x)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        finite = ~np.isnan(want)
+        assert_close(got[finite], want[finite])
+
+
 @pytest.mark.parametrize("kernel,stride,padding", POOLS)
 @pytest.mark.parametrize("include", [True, False])
 def test_avg_pool2d(rng, run, kernel, stride, padding, include):

@@ -120,6 +120,25 @@ def DepthwiseToUkernel : Pass<"flash-depthwise-to-ukernel", "ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def PoolToUkernel : Pass<"flash-pool-to-ukernel", "ModuleOp"> {
+  let summary = "Replace f32 max and sum pooling on memrefs by calls to the "
+                "pooling ukernel.";
+  let description = [{
+    The pooling `linalg.generic` FlashToLinalg emits (loops n, c, oh, kh,
+    kw, ow; input map (n, c, oh*sh + kh, ow*sw + kw); a window operand
+    that only carries the extent; a body of `arith.maximumf` or
+    `arith.addf` of the output and the input), into an output a
+    `linalg.fill` set to the identity (-inf or 0) right before, becomes
+    `func.call @flash_pool2d_f32` (lib/Runtime/Ukernels, Pool.cpp). The
+    padding before it (an allocation filled with the identity and a copy
+    of the input into its interior, as `tensor.pad` bufferizes) and the
+    init fill go: the ukernel clips each window to the input instead.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def ConvToIm2col : Pass<"flash-conv-to-im2col", "ModuleOp"> {
   let summary = "Rewrite 2-D convolutions as im2col + matrix multiplication.";
   let description = [{

@@ -11,6 +11,12 @@ def ConvertFlashToLinalg : Pass<"convert-flash-to-linalg", "ModuleOp"> {
     (plus `tensor.pad`, `tensor.empty` and `arith.constant`). After this pass
     no `flash` op is left; an op without a lowering is an error.
   }];
+  let options = [
+    Option<"poolFlatRows", "pool-flat-rows", "bool", /*default=*/"true",
+           "Stride-1 pooling over each channel's padded plane as one flat "
+           "row (vectorizes in generated loops); off, the plain window "
+           "generic that flash-pool-to-ukernel replaces">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",

@@ -48,6 +48,13 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "while the sgemm ukernel packs them, instead of "
                      "writing the patch matrix first"),
       llvm::cl::init(true)};
+  Option<bool> poolUkernel{
+      *this, "pool-ukernel",
+      llvm::cl::desc("Run max and average pooling on the pooling ukernel "
+                     "(per plane in cache, separable; with ukernels only). "
+                     "Off by default: measured at par with the generated "
+                     "loops, not yet faster (docs/ukernels.md)"),
+      llvm::cl::init(false)};
   Option<bool> fuseElementwise{
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse chains of elementwise ops (and broadcasts) into "

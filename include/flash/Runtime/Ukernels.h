@@ -284,6 +284,32 @@ struct DepthwiseConv {
 /// gather strided inputs element by element (docs/ukernels.md).
 void depthwiseConv2d(const DepthwiseConv &conv);
 
+/// A 2-D pooling window over NCHW planes with its padding:
+/// out[n][c][y][x] = combine over i < kh, j < kw of
+///   in[n][c][y*sh + i - padTop][x*sw + j - padLeft],
+/// where positions outside the h x w input are skipped (the padding is not
+/// materialized). `max`: the largest, NaN if any is NaN (torch's
+/// max_pool2d), -inf for a window with no input; else the sum (average
+/// pooling's numerator: the divide is the compiled code's). Strides are in
+/// elements, the innermost stride of input and output 1.
+struct Pool2D {
+  bool max = true;
+  int64_t batch = 1, channels = 0, h = 0, w = 0, oh = 0, ow = 0;
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, padTop = 0, padLeft = 0;
+  const float *input = nullptr;
+  int64_t inN = 0, inC = 0, inH = 0;
+  float *out = nullptr;
+  int64_t outN = 0, outC = 0, outH = 0;
+};
+
+/// Runs it, planes spread over the threads when there is enough work. Why
+/// hand-written: the generated loops need the padded copy of the input
+/// (a fill and a copy), an init fill of the output and, at stride 1, a
+/// flat-row layout whose extra columns are copied out again: four passes
+/// over memory around one; this reads each input row once per output row
+/// it reaches and handles the border by clipping the window.
+void pool2d(const Pool2D &pool);
+
 /// Threads used by the ukernels (default: all hardware threads).
 void setNumThreads(int threads);
 int getNumThreads();

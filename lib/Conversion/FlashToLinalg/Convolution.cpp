@@ -161,8 +161,10 @@ Value windowMax(OpBuilder &b, Location loc, Value acc, Value x) {
 /// in each window (a constant computed here).
 template <typename OpTy>
 struct Pool2DLowering : OpConversionPattern<OpTy> {
-  using OpConversionPattern<OpTy>::OpConversionPattern;
+  Pool2DLowering(MLIRContext *ctx, bool flatRows)
+      : OpConversionPattern<OpTy>(ctx), flatRows(flatRows) {}
   static constexpr bool isMax = std::is_same_v<OpTy, MaxPool2DOp>;
+  bool flatRows; ///< stride 1 over flat padded planes (poolFlatRows)
 
   LogicalResult
   matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
@@ -175,7 +177,7 @@ struct Pool2DLowering : OpConversionPattern<OpTy> {
         rewriter, loc, rewriter.getFloatAttr(f32, padValue));
     ArrayRef<int64_t> pad = op.getPadding(), kernel = op.getKernel(),
                       stride = op.getStride();
-    if (stride[0] == 1 && stride[1] == 1) {
+    if (flatRows && stride[0] == 1 && stride[1] == 1) {
       Value pooled = poolFlatRows(rewriter, op, adaptor.getInput(), padConstant);
       if constexpr (!isMax)
         pooled = divideByCount(rewriter, loc, op, pooled);
@@ -339,7 +341,9 @@ struct Pool2DLowering : OpConversionPattern<OpTy> {
 };
 } // namespace
 
-void mlir::flash::populateConvolutionPatterns(RewritePatternSet &patterns) {
-  patterns.add<Conv2DOpLowering, Pool2DLowering<MaxPool2DOp>,
-               Pool2DLowering<AvgPool2DOp>>(patterns.getContext());
+void mlir::flash::populateConvolutionPatterns(RewritePatternSet &patterns,
+                                              bool poolFlatRows) {
+  patterns.add<Conv2DOpLowering>(patterns.getContext());
+  patterns.add<Pool2DLowering<MaxPool2DOp>, Pool2DLowering<AvgPool2DOp>>(
+      patterns.getContext(), poolFlatRows);
 }

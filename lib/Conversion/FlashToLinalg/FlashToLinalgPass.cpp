@@ -17,19 +17,21 @@ namespace mlir::flash {
 using namespace mlir;
 using namespace mlir::flash;
 
-void mlir::flash::populateFlashToLinalgPatterns(RewritePatternSet &patterns) {
+void mlir::flash::populateFlashToLinalgPatterns(RewritePatternSet &patterns,
+                                                bool poolFlatRows) {
   populateTensorPatterns(patterns);
   populateElementwisePatterns(patterns);
   populateLinearPatterns(patterns);
   populateLayoutPatterns(patterns);
   populateReductionPatterns(patterns);
-  populateConvolutionPatterns(patterns);
+  populateConvolutionPatterns(patterns, poolFlatRows);
   populateIndexingPatterns(patterns);
 }
 
 namespace {
 struct ConvertFlashToLinalg
     : mlir::flash::impl::ConvertFlashToLinalgBase<ConvertFlashToLinalg> {
+  using Base::Base;
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addIllegalDialect<FlashDialect>();
@@ -37,7 +39,7 @@ struct ConvertFlashToLinalg
                            math::MathDialect, tensor::TensorDialect,
                            func::FuncDialect>();
     RewritePatternSet patterns(&getContext());
-    populateFlashToLinalgPatterns(patterns);
+    populateFlashToLinalgPatterns(patterns, poolFlatRows);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -21,12 +21,16 @@ void populateLinearPatterns(RewritePatternSet &patterns);
 void populateLayoutPatterns(RewritePatternSet &patterns);
 /// flash.reduce_sum, flash.reduce_mean, flash.reduce_max.
 void populateReductionPatterns(RewritePatternSet &patterns);
-/// flash.conv2d, flash.max_pool2d, flash.avg_pool2d.
-void populateConvolutionPatterns(RewritePatternSet &patterns);
+/// flash.conv2d, flash.max_pool2d, flash.avg_pool2d. `poolFlatRows`:
+/// stride-1 pooling over flat padded planes (for generated loops; the
+/// pooling ukernel matches the plain window generic).
+void populateConvolutionPatterns(RewritePatternSet &patterns,
+                                 bool poolFlatRows = true);
 void populateIndexingPatterns(RewritePatternSet &patterns);
 
 /// All of the above.
-void populateFlashToLinalgPatterns(RewritePatternSet &patterns);
+void populateFlashToLinalgPatterns(RewritePatternSet &patterns,
+                                   bool poolFlatRows = true);
 } // namespace mlir::flash
 
 #endif

@@ -227,6 +227,30 @@ void _mlir_ciface_flash_depthwise_conv2d_f32(
 }
 
 extern "C" {
+/// Max (`max` 1) or sum pooling (Pool2D): input [N, C, H, W], output
+/// [N, C, OH, OW], innermost strides 1 (PoolToUkernel only calls it so).
+void _mlir_ciface_flash_pool2d_f32(StridedMemRefType<float, 4> *input,
+                                   StridedMemRefType<float, 4> *out,
+                                   int64_t kh, int64_t kw, int64_t sh,
+                                   int64_t sw, int64_t padTop, int64_t padLeft,
+                                   int64_t max) {
+  Pool2D p;
+  p.max = max != 0;
+  p.batch = input->sizes[0], p.channels = input->sizes[1];
+  p.h = input->sizes[2], p.w = input->sizes[3];
+  p.oh = out->sizes[2], p.ow = out->sizes[3];
+  p.kh = kh, p.kw = kw, p.sh = sh, p.sw = sw;
+  p.padTop = padTop, p.padLeft = padLeft;
+  p.input = input->data + input->offset;
+  p.inN = input->strides[0], p.inC = input->strides[1];
+  p.inH = input->strides[2];
+  p.out = out->data + out->offset;
+  p.outN = out->strides[0], p.outC = out->strides[1], p.outH = out->strides[2];
+  pool2d(p);
+}
+}
+
+extern "C" {
 void *_mlir_memref_to_llvm_alloc(size_t size);
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
 void _mlir_memref_to_llvm_free(void *ptr);
@@ -243,6 +267,8 @@ std::vector<std::pair<std::string, void *>> flash::runtime::ukernelSymbols() {
            reinterpret_cast<void *>(&_mlir_ciface_flash_conv_im2col_f32)},
           {"_mlir_ciface_flash_depthwise_conv2d_f32",
            reinterpret_cast<void *>(&_mlir_ciface_flash_depthwise_conv2d_f32)},
+          {"_mlir_ciface_flash_pool2d_f32",
+           reinterpret_cast<void *>(&_mlir_ciface_flash_pool2d_f32)},
           {"flash_batch_in_parallel",
            reinterpret_cast<void *>(&flash_batch_in_parallel)},
           // The temporaries' allocator (Allocator.cpp).
