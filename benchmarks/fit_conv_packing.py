@@ -82,7 +82,7 @@ def least_time(compiled, rounds=7):
     return best
 
 
-def packing_counts(n, c, h, o, k, pad, nr, kc=256):
+def packing_counts(n, c, h, o, k, pad, nr, kc=sgemm.DEFAULT_BLOCKING["kc"]):
     """(tap entries, row runs, panel slices) the implicit packing of one
     convolution works through on one thread: per image, ceil(P/nr) panels,
     each over ceil(K/kc) slices, each panel's k rows copied once per output

@@ -1,5 +1,5 @@
 """The packed sgemm ukernel (lib/Runtime/Ukernels) against NumPy: shapes on
-and off its block sizes (register tile 6x16, KC=256, MC=144, NC=3072), the
+and off its block sizes (register tile 6x32 or 6x16, KC=512, MC=144, NC=3072), the
 few-rows path, one and two threads, and the pure-codegen path."""
 import numpy as np
 import pytest
@@ -20,6 +20,8 @@ SHAPES = [
     (13, 5, 3100),     # N > NC in the packed path
     (250, 250, 250),
     (97, 113, 127),
+    (145, 513, 40),    # one past KC: two equal K slices
+    (13, 1100, 70),    # three K slices
 ]
 
 

@@ -69,8 +69,9 @@ inline bool convIsPointwise(int64_t kh, int64_t kw, int64_t sh, int64_t sw,
   return kh == 1 && kw == 1 && sh == 1 && sw == 1 && !padded;
 }
 /// sgemm's default cache blocking: rows of a packed A block (L2), depth of
-/// a packed slice (L1: 16 KiB of B), columns of a packed B block (L3).
-inline constexpr int64_t kSgemmMC = 144, kSgemmKC = 256, kSgemmNC = 3072;
+/// a packed slice (a 32-wide B panel of 64 KiB streams from L2; deeper
+/// slices pass over C fewer times), columns of a packed B block (L3).
+inline constexpr int64_t kSgemmMC = 144, kSgemmKC = 512, kSgemmNC = 3072;
 
 /// How one sgemm call splits C over threads: `tasks` stripes of `stripe`
 /// columns (`columns`) or rows, each a whole serial GEMM (no shared packing,
@@ -123,7 +124,8 @@ struct Im2colSource {
 void packIm2colPanels(const Im2colSource &src, int64_t k0, int64_t kc,
                       int64_t j0, int64_t nc, int64_t nr, float *out);
 /// Packed B blocks of an implicit GEMM hold at most this many columns:
-/// kc x 512 floats (at most 512 KiB) stay in L2 between packing and use.
+/// kc x 512 floats (at most 1 MiB with the default kc) stay in L2 or the
+/// L3 slice nearest between packing and use.
 inline constexpr int64_t kIm2colNC = 512;
 
 /// The tunable parameters of one sgemm call; 0 leaves a choice to sgemm's
