@@ -34,9 +34,9 @@ template <bool Max> inline float combine(float acc, float x) {
 /// out[k] = combine over t < taps of in[k + t * step], k < count: one
 /// vectorized pass per tap.
 template <bool Max>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void
-combineShifted(const float *__restrict in, float *__restrict out,
-               int64_t count, int64_t taps, int64_t step) {
+inline __attribute__((always_inline)) void
+combineShiftedBody(const float *__restrict in, float *__restrict out,
+                   int64_t count, int64_t taps, int64_t step) {
   std::memcpy(out, in, count * sizeof(float));
   for (int64_t t = 1; t < taps; ++t) {
     const float *__restrict src = in + t * step;
@@ -49,9 +49,9 @@ combineShifted(const float *__restrict in, float *__restrict out,
 /// window along a flat row (the constant stride lets the compiler
 /// vectorize the even/odd loads with shuffles).
 template <bool Max>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void
-combineStride2(const float *__restrict in, float *__restrict out,
-               int64_t count, int64_t taps) {
+inline __attribute__((always_inline)) void
+combineStride2Body(const float *__restrict in, float *__restrict out,
+                   int64_t count, int64_t taps) {
   for (int64_t k = 0; k < count; ++k)
     out[k] = in[2 * k];
   for (int64_t t = 1; t < taps; ++t) {
@@ -59,6 +59,39 @@ combineStride2(const float *__restrict in, float *__restrict out,
     for (int64_t k = 0; k < count; ++k)
       out[k] = combine<Max>(out[k], src[2 * k]);
   }
+}
+
+// Cloned for AVX-512 and AVX2 and dispatched at load time; one plain
+// function per combine (clang does not clone function templates).
+#define FLASH_POOL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+FLASH_POOL_CLONES void shiftedMax(const float *in, float *out, int64_t count,
+                                  int64_t taps, int64_t step) {
+  combineShiftedBody<true>(in, out, count, taps, step);
+}
+FLASH_POOL_CLONES void shiftedSum(const float *in, float *out, int64_t count,
+                                  int64_t taps, int64_t step) {
+  combineShiftedBody<false>(in, out, count, taps, step);
+}
+FLASH_POOL_CLONES void stride2Max(const float *in, float *out, int64_t count,
+                                  int64_t taps) {
+  combineStride2Body<true>(in, out, count, taps);
+}
+FLASH_POOL_CLONES void stride2Sum(const float *in, float *out, int64_t count,
+                                  int64_t taps) {
+  combineStride2Body<false>(in, out, count, taps);
+}
+#undef FLASH_POOL_CLONES
+
+template <bool Max>
+void combineShifted(const float *in, float *out, int64_t count, int64_t taps,
+                    int64_t step) {
+  Max ? shiftedMax(in, out, count, taps, step)
+      : shiftedSum(in, out, count, taps, step);
+}
+
+template <bool Max>
+void combineStride2(const float *in, float *out, int64_t count, int64_t taps) {
+  Max ? stride2Max(in, out, count, taps) : stride2Sum(in, out, count, taps);
 }
 
 /// The scratch of one plane: sizes in elements.
