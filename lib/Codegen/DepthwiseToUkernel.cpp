@@ -39,19 +39,6 @@ func::FuncOp depthwiseUkernel(ModuleOp module) {
   return mlir::flash::getOrDeclareUkernel(module, kDepthwiseUkernel, params);
 }
 
-/// The coefficient of dim `dim` in `expr` (a sum of dims times constants).
-std::optional<int64_t> coefficient(AffineExpr expr, unsigned dim,
-                                   unsigned numDims) {
-  SmallVector<AffineExpr> values;
-  for (unsigned d = 0; d < numDims; ++d)
-    values.push_back(getAffineConstantExpr(d == dim ? 1 : 0, expr.getContext()));
-  auto constant = dyn_cast<AffineConstantExpr>(
-      simplifyAffineExpr(expr.replaceDims(values), numDims, 0));
-  if (!constant)
-    return std::nullopt;
-  return constant.getValue();
-}
-
 /// A depthwise convolution generic, with what it reads and writes.
 struct Depthwise {
   linalg::GenericOp conv;

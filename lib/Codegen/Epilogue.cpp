@@ -237,6 +237,18 @@ Value inShapeOfC(OpBuilder &b, Location loc, Value v, const Epilogue &e) {
 }
 
 
+std::optional<int64_t> coefficient(AffineExpr expr, unsigned dim,
+                                   unsigned numDims) {
+  SmallVector<AffineExpr> values;
+  for (unsigned d = 0; d < numDims; ++d)
+    values.push_back(getAffineConstantExpr(d == dim ? 1 : 0, expr.getContext()));
+  auto constant = dyn_cast<AffineConstantExpr>(
+      simplifyAffineExpr(expr.replaceDims(values), numDims, 0));
+  if (!constant)
+    return std::nullopt;
+  return constant.getValue();
+}
+
 func::FuncOp getOrDeclareUkernel(ModuleOp module, StringRef name,
                                  ArrayRef<Type> params) {
   if (auto func = module.lookupSymbol<func::FuncOp>(name))

@@ -29,6 +29,11 @@ Value rootOf(Value v);
 func::FuncOp getOrDeclareUkernel(ModuleOp module, StringRef name,
                                  ArrayRef<Type> params);
 
+/// The coefficient of dim `dim` in `expr` (a sum of dims times constants),
+/// or nothing when that is not constant.
+std::optional<int64_t> coefficient(AffineExpr expr, unsigned dim,
+                                   unsigned numDims);
+
 /// A static, identity-layout f32 memref.
 bool isDenseStatic(Type type);
 

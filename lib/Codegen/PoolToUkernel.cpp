@@ -51,10 +51,11 @@ struct Pool {
 /// The stride `s` of `expr` = dim(outer) * s + dim(inner), or nothing.
 std::optional<int64_t> strideOf(AffineExpr expr, AffineExpr outer,
                                 AffineExpr inner) {
-  for (int64_t s = 1; s <= 64; ++s)
-    if (expr == outer * s + inner)
-      return s;
-  return std::nullopt;
+  auto dim = cast<AffineDimExpr>(outer).getPosition();
+  std::optional<int64_t> s = coefficient(expr, dim, 6);
+  if (!s || *s < 1 || expr != outer * *s + inner)
+    return std::nullopt;
+  return s;
 }
 
 std::optional<Pool> matchPool(linalg::GenericOp op) {
