@@ -26,6 +26,27 @@ DEFAULT_BLOCKING = {"mc": _FACTS["mc"], "kc": _FACTS["kc"], "nc": _FACTS["nc"]}
 PARALLEL_FLOPS = float(_FACTS["parallel_flops"])
 # The default register tile's rows: fewer rows take the streaming path.
 PANEL_ROWS = int(_native.runtime_facts()["panel_rows"])
+# The column blocks the default tile's edge tiles run in ([32, 16, 8] with
+# AVX-512: a tile of fewer rows or columns does only their FMAs); empty
+# where an edge runs the whole tile.
+EDGE_COLUMN_BLOCKS = [int(w) for w in _FACTS["edge_column_blocks"]]
+
+
+def tile_efficiency(m: int, n: int, mr: int, nr: int, edge_blocks=()) -> float:
+    """The share of the register tiles' FMAs an m x n product uses: whole
+    mr x nr tiles, or with edge tiles (`edge_blocks`, Sgemm.cpp's edgeTile)
+    the edge's own rows and its columns rounded up to the blocks."""
+    if not m or not n:
+        return 1.0
+    pad = lambda x, to: -(-x // to) * to  # noqa: E731
+    if not edge_blocks:
+        return (m * n) / (pad(m, mr) * pad(n, nr))
+    wide, half, narrow = edge_blocks
+    cols, left = n // nr * nr, n % nr
+    while left > 0:  # edgeTile's choice of block
+        width = wide if left > half + narrow else half if left > narrow else narrow
+        cols, left = cols + width, left - min(width, left)
+    return n / cols
 
 
 @dataclass(frozen=True)

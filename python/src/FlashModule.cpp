@@ -696,6 +696,10 @@ NB_MODULE(_flashcompile, m) {
         for (auto &[name, isa] : flash::runtime::sgemmTileKernels())
           kernels.append(nb::make_tuple(name, isa));
         facts["tile_kernels"] = kernels;
+        nb::list edges;
+        for (int width : flash::runtime::sgemmEdgeColumnBlocks())
+          edges.append(width);
+        facts["edge_column_blocks"] = edges;
         facts["mc"] = flash::runtime::kSgemmMC;
         facts["kc"] = flash::runtime::kSgemmKC;
         facts["nc"] = flash::runtime::kSgemmNC;

@@ -180,6 +180,10 @@ inline bool sgemmPacksB(int64_t rows, int64_t ldb, int64_t mc,
 /// default. Every default tile has kSgemmPanelRows rows and a multiple of
 /// kSgemmPanelColumns columns, so compiled panels serve whichever it is.
 std::vector<std::pair<int, int>> sgemmTiles();
+/// The column widths the default tile's edge tiles run in (a tile of fewer
+/// than 6 rows runs only its rows): {32, 16, 8} with the AVX-512 tile,
+/// empty where edges run the whole tile (AVX2, FLASH_SGEMM_EDGE_TILES=0).
+std::vector<int> sgemmEdgeColumnBlocks();
 /// Per tile of sgemmTiles(): its microkernel's function name (as it reads
 /// disassembled, up to the parameters) and the instruction set whose FMA
 /// peak bounds it ("avx512", "avx2", "generic").

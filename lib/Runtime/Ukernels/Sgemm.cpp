@@ -557,6 +557,15 @@ const Tile &selectTile(int64_t index) {
   return tiles[index];
 }
 
+/// Edge tiles on (FLASH_SGEMM_EDGE_TILES=0 turns them off, to compare).
+bool edgeTilesEnabled() {
+  static const bool enabled = [] {
+    const char *env = std::getenv("FLASH_SGEMM_EDGE_TILES");
+    return !env || std::string(env) != "0";
+  }();
+  return enabled;
+}
+
 /// A call's blocking: the config's choices, or the defaults, rounded so
 /// blocks hold whole register tiles.
 struct Blocking {
@@ -584,11 +593,7 @@ Blocking blockingFor(const SgemmConfig &config) {
   b.packB = config.packB;
   b.bPanels = config.bPanels;
   b.aPanels = config.aPanels;
-  static const bool edgeTiles = [] {
-    const char *env = std::getenv("FLASH_SGEMM_EDGE_TILES");
-    return !env || std::string(env) != "0";
-  }();
-  b.edgeTiles = edgeTiles;
+  b.edgeTiles = edgeTilesEnabled();
   return b;
 }
 
@@ -740,6 +745,12 @@ std::vector<std::pair<int, int>> flash::runtime::sgemmTiles() {
   for (const Tile &t : cpuTiles())
     out.emplace_back(static_cast<int>(t.mr), static_cast<int>(t.nr));
   return out;
+}
+
+std::vector<int> flash::runtime::sgemmEdgeColumnBlocks() {
+  if (cpuTiles()[0].kernel != microkernelAvx512 || !edgeTilesEnabled())
+    return {};
+  return {32, 16, 8}; // edgeTile's blocks
 }
 
 std::vector<std::pair<std::string, std::string>>

@@ -131,7 +131,7 @@ def measure() -> dict:
         # not a fraction of the FMA peak: the best of several calibrations
         # is then the best rate, not a ratio of two noisy measurements.
         mr, nr = sgemm.PANEL_ROWS, 32 if isa == "avx512" else 16
-        padding = (n * n) / (math.ceil(n / mr) * mr * math.ceil(n / nr) * nr)
+        padding = sgemm.tile_efficiency(n, n, mr, nr, sgemm.EDGE_COLUMN_BLOCKS)
         rate = 2 * n ** 3 / (t - (call_us + ukernel_call_us) * 1e-6) / 1e9 / padding
         by_size.append([2 * n ** 3, round(rate, 2)])
         if n == 768:
@@ -210,6 +210,8 @@ def measure() -> dict:
             # The default tile's instruction set: the kernel these were
             # measured with (a calibration of another is measured again).
             "sgemm_isa": sgemm.TILE_ISA[0],
+            # How its edges run (the padding taken out above, and priced).
+            "sgemm_edge_column_blocks": sgemm.EDGE_COLUMN_BLOCKS,
             # The vector width of the compiled loops (LLVM prefers 256-bit
             # vectors on AVX-512 server cores): what elementwise work runs at.
             "loop_vector_bits": host.vector_bits(),

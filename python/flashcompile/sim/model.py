@@ -374,8 +374,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             share /= _parallel_efficiency(device, flops * share)
         # Under 6 rows the ukernel streams B's rows through a vectorized
         # loop (sgemmFewRows): no register tile to pad.
-        rate = _ukernel_rate(device, flops / batch, peak_core) * \
-            (_tile_efficiency(m, n, mr, nr) if m >= mr else 1.0)
+        tiles = sgemm.tile_efficiency(m, n, mr, nr, _edge_blocks(device))
+        rate = _ukernel_rate(device, flops / batch, peak_core) * (tiles if m >= mr else 1.0)
         compute = flops * share / rate
         # Packing (read + write, from cache) as the ukernel does it
         # (Sgemm.cpp): every task packs the rows of A it computes -- all of A
@@ -388,7 +388,7 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         calls = batch * share if batch_parallel else batch  # each task's
         compute += calls * elements * 8 / _host_bandwidth(device, 1 << 20, 1)
         notes.append(f"{used} thread(s){' over the batch' if batch_parallel else ''}, register "
-                     f"tile {mr}x{nr} ({_tile_efficiency(m, n, mr, nr):.0%} used)")
+                     f"tile {mr}x{nr} ({tiles:.0%} used)")
         memory = _host_traffic_s(device, bytes_in, bytes_out, used)
         if "flash.conv2d" in names and k.get("copy_row") and k.get("implicit_im2col"):
             # Implicit GEMM: each task gathers its own columns' patches
@@ -461,6 +461,16 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             notes.append(f"parallel on {used} threads")
     return KernelPrediction(k["id"], k["kind"], names, flops, nbytes, compute, memory,
                             overhead, notes=notes).finish(peak_all)
+
+
+def _edge_blocks(device: Device) -> list:
+    """The column blocks the ukernel's edge tiles run in on `device`: as
+    its calibration recorded (none before the edge tiles, 2026-12-06), or
+    for a CPU known from its specs, the runtime's rule (edge tiles with
+    AVX-512)."""
+    if device.measured:
+        return device.measured.get("sgemm_edge_column_blocks") or []
+    return [32, 16, 8] if device.simd_bits == 512 else []
 
 
 def _ukernel_rate(device: Device, call_flops: float, peak_core: float) -> float:
