@@ -31,7 +31,7 @@ import numpy as np
 import flashcompile as fc
 from flashcompile import sgemm
 from flashcompile.sim import calibrate
-from flashcompile.sim.model import im2col_panels
+from flashcompile.sim.model import im2col_panels, implicit_packing_counts
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "results", "conv-packing-fit.json")
@@ -88,19 +88,21 @@ def packing_counts(n, c, h, o, k, pad, nr, kc=sgemm.DEFAULT_BLOCKING["kc"]):
     each over ceil(K/kc) slices, each panel's k rows copied once per output
     row it crosses (model.im2col_panels)."""
     oh = h + 2 * pad - k + 1
-    kk = c * k * k
-    panels, runs = im2col_panels(oh * oh, oh, nr)
-    slices = math.ceil(kk / kc)
-    return n * slices * k * k * runs, n * kk * runs, n * panels * slices
+    panels, _ = im2col_panels(oh * oh, oh, nr)
+    taps, row_runs = implicit_packing_counts(n, c, h, k, pad, nr, kc)
+    return taps, row_runs, n * panels * math.ceil(c * k * k / kc)
 
 
 def main():
     fc.set_num_threads(1)
     cal = calibrate.load_or_measure()
-    clock = float(cal["peak"]["fma_gflops_avx512_1thread" if sgemm.TILE_ISA[0] == "avx512"
-                              else "fma_gflops_avx2_1thread"]) * 1e9 / (64 if sgemm.TILE_ISA[0] == "avx512" else 32)
+    peak = calibrate.kernel_peak(cal["peak"], sgemm.TILE_ISA[0]) * 1e9
+    # The measured clock (before flash-peak measured one: the FMA peak over
+    # two FMA pipes' FLOPs per cycle, right on the Xeon the stored fit ran on).
+    clock = float(cal["peak"].get("clock_ghz_1thread") or 0) * 1e9 or \
+        peak / (64 if sgemm.TILE_ISA[0] == "avx512" else 32)
     nr = 32 if sgemm.TILE_ISA[0] == "avx512" else 16
-    flops_per_cycle = 64 if sgemm.TILE_ISA[0] == "avx512" else 32
+    flops_per_cycle = peak / clock
     rows = []
     for n, c, h, k, pad in FIT_SET:
         shape = (n, c, h, FILTERS, k, pad)

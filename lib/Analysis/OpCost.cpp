@@ -246,7 +246,8 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
       cost.bytesIn = bytesOf(gather.getIndices()) + cost.bytesOut;
     } else if (isElementwise(&op)) {
       cost.kind = "elementwise";
-      cost.flops = numElements(out) * opsPerElement(&op);
+      cost.elements = numElements(out);
+      cost.flops = cost.elements * opsPerElement(&op);
     } else if (isReduction(&op)) {
       cost.kind = "reduction";
       cost.flops = numElements(op.getOperand(0)) +

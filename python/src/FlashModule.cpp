@@ -756,6 +756,7 @@ NB_MODULE(_flashcompile, m) {
           nb::dict d;
           d["op"] = op.op, d["location"] = op.location, d["kind"] = op.kind;
           d["shapes"] = op.shapes, d["flops"] = op.flops;
+          d["elements"] = op.elements;
           nb::list operandShapes;
           for (const auto &shape : op.operandShapes)
             operandShapes.append(nb::tuple(nb::cast(shape)));

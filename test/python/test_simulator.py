@@ -203,6 +203,71 @@ def test_host_calibration_is_measured_and_stored(tmp_path, monkeypatch):
     assert fc.devices.host().measured["measured_at"] == host.measured["measured_at"]
     r = fc.simulate(matmul_ir(256, 256, 256), "host")
     assert r.bound == "compute" and r.time_s > 0
+    # The core's clock, measured (an add chain): the FMA peak is 16, 32 or
+    # 64 FLOPs per cycle of it (AVX2 on one pipe or two, AVX-512 on two;
+    # Zen 4's 512-bit FMAs are two halves: 32), not a clock assumed from it.
+    peak = host.measured["peak"]
+    flops_per_cycle = peak["fma_gflops_avx2_1thread"] / peak["clock_ghz_1thread"]
+    assert 0.5 < peak["clock_ghz_1thread"] < 6.0
+    assert min(abs(flops_per_cycle / f - 1) for f in (16, 32)) < 0.25, flops_per_cycle
+    # The costly elementwise ops, the row copy and the ukernel's edges as
+    # this core runs them.
+    ns = host.measured["loop_ns_per_element"]
+    assert set(ns) >= {"flash.tanh", "flash.exp", "flash.sigmoid", "flash.div"}
+    assert all(0 < v < 10 for v in ns.values())
+    assert 0.5 < host.measured["row_copy_cycles"] < 100
+    from flashcompile import sgemm
+    assert host.measured["sgemm_edge_column_blocks"] == sgemm.EDGE_COLUMN_BLOCKS
+
+
+def _host_like(**measured):
+    """A host device from this machine's stored calibration with some
+    terms replaced."""
+    from flashcompile.sim import calibrate
+    data = dict(fc.devices.host().measured)
+    peak = dict(data["peak"], **measured.pop("peak", {}))
+    return calibrate.host_device(data=dict(data, peak=peak, **measured))
+
+
+def test_cycle_counted_terms_follow_the_measured_clock():
+    """A convolution's im2col gather is counted in cycles: at twice the
+    clock it takes half the time (the term the FMA peak over an assumed
+    FLOPs per cycle doubled on Zen 4)."""
+    conv = fc.jit(lambda x, w: fc.conv2d(x, w, padding=1)).lower(
+        np.ones((8, 16, 10, 10), f32), np.ones((6, 16, 3, 3), f32)).source
+    slow = _host_like(peak={"clock_ghz_1thread": 1.5}, row_copy_cycles=40.0)
+    fast = _host_like(peak={"clock_ghz_1thread": 3.0}, row_copy_cycles=40.0)
+    gather = lambda r: [k for k in r.kernels if any("im2col gather" in n for n in k.notes)]  # noqa: E731
+    s, f = gather(fc.simulate(conv, slow)), gather(fc.simulate(conv, fast))
+    assert s and f and s[0].compute_s > 1.6 * f[0].compute_s
+
+
+def test_elementwise_work_uses_the_hosts_measured_op_costs():
+    """An exp counts as the calibration measured it against tanh: a host
+    whose exp costs what its tanh does prices the chain add+relu+mul+exp at
+    3 + 16 tanh units per element, not the table's 3 + 22."""
+    ns = dict(fc.devices.host().measured["loop_ns_per_element"])
+    same = _host_like(loop_ns_per_element=dict(ns, **{"flash.exp": ns["flash.tanh"]}))
+    double = _host_like(loop_ns_per_element=dict(ns, **{"flash.exp": 2 * ns["flash.tanh"]}))
+    fc.set_num_threads(1)
+    try:
+        a = fc.simulate(chain_ir(4096), same).kernels[0].compute_s
+        b = fc.simulate(chain_ir(4096), double).kernels[0].compute_s
+    finally:
+        fc.set_num_threads(os.cpu_count())
+    assert b / a == pytest.approx((3 + 32) / (3 + 16), rel=1e-6)
+
+
+def test_edge_tiles_price_only_the_columns_they_run():
+    """The AVX-512 tile's edges run in 32/16/8-column blocks and their own
+    rows (Sgemm.cpp edgeTile): a 64x49 product uses 49 of 56 columns' work,
+    not 64 x 66; whole tiles where edges are off."""
+    from flashcompile import sgemm
+    assert sgemm.tile_efficiency(64, 49, 6, 32) == pytest.approx(64 * 49 / (66 * 64))
+    assert sgemm.tile_efficiency(64, 49, 6, 32, [32, 16, 8]) == pytest.approx(49 / 56)
+    assert sgemm.tile_efficiency(64, 64, 6, 32, [32, 16, 8]) == 1.0
+    for n, cols in ((1, 8), (9, 16), (17, 24), (25, 32), (40, 40), (44, 48)):
+        assert sgemm.tile_efficiency(12, n, 6, 32, [32, 16, 8]) == pytest.approx(n / cols)
 
 
 def test_memory_footprint_and_capacity():

@@ -63,6 +63,28 @@ __attribute__((target("avx512f"))) double fmaLoopAvx512(long iters) {
   return _mm512_reduce_add_ps(s);
 }
 
+/// One core's clock under load, in GHz: a chain of dependent register
+/// adds retires one add per cycle on every x86 core (register operands,
+/// not immediates, which some renamers fold), so adds per second are
+/// cycles per second. The simulator counts some costs in cycles; the FMA
+/// peak is no clock (Zen 4 runs a 512-bit FMA as two 256-bit halves).
+double measureClockGhz() {
+  long iters = 50'000'000;
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    unsigned long x = 0, one = 1;
+    double start = now();
+    for (long i = 0; i < iters; ++i)
+      asm volatile("add %1, %0\n\tadd %1, %0\n\tadd %1, %0\n\tadd %1, %0\n\t"
+                   "add %1, %0\n\tadd %1, %0\n\tadd %1, %0\n\tadd %1, %0"
+                   : "+r"(x)
+                   : "r"(one));
+    double seconds = now() - start;
+    best = std::max(best, 8.0 * iters / seconds / 1e9);
+  }
+  return best;
+}
+
 /// GFLOP/s of `threads` threads each running `loop`; best of 3.
 double measureFma(int threads, bool avx512) {
   long iters = 20'000'000;
@@ -177,6 +199,7 @@ int main() {
   bool avx512 = __builtin_cpu_supports("avx512f");
   std::printf("{\n  \"cores\": %d,\n  \"avx2\": %s,\n  \"avx512\": %s,\n",
               cores, avx2 ? "true" : "false", avx512 ? "true" : "false");
+  std::printf("  \"clock_ghz_1thread\": %.3f,\n", measureClockGhz());
   if (avx2)
     std::printf("  \"fma_gflops_avx2_1thread\": %.1f,\n"
                 "  \"fma_gflops_avx2_allthreads\": %.1f,\n",

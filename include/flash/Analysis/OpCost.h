@@ -32,6 +32,9 @@ struct OpCost {
   std::vector<std::vector<int64_t>> operandShapes; ///< the same, as data
   int64_t flops = 0;    ///< arithmetic operations (a transcendental counts as
                         ///< the ops of its polynomial)
+  /// Elements an elementwise op computes (flops / elements: its count per
+  /// element, which a calibrated host re-measures; 0 for other kinds).
+  int64_t elements = 0;
   int64_t bytesIn = 0;  ///< operand bytes
   int64_t bytesOut = 0; ///< result bytes
   /// For contractions (and convolutions as im2col GEMMs): C[b] = A[b] B[b]

@@ -78,6 +78,25 @@ def _one_and_all(fn, reps: int, threads: int) -> tuple:
     return min(one), min(every)
 
 
+def _row_copy_cycles(clock_ghz: float, call_us: float, rng) -> dict:
+    """Cycles per copied row of ten floats on one core (model.
+    ROW_COPY_CYCLES, which an im2col patch row of a small image, a
+    transpose that keeps its innermost axis and a concatenation's slabs
+    cost at least; fitted on an Intel Xeon's convolutions, 19.1): a
+    transpose that moves 32 x 128 rows of 10 contiguous floats, in L2."""
+    if not clock_ghz:
+        return {}
+    a, b, r = 32, 128, 10
+    x_ty, y_ty = f"tensor<{a}x{b}x{r}xf32>", f"tensor<{b}x{a}x{r}xf32>"
+    copy = compile_mlir(f"""func.func @t(%x: {x_ty}) -> {y_ty} {{
+  %0 = flash.transpose %x {{permutation = array<i64: 1, 0, 2>}} : ({x_ty}) -> {y_ty}
+  return %0 : {y_ty}
+}}""")
+    x = rng.random((a, b, r), dtype=np.float32)
+    seconds = _median_time(lambda: copy(x), 300) - call_us * 1e-6
+    return {"row_copy_cycles": round(max(seconds, 0.0) * clock_ghz * 1e9 / (a * b), 3)}
+
+
 def measure() -> dict:
     """Runs every measurement (about 10 s)."""
     peak_tool = host.flash_peak()
@@ -158,6 +177,29 @@ def measure() -> dict:
             loop_eff = loop_gops / loop_peak
         elif threads > 1:
             loop_scaling.append([n, round(min(one / every / threads, 1.0), 4)])
+    # What each costly elementwise op costs per element on this core (its
+    # compiled loop alone, one thread, the tanh loop's size): the ratios of
+    # these to tanh's are the ops' counts in tanh units here, in place of
+    # the cost analysis's table (measured on one CPU: exp costs 1.35 tanh
+    # on a Xeon, 0.9 on a Zen 4).
+    set_num_threads(1)
+    xs = rng.random(16384, dtype=np.float32) + 0.5
+    loop_ns = {}
+    for op, arity in (("tanh", 1), ("exp", 1), ("sigmoid", 1), ("erf", 1), ("gelu", 1),
+                      ("sqrt", 1), ("div", 2)):
+        # (not pow: a constant exponent compiles to multiplications, any
+        # other to a libm call per element; the table's count is the first)
+        ty = "tensor<16384xf32>"
+        args = ", ".join(f"%a{i}: {ty}" for i in range(arity))
+        operands = ", ".join(f"%a{i}" for i in range(arity))
+        types = f"({', '.join([ty] * arity)}) -> {ty}" if arity > 1 else ty
+        loop = compile_mlir(f"""func.func @f({args}) -> {ty} {{
+  %0 = flash.{op} {operands} : {types}
+  return %0 : {ty}
+}}""")
+        seconds = _median_time(lambda: loop(*[xs] * arity), 200) - call_us * 1e-6
+        loop_ns[f"flash.{op}"] = round(max(seconds, 1e-9) / 16384 * 1e9, 4)
+    set_num_threads(threads)
     # Strided gathers: two max pools on one thread (3x3 and 2x2 windows,
     # stride 2; not the validation set's shapes), solved for the time per
     # window (index arithmetic, the store) and per window element (a load).
@@ -189,6 +231,7 @@ def measure() -> dict:
 }}""")
         seconds = _median_time(lambda: red(xr), 200) - call_us * 1e-6
         reduction_ns[kind] = round(max(seconds, 0.0) / (256 * 320) * 1e9, 4)
+    row_copy = _row_copy_cycles(float(peak.get("clock_ghz_1thread") or 0.0), call_us, rng)
     set_num_threads(threads)
     per_window, per_element = (float(v) * 1e9 for v in np.linalg.solve(
         np.array(counts, float), np.array(seconds_each)))
@@ -205,6 +248,8 @@ def measure() -> dict:
             "loop_gops": round(loop_gops, 2),  # (what the model uses: a rate)
             "loop_parallel_scaling": loop_scaling,
             "reduction_ns_per_element": reduction_ns,
+            "loop_ns_per_element": loop_ns,
+            **row_copy,
             "gather_ns_per_window": round(max(per_window, 0.0), 4),
             "gather_ns_per_element": round(max(per_element, 0.0), 4),
             # The default tile's instruction set: the kernel these were
@@ -235,8 +280,12 @@ def best_of(results: list) -> dict:
         best["reduction_ns_per_element"] = {
             k: min(r["reduction_ns_per_element"][k] for r in results)
             for k in results[0]["reduction_ns_per_element"]}
+    if all(r.get("loop_ns_per_element") for r in results):
+        best["loop_ns_per_element"] = {
+            k: min(r["loop_ns_per_element"][k] for r in results)
+            for k in results[0]["loop_ns_per_element"]}
     for key in ("call_overhead_us", "ukernel_call_us", "gather_ns_per_window",
-                "gather_ns_per_element"):
+                "gather_ns_per_element", "row_copy_cycles"):
         if key not in results[0]:
             continue
         best[key] = min(r[key] for r in results)
@@ -257,7 +306,7 @@ def best_of(results: list) -> dict:
                                     for i, p in enumerate(results[0]["parallel_scaling"])]
     peak = dict(best["peak"])
     for key, value in peak.items():
-        if key.startswith("fma_"):
+        if key.startswith("fma_") or key == "clock_ghz_1thread":
             peak[key] = max(r["peak"][key] for r in results)
     for stream in ("triad_gbs", "read_gbs"):
         if stream in peak:

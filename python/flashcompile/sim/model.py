@@ -66,14 +66,18 @@ GATHER_CYCLES_PER_ELEMENT = 1.5
 # many cycles per row (loop control and index arithmetic): fitted on six
 # convolutions outside the validation set whose patches are copied before
 # their product (benchmarks/fit_conv_packing.py: 11.9-35.3 per row across
-# them; 11.8 on the AMD EPYC of the earlier runs).
+# them; 11.8 on the AMD EPYC of the earlier runs). The host's calibration
+# measures its own (`row_copy_cycles`: a transpose of 10-float rows; about
+# 8 on a Zen 4 EPYC).
 ROW_COPY_CYCLES = 19.1
 # CPU: the implicit GEMM's packing (a convolution's patches gathered while
 # B's panels are packed): cycles per tap and output row crossed by a panel
 # in each K slice (working out where the run reads and its masks), and per
 # k row and output row crossed (a masked copy). Fitted on ten six-filter
 # convolutions outside the validation set (benchmarks/fit_conv_packing.py,
-# results/conv-packing-fit.json: within 0.76-1.14x of each).
+# results/conv-packing-fit.json: within 0.76-1.14x of each), on an Intel
+# Xeon (a Zen 4 EPYC's fit: 45 and 9, with residuals up to 1.4x: the form
+# fits it less well; kept, with the measured clock).
 IM2COL_TAP_CYCLES = 29.3
 IM2COL_ROW_RUN_CYCLES = 7.72
 # Rows at least this long are copied with vector loads and stores.
@@ -171,6 +175,8 @@ def predict(kernel: dict, ops: list, device: Device, dtype: str = "fp32",
     names = _ops(kernel, ops)
     if kernel["kind"] == "contraction":
         kernel = dict(kernel, **_constant_panels(kernel, ops), **_conv_window(kernel, ops))
+    elif device.kind == "cpu":
+        kernel = dict(kernel, loop_work=_loop_work(kernel, ops, device))
     if on_chip and device.kind in ("tpu", "npu"):
         return _systolic(kernel, names, device, dtype, flops, nbytes, threads, on_chip=True)
     model = {"gpu": _gpu, "tpu": _systolic, "npu": _systolic, "cpu": _cpu}[device.kind]
@@ -341,7 +347,7 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
     cores = threads or device.compute_units
     peak_all = device.peak(dtype)
     peak_core = peak_all / device.compute_units
-    clock = peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)  # for cycle counts
+    clock = _clock(device, peak_core)  # for cycle counts
     overhead = HOST_KERNEL_OVERHEAD
     if k["kind"] == "contraction":
         lanes = (device.simd_bits or 256) // 32
@@ -436,7 +442,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         # kind below runs as one).
         scaling = _interpolate(measured["loop_parallel_scaling"], loop_iterations(k)) \
             if used > 1 and measured.get("loop_parallel_scaling") else 1.0
-        compute = flops / (rate * scaling * used) if flops else 0.0
+        work = k.get("loop_work", flops)
+        compute = work / (rate * scaling * used) if work else 0.0
         if k["kind"] == "reduction" and measured.get("reduction_ns_per_element"):
             # A row's elements accumulate as the compiled loop does (a max
             # as one dependent chain per row): at least the measured time
@@ -461,6 +468,33 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             notes.append(f"parallel on {used} threads")
     return KernelPrediction(k["id"], k["kind"], names, flops, nbytes, compute, memory,
                             overhead, notes=notes).finish(peak_all)
+
+
+def _clock(device: Device, peak_core: float) -> float:
+    """Cycles per second of one core, for the terms counted in cycles: the
+    host's as flash-peak measures it (a chain of dependent adds), else the
+    FMA peak over two FMA pipes' FLOPs per cycle (not so on Zen 4, whose
+    512-bit FMAs run as two 256-bit halves: half the clock that gives)."""
+    measured = ((device.measured or {}).get("peak") or {}).get("clock_ghz_1thread")
+    if measured:
+        return float(measured) * 1e9
+    return peak_core / FLOPS_PER_CYCLE.get(device.simd_bits or 256, 32)
+
+
+def _loop_work(k: dict, ops: list, device: Device) -> float:
+    """A loop kernel's counted ops in tanh units (16 per tanh: what the
+    host's loop rate is measured in), each costly elementwise op counted as
+    the host's calibration measured it against tanh (`loop_ns_per_element`;
+    else the cost analysis's table, measured on one CPU)."""
+    ns = (device.measured or {}).get("loop_ns_per_element") or {}
+    work = float(k["flops"])
+    if not ns.get("flash.tanh"):
+        return work
+    for i in k["ops"]:
+        op = ops[i]
+        if op["op"] in ns and op.get("elements"):
+            work += op["elements"] * 16 * ns[op["op"]] / ns["flash.tanh"] - op["flops"]
+    return work
 
 
 def _edge_blocks(device: Device) -> list:
@@ -522,8 +556,22 @@ def _row_copy_s(device: Device, elements: float, row: int, clock: float, workers
     and written once at the cache bandwidth of its size, but at least
     ROW_COPY_CYCLES per row."""
     rows = elements / max(1, row)
+    per_row = float((device.measured or {}).get("row_copy_cycles") or ROW_COPY_CYCLES)
     return max(_host_traffic_s(device, 4 * elements, 4 * elements, workers),
-               rows * ROW_COPY_CYCLES / clock / workers)
+               rows * per_row / clock / workers)
+
+
+def implicit_packing_counts(images: int, channels: int, size: int, kernel: int, pad: int,
+                            nr: int, kc: int) -> tuple:
+    """(tap entries, row runs) the implicit GEMM's packing of a stride-1
+    convolution of square images works through on one thread: per image,
+    each panel of nr pixels over ceil(K/kc) slices, its k rows copied once
+    per output row it crosses (the two terms IM2COL_TAP_CYCLES and
+    IM2COL_ROW_RUN_CYCLES price)."""
+    out = size + 2 * pad - kernel + 1
+    kk = channels * kernel * kernel
+    _, runs = im2col_panels(out * out, out, nr)
+    return images * math.ceil(kk / kc) * kernel * kernel * runs, images * kk * runs
 
 
 def kernel_elements(k: dict) -> int:
