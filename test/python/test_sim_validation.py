@@ -57,6 +57,13 @@ KNOWN_MISSES: dict = {
     ("2026-12-06T1144", "per-op"): "p90 52%: elementwise chains +28-42%, softmax +51%, "
                                    "conv 16x1x28x28 6x5x5 +105%, matvec 1x4096x4096 +57%",
     ("2026-12-06T1144", "models"): "LeNet-5 +87% (its convolutions' cycle-counted packing)",
+    # The first run with the clock, op-cost and row-copy terms: every op
+    # within the targets (median 6.7%, p90 17.6%), the models under-
+    # predicted: LeNet-5 measured 331 us where the run before measured 233
+    # (its first convolution alone: 109 us in both), in a phase when this
+    # VM's stores ran at half speed (flash-peak's 64 KiB triad 52 GB/s
+    # against 96, its FMA peak and read stream unchanged).
+    ("2026-12-06T1202", "models"): "LeNet-5 -33.2%, transformer block -17.3%, MLP batch 64 -10.2%",
 }
 
 
