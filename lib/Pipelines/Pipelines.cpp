@@ -66,6 +66,11 @@ void mlir::flash::buildBufferizePipeline(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Folds reshapes of a result's buffer (collapse_shape(expand_shape(alloc))
+  // around a depthwise convolution's generic), so the returned value is the
+  // alloc itself and is hoisted below: else it was written, then copied
+  // whole into the caller's buffer (a tenth of a lone depthwise layer).
+  pm.addPass(createCanonicalizerPass());
   // Results become out-parameters written in place: the caller owns every
   // input and output buffer, the callee allocates only temporaries.
   bufferization::BufferResultsToOutParamsPassOptions outParams;

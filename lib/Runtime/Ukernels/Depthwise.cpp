@@ -175,12 +175,28 @@ fillPlaneAvx2(const DepthwiseConv &c, const PlaneLayout &l, const float *in,
   }
 }
 
+/// One filter tap (weight `*w`, at offset `o` into each row) into R x V
+/// accumulators.
+template <int R, int V>
+__attribute__((target("avx2,fma"))) inline void
+tapAvx2(__m256 (&acc)[R][V], const float *const *rows, const float *w,
+        int64_t o) {
+  __m256 wv = _mm256_broadcast_ss(w);
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < V; ++v)
+      acc[r][v] =
+          _mm256_fmadd_ps(wv, _mm256_loadu_ps(rows[r] + o + 8 * v), acc[r][v]);
+}
+
 /// Output rows [y0, y0 + R) x vectors [x0, x0 + 8V) of one output channel
 /// (filter `f`, output rows `out`, residual rows `res`, `bias`): R x V
 /// accumulators in registers over all taps, then residual, clamp, store.
 /// `tail`: the valid columns of the last vector when it passes the row's
-/// end (0: it does not).
-template <int R, int V>
+/// end (0: it does not). KW > 0: the filter's width, known here, so the
+/// taps unroll and the accumulators stay in registers (with a run-time
+/// width GCC kept a 2 x 1 block's two accumulators on the stack: two
+/// stores and loads per tap).
+template <int R, int V, int KW>
 __attribute__((target("avx2,fma"))) inline void
 blockAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
           const float *const *res, int64_t y0, int64_t x0, int64_t tail) {
@@ -189,18 +205,19 @@ blockAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v)
       acc[r][v] = _mm256_set1_ps(bias);
-  int64_t kh = c.kh, kw = c.kw;
+  const int64_t kh = c.kh, kw = KW > 0 ? KW : c.kw;
   for (int64_t i = 0; i < kh; ++i) {
     const float *rows[R];
     for (int r = 0; r < R; ++r)
       rows[r] = p.row(y0 + r, i) + x0;
-    for (int64_t j = 0; j < kw; ++j) {
-      __m256 w = _mm256_broadcast_ss(f + i * kw + j);
-      int64_t o = p.offsets[j];
-      for (int r = 0; r < R; ++r)
-        for (int v = 0; v < V; ++v)
-          acc[r][v] =
-              _mm256_fmadd_ps(w, _mm256_loadu_ps(rows[r] + o + 8 * v), acc[r][v]);
+    const float *fi = f + i * kw;
+    if constexpr (KW > 0) {
+#pragma GCC unroll 8
+      for (int j = 0; j < KW; ++j)
+        tapAvx2<R, V>(acc, rows, fi + j, p.offsets[j]);
+    } else {
+      for (int64_t j = 0; j < kw; ++j)
+        tapAvx2<R, V>(acc, rows, fi + j, p.offsets[j]);
     }
   }
   const __m256 lo = _mm256_set1_ps(c.lo), hi = _mm256_set1_ps(c.hi);
@@ -222,30 +239,15 @@ blockAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
     }
 }
 
-/// Output rows [y0, y0 + R) of one channel, V vectors at a time, then one
-/// (`tail`: the columns of a last partial vector, if any).
-template <int R, int V>
-__attribute__((target("avx2,fma"))) void
-rowsAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
-         const float *const *res, int64_t y0, int64_t tail) {
-  int64_t ow = p.c->ow, x = 0;
-  for (; x + 8 * V <= ow; x += 8 * V)
-    blockAvx2<R, V>(p, f, bias, out, res, y0, x, 0);
-  if constexpr (V > 1)
-    if (x + 8 * (V - 1) < ow) { // V vectors, the last partial
-      blockAvx2<R, V>(p, f, bias, out, res, y0, x, tail);
-      return;
-    }
-  for (; x < ow; x += 8)
-    blockAvx2<R, 1>(p, f, bias, out, res, y0, x, x + 8 > ow ? tail : 0);
-}
-
-/// Output rows [y, y + n) of one channel, R at a time, then halving R.
-template <int R, int V>
+/// Output rows [y, y + n) of one channel over columns [x0, x1) in blocks of
+/// V vectors (`tail`: the valid columns of the last block's last vector,
+/// 0 when it is whole), R rows at a time, then halving R. Rows outer: a
+/// row group's input rows stay in L1 across its column blocks.
+template <int R, int V, int KW>
 __attribute__((target("avx2,fma"))) void
 rowGroupsAvx2(const PlaneTask &p, const float *f, float bias, float *out,
               int64_t outH, const float *res, int64_t resH, int64_t y,
-              int64_t n, int64_t tail) {
+              int64_t n, int64_t x0, int64_t x1, int64_t tail) {
   float *outs[R];
   const float *ress[R];
   for (; n >= R; y += R, n -= R) {
@@ -253,22 +255,50 @@ rowGroupsAvx2(const PlaneTask &p, const float *f, float bias, float *out,
       outs[r] = out + (y + r) * outH;
       ress[r] = res ? res + (y + r) * resH : nullptr;
     }
-    rowsAvx2<R, V>(p, f, bias, outs, res ? ress : nullptr, y, tail);
+    for (int64_t x = x0; x < x1; x += 8 * V)
+      blockAvx2<R, V, KW>(p, f, bias, outs, res ? ress : nullptr, y, x,
+                          x + 8 * V >= x1 ? tail : 0);
   }
   if constexpr (R > 1)
     if (n > 0)
-      rowGroupsAvx2<R / 2, V>(p, f, bias, out, outH, res, resH, y, n, tail);
+      rowGroupsAvx2<R / 2, V, KW>(p, f, bias, out, outH, res, resH, y, n, x0,
+                                  x1, tail);
 }
 
-/// One output channel: R rows at a time (R x V accumulators: 8, enough
-/// independent FMA chains for two FMA units of latency 4).
-template <int V>
+/// One output channel: the columns in whole blocks of 4 vectors, 2 rows at
+/// a time, then the rest of each row (1-4 vectors, the last maybe partial)
+/// with as many rows at a time as keep 8-9 accumulators (enough
+/// independent FMA chains for two FMA units of latency 4; the rest ran 2
+/// rows of one vector: two chains).
+template <int KW>
 __attribute__((target("avx2,fma"))) void
 channelAvx2(const PlaneTask &p, const float *f, float bias, float *out,
             int64_t outH, const float *res, int64_t resH) {
-  constexpr int R = V == 1 ? 8 : V == 2 ? 4 : 2;
-  rowGroupsAvx2<R, V>(p, f, bias, out, outH, res, resH, 0, p.c->oh,
-                      p.c->ow % 8);
+  const int64_t oh = p.c->oh, ow = p.c->ow;
+  const int64_t full = ow / 32 * 32, tail = ow % 8;
+  if (full > 0)
+    rowGroupsAvx2<2, 4, KW>(p, f, bias, out, outH, res, resH, 0, oh, 0, full,
+                            0);
+  switch ((ow - full + 7) / 8) {
+  case 1:
+    rowGroupsAvx2<8, 1, KW>(p, f, bias, out, outH, res, resH, 0, oh, full, ow,
+                            tail);
+    break;
+  case 2:
+    rowGroupsAvx2<4, 2, KW>(p, f, bias, out, outH, res, resH, 0, oh, full, ow,
+                            tail);
+    break;
+  case 3:
+    rowGroupsAvx2<3, 3, KW>(p, f, bias, out, outH, res, resH, 0, oh, full, ow,
+                            tail);
+    break;
+  case 4:
+    rowGroupsAvx2<2, 4, KW>(p, f, bias, out, outH, res, resH, 0, oh, full, ow,
+                            tail);
+    break;
+  default:
+    break;
+  }
 }
 
 void channelGeneric(const PlaneTask &p, const float *f, float bias,
@@ -312,7 +342,6 @@ void runPlanes(const DepthwiseConv &c, int64_t first, int64_t last) {
                               (c.channels * c.multiplier - 1) * c.resC +
                               (c.oh - 1) * c.resH + c.ow
                         : nullptr;
-  int64_t vectors = std::min<int64_t>(4, (c.ow + 7) / 8);
   for (int64_t plane = first; plane < last; ++plane) {
     int64_t n = plane / c.channels, ch = plane % c.channels;
     const float *in = c.input + n * c.inN + ch * c.inC;
@@ -329,14 +358,14 @@ void runPlanes(const DepthwiseConv &c, int64_t first, int64_t last) {
           c.residual ? c.residual + n * c.resN + o * c.resC : nullptr;
       if (!avx2)
         channelGeneric(p, f, bias, out, c.outH, res, c.resH);
-      else if (vectors == 1)
-        channelAvx2<1>(p, f, bias, out, c.outH, res, c.resH);
-      else if (vectors == 2)
-        channelAvx2<2>(p, f, bias, out, c.outH, res, c.resH);
-      else if (vectors == 3)
+      else if (c.kw == 3) // the filter widths of MobileNets, EfficientNets,
         channelAvx2<3>(p, f, bias, out, c.outH, res, c.resH);
+      else if (c.kw == 5) // ConvNeXt (7)
+        channelAvx2<5>(p, f, bias, out, c.outH, res, c.resH);
+      else if (c.kw == 7)
+        channelAvx2<7>(p, f, bias, out, c.outH, res, c.resH);
       else
-        channelAvx2<4>(p, f, bias, out, c.outH, res, c.resH);
+        channelAvx2<0>(p, f, bias, out, c.outH, res, c.resH);
     }
   }
 }
