@@ -178,7 +178,7 @@ fillPlaneAvx2(const DepthwiseConv &c, const PlaneLayout &l, const float *in,
 /// One filter tap (weight `*w`, at offset `o` into each row) into R x V
 /// accumulators.
 template <int R, int V>
-__attribute__((target("avx2,fma"))) inline void
+__attribute__((target("avx2,fma"), always_inline)) inline void
 tapAvx2(__m256 (&acc)[R][V], const float *const *rows, const float *w,
         int64_t o) {
   __m256 wv = _mm256_broadcast_ss(w);
@@ -186,6 +186,26 @@ tapAvx2(__m256 (&acc)[R][V], const float *const *rows, const float *w,
     for (int v = 0; v < V; ++v)
       acc[r][v] =
           _mm256_fmadd_ps(wv, _mm256_loadu_ps(rows[r] + o + 8 * v), acc[r][v]);
+}
+
+/// Filter row i (of width KW, or `kw` when KW is 0) over output rows
+/// [y0, y0 + R) x vectors [x0, x0 + 8V).
+template <int R, int V, int KW>
+__attribute__((target("avx2,fma"), always_inline)) inline void
+filterRowAvx2(__m256 (&acc)[R][V], const PlaneTask &p, const float *f,
+              int64_t kw, int64_t y0, int64_t x0, int64_t i) {
+  const float *rows[R];
+  for (int r = 0; r < R; ++r)
+    rows[r] = p.row(y0 + r, i) + x0;
+  const float *fi = f + i * kw;
+  if constexpr (KW > 0) {
+#pragma GCC unroll 8
+    for (int j = 0; j < KW; ++j)
+      tapAvx2<R, V>(acc, rows, fi + j, p.offsets[j]);
+  } else {
+    for (int64_t j = 0; j < kw; ++j)
+      tapAvx2<R, V>(acc, rows, fi + j, p.offsets[j]);
+  }
 }
 
 /// Output rows [y0, y0 + R) x vectors [x0, x0 + 8V) of one output channel
@@ -205,20 +225,21 @@ blockAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < V; ++v)
       acc[r][v] = _mm256_set1_ps(bias);
-  const int64_t kh = c.kh, kw = KW > 0 ? KW : c.kw;
-  for (int64_t i = 0; i < kh; ++i) {
-    const float *rows[R];
-    for (int r = 0; r < R; ++r)
-      rows[r] = p.row(y0 + r, i) + x0;
-    const float *fi = f + i * kw;
-    if constexpr (KW > 0) {
+  const int64_t kw = KW > 0 ? KW : c.kw;
+  // A square filter (KW rows) unrolls whole: the accumulators then live in
+  // registers across its rows too (GCC spilled them per row of a loop).
+  if constexpr (KW > 0) {
+    if (c.kh == KW) {
 #pragma GCC unroll 8
-      for (int j = 0; j < KW; ++j)
-        tapAvx2<R, V>(acc, rows, fi + j, p.offsets[j]);
+      for (int i = 0; i < KW; ++i)
+        filterRowAvx2<R, V, KW>(acc, p, f, kw, y0, x0, i);
     } else {
-      for (int64_t j = 0; j < kw; ++j)
-        tapAvx2<R, V>(acc, rows, fi + j, p.offsets[j]);
+      for (int64_t i = 0; i < c.kh; ++i)
+        filterRowAvx2<R, V, KW>(acc, p, f, kw, y0, x0, i);
     }
+  } else {
+    for (int64_t i = 0; i < c.kh; ++i)
+      filterRowAvx2<R, V, KW>(acc, p, f, kw, y0, x0, i);
   }
   const __m256 lo = _mm256_set1_ps(c.lo), hi = _mm256_set1_ps(c.hi);
   for (int r = 0; r < R; ++r)
