@@ -101,6 +101,15 @@ CASES = [
     (3, 6, 11, 11, (7, 7), (1, 1), (3, 3, 3, 3), (1, 1), 1),     # ConvNeXt's 7x7, a batch
     (1, 2, 4, 4, (3, 3), (1, 1), (4, 4, 4, 4), (1, 1), 1),       # padding wider than the input
     (1, 2, 9, 9, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 2),       # unpadded, multiplier 2
+    # Rows of at most 16 outputs and 8+ channels: eight channels interleaved
+    # at once (groupAvx2), the channels past the last group plane by plane.
+    (1, 16, 7, 7, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # MobileNet's 7x7: two groups
+    (2, 13, 14, 14, (3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1),    # a group and 5 planes, a batch
+    (1, 24, 9, 11, (5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 1),     # 5x5; 11 wide: 8 + 3 pixels
+    (1, 9, 12, 16, (3, 3), (1, 2), (0, 1, 2, 1), (2, 1), 1),     # mixed strides, dilation
+    (1, 8, 4, 4, (3, 3), (1, 1), (4, 4, 4, 4), (1, 1), 1),       # padding wider than the input
+    (1, 8, 10, 10, (3, 3), (3, 3), (1, 1, 1, 1), (1, 1), 1),     # stride 3
+    (1, 16, 9, 9, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 2),      # multiplier 2: plane by plane
 ]
 
 
@@ -110,7 +119,7 @@ def test_depthwise_matches_reference(rng, threads, case):
     run_case(rng, n, c, h, w, k, stride, padding, dilation, m)
 
 
-@pytest.mark.parametrize("case", [CASES[i] for i in (1, 5, 9, 13, 16)], ids=str)
+@pytest.mark.parametrize("case", [CASES[i] for i in (1, 5, 9, 13, 16, 21, 24)], ids=str)
 def test_depthwise_epilogue(rng, threads, case):
     """Residual add and ReLU6 fused into the call, and the same with
     `fuse-epilogue=false` (a separate pass) and without ukernels."""
@@ -139,6 +148,13 @@ def test_depthwise_nan_and_large_planes(rng, threads):
     got = f(x)
     nan = np.isnan(got)
     assert nan[0, 1, 4:7, 6:9].all() and nan.sum() == 9
+    # The same through eight interleaved channels (rows of at most 16).
+    x = rng.standard_normal((1, 8, 7, 7), dtype=np.float32)
+    x[0, 6, 3, 0] = np.nan
+    w = rng.standard_normal((8, 1, 3, 3), dtype=np.float32)
+    got = fc.jit(lambda x: fc.clip(fc.conv2d(x, w, None, padding=1, groups=8), 0.0, 6.0))(x)
+    nan = np.isnan(got)
+    assert nan[0, 6, 2:5, 0:2].all() and nan.sum() == 6
     run_case(rng, 1, 8, 112, 112, (3, 3), (1, 1), (1, 1, 1, 1), clamp=(0.0, 6.0))
     run_case(rng, 1, 8, 112, 112, (3, 3), (2, 2), (0, 0, 1, 1), clamp=(0.0, 6.0))
 
@@ -146,17 +162,17 @@ def test_depthwise_nan_and_large_planes(rng, threads):
 @settings(max_examples=25, deadline=None)
 @given(h=st.integers(1, 20), w=st.integers(1, 40), k=st.integers(1, 5),
        s=st.integers(1, 3), d=st.integers(1, 2), pad=st.lists(st.integers(0, 3), min_size=4, max_size=4),
-       m=st.integers(1, 2), seed=st.integers(0, 2**31))
-def test_depthwise_random_shapes(h, w, k, s, d, pad, m, seed):
+       m=st.integers(1, 2), c=st.sampled_from([3, 11]), seed=st.integers(0, 2**31))
+def test_depthwise_random_shapes(h, w, k, s, d, pad, m, c, seed):
     """Random shapes, strides, dilations and padding: the ukernel agrees
     with the generated loops and the reference (invalid shapes skipped)."""
     top, left, bottom, right = pad
     if h + top + bottom < d * (k - 1) + 1 or w + left + right < d * (k - 1) + 1:
         return
     rng = np.random.default_rng(seed)
-    _, args, got = run_case(rng, 1, 3, h, w, (k, k), (s, s), tuple(pad), (d, d), m)
+    _, args, got = run_case(rng, 1, c, h, w, (k, k), (s, s), tuple(pad), (d, d), m)
     x, wt, b = args
-    src = _source(x.shape, wt.shape, got.shape, (s, s), tuple(pad), (d, d), 3, True, None, False)
+    src = _source(x.shape, wt.shape, got.shape, (s, s), tuple(pad), (d, d), c, True, None, False)
     loops = fc.compile_mlir(src, options="ukernels=false")(*args)
     np.testing.assert_allclose(got, loops, rtol=1e-5, atol=1e-5 * k)
 

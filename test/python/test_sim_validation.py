@@ -64,6 +64,14 @@ KNOWN_MISSES: dict = {
     # VM's stores ran at half speed (flash-peak's 64 KiB triad 52 GB/s
     # against 96, its FMA peak and read stream unchanged).
     ("2026-12-06T1202", "models"): "LeNet-5 -33.2%, transformer block -17.3%, MLP batch 64 -10.2%",
+    # Every whole model within 10% (-6.9% to +2.1%), per-op median 6.8%;
+    # the 90th percentile missed: the chain over 1M elements ran 194 us
+    # (170-172 in the two runs before) against the best loop rate of its
+    # window's calibrations (54-66 Gops/s across them), the matrix-vector
+    # product's 64 MB read at the L3's edge (26-60 GB/s across
+    # calibrations), softmax 1024x1000 over-predicted.
+    ("2026-12-06T1221", "per-op"): "p90 24.6%: matvec 1x4096x4096 -27.9%, chain 1M -23.8%, "
+                                   "softmax 1024x1000 +31.6%",
 }
 
 

@@ -342,6 +342,139 @@ void channelGeneric(const PlaneTask &p, const float *f, float bias,
     }
 }
 
+/// Small planes, eight channels at once: along a row of at most 16 output
+/// columns a vector is mostly edge (a 7-wide row used 7 of 8 lanes, and
+/// each plane paid its own copy and row setup: 2.6x ONNX Runtime's time on
+/// MobileNetV2's 960 x 7 x 7 layers). So the eight planes are interleaved
+/// into a padded buffer with one pixel's 8 channels contiguous, each
+/// output pixel is 8 channels' FMAs over the taps (one weight vector per
+/// tap, full lanes, any stride and dilation), and the outputs are written
+/// back plane by plane with the residual and clamp.
+constexpr int64_t kGroup = 8;
+
+/// An 8x8 transpose in registers: lane j of r[i] <-> lane i of r[j].
+__attribute__((target("avx2,fma"))) inline void transpose8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
+/// Past the residual's last element (only called with a residual).
+const float *groupResEnd(const DepthwiseConv &c) {
+  return c.residual + (c.batch - 1) * c.resN +
+         (c.channels * c.multiplier - 1) * c.resC + (c.oh - 1) * c.resH + c.ow;
+}
+
+bool interleavesChannels(const DepthwiseConv &c) {
+  return c.multiplier == 1 && c.ow <= 16 && c.channels >= kGroup;
+}
+
+__attribute__((target("avx2,fma"))) void
+groupAvx2(const DepthwiseConv &c, int64_t n, int64_t ch0) {
+  // Padded input: rows and columns the taps reach from -pad.
+  const int64_t hp = (c.oh - 1) * c.sh + (c.kh - 1) * c.dh + 1;
+  const int64_t wp = (c.ow - 1) * c.sw + (c.kw - 1) * c.dw + 1;
+  const int64_t taps = c.kh * c.kw, pixels = c.oh * c.ow;
+  // Its own buffer: the per-plane path keeps pointers into planeBuffer's.
+  thread_local std::vector<float> scratch;
+  size_t floats = static_cast<size_t>((hp * wp + taps + pixels) * kGroup);
+  if (scratch.size() < floats)
+    scratch.assign(floats, 0.0f);
+  float *buf = scratch.data();
+  float *in = buf, *weights = buf + hp * wp * kGroup, *outs = weights + taps * kGroup;
+  std::fill(in, in + hp * wp * kGroup, 0.0f);
+  // Eight input columns of the eight planes at a time, transposed: eight
+  // pixels' channel vectors (past the row's end: zeros, the right padding).
+  const float *end = c.input + (c.batch - 1) * c.inN +
+                     (c.channels - 1) * c.inC + (c.h - 1) * c.inH + c.w;
+  const float *planes = c.input + n * c.inN + ch0 * c.inC;
+  for (int64_t y = 0; y < c.h && y + c.padTop < hp; ++y) {
+    float *row = in + (y + c.padTop) * wp * kGroup;
+    for (int64_t x = 0; x < c.w && x + c.padLeft < wp; x += 8) {
+      __m256 r[8];
+      for (int g = 0; g < 8; ++g)
+        r[g] = load8(planes + g * c.inC + y * c.inH + x, c.w - x, end);
+      transpose8(r);
+      int64_t X = x + c.padLeft, store = std::min<int64_t>(8, wp - X);
+      for (int q = 0; q < store; ++q)
+        _mm256_storeu_ps(row + (X + q) * kGroup, r[q]);
+    }
+  }
+  for (int64_t g = 0; g < kGroup; ++g)
+    for (int64_t t = 0; t < taps; ++t)
+      weights[t * kGroup + g] = c.filter[(ch0 + g) * taps + t];
+  alignas(32) float biasLanes[kGroup];
+  for (int64_t g = 0; g < kGroup; ++g)
+    biasLanes[g] = c.bias ? c.bias[ch0 + g] : 0.0f;
+  const __m256 bias = _mm256_load_ps(biasLanes);
+  // Up to 8 pixels of a row in flight: 8 independent FMA chains.
+  for (int64_t y = 0; y < c.oh; ++y)
+    for (int64_t x0 = 0; x0 < c.ow; x0 += 8) {
+      int64_t count = std::min<int64_t>(8, c.ow - x0);
+      __m256 acc[8];
+      for (int q = 0; q < 8; ++q)
+        acc[q] = bias;
+      for (int64_t i = 0; i < c.kh; ++i) {
+        const float *row = in + ((y * c.sh + i * c.dh) * wp + x0 * c.sw) * kGroup;
+        for (int64_t j = 0; j < c.kw; ++j) {
+          __m256 w = _mm256_loadu_ps(weights + (i * c.kw + j) * kGroup);
+          const float *at = row + j * c.dw * kGroup;
+          if (count == 8) {
+#pragma GCC unroll 8
+            for (int q = 0; q < 8; ++q)
+              acc[q] = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + q * c.sw * kGroup), acc[q]);
+          } else {
+            for (int q = 0; q < count; ++q)
+              acc[q] = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + q * c.sw * kGroup), acc[q]);
+          }
+        }
+      }
+      for (int q = 0; q < count; ++q)
+        _mm256_storeu_ps(outs + (y * c.ow + x0 + q) * kGroup, acc[q]);
+    }
+  // Back to planes, eight pixels at a time: residual, clamp, store.
+  const __m256 lo = _mm256_set1_ps(c.lo), hi = _mm256_set1_ps(c.hi);
+  float *out = c.out + n * c.outN + ch0 * c.outC;
+  const float *res = c.residual ? c.residual + n * c.resN + ch0 * c.resC : nullptr;
+  for (int64_t y = 0; y < c.oh; ++y)
+    for (int64_t x = 0; x < c.ow; x += 8) {
+      int64_t count = std::min<int64_t>(8, c.ow - x);
+      __m256 r[8];
+      for (int q = 0; q < 8; ++q)
+        r[q] = q < count ? _mm256_loadu_ps(outs + (y * c.ow + x + q) * kGroup)
+                         : _mm256_setzero_ps();
+      transpose8(r);
+      for (int g = 0; g < 8; ++g) {
+        __m256 v = r[g];
+        if (res) {
+          const float *rg = res + g * c.resC + y * c.resH + x;
+          v = _mm256_add_ps(v, count == 8 ? _mm256_loadu_ps(rg)
+                                          : loadPartial(rg, count, groupResEnd(c)));
+        }
+        // NaN-preserving clamp: max/min return their second operand when
+        // one is NaN.
+        v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+        float *og = out + g * c.outC + y * c.outH + x;
+        if (count == 8)
+          _mm256_storeu_ps(og, v);
+        else
+          storePartial(og, v, count);
+      }
+    }
+}
+
 /// Input planes [first, last) of the batch (plane = image * channels + c).
 void runPlanes(const DepthwiseConv &c, int64_t first, int64_t last) {
   static const bool avx2 =
@@ -363,8 +496,15 @@ void runPlanes(const DepthwiseConv &c, int64_t first, int64_t last) {
                               (c.channels * c.multiplier - 1) * c.resC +
                               (c.oh - 1) * c.resH + c.ow
                         : nullptr;
+  const bool groups = avx2 && interleavesChannels(c);
   for (int64_t plane = first; plane < last; ++plane) {
     int64_t n = plane / c.channels, ch = plane % c.channels;
+    // Eight channels of one image at once, where they are all this task's.
+    if (groups && plane + kGroup <= last && ch + kGroup <= c.channels) {
+      groupAvx2(c, n, ch);
+      plane += kGroup - 1;
+      continue;
+    }
     const float *in = c.input + n * c.inN + ch * c.inC;
     if (avx2)
       fillPlaneAvx2(c, p.l, in, p.plane);
