@@ -381,6 +381,31 @@ bool interleavesChannels(const DepthwiseConv &c) {
   return c.multiplier == 1 && c.ow <= 16 && c.channels >= kGroup;
 }
 
+/// P output pixels of a row, eight channels each, from the interleaved
+/// input at `at` (the first pixel's window's top-left; rows wp pixels
+/// apart) into `out`: P accumulators in registers over all taps.
+template <int P>
+__attribute__((target("avx2,fma"))) inline void
+pixelsAvx2(const DepthwiseConv &c, const float *at, int64_t wp,
+           const float *weights, __m256 bias, float *out) {
+  __m256 acc[P];
+  for (int q = 0; q < P; ++q)
+    acc[q] = bias;
+  const int64_t step = c.sw * kGroup;
+  for (int64_t i = 0; i < c.kh; ++i) {
+    const float *row = at + i * c.dh * wp * kGroup;
+    for (int64_t j = 0; j < c.kw; ++j) {
+      __m256 w = _mm256_loadu_ps(weights + (i * c.kw + j) * kGroup);
+      const float *tap = row + j * c.dw * kGroup;
+#pragma GCC unroll 8
+      for (int q = 0; q < P; ++q)
+        acc[q] = _mm256_fmadd_ps(w, _mm256_loadu_ps(tap + q * step), acc[q]);
+    }
+  }
+  for (int q = 0; q < P; ++q)
+    _mm256_storeu_ps(out + q * kGroup, acc[q]);
+}
+
 __attribute__((target("avx2,fma"))) void
 groupAvx2(const DepthwiseConv &c, int64_t n, int64_t ch0) {
   // Padded input: rows and columns the taps reach from -pad.
@@ -389,7 +414,7 @@ groupAvx2(const DepthwiseConv &c, int64_t n, int64_t ch0) {
   const int64_t taps = c.kh * c.kw, pixels = c.oh * c.ow;
   // Its own buffer: the per-plane path keeps pointers into planeBuffer's.
   thread_local std::vector<float> scratch;
-  size_t floats = static_cast<size_t>((hp * wp + taps + pixels) * kGroup);
+  size_t floats = static_cast<size_t>((hp * wp + taps + pixels + 8) * kGroup);
   if (scratch.size() < floats)
     scratch.assign(floats, 0.0f);
   float *buf = scratch.data();
@@ -422,27 +447,18 @@ groupAvx2(const DepthwiseConv &c, int64_t n, int64_t ch0) {
   // Up to 8 pixels of a row in flight: 8 independent FMA chains.
   for (int64_t y = 0; y < c.oh; ++y)
     for (int64_t x0 = 0; x0 < c.ow; x0 += 8) {
-      int64_t count = std::min<int64_t>(8, c.ow - x0);
-      __m256 acc[8];
-      for (int q = 0; q < 8; ++q)
-        acc[q] = bias;
-      for (int64_t i = 0; i < c.kh; ++i) {
-        const float *row = in + ((y * c.sh + i * c.dh) * wp + x0 * c.sw) * kGroup;
-        for (int64_t j = 0; j < c.kw; ++j) {
-          __m256 w = _mm256_loadu_ps(weights + (i * c.kw + j) * kGroup);
-          const float *at = row + j * c.dw * kGroup;
-          if (count == 8) {
-#pragma GCC unroll 8
-            for (int q = 0; q < 8; ++q)
-              acc[q] = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + q * c.sw * kGroup), acc[q]);
-          } else {
-            for (int q = 0; q < count; ++q)
-              acc[q] = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + q * c.sw * kGroup), acc[q]);
-          }
-        }
+      float *o = outs + (y * c.ow + x0) * kGroup;
+      const float *at = in + (y * c.sh * wp + x0 * c.sw) * kGroup;
+      switch (std::min<int64_t>(8, c.ow - x0)) {
+      case 8: pixelsAvx2<8>(c, at, wp, weights, bias, o); break;
+      case 7: pixelsAvx2<7>(c, at, wp, weights, bias, o); break;
+      case 6: pixelsAvx2<6>(c, at, wp, weights, bias, o); break;
+      case 5: pixelsAvx2<5>(c, at, wp, weights, bias, o); break;
+      case 4: pixelsAvx2<4>(c, at, wp, weights, bias, o); break;
+      case 3: pixelsAvx2<3>(c, at, wp, weights, bias, o); break;
+      case 2: pixelsAvx2<2>(c, at, wp, weights, bias, o); break;
+      default: pixelsAvx2<1>(c, at, wp, weights, bias, o); break;
       }
-      for (int q = 0; q < count; ++q)
-        _mm256_storeu_ps(outs + (y * c.ow + x0 + q) * kGroup, acc[q]);
     }
   // Back to planes, eight pixels at a time: residual, clamp, store.
   const __m256 lo = _mm256_set1_ps(c.lo), hi = _mm256_set1_ps(c.hi);
@@ -451,10 +467,11 @@ groupAvx2(const DepthwiseConv &c, int64_t n, int64_t ch0) {
   for (int64_t y = 0; y < c.oh; ++y)
     for (int64_t x = 0; x < c.ow; x += 8) {
       int64_t count = std::min<int64_t>(8, c.ow - x);
+      // (outs has a slack of 8 pixels: a short block reads past its end,
+      // into lanes that are not stored)
       __m256 r[8];
       for (int q = 0; q < 8; ++q)
-        r[q] = q < count ? _mm256_loadu_ps(outs + (y * c.ow + x + q) * kGroup)
-                         : _mm256_setzero_ps();
+        r[q] = _mm256_loadu_ps(outs + (y * c.ow + x + q) * kGroup);
       transpose8(r);
       for (int g = 0; g < 8; ++g) {
         __m256 v = r[g];
