@@ -72,6 +72,12 @@ KNOWN_MISSES: dict = {
     # calibrations), softmax 1024x1000 over-predicted.
     ("2026-12-06T1221", "per-op"): "p90 24.6%: matvec 1x4096x4096 -27.9%, chain 1M -23.8%, "
                                    "softmax 1024x1000 +31.6%",
+    # Per-op within the targets (median 7.2%, p90 15.3%); LeNet-5 ran in its
+    # slow mode in all three of its processes: the same compiled program
+    # measures 231-248 us in some processes and 301-432 us in others,
+    # minutes apart, every kernel slower alike (perf: the same shares), 9
+    # processes of 10 slow in the half hour after this run.
+    ("2026-12-06T1246", "models"): "LeNet-5 -21.2%, transformer block -15.7%",
 }
 
 
