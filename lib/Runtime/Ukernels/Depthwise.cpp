@@ -384,7 +384,8 @@ bool interleavesChannels(const DepthwiseConv &c) {
 /// P output pixels of a row, eight channels each, from the interleaved
 /// input at `at` (the first pixel's window's top-left; rows wp pixels
 /// apart) into `out`: P accumulators in registers over all taps.
-template <int P>
+/// (K > 0: a K x K filter, its taps unrolled; 0: c.kh x c.kw.)
+template <int P, int K>
 __attribute__((target("avx2,fma"))) inline void
 pixelsAvx2(const DepthwiseConv &c, const float *at, int64_t wp,
            const float *weights, __m256 bias, float *out) {
@@ -392,10 +393,13 @@ pixelsAvx2(const DepthwiseConv &c, const float *at, int64_t wp,
   for (int q = 0; q < P; ++q)
     acc[q] = bias;
   const int64_t step = c.sw * kGroup;
-  for (int64_t i = 0; i < c.kh; ++i) {
+  const int64_t kh = K > 0 ? K : c.kh, kw = K > 0 ? K : c.kw;
+#pragma GCC unroll 7
+  for (int64_t i = 0; i < kh; ++i) {
     const float *row = at + i * c.dh * wp * kGroup;
-    for (int64_t j = 0; j < c.kw; ++j) {
-      __m256 w = _mm256_loadu_ps(weights + (i * c.kw + j) * kGroup);
+#pragma GCC unroll 7
+    for (int64_t j = 0; j < kw; ++j) {
+      __m256 w = _mm256_loadu_ps(weights + (i * kw + j) * kGroup);
       const float *tap = row + j * c.dw * kGroup;
 #pragma GCC unroll 8
       for (int q = 0; q < P; ++q)
@@ -404,6 +408,23 @@ pixelsAvx2(const DepthwiseConv &c, const float *at, int64_t wp,
   }
   for (int q = 0; q < P; ++q)
     _mm256_storeu_ps(out + q * kGroup, acc[q]);
+}
+
+/// A row's blocks of up to 8 pixels (`count`), the filter size K as above.
+template <int K>
+__attribute__((target("avx2,fma"))) void
+pixelBlockAvx2(const DepthwiseConv &c, int64_t count, const float *at,
+               int64_t wp, const float *weights, __m256 bias, float *o) {
+  switch (count) {
+  case 8: pixelsAvx2<8, K>(c, at, wp, weights, bias, o); break;
+  case 7: pixelsAvx2<7, K>(c, at, wp, weights, bias, o); break;
+  case 6: pixelsAvx2<6, K>(c, at, wp, weights, bias, o); break;
+  case 5: pixelsAvx2<5, K>(c, at, wp, weights, bias, o); break;
+  case 4: pixelsAvx2<4, K>(c, at, wp, weights, bias, o); break;
+  case 3: pixelsAvx2<3, K>(c, at, wp, weights, bias, o); break;
+  case 2: pixelsAvx2<2, K>(c, at, wp, weights, bias, o); break;
+  default: pixelsAvx2<1, K>(c, at, wp, weights, bias, o); break;
+  }
 }
 
 __attribute__((target("avx2,fma"))) void
@@ -449,16 +470,15 @@ groupAvx2(const DepthwiseConv &c, int64_t n, int64_t ch0) {
     for (int64_t x0 = 0; x0 < c.ow; x0 += 8) {
       float *o = outs + (y * c.ow + x0) * kGroup;
       const float *at = in + (y * c.sh * wp + x0 * c.sw) * kGroup;
-      switch (std::min<int64_t>(8, c.ow - x0)) {
-      case 8: pixelsAvx2<8>(c, at, wp, weights, bias, o); break;
-      case 7: pixelsAvx2<7>(c, at, wp, weights, bias, o); break;
-      case 6: pixelsAvx2<6>(c, at, wp, weights, bias, o); break;
-      case 5: pixelsAvx2<5>(c, at, wp, weights, bias, o); break;
-      case 4: pixelsAvx2<4>(c, at, wp, weights, bias, o); break;
-      case 3: pixelsAvx2<3>(c, at, wp, weights, bias, o); break;
-      case 2: pixelsAvx2<2>(c, at, wp, weights, bias, o); break;
-      default: pixelsAvx2<1>(c, at, wp, weights, bias, o); break;
-      }
+      int64_t count = std::min<int64_t>(8, c.ow - x0);
+      if (c.kh == 3 && c.kw == 3)
+        pixelBlockAvx2<3>(c, count, at, wp, weights, bias, o);
+      else if (c.kh == 5 && c.kw == 5)
+        pixelBlockAvx2<5>(c, count, at, wp, weights, bias, o);
+      else if (c.kh == 7 && c.kw == 7)
+        pixelBlockAvx2<7>(c, count, at, wp, weights, bias, o);
+      else
+        pixelBlockAvx2<0>(c, count, at, wp, weights, bias, o);
     }
   // Back to planes, eight pixels at a time: residual, clamp, store.
   const __m256 lo = _mm256_set1_ps(c.lo), hi = _mm256_set1_ps(c.hi);
