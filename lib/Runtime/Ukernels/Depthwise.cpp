@@ -22,6 +22,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 using namespace flash::runtime;
@@ -32,12 +33,27 @@ namespace {
 /// stored).
 constexpr int64_t kSlack = 8;
 
-/// The per-thread buffer one plane is laid out in.
-float *planeBuffer(size_t floats) {
-  thread_local std::vector<float> buffer;
+/// A per-thread buffer of at least `floats`: slot 0 the plane layout, slot
+/// 1 the channel groups' (groupAvx2; the plane path keeps pointers into 0).
+float *planeBuffer(size_t floats, int slot = 0) {
+  thread_local std::vector<float> buffers[2];
+  std::vector<float> &buffer = buffers[slot];
   if (buffer.size() < floats)
     buffer.assign(floats, 0.0f);
   return buffer.data();
+}
+
+/// Past the input's last element: what a vector load may not cross.
+const float *inputEnd(const DepthwiseConv &c) {
+  return c.input + (c.batch - 1) * c.inN + (c.channels - 1) * c.inC +
+         (c.h - 1) * c.inH + c.w;
+}
+
+/// Past the residual's last element (only with a residual: pointer
+/// arithmetic on a null one is undefined).
+const float *residualEnd(const DepthwiseConv &c) {
+  return c.residual + (c.batch - 1) * c.resN +
+         (c.channels * c.multiplier - 1) * c.resC + (c.oh - 1) * c.resH + c.ow;
 }
 
 /// The layout of one plane in the buffer: h rows of sw phases, then one
@@ -135,8 +151,7 @@ __attribute__((target("avx2,fma"))) inline __m256 load8(const float *src,
 __attribute__((target("avx2,fma"))) void
 fillPlaneAvx2(const DepthwiseConv &c, const PlaneLayout &l, const float *in,
               float *plane) {
-  const float *end = c.input + (c.batch - 1) * c.inN +
-                     (c.channels - 1) * c.inC + (c.h - 1) * c.inH + c.w;
+  const float *end = inputEnd(c);
   for (int64_t y = 0; y < c.h; ++y) {
     const float *src = in + y * c.inH;
     float *row = plane + y * l.rowFloats;
@@ -300,25 +315,17 @@ channelAvx2(const PlaneTask &p, const float *f, float bias, float *out,
   if (full > 0)
     rowGroupsAvx2<2, 4, KW>(p, f, bias, out, outH, res, resH, 0, oh, 0, full,
                             0);
+  auto rest = [&](auto vectors) {
+    constexpr int V = decltype(vectors)::value;
+    rowGroupsAvx2<V == 1 ? 8 : V == 2 ? 4 : V == 3 ? 3 : 2, V, KW>(
+        p, f, bias, out, outH, res, resH, 0, oh, full, ow, tail);
+  };
   switch ((ow - full + 7) / 8) {
-  case 1:
-    rowGroupsAvx2<8, 1, KW>(p, f, bias, out, outH, res, resH, 0, oh, full, ow,
-                            tail);
-    break;
-  case 2:
-    rowGroupsAvx2<4, 2, KW>(p, f, bias, out, outH, res, resH, 0, oh, full, ow,
-                            tail);
-    break;
-  case 3:
-    rowGroupsAvx2<3, 3, KW>(p, f, bias, out, outH, res, resH, 0, oh, full, ow,
-                            tail);
-    break;
-  case 4:
-    rowGroupsAvx2<2, 4, KW>(p, f, bias, out, outH, res, resH, 0, oh, full, ow,
-                            tail);
-    break;
-  default:
-    break;
+  case 1: rest(std::integral_constant<int, 1>()); break;
+  case 2: rest(std::integral_constant<int, 2>()); break;
+  case 3: rest(std::integral_constant<int, 3>()); break;
+  case 4: rest(std::integral_constant<int, 4>()); break;
+  default: break;
   }
 }
 
@@ -369,12 +376,6 @@ __attribute__((target("avx2,fma"))) inline void transpose8(__m256 r[8]) {
     r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
     r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
   }
-}
-
-/// Past the residual's last element (only called with a residual).
-const float *groupResEnd(const DepthwiseConv &c) {
-  return c.residual + (c.batch - 1) * c.resN +
-         (c.channels * c.multiplier - 1) * c.resC + (c.oh - 1) * c.resH + c.ow;
 }
 
 bool interleavesChannels(const DepthwiseConv &c) {
@@ -431,20 +432,15 @@ __attribute__((target("avx2,fma"))) void
 groupAvx2(const DepthwiseConv &c, int64_t n, int64_t ch0) {
   // Padded input: rows and columns the taps reach from -pad.
   const int64_t hp = (c.oh - 1) * c.sh + (c.kh - 1) * c.dh + 1;
-  const int64_t wp = (c.ow - 1) * c.sw + (c.kw - 1) * c.dw + 1;
+  const int64_t wp = layoutOf(c).width;
   const int64_t taps = c.kh * c.kw, pixels = c.oh * c.ow;
-  // Its own buffer: the per-plane path keeps pointers into planeBuffer's.
-  thread_local std::vector<float> scratch;
-  size_t floats = static_cast<size_t>((hp * wp + taps + pixels + 8) * kGroup);
-  if (scratch.size() < floats)
-    scratch.assign(floats, 0.0f);
-  float *buf = scratch.data();
+  float *buf = planeBuffer(
+      static_cast<size_t>((hp * wp + taps + pixels + 8) * kGroup), 1);
   float *in = buf, *weights = buf + hp * wp * kGroup, *outs = weights + taps * kGroup;
   std::fill(in, in + hp * wp * kGroup, 0.0f);
   // Eight input columns of the eight planes at a time, transposed: eight
   // pixels' channel vectors (past the row's end: zeros, the right padding).
-  const float *end = c.input + (c.batch - 1) * c.inN +
-                     (c.channels - 1) * c.inC + (c.h - 1) * c.inH + c.w;
+  const float *end = inputEnd(c);
   const float *planes = c.input + n * c.inN + ch0 * c.inC;
   for (int64_t y = 0; y < c.h && y + c.padTop < hp; ++y) {
     float *row = in + (y + c.padTop) * wp * kGroup;
@@ -498,7 +494,7 @@ groupAvx2(const DepthwiseConv &c, int64_t n, int64_t ch0) {
         if (res) {
           const float *rg = res + g * c.resC + y * c.resH + x;
           v = _mm256_add_ps(v, count == 8 ? _mm256_loadu_ps(rg)
-                                          : loadPartial(rg, count, groupResEnd(c)));
+                                          : loadPartial(rg, count, residualEnd(c)));
         }
         // NaN-preserving clamp: max/min return their second operand when
         // one is NaN.
@@ -528,11 +524,7 @@ void runPlanes(const DepthwiseConv &c, int64_t first, int64_t last) {
   for (int64_t j = 0; j < c.kw; ++j)
     offsets[j] = (j * c.dw) % c.sw * p.l.span + (j * c.dw) / c.sw;
   p.offsets = offsets.data();
-  // Only with a residual: pointer arithmetic on a null one is undefined.
-  p.resEnd = c.residual ? c.residual + (c.batch - 1) * c.resN +
-                              (c.channels * c.multiplier - 1) * c.resC +
-                              (c.oh - 1) * c.resH + c.ow
-                        : nullptr;
+  p.resEnd = c.residual ? residualEnd(c) : nullptr;
   const bool groups = avx2 && interleavesChannels(c);
   for (int64_t plane = first; plane < last; ++plane) {
     int64_t n = plane / c.channels, ch = plane % c.channels;
