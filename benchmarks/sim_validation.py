@@ -124,7 +124,7 @@ def _with_edge_tiles(calibration: dict, provenance: dict) -> dict:
         return calibration
     if calibration.get("sgemm_isa") != "avx512" or provenance["date"] < EDGE_TILES_SINCE:
         return dict(calibration, sgemm_edge_column_blocks=[])
-    edges, mr = [32, 16, 8], sgemm.PANEL_ROWS
+    edges, mr = sgemm.AVX512_EDGE_COLUMN_BLOCKS, sgemm.PANEL_ROWS
     by_size = []
     for flops, rate in calibration.get("ukernel_gflops_by_size") or []:
         n = round((flops / 2) ** (1 / 3))

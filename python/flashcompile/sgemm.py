@@ -30,6 +30,8 @@ PANEL_ROWS = int(_native.runtime_facts()["panel_rows"])
 # AVX-512: a tile of fewer rows or columns does only their FMAs); empty
 # where an edge runs the whole tile.
 EDGE_COLUMN_BLOCKS = [int(w) for w in _FACTS["edge_column_blocks"]]
+# The AVX-512 tile's edge blocks on any CPU (for pricing another one's).
+AVX512_EDGE_COLUMN_BLOCKS = [int(w) for w in _FACTS["avx512_edge_column_blocks"]]
 
 
 def tile_efficiency(m: int, n: int, mr: int, nr: int, edge_blocks=()) -> float:

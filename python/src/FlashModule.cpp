@@ -700,6 +700,8 @@ NB_MODULE(_flashcompile, m) {
         for (int width : flash::runtime::sgemmEdgeColumnBlocks())
           edges.append(width);
         facts["edge_column_blocks"] = edges;
+        facts["avx512_edge_column_blocks"] =
+            nb::cast(flash::runtime::sgemmAvx512EdgeColumnBlocks());
         facts["mc"] = flash::runtime::kSgemmMC;
         facts["kc"] = flash::runtime::kSgemmKC;
         facts["nc"] = flash::runtime::kSgemmNC;

@@ -184,6 +184,9 @@ std::vector<std::pair<int, int>> sgemmTiles();
 /// than 6 rows runs only its rows): {32, 16, 8} with the AVX-512 tile,
 /// empty where edges run the whole tile (AVX2, FLASH_SGEMM_EDGE_TILES=0).
 std::vector<int> sgemmEdgeColumnBlocks();
+/// The AVX-512 tile's edge blocks, whether or not this CPU runs them (what
+/// the simulator prices another AVX-512 CPU's edges with).
+std::vector<int> sgemmAvx512EdgeColumnBlocks();
 /// Per tile of sgemmTiles(): its microkernel's function name (as it reads
 /// disassembled, up to the parameters) and the instruction set whose FMA
 /// peak bounds it ("avx512", "avx2", "generic").

@@ -747,10 +747,14 @@ std::vector<std::pair<int, int>> flash::runtime::sgemmTiles() {
   return out;
 }
 
+std::vector<int> flash::runtime::sgemmAvx512EdgeColumnBlocks() {
+  return {32, 16, 8}; // edgeTile's blocks
+}
+
 std::vector<int> flash::runtime::sgemmEdgeColumnBlocks() {
   if (cpuTiles()[0].kernel != microkernelAvx512 || !edgeTilesEnabled())
     return {};
-  return {32, 16, 8}; // edgeTile's blocks
+  return sgemmAvx512EdgeColumnBlocks();
 }
 
 std::vector<std::pair<std::string, std::string>>

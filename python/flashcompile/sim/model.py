@@ -504,7 +504,7 @@ def _edge_blocks(device: Device) -> list:
     AVX-512)."""
     if device.measured:
         return device.measured.get("sgemm_edge_column_blocks") or []
-    return [32, 16, 8] if device.simd_bits == 512 else []
+    return sgemm.AVX512_EDGE_COLUMN_BLOCKS if device.simd_bits == 512 else []
 
 
 def _ukernel_rate(device: Device, call_flops: float, peak_core: float) -> float:
