@@ -58,6 +58,7 @@ void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm,
 
 void mlir::flash::buildBufferizePipeline(OpPassManager &pm,
                                          const PipelineOptions &) {
+  pm.addNestedPass<func::FuncOp>(createDistinctInits());
   pm.addNestedPass<func::FuncOp>(createDistinctResults());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;

@@ -189,3 +189,22 @@ def test_depthwise_shared_padded_input(rng):
                 + depthwise_reference(x, w2, b2, (1, 1), (1, 1, 1, 1), (1, 1)))
     np.testing.assert_allclose(f(x), expected, rtol=1e-5, atol=1e-5)
     assert f.lower(x).ir("loops").count("call @flash_depthwise_conv2d_f32(") == 2
+
+
+def test_depthwise_equal_biases(rng, threads):
+    """A 1x1 convolution and a depthwise one with equal biases (zeros, as a
+    freshly built torchvision model's folded batch norms give): CSE merged
+    their bias broadcasts, and bufferization copied the shared one, so the
+    depthwise convolution ran as generated scalar loops
+    (flash-distinct-inits gives each its own)."""
+    x = rng.standard_normal((1, 3, 13, 10), dtype=np.float32)
+    w1 = rng.standard_normal((6, 3, 1, 1), dtype=np.float32)
+    w2 = rng.standard_normal((6, 1, 3, 3), dtype=np.float32)
+    zero = np.zeros(6, np.float32)
+    f = fc.jit(lambda x: fc.conv2d(fc.conv2d(x, w1, zero), w2, zero, padding=1, groups=6))
+    pointwise = np.einsum("oc,nchw->nohw", w1[:, :, 0, 0].astype(np.float64), x)
+    expected = depthwise_reference(pointwise, w2, None, (1, 1), (1, 1, 1, 1), (1, 1))
+    np.testing.assert_allclose(f(x), expected, rtol=1e-4, atol=1e-4)
+    loops = f.lower(x).ir("loops")
+    assert loops.count("call @flash_depthwise_conv2d_f32(") == 1
+    assert "memref.copy" not in loops
