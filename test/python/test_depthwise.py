@@ -110,6 +110,10 @@ CASES = [
     (1, 8, 4, 4, (3, 3), (1, 1), (4, 4, 4, 4), (1, 1), 1),       # padding wider than the input
     (1, 8, 10, 10, (3, 3), (3, 3), (1, 1, 1, 1), (1, 1), 1),     # stride 3
     (1, 16, 9, 9, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 2),      # multiplier 2: plane by plane
+    # Rows of up to 64 that 32 does not divide go by groups too, in strips
+    # of about 1024 output pixels (here 25, 25, 10 rows; 23, 23, 3).
+    (1, 9, 60, 40, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),     # strips, a group and a plane
+    (1, 8, 100, 90, (3, 3), (2, 2), (1, 1, 1, 1), (2, 2), 1),    # strips, stride 2, dilation 2
 ]
 
 

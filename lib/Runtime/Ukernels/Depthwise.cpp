@@ -349,7 +349,8 @@ void channelGeneric(const PlaneTask &p, const float *f, float bias,
     }
 }
 
-/// Small planes, eight channels at once: along a row of at most 16 output
+/// Small and mid-size planes, eight channels at once (interleavesChannels):
+/// along a row of at most 16 output
 /// columns a vector is mostly edge (a 7-wide row used 7 of 8 lanes, and
 /// each plane paid its own copy and row setup: 2.6x ONNX Runtime's time on
 /// MobileNetV2's 960 x 7 x 7 layers). So the eight planes are interleaved
@@ -378,8 +379,16 @@ __attribute__((target("avx2,fma"))) inline void transpose8(__m256 r[8]) {
   }
 }
 
+/// Rows of up to 16 columns, and rows of up to 64 that the plane path's
+/// 32-column blocks do not divide (28, 56: its remainder blocks are
+/// smaller and partly empty). One-op A/B on one thread, least of 5
+/// processes each (Zen 4), planes vs groups: 192x28x28 3x3 121 -> 85 us,
+/// 240x28x28 5x5 291 -> 185, 96x56x56 7x7 644 -> 443, 96x112x112 s2 366
+/// -> 302; but 16x64x64 42 -> 48, 64x128x128 656 -> 794, 32x112x112 260
+/// -> 263: those stay planes.
 bool interleavesChannels(const DepthwiseConv &c) {
-  return c.multiplier == 1 && c.ow <= 16 && c.channels >= kGroup;
+  return c.multiplier == 1 && c.channels >= kGroup &&
+         (c.ow <= 16 || (c.ow <= 64 && c.ow % 32 != 0));
 }
 
 /// P output pixels of a row, eight channels each, from the interleaved
@@ -428,84 +437,142 @@ pixelBlockAvx2(const DepthwiseConv &c, int64_t count, const float *at,
   }
 }
 
+/// The taps x 8 weights of eight channels (`filter`: channel-major, taps
+/// per channel) tap-major: one vector of the eight channels per tap.
+/// Eight taps at a time through a transpose, the rest one by one (as
+/// scalar moves, 72 per 3x3 group, they took 9% of a 7x7 layer).
+__attribute__((target("avx2,fma"))) inline void
+interleaveWeights(const float *filter, int64_t taps, float *weights) {
+  int64_t t = 0;
+  for (; t + 8 <= taps; t += 8) {
+    __m256 r[8];
+    for (int g = 0; g < 8; ++g)
+      r[g] = _mm256_loadu_ps(filter + g * taps + t);
+    transpose8(r);
+    for (int q = 0; q < 8; ++q)
+      _mm256_storeu_ps(weights + (t + q) * kGroup, r[q]);
+  }
+  for (; t < taps; ++t)
+    for (int64_t g = 0; g < kGroup; ++g)
+      weights[t * kGroup + g] = filter[g * taps + t];
+}
+
+/// `count` (<= 8) pixels of eight channels, pixel-major at `at`, to the
+/// eight planes at `out` (planes outC apart) with the residual at `res`
+/// (resC apart, or none) and the clamp. `at` may be read 8 pixels long:
+/// the lanes past `count` are not stored.
+__attribute__((target("avx2,fma"))) inline void
+writeBack(const DepthwiseConv &c, const float *at, int64_t count, float *out,
+          const float *res) {
+  __m256 r[8];
+  for (int q = 0; q < 8; ++q)
+    r[q] = _mm256_loadu_ps(at + q * kGroup);
+  transpose8(r);
+  const __m256 lo = _mm256_set1_ps(c.lo), hi = _mm256_set1_ps(c.hi);
+  for (int g = 0; g < 8; ++g) {
+    __m256 v = r[g];
+    if (res) {
+      const float *rg = res + g * c.resC;
+      v = _mm256_add_ps(v, count == 8 ? _mm256_loadu_ps(rg)
+                                      : loadPartial(rg, count, residualEnd(c)));
+    }
+    // NaN-preserving clamp: max/min return their second operand when one
+    // is NaN.
+    v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+    float *og = out + g * c.outC;
+    if (count == 8)
+      _mm256_storeu_ps(og, v);
+    else
+      storePartial(og, v, count);
+  }
+}
+
 __attribute__((target("avx2,fma"))) void
 groupAvx2(const DepthwiseConv &c, int64_t n, int64_t ch0) {
-  // Padded input: rows and columns the taps reach from -pad.
-  const int64_t hp = (c.oh - 1) * c.sh + (c.kh - 1) * c.dh + 1;
-  const int64_t wp = layoutOf(c).width;
-  const int64_t taps = c.kh * c.kw, pixels = c.oh * c.ow;
+  // Output rows in strips of about 1024 pixels, so a strip's interleaved
+  // input and output (~32 KiB each) stay in L1/L2; a whole 112x112 group
+  // was 0.8 MiB. The rows a strip's taps reach are interleaved per strip
+  // (the (kh-1)*dh rows two strips share, twice).
+  const int64_t stripRows = std::max<int64_t>(1, std::min(c.oh, 1024 / c.ow));
+  const int64_t hp = (stripRows - 1) * c.sh + (c.kh - 1) * c.dh + 1;
+  const int64_t wp = layoutOf(c).width; // columns the taps reach from -pad
+  const int64_t taps = c.kh * c.kw, pixels = stripRows * c.ow;
   float *buf = planeBuffer(
       static_cast<size_t>((hp * wp + taps + pixels + 8) * kGroup), 1);
   float *in = buf, *weights = buf + hp * wp * kGroup, *outs = weights + taps * kGroup;
-  std::fill(in, in + hp * wp * kGroup, 0.0f);
-  // Eight input columns of the eight planes at a time, transposed: eight
-  // pixels' channel vectors (past the row's end: zeros, the right padding).
-  const float *end = inputEnd(c);
-  const float *planes = c.input + n * c.inN + ch0 * c.inC;
-  for (int64_t y = 0; y < c.h && y + c.padTop < hp; ++y) {
-    float *row = in + (y + c.padTop) * wp * kGroup;
-    for (int64_t x = 0; x < c.w && x + c.padLeft < wp; x += 8) {
-      __m256 r[8];
-      for (int g = 0; g < 8; ++g)
-        r[g] = load8(planes + g * c.inC + y * c.inH + x, c.w - x, end);
-      transpose8(r);
-      int64_t X = x + c.padLeft, store = std::min<int64_t>(8, wp - X);
-      for (int q = 0; q < store; ++q)
-        _mm256_storeu_ps(row + (X + q) * kGroup, r[q]);
-    }
-  }
-  for (int64_t g = 0; g < kGroup; ++g)
-    for (int64_t t = 0; t < taps; ++t)
-      weights[t * kGroup + g] = c.filter[(ch0 + g) * taps + t];
+  interleaveWeights(c.filter + ch0 * taps, taps, weights);
   alignas(32) float biasLanes[kGroup];
   for (int64_t g = 0; g < kGroup; ++g)
     biasLanes[g] = c.bias ? c.bias[ch0 + g] : 0.0f;
   const __m256 bias = _mm256_load_ps(biasLanes);
-  // Up to 8 pixels of a row in flight: 8 independent FMA chains.
-  for (int64_t y = 0; y < c.oh; ++y)
-    for (int64_t x0 = 0; x0 < c.ow; x0 += 8) {
-      float *o = outs + (y * c.ow + x0) * kGroup;
-      const float *at = in + (y * c.sh * wp + x0 * c.sw) * kGroup;
-      int64_t count = std::min<int64_t>(8, c.ow - x0);
-      if (c.kh == 3 && c.kw == 3)
-        pixelBlockAvx2<3>(c, count, at, wp, weights, bias, o);
-      else if (c.kh == 5 && c.kw == 5)
-        pixelBlockAvx2<5>(c, count, at, wp, weights, bias, o);
-      else if (c.kh == 7 && c.kw == 7)
-        pixelBlockAvx2<7>(c, count, at, wp, weights, bias, o);
-      else
-        pixelBlockAvx2<0>(c, count, at, wp, weights, bias, o);
-    }
-  // Back to planes, eight pixels at a time: residual, clamp, store.
-  const __m256 lo = _mm256_set1_ps(c.lo), hi = _mm256_set1_ps(c.hi);
+  const float *end = inputEnd(c);
+  const float *planes = c.input + n * c.inN + ch0 * c.inC;
   float *out = c.out + n * c.outN + ch0 * c.outC;
   const float *res = c.residual ? c.residual + n * c.resN + ch0 * c.resC : nullptr;
-  for (int64_t y = 0; y < c.oh; ++y)
-    for (int64_t x = 0; x < c.ow; x += 8) {
-      int64_t count = std::min<int64_t>(8, c.ow - x);
-      // (outs has a slack of 8 pixels: a short block reads past its end,
-      // into lanes that are not stored)
-      __m256 r[8];
-      for (int q = 0; q < 8; ++q)
-        r[q] = _mm256_loadu_ps(outs + (y * c.ow + x + q) * kGroup);
-      transpose8(r);
-      for (int g = 0; g < 8; ++g) {
-        __m256 v = r[g];
-        if (res) {
-          const float *rg = res + g * c.resC + y * c.resH + x;
-          v = _mm256_add_ps(v, count == 8 ? _mm256_loadu_ps(rg)
-                                          : loadPartial(rg, count, residualEnd(c)));
-        }
-        // NaN-preserving clamp: max/min return their second operand when
-        // one is NaN.
-        v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
-        float *og = out + g * c.outC + y * c.outH + x;
-        if (count == 8)
-          _mm256_storeu_ps(og, v);
-        else
-          storePartial(og, v, count);
+  // Where a plane's rows are contiguous (its row stride is its width, as
+  // in any dense NCHW tensor) the write-back runs flat across rows: a 7x7
+  // plane is six whole vectors and one pixel, not seven 7-lane partial
+  // stores (which took an eighth of a 7x7 layer).
+  const bool flat = c.outH == c.ow && (!res || c.resH == c.ow);
+  for (int64_t y0 = 0; y0 < c.oh; y0 += stripRows) {
+    const int64_t rows = std::min(stripRows, c.oh - y0);
+    const int64_t top = y0 * c.sh - c.padTop; // input row of buffer row 0
+    const int64_t used = (rows - 1) * c.sh + (c.kh - 1) * c.dh + 1;
+    for (int64_t r = 0; r < used; ++r) {
+      float *row = in + r * wp * kGroup;
+      const int64_t y = top + r;
+      if (y < 0 || y >= c.h) { // vertical padding
+        std::fill(row, row + wp * kGroup, 0.0f);
+        continue;
       }
+      std::fill(row, row + std::min(c.padLeft, wp) * kGroup, 0.0f);
+      // Eight input columns of the eight planes at a time, transposed:
+      // eight pixels' channel vectors (past the row's end: zeros).
+      int64_t X = c.padLeft;
+      for (int64_t x = 0; x < c.w && X < wp; x += 8, X += 8) {
+        __m256 v[8];
+        for (int g = 0; g < 8; ++g)
+          v[g] = load8(planes + g * c.inC + y * c.inH + x, c.w - x, end);
+        transpose8(v);
+        int64_t store = std::min<int64_t>(8, wp - X);
+        // Whole blocks unrolled: as a loop GCC made the stores a memcpy
+        // (rep movsq), 8% of a 7x7 layer.
+        if (store == 8) {
+          for (int q = 0; q < 8; ++q)
+            _mm256_storeu_ps(row + (X + q) * kGroup, v[q]);
+        } else {
+          for (int q = 0; q < 8; ++q)
+            if (q < store)
+              _mm256_storeu_ps(row + (X + q) * kGroup, v[q]);
+        }
+      }
+      if (X < wp) // the right padding past the last block
+        std::fill(row + X * kGroup, row + wp * kGroup, 0.0f);
     }
+    // Up to 8 pixels of a row in flight: 8 independent FMA chains.
+    for (int64_t y = 0; y < rows; ++y)
+      for (int64_t x0 = 0; x0 < c.ow; x0 += 8) {
+        float *o = outs + (y * c.ow + x0) * kGroup;
+        const float *at = in + (y * c.sh * wp + x0 * c.sw) * kGroup;
+        int64_t count = std::min<int64_t>(8, c.ow - x0);
+        if (c.kh == 3 && c.kw == 3)
+          pixelBlockAvx2<3>(c, count, at, wp, weights, bias, o);
+        else if (c.kh == 5 && c.kw == 5)
+          pixelBlockAvx2<5>(c, count, at, wp, weights, bias, o);
+        else if (c.kh == 7 && c.kw == 7)
+          pixelBlockAvx2<7>(c, count, at, wp, weights, bias, o);
+        else
+          pixelBlockAvx2<0>(c, count, at, wp, weights, bias, o);
+      }
+    // Back to planes, eight pixels at a time: residual, clamp, store.
+    const int64_t lines = flat ? 1 : rows, width = flat ? rows * c.ow : c.ow;
+    for (int64_t y = 0; y < lines; ++y)
+      for (int64_t x = 0; x < width; x += 8)
+        writeBack(c, outs + (y * width + x) * kGroup,
+                  std::min<int64_t>(8, width - x),
+                  out + (y0 + y) * c.outH + x,
+                  res ? res + (y0 + y) * c.resH + x : nullptr);
+  }
 }
 
 /// Input planes [first, last) of the batch (plane = image * channels + c).
