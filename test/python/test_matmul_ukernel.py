@@ -336,9 +336,10 @@ def test_grouped_conv_as_products_per_group(rng, threads, c, h, o, groups, k, st
 
 # Edge tiles of the AVX-512 6x32 tile (Sgemm.cpp: edgeTile): every row
 # remainder 1-5 of the 6-row panels and column remainders through each
-# width block: <= 8, 9-16, 17-24 (16 + 8), 25-31 (32), one past a tile.
+# width block: 1-2 (microkernelNarrow, alone, after 16 or after 32), 3-8,
+# 9-16, 17-24 (16 + 8), 25-31 (32), one past a tile.
 EDGE_ROWS = [1, 2, 3, 4, 5, 7, 11, 12 + 5, 32]
-EDGE_COLS = [1, 8, 9, 16, 17, 24, 25, 31, 33, 49]
+EDGE_COLS = [1, 2, 3, 4, 8, 9, 16, 17, 20, 24, 25, 31, 33, 36, 49]
 
 
 @pytest.mark.parametrize("m", EDGE_ROWS)

@@ -450,6 +450,62 @@ microkernelEdge(int64_t kc, const float *ap, const float *bp, int64_t bStride,
     epilogue->apply(c, ldc, rows, cols);
 }
 
+/// An edge of C (1 or 2) columns: A's 6 rows of a k step as one vector (a
+/// masked load: nothing past the panel is read), times each column's B
+/// value broadcast, so a k step is 1 + C loads and C FMAs; the 8-wide edge
+/// tile spent 7 loads and 6 FMAs per k step on them (a 7x7 image's 49th
+/// column). Four k steps in flight per column (partial sums added at the
+/// end): one chain would wait on the FMA's latency every step. Measured
+/// (Zen 4, one thread, 960x160 times 160xN): N = 33 144 -> 127 us, 34 146
+/// -> 131, 49 188 -> 170; but 35 equal and 36 146 -> 156, so 3-8 columns
+/// stay on the 8-wide tile.
+template <int C>
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void
+microkernelNarrow(int64_t kc, const float *ap, const float *bp,
+                  int64_t bStride, int64_t /*bHalf*/, float *c, int64_t ldc,
+                  int64_t rows, int64_t cols, bool accumulate,
+                  const SgemmEpilogue *epilogue) {
+  constexpr int U = 4;
+  __m256 acc[U][C];
+#pragma GCC unroll 4
+  for (int u = 0; u < U; ++u)
+#pragma GCC unroll 4
+    for (int j = 0; j < C; ++j)
+      acc[u][j] = _mm256_setzero_ps();
+  const __mmask8 sixRows = (1u << MR) - 1;
+  int64_t p = 0;
+  for (; p + U <= kc; p += U) {
+#pragma GCC unroll 4
+    for (int u = 0; u < U; ++u) {
+      __m256 a = _mm256_maskz_loadu_ps(sixRows, ap + (p + u) * MR);
+      const float *b = bp + (p + u) * bStride;
+#pragma GCC unroll 4
+      for (int j = 0; j < C; ++j)
+        acc[u][j] = _mm256_fmadd_ps(a, _mm256_set1_ps(b[j]), acc[u][j]);
+    }
+  }
+  for (; p < kc; ++p) {
+    __m256 a = _mm256_maskz_loadu_ps(sixRows, ap + p * MR);
+    const float *b = bp + p * bStride;
+#pragma GCC unroll 4
+    for (int j = 0; j < C; ++j)
+      acc[0][j] = _mm256_fmadd_ps(a, _mm256_set1_ps(b[j]), acc[0][j]);
+  }
+  // Column j's rows in lanes 0-5: to the row-major tile buffer.
+  alignas(32) float column[8];
+  alignas(64) float buffer[MR * 8];
+  for (int j = 0; j < C; ++j) {
+    __m256 sum = _mm256_add_ps(_mm256_add_ps(acc[0][j], acc[1][j]),
+                               _mm256_add_ps(acc[2][j], acc[3][j]));
+    _mm256_store_ps(column, sum);
+    for (int r = 0; r < MR; ++r)
+      buffer[r * 8 + j] = column[r];
+  }
+  storeTile(buffer, 8, c, ldc, rows, cols, accumulate);
+  if (epilogue)
+    epilogue->apply(c, ldc, rows, cols);
+}
+
 /// The edge kernel for `rows` (1-6) by `width` (8, 16 or 32).
 template <int W> Microkernel edgeKernelOfRows(int64_t rows) {
   static constexpr Microkernel kernels[] = {
@@ -471,6 +527,8 @@ void edgeTile(int64_t kc, const float *ap, const float *bp, int64_t bStride,
     int64_t part = std::min(width, left);
     Microkernel kernel = width == 32   ? edgeKernelOfRows<32>(rows)
                          : width == 16 ? edgeKernelOfRows<16>(rows)
+                         : part == 1   ? microkernelNarrow<1>
+                         : part == 2   ? microkernelNarrow<2>
                                        : edgeKernelOfRows<8>(rows);
     SgemmEpilogue sub;
     if (epilogue)
