@@ -350,10 +350,9 @@ void channelGeneric(const PlaneTask &p, const float *f, float bias,
 }
 
 /// Small and mid-size planes, eight channels at once (interleavesChannels):
-/// along a row of at most 16 output
-/// columns a vector is mostly edge (a 7-wide row used 7 of 8 lanes, and
-/// each plane paid its own copy and row setup: 2.6x ONNX Runtime's time on
-/// MobileNetV2's 960 x 7 x 7 layers). So the eight planes are interleaved
+/// along a row of at most 16 output columns a vector is mostly edge (a
+/// 7-wide row used 7 of 8 lanes, and each plane paid its own copy and row
+/// setup: 2.6x ONNX Runtime's time on MobileNetV2's 960 x 7 x 7 layers). So the eight planes are interleaved
 /// into a padded buffer with one pixel's 8 channels contiguous, each
 /// output pixel is 8 channels' FMAs over the taps (one weight vector per
 /// tap, full lanes, any stride and dilation), and the outputs are written
@@ -457,6 +456,41 @@ interleaveWeights(const float *filter, int64_t taps, float *weights) {
       weights[t * kGroup + g] = filter[g * taps + t];
 }
 
+/// Input row `y` of the eight planes at `planes` into `row`: wp padded
+/// columns of eight channels each, zeros outside the image (a row of the
+/// vertical padding is all zeros).
+__attribute__((target("avx2,fma"))) inline void
+interleaveRow(const DepthwiseConv &c, const float *planes, int64_t y,
+              int64_t wp, const float *end, float *row) {
+  if (y < 0 || y >= c.h) {
+    std::fill(row, row + wp * kGroup, 0.0f);
+    return;
+  }
+  std::fill(row, row + std::min(c.padLeft, wp) * kGroup, 0.0f);
+  // Eight input columns at a time, transposed: eight pixels' channel
+  // vectors (past the row's end: zeros).
+  int64_t X = c.padLeft;
+  for (int64_t x = 0; x < c.w && X < wp; x += 8, X += 8) {
+    __m256 v[8];
+    for (int g = 0; g < 8; ++g)
+      v[g] = load8(planes + g * c.inC + y * c.inH + x, c.w - x, end);
+    transpose8(v);
+    int64_t store = std::min<int64_t>(8, wp - X);
+    // Whole blocks unrolled: as a loop GCC made the stores a memcpy
+    // (rep movsq), 8% of a 7x7 layer.
+    if (store == 8) {
+      for (int q = 0; q < 8; ++q)
+        _mm256_storeu_ps(row + (X + q) * kGroup, v[q]);
+    } else {
+      for (int q = 0; q < 8; ++q)
+        if (q < store)
+          _mm256_storeu_ps(row + (X + q) * kGroup, v[q]);
+    }
+  }
+  if (X < wp) // the right padding past the last block
+    std::fill(row + X * kGroup, row + wp * kGroup, 0.0f);
+}
+
 /// `count` (<= 8) pixels of eight channels, pixel-major at `at`, to the
 /// eight planes at `out` (planes outC apart) with the residual at `res`
 /// (resC apart, or none) and the clamp. `at` may be read 8 pixels long:
@@ -518,37 +552,8 @@ groupAvx2(const DepthwiseConv &c, int64_t n, int64_t ch0) {
     const int64_t rows = std::min(stripRows, c.oh - y0);
     const int64_t top = y0 * c.sh - c.padTop; // input row of buffer row 0
     const int64_t used = (rows - 1) * c.sh + (c.kh - 1) * c.dh + 1;
-    for (int64_t r = 0; r < used; ++r) {
-      float *row = in + r * wp * kGroup;
-      const int64_t y = top + r;
-      if (y < 0 || y >= c.h) { // vertical padding
-        std::fill(row, row + wp * kGroup, 0.0f);
-        continue;
-      }
-      std::fill(row, row + std::min(c.padLeft, wp) * kGroup, 0.0f);
-      // Eight input columns of the eight planes at a time, transposed:
-      // eight pixels' channel vectors (past the row's end: zeros).
-      int64_t X = c.padLeft;
-      for (int64_t x = 0; x < c.w && X < wp; x += 8, X += 8) {
-        __m256 v[8];
-        for (int g = 0; g < 8; ++g)
-          v[g] = load8(planes + g * c.inC + y * c.inH + x, c.w - x, end);
-        transpose8(v);
-        int64_t store = std::min<int64_t>(8, wp - X);
-        // Whole blocks unrolled: as a loop GCC made the stores a memcpy
-        // (rep movsq), 8% of a 7x7 layer.
-        if (store == 8) {
-          for (int q = 0; q < 8; ++q)
-            _mm256_storeu_ps(row + (X + q) * kGroup, v[q]);
-        } else {
-          for (int q = 0; q < 8; ++q)
-            if (q < store)
-              _mm256_storeu_ps(row + (X + q) * kGroup, v[q]);
-        }
-      }
-      if (X < wp) // the right padding past the last block
-        std::fill(row + X * kGroup, row + wp * kGroup, 0.0f);
-    }
+    for (int64_t r = 0; r < used; ++r)
+      interleaveRow(c, planes, top + r, wp, end, in + r * wp * kGroup);
     // Up to 8 pixels of a row in flight: 8 independent FMA chains.
     for (int64_t y = 0; y < rows; ++y)
       for (int64_t x0 = 0; x0 < c.ow; x0 += 8) {
