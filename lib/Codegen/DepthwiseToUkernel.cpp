@@ -161,18 +161,10 @@ struct DepthwiseToUkernel
                std::pair<Operation *, Value> init) {
     Location loc = d.conv.getLoc();
     std::optional<Padding> padding = paddingOf(d.input, d.conv);
+    Value input = padding ? padding->source : d.input;
     std::optional<Epilogue> epi =
         epilogue ? matchEpilogue(d.conv, d.output) : std::nullopt;
-    if (epi && (epi->rowBias || epi->colBias))
-      epi.reset();
-    // The call must not write what it reads. Bufferization may give the
-    // epilogue's output the unpadded input's buffer (dead once copied into
-    // the padded one: CSE merged the two ops' empty tensors); the call then
-    // reads the padded copy rather than lose the epilogue.
-    if (epi && padding && rootOf(epi->out) == rootOf(padding->source))
-      padding.reset();
-    Value input = padding ? padding->source : d.input;
-    if (epi && rootOf(epi->out) == rootOf(input))
+    if (epi && (epi->rowBias || epi->colBias || rootOf(epi->out) == rootOf(input)))
       epi.reset();
     OpBuilder b(epi ? epi->generic.getOperation() : d.conv.getOperation());
     MLIRContext *ctx = b.getContext();
@@ -193,8 +185,7 @@ struct DepthwiseToUkernel
                          ? cast(inShapeOfC(b, loc, epi->residual, *epi), 4)
                          : out;
     Value bias = init.second ? cast(init.second, 1) : filter;
-    int64_t terms = (init.second ? 1 : 0) | (epi && epi->residual ? 4 : 0) |
-                    (epi ? epi->activationTerm : 0);
+    int64_t terms = (init.second ? 1 : 0) | (epi && epi->residual ? 4 : 0);
     auto i64 = [&](int64_t v) {
       return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v)
           .getResult();

@@ -192,35 +192,13 @@ std::vector<int> sgemmAvx512EdgeColumnBlocks();
 /// peak bounds it ("avx512", "avx2", "generic").
 std::vector<std::pair<std::string, std::string>> sgemmTileKernels();
 
-/// The activation an epilogue ends with, after its clamp (the codes are
-/// the ukernel calls' `terms` bits 8 and 16): HardSwish x * clamp(x/6 +
-/// 1/2, 0, 1), SiLU x * sigmoid(x). Both as the compiled loops compute
-/// them to within a few ulp (exp by a degree-6 polynomial; a NaN stays
-/// NaN, SiLU(-inf) is NaN as -inf * 0).
-enum class Activation : int { None = 0, HardSwish = 1, Silu = 2 };
-
-/// The activation a ukernel call's `terms` asks for (bits 8 and 16).
-inline Activation activationOfTerms(int64_t terms) {
-  return terms & 8 ? Activation::HardSwish
-         : terms & 16 ? Activation::Silu
-                      : Activation::None;
-}
-
-/// rows x cols floats at `out` (rows `ld` apart) through the activation,
-/// in place (AVX2 when the CPU has it).
-void activateRows(float *out, int64_t ld, int64_t rows, int64_t cols,
-                  Activation activation);
-
 /// An elementwise epilogue applied to each tile of C as soon as its last K
 /// slice is stored (the tile is still in L1), in place of a separate pass
-/// over C: out[i][j] = act(clamp(C[i][j] + rowBias[i] + colBias[j] +
-/// residual[i][j], lo, hi)), each term only when its pointer is set, the
+/// over C: out[i][j] = clamp(C[i][j] + rowBias[i] + colBias[j] +
+/// residual[i][j], lo, hi), each term only when its pointer is set, the
 /// clamp NaN-preserving (a NaN stays NaN, as arith.maximumf). `out` may be
 /// C itself. What MatmulToUkernel fuses: bias adds, residual adds,
-/// ReLU/ReLU6/clamps and a HardSwish or SiLU after a matmul or convolution.
-/// `apply` does all but the activation, which `activate` runs on the tile
-/// once it is final (sgemm calls both; the microkernels only `apply` or its
-/// in-register equivalent).
+/// ReLU/ReLU6/clamps after a matmul or convolution.
 struct SgemmEpilogue {
   const float *rowBias = nullptr; ///< one value per row of C
   const float *colBias = nullptr; ///< one value per column of C
@@ -229,7 +207,6 @@ struct SgemmEpilogue {
   float *out = nullptr;
   int64_t ldo = 0;
   float lo = -__builtin_inff(), hi = __builtin_inff();
-  Activation activation = Activation::None;
 
   /// The same epilogue for the block of C starting at (i0, j0).
   SgemmEpilogue at(int64_t i0, int64_t j0) const {
@@ -271,12 +248,6 @@ struct SgemmEpilogue {
         }
     }
   }
-  /// The activation on out[0:rows, 0:cols], once `apply` (or a
-  /// microkernel's in-register equivalent) has written it.
-  void activate(int64_t rows, int64_t cols) const {
-    if (activation != Activation::None)
-      activateRows(out, ldo, rows, cols, activation);
-  }
 };
 
 /// C[M x N] = A[M x K] * B[K x N] (or C += A * B with `accumulate`),
@@ -294,10 +265,10 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 
 /// A depthwise convolution (NCHW, one input channel per group, each giving
 /// `multiplier` output channels) with its padding, bias and epilogue:
-/// out[n][o][y][x] = act(clamp(bias[o] + residual[n][o][y][x] +
+/// out[n][o][y][x] = clamp(bias[o] + residual[n][o][y][x] +
 ///   sum_{i,j} w[o][i][j] * in[n][o / multiplier][y*sh + i*dh - padTop]
 ///                                              [x*sw + j*dw - padLeft],
-/// lo, hi)), reading zeros outside the input (the padding is not
+/// lo, hi), reading zeros outside the input (the padding is not
 /// materialized). Strides are in elements; the innermost stride of the
 /// input, output and residual is 1; the filter is dense [C*multiplier][kh][kw].
 struct DepthwiseConv {
@@ -313,7 +284,6 @@ struct DepthwiseConv {
   float *out = nullptr;
   int64_t outN = 0, outC = 0, outH = 0;
   float lo = -__builtin_inff(), hi = __builtin_inff();
-  Activation activation = Activation::None;
 };
 
 /// Runs it, output planes spread over the threads when there is enough

@@ -8,9 +8,8 @@
 // (a plane of at most a few hundred KiB, usually far less) stays in L2 while
 // the plane's output rows are computed; each output row is built in
 // registers, 32 columns at a time (4 AVX2 accumulators, one broadcast
-// filter value per tap), bias first, then the residual, the clamp and the
-// activation, and stored once. Rows of the vertical padding are skipped,
-// never read.
+// filter value per tap), bias first, then the residual and the clamp, and
+// stored once. Rows of the vertical padding are skipped, never read.
 //
 // Generated loops (the linalg.generic FlashToLinalg emits, vectorized along
 // a row by LLVM) load and store every output element once per tap, gather
@@ -18,7 +17,7 @@
 // whole beforehand.
 //
 //===----------------------------------------------------------------------===//
-#include "Activation.h"
+#include "flash/Runtime/Ukernels.h"
 
 #include <immintrin.h>
 
@@ -268,7 +267,7 @@ blockAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
                                      : _mm256_loadu_ps(res[r] + x));
       // NaN-preserving clamp: max/min return their second operand when
       // one is NaN.
-      a = activateAvx2(_mm256_min_ps(hi, _mm256_max_ps(lo, a)), c.activation);
+      a = _mm256_min_ps(hi, _mm256_max_ps(lo, a));
       if (partial)
         storePartial(out[r] + x, a, tail);
       else
@@ -346,7 +345,7 @@ void channelGeneric(const PlaneTask &p, const float *f, float bias,
         acc += res[y * resH + x];
       // NaN-preserving, as arith.maximumf / minimumf.
       acc = acc < c.lo ? c.lo : acc;
-      out[y * outH + x] = activateScalar(acc > c.hi ? c.hi : acc, c.activation);
+      out[y * outH + x] = acc > c.hi ? c.hi : acc;
     }
 }
 
@@ -513,7 +512,7 @@ writeBack(const DepthwiseConv &c, const float *at, int64_t count, float *out,
     }
     // NaN-preserving clamp: max/min return their second operand when one
     // is NaN.
-    v = activateAvx2(_mm256_min_ps(hi, _mm256_max_ps(lo, v)), c.activation);
+    v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
     float *og = out + g * c.outC;
     if (count == 8)
       _mm256_storeu_ps(og, v);
