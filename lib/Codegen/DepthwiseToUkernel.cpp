@@ -185,7 +185,8 @@ struct DepthwiseToUkernel
                          ? cast(inShapeOfC(b, loc, epi->residual, *epi), 4)
                          : out;
     Value bias = init.second ? cast(init.second, 1) : filter;
-    int64_t terms = (init.second ? 1 : 0) | (epi && epi->residual ? 4 : 0);
+    int64_t terms = (init.second ? 1 : 0) | (epi && epi->residual ? 4 : 0) |
+                    (epi ? epi->activationTerm : 0);
     auto i64 = [&](int64_t v) {
       return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v)
           .getResult();

@@ -54,7 +54,12 @@ struct Epilogue {
   Value rowBias, colBias, residual, out;
   float lo = -std::numeric_limits<float>::infinity();
   float hi = std::numeric_limits<float>::infinity();
+  /// The activation after the clamp, as the ukernel calls' `terms` bit
+  /// (Ukernels.h's Activation): kHardSwishTerm or 0.
+  int64_t activationTerm = 0;
 };
+
+constexpr int64_t kHardSwishTerm = 8;
 
 /// The generic's dims grouped per dim of C's shape: consecutive dims whose
 /// sizes multiply to each of C's (trailing unit dims join the last group),
@@ -66,7 +71,8 @@ groupDims(ArrayRef<int64_t> domain, ArrayRef<int64_t> cShape);
 /// its result `c` and is a bias / residual / clamp epilogue a ukernel can
 /// apply: adds of vectors along C's rows or columns (the two innermost
 /// dims of `c`), at most one residual add of a tensor of the result's
-/// shape, then a clamp; nothing otherwise.
+/// shape, then a clamp, then at most a HardSwish (as flash.hardswish
+/// lowers); nothing otherwise.
 std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c);
 
 /// `v` (the generic's shape, dense) viewed in C's shape.

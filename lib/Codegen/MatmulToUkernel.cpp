@@ -590,7 +590,7 @@ struct MatmulToUkernel
         };
         if (epi) {
           terms = (epi->rowBias ? 1 : 0) | (epi->colBias ? 2 : 0) |
-                  (epi->residual ? 4 : 0);
+                  (epi->residual ? 4 : 0) | epi->activationTerm;
           if (epi->residual)
             residualC = inShapeOfC(b, loc, epi->residual, *epi);
           outC = inShapeOfC(b, loc, epi->out, *epi);

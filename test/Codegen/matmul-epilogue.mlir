@@ -121,3 +121,110 @@ func.func @not_fused(%a: memref<6x6xf32>, %b: memref<6x6xf32>, %c: memref<6x6xf3
   }
   return
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+
+// A HardSwish after the adds and clamp, as flash.hardswish lowers:
+// x * clamp(x/6 + 1/2, 0, 1) (the clamp as -max(-max(t, 0), -1)) after a
+// ReLU6 is terms 2 (column bias) | 8 (HardSwish), the clamp [0, 6]. A
+// SiLU, x * 1/(1 + exp(-x)), stays a loop (Epilogue.cpp says why).
+// CHECK-LABEL: func.func @activations
+// CHECK: call @flash_matmul_f32
+// CHECK: linalg.generic
+// CHECK: math.exp
+// CHECK: %[[HSWISH:.*]] = arith.constant 10 : i64
+// CHECK: call @flash_matmul_epilogue_f32({{.*}}, %[[HSWISH]], %{{.*}}, %{{.*}})
+// CHECK-NOT: linalg.generic
+// OFF-LABEL: func.func @activations
+// OFF-COUNT-2: linalg.generic
+func.func @activations(%a: memref<7x5xf32>, %b: memref<5x3xf32>, %bias: memref<3xf32>,
+                       %c: memref<7x3xf32>, %d: memref<7x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %m1 = arith.constant -1.0 : f32
+  %m6 = arith.constant -6.0 : f32
+  %half = arith.constant 0.5 : f32
+  %sixth = arith.constant 0.166666672 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<7x3xf32>)
+  linalg.matmul ins(%a, %b : memref<7x5xf32>, memref<5x3xf32>) outs(%c : memref<7x3xf32>)
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %bias : memref<7x3xf32>, memref<3xf32>) outs(%c : memref<7x3xf32>) {
+  ^bb0(%x: f32, %bb: f32, %out: f32):
+    %0 = arith.addf %x, %bb : f32
+    %1 = arith.negf %0 : f32
+    %2 = math.exp %1 : f32
+    %3 = arith.addf %2, %one : f32
+    %4 = arith.divf %one, %3 : f32
+    %5 = arith.mulf %0, %4 : f32
+    linalg.yield %5 : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%d : memref<7x3xf32>)
+  linalg.matmul ins(%a, %b : memref<7x5xf32>, memref<5x3xf32>) outs(%d : memref<7x3xf32>)
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%d, %bias : memref<7x3xf32>, memref<3xf32>) outs(%d : memref<7x3xf32>) {
+  ^bb0(%x: f32, %bb: f32, %out: f32):
+    %0 = arith.addf %x, %bb : f32
+    %r0 = arith.maximumf %0, %zero : f32
+    %r1 = arith.negf %r0 : f32
+    %r2 = arith.maximumf %r1, %m6 : f32
+    %r3 = arith.negf %r2 : f32
+    %1 = arith.mulf %r3, %sixth : f32
+    %2 = arith.addf %1, %half : f32
+    %3 = arith.maximumf %2, %zero : f32
+    %4 = arith.negf %3 : f32
+    %5 = arith.maximumf %4, %m1 : f32
+    %6 = arith.negf %5 : f32
+    %7 = arith.mulf %r3, %6 : f32
+    linalg.yield %7 : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+
+// Not an activation the ukernel has: a SiLU-like product of two different
+// values, and a HardSwish whose slope is not 1/6.
+// CHECK-LABEL: func.func @not_activations
+// CHECK-COUNT-2: linalg.generic
+func.func @not_activations(%a: memref<7x5xf32>, %b: memref<5x3xf32>, %bias: memref<3xf32>,
+                           %c: memref<7x3xf32>, %d: memref<7x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %m1 = arith.constant -1.0 : f32
+  %half = arith.constant 0.5 : f32
+  %fifth = arith.constant 0.2 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<7x3xf32>)
+  linalg.matmul ins(%a, %b : memref<7x5xf32>, memref<5x3xf32>) outs(%c : memref<7x3xf32>)
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %bias : memref<7x3xf32>, memref<3xf32>) outs(%c : memref<7x3xf32>) {
+  ^bb0(%x: f32, %bb: f32, %out: f32):
+    %0 = arith.addf %x, %bb : f32
+    %1 = arith.negf %0 : f32
+    %2 = math.exp %1 : f32
+    %3 = arith.addf %2, %one : f32
+    %4 = arith.divf %one, %3 : f32
+    %5 = arith.mulf %x, %4 : f32
+    linalg.yield %5 : f32
+  }
+  linalg.fill ins(%zero : f32) outs(%d : memref<7x3xf32>)
+  linalg.matmul ins(%a, %b : memref<7x5xf32>, memref<5x3xf32>) outs(%d : memref<7x3xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%d : memref<7x3xf32>) outs(%d : memref<7x3xf32>) {
+  ^bb0(%x: f32, %out: f32):
+    %1 = arith.mulf %x, %fifth : f32
+    %2 = arith.addf %1, %half : f32
+    %3 = arith.maximumf %2, %zero : f32
+    %4 = arith.negf %3 : f32
+    %5 = arith.maximumf %4, %m1 : f32
+    %6 = arith.negf %5 : f32
+    %7 = arith.mulf %x, %6 : f32
+    linalg.yield %7 : f32
+  }
+  return
+}

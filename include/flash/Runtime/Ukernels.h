@@ -192,13 +192,33 @@ std::vector<int> sgemmAvx512EdgeColumnBlocks();
 /// peak bounds it ("avx512", "avx2", "generic").
 std::vector<std::pair<std::string, std::string>> sgemmTileKernels();
 
+/// The activation an epilogue ends with, after its clamp (the ukernel
+/// calls' `terms` bit 8): HardSwish x * clamp(x/6 + 1/2, 0, 1), a NaN
+/// staying NaN. (64-bit: SgemmEpilogue stays 64 bytes, copied per tile in
+/// whole 16-byte moves; with a 4-byte field after its bounds GCC copied it
+/// with a load spanning two stores, a failed store forwarding per tile.)
+enum class Activation : int64_t { None = 0, HardSwish = 1 };
+
+/// The activation a ukernel call's `terms` asks for (bit 8).
+inline Activation activationOfTerms(int64_t terms) {
+  return terms & 8 ? Activation::HardSwish : Activation::None;
+}
+
+/// rows x cols floats at `out` (rows `ld` apart) through the activation,
+/// in place (AVX2 when the CPU has it).
+void activateRows(float *out, int64_t ld, int64_t rows, int64_t cols,
+                  Activation activation);
+
 /// An elementwise epilogue applied to each tile of C as soon as its last K
 /// slice is stored (the tile is still in L1), in place of a separate pass
-/// over C: out[i][j] = clamp(C[i][j] + rowBias[i] + colBias[j] +
-/// residual[i][j], lo, hi), each term only when its pointer is set, the
+/// over C: out[i][j] = act(clamp(C[i][j] + rowBias[i] + colBias[j] +
+/// residual[i][j], lo, hi)), each term only when its pointer is set, the
 /// clamp NaN-preserving (a NaN stays NaN, as arith.maximumf). `out` may be
 /// C itself. What MatmulToUkernel fuses: bias adds, residual adds,
-/// ReLU/ReLU6/clamps after a matmul or convolution.
+/// ReLU/ReLU6/clamps and a HardSwish after a matmul or convolution.
+/// `apply` does all but the activation, which `activate` runs on the tile
+/// once it is final (sgemm calls both; the microkernels only `apply` or its
+/// in-register equivalent).
 struct SgemmEpilogue {
   const float *rowBias = nullptr; ///< one value per row of C
   const float *colBias = nullptr; ///< one value per column of C
@@ -207,6 +227,7 @@ struct SgemmEpilogue {
   float *out = nullptr;
   int64_t ldo = 0;
   float lo = -__builtin_inff(), hi = __builtin_inff();
+  Activation activation = Activation::None;
 
   /// The same epilogue for the block of C starting at (i0, j0).
   SgemmEpilogue at(int64_t i0, int64_t j0) const {
@@ -248,6 +269,12 @@ struct SgemmEpilogue {
         }
     }
   }
+  /// The activation on out[0:rows, 0:cols], once `apply` (or a
+  /// microkernel's in-register equivalent) has written it.
+  void activate(int64_t rows, int64_t cols) const {
+    if (activation != Activation::None)
+      activateRows(out, ldo, rows, cols, activation);
+  }
 };
 
 /// C[M x N] = A[M x K] * B[K x N] (or C += A * B with `accumulate`),
@@ -265,10 +292,10 @@ void sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 
 /// A depthwise convolution (NCHW, one input channel per group, each giving
 /// `multiplier` output channels) with its padding, bias and epilogue:
-/// out[n][o][y][x] = clamp(bias[o] + residual[n][o][y][x] +
+/// out[n][o][y][x] = act(clamp(bias[o] + residual[n][o][y][x] +
 ///   sum_{i,j} w[o][i][j] * in[n][o / multiplier][y*sh + i*dh - padTop]
 ///                                              [x*sw + j*dw - padLeft],
-/// lo, hi), reading zeros outside the input (the padding is not
+/// lo, hi)), reading zeros outside the input (the padding is not
 /// materialized). Strides are in elements; the innermost stride of the
 /// input, output and residual is 1; the filter is dense [C*multiplier][kh][kw].
 struct DepthwiseConv {
@@ -284,6 +311,7 @@ struct DepthwiseConv {
   float *out = nullptr;
   int64_t outN = 0, outC = 0, outH = 0;
   float lo = -__builtin_inff(), hi = __builtin_inff();
+  Activation activation = Activation::None;
 };
 
 /// Runs it, output planes spread over the threads when there is enough

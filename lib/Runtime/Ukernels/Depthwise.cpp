@@ -9,7 +9,9 @@
 // the plane's output rows are computed; each output row is built in
 // registers, 32 columns at a time (4 AVX2 accumulators, one broadcast
 // filter value per tap), bias first, then the residual and the clamp, and
-// stored once. Rows of the vertical padding are skipped, never read.
+// stored once; an activation then runs over the plane just written (in
+// L1/L2; activateRows). Rows of the vertical padding are skipped, never
+// read.
 //
 // Generated loops (the linalg.generic FlashToLinalg emits, vectorized along
 // a row by LLVM) load and store every output element once per tap, gather
@@ -17,7 +19,7 @@
 // whole beforehand.
 //
 //===----------------------------------------------------------------------===//
-#include "flash/Runtime/Ukernels.h"
+#include "Activation.h"
 
 #include <immintrin.h>
 
@@ -345,7 +347,7 @@ void channelGeneric(const PlaneTask &p, const float *f, float bias,
         acc += res[y * resH + x];
       // NaN-preserving, as arith.maximumf / minimumf.
       acc = acc < c.lo ? c.lo : acc;
-      out[y * outH + x] = acc > c.hi ? c.hi : acc;
+      out[y * outH + x] = activateScalar(acc > c.hi ? c.hi : acc, c.activation);
     }
 }
 
@@ -577,6 +579,12 @@ groupAvx2(const DepthwiseConv &c, int64_t n, int64_t ch0) {
                   std::min<int64_t>(8, width - x),
                   out + (y0 + y) * c.outH + x,
                   res ? res + (y0 + y) * c.resH + x : nullptr);
+    // The activation over the strip's rows just written (still in L1/L2),
+    // 16 lanes at a time where the CPU has them (activateRows).
+    if (c.activation != Activation::None)
+      for (int64_t g = 0; g < kGroup; ++g)
+        activateRows(out + g * c.outC + y0 * c.outH, c.outH, rows, c.ow,
+                     c.activation);
   }
 }
 
@@ -628,6 +636,8 @@ void runPlanes(const DepthwiseConv &c, int64_t first, int64_t last) {
         channelAvx2<7>(p, f, bias, out, c.outH, res, c.resH);
       else
         channelAvx2<0>(p, f, bias, out, c.outH, res, c.resH);
+      if (avx2) // (channelGeneric applies it per element)
+        activateRows(out, c.outH, c.oh, c.ow, c.activation);
     }
   }
 }

@@ -46,7 +46,8 @@ void _mlir_ciface_flash_matmul_panels_f32(
 
 /// The same followed by an epilogue (SgemmEpilogue) writing `out`:
 /// `terms` says which of rowBias (1), colBias (2) and residual (4) are
-/// added; then the clamp to [lo, hi] (infinities: no bound). `out` and the
+/// added; then the clamp to [lo, hi] (infinities: no bound); then the
+/// activation, HardSwish (8). `out` and the
 /// residual need a unit inner stride (MatmulToUkernel only fuses such).
 void _mlir_ciface_flash_matmul_epilogue_f32(
     StridedMemRefType<float, 2> *a, StridedMemRefType<float, 2> *b,
@@ -118,6 +119,7 @@ SgemmEpilogue epilogueOf(StridedMemRefType<float, 1> *rowBias,
   epilogue.out = out->data + out->offset;
   epilogue.ldo = out->strides[0];
   epilogue.lo = lo, epilogue.hi = hi;
+  epilogue.activation = activationOfTerms(terms);
   return epilogue;
 }
 
@@ -157,9 +159,11 @@ void matmul(StridedMemRefType<float, 2> *a, StridedMemRefType<float, 2> *b,
       for (int64_t p = 0; p < k; ++p)
         sum += at(i, p) * bt(p, j);
       pc[i * c->strides[0] + j * c->strides[1]] = sum;
-      if (epilogue) // one element at a time: C's inner stride is not 1
-        epilogue->at(i, j).apply(&pc[i * c->strides[0] + j * c->strides[1]],
-                                 0, 1, 1);
+      if (epilogue) { // one element at a time: C's inner stride is not 1
+        SgemmEpilogue one = epilogue->at(i, j);
+        one.apply(&pc[i * c->strides[0] + j * c->strides[1]], 0, 1, 1);
+        one.activate(1, 1);
+      }
     }
 }
 } // namespace
@@ -193,8 +197,9 @@ extern "C" {
 /// A depthwise convolution (DepthwiseConv): input [N, C, H, W], output
 /// [N, C*M, OH, OW], the filter dense [C*M * kh * kw]; the residual, when
 /// `terms` & 4, of the output's shape; the bias, when `terms` & 1, one per
-/// output channel. Innermost strides of input, output and residual are 1
-/// (DepthwiseToUkernel only calls it so).
+/// output channel; then the clamp to [lo, hi] and the activation (`terms`
+/// & 8: HardSwish). Innermost strides of input, output and
+/// residual are 1 (DepthwiseToUkernel only calls it so).
 void _mlir_ciface_flash_depthwise_conv2d_f32(
     StridedMemRefType<float, 4> *input, StridedMemRefType<float, 1> *filter,
     StridedMemRefType<float, 1> *bias, StridedMemRefType<float, 4> *residual,
@@ -222,6 +227,7 @@ void _mlir_ciface_flash_depthwise_conv2d_f32(
   c.out = out->data + out->offset;
   c.outN = out->strides[0], c.outC = out->strides[1], c.outH = out->strides[2];
   c.lo = lo, c.hi = hi;
+  c.activation = activationOfTerms(terms);
   depthwiseConv2d(c);
 }
 }

@@ -738,6 +738,8 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                                     c + (ic + ir) * ldc + jc + jr, ldc,
                                     accumulate || pc > 0,
                                     last ? &tileEpilogue : nullptr);
+              if (last)
+                tileEpilogue.activate(2 * mr, cols);
               ir += 2 * mr;
               continue;
             }
@@ -746,12 +748,16 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
               edgeTile(kc, ap, bp, bStride, bHalf,
                        c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
                        accumulate || pc > 0, last ? &tileEpilogue : nullptr);
+              if (last)
+                tileEpilogue.activate(rows, cols);
               ir += mr;
               continue;
             }
             kernel(kc, ap, bp, bStride, bHalf, c + (ic + ir) * ldc + jc + jr,
                    ldc, rows, cols, accumulate || pc > 0,
                    last ? &tileEpilogue : nullptr);
+            if (last)
+              tileEpilogue.activate(rows, cols);
             ir += mr;
           }
         }
@@ -792,8 +798,11 @@ sgemmFewRows(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
       for (int64_t j = 0; j < n; ++j)
         out[j] += s0 * r0[j];
     }
-    if (epilogue)
-      epilogue->at(i, 0).apply(out, ldc, 1, n);
+    if (epilogue) {
+      SgemmEpilogue row = epilogue->at(i, 0);
+      row.apply(out, ldc, 1, n);
+      row.activate(1, n);
+    }
   }
 }
 } // namespace
@@ -835,8 +844,10 @@ void flash::runtime::sgemm(int64_t m, int64_t n, int64_t k, const float *a,
     if (!accumulate)
       for (int64_t i = 0; i < m; ++i)
         std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
-    if (epilogue)
+    if (epilogue) {
       epilogue->apply(c, ldc, m, n);
+      epilogue->activate(m, n);
+    }
     return;
   }
   // Compiled panels are 16 wide and 6 deep: the default tile (6x16, or
