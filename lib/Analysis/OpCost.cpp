@@ -326,24 +326,39 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
       kernel.kind = "reduction";
   }
   // Epilogues: an elementwise kernel whose ops are all bias / residual
-  // adds, ReLU or clamps (max, neg) -- any elementwise ops under
-  // rules.elementwiseEpilogues -- and that reads a contraction's only
-  // result joins that contraction's kernel.
+  // adds, ReLU or clamps (max, neg), possibly ending in a HardSwish (its
+  // two multiplies: x by 1/6, then x by the clamp) -- any elementwise ops
+  // under rules.elementwiseEpilogues -- and that reads a contraction's
+  // result, every use of it in the kernel, joins that contraction's kernel.
   std::vector<int> target(result.kernels.size());
   for (size_t k = 0; k < result.kernels.size(); ++k) {
     target[k] = k;
     KernelCost &kernel = result.kernels[k];
+    int multiplies = 0, byConstant = 0;
+    for (int i : kernel.ops)
+      if (isa<MulOp>(opOf[i])) {
+        ++multiplies;
+        byConstant += llvm::any_of(opOf[i]->getOperands(), [](Value v) {
+          return v.getDefiningOp<ConstantOp>() != nullptr;
+        });
+      }
+    bool hardSwish = multiplies == 2 && byConstant == 1;
     if (kernel.kind != "elementwise" ||
         !llvm::all_of(kernel.ops, [&](int i) {
           return rules.elementwiseEpilogues ||
-                 isa<AddOp, BiasAddOp, ReluOp, MaxOp, NegOp>(opOf[i]);
+                 isa<AddOp, BiasAddOp, ReluOp, MaxOp, NegOp>(opOf[i]) ||
+                 (hardSwish && isa<MulOp>(opOf[i]));
         }))
       continue;
+    auto inKernel = [&](Operation *user) {
+      return index.count(user) &&
+             result.ops[index[user]].kernel == static_cast<int>(k);
+    };
     for (int i : kernel.ops)
       for (Value v : opOf[i]->getOperands()) {
         Operation *def = v.getDefiningOp();
         if (def && isa<MatmulOp, BatchMatmulOp, Conv2DOp>(def) &&
-            def->hasOneUse() && index.count(def))
+            index.count(def) && llvm::all_of(def->getUsers(), inKernel))
           target[k] = result.ops[index[def]].kernel;
       }
   }

@@ -515,6 +515,22 @@ def test_stacks_fuse_any_elementwise_epilogue_the_host_only_bias_and_relu(device
     assert [k.ops for k in host.kernels] == [["flash.matmul"], ["flash.add", "flash.gelu"]]
 
 
+@pytest.mark.parametrize("activation,kernels", [("hardswish", 1), ("silu", 2), ("relu", 1)])
+def test_host_prices_a_fused_hardswish_in_the_convolution(rng, activation, kernels):
+    """The host's ukernels apply a HardSwish after a convolution (not a
+    SiLU): the cost model's kernels say the same, and the compiled code
+    has as many kernels outside the call (none, or the SiLU's loop)."""
+    x = rng.standard_normal((1, 16, 14, 14), dtype=np.float32)
+    w = rng.standard_normal((32, 16, 1, 1), dtype=np.float32)
+    b = rng.standard_normal((32,), dtype=np.float32)
+    act = getattr(fc, activation)
+    program = fc.compile_mlir(fc.jit(lambda t: act(fc.conv2d(t, w, b))).lower(x).source)
+    host = fc.simulate(program, "host")
+    assert len(host.kernels) == kernels
+    assert host.kernels[0].ops[0] == "flash.conv2d"
+    assert ("scf.for" in program.ir("loops")) == (kernels == 2)
+
+
 def conv_bn_ir():
     """A 3x3 convolution followed by a batch norm with constant statistics."""
     c = "tensor<8xf32>"
