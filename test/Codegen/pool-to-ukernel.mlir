@@ -28,7 +28,7 @@ func.func @max_strided(%x: tensor<1x8x14x14xf32>) -> tensor<1x8x7x7xf32> {
 
 // -----
 
-// Stride 1: with the pooling ukernel (pool-ukernel=true; off by default)
+// Stride 1: with the pooling ukernel (pool-ukernel=true, the default)
 // the lowering emits the plain window
 // generic (no flat rows), which the call replaces. Without it, the flat
 // rows (a collapsed plane read at j + kh * 16 + kw) and no call.

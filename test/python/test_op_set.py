@@ -218,16 +218,23 @@ def test_max_pool2d_propagates_nan(run, stride):
 @pytest.mark.parametrize("kernel,stride,padding", POOLS + [((3, 3), 2, (0, 0, 1, 1)), ((2, 2), 2, 0)])
 @pytest.mark.parametrize("kind", ["max", "avg"])
 def test_pooling_ukernel_and_generated_loops(rng, threads, kind, kernel, stride, padding):
-    """The pooling ukernel (pool-ukernel=true: flash-pool-to-ukernel) and
-    the generated loops (the default: the padded copy, at stride 1 the
+    """The pooling ukernel (the default: flash-pool-to-ukernel) and the
+    generated loops (pool-ukernel=false: the padded copy, at stride 1 the
     flat rows) against NumPy, on planes of 17 x 23 over 2 x 40 channels
-    (enough work to run over two threads) with NaNs in some windows."""
-    x = randn(rng, 2, 40, 17, 23)
-    x[0, 3, 5, 7] = x[1, 39, 16, 22] = x[1, 0, 0, 0] = np.nan
+    (enough work to run over two threads) with NaNs in some windows, and on
+    a plane 70 wide (several 16-output blocks of the row-by-row kernel, a
+    partial last one)."""
     pool = fc.max_pool2d if kind == "max" else fc.avg_pool2d
+    for shape in ((2, 40, 17, 23), (1, 3, 9, 70)):
+        x = randn(rng, *shape)
+        x[0, 2, 5, 7] = x[-1, -1, -1, -1] = x[-1, 0, 0, 0] = np.nan
+        _check_pooling(x, pool, kind, kernel, stride, padding)
+
+
+def _check_pooling(x, pool, kind, kernel, stride, padding):
     source = fc.jit(lambda t: pool(t, kernel, stride, padding)).lower(x).source
     want = ref.pool2d(x, kernel, _strides(stride, kernel), _pads(padding), kind)
-    for options, ukernel in (("pool-ukernel=true", True), ("", False)):
+    for options, ukernel in (("", True), ("pool-ukernel=false", False)):
         compiled = fc.compile_mlir(source, options=options)
         assert ("flash_pool2d_f32" in compiled.ir("loops")) == ukernel
         got = compiled(x)

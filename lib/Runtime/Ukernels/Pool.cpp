@@ -1,16 +1,21 @@
 //===- Pool.cpp - Max and sum pooling over NCHW planes --------------------===//
 //
-// Plane by plane, in a per-thread scratch that stays in cache: the plane
-// with its padding (the identity, -inf or 0), then the window separably:
-// along rows, then along columns, each as one loop over the whole plane
-// taken as a flat row (a CNN's late planes are 7 or 14 wide: loops along
-// one row would be mostly remainders), then the outputs copied out. The
+// With AVX-512 and a horizontal stride of 1 or 2, output row by output row
+// (planeRowsAvx512: each needed input row read once per output row, no
+// padded copy). Otherwise plane by plane, in a per-thread scratch that
+// stays in cache: the plane with its padding (the identity, -inf or 0),
+// then the window separably: along rows, then along columns, each as one
+// loop over the whole plane taken as a flat row (a CNN's late planes are 7
+// or 14 wide: loops along one row would be mostly remainders), then the
+// outputs copied out. The
 // padded copy and the flat rows are what the generated loops do too, but
 // over the whole tensor through memory; here five cache-resident passes
 // replace them, and kh + kw combines per element replace kh * kw.
 //
 //===----------------------------------------------------------------------===//
 #include "flash/Runtime/Ukernels.h"
+
+#include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
@@ -150,7 +155,101 @@ void poolPlane(const Pool2D &p, const float *in, float *out, Scratch &s) {
                 p.ow * sizeof(float));
 }
 
+/// Pooling at horizontal stride 1 or 2, one output row at a time with
+/// AVX-512: the max (or sum) down the window's input rows (those inside
+/// the input: the padding is skipped, not read) into a row buffer with the
+/// identity on both sides, then along it, 16 outputs per vector, a
+/// stride-2 tap's even lanes gathered from two vectors by one permute.
+/// Each input row is read once per output row it reaches, and only output
+/// rows are computed (the plane passes above combine every row and keep
+/// every sh-th: 2-3x slower). The max is NaN-propagating, as maxNaN.
+__attribute__((target("avx512f"))) inline __m512 maxNaN16(__m512 acc,
+                                                          __m512 x) {
+  // max_ps returns its second operand when either is NaN: acc's NaN
+  // stays; x's is put back by the blend.
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q),
+                              _mm512_max_ps(x, acc), x);
+}
+
+template <bool Max>
+__attribute__((target("avx512f"), always_inline)) inline __m512
+combine16(__m512 acc, __m512 x) {
+  if constexpr (Max)
+    return maxNaN16(acc, x);
+  else
+    return _mm512_add_ps(acc, x);
+}
+
+template <bool Max>
+__attribute__((target("avx512f"))) void
+planeRowsAvx512(const Pool2D &p, const float *in, float *out, float *row) {
+  const float identity = Max ? -__builtin_inff() : 0.0f;
+  const __m512 lowest = _mm512_set1_ps(identity);
+  // The row buffer: padLeft (-inf), the w input columns, then -inf up to
+  // where the last vector of taps reads.
+  const int64_t span = (p.ow + 15) / 16 * 16 * p.sw + p.kw + 16;
+  float *mid = row + p.padLeft;
+  std::fill(row, row + p.padLeft, identity);
+  std::fill(mid + p.w, row + span, identity);
+  const __m512i evens =
+      _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __mmask16 tail =
+      static_cast<__mmask16>((1u << (p.w % 16)) - 1);
+  const __mmask16 outTail =
+      static_cast<__mmask16>((1u << (p.ow % 16)) - 1);
+  for (int64_t y = 0; y < p.oh; ++y) {
+    int64_t first = std::max<int64_t>(0, y * p.sh - p.padTop);
+    int64_t last = std::min<int64_t>(p.h, y * p.sh - p.padTop + p.kh);
+    // Down the window: rows [first, last) of the input.
+    int64_t x = 0;
+    for (; x + 16 <= p.w; x += 16) {
+      __m512 acc = lowest;
+      for (int64_t r = first; r < last; ++r)
+        acc = combine16<Max>(acc, _mm512_loadu_ps(in + r * p.inH + x));
+      _mm512_storeu_ps(mid + x, acc);
+    }
+    if (x < p.w) {
+      __m512 acc = lowest;
+      for (int64_t r = first; r < last; ++r)
+        acc = combine16<Max>(acc, _mm512_maskz_loadu_ps(tail, in + r * p.inH + x));
+      _mm512_mask_storeu_ps(mid + x, tail, acc);
+    }
+    // Along the row: output x takes columns x*sw .. x*sw + kw - 1.
+    float *o = out + y * p.outH;
+    for (int64_t x0 = 0; x0 < p.ow; x0 += 16) {
+      __m512 acc = lowest;
+      const float *at = row + x0 * p.sw;
+      for (int64_t j = 0; j < p.kw; ++j) {
+        __m512 v = p.sw == 1 ? _mm512_loadu_ps(at + j)
+                             : _mm512_permutex2var_ps(_mm512_loadu_ps(at + j), evens,
+                                                      _mm512_loadu_ps(at + j + 16));
+        acc = combine16<Max>(acc, v);
+      }
+      if (x0 + 16 <= p.ow)
+        _mm512_storeu_ps(o + x0, acc);
+      else
+        _mm512_mask_storeu_ps(o + x0, outTail, acc);
+    }
+  }
+}
+
+/// Whether planeRowsAvx512 takes `p` on this CPU.
+bool byRows(const Pool2D &p) {
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  return avx512 && (p.sw == 1 || p.sw == 2);
+}
+
 template <bool Max> void runPlanes(const Pool2D &p, int64_t begin, int64_t end) {
+  if (byRows(p)) {
+    std::vector<float> row((p.ow + 15) / 16 * 16 * p.sw + p.kw + 16 +
+                           p.padLeft + p.w);
+    for (int64_t plane = begin; plane < end; ++plane) {
+      int64_t n = plane / p.channels, c = plane % p.channels;
+      planeRowsAvx512<Max>(p, p.input + n * p.inN + c * p.inC,
+                           p.out + n * p.outN + c * p.outC, row.data());
+    }
+    return;
+  }
   Scratch s = scratchFor(p);
   for (int64_t plane = begin; plane < end; ++plane) {
     int64_t n = plane / p.channels, c = plane % p.channels;
