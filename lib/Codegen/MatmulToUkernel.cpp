@@ -23,6 +23,7 @@
 #include "llvm/ADT/SetVector.h"
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 namespace mlir::flash {
@@ -181,9 +182,12 @@ Value matrixFor(OpBuilder &b, Location loc, Value memref, Value iv,
 /// unless it reads B in place with its row stride; weights and filters are
 /// constant, so they are packed once, here, as ONNX Runtime's MLAS prepacks
 /// them when a session is created.
-Value constantPanelsOf(OpBuilder &b, Location loc, ModuleOp module,
-                       Value operand, bool isA,
-                       llvm::SetVector<StringAttr> &packed) {
+/// The constant global a 2-D f32 operand reads (through a collapse of its
+/// shape), with its value, when that is not a splat (a splat's panels
+/// would be the only copy laid out at full size: the global itself stays
+/// one value until LLVM's data).
+std::optional<std::pair<memref::GlobalOp, DenseElementsAttr>>
+constantOperand(ModuleOp module, Value operand) {
   Value source = operand;
   if (auto collapse = source.getDefiningOp<memref::CollapseShapeOp>())
     source = collapse.getSrc();
@@ -191,43 +195,103 @@ Value constantPanelsOf(OpBuilder &b, Location loc, ModuleOp module,
   auto type = cast<MemRefType>(operand.getType());
   if (!get || type.getRank() != 2 || !type.getElementType().isF32() ||
       !type.getLayout().isIdentity())
-    return nullptr;
+    return std::nullopt;
   auto global = module.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
   if (!global || !global.getConstant() ||
       !cast<MemRefType>(source.getType()).getLayout().isIdentity())
-    return nullptr;
-  // Not a splat: its panels would be the only copy laid out at full size
-  // (the global itself stays one value until LLVM's data).
+    return std::nullopt;
   auto init = dyn_cast_or_null<DenseElementsAttr>(global.getInitialValueAttr());
   if (!init || init.isSplat())
+    return std::nullopt;
+  return std::make_pair(global, init);
+}
+
+/// A new private constant global `name` of `rows` x `width` floats, unless
+/// the module has it; a read of it at `b`.
+Value panelGlobal(OpBuilder &b, Location loc, ModuleOp module,
+                  memref::GlobalOp like, StringRef name, int64_t rows,
+                  int64_t width, const std::function<void(float *)> &fill) {
+  auto panelType = MemRefType::get({rows, width}, b.getF32Type());
+  if (!module.lookupSymbol<memref::GlobalOp>(name)) {
+    std::vector<float> values(rows * width, 0.0f);
+    fill(values.data());
+    OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
+    auto tensorType = RankedTensorType::get({rows, width}, b.getF32Type());
+    memref::GlobalOp::create(
+        top, like.getLoc(), name, top.getStringAttr("private"), panelType,
+        DenseElementsAttr::get(tensorType, ArrayRef<float>(values)),
+        /*constant=*/true, top.getI64IntegerAttr(64));
+  }
+  return memref::GetGlobalOp::create(b, loc, panelType, name);
+}
+
+Value constantPanelsOf(OpBuilder &b, Location loc, ModuleOp module,
+                       Value operand, bool isA,
+                       llvm::SetVector<StringAttr> &packed) {
+  auto constant = constantOperand(module, operand);
+  if (!constant)
     return nullptr;
+  auto [global, init] = *constant;
+  auto type = cast<MemRefType>(operand.getType());
   // Panels of `w` along `across` (N for B, M for A), `depth` (K) deep.
   int64_t w = isA ? ::flash::runtime::kSgemmPanelRows
                   : ::flash::runtime::kSgemmPanelColumns;
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   int64_t across = isA ? rows : cols, depth = isA ? cols : rows;
   int64_t panels = (across + w - 1) / w;
-  auto panelType = MemRefType::get({panels * depth, w}, b.getF32Type());
   std::string name =
       (global.getSymName() + (isA ? "_a_panels" : "_b_panels")).str();
-  if (!module.lookupSymbol<memref::GlobalOp>(name)) {
-    std::vector<float> packed(panels * depth * w, 0.0f);
+  Value read = panelGlobal(b, loc, module, global, name, panels * depth, w,
+                           [&](float *out) {
     int64_t index = 0;
     for (float v : init.getValues<float>()) {
       int64_t r = index / cols, c = index % cols;
       int64_t x = isA ? r : c, p = isA ? c : r; // across, depth
-      packed[(x / w) * depth * w + p * w + x % w] = v;
+      out[(x / w) * depth * w + p * w + x % w] = v;
       ++index;
     }
-    OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
-    auto tensorType = RankedTensorType::get({panels * depth, w}, b.getF32Type());
-    memref::GlobalOp::create(
-        top, global.getLoc(), name, top.getStringAttr("private"), panelType,
-        DenseElementsAttr::get(tensorType, ArrayRef<float>(packed)),
-        /*constant=*/true, top.getI64IntegerAttr(64));
-  }
+  });
   packed.insert(global.getSymNameAttr());
-  return memref::GetGlobalOp::create(b, loc, panelType, name);
+  return read;
+}
+
+/// For a convolution's constant filter `a` ([O, C*9]) whose product with
+/// the patches of `gather` runs by Winograd F(4x4, 3x3) (a 3x3 window with
+/// unit strides and dilations over one image of [N, C, H, W], and
+/// convUsesWinograd for its sizes), a constant global holding the
+/// transformed filter in the form winogradConv3x3 reads
+/// (winogradTransformFilter); null otherwise.
+Value winogradFilterOf(OpBuilder &b, Location loc, ModuleOp module, Value a,
+                       linalg::GenericOp gather,
+                       llvm::SetVector<StringAttr> &packed) {
+  ArrayRef<int64_t> window =
+      gather->getAttrOfType<DenseI64ArrayAttr>(kIm2colAttr).asArrayRef();
+  auto input = cast<MemRefType>(gather.getDpsInputs()[0].getType());
+  auto patches = cast<MemRefType>(gather.getDpsInits()[0].getType());
+  if (window != ArrayRef<int64_t>{3, 3, 1, 1, 1, 1} || input.getRank() != 4 ||
+      patches.getRank() != 4)
+    return nullptr;
+  auto type = cast<MemRefType>(a.getType());
+  int64_t o = type.getDimSize(0), c = input.getDimSize(1);
+  if (type.getDimSize(1) != c * 9 ||
+      !::flash::runtime::convUsesWinograd(c, o, patches.getDimSize(2),
+                                          patches.getDimSize(3)))
+    return nullptr;
+  auto constant = constantOperand(module, a);
+  if (!constant)
+    return nullptr;
+  auto [global, init] = *constant;
+  std::string name = (global.getSymName() + "_winograd").str();
+  Value read = panelGlobal(
+      b, loc, module, global, name,
+      ::flash::runtime::winogradFilterFloats(o, c) /
+          ::flash::runtime::kSgemmPanelRows,
+      ::flash::runtime::kSgemmPanelRows, [&](float *out) {
+        SmallVector<float> filter(init.getValues<float>());
+        ::flash::runtime::winogradTransformFilter(filter.data(), o, c, out);
+      });
+  packed.insert(global.getSymNameAttr());
+  return read;
 }
 
 /// The zero fill of `c` right before `op`, if any: the ukernel can then
@@ -299,6 +363,7 @@ std::optional<CInit> initOf(linalg::LinalgOp product, Value c) {
 }
 
 constexpr StringLiteral kIm2colUkernel = "flash_conv_im2col_f32";
+constexpr StringLiteral kWinogradUkernel = "flash_conv_winograd_f32";
 
 /// flash_conv_im2col_f32(A, image, C, accumulate, config x 6, panels,
 /// rowBias, colBias, residual, out, terms, lo, hi, kh, kw, sh, sw, dh, dw,
@@ -307,6 +372,12 @@ constexpr StringLiteral kIm2colUkernel = "flash_conv_im2col_f32";
 /// window.
 func::FuncOp getOrDeclareIm2colUkernel(ModuleOp module) {
   return declareEpilogueEntry(module, kIm2colUkernel,
+                              dynamicStridedType(module.getContext(), 3), 9);
+}
+
+/// flash_conv_winograd_f32: the same arguments, A the transformed filter.
+func::FuncOp getOrDeclareWinogradUkernel(ModuleOp module) {
+  return declareEpilogueEntry(module, kWinogradUkernel,
                               dynamicStridedType(module.getContext(), 3), 9);
 }
 
@@ -563,11 +634,21 @@ struct MatmulToUkernel
         if (padding && !unitInnerStride(padding->source, 4))
           padding.reset();
       }
-      Value panelsA = form.batchedA ? Value() : panelsOf(a, true);
+      // A 3x3 stride-1 convolution with a constant filter: by Winograd,
+      // the filter transformed here.
+      Value winogradA = gather && winograd && !form.batchedA &&
+                                constantPanels && tuned[4] == 0
+                            ? winogradFilterOf(b, loc, module, a, gather,
+                                               packed)
+                            : Value();
+      Value panelsA = form.batchedA ? Value()
+                      : winogradA  ? winogradA
+                                   : panelsOf(a, true);
       Value panelsB =
           form.batchedB || gather ? Value() : panelsOf(bMat, false);
       int64_t which = (panelsA ? 1 : 0) | (panelsB ? 2 : 0);
-      func::FuncOp target = gather  ? getOrDeclareIm2colUkernel(module)
+      func::FuncOp target = winogradA ? getOrDeclareWinogradUkernel(module)
+                            : gather  ? getOrDeclareIm2colUkernel(module)
                             : epi    ? getOrDeclareEpilogueUkernel(module)
                             : which ? getOrDeclareUkernel(module, true)
                                     : callee;

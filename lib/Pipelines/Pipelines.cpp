@@ -93,6 +93,7 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
     ukernel.constantPanels = options.constantPanels;
     ukernel.epilogue = options.fuseEpilogue;
     ukernel.implicitGemm = options.implicitGemm;
+    ukernel.winograd = options.winograd;
     pm.addPass(createMatmulToUkernel(ukernel));
     pm.addPass(createDepthwiseToUkernel({options.fuseEpilogue}));
     if (options.poolUkernel)

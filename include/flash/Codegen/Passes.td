@@ -86,6 +86,13 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     `@flash_conv_im2col_f32` instead, with the gather's (padded) input image
     and the window: the ukernel gathers each B block from the input as it
     packs it (Im2colSource in Ukernels.h), and the gather and its buffer go.
+
+    With `winograd` (and `implicit-gemm`), such a convolution with a 3x3
+    window, unit strides and dilations and a constant filter calls
+    `@flash_conv_winograd_f32` instead where `convUsesWinograd` (Ukernels.h)
+    says so: the same arguments, A the filter transformed here into
+    Winograd F(4x4, 3x3)'s 36 matrices (a new constant global); the
+    runtime transforms the input and output (Winograd.cpp).
   }];
   let options = [
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"0",
@@ -103,6 +110,9 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     Option<"implicitGemm", "implicit-gemm", "bool", /*default=*/"true",
            "Gather a convolution's patches while packing them (no im2col "
            "copy)">,
+    Option<"winograd", "winograd", "bool", /*default=*/"true",
+           "Run 3x3 stride-1 convolutions with a constant filter by "
+           "Winograd F(4x4, 3x3) where convUsesWinograd says so">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

@@ -347,6 +347,79 @@ struct Pool2D {
 /// it reaches and handles the border by clipping the window.
 void pool2d(const Pool2D &pool);
 
+/// Winograd's minimal filtering F(4x4, 3x3) (Lavin & Gray 2015): a 3x3
+/// convolution with unit strides and dilations computes each 4x4 block of
+/// its output from the 6x6 block of input under it as
+///   Y = A^T [sum over channels of (G g G^T) .* (B^T d B)] A,
+/// 36 multiplies per channel pair where the direct product does 144. Per
+/// position (a, b) of the 6x6 transformed blocks the sum over channels is
+/// a matrix product U_ab[O x C] * V_ab[C x tiles], which sgemm runs.
+inline constexpr int64_t kWinogradTile = 4, kWinogradAlpha = 6;
+
+/// The filter transform U = G g G^T of an [O][C][3][3] filter, written as
+/// the 36 matrices U_ab [O x C] one after the other, each in sgemm's A
+/// panels (ceil(O/6) panels of C x 6, zero-padded): what
+/// winogradConv3x3 reads. Done once, when compiling (MatmulToUkernel), in
+/// double precision.
+inline int64_t winogradFilterFloats(int64_t o, int64_t c) {
+  return kWinogradAlpha * kWinogradAlpha *
+         ((o + kSgemmPanelRows - 1) / kSgemmPanelRows) * kSgemmPanelRows * c;
+}
+inline void winogradTransformFilter(const float *g, int64_t o, int64_t c,
+                                    float *u) {
+  static constexpr double G[6][3] = {{1.0 / 4, 0, 0},
+                                     {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                     {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                     {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                     {0, 0, 1}};
+  int64_t block = winogradFilterFloats(o, c) / 36;
+  for (int64_t i = 0; i < winogradFilterFloats(o, c); ++i)
+    u[i] = 0.0f;
+  for (int64_t f = 0; f < o; ++f)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float *k = g + (f * c + ch) * 9;
+      double gk[6][3]; // G g
+      for (int a = 0; a < 6; ++a)
+        for (int j = 0; j < 3; ++j)
+          gk[a][j] = G[a][0] * k[j] + G[a][1] * k[3 + j] + G[a][2] * k[6 + j];
+      for (int a = 0; a < 6; ++a)
+        for (int b = 0; b < 6; ++b) {
+          double v = gk[a][0] * G[b][0] + gk[a][1] * G[b][1] +
+                     gk[a][2] * G[b][2];
+          u[(a * 6 + b) * block + (f / kSgemmPanelRows) * c * kSgemmPanelRows +
+            ch * kSgemmPanelRows + f % kSgemmPanelRows] = static_cast<float>(v);
+        }
+    }
+}
+
+/// Whether a 3x3 convolution with unit strides and dilations over
+/// `channels` input channels to `outChannels` with an `oh` x `ow` output
+/// runs by winogradConv3x3 rather than as an implicit GEMM. The one rule:
+/// MatmulToUkernel, the graph cost analysis.
+inline bool convUsesWinograd(int64_t channels, int64_t outChannels,
+                             int64_t oh, int64_t ow) {
+  return channels >= 8 && outChannels >= 8 && oh >= 8 && ow >= 8;
+}
+
+/// One image's 3x3 stride-1 convolution by F(4x4, 3x3): out[o][y*ow + x]
+/// (+)= sum over c, i, j of g[o][c][i][j] * in[c][y + i - padTop]
+/// [x + j - padLeft] (zeros outside the h x w input), then the epilogue
+/// on the output rows just written. `filter` is winogradTransformFilter's.
+struct WinogradConv {
+  int64_t channels = 0, outChannels = 0, h = 0, w = 0, oh = 0, ow = 0;
+  int64_t padTop = 0, padLeft = 0;
+  const float *input = nullptr;
+  int64_t inC = 0, inH = 0; ///< strides of channels and rows (inner: 1)
+  const float *filter = nullptr;
+  float *out = nullptr; ///< [outChannels][oh * ow], rows ldo apart
+  int64_t ldo = 0;
+  bool accumulate = false;
+  const SgemmEpilogue *epilogue = nullptr;
+  int64_t threads = 0; ///< as SgemmConfig::threads (0: by size)
+};
+void winogradConv3x3(const WinogradConv &conv);
+
 /// Threads used by the ukernels (default: all hardware threads).
 void setNumThreads(int threads);
 int getNumThreads();

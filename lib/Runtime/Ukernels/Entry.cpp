@@ -101,6 +101,45 @@ void _mlir_ciface_flash_conv_im2col_f32(
 }
 }
 
+extern "C" {
+/// A 3x3 stride-1 convolution by Winograd F(4x4, 3x3) (WinogradConv):
+/// the arguments of flash_conv_im2col_f32, with A the filter transformed
+/// when compiling (winogradTransformFilter's 36 panel blocks) and the
+/// window 3x3 with unit strides and dilations (MatmulToUkernel only calls
+/// it so).
+void _mlir_ciface_flash_conv_winograd_f32(
+    StridedMemRefType<float, 2> *a, StridedMemRefType<float, 3> *image,
+    StridedMemRefType<float, 2> *c, bool accumulate, int64_t mc, int64_t kc,
+    int64_t nc, int64_t threads, int64_t tile, int64_t packB, int64_t panels,
+    StridedMemRefType<float, 1> *rowBias, StridedMemRefType<float, 1> *colBias,
+    StridedMemRefType<float, 2> *residual, StridedMemRefType<float, 2> *out,
+    int64_t terms, float lo, float hi, int64_t kh, int64_t kw, int64_t sh,
+    int64_t sw, int64_t dh, int64_t dw, int64_t padTop, int64_t padLeft,
+    int64_t ow) {
+  (void)mc, (void)kc, (void)nc, (void)tile, (void)packB, (void)panels;
+  (void)kh, (void)kw, (void)sh, (void)sw, (void)dh, (void)dw;
+  SgemmEpilogue epilogue = epilogueOf(rowBias, colBias, residual, out, terms,
+                                      lo, hi);
+  bool none = terms == 0 && epilogue.out == c->data + c->offset &&
+              epilogue.ldo == c->strides[0] && lo == -__builtin_inff() &&
+              hi == __builtin_inff();
+  WinogradConv cv;
+  cv.channels = image->sizes[0], cv.h = image->sizes[1];
+  cv.w = image->sizes[2];
+  cv.outChannels = c->sizes[0];
+  cv.ow = ow, cv.oh = ow ? c->sizes[1] / ow : 0;
+  cv.padTop = padTop, cv.padLeft = padLeft;
+  cv.input = image->data + image->offset;
+  cv.inC = image->strides[0], cv.inH = image->strides[1];
+  cv.filter = a->data + a->offset;
+  cv.out = c->data + c->offset, cv.ldo = c->strides[0];
+  cv.accumulate = accumulate;
+  cv.epilogue = none ? nullptr : &epilogue;
+  cv.threads = threads;
+  winogradConv3x3(cv);
+}
+}
+
 namespace {
 SgemmEpilogue epilogueOf(StridedMemRefType<float, 1> *rowBias,
                          StridedMemRefType<float, 1> *colBias,
@@ -271,6 +310,8 @@ std::vector<std::pair<std::string, void *>> flash::runtime::ukernelSymbols() {
            reinterpret_cast<void *>(&_mlir_ciface_flash_matmul_epilogue_f32)},
           {"_mlir_ciface_flash_conv_im2col_f32",
            reinterpret_cast<void *>(&_mlir_ciface_flash_conv_im2col_f32)},
+          {"_mlir_ciface_flash_conv_winograd_f32",
+           reinterpret_cast<void *>(&_mlir_ciface_flash_conv_winograd_f32)},
           {"_mlir_ciface_flash_depthwise_conv2d_f32",
            reinterpret_cast<void *>(&_mlir_ciface_flash_depthwise_conv2d_f32)},
           {"_mlir_ciface_flash_pool2d_f32",
