@@ -258,11 +258,11 @@ Value constantPanelsOf(OpBuilder &b, Location loc, ModuleOp module,
 /// For a convolution's constant filter `a` ([O, C*9]) whose product with
 /// the patches of `gather` runs by Winograd F(4x4, 3x3) (a 3x3 window with
 /// unit strides and dilations over one image of [N, C, H, W], and
-/// convUsesWinograd for its sizes), a constant global holding the
+/// convUsesWinograd for its sizes unless `always`), a constant global holding the
 /// transformed filter in the form winogradConv3x3 reads
 /// (winogradTransformFilter); null otherwise.
 Value winogradFilterOf(OpBuilder &b, Location loc, ModuleOp module, Value a,
-                       linalg::GenericOp gather,
+                       linalg::GenericOp gather, bool always,
                        llvm::SetVector<StringAttr> &packed) {
   ArrayRef<int64_t> window =
       gather->getAttrOfType<DenseI64ArrayAttr>(kIm2colAttr).asArrayRef();
@@ -274,8 +274,8 @@ Value winogradFilterOf(OpBuilder &b, Location loc, ModuleOp module, Value a,
   auto type = cast<MemRefType>(a.getType());
   int64_t o = type.getDimSize(0), c = input.getDimSize(1);
   if (type.getDimSize(1) != c * 9 ||
-      !::flash::runtime::convUsesWinograd(c, o, patches.getDimSize(2),
-                                          patches.getDimSize(3)))
+      !(always || ::flash::runtime::convUsesWinograd(c, o, patches.getDimSize(2),
+                                                     patches.getDimSize(3))))
     return nullptr;
   auto constant = constantOperand(module, a);
   if (!constant)
@@ -551,6 +551,12 @@ struct MatmulToUkernel
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (winograd != "auto" && winograd != "true" && winograd != "false") {
+      module.emitError() << "flash-matmul-to-ukernel: winograd must be auto, "
+                            "true or false, got '"
+                         << winograd << "'";
+      return signalPassFailure();
+    }
     SmallVector<std::pair<linalg::LinalgOp, MatmulForm>> matches;
     module.walk([&](linalg::LinalgOp op) {
       if (auto form = matchMatmul(op); form && form->flops >= minFlops)
@@ -636,10 +642,10 @@ struct MatmulToUkernel
       }
       // A 3x3 stride-1 convolution with a constant filter: by Winograd,
       // the filter transformed here.
-      Value winogradA = gather && winograd && !form.batchedA &&
+      Value winogradA = gather && winograd != "false" && !form.batchedA &&
                                 constantPanels && tuned[4] == 0
                             ? winogradFilterOf(b, loc, module, a, gather,
-                                               packed)
+                                               winograd == "true", packed)
                             : Value();
       Value panelsA = form.batchedA ? Value()
                       : winogradA  ? winogradA

@@ -62,7 +62,9 @@ def test_winograd_matches_direct_convolution(rng, threads, n, c, h, w, o, pad):
     b = rng.standard_normal((o,), dtype=np.float32)
     padded = np.pad(x, ((0, 0), (0, 0), pad[:2], pad[2:]))
     padding = (pad[0], pad[2], pad[1], pad[3])  # top, left, bottom, right
-    compiled = fc.compile(lambda t: fc.conv2d(t, wt, b, padding=padding), (x,))
+    source = fc.jit(lambda t: fc.conv2d(t, wt, b, padding=padding)).lower(x).source
+    # Every shape by Winograd (winograd=true), whatever the rule says.
+    compiled = fc.compile_mlir(source, options="winograd=true")
     assert WINOGRAD in compiled.ir("loops")
     assert_winograd_close(compiled(x), reference(x, wt, b, pad), padded, wt)
 
@@ -84,7 +86,7 @@ def test_winograd_fused_epilogue(rng, threads, epilogue, n, c, h, o):
             return fc.relu(y + r)
         return fc.hardswish(y)
 
-    compiled = fc.compile(f, (x, res))
+    compiled = fc.compile_mlir(fc.jit(f).lower(x, res).source, options="winograd=true")
     loops = compiled.ir("loops")
     assert WINOGRAD in loops and "linalg.generic" not in loops
     ref = reference(x, wt, b, (1, 1, 1, 1))
@@ -97,10 +99,10 @@ def test_winograd_fused_epilogue(rng, threads, epilogue, n, c, h, o):
     assert_winograd_close(compiled(x, res), ref, x, wt)
 
 
-@pytest.mark.parametrize("c,h,o", [(4, 16, 16), (16, 7, 16), (16, 16, 5)])
+@pytest.mark.parametrize("c,h,o", [(4, 16, 16), (64, 8, 64), (16, 16, 16), (32, 12, 32)])
 def test_shape_rule_keeps_the_implicit_gemm(rng, c, h, o):
-    """Few channels or an output under 8x8 stay the implicit GEMM
-    (convUsesWinograd), and stay right."""
+    """Few channels, or too few 4x4 tiles for the channels, stay the
+    implicit GEMM by default (convUsesWinograd), and stay right."""
     x = rng.standard_normal((1, c, h, h), dtype=np.float32)
     wt = rng.standard_normal((o, c, 3, 3), dtype=np.float32)
     compiled = fc.compile(lambda t: fc.conv2d(t, wt, padding=1), (x,))
@@ -110,9 +112,27 @@ def test_shape_rule_keeps_the_implicit_gemm(rng, c, h, o):
                                rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("c,h,o", [(64, 56, 64), (16, 55, 64), (48, 13, 192), (64, 12, 64)])
+def test_shape_rule_takes_winograd(rng, c, h, o):
+    """ResNet-, SqueezeNet- and GoogLeNet-like layers run by Winograd by
+    default."""
+    x = rng.standard_normal((1, c, h, h), dtype=np.float32)
+    wt = (rng.standard_normal((o, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    compiled = fc.compile(lambda t: fc.conv2d(t, wt, padding=1), (x,))
+    assert WINOGRAD in compiled.ir("loops")
+    assert_winograd_close(compiled(x), reference(x, wt, None, (1, 1, 1, 1)), x, wt)
+
+
+def test_bad_winograd_option_is_a_clear_error():
+    x = np.ones((1, 16, 16, 16), np.float32)
+    w = np.ones((16, 16, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="winograd must be auto, true or false, got 'maybe'"):
+        fc.compile(lambda t: fc.conv2d(t, w), (x,), options="winograd=maybe")
+
+
 def test_winograd_off_and_other_windows(rng):
     """winograd=false, a stride-2 or dilated 3x3, a 5x5 window and a filter
-    that is not a constant all run without it."""
+    that is not a constant all run without it, even with winograd=true."""
     x = rng.standard_normal((1, 16, 20, 20), dtype=np.float32)
     w3 = rng.standard_normal((16, 16, 3, 3), dtype=np.float32)
     w5 = rng.standard_normal((16, 16, 5, 5), dtype=np.float32)
@@ -121,8 +141,10 @@ def test_winograd_off_and_other_windows(rng):
     for f in (lambda t: fc.conv2d(t, w3, stride=2, padding=1),
               lambda t: fc.conv2d(t, w3, dilation=2, padding=2),
               lambda t: fc.conv2d(t, w5, padding=2)):
-        assert WINOGRAD not in fc.compile(f, (x,)).ir("loops")
-    variable = fc.compile(lambda t, k: fc.conv2d(t, k, padding=1), (x, w3))
+        source = fc.jit(f).lower(x).source
+        assert WINOGRAD not in fc.compile_mlir(source, options="winograd=true").ir("loops")
+    variable = fc.compile(lambda t, k: fc.conv2d(t, k, padding=1), (x, w3),
+                          options="winograd=true")
     assert WINOGRAD not in variable.ir("loops")
     np.testing.assert_allclose(variable(x, w3), reference(x, w3, None, (1, 1, 1, 1)),
                                rtol=1e-4, atol=1e-4)

@@ -90,7 +90,7 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     With `winograd` (and `implicit-gemm`), such a convolution with a 3x3
     window, unit strides and dilations and a constant filter calls
     `@flash_conv_winograd_f32` instead where `convUsesWinograd` (Ukernels.h)
-    says so: the same arguments, A the filter transformed here into
+    says so (`winograd=auto`; `true`: every such convolution): the same arguments, A the filter transformed here into
     Winograd F(4x4, 3x3)'s 36 matrices (a new constant global); the
     runtime transforms the input and output (Winograd.cpp).
   }];
@@ -110,9 +110,10 @@ def MatmulToUkernel : Pass<"flash-matmul-to-ukernel", "ModuleOp"> {
     Option<"implicitGemm", "implicit-gemm", "bool", /*default=*/"true",
            "Gather a convolution's patches while packing them (no im2col "
            "copy)">,
-    Option<"winograd", "winograd", "bool", /*default=*/"true",
+    Option<"winograd", "winograd", "std::string", /*default=*/"\"auto\"",
            "Run 3x3 stride-1 convolutions with a constant filter by "
-           "Winograd F(4x4, 3x3) where convUsesWinograd says so">,
+           "Winograd F(4x4, 3x3): auto (where convUsesWinograd says so), "
+           "true (all of them) or false">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

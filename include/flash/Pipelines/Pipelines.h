@@ -48,12 +48,13 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "while the sgemm ukernel packs them, instead of "
                      "writing the patch matrix first"),
       llvm::cl::init(true)};
-  Option<bool> winograd{
+  Option<std::string> winograd{
       *this, "winograd",
       llvm::cl::desc("Run 3x3 stride-1 convolutions with constant filters "
-                     "by Winograd F(4x4, 3x3) where the shape rule says so "
-                     "(with implicit-gemm; docs/ukernels.md)"),
-      llvm::cl::init(true)};
+                     "by Winograd F(4x4, 3x3) (with implicit-gemm; "
+                     "docs/ukernels.md): auto (where the shape rule says "
+                     "so), true (all of them) or false"),
+      llvm::cl::init("auto")};
   Option<bool> poolUkernel{
       *this, "pool-ukernel",
       llvm::cl::desc("Run max and average pooling on the pooling ukernel "

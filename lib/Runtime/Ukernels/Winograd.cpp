@@ -62,6 +62,14 @@ Geometry geometryOf(const WinogradConv &cv, int tasks) {
   return g;
 }
 
+// The lanes of these loops never overlap (distinct rows of one scratch
+// buffer, or of V and M): say so, or the compiler leaves them scalar.
+#if defined(__clang__)
+#define FLASH_INDEPENDENT _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define FLASH_INDEPENDENT _Pragma("GCC ivdep")
+#endif
+
 #define FLASH_WINOGRAD_CLONES                                                  \
   __attribute__((target_clones("avx512f", "avx2", "default")))
 
@@ -79,6 +87,7 @@ inputTransform6(const float *__restrict d0, const float *__restrict d1,
                     *__restrict o3 = out + 3 * step,
                     *__restrict o4 = out + 4 * step,
                     *__restrict o5 = out + 5 * step;
+  FLASH_INDEPENDENT
   for (int64_t t = 0; t < n; ++t) {
     float a0 = d0[t], a1 = d1[t], a2 = d2[t], a3 = d3[t], a4 = d4[t],
           a5 = d5[t];
@@ -100,6 +109,7 @@ outputTransform4(const float *__restrict m0, const float *__restrict m1,
   float *__restrict o0 = out, *__restrict o1 = out + step,
                     *__restrict o2 = out + 2 * step,
                     *__restrict o3 = out + 3 * step;
+  FLASH_INDEPENDENT
   for (int64_t t = 0; t < n; ++t) {
     float s12 = m1[t] + m2[t], d12 = m1[t] - m2[t];
     float s34 = m3[t] + m4[t], d34 = m3[t] - m4[t];
@@ -151,6 +161,7 @@ FLASH_WINOGRAD_CLONES void inputBlock(const WinogradConv &cv,
                       *__restrict c3 = dst + 3 * span,
                       *__restrict c4 = dst + 4 * span,
                       *__restrict c5 = dst + 5 * span;
+    FLASH_INDEPENDENT
     for (int64_t t = 0; t < n; ++t) {
       c0[t] = r[4 * t], c1[t] = r[4 * t + 1], c2[t] = r[4 * t + 2];
       c3[t] = r[4 * t + 3], c4[t] = r[4 * t + 4], c5[t] = r[4 * t + 5];
@@ -205,6 +216,7 @@ FLASH_WINOGRAD_CLONES void outputBlock(const WinogradConv &cv,
       const float *__restrict p1 = p0 + lanes, *__restrict p2 = p0 + 2 * lanes,
                               *__restrict p3 = p0 + 3 * lanes;
       float *__restrict out = row;
+      FLASH_INDEPENDENT
       for (int64_t t = 0; t < n; ++t) {
         out[4 * t] = p0[t], out[4 * t + 1] = p1[t];
         out[4 * t + 2] = p2[t], out[4 * t + 3] = p3[t];
