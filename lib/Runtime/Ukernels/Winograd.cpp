@@ -48,16 +48,12 @@ int64_t targetColumns() {
   return columns;
 }
 
-Geometry geometryOf(const WinogradConv &cv, int tasks) {
+Geometry geometryOf(const WinogradConv &cv) {
   Geometry g;
   g.tilesX = (cv.ow + kTile - 1) / kTile;
   g.tilesY = (cv.oh + kTile - 1) / kTile;
   g.rows = std::clamp<int64_t>((targetColumns() + g.tilesX - 1) / g.tilesX, 1,
                                g.tilesY);
-  // Enough blocks for every task.
-  if (tasks > 1)
-    g.rows = std::max<int64_t>(
-        1, std::min(g.rows, (g.tilesY + tasks - 1) / tasks));
   g.blocks = (g.tilesY + g.rows - 1) / g.rows;
   return g;
 }
@@ -230,35 +226,71 @@ FLASH_WINOGRAD_CLONES void outputBlock(const WinogradConv &cv,
     }
 }
 
-void runBlock(const WinogradConv &cv, const Geometry &g, int64_t block,
+/// This thread's scratch for the transforms of `g`'s blocks.
+Scratch &scratchFor(const Geometry &g) {
+  thread_local Scratch s;
+  int64_t span = (g.rows + 1) * g.tilesX;
+  s.cols6.resize(kTile * kAlpha * span);
+  s.rowT.resize(kTile * kAlpha * span);
+  s.row.resize((g.tilesX + 2) * kTile);
+  return s;
+}
+
+/// One block of the convolution: its tile rows, V and M (`v`, `m`).
+struct Block {
+  int64_t ty0 = 0, rows = 0, cols = 0;
+  float *v = nullptr, *m = nullptr;
+  int64_t vStride = 0, mStride = 0; ///< from V_ab to V_ab+1 (M the same)
+};
+
+Block blockOf(const WinogradConv &cv, const Geometry &g, int64_t index,
               Scratch &s) {
-  int64_t ty0 = block * g.rows;
-  int64_t rows = std::min(g.rows, g.tilesY - ty0);
-  int64_t cols = rows * g.tilesX;
-  int64_t c = cv.channels, o = cv.outChannels;
-  // V_ab [C x cols], M_ab [O x cols], the 36 of each one after the other.
-  int64_t vStride = c * cols, mStride = o * cols;
-  s.v.resize(kPositions * vStride);
-  s.m.resize(kPositions * mStride);
-  for (int64_t ch = 0; ch < c; ++ch)
-    inputBlock(cv, g, cv.input + ch * cv.inC, ty0, rows,
-               s.v.data() + ch * cols, vStride, s);
+  Block b;
+  b.ty0 = index * g.rows;
+  b.rows = std::min(g.rows, g.tilesY - b.ty0);
+  b.cols = b.rows * g.tilesX;
+  b.vStride = cv.channels * b.cols, b.mStride = cv.outChannels * b.cols;
+  s.v.resize(kPositions * b.vStride);
+  s.m.resize(kPositions * b.mStride);
+  b.v = s.v.data(), b.m = s.m.data();
+  return b;
+}
+
+/// The three steps of a block, each over a range: input channels,
+/// positions (a, b), output channels (with the epilogue on their rows).
+void inputs(const WinogradConv &cv, const Geometry &g, const Block &b,
+            int64_t begin, int64_t end) {
+  Scratch &s = scratchFor(g);
+  for (int64_t ch = begin; ch < end; ++ch)
+    inputBlock(cv, g, cv.input + ch * cv.inC, b.ty0, b.rows,
+               b.v + ch * b.cols, b.vStride, s);
+}
+
+void products(const WinogradConv &cv, const Block &b, int64_t begin,
+              int64_t end) {
   SgemmConfig config;
   config.threads = 1;
   config.aPanels = true;
+  int64_t o = cv.outChannels, c = cv.channels;
   int64_t uStride = winogradFilterFloats(o, c) / kPositions;
-  for (int64_t p = 0; p < kPositions; ++p)
-    sgemm(o, cols, c, cv.filter + p * uStride, kSgemmPanelRows,
-          s.v.data() + p * vStride, cols, s.m.data() + p * mStride, cols,
+  for (int64_t p = begin; p < end; ++p)
+    sgemm(o, b.cols, c, cv.filter + p * uStride, kSgemmPanelRows,
+          b.v + p * b.vStride, b.cols, b.m + p * b.mStride, b.cols,
           /*accumulate=*/false, config);
-  for (int64_t f = 0; f < o; ++f)
-    outputBlock(cv, g, s.m.data() + f * cols, mStride, ty0, rows,
+}
+
+void outputs(const WinogradConv &cv, const Geometry &g, const Block &b,
+             int64_t begin, int64_t end) {
+  Scratch &s = scratchFor(g);
+  for (int64_t f = begin; f < end; ++f)
+    outputBlock(cv, g, b.m + f * b.cols, b.mStride, b.ty0, b.rows,
                 cv.out + f * cv.ldo, s);
-  if (cv.epilogue) {
-    int64_t y0 = ty0 * kTile, y1 = std::min(cv.oh, (ty0 + rows) * kTile);
-    SgemmEpilogue e = cv.epilogue->at(0, y0 * cv.ow);
-    e.apply(cv.out + y0 * cv.ow, cv.ldo, o, (y1 - y0) * cv.ow);
-    e.activate(o, (y1 - y0) * cv.ow);
+  if (cv.epilogue && end > begin) {
+    int64_t y0 = b.ty0 * kTile, y1 = std::min(cv.oh, (b.ty0 + b.rows) * kTile);
+    SgemmEpilogue e = cv.epilogue->at(begin, y0 * cv.ow);
+    e.apply(cv.out + begin * cv.ldo + y0 * cv.ow, cv.ldo, end - begin,
+            (y1 - y0) * cv.ow);
+    e.activate(end - begin, (y1 - y0) * cv.ow);
   }
 }
 } // namespace
@@ -273,19 +305,43 @@ void flash::runtime::winogradConv3x3(const WinogradConv &cv) {
                                    cv.threads, threads))
               : flops < kSgemmParallelFlops ? 1
                                             : threads;
-  Geometry g = geometryOf(cv, tasks);
-  tasks = static_cast<int>(std::min<int64_t>(tasks, g.blocks));
-  auto run = [&](int task) {
-    thread_local Scratch s;
-    int64_t span = (g.rows + 1) * g.tilesX;
-    s.cols6.resize(kTile * kAlpha * span);
-    s.rowT.resize(kTile * kAlpha * span);
-    s.row.resize((g.tilesX + 2) * kTile);
-    for (int64_t b = task; b < g.blocks; b += tasks)
-      runBlock(cv, g, b, s);
+  Geometry g = geometryOf(cv);
+  int64_t c = cv.channels, o = cv.outChannels;
+  if (tasks <= 1 || g.blocks >= 2 * tasks) {
+    // Whole blocks per task (or all on this thread).
+    tasks = static_cast<int>(std::min<int64_t>(tasks, g.blocks));
+    auto run = [&](int task) {
+      for (int64_t index = task; index < g.blocks; index += tasks) {
+        Block b = blockOf(cv, g, index, scratchFor(g));
+        inputs(cv, g, b, 0, c);
+        products(cv, b, 0, kPositions);
+        outputs(cv, g, b, 0, o);
+      }
+    };
+    if (tasks <= 1)
+      run(0);
+    else
+      parallelFor(tasks, run);
+    return;
+  }
+  // Too few blocks to go round (a small image): every block's steps in
+  // turn, each split over the tasks (three forks a block).
+  auto split = [&](int64_t count, int task) {
+    return std::make_pair(count * task / tasks, count * (task + 1) / tasks);
   };
-  if (tasks <= 1)
-    run(0);
-  else
-    parallelFor(tasks, run);
+  for (int64_t index = 0; index < g.blocks; ++index) {
+    Block b = blockOf(cv, g, index, scratchFor(g));
+    parallelFor(tasks, [&](int task) {
+      auto [begin, end] = split(c, task);
+      inputs(cv, g, b, begin, end);
+    });
+    parallelFor(tasks, [&](int task) {
+      auto [begin, end] = split(kPositions, task);
+      products(cv, b, begin, end);
+    });
+    parallelFor(tasks, [&](int task) {
+      auto [begin, end] = split(o, task);
+      outputs(cv, g, b, begin, end);
+    });
+  }
 }
