@@ -28,6 +28,7 @@ SWITCHES = [
     ("epilogue fusion", "fuse-epilogue=false"),
     ("elementwise fusion", "fuse-elementwise=false"),
     ("implicit GEMM", "implicit-gemm=false"),
+    ("Winograd", "winograd=false"),
 ]
 MODELS = ["resnet18", "mobilenet_v2", "hf_bert"]
 
