@@ -237,6 +237,16 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
                            w.getDimSize(2), w.getDimSize(3), stride[0],
                            stride[1], padded);
       cost.copyRow = pointwise ? 0 : y.getDimSize(3);
+      // A 3x3 window, unit strides and dilations, a constant filter, run
+      // image by image: MatmulToUkernel's Winograd rule.
+      auto dilation = conv.getDilation();
+      cost.winograd =
+          groups == 1 && !columns && w.getDimSize(2) == 3 &&
+          w.getDimSize(3) == 3 && stride[0] == 1 && stride[1] == 1 &&
+          dilation[0] == 1 && dilation[1] == 1 &&
+          conv.getWeight().getDefiningOp<ConstantOp>() &&
+          ::flash::runtime::convUsesWinograd(w.getDimSize(1), w.getDimSize(0),
+                                             y.getDimSize(2), y.getDimSize(3));
       if (conv.getBias())
         cost.flops += numElements(out);
     } else if (auto gather = dyn_cast<GatherOp>(op)) {
@@ -317,6 +327,7 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
       kernel.kind = cost.kind;
       kernel.batch = cost.batch, kernel.m = cost.m, kernel.n = cost.n,
       kernel.k = cost.k, kernel.copyRow = cost.copyRow;
+      kernel.winograd = cost.winograd;
       result.kernels.push_back(kernel);
     }
     KernelCost &kernel = result.kernels[cost.kernel];

@@ -5,7 +5,8 @@ code does.
 
     TILES, DEFAULT_BLOCKING, PARALLEL_FLOPS     register tiles, cache blocking, threading threshold
     split(m, n, k, ...)                          how one call splits over threads
-    packs_b, batch_in_parallel, conv_batch_as_columns   the runtime's other rules
+    packs_b, batch_in_parallel, conv_batch_as_columns,
+    conv_uses_winograd                           the runtime's other rules
 """
 from __future__ import annotations
 
@@ -91,3 +92,9 @@ def conv_batch_as_columns(images: int, pixels: int) -> bool:
     """Whether a convolution over `images` runs as one product over all of
     them (N*OH*OW columns) rather than one per image."""
     return _native.conv_batch_as_columns(images, pixels)
+
+
+def conv_uses_winograd(channels: int, out_channels: int, oh: int, ow: int) -> bool:
+    """Whether a 3x3 stride-1 convolution with a constant filter runs by
+    Winograd F(4x4, 3x3) rather than as an implicit GEMM."""
+    return _native.conv_uses_winograd(channels, out_channels, oh, ow)

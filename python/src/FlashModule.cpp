@@ -727,6 +727,10 @@ NB_MODULE(_flashcompile, m) {
         "Whether the sgemm ukernel packs B's panels for a call with `rows` "
         "rows of A, B's rows `ldb` floats apart, A blocks of `mc` rows and "
         "packB `choice` (Ukernels.h's rule).");
+  m.def("conv_uses_winograd", &flash::runtime::convUsesWinograd,
+        "channels"_a, "out_channels"_a, "oh"_a, "ow"_a,
+        "Whether the default pipeline runs a 3x3 stride-1 convolution with "
+        "a constant filter by Winograd F(4x4, 3x3) (Ukernels.h's rule).");
   m.def("conv_batch_as_columns", &flash::runtime::convBatchAsColumns,
         "images"_a, "pixels"_a,
         "Whether the default pipeline runs a convolution over `images` "
@@ -776,6 +780,7 @@ NB_MODULE(_flashcompile, m) {
           d["flops"] = k.flops, d["bytes_in"] = k.bytesIn;
           d["bytes_out"] = k.bytesOut, d["batch"] = k.batch, d["m"] = k.m;
           d["n"] = k.n, d["k"] = k.k, d["copy_row"] = k.copyRow;
+          d["winograd"] = k.winograd;
           kernels.append(d);
         }
         nb::dict result;

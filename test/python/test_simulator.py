@@ -531,6 +531,31 @@ def test_host_prices_a_fused_hardswish_in_the_convolution(rng, activation, kerne
     assert ("scf.for" in program.ir("loops")) == (kernels == 2)
 
 
+def test_host_prices_winograd_convolutions_by_the_compilers_rule(rng):
+    """A 3x3 stride-1 convolution with a constant filter that the CPU
+    pipeline runs by Winograd (convUsesWinograd) is priced as its 36
+    products and transforms: the analysis marks it where the compiled code
+    calls the Winograd ukernel and nowhere else (a filter passed as an
+    argument, a stride of 2, too few channels), and the prediction is below
+    the im2col GEMM's by about the multiplies saved."""
+    x = rng.standard_normal((1, 64, 56, 56), dtype=np.float32)
+    w = (rng.standard_normal((64, 64, 3, 3)) / 24).astype(np.float32)
+    cases = {"constant": (lambda t: fc.conv2d(t, w, padding=1), (x,)),
+             "stride 2": (lambda t: fc.conv2d(t, w, stride=2, padding=1), (x,)),
+             "argument": (lambda t, k: fc.conv2d(t, k, padding=1), (x, w)),
+             "few channels": (lambda t: fc.conv2d(t, w[:4, :4], padding=1), (x[:, :4],))}
+    predicted = {}
+    for name, (f, args) in cases.items():
+        program = fc.compile(f, args)
+        host = fc.simulate(program, "host", threads=1)
+        winograd = "flash_conv_winograd_f32" in program.ir("loops")
+        assert winograd == (name == "constant"), name
+        assert any("Winograd" in note for k in host.kernels for note in k.notes) == winograd, name
+        predicted[name] = host.time_s
+    # 2.25x fewer multiplies than the argument's GEMM, less the transforms.
+    assert predicted["argument"] / 2.6 < predicted["constant"] < predicted["argument"] / 1.5
+
+
 def conv_bn_ir():
     """A 3x3 convolution followed by a batch norm with constant statistics."""
     c = "tensor<8xf32>"

@@ -46,6 +46,11 @@ struct OpCost {
   /// the innermost axes in place (1 when the innermost axis moves: an
   /// element-by-element gather); a concatenation's smallest slab.
   int64_t copyRow = 0;
+  /// A 3x3 stride-1 convolution with a constant filter that the CPU
+  /// pipeline runs by Winograd F(4x4, 3x3) (Ukernels.h's
+  /// convUsesWinograd); batch..k and copyRow still describe its im2col
+  /// GEMM, which the host model re-prices (sim/model.py).
+  bool winograd = false;
   int kernel = -1; ///< the fused kernel this op runs in (-1: no kernel)
   /// Where each operand comes from: the index of the producing op in
   /// GraphCost::ops, or -1 - n for function argument n.
@@ -60,6 +65,7 @@ struct KernelCost {
   std::vector<int> ops;
   int64_t flops = 0, bytesIn = 0, bytesOut = 0;
   int64_t batch = 0, m = 0, n = 0, k = 0, copyRow = 0;
+  bool winograd = false; ///< its contraction runs by Winograd (OpCost)
 };
 
 struct GraphCost {
