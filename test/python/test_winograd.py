@@ -52,6 +52,9 @@ SHAPES = [
     (1, 130, 14, 14, 257, (1, 1, 1, 1)),  # O over the A blocks, odd C
     (1, 9, 40, 11, 13, (2, 0, 0, 2)),     # asymmetric padding, tall
     (1, 600, 10, 10, 8, (1, 1, 1, 1)),    # C over a K slice (512)
+    (1, 16, 9, 3, 20, (1, 1, 1, 1)),      # narrower than a tile's input: borders only
+    (1, 16, 6, 5, 20, (0, 0, 2, 1)),      # two columns of padding on the left, one on the right
+    (1, 8, 12, 29, 8, (1, 2, 0, 0)),      # unpadded columns, a ragged last tile
 ]
 
 

@@ -120,7 +120,6 @@ outputTransform4(const float *__restrict m0, const float *__restrict m1,
 struct Scratch {
   std::vector<float> v, m;       ///< V_ab [C x cols], M_ab [O x cols]
   std::vector<float> cols6, rowT; ///< the transforms' intermediates
-  std::vector<float> row;         ///< one padded input or output row
 };
 
 /// One channel's part of V for the block's `rows` tile rows from `ty0`
@@ -136,32 +135,44 @@ FLASH_WINOGRAD_CLONES void inputBlock(const WinogradConv &cv,
                                       int64_t ty0, int64_t rows, float *v,
                                       int64_t positionStride, Scratch &s) {
   int64_t n = g.tilesX, span = (rows + 1) * n; // lanes per (y' mod 4, k)
-  int64_t width = (n + 1) * kTile;
-  float *cols6 = s.cols6.data(), *rowT = s.rowT.data(), *row = s.row.data();
-  int64_t x0 = std::max<int64_t>(0, cv.padLeft);
-  int64_t x1 = std::min<int64_t>(width, cv.w + cv.padLeft);
+  float *cols6 = s.cols6.data(), *rowT = s.rowT.data();
+  // Tiles [lo, hi) read only columns inside the image (4t + k - padLeft
+  // in [0, w) for k < 6): straight from the plane; the others, at the
+  // borders, one column at a time with the zero padding.
+  int64_t lo = std::min(n, (cv.padLeft + kTile - 1) / kTile);
+  int64_t hi = std::max(lo, std::min(n, (cv.w + cv.padLeft - kAlpha) / kTile + 1));
+  if (cv.w + cv.padLeft < kAlpha)
+    hi = lo;
   for (int64_t yr = 0; yr < kTile * rows + 2; ++yr) {
     int64_t y = ty0 * kTile - cv.padTop + yr;
     float *dst = cols6 + (yr % kTile) * kAlpha * span + (yr / kTile) * n;
-    if (y < 0 || y >= cv.h || x1 <= x0) {
+    if (y < 0 || y >= cv.h) {
       for (int64_t k = 0; k < kAlpha; ++k)
         std::memset(dst + k * span, 0, n * sizeof(float));
       continue;
     }
-    std::memset(row, 0, width * sizeof(float));
-    std::memcpy(row + x0, plane + y * cv.inH + (x0 - cv.padLeft),
-                (x1 - x0) * sizeof(float));
-    const float *__restrict r = row;
+    const float *line = plane + y * cv.inH;
+    auto border = [&](int64_t t) {
+      for (int64_t k = 0; k < kAlpha; ++k) {
+        int64_t x = kTile * t + k - cv.padLeft;
+        dst[k * span + t] = x >= 0 && x < cv.w ? line[x] : 0.0f;
+      }
+    };
+    for (int64_t t = 0; t < lo; ++t)
+      border(t);
+    const float *__restrict r = line - cv.padLeft;
     float *__restrict c0 = dst, *__restrict c1 = dst + span,
                       *__restrict c2 = dst + 2 * span,
                       *__restrict c3 = dst + 3 * span,
                       *__restrict c4 = dst + 4 * span,
                       *__restrict c5 = dst + 5 * span;
     FLASH_INDEPENDENT
-    for (int64_t t = 0; t < n; ++t) {
+    for (int64_t t = lo; t < hi; ++t) {
       c0[t] = r[4 * t], c1[t] = r[4 * t + 1], c2[t] = r[4 * t + 2];
       c3[t] = r[4 * t + 3], c4[t] = r[4 * t + 4], c5[t] = r[4 * t + 5];
     }
+    for (int64_t t = hi; t < n; ++t)
+      border(t);
   }
   // Along the rows: rowT[(y' mod 4) * 6 + b][...] = (B^T d)_b.
   for (int64_t p = 0; p < kTile; ++p) {
@@ -188,7 +199,7 @@ FLASH_WINOGRAD_CLONES void outputBlock(const WinogradConv &cv,
                                        int64_t positionStride, int64_t ty0,
                                        int64_t rows, float *dst, Scratch &s) {
   int64_t n = g.tilesX, lanes = rows * n;
-  float *t4 = s.cols6.data(), *y4 = s.rowT.data(), *row = s.row.data();
+  float *t4 = s.cols6.data(), *y4 = s.rowT.data();
   // t4[i * 6 + b] = (A^T M_(.,b))_i.
   for (int64_t b = 0; b < kAlpha; ++b) {
     const float *c = m + b * positionStride;
@@ -211,18 +222,29 @@ FLASH_WINOGRAD_CLONES void outputBlock(const WinogradConv &cv,
       const float *__restrict p0 = y4 + i * kTile * lanes + r * n;
       const float *__restrict p1 = p0 + lanes, *__restrict p2 = p0 + 2 * lanes,
                               *__restrict p3 = p0 + 3 * lanes;
-      float *__restrict out = row;
-      FLASH_INDEPENDENT
-      for (int64_t t = 0; t < n; ++t) {
-        out[4 * t] = p0[t], out[4 * t + 1] = p1[t];
-        out[4 * t + 2] = p2[t], out[4 * t + 3] = p3[t];
-      }
+      // Whole tiles straight into the row, the last partial one through
+      // a copy.
       float *__restrict d = dst + y * cv.ow;
-      if (cv.accumulate)
-        for (int64_t x = 0; x < cv.ow; ++x)
-          d[x] += out[x];
-      else
-        std::memcpy(d, out, cv.ow * sizeof(float));
+      int64_t whole = std::min(n, cv.ow / kTile);
+      if (cv.accumulate) {
+        FLASH_INDEPENDENT
+        for (int64_t t = 0; t < whole; ++t) {
+          d[4 * t] += p0[t], d[4 * t + 1] += p1[t];
+          d[4 * t + 2] += p2[t], d[4 * t + 3] += p3[t];
+        }
+      } else {
+        FLASH_INDEPENDENT
+        for (int64_t t = 0; t < whole; ++t) {
+          d[4 * t] = p0[t], d[4 * t + 1] = p1[t];
+          d[4 * t + 2] = p2[t], d[4 * t + 3] = p3[t];
+        }
+      }
+      if (whole < n) {
+        float last[kTile] = {p0[whole], p1[whole], p2[whole], p3[whole]};
+        for (int64_t x = kTile * whole; x < cv.ow; ++x)
+          d[x] = cv.accumulate ? d[x] + last[x - kTile * whole]
+                               : last[x - kTile * whole];
+      }
     }
 }
 
@@ -232,7 +254,6 @@ Scratch &scratchFor(const Geometry &g) {
   int64_t span = (g.rows + 1) * g.tilesX;
   s.cols6.resize(kTile * kAlpha * span);
   s.rowT.resize(kTile * kAlpha * span);
-  s.row.resize((g.tilesX + 2) * kTile);
   return s;
 }
 
