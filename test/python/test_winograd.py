@@ -55,6 +55,7 @@ SHAPES = [
     (1, 16, 9, 3, 20, (1, 1, 1, 1)),      # narrower than a tile's input: borders only
     (1, 16, 6, 5, 20, (0, 0, 2, 1)),      # two columns of padding on the left, one on the right
     (1, 8, 12, 29, 8, (1, 2, 0, 0)),      # unpadded columns, a ragged last tile
+    (1, 16, 8, 10, 20, (0, 0, 5, 3)),     # more left padding than a tile's step
 ]
 
 
