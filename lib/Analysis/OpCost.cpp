@@ -224,29 +224,28 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
       cost.m = w.getDimSize(0) / groups,
       cost.k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
       cost.n = y.getDimSize(2) * y.getDimSize(3);
-      bool columns = groups == 1 &&
+      // A 3x3 window, unit strides and dilations, a constant filter:
+      // MatmulToUkernel's Winograd rule, which keeps it image by image.
+      auto stride = conv.getStride();
+      auto dilation = conv.getDilation();
+      cost.winograd =
+          groups == 1 && w.getDimSize(2) == 3 && w.getDimSize(3) == 3 &&
+          stride[0] == 1 && stride[1] == 1 && dilation[0] == 1 &&
+          dilation[1] == 1 && conv.getWeight().getDefiningOp<ConstantOp>() &&
+          ::flash::runtime::convUsesWinograd(w.getDimSize(1), w.getDimSize(0),
+                                             y.getDimSize(2), y.getDimSize(3));
+      bool columns = groups == 1 && !cost.winograd &&
                      ::flash::runtime::convBatchAsColumns(cost.batch, cost.n);
       if (columns)
         cost.n *= cost.batch, cost.batch = 1;
       // The im2col gather copies rows of OW; a pointwise convolution run
       // image by image has none (copyRow 0; ConvToIm2col's rule).
-      auto stride = conv.getStride();
       bool padded = llvm::any_of(conv.getPadding(), [](int64_t p) { return p; });
       bool pointwise = groups == 1 && !columns &&
                        ::flash::runtime::convIsPointwise(
                            w.getDimSize(2), w.getDimSize(3), stride[0],
                            stride[1], padded);
       cost.copyRow = pointwise ? 0 : y.getDimSize(3);
-      // A 3x3 window, unit strides and dilations, a constant filter, run
-      // image by image: MatmulToUkernel's Winograd rule.
-      auto dilation = conv.getDilation();
-      cost.winograd =
-          groups == 1 && !columns && w.getDimSize(2) == 3 &&
-          w.getDimSize(3) == 3 && stride[0] == 1 && stride[1] == 1 &&
-          dilation[0] == 1 && dilation[1] == 1 &&
-          conv.getWeight().getDefiningOp<ConstantOp>() &&
-          ::flash::runtime::convUsesWinograd(w.getDimSize(1), w.getDimSize(0),
-                                             y.getDimSize(2), y.getDimSize(3));
       if (conv.getBias())
         cost.flops += numElements(out);
     } else if (auto gather = dyn_cast<GatherOp>(op)) {

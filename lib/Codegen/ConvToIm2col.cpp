@@ -182,10 +182,26 @@ LogicalResult rewriteAsOneProduct(linalg::Conv2DNchwFchwOp conv,
 /// The `batch-as-columns` choice.
 enum class BatchAsColumns { Auto, Always, Never };
 
+/// Whether flash-matmul-to-ukernel will run this convolution by Winograd
+/// when it is lowered image by image: its rule (a 3x3 window, unit strides
+/// and dilations, a constant filter that is not a splat, convUsesWinograd).
+bool runsByWinograd(linalg::Conv2DNchwFchwOp conv, const ConvShape &s) {
+  auto constant = conv.getInputs()[1].getDefiningOp<arith::ConstantOp>();
+  auto value = constant ? dyn_cast<DenseElementsAttr>(constant.getValue())
+                        : DenseElementsAttr();
+  return value && !value.isSplat() && s.kh == 3 && s.kw == 3 &&
+         s.strides == ArrayRef<int64_t>{1, 1} &&
+         s.dilations == ArrayRef<int64_t>{1, 1} &&
+         ::flash::runtime::convUsesWinograd(s.ckk / 9, s.o, s.oh, s.ow);
+}
+
 struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
-  Conv2DNchwFchwToIm2col(MLIRContext *ctx, BatchAsColumns batchAsColumns)
-      : OpRewritePattern(ctx), batchAsColumns(batchAsColumns) {}
+  Conv2DNchwFchwToIm2col(MLIRContext *ctx, BatchAsColumns batchAsColumns,
+                         bool winograd)
+      : OpRewritePattern(ctx), batchAsColumns(batchAsColumns),
+        winograd(winograd) {}
   BatchAsColumns batchAsColumns;
+  bool winograd;
   LogicalResult matchAndRewrite(linalg::Conv2DNchwFchwOp conv,
                                 PatternRewriter &rewriter) const override {
     if (!conv.hasPureTensorSemantics())
@@ -211,7 +227,9 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
                     initType.getElementType()};
     bool oneProduct =
         batchAsColumns == BatchAsColumns::Auto
-            ? ::flash::runtime::convBatchAsColumns(shape.n, shape.oh * shape.ow)
+            ? ::flash::runtime::convBatchAsColumns(shape.n,
+                                                   shape.oh * shape.ow) &&
+                  !(winograd && runsByWinograd(conv, shape))
             : batchAsColumns == BatchAsColumns::Always;
     if (shape.n > 1 && oneProduct)
       return rewriteAsOneProduct(conv, rewriter, shape);
@@ -361,7 +379,7 @@ struct ConvToIm2col : mlir::flash::impl::ConvToIm2colBase<ConvToIm2col> {
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    patterns.add<Conv2DNchwFchwToIm2col>(&getContext(), *choice);
+    patterns.add<Conv2DNchwFchwToIm2col>(&getContext(), *choice, winograd);
     patterns.add<GroupedConvToIm2col>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -51,7 +51,10 @@ void mlir::flash::buildFlashToLinalgPipeline(OpPassManager &pm,
   if (options.fuseElementwise)
     pm.addPass(createFuseElementwise());
   if (options.convIm2col)
-    pm.addPass(createConvToIm2col({options.convBatchAsColumns}));
+    pm.addPass(createConvToIm2col(
+        {options.convBatchAsColumns,
+         /*winograd=*/options.ukernels && options.implicitGemm &&
+             options.winograd.getValue() != "false"}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

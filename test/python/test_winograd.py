@@ -127,6 +127,23 @@ def test_shape_rule_takes_winograd(rng, c, h, o):
     assert_winograd_close(compiled(x), reference(x, wt, None, (1, 1, 1, 1)), x, wt)
 
 
+def test_a_batch_of_small_images_stays_image_by_image_for_winograd(rng):
+    """Eight 14x14 images would be one product over all of them
+    (convBatchAsColumns); a convolution Winograd takes runs image by image
+    instead (ConvToIm2col asks the same rule), and the simulator prices it
+    so; with winograd=false the batch is one product again."""
+    x = rng.standard_normal((8, 64, 14, 14), dtype=np.float32)
+    wt = (rng.standard_normal((64, 64, 3, 3)) / 24).astype(np.float32)
+    source = fc.jit(lambda t: fc.conv2d(t, wt, padding=1)).lower(x).source
+    default = fc.compile_mlir(source)
+    assert WINOGRAD in default.ir("loops")
+    assert_winograd_close(default(x), reference(x, wt, None, (1, 1, 1, 1)), x, wt)
+    host = fc.simulate(default, "host", threads=1)
+    assert any("Winograd" in note for k in host.kernels for note in k.notes)
+    off = fc.compile_mlir(source, options="winograd=false").ir("loops")
+    assert WINOGRAD not in off and "flash_conv_im2col_f32" not in off
+
+
 def test_bad_winograd_option_is_a_clear_error():
     x = np.ones((1, 16, 16, 16), np.float32)
     w = np.ones((16, 16, 3, 3), np.float32)

@@ -186,13 +186,20 @@ def ConvToIm2col : Pass<"flash-conv-to-im2col", "ModuleOp"> {
     convBatchAsColumns: fewer than 256 pixels per image, at least 512
     columns in all) says the per-image products cannot amortize packing
     the filter; `true` and `false` force either lowering (fc.tune tries
-    both).
+    both). With `winograd`, `auto` keeps image by image a convolution that
+    flash-matmul-to-ukernel will run by Winograd (a 3x3 window, unit
+    strides and dilations, a constant filter, Ukernels.h's
+    convUsesWinograd): its per-image call beats one product over all
+    images.
   }];
   let options = [
     Option<"batchAsColumns", "batch-as-columns", "std::string",
            /*default=*/"\"auto\"",
            "A batch of images as one matrix product (N*OH*OW columns) "
            "rather than one product per image: auto, true or false">,
+    Option<"winograd", "winograd", "bool", /*default=*/"false",
+           "The ukernels run Winograd convolutions (auto keeps those image "
+           "by image)">,
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::arith::ArithDialect",
