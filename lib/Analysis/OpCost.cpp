@@ -225,7 +225,9 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
       cost.k = w.getDimSize(1) * w.getDimSize(2) * w.getDimSize(3),
       cost.n = y.getDimSize(2) * y.getDimSize(3);
       // A 3x3 window, unit strides and dilations, a constant filter:
-      // MatmulToUkernel's Winograd rule, which keeps it image by image.
+      // MatmulToUkernel's Winograd rule, which the CPU pipeline runs image
+      // by image (the host model re-prices it so; batch..k below stay the
+      // im2col GEMM's, which device stacks price).
       auto stride = conv.getStride();
       auto dilation = conv.getDilation();
       cost.winograd =
@@ -234,7 +236,7 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
           dilation[1] == 1 && conv.getWeight().getDefiningOp<ConstantOp>() &&
           ::flash::runtime::convUsesWinograd(w.getDimSize(1), w.getDimSize(0),
                                              y.getDimSize(2), y.getDimSize(3));
-      bool columns = groups == 1 && !cost.winograd &&
+      bool columns = groups == 1 &&
                      ::flash::runtime::convBatchAsColumns(cost.batch, cost.n);
       if (columns)
         cost.n *= cost.batch, cost.batch = 1;

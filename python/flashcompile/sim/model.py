@@ -163,7 +163,8 @@ def _conv_window(kernel, ops) -> dict:
         x, w = op["operand_shapes"][0], op["operand_shapes"][1]
         grouped = x[1] != w[1]
         columns = kernel["batch"] == 1 and x[0] > 1
-        return {"implicit_im2col": not grouped and not columns, "taps": w[2] * w[3]}
+        return {"implicit_im2col": not grouped and not columns, "taps": w[2] * w[3],
+                "images": x[0]}
     return {}
 
 
@@ -358,13 +359,16 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         # Winograd F(4x4, 3x3) (Winograd.cpp): per image 36 products of
         # O x C times C x tiles in place of the im2col GEMM, and the
         # transforms, priced per channel and tile.
+        # (Image by image also where the analysis' GEMM has all images as
+        # columns: ConvToIm2col keeps Winograd's convolutions per image.)
         ow = k["copy_row"]
-        tiles = math.ceil(k["n"] // ow / 4) * math.ceil(ow / 4)
+        images = k.get("images") or k["batch"]
+        oh = k["batch"] * k["n"] // images // ow
+        tiles = math.ceil(oh / 4) * math.ceil(ow / 4)
         channels = k["k"] // 9
-        flops += 2.0 * k["batch"] * k["m"] * (36 * tiles * channels - k["n"] * k["k"])
-        transforms = k["batch"] * tiles * (channels + k["m"]) * WINOGRAD_TRANSFORM_CYCLES
-        k = dict(k, batch=k["batch"] * 36, k=channels, n=tiles, copy_row=0,
-                 winograd_transforms=True)
+        flops += 2.0 * k["m"] * (36 * images * tiles * channels - k["batch"] * k["n"] * k["k"])
+        transforms = images * tiles * (channels + k["m"]) * WINOGRAD_TRANSFORM_CYCLES
+        k = dict(k, batch=images * 36, k=channels, n=tiles, copy_row=0)
         notes.append(f"Winograd F(4x4, 3x3): 36 products over {tiles} tiles per image")
     if k["kind"] == "contraction":
         lanes = (device.simd_bits or 256) // 32
