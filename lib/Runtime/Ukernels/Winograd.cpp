@@ -13,9 +13,10 @@
 // tiles, vectorized along a tile row.
 //
 // Why hand-written rather than MLIR's linalg.winograd_* ops: those are
-// for NHWC/FHWC convolutions and materialize each transformed tensor in
-// full (for a 64 x 56 x 56 layer, V alone is 7 MB), while this keeps one
-// block's V and M in L2 and reuses sgemm's panels and microkernel.
+// for NHWC/FHWC convolutions (ours are NCHW) and materialize each
+// transformed tensor whole, between separate loop nests, while this runs
+// the three steps block by block (V and M of one block, in cache) and
+// reuses sgemm's compiled panels and microkernel.
 //
 //===----------------------------------------------------------------------===//
 #include "flash/Runtime/Ukernels.h"
@@ -37,13 +38,16 @@ struct Geometry {
   int64_t tilesX = 0, tilesY = 0, rows = 0, blocks = 0;
 };
 
-/// The block's columns aimed at: sgemm's microkernel runs 32 columns at a
-/// time, and V (36 * C * T floats) and M (36 * O * T) should stay near L2.
+/// The block's columns aimed at: more columns per sgemm call amortize
+/// reading U (36 C x O panels) over more tiles, fewer keep V and M in
+/// L2. 192 (a whole 56x56 image) measured 1.05-1.25x faster than 64 on
+/// 56x56 layers (one and two threads), the same on 28x28 ones
+/// (docs/ukernels.md); FLASH_WINOGRAD_COLUMNS overrides it.
 int64_t targetColumns() {
   static const int64_t columns = [] {
     const char *env = std::getenv("FLASH_WINOGRAD_COLUMNS");
     int64_t v = env ? std::atoll(env) : 0;
-    return v > 0 ? v : int64_t(64);
+    return v > 0 ? v : int64_t(192);
   }();
   return columns;
 }
