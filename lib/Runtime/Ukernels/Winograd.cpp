@@ -7,10 +7,11 @@
 // 6x6 tiles, sgemm multiplies each by the filter's U_ab[O x C] (made when
 // compiling, already in A panels) into M_ab[O x T], and the output
 // transform writes the block's output rows from them, then the epilogue
-// runs on those rows while they are in cache. The filter is 36/9 = 4
-// times fewer multiplies per output than the direct product; the
-// transforms are adds (and a few multiplies by small constants) over the
-// tiles, vectorized along a tile row.
+// runs on those rows while they are in cache. That is 4x fewer
+// multiplies per output than the direct product (36 per 4x4 tile and
+// channel pair, not 144); the transforms are adds (and a few multiplies
+// by small constants), each one vectorized loop over all the block's
+// tiles.
 //
 // Why hand-written rather than MLIR's linalg.winograd_* ops: those are
 // for NHWC/FHWC convolutions (ours are NCHW) and materialize each
