@@ -25,6 +25,13 @@ SgemmEpilogue epilogueOf(StridedMemRefType<float, 1> *rowBias,
                          StridedMemRefType<float, 2> *residual,
                          StridedMemRefType<float, 2> *out, int64_t terms,
                          float lo, float hi);
+/// Whether `e` (with the call's `terms`) leaves C as it is: no terms, no
+/// bounds, writing C itself.
+bool doesNothing(const SgemmEpilogue &e, StridedMemRefType<float, 2> *c,
+                 int64_t terms) {
+  return terms == 0 && e.out == c->data + c->offset && e.ldo == c->strides[0] &&
+         e.lo == -__builtin_inff() && e.hi == __builtin_inff();
+}
 } // namespace
 
 extern "C" {
@@ -80,9 +87,7 @@ void _mlir_ciface_flash_conv_im2col_f32(
     int64_t ow) {
   SgemmEpilogue epilogue = epilogueOf(rowBias, colBias, residual, out, terms,
                                       lo, hi);
-  bool none = terms == 0 && epilogue.out == c->data + c->offset &&
-              epilogue.ldo == c->strides[0] && lo == -__builtin_inff() &&
-              hi == __builtin_inff();
+  bool none = doesNothing(epilogue, c, terms);
   Im2colSource src;
   src.input = image->data + image->offset;
   src.planeStride = image->strides[0], src.rowStride = image->strides[1];
@@ -120,9 +125,7 @@ void _mlir_ciface_flash_conv_winograd_f32(
   (void)kh, (void)kw, (void)sh, (void)sw, (void)dh, (void)dw;
   SgemmEpilogue epilogue = epilogueOf(rowBias, colBias, residual, out, terms,
                                       lo, hi);
-  bool none = terms == 0 && epilogue.out == c->data + c->offset &&
-              epilogue.ldo == c->strides[0] && lo == -__builtin_inff() &&
-              hi == __builtin_inff();
+  bool none = doesNothing(epilogue, c, terms);
   WinogradConv cv;
   cv.channels = image->sizes[0], cv.h = image->sizes[1];
   cv.w = image->sizes[2];
