@@ -231,9 +231,11 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
       auto stride = conv.getStride();
       auto dilation = conv.getDilation();
       cost.winograd =
-          groups == 1 && w.getDimSize(2) == 3 && w.getDimSize(3) == 3 &&
-          stride[0] == 1 && stride[1] == 1 && dilation[0] == 1 &&
-          dilation[1] == 1 && conv.getWeight().getDefiningOp<ConstantOp>() &&
+          groups == 1 &&
+          ::flash::runtime::convWindowTakesWinograd(
+              w.getDimSize(2), w.getDimSize(3), stride[0], stride[1],
+              dilation[0], dilation[1]) &&
+          conv.getWeight().getDefiningOp<ConstantOp>() &&
           ::flash::runtime::convUsesWinograd(w.getDimSize(1), w.getDimSize(0),
                                              y.getDimSize(2), y.getDimSize(3));
       bool columns = groups == 1 &&

@@ -189,9 +189,10 @@ bool runsByWinograd(linalg::Conv2DNchwFchwOp conv, const ConvShape &s) {
   auto constant = conv.getInputs()[1].getDefiningOp<arith::ConstantOp>();
   auto value = constant ? dyn_cast<DenseElementsAttr>(constant.getValue())
                         : DenseElementsAttr();
-  return value && !value.isSplat() && s.kh == 3 && s.kw == 3 &&
-         s.strides == ArrayRef<int64_t>{1, 1} &&
-         s.dilations == ArrayRef<int64_t>{1, 1} &&
+  return value && !value.isSplat() &&
+         ::flash::runtime::convWindowTakesWinograd(
+             s.kh, s.kw, s.strides[0], s.strides[1], s.dilations[0],
+             s.dilations[1]) &&
          ::flash::runtime::convUsesWinograd(s.ckk / 9, s.o, s.oh, s.ow);
 }
 

@@ -268,8 +268,11 @@ Value winogradFilterOf(OpBuilder &b, Location loc, ModuleOp module, Value a,
       gather->getAttrOfType<DenseI64ArrayAttr>(kIm2colAttr).asArrayRef();
   auto input = cast<MemRefType>(gather.getDpsInputs()[0].getType());
   auto patches = cast<MemRefType>(gather.getDpsInits()[0].getType());
-  if (window != ArrayRef<int64_t>{3, 3, 1, 1, 1, 1} || input.getRank() != 4 ||
-      patches.getRank() != 4)
+  if (window.size() != 6 ||
+      !::flash::runtime::convWindowTakesWinograd(window[0], window[1],
+                                                 window[2], window[3],
+                                                 window[4], window[5]) ||
+      input.getRank() != 4 || patches.getRank() != 4)
     return nullptr;
   auto type = cast<MemRefType>(a.getType());
   int64_t o = type.getDimSize(0), c = input.getDimSize(1);

@@ -393,6 +393,18 @@ inline void winogradTransformFilter(const float *g, int64_t o, int64_t c,
     }
 }
 
+/// The window half of the Winograd rule: F(4x4, 3x3) computes a 3x3
+/// window at unit strides and dilations, nothing else. With a constant
+/// filter (transformed when compiling) and convUsesWinograd's size rule, it
+/// is the whole rule: MatmulToUkernel, ConvToIm2col and the graph cost
+/// analysis all ask this one.
+inline bool convWindowTakesWinograd(int64_t kh, int64_t kw, int64_t strideH,
+                                    int64_t strideW, int64_t dilationH,
+                                    int64_t dilationW) {
+  return kh == 3 && kw == 3 && strideH == 1 && strideW == 1 &&
+         dilationH == 1 && dilationW == 1;
+}
+
 /// Whether a 3x3 convolution with unit strides and dilations over
 /// `channels` input channels to `outChannels` with an `oh` x `ow` output
 /// runs by winogradConv3x3 rather than as an implicit GEMM. Per 4x4 tile
