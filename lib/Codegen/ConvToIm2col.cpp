@@ -288,16 +288,17 @@ struct Conv2DNchwFchwToIm2col : OpRewritePattern<linalg::Conv2DNchwFchwOp> {
   }
 };
 
-/// A grouped convolution over one image with several channels per group
-/// (the generic FlashToLinalg marks with flash.grouped_conv: input
-/// [1, G, C/G, H, W], filter [G, O/G, C/G, KH, KW], init [1, G, O/G, OH,
-/// OW]) as a product per group on its patches,
-///   patches[g, k, y, x] = input[0, g, k / (KH*KW), ...]
-///   out[g, o, y*OW + x] += filter[g, o, k] * patches[g, k, ...]
-/// a batch over the groups (both operands batched) for the sgemm ukernel,
-/// which gathers each group's patches as it packs them (implicit GEMM).
-/// Why: as generated loops these ran at 3-10 GFLOP/s (RegNet's group
-/// width 8 convolutions were most of its time).
+/// A grouped convolution with several channels per group (the generic
+/// FlashToLinalg marks with flash.grouped_conv: input [N, G, C/G, H, W],
+/// filter [G, O/G, C/G, KH, KW], init [N, G, O/G, OH, OW]) as a product per
+/// image and group, a batch over b = n*G + g:
+///   patches[b, k, y, x] = input[b, k / (KH*KW), ...]   (input as [N*G, C/G, H, W])
+///   out[b, o, y*OW + x] += filter[b mod G, o, k] * patches[b, k, ...]
+/// for the sgemm ukernel, which gathers each element's patches as it packs
+/// them (implicit GEMM; the input is an ungrouped convolution's with N*G
+/// images of C/G channels). With one image the filter's map is plain b.
+/// Why: as generated loops these ran at 3-10 GFLOP/s (RegNet's group width
+/// 8 convolutions were most of its time, at batch 8 still half of it).
 struct GroupedConvToIm2col : OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(linalg::GenericOp conv,
@@ -314,47 +315,52 @@ struct GroupedConvToIm2col : OpRewritePattern<linalg::GenericOp> {
     auto initType = cast<RankedTensorType>(init.getType());
     if (!inputType.hasStaticShape() || !filterType.hasStaticShape() ||
         !initType.hasStaticShape() || inputType.getRank() != 5 ||
-        filterType.getRank() != 5 || initType.getRank() != 5 ||
-        initType.getDimSize(0) != 1)
-      return rewriter.notifyMatchFailure(conv, "needs one image, static");
+        filterType.getRank() != 5 || initType.getRank() != 5)
+      return rewriter.notifyMatchFailure(conv, "needs static shapes");
     Location loc = conv.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     Type elementType = initType.getElementType();
+    int64_t n = initType.getDimSize(0);
     int64_t g = filterType.getDimSize(0), o = filterType.getDimSize(1);
     int64_t kh = filterType.getDimSize(3), kw = filterType.getDimSize(4);
     int64_t ckk = filterType.getDimSize(2) * kh * kw;
     int64_t oh = initType.getDimSize(3), ow = initType.getDimSize(4);
-    ConvShape shape{1,  o,  oh, ow, kh, kw, ckk,
+    ConvShape shape{n * g, o,  oh, ow, kh, kw, ckk,
                     {window[0], window[1]}, {window[2], window[3]},
                     elementType};
-    // patches[g, k, y, x] = input[0, g, k / (KH*KW), ...]
-    AffineExpr dg, dk, dy, dx;
-    bindDims(ctx, dg, dk, dy, dx);
-    AffineMap image = gatherMap(ctx, shape, dg, dk, dy, dx);
-    SmallVector<AffineExpr> results = {getAffineConstantExpr(0, ctx)};
-    llvm::append_range(results, image.getResults());
-    Value patches =
-        gather(rewriter, loc, input,
-               RankedTensorType::get({g, ckk, oh, ow}, elementType),
-               AffineMap::get(4, 0, results, ctx));
+    // The images' groups as images of C/G channels.
+    Value images = tensor::CollapseShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get({n * g, inputType.getDimSize(2),
+                               inputType.getDimSize(3), inputType.getDimSize(4)},
+                              elementType),
+        input, ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}, {4}});
+    AffineExpr db, dk, dy, dx;
+    bindDims(ctx, db, dk, dy, dx);
+    Value patches = gather(
+        rewriter, loc, images,
+        RankedTensorType::get({n * g, ckk, oh, ow}, elementType),
+        gatherMap(ctx, shape, db, dk, dy, dx));
     patches.getDefiningOp()->setAttr(
         mlir::flash::kIm2colAttr,
         rewriter.getDenseI64ArrayAttr(
             {kh, kw, window[0], window[1], window[2], window[3]}));
     Value patches3 = tensor::CollapseShapeOp::create(
-        rewriter, loc, RankedTensorType::get({g, ckk, oh * ow}, elementType),
-        patches, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+        rewriter, loc,
+        RankedTensorType::get({n * g, ckk, oh * ow}, elementType), patches,
+        ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
     Value filter3 = tensor::CollapseShapeOp::create(
         rewriter, loc, RankedTensorType::get({g, o, ckk}, elementType), filter,
         ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3, 4}});
-    auto out3Type = RankedTensorType::get({g, o, oh * ow}, elementType);
+    auto out3Type = RankedTensorType::get({n * g, o, oh * ow}, elementType);
     Value init3 = tensor::CollapseShapeOp::create(
         rewriter, loc, out3Type, init,
         ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3, 4}});
-    AffineExpr bg, bo, bp, bk;
-    bindDims(ctx, bg, bo, bp, bk);
-    auto gemm = batchedProduct(rewriter, loc, filter3, patches3, init3,
-                               AffineMap::get(4, 0, {bg, bo, bk}, ctx));
+    AffineExpr bb, bo, bp, bk;
+    bindDims(ctx, bb, bo, bp, bk);
+    auto gemm = batchedProduct(
+        rewriter, loc, filter3, patches3, init3,
+        AffineMap::get(4, 0, {n > 1 ? bb % g : bb, bo, bk}, ctx));
     mlir::flash::copyTuning(conv, gemm);
     rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(
         conv, initType, gemm.getResult(0),

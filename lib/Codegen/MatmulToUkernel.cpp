@@ -98,6 +98,10 @@ func::FuncOp getOrDeclareEpilogueUkernel(ModuleOp module) {
 struct MatmulForm {
   std::optional<unsigned> batch; ///< batch loop, if any
   bool batchedA = false, batchedB = false;
+  /// A batched A repeats every `aRepeat` batch elements (element b reads
+  /// A[b mod aRepeat]: a grouped convolution over several images, the
+  /// filter of group b mod G); 0 when it does not.
+  int64_t aRepeat = 0;
   int64_t flops = 0;
 };
 
@@ -111,9 +115,37 @@ bool isDims(AffineMap map, ArrayRef<unsigned> dims) {
   return true;
 }
 
+/// For A's map (b mod R, m, k): R, else 0.
+int64_t repeatOfA(AffineMap aMap, unsigned b, unsigned m, unsigned k) {
+  if (aMap.getNumResults() != 3 || aMap.getResult(1) != getAffineDimExpr(m, aMap.getContext()) ||
+      aMap.getResult(2) != getAffineDimExpr(k, aMap.getContext()))
+    return 0;
+  auto mod = dyn_cast<AffineBinaryOpExpr>(aMap.getResult(0));
+  if (!mod || mod.getKind() != AffineExprKind::Mod ||
+      mod.getLHS() != getAffineDimExpr(b, aMap.getContext()))
+    return 0;
+  auto repeat = dyn_cast<AffineConstantExpr>(mod.getRHS());
+  return repeat && repeat.getValue() > 0 ? repeat.getValue() : 0;
+}
+
+/// A multiply-accumulate body, C += A * B (what isaContractionOpInterface
+/// checks, for the one form it refuses: A's map not a projection).
+bool isMultiplyAdd(linalg::LinalgOp op) {
+  return op->getNumRegions() == 1 && op->getRegion(0).hasOneBlock() &&
+         linalg::detail::isContractionBody(
+             op->getRegion(0).front(), [](Operation *first, Operation *second) {
+               return isa<arith::MulFOp>(first) && isa<arith::AddFOp>(second);
+             });
+}
+
 std::optional<MatmulForm> matchMatmul(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+      op.getNumDpsInits() != 1)
+    return std::nullopt;
+  // A's map may be (b mod R, m, k), which is no contraction to Linalg;
+  // the rest is checked below as for any batch.
+  bool contraction = linalg::isaContractionOpInterface(op);
+  if (!contraction && (!isa<linalg::GenericOp>(op) || !isMultiplyAdd(op)))
     return std::nullopt;
   for (Value v : op->getOperands()) {
     auto type = dyn_cast<MemRefType>(v.getType());
@@ -139,12 +171,16 @@ std::optional<MatmulForm> matchMatmul(linalg::LinalgOp op) {
   if (first == 1) {
     unsigned b = dimAt(0);
     form.batch = b;
-    form.batchedA = isDims(maps[0], {b, m, k});
+    form.aRepeat = contraction ? 0 : repeatOfA(maps[0], b, m, k);
+    form.batchedA = isDims(maps[0], {b, m, k}) || form.aRepeat;
     form.batchedB = isDims(maps[1], {b, k, n});
+    if (!contraction && !form.aRepeat)
+      return std::nullopt;
     if ((!form.batchedA && !isDims(maps[0], {m, k})) ||
         (!form.batchedB && !isDims(maps[1], {k, n})))
       return std::nullopt;
-  } else if (!isDims(maps[0], {m, k}) || !isDims(maps[1], {k, n})) {
+  } else if (!contraction || !isDims(maps[0], {m, k}) ||
+             !isDims(maps[1], {k, n})) {
     return std::nullopt;
   }
   form.flops = 2;
@@ -463,19 +499,16 @@ linalg::GenericOp im2colGatherOf(Value b, Operation *product) {
     return nullptr;
   }
   Value input = gather.getDpsInputs()[0];
-  // [N, C, H, W], or [1, G, C/G, H, W] for a grouped convolution (the
-  // batch runs over the groups).
-  if (!unitInnerStride(input, 4) &&
-      !(unitInnerStride(input, 5) &&
-        cast<MemRefType>(input.getType()).getDimSize(0) == 1))
+  // [N, C, H, W] ([N*G, C/G, H, W] for a grouped convolution).
+  if (!unitInnerStride(input, 4))
     return nullptr;
   if (!unwrittenBetween(gather, product, rootOf(input)))
     return nullptr;
   return gather;
 }
 
-/// Image `iv` of a [N, C, H, W] memref (group `iv` of a [1, G, C/G, H, W]
-/// one), as [C, H, W], cast to the callee's type.
+/// Image `iv` of a [N, C, H, W] memref, as [C, H, W], cast to the callee's
+/// type.
 Value imageOf(OpBuilder &b, Location loc, Value images, Value iv) {
   auto type = cast<MemRefType>(images.getType());
   int64_t rank = type.getRank(), at = rank - 4; // the batch's dim
@@ -761,7 +794,17 @@ struct MatmulToUkernel
           b.setInsertionPointToStart(loop.getBody());
           iv = loop.getInductionVar();
         }
-        Value am = sharedA ? sharedA : matrixFor(b, loc, a, iv, true);
+        Value am =
+            sharedA ? sharedA
+                    : matrixFor(b, loc, a,
+                                form.aRepeat
+                                    ? arith::RemUIOp::create(
+                                          b, loc, iv,
+                                          arith::ConstantIndexOp::create(
+                                              b, loc, form.aRepeat))
+                                          .getResult()
+                                    : iv,
+                                true);
         Value bm = gather    ? Value() // the ukernel reads the image
                    : sharedB ? sharedB
                              : matrixFor(b, loc, bMat, iv, true);

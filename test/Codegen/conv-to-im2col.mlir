@@ -94,3 +94,30 @@ func.func @pointwise_strided(%x: tensor<1x8x6x6xf32>, %w: tensor<6x8x1x1xf32>, %
   %0 = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%x, %w : tensor<1x8x6x6xf32>, tensor<6x8x1x1xf32>) outs(%init : tensor<1x6x3x3xf32>) -> tensor<1x6x3x3xf32>
   return %0 : tensor<1x6x3x3xf32>
 }
+
+// -----
+
+// A grouped convolution (FlashToLinalg's generic: 2 images, 3 groups of 2
+// channels, 4 outputs per group) is a batch of 6 products over b = n*3 + g:
+// the input read as 6 images of 2 channels, the filter of group b mod 3.
+#gin = affine_map<(n, g, f, c, y, i, j, x) -> (n, g, c, y + i, x + j)>
+#gw = affine_map<(n, g, f, c, y, i, j, x) -> (g, f, c, i, j)>
+#gout = affine_map<(n, g, f, c, y, i, j, x) -> (n, g, f, y, x)>
+// CHECK-DAG: #[[GFILTER:.*]] = affine_map<(d0, d1, d2, d3) -> (d0 mod 3, d1, d3)>
+// CHECK-LABEL: func.func @grouped_images
+// CHECK: %[[IMAGES:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2], [3], [4]] : tensor<2x3x2x8x8xf32> into tensor<6x2x8x8xf32>
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[IMAGES]] : tensor<6x2x8x8xf32>) outs(%{{.*}} : tensor<6x18x6x6xf32>)
+// CHECK-SAME: flash.im2col = array<i64: 3, 3, 1, 1, 1, 1>
+// CHECK: %[[F:.*]] = tensor.collapse_shape %arg1 {{\[\[}}0], [1], [2, 3, 4]] : tensor<3x4x2x3x3xf32> into tensor<3x4x18xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[GFILTER]], {{.*}}} ins(%[[F]], %{{.*}} : tensor<3x4x18xf32>, tensor<6x18x36xf32>) outs(%{{.*}} : tensor<6x4x36xf32>)
+// CHECK: tensor.expand_shape {{.*}} into tensor<2x3x4x6x6xf32>
+func.func @grouped_images(%x: tensor<2x3x2x8x8xf32>, %w: tensor<3x4x2x3x3xf32>, %init: tensor<2x3x4x6x6xf32>) -> tensor<2x3x4x6x6xf32> {
+  %0 = linalg.generic {indexing_maps = [#gin, #gw, #gout], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel", "reduction", "reduction", "parallel"]}
+      ins(%x, %w : tensor<2x3x2x8x8xf32>, tensor<3x4x2x3x3xf32>) outs(%init : tensor<2x3x4x6x6xf32>) attrs = {flash.grouped_conv = array<i64: 1, 1, 1, 1>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x3x4x6x6xf32>
+  return %0 : tensor<2x3x4x6x6xf32>
+}

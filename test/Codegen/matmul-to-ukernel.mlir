@@ -62,6 +62,54 @@ func.func @batched_shared_lhs(%a: memref<4x27xf32>, %b: memref<2x27x36xf32>, %c:
 
 // -----
 
+// A batched A that repeats every 3 elements (a grouped convolution over
+// several images: element b reads the filter of group b mod 3): A's view
+// is taken at b mod 3, B's and C's at b.
+#mapAR = affine_map<(b, m, n, k) -> (b mod 3, m, k)>
+#mapBR = affine_map<(b, m, n, k) -> (b, k, n)>
+#mapCR = affine_map<(b, m, n, k) -> (b, m, n)>
+// CHECK-LABEL: func.func @batched_repeating_lhs
+// CHECK: %[[THREE:.*]] = arith.constant 3 : index
+// CHECK: scf.for %[[B:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:   %[[G:.*]] = arith.remui %[[B]], %[[THREE]] : index
+// CHECK:   memref.subview %arg0[%[[G]], 0, 0] [1, 4, 27] [1, 1, 1] : memref<3x4x27xf32>
+// CHECK:   memref.subview %arg1[%[[B]], 0, 0] [1, 27, 36] [1, 1, 1] : memref<6x27x36xf32>
+// CHECK:   memref.subview %arg2[%[[B]], 0, 0] [1, 4, 36] [1, 1, 1] : memref<6x4x36xf32>
+// CHECK:   func.call @flash_matmul_f32
+// CHECK-NOT: linalg.generic
+func.func @batched_repeating_lhs(%a: memref<3x4x27xf32>, %b: memref<6x27x36xf32>, %c: memref<6x4x36xf32>) {
+  linalg.generic {indexing_maps = [#mapAR, #mapBR, #mapCR], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<3x4x27xf32>, memref<6x27x36xf32>) outs(%c : memref<6x4x36xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A modulo anywhere else (here on B) is not that form: left alone.
+#mapAM = affine_map<(b, m, n, k) -> (b, m, k)>
+#mapBM = affine_map<(b, m, n, k) -> (b mod 2, k, n)>
+#mapCM = affine_map<(b, m, n, k) -> (b, m, n)>
+// CHECK-LABEL: func.func @batched_repeating_rhs
+// CHECK: linalg.generic
+// CHECK-NOT: call
+func.func @batched_repeating_rhs(%a: memref<4x4x27xf32>, %b: memref<2x27x36xf32>, %c: memref<4x4x36xf32>) {
+  linalg.generic {indexing_maps = [#mapAM, #mapBM, #mapCM], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<4x4x27xf32>, memref<2x27x36xf32>) outs(%c : memref<4x4x36xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // A transposed operand is not a row-major product: left alone.
 #mapAT = affine_map<(m, n, k) -> (k, m)>
 #mapB2 = affine_map<(m, n, k) -> (k, n)>

@@ -289,6 +289,22 @@ def test_implicit_gemm_conv(rng, threads, n, c, h, w, o, k, stride, pad, dilatio
         assert_close(compiled(*args), expect, reduction=c * k[0] * k[1])
 
 
+def test_implicit_gemm_conv_on_the_avx2_packer():
+    """The implicit GEMM's AVX2 packing (CPUs without AVX-512) on the same
+    cases, also where the CPU has AVX-512: FLASH_NO_AVX512=1 keeps the
+    ukernels on their AVX2 code (a process of its own: the choice is made
+    once per process)."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, FLASH_NO_AVX512="1")
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          f"{__file__}::test_implicit_gemm_conv"],
+                         capture_output=True, text=True, env=env, cwd=os.path.dirname(__file__))
+    assert out.returncode == 0 and " passed" in out.stdout and "failed" not in out.stdout, \
+        out.stdout[-3000:] + out.stderr[-2000:]
+
+
 @pytest.mark.parametrize("k", [1, 3, 5])
 def test_implicit_gemm_reads_an_input_the_epilogue_overwrites(rng, threads, k):
     """y = relu(conv(x) + x) with x an intermediate: bufferization may write
@@ -311,18 +327,22 @@ def test_implicit_gemm_reads_an_input_the_epilogue_overwrites(rng, threads, k):
     assert_close(compiled(t), np.maximum(conv + x, 0), reduction=k * k * c)
 
 
-@pytest.mark.parametrize("c,h,o,groups,k,stride,pad", [
-    (48, 20, 48, 6, 3, 2, 1),      # RegNet-like: group width 8, stride 2
-    (104, 28, 104, 13, 3, 1, 1),   # 13 groups of 8
-    (16, 9, 24, 4, 3, 1, 0),       # unpadded, 6 outputs per group
-    (12, 11, 18, 3, 5, 2, 2),      # 5x5 window, odd sizes
+@pytest.mark.parametrize("n,c,h,o,groups,k,stride,pad", [
+    (1, 48, 20, 48, 6, 3, 2, 1),      # RegNet-like: group width 8, stride 2
+    (1, 104, 28, 104, 13, 3, 1, 1),   # 13 groups of 8
+    (1, 16, 9, 24, 4, 3, 1, 0),       # unpadded, 6 outputs per group
+    (1, 12, 11, 18, 3, 5, 2, 2),      # 5x5 window, odd sizes
+    (3, 48, 14, 48, 6, 3, 1, 1),      # several images: filter b mod G
+    (8, 24, 7, 24, 3, 3, 1, 1),       # RegNet at batch 8, a 7x7 stage
+    (2, 12, 11, 18, 3, 5, 2, 2),
+    (5, 16, 9, 24, 4, 3, 1, 0),
 ])
-def test_grouped_conv_as_products_per_group(rng, threads, c, h, o, groups, k, stride, pad):
-    """A grouped convolution with several channels per group (one image)
-    runs as a batch of products over the groups, each gathering its group's
-    patches as it packs them: right against NumPy, per group, on one and two
-    threads, with a bias and ReLU."""
-    x = rng.standard_normal((1, c, h, h), dtype=np.float32)
+def test_grouped_conv_as_products_per_group(rng, threads, n, c, h, o, groups, k, stride, pad):
+    """A grouped convolution with several channels per group runs as a
+    batch of products over the images' groups (the filter of group b mod
+    G), each gathering its patches as it packs them: right against NumPy,
+    per image and group, on one and two threads, with a bias and ReLU."""
+    x = rng.standard_normal((n, c, h, h), dtype=np.float32)
     w = (rng.standard_normal((o, c // groups, k, k)) / np.sqrt(k * k * c // groups)).astype(np.float32)
     b = rng.standard_normal((o,), dtype=np.float32)
     cg, og = c // groups, o // groups

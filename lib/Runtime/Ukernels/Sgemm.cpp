@@ -12,6 +12,7 @@
 // IREE's mmt4d ukernels.
 //
 //===----------------------------------------------------------------------===//
+#include "Cpu.h"
 #include "flash/Runtime/Ukernels.h"
 
 // GCC 12's avx512fintrin.h reads an intentionally undefined register in
@@ -585,9 +586,7 @@ struct Tile {
 /// not the default, so the tuner can still choose it.
 const std::vector<Tile> &cpuTiles() {
   static const std::vector<Tile> tiles = [] {
-    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
-                  !std::getenv("FLASH_NO_AVX512");
+    bool avx2 = cpuHasAvx2(), avx512 = cpuUsesAvx512();
     std::vector<Tile> t;
     if (!avx2)
       return std::vector<Tile>{

@@ -153,17 +153,17 @@ def im2col_panels(pixels: int, ow: int, nr: int) -> tuple:
 
 def _conv_window(kernel, ops) -> dict:
     """A convolution's taps (KH x KW) and whether the compiler gathers its
-    patches while packing (implicit GEMM: an ungrouped convolution run image
-    by image) or copies them first (all images as one product's columns,
-    grouped convolutions): ConvToIm2col's and MatmulToUkernel's rules."""
+    patches while packing (implicit GEMM: a convolution run image by image,
+    a grouped one image and group by image and group) or copies them first
+    (all images as one product's columns): ConvToIm2col's and
+    MatmulToUkernel's rules."""
     for i in kernel["ops"]:
         op = ops[i]
         if op["op"] != "flash.conv2d" or len(op.get("operand_shapes") or []) < 2:
             continue
         x, w = op["operand_shapes"][0], op["operand_shapes"][1]
-        grouped = x[1] != w[1]
         columns = kernel["batch"] == 1 and x[0] > 1
-        return {"implicit_im2col": not grouped and not columns, "taps": w[2] * w[3],
+        return {"implicit_im2col": not columns, "taps": w[2] * w[3],
                 "images": x[0]}
     return {}
 
