@@ -21,6 +21,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -248,9 +249,94 @@ loadChunk(const float *plane, const Chunk &c) {
   }
 }
 
+/// A panel's chunks, tap by tap (`perTap` each, the same for every tap),
+/// and the columns its runs fill.
+struct PanelChunks {
+  const Chunk *chunks;
+  int64_t perTap, filled;
+};
+
+/// Lists a panel's chunks from its runs and tap runs.
+void listChunks(const Im2colSource &s, const std::vector<Run> &runs,
+                const std::vector<TapRun> &tapRuns, std::vector<Chunk> &out) {
+  size_t count = runs.size();
+  int64_t taps = s.kh * s.kw;
+  for (int64_t t = 0; t < taps; ++t)
+    for (size_t r = 0; r < count; ++r) {
+      const TapRun &tr = tapRuns[t * count + r];
+      uint64_t in = uint64_t(tr.in[0]) | uint64_t(tr.in[1]) << 16 |
+                    uint64_t(tr.in[2]) << 32 | uint64_t(tr.in[3]) << 48;
+      for (int64_t p = 0; p < runs[r].len; p += 8)
+        out.push_back({tr.src + s.sw * p, static_cast<int32_t>(runs[r].dst + p),
+                       static_cast<uint32_t>(in >> (s.sw * p)) &
+                           (s.sw == 1 ? 0xffu : 0xffffu)});
+    }
+}
+
+/// Per thread, the chunk lists of the last convolution geometry's panels
+/// (panel p0 / nr), built when first packed and reused by every later call
+/// of that geometry: the groups of a grouped convolution, the images of a
+/// batch, every K slice. Why: a list costs about as much to make as the
+/// panel's rows cost to copy when K is small (RegNet's groups of 8
+/// channels, 72 k rows over 9 taps; LeNet's one channel). Geometries whose
+/// lists would pass kMaxChunks (large images with large windows, used once
+/// per call) are listed panel by panel instead.
+class ChunkCache {
+public:
+  PanelChunks panel(const Im2colSource &s, int64_t p0, int64_t count,
+                    int64_t nr) {
+    std::array<int64_t, 13> key = {s.h,  s.w,  s.kh,     s.kw,      s.sh,
+                                   s.sw, s.dh, s.dw,     s.padTop,  s.padLeft,
+                                   s.ow, nr,   s.rowStride};
+    if (key != key_) {
+      key_ = key;
+      chunks_.clear();
+      where_.clear();
+      cacheable_ = true;
+    }
+    int64_t index = p0 / nr;
+    if (cacheable_ && p0 % nr == 0 && index < int64_t(where_.size()) &&
+        where_[index].count == count)
+      return view(where_[index]);
+    runsOf(s, p0, count, runs_);
+    tapRunsOf(s, runs_, tapRuns_);
+    Entry entry{int64_t(chunks_.size()), 0, count,
+                runs_.back().dst + runs_.back().len};
+    if (!cacheable_ || p0 % nr != 0 ||
+        chunks_.size() + s.kh * s.kw * (count / 8 + runs_.size()) > kMaxChunks) {
+      cacheable_ = false;
+      scratch_.clear();
+      listChunks(s, runs_, tapRuns_, scratch_);
+      return {scratch_.data(), int64_t(scratch_.size()) / (s.kh * s.kw),
+              entry.filled};
+    }
+    listChunks(s, runs_, tapRuns_, chunks_);
+    entry.perTap = (int64_t(chunks_.size()) - entry.start) / (s.kh * s.kw);
+    if (index >= int64_t(where_.size()))
+      where_.resize(index + 1, Entry{0, 0, -1, 0});
+    where_[index] = entry;
+    return view(entry);
+  }
+
+private:
+  static constexpr size_t kMaxChunks = 1 << 15; // 512 KiB
+  struct Entry {
+    int64_t start, perTap, count, filled;
+  };
+  PanelChunks view(const Entry &e) const {
+    return {chunks_.data() + e.start, e.perTap, e.filled};
+  }
+  std::array<int64_t, 13> key_{};
+  bool cacheable_ = true;
+  std::vector<Chunk> chunks_, scratch_;
+  std::vector<Entry> where_;
+  std::vector<Run> runs_;
+  std::vector<TapRun> tapRuns_;
+};
+
 /// AVX2 (no AVX-512, e.g. AMD Zen 2/3): each run's chunks of 8 pixels are
 /// a masked load (masked-off lanes are neither read nor nonzero) and a
-/// plain store, listed once per panel and tap (the same for every
+/// plain store, from the panel's list (ChunkCache; the same for every
 /// channel). The runs of a row are written in order from column 0, so a
 /// chunk's lanes past its run are overwritten by the next run's, or are the
 /// row's zeros; lanes past the row's end are the next row's, written after
@@ -262,31 +348,12 @@ loadChunk(const float *plane, const Chunk &c) {
 template <int Stride>
 __attribute__((target("avx2,fma"))) void
 packPanelAvx2(const Im2colSource &s, const int64_t *planes, const int32_t *taps,
-              int64_t kc, const std::vector<Run> &runs,
-              const std::vector<TapRun> &tapRuns, int64_t nr, float *out) {
-  thread_local std::vector<Chunk> chunks;
-  size_t count = runs.size();
-  int64_t perTap = 0;
-  for (const Run &r : runs)
-    perTap += (r.len + 7) / 8;
-  int64_t taps_ = s.kh * s.kw;
-  chunks.resize(taps_ * perTap);
-  Chunk *c = chunks.data();
-  for (int64_t t = 0; t < taps_; ++t)
-    for (size_t r = 0; r < count; ++r) {
-      const TapRun &tr = tapRuns[t * count + r];
-      uint64_t in = uint64_t(tr.in[0]) | uint64_t(tr.in[1]) << 16 |
-                    uint64_t(tr.in[2]) << 32 | uint64_t(tr.in[3]) << 48;
-      for (int64_t p = 0; p < runs[r].len; p += 8, ++c)
-        *c = {tr.src + Stride * p, static_cast<int32_t>(runs[r].dst + p),
-              static_cast<uint32_t>(in >> (Stride * p)) &
-                  (Stride == 1 ? 0xffu : 0xffffu)};
-    }
-  int64_t filled = runs.back().dst + runs.back().len;
+              int64_t kc, const PanelChunks &panel, int64_t nr, float *out) {
   const float *input = s.input;
+  int64_t perTap = panel.perTap, filled = panel.filled;
   for (int64_t q = 0; q < kc; ++q) {
     const float *plane = input + planes[q];
-    const Chunk *tap = chunks.data() + taps[q] * perTap;
+    const Chunk *tap = panel.chunks + taps[q] * perTap;
     float *row = out + q * nr;
     if (q + 1 < kc) {
       for (int64_t i = 0; i < perTap; ++i)
@@ -305,37 +372,34 @@ packPanelAvx2(const Im2colSource &s, const int64_t *planes, const int32_t *taps,
       std::fill(row + filled, row + nr, 0.0f);
   }
 }
-
-void packPanelAvx2(const Im2colSource &s, const int64_t *planes,
-                   const int32_t *taps, int64_t kc, const std::vector<Run> &runs,
-                   const std::vector<TapRun> &tapRuns, int64_t nr, float *out) {
-  if (s.sw == 1 && nr <= 32 && runs.size() <= 32)
-    packPanelAvx2<1>(s, planes, taps, kc, runs, tapRuns, nr, out);
-  else if (s.sw == 2 && nr <= 32 && runs.size() <= 32)
-    packPanelAvx2<2>(s, planes, taps, kc, runs, tapRuns, nr, out);
-  else
-    packPanelGeneric(s, planes, taps, kc, runs, tapRuns, nr, out);
-}
 } // namespace
 
 void flash::runtime::packIm2colPanels(const Im2colSource &src, int64_t k0,
                                       int64_t kc, int64_t j0, int64_t nc,
                                       int64_t nr, float *out) {
-  bool avx512 = cpuUsesAvx512(), avx2 = cpuHasAvx2();
-  std::vector<Run> runs;
-  std::vector<TapRun> tapRuns;
-  std::vector<int64_t> planes;
-  std::vector<int32_t> taps;
+  // Per thread, so that no call allocates.
+  thread_local std::vector<Run> runs;
+  thread_local std::vector<TapRun> tapRuns;
+  thread_local std::vector<int64_t> planes;
+  thread_local std::vector<int32_t> taps;
+  thread_local ChunkCache chunkCache;
   channelsAndTaps(src, k0, kc, planes, taps);
+  bool avx2 = !cpuUsesAvx512() && cpuHasAvx2() && src.sw <= 2 && nr <= 32;
   for (int64_t j = 0; j < nc; j += nr, out += kc * nr) {
-    runsOf(src, src.col0 + j0 + j, std::min(nr, nc - j), runs);
+    int64_t p0 = src.col0 + j0 + j, count = std::min(nr, nc - j);
+    if (avx2) {
+      PanelChunks panel = chunkCache.panel(src, p0, count, nr);
+      if (src.sw == 1)
+        packPanelAvx2<1>(src, planes.data(), taps.data(), kc, panel, nr, out);
+      else
+        packPanelAvx2<2>(src, planes.data(), taps.data(), kc, panel, nr, out);
+      continue;
+    }
+    runsOf(src, p0, count, runs);
     tapRunsOf(src, runs, tapRuns);
-    if (avx512)
+    if (cpuUsesAvx512())
       packPanelAvx512(src, planes.data(), taps.data(), kc, runs, tapRuns, nr,
                       out);
-    else if (avx2)
-      packPanelAvx2(src, planes.data(), taps.data(), kc, runs, tapRuns, nr,
-                    out);
     else
       packPanelGeneric(src, planes.data(), taps.data(), kc, runs, tapRuns, nr,
                        out);
