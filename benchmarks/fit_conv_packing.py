@@ -16,7 +16,8 @@ row runs); the first leaves the smaller worst residual over this set, and
 the model uses it: IM2COL_TAP_CYCLES per tap, K slice and row crossed,
 IM2COL_ROW_RUN_CYCLES per k row and row crossed. The result file records
 both fits and their residuals; python/flashcompile/sim/model.py carries the
-two numbers.
+two numbers, per packing path (the AVX-512 one, or AVX2's on CPUs without
+AVX-512: results/conv-packing-fit-avx2.json).
 """
 from __future__ import annotations
 
@@ -34,7 +35,10 @@ from flashcompile.sim import calibrate
 from flashcompile.sim.model import im2col_panels, implicit_packing_counts
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "results", "conv-packing-fit.json")
+# One fit per packing path (Im2colPack.cpp): AVX-512's masked copies, or
+# AVX2's chunk lists (CPUs without AVX-512, or FLASH_NO_AVX512=1).
+OUT = {"avx512": os.path.join(HERE, "results", "conv-packing-fit.json"),
+       "avx2": os.path.join(HERE, "results", "conv-packing-fit-avx2.json")}
 
 # (images, channels, size, kernel, padding), six filters each: per-image
 # convolutions (the implicit path) of the channel counts, kernels and
@@ -158,8 +162,9 @@ def main():
     from harness import provenance
     json.dump({"provenance": provenance(), "clock_ghz": clock / 1e9, "nr": nr,
                "fits": fits, "chosen": best, "rows": rows,
-               "row_copy_cycles": per_row, "gathers": gathers}, open(OUT, "w"), indent=1)
-    print(f"wrote {OUT}")
+               "row_copy_cycles": per_row, "gathers": gathers},
+              open(OUT[sgemm.TILE_ISA[0]], "w"), indent=1)
+    print(f"wrote {OUT[sgemm.TILE_ISA[0]]}")
 
 
 if __name__ == "__main__":

@@ -84,6 +84,12 @@ IM2COL_TAP_CYCLES = 29.3
 # EPYC put 40% of its 1004 us in them, over 196 tiles x 128 channels.
 WINOGRAD_TRANSFORM_CYCLES = 58.0
 IM2COL_ROW_RUN_CYCLES = 7.72
+# The same two costs of the AVX2 packing path (CPUs without AVX-512:
+# chunk lists of 8-float masked loads and plain stores), fitted the same
+# way on a Zen 3 EPYC (results/conv-packing-fit-avx2.json: within
+# 0.74-1.69x of each; the form fits it less well, kept).
+IM2COL_AVX2_TAP_CYCLES = 52.4
+IM2COL_AVX2_ROW_RUN_CYCLES = 14.3
 # Rows at least this long are copied with vector loads and stores.
 VECTOR_ROW = 8
 # CPU: FLOPs per cycle per core of the FMA peak (2 FMA pipes x 8 lanes x 2
@@ -428,7 +434,9 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             if not batch_parallel and used > 1:  # each task packs its stripe
                 panels, runs = math.ceil(panels / used), runs / used
             slices = math.ceil(k["k"] / sgemm.DEFAULT_BLOCKING["kc"])
-            cycles = runs * (slices * k["taps"] * IM2COL_TAP_CYCLES + k["k"] * IM2COL_ROW_RUN_CYCLES)
+            tap, row = (IM2COL_TAP_CYCLES, IM2COL_ROW_RUN_CYCLES) if device.simd_bits >= 512 \
+                else (IM2COL_AVX2_TAP_CYCLES, IM2COL_AVX2_ROW_RUN_CYCLES)
+            cycles = runs * (slices * k["taps"] * tap + k["k"] * row)
             compute += (batch * share if batch_parallel else batch) * cycles / clock
             notes.append(f"implicit im2col: {panels} panel(s) of {nr} pixels per call")
         elif "flash.conv2d" in names and k.get("copy_row"):  # im2col patch gather, a parallel loop
