@@ -93,7 +93,8 @@ def packing_counts(n, c, h, o, k, pad, nr, kc=sgemm.DEFAULT_BLOCKING["kc"]):
     row it crosses (model.im2col_panels)."""
     oh = h + 2 * pad - k + 1
     panels, _ = im2col_panels(oh * oh, oh, nr)
-    taps, row_runs = implicit_packing_counts(n, c, h, k, pad, nr, kc)
+    taps, row_runs = implicit_packing_counts(n, c, h, k, pad, nr, kc,
+                                             cached=sgemm.TILE_ISA[0] != "avx512")
     return taps, row_runs, n * panels * math.ceil(c * k * k / kc)
 
 

@@ -44,8 +44,11 @@ def tile_efficiency(m: int, n: int, mr: int, nr: int, edge_blocks=()) -> float:
     pad = lambda x, to: -(-x // to) * to  # noqa: E731
     if not edge_blocks:
         return (m * n) / (pad(m, mr) * pad(n, nr))
-    wide, half, narrow = edge_blocks
     cols, left = n // nr * nr, n % nr
+    if len(edge_blocks) == 2:  # AVX2's edgeKernelAvx2: one vector or two
+        wide, narrow = edge_blocks
+        return n / (cols + (0 if not left else wide if left > narrow else narrow))
+    wide, half, narrow = edge_blocks
     while left > 0:  # edgeTile's choice of block
         width = wide if left > half + narrow else half if left > narrow else narrow
         cols, left = cols + width, left - min(width, left)

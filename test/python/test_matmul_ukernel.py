@@ -289,17 +289,17 @@ def test_implicit_gemm_conv(rng, threads, n, c, h, w, o, k, stride, pad, dilatio
         assert_close(compiled(*args), expect, reduction=c * k[0] * k[1])
 
 
-def test_implicit_gemm_conv_on_the_avx2_packer():
-    """The implicit GEMM's AVX2 packing (CPUs without AVX-512) on the same
-    cases, also where the CPU has AVX-512: FLASH_NO_AVX512=1 keeps the
-    ukernels on their AVX2 code (a process of its own: the choice is made
-    once per process)."""
+def test_implicit_gemm_conv_and_edge_tiles_on_avx2():
+    """The implicit GEMM's AVX2 packing and the AVX2 tile's edge tiles
+    (CPUs without AVX-512) on the same cases, also where the CPU has
+    AVX-512: FLASH_NO_AVX512=1 keeps the ukernels on their AVX2 code (a
+    process of its own: the choice is made once per process)."""
     import os
     import subprocess
     import sys
     env = dict(os.environ, FLASH_NO_AVX512="1")
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          f"{__file__}::test_implicit_gemm_conv"],
+                          __file__, "-k", "(test_implicit_gemm_conv or test_edge_tiles) and not avx2"],
                          capture_output=True, text=True, env=env, cwd=os.path.dirname(__file__))
     assert out.returncode == 0 and " passed" in out.stdout and "failed" not in out.stdout, \
         out.stdout[-3000:] + out.stderr[-2000:]

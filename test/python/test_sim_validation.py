@@ -103,6 +103,11 @@ KNOWN_MISSES: dict = {
     ("2026-12-07T0126", "per-op"): "median 10.8%, p90 20.6%: matmul 128^3 -24%, chain 4M -21%, "
                                    "softmax 128x1024 -20.5%",
     ("2026-12-07T0126", "models"): "LeNet-5 -32% (the AVX2 packing before its chunk lists were cached)",
+    # With the chunk cache and the AVX2 path's own fitted costs: every op
+    # within the targets (median 2.2%, p90 16.5%; its three convolutions
+    # -0.3%, +13%, +2%), LeNet-5 under-predicted though its first
+    # convolution alone is over-predicted (the rest not traced yet).
+    ("2026-12-07T0155", "models"): "LeNet-5 -16.8%",
 }
 
 

@@ -552,8 +552,10 @@ def test_host_prices_winograd_convolutions_by_the_compilers_rule(rng):
         assert winograd == (name == "constant"), name
         assert any("Winograd" in note for k in host.kernels for note in k.notes) == winograd, name
         predicted[name] = host.time_s
-    # 2.25x fewer multiplies than the argument's GEMM, less the transforms.
-    assert predicted["argument"] / 2.6 < predicted["constant"] < predicted["argument"] / 1.5
+    # 2.25x fewer multiplies than the argument's GEMM, less the transforms;
+    # more where the GEMM's packing costs more (AVX2: 2.88x measured on a
+    # Zen 3, one thread, this layer with a ReLU).
+    assert predicted["argument"] / 3.2 < predicted["constant"] < predicted["argument"] / 1.5
 
 
 def conv_bn_ir():

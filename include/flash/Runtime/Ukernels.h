@@ -182,7 +182,8 @@ inline bool sgemmPacksB(int64_t rows, int64_t ldb, int64_t mc,
 std::vector<std::pair<int, int>> sgemmTiles();
 /// The column widths the default tile's edge tiles run in (a tile of fewer
 /// than 6 rows runs only its rows): {32, 16, 8} with the AVX-512 tile,
-/// empty where edges run the whole tile (AVX2, FLASH_SGEMM_EDGE_TILES=0).
+/// {16, 8} with the AVX2 6x16 (one vector up to 8 columns, else two),
+/// empty where edges run the whole tile (FLASH_SGEMM_EDGE_TILES=0).
 std::vector<int> sgemmEdgeColumnBlocks();
 /// The AVX-512 tile's edge blocks, whether or not this CPU runs them (what
 /// the simulator prices another AVX-512 CPU's edges with).

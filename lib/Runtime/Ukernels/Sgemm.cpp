@@ -507,6 +507,88 @@ microkernelNarrow(int64_t kc, const float *ap, const float *bp,
     epilogue->apply(c, ldc, rows, cols);
 }
 
+/// The AVX2 6x16 tile's edges (CPUs without AVX-512): the first R (1-6)
+/// rows of a 6-row A panel times V (1 or 2) vectors of 8 columns, so an
+/// edge tile does only the FMAs its rows and columns need (on the whole
+/// tile a 7x7 image's 49 columns cost 64, and RegNet's groups of 8 output
+/// channels 12 rows). With 4 accumulators or fewer, two k steps in flight
+/// (one chain would wait on the FMA's latency every step). Stored through
+/// a buffer, the epilogue element by element, as other edge tiles.
+template <int R, int V>
+__attribute__((target("avx2,fma"))) void
+microkernelEdgeAvx2(int64_t kc, const float *ap, const float *bp,
+                    int64_t bStride, int64_t /*bHalf*/, float *c, int64_t ldc,
+                    int64_t rows, int64_t cols, bool accumulate,
+                    const SgemmEpilogue *epilogue) {
+  constexpr int U = R * V <= 4 ? 2 : 1;
+  __m256 acc[U][R][V];
+#pragma GCC unroll 2
+  for (int u = 0; u < U; ++u)
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v)
+        acc[u][r][v] = _mm256_setzero_ps();
+  int64_t p = 0;
+  for (; p + U <= kc; p += U) {
+#pragma GCC unroll 2
+    for (int u = 0; u < U; ++u) {
+      const float *b = bp + (p + u) * bStride;
+      const float *a = ap + (p + u) * MR;
+      __m256 bv[V];
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v)
+        bv[v] = _mm256_loadu_ps(b + 8 * v);
+#pragma GCC unroll 6
+      for (int r = 0; r < R; ++r) {
+        __m256 av = _mm256_broadcast_ss(a + r);
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v)
+          acc[u][r][v] = _mm256_fmadd_ps(av, bv[v], acc[u][r][v]);
+      }
+    }
+  }
+  for (; p < kc; ++p) {
+    const float *b = bp + p * bStride;
+    const float *a = ap + p * MR;
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      __m256 av = _mm256_broadcast_ss(a + r);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v)
+        acc[0][r][v] =
+            _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 8 * v), acc[0][r][v]);
+    }
+  }
+  alignas(32) float buffer[R * 8 * V];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) {
+      __m256 sum = acc[0][r][v];
+      if constexpr (U == 2)
+        sum = _mm256_add_ps(sum, acc[1][r][v]);
+      _mm256_store_ps(buffer + r * 8 * V + 8 * v, sum);
+    }
+  storeTile(buffer, 8 * V, c, ldc, rows, cols, accumulate);
+  if (epilogue)
+    epilogue->apply(c, ldc, rows, cols);
+}
+
+/// The AVX2 edge kernel for `rows` (1-6) by `cols` (1-16: one vector up to
+/// 8 columns, else two).
+Microkernel edgeKernelAvx2(int64_t rows, int64_t cols) {
+  static constexpr Microkernel one[] = {
+      microkernelEdgeAvx2<1, 1>, microkernelEdgeAvx2<2, 1>,
+      microkernelEdgeAvx2<3, 1>, microkernelEdgeAvx2<4, 1>,
+      microkernelEdgeAvx2<5, 1>, microkernelEdgeAvx2<6, 1>};
+  static constexpr Microkernel two[] = {
+      microkernelEdgeAvx2<1, 2>, microkernelEdgeAvx2<2, 2>,
+      microkernelEdgeAvx2<3, 2>, microkernelEdgeAvx2<4, 2>,
+      microkernelEdgeAvx2<5, 2>, microkernelEdgeAvx2<6, 2>};
+  return cols <= 8 ? one[rows - 1] : two[rows - 1];
+}
+
 /// The edge kernel for `rows` (1-6) by `width` (8, 16 or 32).
 template <int W> Microkernel edgeKernelOfRows(int64_t rows) {
   static constexpr Microkernel kernels[] = {
@@ -752,6 +834,17 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
               ir += mr;
               continue;
             }
+            if (blk.kernel == microkernelAvx2 && blk.edgeTiles &&
+                (rows < mr || cols <= nr / 2)) {
+              edgeKernelAvx2(rows, cols)(
+                  kc, ap, bp, bStride, bHalf, c + (ic + ir) * ldc + jc + jr,
+                  ldc, rows, cols, accumulate || pc > 0,
+                  last ? &tileEpilogue : nullptr);
+              if (last)
+                tileEpilogue.activate(rows, cols);
+              ir += mr;
+              continue;
+            }
             kernel(kc, ap, bp, bStride, bHalf, c + (ic + ir) * ldc + jc + jr,
                    ldc, rows, cols, accumulate || pc > 0,
                    last ? &tileEpilogue : nullptr);
@@ -818,9 +911,13 @@ std::vector<int> flash::runtime::sgemmAvx512EdgeColumnBlocks() {
 }
 
 std::vector<int> flash::runtime::sgemmEdgeColumnBlocks() {
-  if (cpuTiles()[0].kernel != microkernelAvx512 || !edgeTilesEnabled())
+  if (!edgeTilesEnabled())
     return {};
-  return sgemmAvx512EdgeColumnBlocks();
+  if (cpuTiles()[0].kernel == microkernelAvx512)
+    return sgemmAvx512EdgeColumnBlocks();
+  if (cpuTiles()[0].kernel == microkernelAvx2)
+    return {16, 8}; // edgeKernelAvx2's
+  return {};
 }
 
 std::vector<std::pair<std::string, std::string>>

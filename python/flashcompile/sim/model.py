@@ -84,12 +84,14 @@ IM2COL_TAP_CYCLES = 29.3
 # EPYC put 40% of its 1004 us in them, over 196 tiles x 128 channels.
 WINOGRAD_TRANSFORM_CYCLES = 58.0
 IM2COL_ROW_RUN_CYCLES = 7.72
-# The same two costs of the AVX2 packing path (CPUs without AVX-512:
-# chunk lists of 8-float masked loads and plain stores), fitted the same
-# way on a Zen 3 EPYC (results/conv-packing-fit-avx2.json: within
-# 0.74-1.69x of each; the form fits it less well, kept).
-IM2COL_AVX2_TAP_CYCLES = 52.4
-IM2COL_AVX2_ROW_RUN_CYCLES = 14.3
+# The AVX2 packing path (CPUs without AVX-512: per thread, chunk lists of
+# 8-float masked loads and plain stores kept per geometry), fitted the same
+# way on a Zen 3 EPYC (results/conv-packing-fit-avx2.json): there the
+# other form fits better (worst residual 1.67x, the tap form's 2.51x):
+# cycles per panel and K slice (finding the panel's list, the rows' set-up)
+# and per k row and output row crossed.
+IM2COL_AVX2_PANEL_CYCLES = 285.9
+IM2COL_AVX2_ROW_RUN_CYCLES = 13.9
 # Rows at least this long are copied with vector loads and stores.
 VECTOR_ROW = 8
 # CPU: FLOPs per cycle per core of the FMA peak (2 FMA pipes x 8 lanes x 2
@@ -434,10 +436,13 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             if not batch_parallel and used > 1:  # each task packs its stripe
                 panels, runs = math.ceil(panels / used), runs / used
             slices = math.ceil(k["k"] / sgemm.DEFAULT_BLOCKING["kc"])
-            tap, row = (IM2COL_TAP_CYCLES, IM2COL_ROW_RUN_CYCLES) if device.simd_bits >= 512 \
-                else (IM2COL_AVX2_TAP_CYCLES, IM2COL_AVX2_ROW_RUN_CYCLES)
-            cycles = runs * (slices * k["taps"] * tap + k["k"] * row)
-            compute += (batch * share if batch_parallel else batch) * cycles / clock
+            calls = batch * share if batch_parallel else batch
+            if device.simd_bits >= 512:
+                compute += calls * runs * (slices * k["taps"] * IM2COL_TAP_CYCLES +
+                                           k["k"] * IM2COL_ROW_RUN_CYCLES) / clock
+            else:  # AVX2 (its chunk lists reused: ChunkCache)
+                compute += calls * (panels * slices * IM2COL_AVX2_PANEL_CYCLES +
+                                    runs * k["k"] * IM2COL_AVX2_ROW_RUN_CYCLES) / clock
             notes.append(f"implicit im2col: {panels} panel(s) of {nr} pixels per call")
         elif "flash.conv2d" in names and k.get("copy_row"):  # im2col patch gather, a parallel loop
             # Its rows are contiguous (stride 1) or strided copies; with
@@ -593,16 +598,18 @@ def _row_copy_s(device: Device, elements: float, row: int, clock: float, workers
 
 
 def implicit_packing_counts(images: int, channels: int, size: int, kernel: int, pad: int,
-                            nr: int, kc: int) -> tuple:
+                            nr: int, kc: int, cached: bool = False) -> tuple:
     """(tap entries, row runs) the implicit GEMM's packing of a stride-1
     convolution of square images works through on one thread: per image,
     each panel of nr pixels over ceil(K/kc) slices, its k rows copied once
     per output row it crosses (the two terms IM2COL_TAP_CYCLES and
-    IM2COL_ROW_RUN_CYCLES price)."""
+    IM2COL_ROW_RUN_CYCLES price). `cached`: the AVX2 path, whose tap
+    entries (chunk lists) are made once per call and geometry."""
     out = size + 2 * pad - kernel + 1
     kk = channels * kernel * kernel
     _, runs = im2col_panels(out * out, out, nr)
-    return images * math.ceil(kk / kc) * kernel * kernel * runs, images * kk * runs
+    taps = kernel * kernel * runs if cached else images * math.ceil(kk / kc) * kernel * kernel * runs
+    return taps, images * kk * runs
 
 
 def kernel_elements(k: dict) -> int:
