@@ -107,6 +107,10 @@ void mlir::flash::buildLowerToLoopsPipeline(OpPassManager &pm,
   // The marks ask LLVM to vectorize: with its vectorizers off, none.
   loops.markParallelInnermost = options.parallelAccesses && options.vectorize;
   pm.addNestedPass<func::FuncOp>(createLinalgToLoops(loops));
+  // After the ukernel rewrites, which drop the temporaries (and deallocs)
+  // they replace.
+  if (options.earlyDealloc)
+    pm.addNestedPass<func::FuncOp>(createEarlyDeallocation());
   // scf.parallel (only the large loop nests) -> OpenMP worksharing loops.
   pm.addPass(createConvertSCFToOpenMPPass());
   pm.addPass(createLowerAffinePass());

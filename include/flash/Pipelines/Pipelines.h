@@ -61,6 +61,13 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "(output row by output row, separable; with ukernels "
                      "only): 1.2-3.5x the generated loops (docs/ukernels.md)"),
       llvm::cl::init(true)};
+  Option<bool> earlyDealloc{
+      *this, "early-dealloc",
+      llvm::cl::desc("Free each temporary right after its last use "
+                     "(flash-early-deallocation) instead of at the end of "
+                     "the function, so later temporaries reuse its memory "
+                     "while it is still in cache"),
+      llvm::cl::init(true)};
   Option<bool> fuseElementwise{
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse chains of elementwise ops (and broadcasts) into "
