@@ -397,3 +397,23 @@ def test_edge_tiles_conv_with_residual(rng, threads, o, h):
     fn = fc.jit(lambda t, res: fc.relu(fc.add(fc.conv2d(t, w, b, padding=1), res)))
     expected = np.maximum(conv_reference(x, w, b, (1, 1), (1, 1), (1, 1)) + r, 0)
     assert_close(fn(x, r), expected, reduction=16 * 9)
+
+
+@pytest.mark.parametrize("o,c,h", [(64, 16, 56), (50, 20, 37), (13, 7, 17), (25, 5, 23)])
+def test_rows_outer_pointwise_conv(rng, threads, o, c, h):
+    """Shallow, wide products run their 12-row groups outer (Sgemm.cpp's
+    sgemmRowsOuter: more than 12 rows, at least 256 columns, B's block in
+    half of L2): 1x1 convolutions with compiled filter panels, O not a
+    multiple of 12 (a group of fewer rows, tall and 6-row tiles mixed),
+    columns not a multiple of 32, and bias, residual and ReLU applied as
+    each tile is stored; and a plain product with B read in place."""
+    x = rng.standard_normal((1, c, h, h), dtype=np.float32)
+    w = rng.standard_normal((o, c, 1, 1), dtype=np.float32)
+    b = rng.standard_normal((o,), dtype=np.float32)
+    r = rng.standard_normal((1, o, h, h), dtype=np.float32)
+    fn = fc.jit(lambda t, res: fc.relu(fc.add(fc.conv2d(t, w, b), res)))
+    expected = np.maximum(conv_reference(x, w, b, (1, 1), (0, 0), (1, 1)) + r, 0)
+    assert_close(fn(x, r), expected, reduction=c)
+    a = rng.standard_normal((o, c), dtype=np.float32)
+    bm = rng.standard_normal((c, h * h), dtype=np.float32)
+    assert_close(fc.matmul(a, bm), a.astype(np.float64) @ bm, reduction=c)

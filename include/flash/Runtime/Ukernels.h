@@ -72,6 +72,9 @@ inline bool convIsPointwise(int64_t kh, int64_t kw, int64_t sh, int64_t sw,
 /// a packed slice (a 32-wide B panel of 64 KiB streams from L2; deeper
 /// slices pass over C fewer times), columns of a packed B block (L3).
 inline constexpr int64_t kSgemmMC = 144, kSgemmKC = 512, kSgemmNC = 3072;
+/// The largest B block (bytes) for which sgemm runs row groups outer
+/// (Sgemm.cpp's sgemmRowsOuter): half of a 1 MiB L2.
+inline constexpr int64_t kSgemmRowsOuterBytes = 512 << 10;
 
 /// How one sgemm call splits C over threads: `tasks` stripes of `stripe`
 /// columns (`columns`) or rows, each a whole serial GEMM (no shared packing,

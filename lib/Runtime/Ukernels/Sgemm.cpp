@@ -737,6 +737,24 @@ Blocking blockingFor(const SgemmConfig &config) {
 }
 
 /// One thread's share: the whole BLIS loop nest over C[0:m, 0:n].
+/// Whether a block of `mc` rows (more than one 12-row group), `kc` deep and
+/// `nc` wide (at least 256) runs its row groups outer: where its B block
+/// fits half of L2, so each group finds it there. Column panels outer, C
+/// is written mc rows at a time, 128 bytes per row and tile, and when C is
+/// not in cache (a model's large activations, written once per call) the
+/// prefetchers do not follow so many streams: MobileNetV3-large's 16->64
+/// 1x1 convolution over 112x112 took 300 us alone and 660-700 us inside
+/// the model, where ONNX Runtime writes blocked channels as few streams.
+/// FLASH_SGEMM_ROWS_OUTER=0 keeps column panels outer (to compare).
+bool sgemmRowsOuter(int64_t mc, int64_t kc, int64_t nc) {
+  static const bool enabled = [] {
+    const char *env = std::getenv("FLASH_SGEMM_ROWS_OUTER");
+    return !env || std::string(env) != "0";
+  }();
+  return enabled && mc > 12 && nc >= 256 &&
+         kc * nc * int64_t(sizeof(float)) <= kSgemmRowsOuterBytes;
+}
+
 void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t ldb, float *c, int64_t ldc,
                  bool accumulate, const Blocking &blk,
@@ -783,76 +801,88 @@ void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
         int64_t mc = std::min(MCb, m - ic);
         if (!blk.aPanels)
           packA(mc, kc, a + ic * lda + pc, lda, mr, aPacked.get());
-        for (int64_t jr = 0; jr < nc; jr += nr) {
+        // One register tile at rows ir, columns jr of the block; returns
+        // the rows it covered (12 for the tall tile, else 6).
+        auto runTile = [&](int64_t ir, int64_t jr, bool allowTall) {
           int64_t cols = std::min(nr, nc - jr);
-          for (int64_t ir = 0; ir < mc;) {
-            int64_t rows = std::min(mr, mc - ir);
-            // Two full 6-row tiles side by side: the 12x32 tile, if any.
-            bool tall = blk.kernel == microkernelAvx512 && ir + 2 * mr <= mc &&
-                        cols == nr;
-            // The first K slice overwrites C unless asked to accumulate.
-            bool direct = bInPlace && cols == nr;
-            // Compiled panels hold all K rows of their 16 columns (a
-            // 32-wide tile reads two, one panel apart).
-            constexpr int64_t pw = kSgemmPanelColumns;
-            const float *bp = blk.bPanels ? b + (jc + jr) * k + pc * pw
-                              : direct    ? b + pc * ldb + jc + jr
-                                          : bPacked.get() + jr * kc;
-            int64_t bStride = blk.bPanels ? pw : direct ? ldb : nr;
-            int64_t bHalf = blk.bPanels ? pw * k : 16;
-            // Compiled A panels hold all K columns of their 6 rows.
-            const float *ap = blk.aPanels ? a + (ic + ir) * k + pc * mr
-                                          : aPacked.get() + ir * kc;
-            // After the last K slice the tile is final: the epilogue runs
-            // on its accumulators before they leave the registers.
-            SgemmEpilogue tileEpilogue;
-            bool last = epilogue && pc + kc == k;
+          int64_t rows = std::min(mr, mc - ir);
+          // Two full 6-row tiles side by side: the 12x32 tile, if any.
+          bool tall = allowTall && blk.kernel == microkernelAvx512 &&
+                      ir + 2 * mr <= mc && cols == nr;
+          // The first K slice overwrites C unless asked to accumulate.
+          bool direct = bInPlace && cols == nr;
+          // Compiled panels hold all K rows of their 16 columns (a
+          // 32-wide tile reads two, one panel apart).
+          constexpr int64_t pw = kSgemmPanelColumns;
+          const float *bp = blk.bPanels ? b + (jc + jr) * k + pc * pw
+                            : direct    ? b + pc * ldb + jc + jr
+                                        : bPacked.get() + jr * kc;
+          int64_t bStride = blk.bPanels ? pw : direct ? ldb : nr;
+          int64_t bHalf = blk.bPanels ? pw * k : 16;
+          // Compiled A panels hold all K columns of their 6 rows.
+          const float *ap = blk.aPanels ? a + (ic + ir) * k + pc * mr
+                                        : aPacked.get() + ir * kc;
+          // After the last K slice the tile is final: the epilogue runs
+          // on its accumulators before they leave the registers.
+          SgemmEpilogue tileEpilogue;
+          bool last = epilogue && pc + kc == k;
+          if (last)
+            tileEpilogue = epilogue->at(ic + ir, jc + jr);
+          // A 32-wide tile's last columns, 16 or fewer: the 16-wide
+          // tile (a compiled B has no panel past them to read).
+          Microkernel kernel =
+              blk.narrowKernel && cols <= pw ? blk.narrowKernel : blk.kernel;
+          if (tall) {
+            const float *aq = blk.aPanels ? ap + mr * k : ap + mr * kc;
+            microkernelAvx512Tall(kc, ap, aq, bp, bStride, bHalf,
+                                  c + (ic + ir) * ldc + jc + jr, ldc,
+                                  accumulate || pc > 0,
+                                  last ? &tileEpilogue : nullptr);
             if (last)
-              tileEpilogue = epilogue->at(ic + ir, jc + jr);
-            // A 32-wide tile's last columns, 16 or fewer: the 16-wide
-            // tile (a compiled B has no panel past them to read).
-            Microkernel kernel =
-                blk.narrowKernel && cols <= pw ? blk.narrowKernel : blk.kernel;
-            if (tall) {
-              const float *aq = blk.aPanels ? ap + mr * k : ap + mr * kc;
-              microkernelAvx512Tall(kc, ap, aq, bp, bStride, bHalf,
-                                    c + (ic + ir) * ldc + jc + jr, ldc,
-                                    accumulate || pc > 0,
-                                    last ? &tileEpilogue : nullptr);
-              if (last)
-                tileEpilogue.activate(2 * mr, cols);
-              ir += 2 * mr;
-              continue;
-            }
-            if (blk.kernel == microkernelAvx512 && blk.edgeTiles &&
-                (rows < mr || cols < nr)) {
-              edgeTile(kc, ap, bp, bStride, bHalf,
-                       c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
-                       accumulate || pc > 0, last ? &tileEpilogue : nullptr);
-              if (last)
-                tileEpilogue.activate(rows, cols);
-              ir += mr;
-              continue;
-            }
-            if (blk.kernel == microkernelAvx2 && blk.edgeTiles &&
-                (rows < mr || cols <= nr / 2)) {
-              edgeKernelAvx2(rows, cols)(
-                  kc, ap, bp, bStride, bHalf, c + (ic + ir) * ldc + jc + jr,
-                  ldc, rows, cols, accumulate || pc > 0,
-                  last ? &tileEpilogue : nullptr);
-              if (last)
-                tileEpilogue.activate(rows, cols);
-              ir += mr;
-              continue;
-            }
-            kernel(kc, ap, bp, bStride, bHalf, c + (ic + ir) * ldc + jc + jr,
-                   ldc, rows, cols, accumulate || pc > 0,
-                   last ? &tileEpilogue : nullptr);
+              tileEpilogue.activate(2 * mr, cols);
+            return 2 * mr;
+          }
+          if (blk.kernel == microkernelAvx512 && blk.edgeTiles &&
+              (rows < mr || cols < nr)) {
+            edgeTile(kc, ap, bp, bStride, bHalf,
+                     c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
+                     accumulate || pc > 0, last ? &tileEpilogue : nullptr);
             if (last)
               tileEpilogue.activate(rows, cols);
-            ir += mr;
+            return mr;
           }
+          if (blk.kernel == microkernelAvx2 && blk.edgeTiles &&
+              (rows < mr || cols <= nr / 2)) {
+            edgeKernelAvx2(rows, cols)(
+                kc, ap, bp, bStride, bHalf, c + (ic + ir) * ldc + jc + jr,
+                ldc, rows, cols, accumulate || pc > 0,
+                last ? &tileEpilogue : nullptr);
+            if (last)
+              tileEpilogue.activate(rows, cols);
+            return mr;
+          }
+          kernel(kc, ap, bp, bStride, bHalf, c + (ic + ir) * ldc + jc + jr,
+                 ldc, rows, cols, accumulate || pc > 0,
+                 last ? &tileEpilogue : nullptr);
+          if (last)
+            tileEpilogue.activate(rows, cols);
+          return mr;
+        };
+        // Column panels outer (a B panel stays in L1 for every A panel),
+        // unless sgemmRowsOuter: then groups of rows outer, so that C is
+        // written as a few long rows at a time (mc rows 128 bytes at a
+        // time defeat the prefetchers when C is not in cache).
+        if (!sgemmRowsOuter(mc, kc, nc)) {
+          for (int64_t jr = 0; jr < nc; jr += nr)
+            for (int64_t ir = 0; ir < mc;)
+              ir += runTile(ir, jr, true);
+          continue;
         }
+        const int64_t group = blk.kernel == microkernelAvx512 ? 2 * mr : mr;
+        for (int64_t ir = 0; ir < mc; ir += group)
+          for (int64_t jr = 0; jr < nc; jr += nr)
+            for (int64_t d = 0; d < group && ir + d < mc;)
+              d += runTile(ir + d, jr, d == 0);
       }
     }
   }
