@@ -29,6 +29,7 @@ SWITCHES = [
     ("elementwise fusion", "fuse-elementwise=false"),
     ("implicit GEMM", "implicit-gemm=false"),
     ("Winograd", "winograd=false"),
+    ("early deallocation", "early-dealloc=false"),
 ]
 MODELS = ["resnet18", "mobilenet_v2", "hf_bert"]
 
