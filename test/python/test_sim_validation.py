@@ -108,6 +108,22 @@ KNOWN_MISSES: dict = {
     # -0.3%, +13%, +2%), LeNet-5 under-predicted though its first
     # convolution alone is over-predicted (the rest not traced yet).
     ("2026-12-07T0155", "models"): "LeNet-5 -16.8%",
+    # Zen 4, with early deallocation and sgemm's row-group order. Measured
+    # while the session ran the docs generator, a pytest and the duplicate
+    # finder beside it, so the two-thread cases shared a core (every case
+    # 1.0-2.0x its time in T0421; LeNet-5 and the transformer block alone
+    # afterwards, both changes on and off: 253-257 us and 1220-1260 us,
+    # as in T0421). Kept, not counted as the model's miss.
+    ("2026-12-07T0536", "per-op"): "median 13.1%, p90 27.8% (run disturbed: other processes on its cores)",
+    ("2026-12-07T0536", "models"): "LeNet-5 -35.2%, transformer block -16.6% (run disturbed)",
+    # Undisturbed, right after: per-op median 6.7%; the memory-bound chain
+    # over 4M elements took 1144 us (872 in T0421: a slow phase of this
+    # VM's memory its calibration did not see), the 4x32x30x30 convolution
+    # 447 us (377), the transformer block 1428 us (1237; 1220-1260 alone
+    # just before, with the changes on and off).
+    ("2026-12-07T0552", "per-op"): "p90 20.8%: chain 4M -25.2%, conv 4x32x30x30 -23.9%, "
+                                   "chain 1M -20.0%",
+    ("2026-12-07T0552", "models"): "transformer block -13.2%",
 }
 
 
