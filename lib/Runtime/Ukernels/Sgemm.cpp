@@ -736,7 +736,6 @@ Blocking blockingFor(const SgemmConfig &config) {
   return b;
 }
 
-/// One thread's share: the whole BLIS loop nest over C[0:m, 0:n].
 /// Whether a block of `mc` rows (more than one 12-row group), `kc` deep and
 /// `nc` wide (at least 256) runs its row groups outer: where its B block
 /// fits half of L2, so each group finds it there. Column panels outer, C
@@ -751,10 +750,11 @@ bool sgemmRowsOuter(int64_t mc, int64_t kc, int64_t nc) {
     const char *env = std::getenv("FLASH_SGEMM_ROWS_OUTER");
     return !env || std::string(env) != "0";
   }();
-  return enabled && mc > 12 && nc >= 256 &&
+  return enabled && mc > 2 * kSgemmPanelRows && nc >= 256 &&
          kc * nc * int64_t(sizeof(float)) <= kSgemmRowsOuterBytes;
 }
 
+/// One thread's share: the whole BLIS loop nest over C[0:m, 0:n].
 void sgemmSerial(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t ldb, float *c, int64_t ldc,
                  bool accumulate, const Blocking &blk,
