@@ -212,3 +212,48 @@ def test_depthwise_equal_biases(rng, threads):
     loops = f.lower(x).ir("loops")
     assert loops.count("call @flash_depthwise_conv2d_f32(") == 1
     assert "memref.copy" not in loops
+
+
+# Stride 1, square 3x3 / 5x5 filters, rows of 14+ outputs: with AVX-512 the
+# row-reuse blocks (Depthwise.cpp's rowReuseBlock512: 4x4, 5x3, 8x2, 8x1
+# blocks of 16-lane vectors, rows halving at the bottom, the last vector
+# masked) and their masked copy of each plane; AVX2 machines run the other
+# paths on the same cases. (n, c, h, w, k, padding, dilation, multiplier)
+ROW_REUSE_CASES = [
+    (1, 2, 5, 14, 3, (1, 1, 1, 1), (1, 1), 1),    # the narrowest: 1 vector, 14 lanes
+    (1, 3, 9, 17, 3, (1, 1, 1, 1), (1, 1), 1),    # 2 vectors, 1 lane; 8 + 1 rows
+    (1, 2, 13, 31, 3, (0, 1, 2, 0), (1, 1), 1),   # asymmetric padding; 8 + 4 + 1 rows
+    (2, 3, 7, 33, 3, (1, 1, 1, 1), (1, 1), 1),    # 3 vectors, 1 lane; 5 + 2 rows; a batch
+    (1, 4, 11, 56, 3, (1, 1, 1, 1), (1, 1), 1),   # MobileNet's 56: 4 vectors, 8 lanes
+    (1, 2, 6, 64, 3, (2, 2, 2, 2), (1, 1), 1),    # one whole 64-column block, wide padding
+    (1, 2, 5, 65, 3, (1, 1, 1, 1), (1, 1), 1),    # a block and one column
+    (1, 2, 9, 113, 3, (1, 0, 1, 2), (1, 1), 1),   # 64 + 49 columns
+    (1, 3, 10, 28, 5, (2, 2, 2, 2), (1, 1), 1),   # EfficientNet's 5x5 at 28
+    (1, 2, 6, 20, 5, (0, 0, 0, 0), (1, 1), 1),    # unpadded: 16 columns
+    (1, 2, 8, 24, 3, (1, 2, 1, 2), (1, 2), 1),    # horizontal dilation only
+    (1, 3, 7, 30, 3, (1, 1, 1, 1), (1, 1), 2),    # 2 outputs per channel
+    (1, 4, 2, 40, 5, (2, 2, 2, 2), (1, 1), 1),    # fewer rows than the filter
+    (1, 2, 4, 300, 3, (1, 1, 1, 1), (1, 1), 1),   # past the 16 copy masks kept (256 columns)
+]
+
+
+@pytest.mark.parametrize("case", ROW_REUSE_CASES, ids=str)
+def test_depthwise_row_reuse_blocks(rng, threads, case):
+    n, c, h, w, k, padding, dilation, m = case
+    run_case(rng, n, c, h, w, (k, k), (1, 1), padding, dilation, m)
+    run_case(rng, n, c, h, w, (k, k), (1, 1), padding, dilation, m, clamp=(0.0, 6.0),
+             residual=True)
+
+
+def test_depthwise_row_reuse_nan_edges(rng, threads):
+    """NaN at a plane's corners and last column reaches exactly the outputs
+    whose windows cover it: the masked copy's zeros are padding, not the
+    neighbouring row's values."""
+    x = rng.standard_normal((1, 2, 10, 37), dtype=np.float32)
+    x[0, 0, 0, 0] = x[0, 1, 9, 36] = x[0, 1, 4, 15] = np.nan
+    w = rng.standard_normal((2, 1, 3, 3), dtype=np.float32)
+    got = fc.jit(lambda x: fc.conv2d(x, w, None, padding=1, groups=2))(x)
+    nan = np.isnan(got)
+    assert nan[0, 0, 0:2, 0:2].all() and nan[0, 0].sum() == 4
+    assert nan[0, 1, 8:10, 35:37].all() and nan[0, 1, 3:6, 14:17].all()
+    assert nan[0, 1].sum() == 4 + 9
