@@ -330,6 +330,18 @@ blockAvx2(const PlaneTask &p, const float *f, float bias, float *const *out,
     }
 }
 
+/// Rows y..y+R-1 of the output (rows outH apart) and of the residual (or
+/// nulls) as pointers, for a block of R rows.
+template <int R>
+inline void rowPointers(float *out, int64_t outH, const float *res,
+                        int64_t resH, int64_t y, float *(&outs)[R],
+                        const float *(&ress)[R]) {
+  for (int r = 0; r < R; ++r) {
+    outs[r] = out + (y + r) * outH;
+    ress[r] = res ? res + (y + r) * resH : nullptr;
+  }
+}
+
 /// Output rows [y, y + n) of one channel over columns [x0, x1) in blocks of
 /// V vectors (`tail`: the valid columns of the last block's last vector,
 /// 0 when it is whole), R rows at a time, then halving R. Rows outer: a
@@ -342,10 +354,7 @@ rowGroupsAvx2(const PlaneTask &p, const float *f, float bias, float *out,
   float *outs[R];
   const float *ress[R];
   for (; n >= R; y += R, n -= R) {
-    for (int r = 0; r < R; ++r) {
-      outs[r] = out + (y + r) * outH;
-      ress[r] = res ? res + (y + r) * resH : nullptr;
-    }
+    rowPointers<R>(out, outH, res, resH, y, outs, ress);
     for (int64_t x = x0; x < x1; x += 8 * V)
       blockAvx2<R, V, KW>(p, f, bias, outs, res ? ress : nullptr, y, x,
                           x + 8 * V >= x1 ? tail : 0);
@@ -450,12 +459,9 @@ rowReuseRows512(const PlaneTask &p, const float *f, float bias, float *out,
   float *outs[R];
   const float *ress[R];
   for (; n >= R; y += R, n -= R) {
-    for (int r = 0; r < R; ++r) {
-      outs[r] = out + (y + r) * outH;
-      ress[r] = res ? res + (y + r) * resH : nullptr;
-    }
-    rowReuseBlock512<R, V, K>(p, f, bias, outs, res ? ress : nullptr, y,
-                                  x0, tail);
+    rowPointers<R>(out, outH, res, resH, y, outs, ress);
+    rowReuseBlock512<R, V, K>(p, f, bias, outs, res ? ress : nullptr, y, x0,
+                              tail);
   }
   if constexpr (R > 1)
     if (n > 0)
