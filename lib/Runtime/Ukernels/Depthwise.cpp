@@ -508,9 +508,10 @@ channelRowReuse512(const PlaneTask &p, const float *f, float bias,
 /// 3x3 or 5x5 filter at stride 1 (any horizontal dilation: the buffer's
 /// columns), rows of at least 14. One-op, one thread, Zen 4, against the
 /// AVX2 planes and channel groups: 1.2-1.8x at stride 1 on rows of 14 to
-/// 112 (MobileNet and EfficientNet shapes); at stride 2 (where a block
-/// reuses a third of the rows) 0.4-0.9x, and on 7x7 planes (one vector,
-/// half empty) 0.6x: those keep the AVX2 paths.
+/// 112 (MobileNet and EfficientNet shapes). At stride 2 (where a block
+/// reuses a third of the rows; rows split into even and odd columns by
+/// AVX-512 permutes) no faster than the channel groups (0.87-1.06x), and
+/// on 7x7 planes (one vector, half empty) 0.6x: those keep the AVX2 paths.
 /// FLASH_DEPTHWISE_ROW_REUSE=0 keeps the AVX2 paths (to compare).
 bool reusesRows(const DepthwiseConv &c) {
   static const bool on = [] {
