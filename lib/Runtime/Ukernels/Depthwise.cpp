@@ -398,8 +398,9 @@ channelAvx2(const PlaneTask &p, const float *f, float bias, float *out,
 /// V vectors at filter column j are loaded once and multiplied into every
 /// output row r whose window holds that row (filter row t - r). A 4 x 4
 /// block of a 3x3 filter loads 72 vectors for 144 multiply-adds, where the
-/// AVX2 blocks load one per multiply-add. Lanes past the row's end read the buffer's slack and are
-/// not stored (`tail`: the last vector's stored lanes).
+/// AVX2 blocks load one per multiply-add. Lanes past the row's end read the
+/// buffer's slack and are not stored (`tail`: the last vector's stored
+/// lanes).
 template <int R, int V, int K>
 __attribute__((target("avx512f"))) inline void
 rowReuseBlock512(const PlaneTask &p, const float *f, float bias,
@@ -466,7 +467,7 @@ rowReuseRows512(const PlaneTask &p, const float *f, float bias, float *out,
   if constexpr (R > 1)
     if (n > 0)
       rowReuseRows512<R / 2, V, K>(p, f, bias, out, outH, res, resH, y, n,
-                                       x0, tail);
+                                   x0, tail);
 }
 
 /// One output channel: columns in blocks of up to 4 vectors (64), each
@@ -486,19 +487,19 @@ channelRowReuse512(const PlaneTask &p, const float *f, float bias,
     switch (vectors) {
     case 4:
       rowReuseRows512<4, 4, K>(p, f, bias, out, outH, res, resH, 0, oh,
-                                   x0, tail);
+                               x0, tail);
       break;
     case 3:
       rowReuseRows512<5, 3, K>(p, f, bias, out, outH, res, resH, 0, oh,
-                                   x0, tail);
+                               x0, tail);
       break;
     case 2:
       rowReuseRows512<8, 2, K>(p, f, bias, out, outH, res, resH, 0, oh,
-                                   x0, tail);
+                               x0, tail);
       break;
     default:
       rowReuseRows512<8, 1, K>(p, f, bias, out, outH, res, resH, 0, oh,
-                                   x0, tail);
+                               x0, tail);
       break;
     }
   }
@@ -839,12 +840,12 @@ void runPlanes(const DepthwiseConv &c, int64_t first, int64_t last) {
     const float *in = c.input + n * c.inN + ch * c.inC;
     if (rowReuse)
       fillPlaneStride1Avx512(c, p.l, in, p.plane);
-    if (rowReuse && plane + 1 < last)
-      prefetchPlane(c, plane + 1);
     else if (avx2)
       fillPlaneAvx2(c, p.l, in, p.plane);
     else
       fillPlaneGeneric(c, p.l, in, p.plane);
+    if (rowReuse && plane + 1 < last)
+      prefetchPlane(c, plane + 1);
     for (int64_t m = 0; m < c.multiplier; ++m) {
       int64_t o = ch * c.multiplier + m;
       const float *f = c.filter + o * c.kh * c.kw;
