@@ -290,8 +290,8 @@ def test_implicit_gemm_conv(rng, threads, n, c, h, w, o, k, stride, pad, dilatio
 
 
 def test_implicit_gemm_conv_and_edge_tiles_on_avx2():
-    """The implicit GEMM's AVX2 packing and the AVX2 tile's edge tiles
-    (CPUs without AVX-512) on the same cases, also where the CPU has
+    """The implicit GEMM's AVX2 packing, the AVX2 tile's edge tiles and
+    the AVX2 one-column product (CPUs without AVX-512) on the same cases, also where the CPU has
     AVX-512: FLASH_NO_AVX512=1 keeps the ukernels on their AVX2 code (a
     process of its own: the choice is made once per process)."""
     import os
@@ -299,7 +299,7 @@ def test_implicit_gemm_conv_and_edge_tiles_on_avx2():
     import sys
     env = dict(os.environ, FLASH_NO_AVX512="1")
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          __file__, "-k", "(test_implicit_gemm_conv or test_edge_tiles) and not avx2"],
+                          __file__, "-k", "(test_implicit_gemm_conv or test_edge_tiles or test_one_column) and not avx2"],
                          capture_output=True, text=True, env=env, cwd=os.path.dirname(__file__))
     assert out.returncode == 0 and " passed" in out.stdout and "failed" not in out.stdout, \
         out.stdout[-3000:] + out.stderr[-2000:]
@@ -417,3 +417,46 @@ def test_rows_outer_pointwise_conv(rng, threads, o, c, h):
     a = rng.standard_normal((o, c), dtype=np.float32)
     bm = rng.standard_normal((c, h * h), dtype=np.float32)
     assert_close(fc.matmul(a, bm), a.astype(np.float64) @ bm, reduction=c)
+
+
+@pytest.mark.parametrize("o,c", [(240, 960), (960, 240), (5, 7), (6, 8), (13, 9),
+                                 (2, 1), (1, 17), (100, 16), (7, 4), (48, 1152), (12, 3)])
+def test_one_column_from_panels(rng, threads, o, c):
+    """A product with one column and a constant A (a 1x1 convolution over a
+    1x1 image: squeeze-and-excitation's layers) runs Sgemm.cpp's
+    gemvPanels over the filter's compiled 6-row panels: O not a multiple
+    of 6 (a zero-padded last panel), C not a multiple of the 8 (4 with
+    AVX2) k-steps a group of vectors covers, bias, residual and ReLU; and
+    a plain constant-weight matrix-vector product."""
+    x = rng.standard_normal((1, c, 1, 1), dtype=np.float32)
+    w = rng.standard_normal((o, c, 1, 1), dtype=np.float32)
+    b = rng.standard_normal((o,), dtype=np.float32)
+    r = rng.standard_normal((1, o, 1, 1), dtype=np.float32)
+    fn = fc.jit(lambda t, res: fc.relu(fc.add(fc.conv2d(t, w, b), res)))
+    compiled = fc.compile_mlir(fn.lower(x, r).source)
+    assert "_a_panels" in compiled.ir("loops")
+    expected = np.maximum(conv_reference(x, w, b, (1, 1), (0, 0), (1, 1)) + r, 0)
+    assert_close(compiled(x, r), expected, reduction=c)
+    a = rng.standard_normal((o, c), dtype=np.float32)
+    v = rng.standard_normal((c, 1), dtype=np.float32)
+    assert_close(fc.jit(lambda t: fc.matmul(a, t))(v), a.astype(np.float64) @ v, reduction=c)
+
+
+@pytest.mark.parametrize("k", [11, 16, 3])
+def test_one_column_from_panels_non_finite(rng, k):
+    """An infinite weight reaches its own row only: the vectors over a
+    panel's last, partial group of k-steps must not read the next panel's
+    values (inf * 0 would be NaN in rows 0-5); and a NaN in the vector
+    reaches every row, as in NumPy."""
+    a = rng.standard_normal((13, k), dtype=np.float32)
+    a[6, 0] = np.inf  # the second panel's first value
+    a[12, k - 1] = -np.inf  # the last panel's last value
+    v = np.abs(rng.standard_normal((k, 1), dtype=np.float32)) + 0.5
+    fn = fc.jit(lambda t: fc.matmul(a, t))
+    got = np.asarray(fn(v))
+    finite = [r for r in range(13) if r not in (6, 12)]
+    assert np.isfinite(got[finite]).all(), got.ravel()
+    assert got[6, 0] == np.inf and got[12, 0] == -np.inf
+    assert_close(got[finite], a[finite].astype(np.float64) @ v, reduction=k)
+    v[k - 1, 0] = np.nan
+    assert np.isnan(np.asarray(fn(v))).all()

@@ -420,6 +420,18 @@ def test_constant_filter_is_not_packed_per_call_on_the_host():
     assert constant.time_s < argument.time_s
 
 
+def test_one_column_over_constant_panels_uses_full_vectors_on_the_host():
+    """One column with a constant A (squeeze-and-excitation's layers) runs
+    gemvPanels in full vectors, not a 32-wide register tile with one
+    column used: the host model prices it well under the same product with
+    two columns (which the tiles run at 2 of 32 lanes), not at the same
+    time."""
+    w = np.ones((240, 960), np.float32)
+    one = fc.simulate(fc.jit(lambda x: fc.matmul(w, x)).lower(np.ones((960, 1), np.float32)), "host")
+    two = fc.simulate(fc.jit(lambda x: fc.matmul(w, x)).lower(np.ones((960, 2), np.float32)), "host")
+    assert one.time_s < two.time_s / 2
+
+
 def test_comparison_plot_colours_mean_one_thing_and_the_legend_hides_no_bar(tmp_path):
     """Each bound has one colour, shown once in the legend; every bar has
     one of those colours; the legend box overlaps no bar; and the saved

@@ -408,9 +408,12 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             # of one image: 1.95x on two threads)
             share /= _parallel_efficiency(device, flops * share)
         # Under 6 rows the ukernel streams B's rows through a vectorized
-        # loop (sgemmFewRows): no register tile to pad.
+        # loop (sgemmFewRows), and one column over A's compiled panels is a
+        # matrix-vector product in full vectors (gemvPanels, SIMD hosts):
+        # no register tile to pad.
         tiles = sgemm.tile_efficiency(m, n, mr, nr, _edge_blocks(device))
-        rate = _ukernel_rate(device, flops / batch, peak_core) * (tiles if m >= mr else 1.0)
+        streamed = m < mr or (n == 1 and k.get("a_panels") and (device.simd_bits or 256) >= 256)
+        rate = _ukernel_rate(device, flops / batch, peak_core) * (1.0 if streamed else tiles)
         compute = flops * share / rate
         # Packing (read + write, from cache) as the ukernel does it
         # (Sgemm.cpp): every task packs the rows of A it computes -- all of A
