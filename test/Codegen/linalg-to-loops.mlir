@@ -189,7 +189,7 @@ func.func @transpose_rows(%a: memref<16x20x24xf32>, %b: memref<20x16x24xf32>) {
 // The innermost loop over a parallel dimension is marked free of
 // loop-carried dependences and to be vectorized (its loads and stores get
 // the access group in flash-tag-parallel-accesses); an innermost reduction
-// loop is not marked.
+// loop is not marked (its sum, not `reassoc`, keeps its order).
 // SEQ-LABEL: func.func @marked_innermost
 // SEQ: scf.for
 // SEQ: scf.for
@@ -228,6 +228,50 @@ func.func @last_write(%a: memref<4x8xf32>, %b: memref<4xf32>) {
       ins(%a : memref<4x8xf32>) outs(%b : memref<4xf32>) {
   ^bb0(%x: f32, %y: f32):
     linalg.yield %x : f32
+  }
+  return
+}
+
+// A reduction over H and W of NCHW (global average pooling) runs as one
+// loop over the H*W pixels, its sum carried in a register (read before
+// the loop, written after it) and the loop marked for vectorization: LLVM
+// cannot tell the output from the input apart, and kept the load and
+// store of the sum in every iteration.
+// SEQ-LABEL: func.func @pooled_sum
+// SEQ-DAG: memref.collapse_shape %arg0 {{\[\[}}0, 1], [2, 3]] : memref<1x64x14x14xf32> into memref<64x196xf32>
+// SEQ: scf.for %{{.*}} = %c0{{.*}} to %c64
+// SEQ:   %[[INIT:.*]] = memref.load %[[OUT:.*]][%[[I:.*]]] : memref<64xf32>
+// SEQ:   %[[SUM:.*]] = scf.for %{{.*}} = %c0{{.*}} to %c196 step %{{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (f32) {
+// SEQ-NOT: memref.store
+// SEQ:     %[[NEXT:.*]] = arith.addf %{{.*}}, %[[ACC]] fastmath<reassoc>
+// SEQ:     scf.yield %[[NEXT]]
+// SEQ:   } {loop_annotation = #[[VEC:loop_annotation[0-9]*]]}
+// SEQ:   memref.store %[[SUM]], %[[OUT]][%[[I]]]
+func.func @pooled_sum(%a: memref<1x64x14x14xf32>, %b: memref<1x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,
+                                   affine_map<(d0, d1, d2, d3) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%a : memref<1x64x14x14xf32>) outs(%b : memref<1x64xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %x, %acc fastmath<reassoc> : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// A reduction whose innermost loop reads the output at an index that loop
+// changes (a running sum along W) is left as it is.
+// SEQ-LABEL: func.func @not_an_accumulator
+// SEQ-NOT: iter_args
+// SEQ: return
+func.func @not_an_accumulator(%a: memref<8x16xf32>, %b: memref<16xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
+                                   affine_map<(d0, d1) -> (d1)>],
+                  iterator_types = ["reduction", "parallel"]}
+      ins(%a : memref<8x16xf32>) outs(%b : memref<16xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %x, %acc fastmath<reassoc> : f32
+    linalg.yield %s : f32
   }
   return
 }

@@ -126,6 +126,25 @@ def test_reductions(rng, run, name, np_fn, axis, keepdims):
     assert_close(got, np_fn(x.astype(float), axis=axis, keepdims=keepdims), reduction=255)
 
 
+@pytest.mark.parametrize("shape", [(1, 672, 14, 14), (2, 3, 7, 7), (1, 5, 1, 33), (1, 4, 112, 112)])
+@pytest.mark.parametrize("name,np_fn", [("reduce_sum", np.sum), ("reduce_mean", np.mean),
+                                        ("reduce_max", np.max)])
+def test_pooling_reductions_over_hw(rng, run, shape, name, np_fn):
+    """A reduction over H and W of NCHW (global average pooling) runs as one
+    loop over the pixels with its sum in a register, vectorized
+    (LinalgToLoops' promoteAccumulator): right on pixel counts that are
+    not a multiple of the vector width, and a NaN or an infinity in one
+    plane reaches that plane's result only."""
+    x = randn(rng, *shape)
+    x[0, 1, 0, -1] = np.nan
+    x[-1, 0, -1, 0] = np.inf
+    got = np.asarray(run(lambda x: getattr(fc, name)(x, axis=(2, 3), keepdims=True), x))
+    expected = np_fn(x.astype(float), axis=(2, 3), keepdims=True)
+    assert np.isnan(got[0, 1, 0, 0]) and got[-1, 0, 0, 0] == np.inf
+    mask = np.isfinite(expected)
+    assert_close(got[mask], expected[mask], reduction=shape[2] * shape[3])
+
+
 @pytest.mark.parametrize("shape,axis", [((4, 10), -1), ((3, 5, 7), 1), ((2, 129), 1), ((6,), 0)])
 def test_softmax(rng, run, shape, axis):
     x = randn(rng, *shape, scale=3)
