@@ -217,6 +217,31 @@ def test_concurrent_writers(tmp_path):
     assert len(TuningDatabase(path).measurements()) == 160
 
 
+def test_a_locked_database_is_not_taken_for_corrupt(tmp_path, monkeypatch):
+    """Another process holding the file's lock is waited for and, past the
+    wait, reported as the error it is; the file is never moved aside as
+    corrupt (which lost the other writers' rows: seen once in CI, four
+    processes recording at once)."""
+    import sqlite3
+    from flashcompile.tuning import database
+    path = tmp_path / "t.db"
+    db = TuningDatabase(str(path))
+    db.record("flash.matmul", "1x1", {"i": 0}, 1.0, 1.0, True)
+    db.close()
+    monkeypatch.setattr(database, "_BUSY_SECONDS", 0.3)
+    holder = sqlite3.connect(str(path))
+    holder.execute("PRAGMA journal_mode = DELETE")  # readers wait too
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            TuningDatabase(str(path)).record("flash.matmul", "1x2", {"i": 1}, 1.0, 1.0, True)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not any(".corrupt-" in p.name for p in tmp_path.iterdir())
+    assert len(TuningDatabase(str(path)).measurements()) == 1
+
+
 def test_export_and_merge(tmp_path):
     a = TuningDatabase(str(tmp_path / "a.db"))
     a.store("flash.matmul", "k1", {"sgemm": [1] * 6}, 2.0, 1.0, 5)

@@ -25,6 +25,17 @@ from ..tuned import shapes_key
 __all__ = ["TuningDatabase", "default_path", "default_database", "use_database",
            "compiler_version", "cpu_signature", "shapes_key"]
 
+# How long a writer waits for another process's lock before giving up.
+_BUSY_SECONDS = 30.0
+
+
+def _busy(error: Exception) -> bool:
+    """SQLite's "database is locked" / "database is busy": another process
+    holds the file, for now."""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS best (
   op TEXT NOT NULL, shapes TEXT NOT NULL, dtype TEXT NOT NULL,
@@ -62,18 +73,33 @@ class TuningDatabase:
         if self._conn is not None:
             return self._conn
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        try:
-            self._conn = self._open()
-        except sqlite3.DatabaseError as e:
-            self._rebuild(e)
-        return self._conn
+        deadline = time.monotonic() + _BUSY_SECONDS
+        while True:
+            try:
+                self._conn = self._open()
+                return self._conn
+            except sqlite3.DatabaseError as e:
+                # Another process holding the file (creating it, switching it
+                # to WAL) is not corruption: moving the file aside then lost
+                # the other writers' rows (seen under load in CI).
+                if _busy(e) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                if _busy(e):
+                    raise
+                self._rebuild(e)
+                return self._conn
 
     def _open(self):
-        conn = sqlite3.connect(self.path, timeout=30.0)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.executescript(_SCHEMA)
-        conn.execute("SELECT count(*) FROM best").fetchone()  # a corrupt file fails here
+        conn = sqlite3.connect(self.path, timeout=_BUSY_SECONDS)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_SECONDS * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(_SCHEMA)
+            conn.execute("SELECT count(*) FROM best").fetchone()  # a corrupt file fails here
+        except sqlite3.Error:
+            conn.close()
+            raise
         return conn
 
     def _rebuild(self, error):
@@ -94,17 +120,27 @@ class TuningDatabase:
         self._conn = self._open()
 
     def _run(self, sql, params=(), many=False):
-        """Executes with retries on corruption (rebuild once) and commits."""
-        for attempt in (0, 1):
+        """Executes and commits: a busy database retried (SQLite returns
+        "locked" at once, without waiting out its timeout, where waiting
+        could deadlock), a corrupt one rebuilt once."""
+        deadline = time.monotonic() + _BUSY_SECONDS
+        rebuilt = False
+        while True:
             conn = self._connect()
             try:
                 with conn:
                     cur = conn.executemany(sql, params) if many else conn.execute(sql, params)
                     return cur.fetchall()
             except sqlite3.DatabaseError as e:
-                if attempt or isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+                if _busy(e):
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.05)
+                    continue
+                if rebuilt:
                     raise
                 self._rebuild(e)
+                rebuilt = True
 
     def close(self):
         if self._conn is not None:
