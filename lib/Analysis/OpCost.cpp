@@ -250,6 +250,12 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
                            w.getDimSize(2), w.getDimSize(3), stride[0],
                            stride[1], padded);
       cost.copyRow = pointwise ? 0 : y.getDimSize(3);
+      // Run image by image through the implicit GEMM's entry, which takes
+      // the direct kernel on AVX-512 hosts (the host model checks that).
+      cost.direct = groups == 1 && !columns && !pointwise && !cost.winograd &&
+                    ::flash::runtime::convRunsDirect(
+                        w.getDimSize(1), stride[1], dilation[1],
+                        y.getDimSize(3), /*avx512=*/true);
       if (conv.getBias())
         cost.flops += numElements(out);
     } else if (auto gather = dyn_cast<GatherOp>(op)) {
@@ -331,6 +337,7 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
       kernel.batch = cost.batch, kernel.m = cost.m, kernel.n = cost.n,
       kernel.k = cost.k, kernel.copyRow = cost.copyRow;
       kernel.winograd = cost.winograd;
+      kernel.direct = cost.direct;
       result.kernels.push_back(kernel);
     }
     KernelCost &kernel = result.kernels[cost.kernel];

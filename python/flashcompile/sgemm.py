@@ -97,6 +97,19 @@ def conv_batch_as_columns(images: int, pixels: int) -> bool:
     return _native.conv_batch_as_columns(images, pixels)
 
 
+def conv_runs_direct(channels: int, sw: int, dw: int, ow: int, avx512: bool) -> bool:
+    """Whether a convolution over `channels` input channels (column stride
+    `sw`, dilation `dw`, `ow` output columns) runs by the direct kernel on
+    a host with (`avx512`) or without AVX-512, not as an implicit GEMM."""
+    return _native.conv_runs_direct(channels, sw, dw, ow, avx512)
+
+
+def conv_direct_enabled() -> bool:
+    """Whether this process takes the direct kernel where conv_runs_direct
+    allows it (an AVX-512 CPU; FLASH_CONV_DIRECT=0 turns it off)."""
+    return _native.conv_direct_enabled()
+
+
 def conv_uses_winograd(channels: int, out_channels: int, oh: int, ow: int) -> bool:
     """Whether a 3x3 stride-1 convolution with a constant filter runs by
     Winograd F(4x4, 3x3) rather than as an implicit GEMM."""

@@ -731,6 +731,15 @@ NB_MODULE(_flashcompile, m) {
         "channels"_a, "out_channels"_a, "oh"_a, "ow"_a,
         "Whether the default pipeline runs a 3x3 stride-1 convolution with "
         "a constant filter by Winograd F(4x4, 3x3) (Ukernels.h's rule).");
+  m.def("conv_runs_direct", &flash::runtime::convRunsDirect, "channels"_a,
+        "sw"_a, "dw"_a, "ow"_a, "avx512"_a,
+        "Whether a convolution over `channels` input channels with column "
+        "stride `sw`, dilation `dw` and `ow` output columns runs by the "
+        "direct kernel rather than as an implicit GEMM (Ukernels.h's rule).");
+  m.def("conv_direct_enabled", &flash::runtime::convDirectEnabled,
+        "Whether this process runs convolutions by the direct kernel where "
+        "conv_runs_direct allows it (an AVX-512 CPU, FLASH_CONV_DIRECT not "
+        "0).");
   m.def("conv_batch_as_columns", &flash::runtime::convBatchAsColumns,
         "images"_a, "pixels"_a,
         "Whether the default pipeline runs a convolution over `images` "
@@ -780,7 +789,7 @@ NB_MODULE(_flashcompile, m) {
           d["flops"] = k.flops, d["bytes_in"] = k.bytesIn;
           d["bytes_out"] = k.bytesOut, d["batch"] = k.batch, d["m"] = k.m;
           d["n"] = k.n, d["k"] = k.k, d["copy_row"] = k.copyRow;
-          d["winograd"] = k.winograd;
+          d["winograd"] = k.winograd, d["direct"] = k.direct;
           kernels.append(d);
         }
         nb::dict result;

@@ -289,6 +289,63 @@ def test_implicit_gemm_conv(rng, threads, n, c, h, w, o, k, stride, pad, dilatio
         assert_close(compiled(*args), expect, reduction=c * k[0] * k[1])
 
 
+@pytest.mark.parametrize("n,c,h,w,o,k,stride,pad,dilation", [
+    (1, 3, 64, 64, 16, (3, 3), (2, 2), (1, 1), (1, 1)),     # a MobileNetV3 stem: one block
+    (1, 3, 96, 96, 32, (3, 3), (2, 2), (1, 1), (1, 1)),     # two blocks, row bands on 2 threads
+    (2, 3, 37, 35, 24, (3, 3), (1, 1), (1, 1), (1, 1)),     # stride 1, 16 + 8 channels, 16+16+3 pixels
+    (3, 1, 28, 28, 6, (5, 5), (1, 1), (2, 2), (1, 1)),      # LeNet-5's first layer
+    (1, 4, 41, 50, 40, (5, 5), (2, 2), (2, 2), (1, 1)),     # 4 channels, 16 + 16 + 8 outputs
+    (1, 2, 20, 33, 17, (3, 5), (2, 1), (1, 2), (2, 1)),     # uneven window, row dilation, 16 + 1
+    (1, 3, 30, 47, 70, (7, 7), (2, 2), (3, 3), (1, 1)),     # a ResNet stem, ragged everything
+    (1, 3, 40, 40, 9, (3, 3), (2, 2), (0, 0), (1, 1)),      # unpadded
+])
+def test_direct_conv_over_few_channels(rng, threads, n, c, h, w, o, k, stride, pad, dilation):
+    """Convolutions over at most four input channels (a network's stem)
+    run by the direct kernel on AVX-512 hosts (DirectConv.cpp; the implicit
+    GEMM elsewhere and with FLASH_CONV_DIRECT=0): right against NumPy with
+    channel counts that fill 16-channel blocks and ones that do not, rows
+    that end in a partial vector, padding on every side and none, strides
+    1 and 2, on one and two threads; epilogues in registers (bias + ReLU,
+    a residual, a clamp) and after the row (hardswish)."""
+    from flashcompile import sgemm
+    oh = (h + 2 * pad[0] - dilation[0] * (k[0] - 1) - 1) // stride[0] + 1
+    ow = (w + 2 * pad[1] - (k[1] - 1) - 1) // stride[1] + 1
+    assert sgemm.conv_runs_direct(c, stride[1], dilation[1], ow, True)
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    wt = (rng.standard_normal((o, c) + k) / np.sqrt(c * k[0] * k[1])).astype(np.float32)
+    b = rng.standard_normal((o,), dtype=np.float32)
+    ref = conv_reference(x, wt, b, stride, pad, dilation)
+    assert ref.shape == (n, o, oh, ow)
+    res = rng.standard_normal(ref.shape, dtype=np.float32)
+
+    def conv(t):
+        return fc.conv2d(t, wt, b, stride=stride, padding=pad, dilation=dilation)
+
+    hardswish = ref * np.clip(ref + 3, 0, 6) / 6
+    for fn, args, expect in ((lambda t: fc.relu(conv(t)), (x,), np.maximum(ref, 0)),
+                             (lambda t, r: conv(t) + r, (x, res), ref + res),
+                             (lambda t: fc.clip(conv(t), -0.5, 0.75), (x,), np.clip(ref, -0.5, 0.75)),
+                             (lambda t: fc.hardswish(conv(t)), (x,), hardswish)):
+        compiled = fc.compile_mlir(fc.jit(fn).lower(*args).source)
+        assert "flash_conv_im2col_f32" in compiled.ir("loops")
+        assert_close(compiled(*args), expect, reduction=c * k[0] * k[1])
+
+
+def test_direct_conv_matches_the_implicit_gemm():
+    """The same stems by the direct kernel and, in a process of its own
+    with FLASH_CONV_DIRECT=0, by the implicit GEMM: the same results to
+    float32 rounding (they sum the taps in different orders)."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, FLASH_CONV_DIRECT="0")
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          __file__, "-k", "test_direct_conv_over_few_channels"],
+                         capture_output=True, text=True, env=env, cwd=os.path.dirname(__file__))
+    assert out.returncode == 0 and " passed" in out.stdout and "failed" not in out.stdout, \
+        out.stdout[-3000:] + out.stderr[-2000:]
+
+
 def test_implicit_gemm_conv_and_edge_tiles_on_avx2():
     """The implicit GEMM's AVX2 packing, the AVX2 tile's edge tiles and
     the AVX2 one-column product (CPUs without AVX-512) on the same cases, also where the CPU has

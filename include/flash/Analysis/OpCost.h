@@ -51,6 +51,10 @@ struct OpCost {
   /// convUsesWinograd); batch..k and copyRow still describe its im2col
   /// GEMM, which the host model re-prices (sim/model.py).
   bool winograd = false;
+  /// A convolution over few input channels that an AVX-512 host runs by
+  /// the direct kernel (Ukernels.h's convRunsDirect), not as its im2col
+  /// GEMM; batch..k still describe that GEMM.
+  bool direct = false;
   int kernel = -1; ///< the fused kernel this op runs in (-1: no kernel)
   /// Where each operand comes from: the index of the producing op in
   /// GraphCost::ops, or -1 - n for function argument n.
@@ -66,6 +70,7 @@ struct KernelCost {
   int64_t flops = 0, bytesIn = 0, bytesOut = 0;
   int64_t batch = 0, m = 0, n = 0, k = 0, copyRow = 0;
   bool winograd = false; ///< its contraction runs by Winograd (OpCost)
+  bool direct = false;   ///< by the direct kernel on AVX-512 (OpCost)
 };
 
 struct GraphCost {

@@ -126,6 +126,33 @@ struct Im2colSource {
 /// packB does: ceil(nc/nr) panels of kc x nr, zero-padded (Im2colPack.cpp).
 void packIm2colPanels(const Im2colSource &src, int64_t k0, int64_t kc,
                       int64_t j0, int64_t nc, int64_t nr, float *out);
+/// Whether a convolution with `channels` input channels, column stride
+/// `sw` and dilation `dw` and `ow` output columns runs as a direct kernel
+/// over its input (DirectConv.cpp) rather than as an implicit GEMM: a
+/// network's stem (RGB in), whose K = C*KH*KW is too small for packing
+/// B's panels to pay off, with rows at least a vector (16) wide; AVX-512
+/// hosts only (`avx512`; FLASH_CONV_DIRECT=0 turns it off, to compare).
+/// The one rule: Entry.cpp, the simulator's host model
+/// (_flashcompile.conv_runs_direct).
+inline constexpr int64_t kConvDirectMaxChannels = 4;
+inline bool convRunsDirect(int64_t channels, int64_t sw, int64_t dw,
+                           int64_t ow, bool avx512) {
+  return avx512 && channels <= kConvDirectMaxChannels && sw <= 2 &&
+         dw == 1 && ow >= 16;
+}
+/// Whether this process takes the direct path where convRunsDirect
+/// allows it: an AVX-512 CPU (and not FLASH_NO_AVX512) and not
+/// FLASH_CONV_DIRECT=0.
+bool convDirectEnabled();
+struct SgemmEpilogue;
+/// C[m x oh*ow] = filter * patches (C += with `accumulate`) computed from
+/// `src`'s image directly, then `epilogue` if given; `filter` is m x
+/// (inChannels*kh*kw), row o at filter + o*lda, or in 6-row panels when
+/// `aPanels`. Output rows split over at most `threads` tasks (0: by size).
+void convDirect(int64_t m, int64_t inChannels, const float *filter,
+                int64_t lda, bool aPanels, const Im2colSource &src,
+                int64_t oh, float *c, int64_t ldc, bool accumulate,
+                int64_t threads, const SgemmEpilogue *epilogue);
 /// Packed B blocks of an implicit GEMM hold at most this many columns:
 /// kc x 512 floats (at most 1 MiB with the default kc) stay in L2 or the
 /// L3 slice nearest between packing and use.

@@ -98,6 +98,14 @@ void _mlir_ciface_flash_conv_im2col_f32(
   bool aPanels = panels & 1;
   int64_t m = c->sizes[0], n = c->sizes[1];
   int64_t k = image->sizes[0] * kh * kw;
+  if (convRunsDirect(image->sizes[0], sw, dw, ow, convDirectEnabled()) &&
+      n % ow == 0) {
+    convDirect(m, image->sizes[0], a->data + a->offset,
+               aPanels ? kSgemmPanelRows : a->strides[0], aPanels, src, n / ow,
+               c->data + c->offset, c->strides[0], accumulate, threads,
+               none ? nullptr : &epilogue);
+    return;
+  }
   SgemmConfig config{mc, kc, nc, threads, tile, packB};
   config.aPanels = aPanels;
   sgemm(m, n, k, a->data + a->offset, aPanels ? kSgemmPanelRows : a->strides[0],

@@ -257,6 +257,9 @@ def measure() -> dict:
             "sgemm_isa": sgemm.TILE_ISA[0],
             # How its edges run (the padding taken out above, and priced).
             "sgemm_edge_column_blocks": sgemm.EDGE_COLUMN_BLOCKS,
+            # Whether stems' convolutions ran by the direct kernel (a stored
+            # calibration without it predates that kernel).
+            "conv_direct": sgemm.conv_direct_enabled(),
             # The vector width of the compiled loops (LLVM prefers 256-bit
             # vectors on AVX-512 server cores): what elementwise work runs at.
             "loop_vector_bits": host.vector_bits(),
@@ -334,7 +337,8 @@ def load_or_measure(recalibrate: bool = False) -> dict:
             data = json.load(open(path))
             if data.get("cpu") == host.cpu_model() and \
                     data.get("sgemm_isa", "avx2") == sgemm.TILE_ISA[0]:
-                return data
+                # The code's choice, not a measurement: this process's.
+                return dict(data, conv_direct=sgemm.conv_direct_enabled())
         except (OSError, ValueError):
             pass  # unreadable: measure again
     data = measure_robust()

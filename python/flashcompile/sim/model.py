@@ -79,6 +79,14 @@ ROW_COPY_CYCLES = 19.1
 # Xeon (a Zen 4 EPYC's fit: 45 and 9, with residuals up to 1.4x: the form
 # fits it less well; kept, with the measured clock).
 IM2COL_TAP_CYCLES = 29.3
+# The direct kernel of stems' convolutions (DirectConv.cpp) against the
+# calibrated sgemm rate, after its tiles' padding: per filter tap a masked
+# load (two and a permute at stride 2) and per 16-pixel chunk its masks,
+# bias and clamp beside the multiply-adds. Fitted on the four zoo stems
+# (3->16, 3->24, 3->32 3x3/2 and 3->64 7x7/2 at 224, one thread, Zen 4
+# EPYC, 2026-12-07: 0.65-0.76, each the least of 300 calls); the
+# validation's convolutions are not among them.
+DIRECT_CONV_EFFICIENCY = 0.70
 # Winograd's input and output transforms (and their row copies), cycles per
 # channel and 4x4 tile: a perf profile of a 64x56x56->64 layer on the Zen 4
 # EPYC put 40% of its 1004 us in them, over 196 tiles x 128 channels.
@@ -389,6 +397,18 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         batch_parallel = cores > 1 and sgemm.batch_in_parallel(
             batch, 2.0 * m * n * k["k"], cores)
         split = sgemm.split(m, n, k["k"], 0, cores, mr, nr)  # the runtime's stripes
+        # A stem's convolution (few input channels) on AVX-512: the direct
+        # kernel (DirectConv.cpp), bands of output rows per thread, no
+        # packing; its tiles are 16 channels (8 for a short last block) by
+        # 16 pixels of a row.
+        direct = bool(k.get("direct")) and bool(k.get("copy_row")) and (
+            device.measured.get("conv_direct", False) if device.measured
+            else (device.simd_bits or 0) >= 512)
+        if direct:
+            ow = k["copy_row"]
+            oh = n // ow
+            bands = 1 if 2.0 * m * n * k["k"] < sgemm.PARALLEL_FLOPS else min(cores, oh)
+            split = sgemm.Split(bands, False, math.ceil(oh / bands), m, n)
         if batch_parallel:
             used = min(cores, batch)
         elif cores > 1:
@@ -400,7 +420,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         stripes = used > 1 and (not device.measured or device.measured.get(
             "parallel_scaling_against") == "largest stripe")
         share = math.ceil(batch / used) / batch if batch_parallel else \
-            (split.task_n / n if split.columns else split.task_m / m) if stripes else 1.0 / used
+            (split.stripe / oh if direct else split.task_n / n if split.columns
+             else split.task_m / m) if stripes else 1.0 / used
         if used > 1 and not batch_parallel:  # the cores do not run `used`
             # times as fast on one call's stripes (measured by the call's
             # work per thread, host; sourced devices: 1); whole calls of a
@@ -413,24 +434,32 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         # no register tile to pad.
         tiles = sgemm.tile_efficiency(m, n, mr, nr, _edge_blocks(device))
         streamed = m < mr or (n == 1 and k.get("a_panels") and (device.simd_bits or 256) >= 256)
+        if direct:
+            padded_m = 16 * (m // 16) + (0 if m % 16 == 0 else 8 if m % 16 <= 8 else 16)
+            tiles, streamed = (m / padded_m) * (ow / (16 * math.ceil(ow / 16))), False
         rate = _ukernel_rate(device, flops / batch, peak_core) * (1.0 if streamed else tiles)
+        if direct:
+            rate *= DIRECT_CONV_EFFICIENCY
         compute = flops * share / rate
         # Packing (read + write, from cache) as the ukernel does it
         # (Sgemm.cpp): every task packs the rows of A it computes -- all of A
         # for a column stripe -- and, when B is packed, its own columns of
         # B; under 6 rows nothing is packed (B is streamed).
         task_m, task_n = (m, n) if batch_parallel else (split.task_m, split.task_n)
-        elements = 0 if m < mr else (0 if k.get("a_panels") else task_m * k["k"]) + (
+        elements = 0 if m < mr or direct else (0 if k.get("a_panels") else task_m * k["k"]) + (
             k["k"] * task_n if sgemm.packs_b(task_m, n, sgemm.DEFAULT_BLOCKING["mc"], 0)
             and not k.get("b_panels") else 0)
         calls = batch * share if batch_parallel else batch  # each task's
         compute += calls * elements * 8 / _host_bandwidth(device, 1 << 20, 1)
-        notes.append(f"{used} thread(s){' over the batch' if batch_parallel else ''}, register "
-                     f"tile {mr}x{nr} ({tiles:.0%} used)")
+        notes.append(f"{used} thread(s){' over the batch' if batch_parallel else ''}, "
+                     + (f"direct kernel, 16 channels x 16 pixels ({tiles:.0%} used)" if direct else
+                        f"register tile {mr}x{nr} ({tiles:.0%} used)"))
         memory = _host_traffic_s(device, bytes_in, bytes_out, used)
         if transforms:  # split over the threads as the products are
             compute += transforms / clock / used
-        if "flash.conv2d" in names and k.get("copy_row") and k.get("implicit_im2col"):
+        if direct:
+            pass  # reads the image in place: nothing gathered or packed
+        elif "flash.conv2d" in names and k.get("copy_row") and k.get("implicit_im2col"):
             # Implicit GEMM: each task gathers its own columns' patches
             # while packing B's panels (Im2colPack.cpp): per panel of nr
             # pixels and K slice, the taps' reads and masks, then each k row
