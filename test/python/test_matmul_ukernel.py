@@ -298,6 +298,7 @@ def test_implicit_gemm_conv(rng, threads, n, c, h, w, o, k, stride, pad, dilatio
     (1, 2, 20, 33, 17, (3, 5), (2, 1), (1, 2), (2, 1)),     # uneven window, row dilation, 16 + 1
     (1, 3, 30, 47, 70, (7, 7), (2, 2), (3, 3), (1, 1)),     # a ResNet stem, ragged everything
     (1, 3, 40, 40, 9, (3, 3), (2, 2), (0, 0), (1, 1)),      # unpadded
+    (1, 1, 6, 90, 5, (1, 70), (1, 1), (0, 3), (1, 1)),      # a 70-wide window
 ])
 def test_direct_conv_over_few_channels(rng, threads, n, c, h, w, o, k, stride, pad, dilation):
     """Convolutions over at most four input channels (a network's stem)

@@ -71,12 +71,11 @@ template <int CB>
 __attribute__((target("avx512f"))) void
 rowOfBlock(const float *w, const Im2colSource &s, int64_t channels,
            int64_t y, int64_t valid, float *c, int64_t ldc, bool accumulate,
-           const SgemmEpilogue *e) {
+           const SgemmEpilogue *e, Column *columns /* kw of them */) {
   bool clamp = e && (e->lo > -__builtin_inff() || e->hi < __builtin_inff());
   bool rawToo = e && e->out != c; // C keeps the product, as in sgemm
   const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14,
                                          12, 10, 8, 6, 4, 2, 0);
-  Column columns[64];
   for (int64_t x0 = 0; x0 < s.ow; x0 += 16) {
     int64_t len = std::min<int64_t>(16, s.ow - x0);
     __mmask16 out = static_cast<__mmask16>(bits(0, len));
@@ -181,6 +180,7 @@ void flash::runtime::convDirect(int64_t m, int64_t inChannels,
                            q * kSgemmPanelRows + o % kSgemmPanelRows]
                   : filter[o * lda + q];
   auto rows = [&](int64_t y0, int64_t y1) {
+    std::vector<Column> columns(src.kw);
     for (int64_t y = y0; y < y1; ++y) {
       float *cy = c + y * src.ow;
       for (int64_t b = 0; b < blocks; ++b) {
@@ -193,9 +193,10 @@ void flash::runtime::convDirect(int64_t m, int64_t inChannels,
         const SgemmEpilogue *eb = epilogue ? &e : nullptr;
         if (valid > 8)
           rowOfBlock<16>(w, src, inChannels, y, valid, cb, ldc, accumulate,
-                         eb);
+                         eb, columns.data());
         else
-          rowOfBlock<8>(w, src, inChannels, y, valid, cb, ldc, accumulate, eb);
+          rowOfBlock<8>(w, src, inChannels, y, valid, cb, ldc, accumulate, eb,
+                        columns.data());
       }
     }
   };
