@@ -79,14 +79,15 @@ ROW_COPY_CYCLES = 19.1
 # Xeon (a Zen 4 EPYC's fit: 45 and 9, with residuals up to 1.4x: the form
 # fits it less well; kept, with the measured clock).
 IM2COL_TAP_CYCLES = 29.3
-# The direct kernel of stems' convolutions (DirectConv.cpp) against the
-# calibrated sgemm rate, after its tiles' padding: per filter tap a masked
-# load (two and a permute at stride 2) and per 16-pixel chunk its masks,
-# bias and clamp beside the multiply-adds. Fitted on the four zoo stems
-# (3->16, 3->24, 3->32 3x3/2 and 3->64 7x7/2 at 224, one thread, Zen 4
-# EPYC, 2026-12-07: 0.65-0.76, each the least of 300 calls); the
-# validation's convolutions are not among them.
-DIRECT_CONV_EFFICIENCY = 0.70
+# The direct kernel of stems' convolutions (DirectConv.cpp): its
+# multiply-adds at the calibrated sgemm rate after its tiles' padding, plus
+# cycles per 16-pixel chunk and output channel (its accumulator's start,
+# bias, clamp, store and activation; the taps' masks shared by a block).
+# Fitted on the four zoo stems (3->16, 3->24, 3->32 3x3/2 and 3->64 7x7/2
+# at 224, one thread, Zen 4 EPYC, 2026-12-07: within -5% to +3% of each,
+# each the least of 300 calls); the validation's convolutions are not
+# among them.
+DIRECT_CONV_CHUNK_CYCLES = 12.5
 # Winograd's input and output transforms (and their row copies), cycles per
 # channel and 4x4 tile: a perf profile of a 64x56x56->64 layer on the Zen 4
 # EPYC put 40% of its 1004 us in them, over 196 tiles x 128 channels.
@@ -438,9 +439,10 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             padded_m = 16 * (m // 16) + (0 if m % 16 == 0 else 8 if m % 16 <= 8 else 16)
             tiles, streamed = (m / padded_m) * (ow / (16 * math.ceil(ow / 16))), False
         rate = _ukernel_rate(device, flops / batch, peak_core) * (1.0 if streamed else tiles)
-        if direct:
-            rate *= DIRECT_CONV_EFFICIENCY
         compute = flops * share / rate
+        if direct:  # per 16 pixels and channel: start, bias, clamp, store
+            chunks = batch * oh * math.ceil(ow / 16) * padded_m
+            compute += chunks * share * DIRECT_CONV_CHUNK_CYCLES / clock
         # Packing (read + write, from cache) as the ukernel does it
         # (Sgemm.cpp): every task packs the rows of A it computes -- all of A
         # for a column stripe -- and, when B is packed, its own columns of
