@@ -9,7 +9,9 @@
 // each output row is built in registers straight from the input: 16
 // output pixels in one vector per output channel, up to 16 channels at a
 // time; per filter tap one masked load (two and a permute at stride 2:
-// the even elements) and one multiply-add per channel with the weight
+// the even elements; or one again from rows split into even and odd
+// columns once per band, where each row feeds many taps and channel
+// blocks: Phases) and one multiply-add per channel with the weight
 // broadcast from a packed copy of the filter. Masked-off lanes are never
 // read, so the zero padding costs nothing. Bias, residual and clamp are
 // applied in registers, the activation over the row just written (L1).
