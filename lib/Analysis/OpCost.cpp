@@ -250,9 +250,10 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
                            w.getDimSize(2), w.getDimSize(3), stride[0],
                            stride[1], padded);
       cost.copyRow = pointwise ? 0 : y.getDimSize(3);
-      // Run image by image through the implicit GEMM's entry, which takes
-      // the direct kernel on AVX-512 hosts (the host model checks that).
-      cost.direct = groups == 1 && !columns && !pointwise && !cost.winograd &&
+      // Run image by image (and group by group) through the implicit
+      // GEMM's entry, which takes the direct kernel on AVX-512 hosts (the
+      // host model checks that) where a call has few input channels.
+      cost.direct = !columns && !pointwise && !cost.winograd &&
                     ::flash::runtime::convRunsDirect(
                         w.getDimSize(1), stride[1], dilation[1],
                         y.getDimSize(3), /*avx512=*/true);

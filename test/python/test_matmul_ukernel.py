@@ -332,19 +332,26 @@ def test_direct_conv_over_few_channels(rng, threads, n, c, h, w, o, k, stride, p
         assert_close(compiled(*args), expect, reduction=c * k[0] * k[1])
 
 
-def test_direct_conv_matches_the_implicit_gemm():
-    """The same stems by the direct kernel and, in a process of its own
-    with FLASH_CONV_DIRECT=0, by the implicit GEMM: the same results to
-    float32 rounding (they sum the taps in different orders)."""
+def rerun_with(variable: str, tests: str):
+    """This file's `tests` (a -k expression) again in a process of its own
+    with the environment variable `variable`=... set (the ukernels read
+    their switches once per process): they must all pass there too."""
     import os
     import subprocess
     import sys
-    env = dict(os.environ, FLASH_CONV_DIRECT="0")
+    name, value = variable.split("=")
+    env = dict(os.environ, **{name: value})
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          __file__, "-k", "test_direct_conv_over_few_channels"],
+                          __file__, "-k", tests],
                          capture_output=True, text=True, env=env, cwd=os.path.dirname(__file__))
     assert out.returncode == 0 and " passed" in out.stdout and "failed" not in out.stdout, \
         out.stdout[-3000:] + out.stderr[-2000:]
+
+
+def test_direct_conv_matches_the_implicit_gemm():
+    """The same stems by the implicit GEMM (FLASH_CONV_DIRECT=0): right
+    against NumPy there too (the two sum the taps in different orders)."""
+    rerun_with("FLASH_CONV_DIRECT=0", "test_direct_conv_over_few_channels")
 
 
 def test_implicit_gemm_conv_and_edge_tiles_on_avx2():
@@ -352,15 +359,8 @@ def test_implicit_gemm_conv_and_edge_tiles_on_avx2():
     the AVX2 one-column product (CPUs without AVX-512) on the same cases, also where the CPU has
     AVX-512: FLASH_NO_AVX512=1 keeps the ukernels on their AVX2 code (a
     process of its own: the choice is made once per process)."""
-    import os
-    import subprocess
-    import sys
-    env = dict(os.environ, FLASH_NO_AVX512="1")
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          __file__, "-k", "(test_implicit_gemm_conv or test_edge_tiles or test_one_column) and not avx2"],
-                         capture_output=True, text=True, env=env, cwd=os.path.dirname(__file__))
-    assert out.returncode == 0 and " passed" in out.stdout and "failed" not in out.stdout, \
-        out.stdout[-3000:] + out.stderr[-2000:]
+    rerun_with("FLASH_NO_AVX512=1",
+               "(test_implicit_gemm_conv or test_edge_tiles or test_one_column) and not avx2")
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])
@@ -394,6 +394,8 @@ def test_implicit_gemm_reads_an_input_the_epilogue_overwrites(rng, threads, k):
     (8, 24, 7, 24, 3, 3, 1, 1),       # RegNet at batch 8, a 7x7 stage
     (2, 12, 11, 18, 3, 5, 2, 2),
     (5, 16, 9, 24, 4, 3, 1, 0),
+    (2, 128, 20, 128, 32, 3, 1, 1),   # ResNeXt's 32 groups of 4: the direct kernel's
+    (1, 8, 40, 12, 2, 3, 2, 1),       # 2 groups of 4 channels, stride 2 (direct too)
 ])
 def test_grouped_conv_as_products_per_group(rng, threads, n, c, h, o, groups, k, stride, pad):
     """A grouped convolution with several channels per group runs as a

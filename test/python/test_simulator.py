@@ -432,6 +432,29 @@ def test_one_column_over_constant_panels_uses_full_vectors_on_the_host():
     assert one.time_s < two.time_s / 2
 
 
+def test_a_stem_convolution_is_priced_as_the_direct_kernel_where_it_ran():
+    """Three input channels (a stem) on a host whose runtime takes the
+    direct kernel (DirectConv.cpp): priced with no packing and that
+    kernel's tiles, faster than as the implicit GEMM; with a calibration
+    from before the kernel existed (no `conv_direct`), as the implicit GEMM
+    its process ran. Sixteen input channels are never direct."""
+    from flashcompile.sim import calibrate
+    w3 = np.ones((16, 3, 3, 3), np.float32)
+    stem = fc.jit(lambda t: fc.conv2d(t, w3, stride=(2, 2), padding=(1, 1))).lower(
+        np.ones((1, 3, 224, 224), np.float32))
+    data = calibrate.load_or_measure()
+    direct_host = calibrate.host_device(data=dict(data, conv_direct=True))
+    older_host = calibrate.host_device(data={k: v for k, v in data.items() if k != "conv_direct"})
+    direct, older = fc.simulate(stem, direct_host), fc.simulate(stem, older_host)
+    assert any("direct kernel" in n for n in direct.kernels[0].notes), direct.table()
+    assert any("implicit im2col" in n for n in older.kernels[0].notes), older.table()
+    assert direct.time_s < older.time_s
+    w16 = np.ones((16, 16, 3, 3), np.float32)
+    wide = fc.jit(lambda t: fc.conv2d(t, w16, stride=(2, 2), padding=(1, 1))).lower(
+        np.ones((1, 16, 112, 112), np.float32))
+    assert not any("direct kernel" in n for n in fc.simulate(wide, direct_host).kernels[0].notes)
+
+
 def test_comparison_plot_colours_mean_one_thing_and_the_legend_hides_no_bar(tmp_path):
     """Each bound has one colour, shown once in the legend; every bar has
     one of those colours; the legend box overlaps no bar; and the saved

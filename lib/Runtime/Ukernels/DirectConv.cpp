@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Cpu.h"
+#include "Masks.h"
 #include "flash/Runtime/Ukernels.h"
 
 #include <immintrin.h>
@@ -47,13 +48,9 @@ inline int64_t ceilDivSmall(int64_t a, int64_t s) {
   return a >= 0 ? (a + 1) >> 1 : -((-a) >> 1);
 }
 
-/// Bits [lo, hi) of a 32-bit mask.
+/// Bits [lo, hi) of a 32-bit mask (two 16-lane loads).
 inline uint32_t bits(int64_t lo, int64_t hi) {
-  lo = std::max<int64_t>(lo, 0), hi = std::min<int64_t>(hi, 32);
-  if (hi <= lo)
-    return 0;
-  uint32_t upTo = hi == 32 ? ~0u : (1u << hi) - 1;
-  return upTo & ~((1u << lo) - 1);
+  return static_cast<uint32_t>(bitRange(lo, std::min<int64_t>(hi, 32)));
 }
 
 /// One filter column j of a 16-pixel chunk: where its elements start in

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Cpu.h"
+#include "Masks.h"
 #include "flash/Runtime/Ukernels.h"
 
 #include <immintrin.h>
@@ -43,15 +44,6 @@ struct TapRun {
   uint32_t valid;
   uint16_t in[4];
 };
-
-/// Bits [lo, hi) of a 64-bit mask.
-inline uint64_t bitRange(int64_t lo, int64_t hi) {
-  lo = std::max<int64_t>(lo, 0), hi = std::min<int64_t>(hi, 64);
-  if (hi <= lo)
-    return 0;
-  uint64_t upTo = hi == 64 ? ~0ull : (1ull << hi) - 1;
-  return upTo & ~((1ull << lo) - 1);
-}
 
 /// The runs of the pixels [p0, p0 + count) (absolute columns).
 void runsOf(const Im2colSource &s, int64_t p0, int64_t count,
