@@ -77,10 +77,7 @@ struct Phases {
 __attribute__((target("avx512f"))) void
 splitPhases(const Im2colSource &s, int64_t channels, float *out,
             const Phases &p) {
-  const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14,
-                                         12, 10, 8, 6, 4, 2, 0);
-  const __m512i odds = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15,
-                                        13, 11, 9, 7, 5, 3, 1);
+  const __m512i evens = strideTwoLanes(0), odds = strideTwoLanes(1);
   for (int64_t ch = 0; ch < channels; ++ch)
     for (int64_t iy = p.iy0; iy < p.iy0 + p.rows; ++iy) {
       const float *src = s.input + ch * s.planeStride + iy * s.rowStride;
@@ -115,8 +112,7 @@ rowOfBlock(const float *w, const Im2colSource &s, int64_t channels,
            const Phases *phases) {
   bool clamp = e && (e->lo > -__builtin_inff() || e->hi < __builtin_inff());
   bool rawToo = e && e->out != c; // C keeps the product, as in sgemm
-  const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14,
-                                         12, 10, 8, 6, 4, 2, 0);
+  const __m512i evens = strideTwoLanes(0);
   for (int64_t x0 = 0; x0 < s.ow; x0 += 16) {
     int64_t len = std::min<int64_t>(16, s.ow - x0);
     __mmask16 out = static_cast<__mmask16>(bits(0, len));
@@ -178,7 +174,7 @@ rowOfBlock(const float *w, const Im2colSource &s, int64_t channels,
       continue;
     __m512 col = e->colBias ? _mm512_maskz_loadu_ps(out, e->colBias + x0)
                             : _mm512_setzero_ps();
-    __m512 lo = _mm512_set1_ps(e->lo), hi = _mm512_set1_ps(e->hi);
+    __m512 lowest = _mm512_set1_ps(e->lo), highest = _mm512_set1_ps(e->hi);
     // Unrolled, like every loop over acc: an indexed access would put
     // the accumulators in memory.
 #pragma GCC unroll 16
@@ -193,7 +189,7 @@ rowOfBlock(const float *w, const Im2colSource &s, int64_t channels,
         v = _mm512_add_ps(
             v, _mm512_maskz_loadu_ps(out, e->residual + o * e->ldr + x0));
       if (clamp) // NaN stays NaN: max/min return their second operand then
-        v = _mm512_min_ps(hi, _mm512_max_ps(lo, v));
+        v = _mm512_min_ps(highest, _mm512_max_ps(lowest, v));
       _mm512_mask_storeu_ps(e->out + o * e->ldo + x0, out, v);
     }
   }

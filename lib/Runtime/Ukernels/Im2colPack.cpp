@@ -161,8 +161,7 @@ packPanelAvx512(const Im2colSource &s, const int64_t *planes,
   }
   uint64_t tail = bitRange(filled, nr);
   __mmask16 tail0 = half(tail, 0), tail1 = half(tail, 1);
-  const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14,
-                                         12, 10, 8, 6, 4, 2, 0);
+  const __m512i evens = strideTwoLanes(0);
   const __m512 zero = _mm512_setzero_ps();
   for (int64_t q = 0; q < kc; ++q) {
     const float *plane = s.input + planes[q];

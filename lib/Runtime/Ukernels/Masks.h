@@ -1,11 +1,14 @@
-//===- Masks.h - Lane masks for the ukernels' masked loads and stores -----===//
+//===- Masks.h - Lane masks and indices for masked and strided loads ------===//
 //
 // One definition for the kernels that read a run of pixels under a mask
-// (the implicit GEMM's packing, the direct convolution).
+// or every second float (the implicit GEMM's packing, the direct
+// convolution, pooling).
 //
 //===----------------------------------------------------------------------===//
 #ifndef FLASH_RUNTIME_UKERNELS_MASKS_H
 #define FLASH_RUNTIME_UKERNELS_MASKS_H
+
+#include <immintrin.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -18,6 +21,15 @@ inline uint64_t bitRange(int64_t lo, int64_t hi) {
     return 0;
   uint64_t upTo = hi == 64 ? ~0ull : (1ull << hi) - 1;
   return upTo & ~((1ull << lo) - 1);
+}
+
+/// The _mm512_permutex2var_ps indices of the floats 2t + phase (t < 16)
+/// of two concatenated 16-float vectors: phase 0 the even ones, 1 the odd
+/// ones (a stride-2 row's pixels).
+__attribute__((target("avx512f"))) inline __m512i strideTwoLanes(int phase) {
+  return _mm512_add_epi32(_mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14,
+                                           12, 10, 8, 6, 4, 2, 0),
+                          _mm512_set1_epi32(phase));
 }
 } // namespace flash::runtime
 

@@ -13,6 +13,7 @@
 // replace them, and kh + kw combines per element replace kh * kw.
 //
 //===----------------------------------------------------------------------===//
+#include "Masks.h"
 #include "flash/Runtime/Ukernels.h"
 
 #include <immintrin.h>
@@ -191,8 +192,7 @@ planeRowsAvx512(const Pool2D &p, const float *in, float *out, float *row) {
   float *mid = row + p.padLeft;
   std::fill(row, row + p.padLeft, identity);
   std::fill(mid + p.w, row + span, identity);
-  const __m512i evens =
-      _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i evens = strideTwoLanes(0);
   const __mmask16 tail =
       static_cast<__mmask16>((1u << (p.w % 16)) - 1);
   const __mmask16 outTail =
