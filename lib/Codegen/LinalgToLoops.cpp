@@ -39,26 +39,36 @@ void makeParallel(IRRewriter &rewriter, MutableArrayRef<scf::ForOp> nest) {
   rewriter.eraseOp(nest.front());
 }
 
-/// The loops to run in parallel: the outermost one over a parallel
-/// dimension with enough iterations to share, together with the parallel
-/// loops around it when they have too few (4 attention heads around 128
-/// rows: one parallel region over the 512 rows rather than a region per
-/// head, whose fork and join cost more than a head's share of a softmax
-/// on two threads). Not every loop collapsed: a collapsed nest recomputes
-/// every index with divisions and hides the inner loops from LLVM's
-/// vectorizer. `ranges`: each loop's trip count.
+/// The loops to run in parallel: the outermost ones over parallel
+/// dimensions, until together they have enough iterations to share (4
+/// attention heads around 128 rows: one parallel region over the 512 rows
+/// rather than a region per head, whose fork and join cost more than a
+/// head's share of a softmax on two threads). Not every loop collapsed: a
+/// collapsed nest recomputes every index with divisions and hides the inner
+/// loops from LLVM's vectorizer. So the count is the product of the loops
+/// taken (Swin's window partition, 1x2x2x7x7x384 with the channels inner,
+/// once became one collapsed loop of divisions per element, 15 times
+/// slower than a copy), and the innermost loop of the op's own nest
+/// (`vectorized`) joins only when the loops around it do not split at all.
+/// `ranges`: each loop's trip count (dynamic ones count as one).
 SmallVector<scf::ForOp> parallelCandidate(linalg::LinalgOp op,
                                           ArrayRef<Operation *> loops,
-                                          ArrayRef<int64_t> ranges) {
+                                          ArrayRef<int64_t> ranges,
+                                          bool vectorized) {
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   SmallVector<scf::ForOp> nest;
+  int64_t shared = 1;
   for (auto [dim, loop] : llvm::enumerate(loops)) {
     auto forOp = dyn_cast<scf::ForOp>(loop);
     if (!forOp || dim >= iterators.size() ||
         iterators[dim] != utils::IteratorType::parallel)
       return {};
+    if (vectorized && dim + 1 == loops.size() && shared > 1)
+      return nest;
     nest.push_back(forOp);
-    if (ranges[dim] >= 8)
+    if (!ShapedType::isDynamic(ranges[dim]))
+      shared *= ranges[dim];
+    if (shared >= 8)
       return nest;
   }
   return {};
@@ -444,7 +454,8 @@ struct LinalgToLoops : mlir::flash::impl::LinalgToLoopsBase<LinalgToLoops> {
       if (outer.empty())
         outer.assign(loops->begin(), loops->end());
       if (parallelMinIterations > 0 && iterations >= parallelMinIterations)
-        if (SmallVector<scf::ForOp> nest = parallelCandidate(op, outer, ranges);
+        if (SmallVector<scf::ForOp> nest = parallelCandidate(
+                op, outer, ranges, /*vectorized=*/body == op);
             !nest.empty())
           makeParallel(rewriter, nest);
       if (body != op)

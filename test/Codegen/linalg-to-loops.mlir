@@ -275,3 +275,40 @@ func.func @not_an_accumulator(%a: memref<8x16xf32>, %b: memref<16xf32>) {
   }
   return
 }
+
+// Swin's window partition (channels inner, every outer loop short): the
+// parallel nest takes loops until their product is enough to share
+// (2 x 2 x 7), and the innermost loop stays out of it -- a collapsed nest
+// there was one loop of index divisions per element, 15x slower than a copy.
+// CHECK-LABEL: func.func @window_partition
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}, %{{.*}}) = (%c0{{.*}}, %c0{{.*}}, %c0{{.*}}) to (%c2{{.*}}, %c2{{.*}}, %c7) step
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c2688 step
+// CHECK-NOT: scf.parallel
+// CHECK: return
+func.func @window_partition(%a: memref<1x2x7x2x7x384xf32>, %b: memref<1x2x2x7x7x384xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d3, d2, d4, d5)>,
+                                   affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%a : memref<1x2x7x2x7x384xf32>) outs(%b : memref<1x2x2x7x7x384xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// Three rows of 4096 (a per-row operand keeps them apart): the rows are
+// shared, each row's loop stays whole for the vectorizer.
+// CHECK-LABEL: func.func @few_long_rows
+// CHECK: scf.parallel (%{{.*}}) = (%c0{{.*}}) to (%c3) step
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %c4096 step
+// CHECK: return
+func.func @few_long_rows(%a: memref<3x4096xf32>, %r: memref<3xf32>, %b: memref<3x4096xf32>) {
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d0)>, #id],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a, %r : memref<3x4096xf32>, memref<3xf32>) outs(%b : memref<3x4096xf32>) {
+  ^bb0(%x: f32, %m: f32, %y: f32):
+    %v = arith.maximumf %x, %m : f32
+    linalg.yield %v : f32
+  }
+  return
+}

@@ -308,3 +308,28 @@ def test_transpose_tiles_and_rows(rng, shape, perm):
     x = rng.standard_normal(shape, dtype=np.float32)
     y = fc.jit(lambda t: fc.transpose(t, perm))(x)
     np.testing.assert_array_equal(y, np.transpose(x, perm))
+
+
+@pytest.mark.parametrize("hw,window,channels", [
+    ((14, 14), (7, 7), 384), ((28, 28), (7, 7), 192), ((15, 9), (5, 3), 20), ((4, 4), (2, 2), 3)])
+def test_window_partition_and_reverse(rng, threads, hw, window, channels):
+    """Swin's window partition and its reverse: 6-D transposes with the
+    channels inner and every outer axis short, which run in parallel over
+    the first few axes whose product is enough to share, the channel rows
+    as loops (exact, on both thread counts)."""
+    (h, w), (a, b) = hw, window
+    x = rng.standard_normal((1, h, w, channels), dtype=np.float32)
+    windows = (1, h // a, a, w // b, b, channels)
+
+    def partition(t):
+        return fc.reshape(fc.transpose(fc.reshape(t, windows), (0, 1, 3, 2, 4, 5)),
+                          (-1, a * b, channels))
+
+    def reverse(t):
+        t = fc.reshape(t, (1, h // a, w // b, a, b, channels))
+        return fc.reshape(fc.transpose(t, (0, 1, 3, 2, 4, 5)), (1, h, w, channels))
+
+    expected = np.transpose(x.reshape(windows), (0, 1, 3, 2, 4, 5)).reshape(-1, a * b, channels)
+    parts = fc.jit(partition)(x)
+    np.testing.assert_array_equal(parts, expected)
+    np.testing.assert_array_equal(fc.jit(reverse)(parts), x)
