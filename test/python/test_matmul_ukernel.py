@@ -263,6 +263,12 @@ def conv_reference(x, w, b, stride, pad, dilation):
     (1, 64, 20, 20, 70, (3, 3), (1, 1), (1, 1), (1, 1)),    # several A blocks over O, K slices
     (2, 32, 7, 7, 150, (3, 3), (1, 1), (1, 1), (1, 1)),     # 7-wide rows: many runs per panel
     (1, 17, 70, 70, 19, (3, 3), (2, 2), (1, 1), (1, 1)),    # several NC blocks, column stripes
+    # Patch embeddings (window == stride 16 or 4: a window row's taps
+    # packed together by a transpose or permutes):
+    (1, 3, 64, 64, 20, (16, 16), (16, 16), (0, 0), (1, 1)),  # ViT's, 16 pixels, a partial panel
+    (2, 5, 36, 226, 9, (4, 4), (4, 4), (0, 0), (1, 1)),      # Swin's, 56-wide rows, 2 columns unread
+    (1, 20, 48, 50, 8, (16, 16), (16, 16), (0, 0), (1, 1)),  # K = 5120: windows split across K slices
+    (1, 3, 30, 30, 12, (4, 4), (4, 4), (1, 1), (1, 1)),      # padded: edge runs tap by tap
 ])
 def test_implicit_gemm_conv(rng, threads, n, c, h, w, o, k, stride, pad, dilation):
     """A convolution's product gathers its patches from the (padded) input

@@ -41,13 +41,6 @@ namespace {
 /// Output channels per block: one 16-float vector each.
 constexpr int kBlock = 16;
 
-/// ceil(a / s) for s in {1, 2}, a of either sign (no division).
-inline int64_t ceilDivSmall(int64_t a, int64_t s) {
-  if (s == 1)
-    return a;
-  return a >= 0 ? (a + 1) >> 1 : -((-a) >> 1);
-}
-
 /// Bits [lo, hi) of a 32-bit mask (two 16-lane loads).
 inline uint32_t bits(int64_t lo, int64_t hi) {
   return static_cast<uint32_t>(bitRange(lo, std::min<int64_t>(hi, 32)));
@@ -119,8 +112,8 @@ rowOfBlock(const float *w, const Im2colSource &s, int64_t channels,
     for (int64_t j = 0; j < s.kw; ++j) {
       int64_t ix0 = x0 * s.sw + j - s.padLeft;
       // Pixel t is inside when 0 <= ix0 + t*sw < w.
-      int64_t lo = std::max<int64_t>(0, ceilDivSmall(-ix0, s.sw));
-      int64_t hi = std::min(len, ceilDivSmall(s.w - ix0, s.sw));
+      int64_t lo = std::max<int64_t>(0, ceilDivStride(-ix0, s.sw));
+      int64_t hi = std::min(len, ceilDivStride(s.w - ix0, s.sw));
       if (phases) { // pixel t at phase (ix0 & 1), index (ix0 >> 1) + t
         columns[j] = {(ix0 & 1) * phases->half + (ix0 >> 1),
                       static_cast<__mmask16>(bits(lo, hi)), 0};

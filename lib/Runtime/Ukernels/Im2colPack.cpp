@@ -10,9 +10,12 @@
 // source offset and the masks of its valid pixels, and then each k row is a
 // few masked copies from channel c's plane: with AVX-512, one masked load
 // and store per 16 floats (two loads and a permute for stride 2); masked-off
-// lanes are never read, which is what makes the padding free. With AVX2
-// alone, masked loads of 8 and plain stores (packPanelAvx2). Portable
-// loops elsewhere (and for strides above 2).
+// lanes are never read, which is what makes the padding free. Strides
+// above 2 gather, except patch embeddings (window == stride, 4 or 16),
+// whose window rows are one contiguous read transposed into their taps'
+// rows (patchRows). With AVX2 alone, masked loads of 8 and plain stores
+// (packPanelAvx2). Portable loops elsewhere (and for strides above 2
+// without AVX-512).
 //
 //===----------------------------------------------------------------------===//
 #include "Cpu.h"
@@ -61,12 +64,6 @@ void runsOf(const Im2colSource &s, int64_t p0, int64_t count,
 /// (x*sw + j*dw - padLeft in [0, w): a range of t, no loop over pixels).
 void tapRunsOf(const Im2colSource &s, const std::vector<Run> &runs,
                std::vector<TapRun> &out) {
-  // Stride 1 needs no division (a 64-bit divide is ~40 cycles).
-  auto ceilDiv = [](int64_t a, int64_t b) { // b > 0
-    if (b == 1)
-      return a;
-    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
-  };
   // Written field by field in place: a TapRun built on the stack from
   // 16-bit mask stores and then copied whole fails store-to-load
   // forwarding on every copy (half of LeNet's conv time, C = 1, went to
@@ -82,8 +79,8 @@ void tapRunsOf(const Im2colSource &s, const std::vector<Run> &runs,
         t->src = (rowInside ? iy : 0) * s.rowStride + ix0;
         uint64_t valid = 0, in = 0;
         if (rowInside) {
-          int64_t lo = std::max<int64_t>(0, ceilDiv(-ix0, s.sw));
-          int64_t hi = std::min(r.len, ceilDiv(s.w - ix0, s.sw));
+          int64_t lo = std::max<int64_t>(0, ceilDivStride(-ix0, s.sw));
+          int64_t hi = std::min(r.len, ceilDivStride(s.w - ix0, s.sw));
           valid = bitRange(lo, hi);
           if (s.sw <= 2 && hi > lo) {
             // The elements the valid pixels read: sw*t for t in [lo, hi).
@@ -133,20 +130,142 @@ void packPanelGeneric(const Im2colSource &s, const int64_t *planes,
   }
 }
 
+// GCC 12's unpack and shuffle intrinsics start from an `undefined` vector
+// it then warns about (a known false positive).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+/// Rows 0..15 of `r` become its columns (r[j] lane p = old r[p] lane j):
+/// unpacks within 128-bit lanes, then moves of whole 128-bit lanes.
+__attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4i + e], 128-bit lane L: element 4L + e of rows 4i .. 4i + 3.
+  __m512 u[16];
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  for (int e = 0; e < 4; ++e) {
+    __m512 lo01 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0x44);
+    __m512 hi01 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0xEE);
+    __m512 lo23 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0x44);
+    __m512 hi23 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0xEE);
+    r[e] = _mm512_shuffle_f32x4(lo01, lo23, 0x88);
+    r[4 + e] = _mm512_shuffle_f32x4(lo01, lo23, 0xDD);
+    r[8 + e] = _mm512_shuffle_f32x4(hi01, hi23, 0x88);
+    r[12 + e] = _mm512_shuffle_f32x4(hi01, hi23, 0xDD);
+  }
+}
+
+/// A patch embedding's rows (window == stride == 4 or 16, no dilation):
+/// the kw taps j of one window row read `n` <= 16 whole pixels from the
+/// contiguous floats src[0, n * sw), pixel t's at t * sw + j. One pass
+/// over them puts each tap's pixels in a vector: a 16x16 transpose for
+/// stride 16, two permutes and a lane merge per tap for stride 4 -- where
+/// a gather per tap, 16 cache lines apart, cost 4-5 cycles a float (ViT's
+/// 16x16/16 embedding spent a third of its time packing).
+__attribute__((target("avx512f"))) void patchRows(const float *src, int64_t sw,
+                                                  int64_t n, float *row,
+                                                  int64_t nr, __mmask16 store) {
+  if (sw == 16) {
+    __m512 r[16];
+    for (int64_t t = 0; t < 16; ++t)
+      r[t] = t < n ? _mm512_loadu_ps(src + 16 * t) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int j = 0; j < 16; ++j)
+      _mm512_mask_storeu_ps(row + j * nr, store, r[j]);
+    return;
+  }
+  // Stride 4: vector m holds pixels 4m .. 4m + 3, tap j of pixel 4m + u
+  // at lane 4u + j.
+  uint64_t floats = bitRange(0, 4 * n);
+  __m512 v[4];
+  for (int m = 0; m < 4; ++m)
+    v[m] = _mm512_maskz_loadu_ps(static_cast<__mmask16>(floats >> (16 * m)),
+                                 src + 16 * m);
+  for (int j = 0; j < 4; ++j) {
+    __m512i lanes =
+        _mm512_add_epi32(_mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8,
+                                           12, 16, 20, 24, 28),
+                         _mm512_set1_epi32(j));
+    __m512 low = _mm512_permutex2var_ps(v[0], lanes, v[1]);
+    __m512 high = _mm512_permutex2var_ps(v[2], lanes, v[3]);
+    _mm512_mask_storeu_ps(row + j * nr, store,
+                          _mm512_shuffle_f32x4(low, high, 0x44));
+  }
+}
+#pragma GCC diagnostic pop
+
+/// Where a run goes in the panel: column `dst`, the store masks of its
+/// first and second 16 columns.
+struct Dst {
+  int64_t dst;
+  __mmask16 out0, out1;
+};
+
+/// One k row of a panel (packPanelAvx512): the runs not in `done`, from
+/// their tap runs `cp` in the channel plane `plane`.
+__attribute__((target("avx512f"))) void
+packRunsAvx512(const Im2colSource &s, const float *plane, const TapRun *cp,
+               const Dst *dsts, size_t count, uint32_t done, float *row) {
+  const __m512i evens = strideTwoLanes(0);
+  const __m512 zero = _mm512_setzero_ps();
+  // Strides above 2 (patch embeddings: ViT's 16x16/16, Swin's and
+  // ConvNeXt's 4x4/4): a gather of the valid pixels, sw elements apart.
+  const __m512i strided = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(static_cast<int>(s.sw)));
+  for (size_t r = 0; r < count; ++r) {
+    if (done >> r & 1)
+      continue;
+    const TapRun &c = cp[r];
+    const Dst &d = dsts[r];
+    const float *src = plane + c.src;
+    float *dst = row + d.dst;
+    if (s.sw > 2) {
+      auto valid = static_cast<__mmask16>(c.valid);
+      _mm512_mask_storeu_ps(
+          dst, d.out0, _mm512_mask_i32gather_ps(zero, valid, strided, src, 4));
+      if (d.out1) {
+        valid = static_cast<__mmask16>(c.valid >> 16);
+        _mm512_mask_storeu_ps(
+            dst + 16, d.out1,
+            _mm512_mask_i32gather_ps(zero, valid, strided, src + 16 * s.sw, 4));
+      }
+    } else if (s.sw == 1) {
+      _mm512_mask_storeu_ps(dst, d.out0, _mm512_maskz_loadu_ps(c.in[0], src));
+      if (d.out1)
+        _mm512_mask_storeu_ps(dst + 16, d.out1,
+                              _mm512_maskz_loadu_ps(c.in[1], src + 16));
+    } else {
+      __m512 a = _mm512_maskz_loadu_ps(c.in[0], src);
+      __m512 b = _mm512_maskz_loadu_ps(c.in[1], src + 16);
+      _mm512_mask_storeu_ps(dst, d.out0, _mm512_permutex2var_ps(a, evens, b));
+      if (d.out1) {
+        a = _mm512_maskz_loadu_ps(c.in[2], src + 32);
+        b = _mm512_maskz_loadu_ps(c.in[3], src + 48);
+        _mm512_mask_storeu_ps(dst + 16, d.out1,
+                              _mm512_permutex2var_ps(a, evens, b));
+      }
+    }
+  }
+}
+
 /// AVX-512: per tap and run, the masks of its (at most 32: a panel is at
 /// most 32 wide) pixels, worked out once per panel.
 __attribute__((target("avx512f"))) void
 packPanelAvx512(const Im2colSource &s, const int64_t *planes,
                 const int32_t *taps, int64_t kc, const std::vector<Run> &runs,
                 const std::vector<TapRun> &tapRuns, int64_t nr, float *out) {
-  if (s.sw > 2 || nr > 32 || runs.size() > 32) {
+  if (nr > 32 || runs.size() > 32) {
     packPanelGeneric(s, planes, taps, kc, runs, tapRuns, nr, out);
     return;
   }
-  struct Dst {
-    int64_t dst;
-    __mmask16 out0, out1;
-  };
   Dst dsts[32];
   int64_t filled = 0;
   // The 16-lane half q of a panel-wide (<= 32) mask.
@@ -161,38 +280,42 @@ packPanelAvx512(const Im2colSource &s, const int64_t *planes,
   }
   uint64_t tail = bitRange(filled, nr);
   __mmask16 tail0 = half(tail, 0), tail1 = half(tail, 1);
-  const __m512i evens = strideTwoLanes(0);
   const __m512 zero = _mm512_setzero_ps();
+  bool patches = s.sw == s.kw && s.dw == 1 && (s.sw == 4 || s.sw == 16);
   for (int64_t q = 0; q < kc; ++q) {
     const float *plane = s.input + planes[q];
     const TapRun *cp = tapRuns.data() + taps[q] * count;
     float *row = out + q * nr;
-    for (size_t r = 0; r < count; ++r) {
-      const TapRun &c = cp[r];
-      const Dst &d = dsts[r];
-      const float *src = plane + c.src;
-      float *dst = row + d.dst;
-      if (s.sw == 1) {
-        _mm512_mask_storeu_ps(dst, d.out0, _mm512_maskz_loadu_ps(c.in[0], src));
-        if (d.out1)
-          _mm512_mask_storeu_ps(dst + 16, d.out1,
-                                _mm512_maskz_loadu_ps(c.in[1], src + 16));
-      } else {
-        __m512 a = _mm512_maskz_loadu_ps(c.in[0], src);
-        __m512 b = _mm512_maskz_loadu_ps(c.in[1], src + 16);
-        _mm512_mask_storeu_ps(dst, d.out0, _mm512_permutex2var_ps(a, evens, b));
-        if (d.out1) {
-          a = _mm512_maskz_loadu_ps(c.in[2], src + 32);
-          b = _mm512_maskz_loadu_ps(c.in[3], src + 48);
-          _mm512_mask_storeu_ps(dst + 16, d.out1,
-                                _mm512_permutex2var_ps(a, evens, b));
-        }
+    // The kw rows of a whole window row at once, for the runs whose pixels
+    // all read inside the image (the others tap by tap below).
+    bool together = patches && taps[q] % s.kw == 0 && q + s.kw <= kc;
+    uint32_t done = 0; // runs packed together
+    if (together) {
+      const TapRun *last = cp + (s.kw - 1) * count;
+      for (size_t r = 0; r < count; ++r) {
+        uint64_t all = bitRange(0, runs[r].len);
+        if (cp[r].valid != all || last[r].valid != all)
+          continue;
+        const float *src = plane + cp[r].src;
+        patchRows(src, s.sw, std::min<int64_t>(runs[r].len, 16),
+                  row + dsts[r].dst, nr, dsts[r].out0);
+        if (dsts[r].out1)
+          patchRows(src + 16 * s.sw, s.sw, runs[r].len - 16,
+                    row + dsts[r].dst + 16, nr, dsts[r].out1);
+        done |= 1u << r;
       }
     }
-    if (tail0)
-      _mm512_mask_storeu_ps(row, tail0, zero);
-    if (tail1)
-      _mm512_mask_storeu_ps(row + 16, tail1, zero);
+    for (int64_t j = 0, rows = together ? s.kw : 1; j < rows; ++j) {
+      cp = tapRuns.data() + taps[q + j] * count;
+      row = out + (q + j) * nr;
+      packRunsAvx512(s, plane, cp, dsts, count, done, row);
+      if (tail0)
+        _mm512_mask_storeu_ps(row, tail0, zero);
+      if (tail1)
+        _mm512_mask_storeu_ps(row + 16, tail1, zero);
+    }
+    if (together)
+      q += s.kw - 1;
   }
 }
 /// The 8-lane load mask of `bits` (lane t set when bit t is).
@@ -276,8 +399,8 @@ class ChunkCache {
 public:
   PanelChunks panel(const Im2colSource &s, int64_t p0, int64_t count,
                     int64_t nr) {
-    std::array<int64_t, 13> key = {s.h,  s.w,  s.kh,     s.kw,      s.sh,
-                                   s.sw, s.dh, s.dw,     s.padTop,  s.padLeft,
+    std::array<int64_t, 13> key = {s.h,  s.w,  s.kh,       s.kw,     s.sh,
+                                   s.sw, s.dh, s.dw,       s.padTop, s.padLeft,
                                    s.ow, nr,   s.rowStride};
     if (key != key_) {
       key_ = key;
@@ -294,7 +417,8 @@ public:
     Entry entry{int64_t(chunks_.size()), 0, count,
                 runs_.back().dst + runs_.back().len};
     if (!cacheable_ || p0 % nr != 0 ||
-        chunks_.size() + s.kh * s.kw * (count / 8 + runs_.size()) > kMaxChunks) {
+        chunks_.size() + s.kh * s.kw * (count / 8 + runs_.size()) >
+            kMaxChunks) {
       cacheable_ = false;
       scratch_.clear();
       listChunks(s, runs_, tapRuns_, scratch_);
