@@ -210,7 +210,7 @@ struct Dst {
 
 /// One k row of a panel (packPanelAvx512): the runs not in `done`, from
 /// their tap runs `cp` in the channel plane `plane`.
-__attribute__((target("avx512f"))) void
+__attribute__((target("avx512f"), always_inline)) inline void
 packRunsAvx512(const Im2colSource &s, const float *plane, const TapRun *cp,
                const Dst *dsts, size_t count, uint32_t done, float *row) {
   const __m512i evens = strideTwoLanes(0);
