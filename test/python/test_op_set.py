@@ -151,6 +151,27 @@ def test_softmax(rng, run, shape, axis):
     assert_close(run(lambda x: fc.softmax(x, axis), x), ref.softmax(x.astype(float), axis))
 
 
+def test_softmax_nan_and_infinities_as_numpy(run):
+    """The softmax's maximum skips NaNs (cheaper), but a NaN still makes its
+    whole row NaN, as in NumPy and torch, over rows shorter and longer than
+    a vector; an all -inf row is NaN, +inf makes its row NaN."""
+    x = np.tile(np.linspace(-2.0, 3.0, 37, dtype=f32), (5, 1))
+    x[1, 0] = np.nan
+    x[2, 36] = np.nan
+    x[3, :] = -np.inf
+    x[4, 7] = np.inf
+    got = np.asarray(run(lambda x: fc.softmax(x, -1), x))
+    with np.errstate(invalid="ignore"):
+        expected = ref.softmax(x.astype(float))
+    assert np.isnan(got[1:]).all() and np.isnan(expected[1:]).all()
+    assert_close(got[0], expected[0])
+    short = np.array([[np.nan, 1.0], [0.5, 1.0]], f32)
+    got = np.asarray(run(lambda x: fc.softmax(x, -1), short))
+    assert np.isnan(got[0]).all() and np.isfinite(got[1]).all()
+    # np.max itself keeps propagating NaN.
+    assert np.isnan(np.asarray(run(lambda x: fc.reduce_max(x, axis=-1), x))[1])
+
+
 def test_softmax_is_stable(run):
     x = np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1001.0, -1002.0]], f32)
     got = run(lambda x: fc.softmax(x, -1), x)

@@ -1,5 +1,6 @@
 """The simulator: device database, per-kernel model, comparison, plots,
 placement (against brute force), CLI."""
+import json
 import os
 import random
 import subprocess
@@ -11,6 +12,8 @@ import pytest
 import flashcompile as fc
 from flashcompile.sim import placement
 from flashcompile.sim.device import Device, load
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 f32 = np.float32
 
@@ -442,7 +445,12 @@ def test_a_stem_convolution_is_priced_as_the_direct_kernel_where_it_ran():
     w3 = np.ones((16, 3, 3, 3), np.float32)
     stem = fc.jit(lambda t: fc.conv2d(t, w3, stride=(2, 2), padding=(1, 1))).lower(
         np.ones((1, 3, 224, 224), np.float32))
-    data = calibrate.load_or_measure()
+    # A stored calibration (the Zen 4 host validation run's first case), not
+    # one measured now: the two prices are within 10% of each other, and a
+    # calibration taken while the machine was busy once reversed them.
+    run = json.load(open(os.path.join(ROOT, "benchmarks", "results", "sim-validation-host",
+                                      "2026-12-07T1411.json")))
+    data = run["cases"][0]["calibration"]
     direct_host = calibrate.host_device(data=dict(data, conv_direct=True))
     older_host = calibrate.host_device(data={k: v for k, v in data.items() if k != "conv_direct"})
     direct, older = fc.simulate(stem, direct_host), fc.simulate(stem, older_host)
@@ -521,7 +529,8 @@ def test_gpu_stack_runs_attention_as_one_kernel_and_the_host_does_not():
     fused = gpu.kernels[0]
     assert fused.ops.count("flash.batch_matmul") == 2 and "flash.exp" in fused.ops
     # It reads Q, K^T and V and writes the output: the scores never move.
-    assert fused.bytes == pytest.approx((4 * 4 * b * s * d + 4) * 2 / 4)  # f32 bytes, as fp16
+    # (Plus the two scalars: the scale and the softmax's 1 over its sums.)
+    assert fused.bytes == pytest.approx((4 * 4 * b * s * d + 2 * 4) * 2 / 4)  # f32, as fp16
     assert len(host_grouping.kernels) > 3
     assert sum(k.bytes for k in host_grouping.kernels) > 4 * fused.bytes
     assert "fused attention" in gpu.table() and "fused attention" not in host_grouping.table()

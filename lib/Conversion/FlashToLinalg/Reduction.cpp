@@ -57,6 +57,9 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
     }
     auto keptType = RankedTensorType::get(keptShape, f32);
     float identity = isMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+    bool ignoreNan = false;
+    if constexpr (isMax)
+      ignoreNan = op.getIgnoreNan();
     Value init = linalg::FillOp::create(
                      rewriter, loc,
                      ValueRange{arith::ConstantOp::create(
@@ -70,7 +73,7 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
         linalg::GenericOp::create(
             rewriter, loc, TypeRange{keptType}, ValueRange{input},
             ValueRange{init}, maps, iterators,
-            [](OpBuilder &b, Location l, ValueRange args) {
+            [&](OpBuilder &b, Location l, ValueRange args) {
               // reassoc: the reduction may be reordered, which is what lets
               // LLVM vectorize it (a strict left-to-right float sum runs at
               // one add latency per element). NumPy's own sums are pairwise,
@@ -78,9 +81,15 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
               auto reassoc = arith::FastMathFlagsAttr::get(
                   b.getContext(), arith::FastMathFlags::reassoc);
               Value combined;
-              if constexpr (isMax) // NaN propagates, as in np.max
-                combined = arith::MaximumFOp::create(b, l, args[0], args[1],
-                                                     reassoc);
+              if constexpr (isMax) {
+                // NaN propagates, as in np.max, unless the op skips them.
+                if (ignoreNan)
+                  combined = arith::MaxNumFOp::create(b, l, args[0], args[1],
+                                                      reassoc);
+                else
+                  combined = arith::MaximumFOp::create(b, l, args[0],
+                                                       args[1], reassoc);
+              }
               else
                 combined =
                     arith::AddFOp::create(b, l, args[0], args[1], reassoc);

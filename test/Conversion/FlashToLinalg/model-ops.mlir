@@ -112,6 +112,18 @@ func.func @reduce_max(%x: tensor<2x3xf32>) -> tensor<2xf32> {
 
 // -----
 
+// `ignore_nan` (softmax's maximum): IEEE maxNum, which skips NaNs.
+// CHECK-LABEL: func.func @reduce_max_ignoring_nan
+// CHECK: linalg.generic
+// CHECK: arith.maxnumf
+// CHECK-NOT: arith.maximumf
+func.func @reduce_max_ignoring_nan(%x: tensor<2x3xf32>) -> tensor<2xf32> {
+  %0 = flash.reduce_max %x {axes = array<i64: 1>, ignore_nan} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
 // Max pooling pads with -inf; average pooling without counting the padding
 // divides by a constant of per-window element counts. Both are generics
 // whose innermost loop runs along an output row (n, c, oh, kh, kw, ow).

@@ -2,12 +2,16 @@
 // RUN: flash-opt %s --flash-decompose --split-input-file | FileCheck %s
 
 // Softmax subtracts the maximum first (stable).
+// Its maximum skips NaNs (a NaN still reaches the whole row through exp and
+// the sum), and each row is scaled by one reciprocal.
 // CHECK-LABEL: func.func @softmax
-// CHECK: %[[MAX:.*]] = flash.reduce_max %arg0 {axes = array<i64: 1>, keepdims = true}
+// CHECK: %[[ONE:.*]] = flash.constant dense<1.000000e+00> : tensor<f32>
+// CHECK: %[[MAX:.*]] = flash.reduce_max %arg0 {axes = array<i64: 1>, ignore_nan, keepdims = true}
 // CHECK: %[[SUB:.*]] = flash.sub %arg0, %[[MAX]]
 // CHECK: %[[EXP:.*]] = flash.exp %[[SUB]]
 // CHECK: %[[SUM:.*]] = flash.reduce_sum %[[EXP]] {axes = array<i64: 1>, keepdims = true}
-// CHECK: flash.div %[[EXP]], %[[SUM]]
+// CHECK: %[[R:.*]] = flash.div %[[ONE]], %[[SUM]]
+// CHECK: flash.mul %[[EXP]], %[[R]]
 // CHECK-NOT: flash.softmax
 func.func @softmax(%x: tensor<4x10xf32>) -> tensor<4x10xf32> {
   %0 = flash.softmax %x {axis = 1 : i64} : tensor<4x10xf32>

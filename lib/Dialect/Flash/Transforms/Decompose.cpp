@@ -58,14 +58,21 @@ struct DecomposeFlatten : OpRewritePattern<FlattenOp> {
   }
 };
 
-/// exp(x - max) / sum(exp(x - max)): the maximum keeps exp from overflowing.
+/// exp(x - max) * (1 / sum(exp(x - max))): the maximum keeps exp from
+/// overflowing. It skips NaNs (maxNum: half the instructions per vector of
+/// the NaN-propagating maximum, which was a quarter of a softmax's time),
+/// since a NaN in a row still reaches every output through its exp and the
+/// sum; one reciprocal per row, not a division per element. (12x197x197,
+/// one thread, Zen 4: 310 -> 250 us.)
 Value buildSoftmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
   auto axes = b.getDenseI64ArrayAttr({axis});
   auto keep = b.getBoolAttr(true);
-  Value max = ReduceMaxOp::create(b, loc, x, axes, keep);
+  Value max =
+      ReduceMaxOp::create(b, loc, x, axes, keep, /*ignore_nan=*/b.getUnitAttr());
   Value e = ExpOp::create(b, loc, SubOp::create(b, loc, x, max));
   Value sum = ReduceSumOp::create(b, loc, e, axes, keep);
-  return DivOp::create(b, loc, e, sum);
+  Value reciprocal = DivOp::create(b, loc, scalar(b, loc, 1.0f), sum);
+  return MulOp::create(b, loc, e, reciprocal);
 }
 
 struct DecomposeSoftmax : OpRewritePattern<SoftmaxOp> {

@@ -377,7 +377,18 @@ class Flash_ReduceOp<string mnemonic, string what>
 
 def Flash_ReduceSumOp : Flash_ReduceOp<"reduce_sum", "sum">;
 def Flash_ReduceMeanOp : Flash_ReduceOp<"reduce_mean", "mean">;
-def Flash_ReduceMaxOp : Flash_ReduceOp<"reduce_max", "maximum">;
+def Flash_ReduceMaxOp : Flash_ReduceOp<"reduce_max", "maximum"> {
+  let description = [{
+    As NumPy's `np.max` with `axis=tuple(axes)` and `keepdims`: a NaN
+    propagates. With `ignore_nan`, NaNs are skipped instead (IEEE maxNum),
+    which is cheaper on CPUs without a NaN-propagating vector max; only a
+    consumer whose result is NaN wherever the input had one anyway may ask
+    for it (softmax: exp(x - max) turns the NaN back into the sum).
+  }];
+  let arguments = (ins Flash_Tensor:$input, DenseI64ArrayAttr:$axes,
+                   DefaultValuedAttr<BoolAttr, "false">:$keepdims,
+                   UnitAttr:$ignore_nan);
+}
 
 //===----------------------------------------------------------------------===//
 // Normalizations (decomposed into the ops above by flash-decompose)
