@@ -89,10 +89,10 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
                 else
                   combined = arith::MaximumFOp::create(b, l, args[0],
                                                        args[1], reassoc);
-              }
-              else
+              } else {
                 combined =
                     arith::AddFOp::create(b, l, args[0], args[1], reassoc);
+              }
               linalg::YieldOp::create(b, l, ValueRange{combined});
             })
             .getResult(0);

@@ -215,8 +215,9 @@ packRunsAvx512(const Im2colSource &s, const float *plane, const TapRun *cp,
                const Dst *dsts, size_t count, uint32_t done, float *row) {
   const __m512i evens = strideTwoLanes(0);
   const __m512 zero = _mm512_setzero_ps();
-  // Strides above 2 (patch embeddings: ViT's 16x16/16, Swin's and
-  // ConvNeXt's 4x4/4): a gather of the valid pixels, sw elements apart.
+  // Strides above 2 (other than patchRows' patch embeddings, and their
+  // runs that touch the padding): a gather of the valid pixels, sw
+  // elements apart.
   const __m512i strided = _mm512_mullo_epi32(
       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
       _mm512_set1_epi32(static_cast<int>(s.sw)));
