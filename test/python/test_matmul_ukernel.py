@@ -263,6 +263,13 @@ def conv_reference(x, w, b, stride, pad, dilation):
     (1, 64, 20, 20, 70, (3, 3), (1, 1), (1, 1), (1, 1)),    # several A blocks over O, K slices
     (2, 32, 7, 7, 150, (3, 3), (1, 1), (1, 1), (1, 1)),     # 7-wide rows: many runs per panel
     (1, 17, 70, 70, 19, (3, 3), (2, 2), (1, 1), (1, 1)),    # several NC blocks, column stripes
+    # Unit strides with output rows as long as the input's: a panel's k
+    # row is one shifted masked load (packPanelFlatAvx512), whatever the
+    # row length.
+    (1, 6, 5, 3, 10, (3, 3), (1, 1), (1, 1), (1, 1)),       # 3-wide rows: 16 lanes span 6 rows
+    (1, 4, 11, 9, 12, (3, 3), (1, 1), (2, 2), (2, 2)),      # dilated, padded to the same size
+    (1, 7, 14, 14, 40, (5, 5), (1, 1), (2, 2), (1, 1)),     # 5x5 on 14x14
+    (1, 5, 1, 40, 6, (1, 3), (1, 1), (0, 1), (1, 1)),       # one row
     # Patch embeddings (window == stride 16 or 4: a window row's taps
     # packed together by a transpose or permutes):
     (1, 3, 64, 64, 20, (16, 16), (16, 16), (0, 0), (1, 1)),  # ViT's, 16 pixels, a partial panel
@@ -423,10 +430,11 @@ def test_grouped_conv_as_products_per_group(rng, threads, n, c, h, o, groups, k,
 
 # Edge tiles of the AVX-512 6x32 tile (Sgemm.cpp: edgeTile): every row
 # remainder 1-5 of the 6-row panels and column remainders through each
-# width block: 1-2 (microkernelNarrow, alone, after 16 or after 32), 3-8,
-# 9-16, 17-24 (16 + 8), 25-31 (32), one past a tile.
+# width block: 1-2 (microkernelNarrow, alone or after 32), 3-8, 9-16,
+# 17-18 (16 + 1 or 2 riding on the 16-wide tile), 19-24 (16 + 8), 25-31
+# (32), one past a tile.
 EDGE_ROWS = [1, 2, 3, 4, 5, 7, 11, 12 + 5, 32]
-EDGE_COLS = [1, 2, 3, 4, 8, 9, 16, 17, 20, 24, 25, 31, 33, 36, 49]
+EDGE_COLS = [1, 2, 3, 4, 8, 9, 16, 17, 18, 20, 24, 25, 31, 33, 36, 49, 50]
 
 
 @pytest.mark.parametrize("m", EDGE_ROWS)

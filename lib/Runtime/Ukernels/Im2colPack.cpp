@@ -13,7 +13,10 @@
 // lanes are never read, which is what makes the padding free. Strides
 // above 2 gather, except patch embeddings (window == stride, 4 or 16),
 // whose window rows are one contiguous read transposed into their taps'
-// rows (patchRows). With AVX2 alone, masked loads of 8 and plain stores
+// rows (patchRows). Unit strides on rows as long as the output's (a "same"
+// convolution) need no runs: one shift per tap reads a whole panel row
+// (packPanelFlatAvx512), which matters on 7x7 and 14x14 images, where a
+// panel crosses several rows. With AVX2 alone, masked loads of 8 and plain stores
 // (packPanelAvx2). Portable loops elsewhere (and for strides above 2
 // without AVX-512).
 //
@@ -319,6 +322,82 @@ packPanelAvx512(const Im2colSource &s, const int64_t *planes,
       q += s.kw - 1;
   }
 }
+
+/// Unit strides over rows as long as the output's (rowStride == ow: a
+/// "same" convolution on contiguous rows): output pixel p reads input
+/// element p + (i*dh - padTop)*ow + j*dw - padLeft for tap (i, j), one
+/// shift for the whole panel, so a k row is one masked load per 16
+/// columns, its masked-off lanes the padding (never read), whatever the
+/// row length. Runs (packPanelAvx512) cost a load and a store for every
+/// output row a panel crosses: five per 32 columns of a 7x7 image, where
+/// packing took half of a 128->32 3x3 convolution's time.
+bool packsFlat(const Im2colSource &s, int64_t nr) {
+  return s.sw == 1 && s.sh == 1 && s.rowStride == s.ow && nr <= 32;
+}
+
+__attribute__((target("avx512f"))) void
+packPanelFlatAvx512(const Im2colSource &s, const int64_t *planes,
+                    const int32_t *taps, int64_t kc, int64_t p0,
+                    int64_t count, int64_t nr, float *out) {
+  // Per tap: where pixel p0 reads, and which of the panel's pixels are
+  // inside the image (row and column in range; none past `count`).
+  struct FlatTap {
+    int64_t shift;
+    __mmask16 in0, in1;
+  };
+  thread_local std::vector<FlatTap> flat;
+  flat.resize(s.kh * s.kw);
+  const __m512i lane =
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512i ys[2], xs[2];
+  __mmask16 live[2];
+  for (int q = 0; q < 2; ++q) {
+    // Pixel p0 + 16q + t at row y, column x: p0's, stepped by t (the
+    // lanes wrap to the next row at most twice within 16 when ow < 16, so
+    // a loop of whole-row steps, not a division per lane).
+    int64_t p = p0 + 16 * q;
+    __m512i x = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(p % s.ow)),
+                                 lane);
+    __m512i y = _mm512_set1_epi32(static_cast<int>(p / s.ow));
+    const __m512i ow = _mm512_set1_epi32(static_cast<int>(s.ow));
+    for (__mmask16 over = _mm512_cmpge_epi32_mask(x, ow); over;
+         over = _mm512_cmpge_epi32_mask(x, ow)) {
+      x = _mm512_mask_sub_epi32(x, over, x, ow);
+      y = _mm512_mask_add_epi32(y, over, y, _mm512_set1_epi32(1));
+    }
+    ys[q] = y, xs[q] = x;
+    live[q] = static_cast<__mmask16>(bitRange(0, count - 16 * q));
+  }
+  for (int64_t i = 0; i < s.kh; ++i)
+    for (int64_t j = 0; j < s.kw; ++j) {
+      int64_t dy = i * s.dh - s.padTop, dx = j * s.dw - s.padLeft;
+      FlatTap &f = flat[i * s.kw + j];
+      f.shift = p0 + dy * s.rowStride + dx;
+      __mmask16 in[2];
+      for (int q = 0; q < 2; ++q) {
+        // 0 <= y + dy < h and 0 <= x + dx < w, unsigned: one compare each.
+        __m512i y = _mm512_add_epi32(ys[q], _mm512_set1_epi32(int(dy)));
+        __m512i x = _mm512_add_epi32(xs[q], _mm512_set1_epi32(int(dx)));
+        in[q] = _mm512_mask_cmplt_epu32_mask(
+            _mm512_mask_cmplt_epu32_mask(live[q], y,
+                                         _mm512_set1_epi32(int(s.h))),
+            x, _mm512_set1_epi32(int(s.w)));
+      }
+      f.in0 = in[0], f.in1 = in[1];
+    }
+  __mmask16 out0 = static_cast<__mmask16>(bitRange(0, nr));
+  __mmask16 out1 = static_cast<__mmask16>(bitRange(0, nr - 16));
+  for (int64_t q = 0; q < kc; ++q) {
+    const FlatTap &f = flat[taps[q]];
+    const float *src = s.input + planes[q] + f.shift;
+    float *row = out + q * nr;
+    _mm512_mask_storeu_ps(row, out0, _mm512_maskz_loadu_ps(f.in0, src));
+    if (out1)
+      _mm512_mask_storeu_ps(row + 16, out1,
+                            _mm512_maskz_loadu_ps(f.in1, src + 16));
+  }
+}
+
 /// The 8-lane load mask of `bits` (lane t set when bit t is).
 __attribute__((target("avx2,fma"))) inline __m256i laneMask(uint32_t bits) {
   const __m256i lanes = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
@@ -501,6 +580,7 @@ void flash::runtime::packIm2colPanels(const Im2colSource &src, int64_t k0,
   thread_local ChunkCache chunkCache;
   channelsAndTaps(src, k0, kc, planes, taps);
   bool avx2 = !cpuUsesAvx512() && cpuHasAvx2() && src.sw <= 2 && nr <= 32;
+  bool flat = cpuUsesAvx512() && packsFlat(src, nr);
   for (int64_t j = 0; j < nc; j += nr, out += kc * nr) {
     int64_t p0 = src.col0 + j0 + j, count = std::min(nr, nc - j);
     if (avx2) {
@@ -509,6 +589,11 @@ void flash::runtime::packIm2colPanels(const Im2colSource &src, int64_t k0,
         packPanelAvx2<1>(src, planes.data(), taps.data(), kc, panel, nr, out);
       else
         packPanelAvx2<2>(src, planes.data(), taps.data(), kc, panel, nr, out);
+      continue;
+    }
+    if (flat) {
+      packPanelFlatAvx512(src, planes.data(), taps.data(), kc, p0, count, nr,
+                          out);
       continue;
     }
     runsOf(src, p0, count, runs);

@@ -391,12 +391,22 @@ microkernelAvx512(int64_t kc, const float *ap, const float *bp,
 /// (half the FMA cost of a 512-bit one where those run as two halves, as
 /// on AMD Zen 4; the same instruction count elsewhere). Stored through a
 /// buffer, the epilogue element by element, as other edge tiles.
-template <int R, int W>
+///
+/// X (1 or 2, W = 16) more columns ride along, from column 16 of the
+/// tile (`bp + bHalf`, as edgeTile finds it): A's 6 rows of a k step as one 256-bit
+/// vector (the ones the row broadcasts just read, in L1) times each
+/// column's B value. Alone, as microkernelNarrow, such a column streams
+/// the whole A block from L2 for 6 multiply-adds per k step: a 7x7
+/// image's 49th column took 12% of a 512->512 3x3 convolution for 2% of
+/// its work.
+template <int R, int W, int X = 0>
 __attribute__((target("avx512f,avx512vl,avx2,fma"))) void
 microkernelEdge(int64_t kc, const float *ap, const float *bp, int64_t bStride,
                 int64_t bHalf, float *c, int64_t ldc, int64_t rows,
                 int64_t cols, bool accumulate, const SgemmEpilogue *epilogue) {
-  alignas(64) float buffer[R * W];
+  static_assert(X == 0 || W == 16, "extra columns ride on 16-wide tiles");
+  constexpr int BW = X ? 2 * W : W; // the buffer's row: W + X, rounded
+  alignas(64) float buffer[R * BW];
   if constexpr (W == 8) {
     __m256 acc[R];
 #pragma GCC unroll 6
@@ -417,12 +427,18 @@ microkernelEdge(int64_t kc, const float *ap, const float *bp, int64_t bStride,
   } else {
     constexpr int V = W / 16;
     __m512 acc[R][V];
+    __m256 extra[X ? X : 1];
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 2
       for (int v = 0; v < V; ++v)
         acc[r][v] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+    for (int x = 0; x < X; ++x)
+      extra[x] = _mm256_setzero_ps();
     const float *bq = bp + bHalf;
+    const float *bx = bq; // column 16 + x at bx[x]
+    const __mmask8 panelRows = (1u << MR) - 1;
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kc; ++p) {
       __m512 b[V];
@@ -436,6 +452,13 @@ microkernelEdge(int64_t kc, const float *ap, const float *bp, int64_t bStride,
         for (int v = 0; v < V; ++v)
           acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
       }
+      if constexpr (X > 0) {
+        __m256 a = _mm256_maskz_loadu_ps(panelRows, ap);
+#pragma GCC unroll 2
+        for (int x = 0; x < X; ++x)
+          extra[x] = _mm256_fmadd_ps(a, _mm256_set1_ps(bx[x]), extra[x]);
+        bx += bStride;
+      }
       ap += MR;
       bp += bStride;
       bq += bStride;
@@ -444,9 +467,17 @@ microkernelEdge(int64_t kc, const float *ap, const float *bp, int64_t bStride,
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 2
       for (int v = 0; v < V; ++v)
-        _mm512_store_ps(buffer + r * W + 16 * v, acc[r][v]);
+        _mm512_store_ps(buffer + r * BW + 16 * v, acc[r][v]);
+    if constexpr (X > 0) {
+      alignas(32) float column[8];
+      for (int x = 0; x < X; ++x) {
+        _mm256_store_ps(column, extra[x]);
+        for (int r = 0; r < R; ++r)
+          buffer[r * BW + W + x] = column[r];
+      }
+    }
   }
-  storeTile(buffer, W, c, ldc, rows, cols, accumulate);
+  storeTile(buffer, BW, c, ldc, rows, cols, accumulate);
   if (epilogue)
     epilogue->apply(c, ldc, rows, cols);
 }
@@ -589,11 +620,13 @@ Microkernel edgeKernelAvx2(int64_t rows, int64_t cols) {
   return cols <= 8 ? one[rows - 1] : two[rows - 1];
 }
 
-/// The edge kernel for `rows` (1-6) by `width` (8, 16 or 32).
-template <int W> Microkernel edgeKernelOfRows(int64_t rows) {
+/// The edge kernel for `rows` (1-6) by `width` (8, 16 or 32) and X more
+/// columns (16 + 1 or 2).
+template <int W, int X = 0> Microkernel edgeKernelOfRows(int64_t rows) {
   static constexpr Microkernel kernels[] = {
-      microkernelEdge<1, W>, microkernelEdge<2, W>, microkernelEdge<3, W>,
-      microkernelEdge<4, W>, microkernelEdge<5, W>, microkernelEdge<6, W>};
+      microkernelEdge<1, W, X>, microkernelEdge<2, W, X>,
+      microkernelEdge<3, W, X>, microkernelEdge<4, W, X>,
+      microkernelEdge<5, W, X>, microkernelEdge<6, W, X>};
   return kernels[rows - 1];
 }
 
@@ -607,8 +640,13 @@ void edgeTile(int64_t kc, const float *ap, const float *bp, int64_t bStride,
   for (int64_t o = 0; o < cols;) {
     int64_t left = cols - o;
     int64_t width = left > 24 ? 32 : left > 8 ? 16 : 8;
-    int64_t part = std::min(width, left);
+    // 17 or 18 columns: one or two ride on the 16-wide tile (only from
+    // column 0, where the tile's second half starts at bp + bHalf).
+    int64_t extra = o == 0 && left > 16 && left <= 18 ? left - 16 : 0;
+    int64_t part = std::min(width, left) + extra;
     Microkernel kernel = width == 32   ? edgeKernelOfRows<32>(rows)
+                         : extra == 1  ? edgeKernelOfRows<16, 1>(rows)
+                         : extra == 2  ? edgeKernelOfRows<16, 2>(rows)
                          : width == 16 ? edgeKernelOfRows<16>(rows)
                          : part == 1   ? microkernelNarrow<1>
                          : part == 2   ? microkernelNarrow<2>
