@@ -93,8 +93,10 @@ def packing_counts(n, c, h, o, k, pad, nr, kc=sgemm.DEFAULT_BLOCKING["kc"]):
     row it crosses (model.im2col_panels)."""
     oh = h + 2 * pad - k + 1
     panels, _ = im2col_panels(oh * oh, oh, nr)
+    avx512 = sgemm.TILE_ISA[0] == "avx512"
+    flat = avx512 and sgemm.im2col_packs_flat(1, 1, h, oh)
     taps, row_runs = implicit_packing_counts(n, c, h, k, pad, nr, kc,
-                                             cached=sgemm.TILE_ISA[0] != "avx512")
+                                             cached=not avx512, flat=flat)
     return taps, row_runs, n * panels * math.ceil(c * k * k / kc)
 
 

@@ -214,6 +214,7 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
       // As the im2col GEMM it runs as: per image, (O) x (C*KH*KW) times
       // (C*KH*KW) x (OH*OW), or one over all images with N*OH*OW columns
       // where ConvToIm2col's default takes that (convBatchAsColumns).
+      auto x = cast<RankedTensorType>(conv.getInput().getType());
       auto w = cast<RankedTensorType>(conv.getWeight().getType());
       auto y = cast<RankedTensorType>(conv.getType());
       // Grouped: one GEMM of (O/groups) x (C/groups*KH*KW) per image and
@@ -257,6 +258,11 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
                     ::flash::runtime::convRunsDirect(
                         w.getDimSize(1), stride[1], dilation[1],
                         y.getDimSize(3), /*avx512=*/true);
+      // Contiguous input rows: W floats apart.
+      cost.flatPacking = !columns && !pointwise &&
+                         ::flash::runtime::im2colPacksFlat(
+                             stride[0], stride[1], x.getDimSize(3),
+                             y.getDimSize(3));
       if (conv.getBias())
         cost.flops += numElements(out);
     } else if (auto gather = dyn_cast<GatherOp>(op)) {
@@ -339,6 +345,7 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
       kernel.k = cost.k, kernel.copyRow = cost.copyRow;
       kernel.winograd = cost.winograd;
       kernel.direct = cost.direct;
+      kernel.flatPacking = cost.flatPacking;
       result.kernels.push_back(kernel);
     }
     KernelCost &kernel = result.kernels[cost.kernel];

@@ -33,12 +33,18 @@ PANEL_ROWS = int(_native.runtime_facts()["panel_rows"])
 EDGE_COLUMN_BLOCKS = [int(w) for w in _FACTS["edge_column_blocks"]]
 # The AVX-512 tile's edge blocks on any CPU (for pricing another one's).
 AVX512_EDGE_COLUMN_BLOCKS = [int(w) for w in _FACTS["avx512_edge_column_blocks"]]
+# Columns past the AVX-512 edge's 16-wide block that ride on it (17 or 18
+# columns as one tile): each one 256-bit multiply-add per k step beside the
+# block's six 512-bit ones, 4/3 of a column of the block.
+EDGE_RIDING_COLUMNS = int(_FACTS["edge_riding_columns"])
 
 
-def tile_efficiency(m: int, n: int, mr: int, nr: int, edge_blocks=()) -> float:
+def tile_efficiency(m: int, n: int, mr: int, nr: int, edge_blocks=(), riding: int = 0) -> float:
     """The share of the register tiles' FMAs an m x n product uses: whole
     mr x nr tiles, or with edge tiles (`edge_blocks`, Sgemm.cpp's edgeTile)
-    the edge's own rows and its columns rounded up to the blocks."""
+    the edge's own rows and its columns rounded up to the blocks, with up
+    to `riding` columns past a 16-wide block carried on it
+    (EDGE_RIDING_COLUMNS; 0 for code before that)."""
     if not m or not n:
         return 1.0
     pad = lambda x, to: -(-x // to) * to  # noqa: E731
@@ -49,6 +55,8 @@ def tile_efficiency(m: int, n: int, mr: int, nr: int, edge_blocks=()) -> float:
         wide, narrow = edge_blocks
         return n / (cols + (0 if not left else wide if left > narrow else narrow))
     wide, half, narrow = edge_blocks
+    if half < left <= half + riding:  # 16 + 1 or 2 as one tile
+        return n / (cols + half + (left - half) * 4 / 3)
     while left > 0:  # edgeTile's choice of block
         width = wide if left > half + narrow else half if left > narrow else narrow
         cols, left = cols + width, left - min(width, left)
@@ -102,6 +110,13 @@ def conv_runs_direct(channels: int, sw: int, dw: int, ow: int, avx512: bool) -> 
     `sw`, dilation `dw`, `ow` output columns) runs by the direct kernel on
     a host with (`avx512`) or without AVX-512, not as an implicit GEMM."""
     return _native.conv_runs_direct(channels, sw, dw, ow, avx512)
+
+
+def im2col_packs_flat(sh: int, sw: int, row_stride: int, ow: int) -> bool:
+    """Whether the implicit GEMM's AVX-512 packing copies a panel's k row
+    as one shifted run (unit strides, contiguous input rows as long as the
+    output's) rather than one run per output row the panel crosses."""
+    return _native.im2col_packs_flat(sh, sw, row_stride, ow)
 
 
 def conv_direct_enabled() -> bool:

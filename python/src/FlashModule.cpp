@@ -702,6 +702,8 @@ NB_MODULE(_flashcompile, m) {
         facts["edge_column_blocks"] = edges;
         facts["avx512_edge_column_blocks"] =
             nb::cast(flash::runtime::sgemmAvx512EdgeColumnBlocks());
+        facts["edge_riding_columns"] =
+            flash::runtime::kSgemmEdgeRidingColumns;
         facts["mc"] = flash::runtime::kSgemmMC;
         facts["kc"] = flash::runtime::kSgemmKC;
         facts["nc"] = flash::runtime::kSgemmNC;
@@ -736,6 +738,12 @@ NB_MODULE(_flashcompile, m) {
         "Whether a convolution over `channels` input channels with column "
         "stride `sw`, dilation `dw` and `ow` output columns runs by the "
         "direct kernel rather than as an implicit GEMM (Ukernels.h's rule).");
+  m.def("im2col_packs_flat", &flash::runtime::im2colPacksFlat, "sh"_a,
+        "sw"_a, "row_stride"_a, "ow"_a,
+        "Whether the implicit GEMM's AVX-512 packing reads a panel's k row "
+        "with one shifted load (unit strides, input rows `row_stride` "
+        "apart as long as the output's `ow`), not one per output row the "
+        "panel crosses (Ukernels.h's rule).");
   m.def("conv_direct_enabled", &flash::runtime::convDirectEnabled,
         "Whether this process runs convolutions by the direct kernel where "
         "conv_runs_direct allows it (an AVX-512 CPU, FLASH_CONV_DIRECT not "
@@ -790,6 +798,7 @@ NB_MODULE(_flashcompile, m) {
           d["bytes_out"] = k.bytesOut, d["batch"] = k.batch, d["m"] = k.m;
           d["n"] = k.n, d["k"] = k.k, d["copy_row"] = k.copyRow;
           d["winograd"] = k.winograd, d["direct"] = k.direct;
+          d["flat_packing"] = k.flatPacking;
           kernels.append(d);
         }
         nb::dict result;

@@ -271,6 +271,42 @@ def test_edge_tiles_price_only_the_columns_they_run():
     assert sgemm.tile_efficiency(64, 64, 6, 32, [32, 16, 8]) == 1.0
     for n, cols in ((1, 8), (9, 16), (17, 24), (25, 32), (40, 40), (44, 48)):
         assert sgemm.tile_efficiency(12, n, 6, 32, [32, 16, 8]) == pytest.approx(n / cols)
+    # 17 or 18 columns as the 16-wide block with 1-2 columns riding on it
+    # (a 256-bit multiply-add each per k step: 4/3 of a block column).
+    assert sgemm.EDGE_RIDING_COLUMNS == 2
+    for n, cols in ((49, 32 + 16 + 4 / 3), (18, 16 + 8 / 3), (51, 56), (33, 40), (16, 16)):
+        assert sgemm.tile_efficiency(12, n, 6, 32, [32, 16, 8], 2) == pytest.approx(n / cols)
+
+
+def test_flat_packing_prices_one_run_per_panel():
+    """The implicit GEMM's AVX-512 packing copies a panel's k row as one
+    shifted run for a unit-stride convolution whose output rows are as
+    long as its input's (sgemm.im2col_packs_flat, the analysis's
+    `flat_packing`), not one run per output row the panel crosses: on a
+    7x7 image five runs per 32-pixel panel become one, and the host
+    model's packing price drops; unpadded or strided convolutions keep
+    their runs. A calibration without the flag (code before it) prices
+    runs as before."""
+    import dataclasses
+    from flashcompile import sgemm
+    assert sgemm.im2col_packs_flat(1, 1, 7, 7)
+    assert not sgemm.im2col_packs_flat(1, 1, 9, 7) and not sgemm.im2col_packs_flat(2, 2, 14, 7)
+    x = np.ones((1, 128, 7, 7), np.float32)
+    w = np.ones((32, 128, 3, 3), np.float32)
+    flags = {}
+    for pad in (1, 0):
+        src = fc.lower(fc.conv2d, x, w, None, stride=1, padding=pad, dilation=1, groups=1)
+        kernel = [k for k in fc.cost_analysis(src)["kernels"] if k["kind"] == "contraction"][0]
+        flags[pad] = kernel["flat_packing"]
+    assert flags == {1: True, 0: False}
+    src = fc.jit(lambda t: fc.conv2d(t, w, padding=1)).lower(x).source
+    host = fc.devices.host()
+    if not (host.measured or {}).get("im2col_flat"):
+        pytest.skip("this host's code does not pack flat (no AVX-512)")
+    old = dataclasses.replace(host, measured=dict(host.measured, im2col_flat=False))
+    flat_s = fc.simulate(src, host).time_s
+    runs_s = fc.simulate(src, old).time_s
+    assert flat_s < runs_s
 
 
 def test_memory_footprint_and_capacity():

@@ -55,6 +55,9 @@ struct OpCost {
   /// the direct kernel (Ukernels.h's convRunsDirect), not as its im2col
   /// GEMM; batch..k still describe that GEMM.
   bool direct = false;
+  /// An implicit GEMM whose AVX-512 packing reads a panel's k row with one
+  /// shifted load (Ukernels.h's im2colPacksFlat), not run by run.
+  bool flatPacking = false;
   int kernel = -1; ///< the fused kernel this op runs in (-1: no kernel)
   /// Where each operand comes from: the index of the producing op in
   /// GraphCost::ops, or -1 - n for function argument n.
@@ -71,6 +74,7 @@ struct KernelCost {
   int64_t batch = 0, m = 0, n = 0, k = 0, copyRow = 0;
   bool winograd = false; ///< its contraction runs by Winograd (OpCost)
   bool direct = false;   ///< by the direct kernel on AVX-512 (OpCost)
+  bool flatPacking = false; ///< packed by one shift per panel row (OpCost)
 };
 
 struct GraphCost {

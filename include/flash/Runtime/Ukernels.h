@@ -126,6 +126,16 @@ struct Im2colSource {
 /// packB does: ceil(nc/nr) panels of kc x nr, zero-padded (Im2colPack.cpp).
 void packIm2colPanels(const Im2colSource &src, int64_t k0, int64_t kc,
                       int64_t j0, int64_t nc, int64_t nr, float *out);
+/// Whether the implicit GEMM's AVX-512 packing reads each k row of a
+/// panel with one shifted masked load per 16 columns (Im2colPack.cpp's
+/// packPanelFlatAvx512) rather than one per output row the panel crosses:
+/// unit strides over input rows `rowStride` floats apart, as long as the
+/// output's `ow` (a "same" convolution on contiguous rows). The one rule:
+/// Im2colPack.cpp, the graph cost analysis (OpCost.cpp).
+inline bool im2colPacksFlat(int64_t sh, int64_t sw, int64_t rowStride,
+                            int64_t ow) {
+  return sh == 1 && sw == 1 && rowStride == ow;
+}
 /// Whether a convolution with `channels` input channels, column stride
 /// `sw` and dilation `dw` and `ow` output columns runs as a direct kernel
 /// over its input (DirectConv.cpp) rather than as an implicit GEMM: a
@@ -218,6 +228,10 @@ std::vector<int> sgemmEdgeColumnBlocks();
 /// The AVX-512 tile's edge blocks, whether or not this CPU runs them (what
 /// the simulator prices another AVX-512 CPU's edges with).
 std::vector<int> sgemmAvx512EdgeColumnBlocks();
+/// Columns past a 16-wide AVX-512 edge block that ride on it (edgeTile:
+/// 17 or 18 columns as one tile, the extra ones from its A loads, each a
+/// 256-bit multiply-add per k step) rather than run as a narrow tile.
+inline constexpr int kSgemmEdgeRidingColumns = 2;
 /// Per tile of sgemmTiles(): its microkernel's function name (as it reads
 /// disassembled, up to the parameters) and the instruction set whose FMA
 /// peak bounds it ("avx512", "avx2", "generic").

@@ -323,7 +323,7 @@ packPanelAvx512(const Im2colSource &s, const int64_t *planes,
   }
 }
 
-/// Unit strides over rows as long as the output's (rowStride == ow: a
+/// Unit strides over rows as long as the output's (im2colPacksFlat: a
 /// "same" convolution on contiguous rows): output pixel p reads input
 /// element p + (i*dh - padTop)*ow + j*dw - padLeft for tap (i, j), one
 /// shift for the whole panel, so a k row is one masked load per 16
@@ -331,10 +331,6 @@ packPanelAvx512(const Im2colSource &s, const int64_t *planes,
 /// row length. Runs (packPanelAvx512) cost a load and a store for every
 /// output row a panel crosses: five per 32 columns of a 7x7 image, where
 /// packing took half of a 128->32 3x3 convolution's time.
-bool packsFlat(const Im2colSource &s, int64_t nr) {
-  return s.sw == 1 && s.sh == 1 && s.rowStride == s.ow && nr <= 32;
-}
-
 __attribute__((target("avx512f"))) void
 packPanelFlatAvx512(const Im2colSource &s, const int64_t *planes,
                     const int32_t *taps, int64_t kc, int64_t p0,
@@ -580,7 +576,8 @@ void flash::runtime::packIm2colPanels(const Im2colSource &src, int64_t k0,
   thread_local ChunkCache chunkCache;
   channelsAndTaps(src, k0, kc, planes, taps);
   bool avx2 = !cpuUsesAvx512() && cpuHasAvx2() && src.sw <= 2 && nr <= 32;
-  bool flat = cpuUsesAvx512() && packsFlat(src, nr);
+  bool flat = cpuUsesAvx512() && nr <= 32 &&
+              im2colPacksFlat(src.sh, src.sw, src.rowStride, src.ow);
   for (int64_t j = 0; j < nc; j += nr, out += kc * nr) {
     int64_t p0 = src.col0 + j0 + j, count = std::min(nr, nc - j);
     if (avx2) {

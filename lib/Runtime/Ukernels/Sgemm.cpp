@@ -642,7 +642,9 @@ void edgeTile(int64_t kc, const float *ap, const float *bp, int64_t bStride,
     int64_t width = left > 24 ? 32 : left > 8 ? 16 : 8;
     // 17 or 18 columns: one or two ride on the 16-wide tile (only from
     // column 0, where the tile's second half starts at bp + bHalf).
-    int64_t extra = o == 0 && left > 16 && left <= 18 ? left - 16 : 0;
+    int64_t extra =
+        o == 0 && left > 16 && left <= 16 + kSgemmEdgeRidingColumns ? left - 16
+                                                                     : 0;
     int64_t part = std::min(width, left) + extra;
     Microkernel kernel = width == 32   ? edgeKernelOfRows<32>(rows)
                          : extra == 1  ? edgeKernelOfRows<16, 1>(rows)

@@ -150,7 +150,8 @@ def measure() -> dict:
         # not a fraction of the FMA peak: the best of several calibrations
         # is then the best rate, not a ratio of two noisy measurements.
         mr, nr = sgemm.PANEL_ROWS, 32 if isa == "avx512" else 16
-        padding = sgemm.tile_efficiency(n, n, mr, nr, sgemm.EDGE_COLUMN_BLOCKS)
+        padding = sgemm.tile_efficiency(n, n, mr, nr, sgemm.EDGE_COLUMN_BLOCKS,
+                                        code_choices()["sgemm_edge_riding_columns"])
         rate = 2 * n ** 3 / (t - (call_us + ukernel_call_us) * 1e-6) / 1e9 / padding
         by_size.append([2 * n ** 3, round(rate, 2)])
         if n == 768:
@@ -260,6 +261,10 @@ def measure() -> dict:
             # Whether stems' convolutions ran by the direct kernel (a stored
             # calibration without it predates that kernel).
             "conv_direct": sgemm.conv_direct_enabled(),
+            # Code after 2026-12-07 (a stored calibration without these
+            # predates it): 17-18 edge columns as one AVX-512 tile, and
+            # "same" unit-stride convolutions packed by one shift per row.
+            **code_choices(),
             # The vector width of the compiled loops (LLVM prefers 256-bit
             # vectors on AVX-512 server cores): what elementwise work runs at.
             "loop_vector_bits": host.vector_bits(),
@@ -330,6 +335,14 @@ def measure_robust(runs: int = 3) -> dict:
     return best_of(results)
 
 
+def code_choices() -> dict:
+    """What this build's kernels do that changes their prices, recorded
+    with a calibration (the code's choice, not a measurement)."""
+    avx512 = sgemm.TILE_ISA[0] == "avx512"
+    return {"sgemm_edge_riding_columns": sgemm.EDGE_RIDING_COLUMNS if avx512 else 0,
+            "im2col_flat": avx512}
+
+
 def load_or_measure(recalibrate: bool = False) -> dict:
     path = os.path.join(host.cache_folder(), "host-calibration.json")
     if not recalibrate and os.path.exists(path):
@@ -338,7 +351,7 @@ def load_or_measure(recalibrate: bool = False) -> dict:
             if data.get("cpu") == host.cpu_model() and \
                     data.get("sgemm_isa", "avx2") == sgemm.TILE_ISA[0]:
                 # The code's choice, not a measurement: this process's.
-                return dict(data, conv_direct=sgemm.conv_direct_enabled())
+                return dict(data, conv_direct=sgemm.conv_direct_enabled(), **code_choices())
         except (OSError, ValueError):
             pass  # unreadable: measure again
     data = measure_robust()

@@ -433,7 +433,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         # loop (sgemmFewRows), and one column over A's compiled panels is a
         # matrix-vector product in full vectors (gemvPanels, SIMD hosts):
         # no register tile to pad.
-        tiles = sgemm.tile_efficiency(m, n, mr, nr, _edge_blocks(device))
+        tiles = sgemm.tile_efficiency(m, n, mr, nr, _edge_blocks(device),
+                                      _edge_riding(device))
         streamed = m < mr or (n == 1 and k.get("a_panels") and (device.simd_bits or 256) >= 256)
         if direct:
             padded_m = 16 * (m // 16) + (0 if m % 16 == 0 else 8 if m % 16 <= 8 else 16)
@@ -465,8 +466,13 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             # Implicit GEMM: each task gathers its own columns' patches
             # while packing B's panels (Im2colPack.cpp): per panel of nr
             # pixels and K slice, the taps' reads and masks, then each k row
-            # copied run by run (one run per output row the panel crosses).
-            panels, runs = im2col_panels(n, k["copy_row"], nr)
+            # copied run by run (one run per output row the panel crosses),
+            # or as one shifted run where the packing is flat (AVX-512,
+            # unit strides, rows as long as the output's: im2colPacksFlat).
+            flat = bool(k.get("flat_packing")) and (
+                device.measured.get("im2col_flat", False) if device.measured
+                else (device.simd_bits or 0) >= 512)
+            panels, runs = im2col_panels(n, n if flat else k["copy_row"], nr)
             if not batch_parallel and used > 1:  # each task packs its stripe
                 panels, runs = math.ceil(panels / used), runs / used
             slices = math.ceil(k["k"] / sgemm.DEFAULT_BLOCKING["kc"])
@@ -577,6 +583,15 @@ def _edge_blocks(device: Device) -> list:
     return sgemm.AVX512_EDGE_COLUMN_BLOCKS if device.simd_bits == 512 else []
 
 
+def _edge_riding(device: Device) -> int:
+    """Columns that ride on a 16-wide edge block (sgemm.EDGE_RIDING_COLUMNS)
+    on `device`: as its calibration recorded (none before 2026-12-07), or
+    the runtime's rule for an AVX-512 CPU known from its specs."""
+    if device.measured:
+        return int(device.measured.get("sgemm_edge_riding_columns") or 0)
+    return sgemm.EDGE_RIDING_COLUMNS if device.simd_bits == 512 else 0
+
+
 def _ukernel_rate(device: Device, call_flops: float, peak_core: float) -> float:
     """FLOP/s of the ukernel on one core for a call of this much work: the
     host's calibration measures it at a few sizes (interpolated in log
@@ -632,16 +647,18 @@ def _row_copy_s(device: Device, elements: float, row: int, clock: float, workers
 
 
 def implicit_packing_counts(images: int, channels: int, size: int, kernel: int, pad: int,
-                            nr: int, kc: int, cached: bool = False) -> tuple:
+                            nr: int, kc: int, cached: bool = False,
+                            flat: bool = False) -> tuple:
     """(tap entries, row runs) the implicit GEMM's packing of a stride-1
     convolution of square images works through on one thread: per image,
     each panel of nr pixels over ceil(K/kc) slices, its k rows copied once
-    per output row it crosses (the two terms IM2COL_TAP_CYCLES and
+    per output row it crosses, or once where the packing is `flat`
+    (sgemm.im2col_packs_flat, AVX-512) (the two terms IM2COL_TAP_CYCLES and
     IM2COL_ROW_RUN_CYCLES price). `cached`: the AVX2 path, whose tap
     entries (chunk lists) are made once per call and geometry."""
     out = size + 2 * pad - kernel + 1
     kk = channels * kernel * kernel
-    _, runs = im2col_panels(out * out, out, nr)
+    _, runs = im2col_panels(out * out, out * out if flat else out, nr)
     taps = kernel * kernel * runs if cached else images * math.ceil(kk / kc) * kernel * kernel * runs
     return taps, images * kk * runs
 
