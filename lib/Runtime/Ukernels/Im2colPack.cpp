@@ -348,9 +348,9 @@ packPanelFlatAvx512(const Im2colSource &s, const int64_t *planes,
   __m512i ys[2], xs[2];
   __mmask16 live[2];
   for (int q = 0; q < 2; ++q) {
-    // Pixel p0 + 16q + t at row y, column x: p0's, stepped by t (the
-    // lanes wrap to the next row at most twice within 16 when ow < 16, so
-    // a loop of whole-row steps, not a division per lane).
+    // Pixel p0 + 16q + t at row y, column x: p0's, stepped by t, the
+    // lanes past the row's end moved to the next row until none is (one
+    // step per row the 16 lanes cross), not a division per lane.
     int64_t p = p0 + 16 * q;
     __m512i x = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(p % s.ow)),
                                  lane);

@@ -393,12 +393,12 @@ microkernelAvx512(int64_t kc, const float *ap, const float *bp,
 /// buffer, the epilogue element by element, as other edge tiles.
 ///
 /// X (1 or 2, W = 16) more columns ride along, from column 16 of the
-/// tile (`bp + bHalf`, as edgeTile finds it): A's 6 rows of a k step as one 256-bit
-/// vector (the ones the row broadcasts just read, in L1) times each
-/// column's B value. Alone, as microkernelNarrow, such a column streams
-/// the whole A block from L2 for 6 multiply-adds per k step: a 7x7
-/// image's 49th column took 12% of a 512->512 3x3 convolution for 2% of
-/// its work.
+/// tile (`bp + bHalf`, as edgeTile finds it): A's 6 rows of a k step as
+/// one 256-bit vector (the ones the row broadcasts just read, in L1) times
+/// each column's B value. Alone, as microkernelNarrow, such a column
+/// streams the whole A block from L2 for 6 multiply-adds per k step: a
+/// 7x7 image's 49th column took 12% of a 512->512 3x3 convolution for 2%
+/// of its work.
 template <int R, int W, int X = 0>
 __attribute__((target("avx512f,avx512vl,avx2,fma"))) void
 microkernelEdge(int64_t kc, const float *ap, const float *bp, int64_t bStride,
