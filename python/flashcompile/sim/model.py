@@ -402,9 +402,8 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
         # kernel (DirectConv.cpp), bands of output rows per thread, no
         # packing; its tiles are 16 channels (8 for a short last block) by
         # 16 pixels of a row.
-        direct = bool(k.get("direct")) and bool(k.get("copy_row")) and (
-            device.measured.get("conv_direct", False) if device.measured
-            else (device.simd_bits or 0) >= 512)
+        direct = bool(k.get("direct")) and bool(k.get("copy_row")) and \
+            _avx512_kernel_ran(device, "conv_direct")
         if direct:
             ow = k["copy_row"]
             oh = n // ow
@@ -469,9 +468,7 @@ def _cpu(k, names, device, dtype, flops, nbytes, threads):
             # copied run by run (one run per output row the panel crosses),
             # or as one shifted run where the packing is flat (AVX-512,
             # unit strides, rows as long as the output's: im2colPacksFlat).
-            flat = bool(k.get("flat_packing")) and (
-                device.measured.get("im2col_flat", False) if device.measured
-                else (device.simd_bits or 0) >= 512)
+            flat = bool(k.get("flat_packing")) and _avx512_kernel_ran(device, "im2col_flat")
             panels, runs = im2col_panels(n, n if flat else k["copy_row"], nr)
             if not batch_parallel and used > 1:  # each task packs its stripe
                 panels, runs = math.ceil(panels / used), runs / used
@@ -581,6 +578,15 @@ def _edge_blocks(device: Device) -> list:
     if device.measured:
         return device.measured.get("sgemm_edge_column_blocks") or []
     return sgemm.AVX512_EDGE_COLUMN_BLOCKS if device.simd_bits == 512 else []
+
+
+def _avx512_kernel_ran(device: Device, choice: str) -> bool:
+    """Whether `device` runs an AVX-512-only kernel path: as its
+    calibration recorded the code's `choice` (absent: a calibration from
+    before that path), or for a CPU known from its specs, AVX-512."""
+    if device.measured:
+        return bool(device.measured.get(choice, False))
+    return (device.simd_bits or 0) >= 512
 
 
 def _edge_riding(device: Device) -> int:
