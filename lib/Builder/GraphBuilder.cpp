@@ -1,5 +1,6 @@
 //===- GraphBuilder.cpp - Build Flash functions op by op ------------------===//
 #include "flash/Builder/GraphBuilder.h"
+#include "flash/Builder/BuiltModule.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 #include "flash/InitAll.h"
 
@@ -16,11 +17,18 @@
 
 using namespace mlir;
 using ::flash::builder::AttrValue;
+using ::flash::builder::BuiltModule;
 using ::flash::builder::GraphBuilder;
 using ::flash::builder::SourceLocation;
 
 struct GraphBuilder::Impl {
-  MLIRContext ctx{MLIRContext::Threading::DISABLED};
+  // The context is owned through `built`, which finish() hands its module
+  // to and takeModule() hands over whole.
+  std::unique_ptr<BuiltModule> built = std::make_unique<BuiltModule>(
+      BuiltModule{std::make_unique<MLIRContext>(
+                      MLIRContext::Threading::DISABLED),
+                  nullptr});
+  MLIRContext &ctx = *built->context;
   OpBuilder builder{&ctx};
   std::unique_ptr<Block> body = std::make_unique<Block>();
   std::vector<Value> values;
@@ -217,8 +225,7 @@ bool GraphBuilder::finished() const { return impl->finished; }
 
 bool GraphBuilder::finish(const std::string &funcName,
                           const std::vector<int> &results,
-                          std::string &moduleText, std::string &error,
-                          bool bytecode) {
+                          std::string &error) {
   MLIRContext &ctx = impl->ctx;
   DiagnosticCollector collect(ctx, error);
   OpBuilder &b = impl->builder;
@@ -236,13 +243,38 @@ bool GraphBuilder::finish(const std::string &funcName,
       b, loc, funcName, b.getFunctionType(impl->inputTypes, resultTypes));
   func.getBody().push_back(impl->body.release());
   impl->finished = true;
-  impl->values.clear(); // they belong to `module`, gone at return
+  impl->values.clear(); // they belong to `module` now
   if (failed(verify(*module)))
     return false;
-  llvm::raw_string_ostream os(moduleText);
+  impl->built->module = std::move(module);
+  return true;
+}
+
+bool GraphBuilder::finish(const std::string &funcName,
+                          const std::vector<int> &results,
+                          std::string &moduleText, std::string &error,
+                          bool bytecode) {
+  if (!finish(funcName, results, error))
+    return false;
+  bool written = impl->built->write(moduleText, bytecode);
+  impl->built->module = nullptr; // printed: not kept
+  return written;
+}
+
+const BuiltModule *GraphBuilder::built() const {
+  return impl->built && impl->built->module ? impl->built.get() : nullptr;
+}
+
+std::unique_ptr<BuiltModule> GraphBuilder::takeModule() {
+  return built() ? std::move(impl->built) : nullptr;
+}
+
+bool BuiltModule::write(std::string &out, bool bytecode) const {
+  ModuleOp op = module.get();
+  llvm::raw_string_ostream os(out);
   if (bytecode)
-    return succeeded(writeBytecodeToFile(*module, os));
-  module->print(os, OpPrintingFlags().enableDebugInfo(/*enable=*/true,
-                                                      /*prettyForm=*/false));
+    return succeeded(writeBytecodeToFile(op, os));
+  op.print(os, OpPrintingFlags().enableDebugInfo(/*enable=*/true,
+                                                 /*prettyForm=*/false));
   return true;
 }

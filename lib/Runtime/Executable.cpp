@@ -13,6 +13,8 @@
 #include "ParsedModule.h"
 #include "RuntimeSymbols.h"
 #include "flash/Runtime/Vulkan.h"
+#include "flash/Builder/BuiltModule.h"
+#include "flash/Builder/GraphBuilder.h"
 #include "flash/Dialect/Flash/IR/FlashOps.h"
 #include "flash/Pipelines/Pipelines.h"
 #include "flash/Runtime/CompileCache.h"
@@ -206,6 +208,7 @@ std::string typeString(Type type) {
 
 Executable::Executable(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
 Executable::~Executable() = default;
+const std::string &Executable::source() const { return impl->sourceBytes(); }
 const std::string &Executable::entry() const { return impl->entry; }
 const std::string &Executable::target() const { return impl->target; }
 bool Executable::runnable() const { return impl->runnable; }
@@ -229,6 +232,144 @@ const std::vector<TensorSpec> &Executable::outputs() const {
   return impl->outputs;
 }
 
+const mlir::flash::Target *
+Executable::Impl::describe(ModuleOp module, const CompileOptions &options,
+                           const mlir::flash::PipelineOptions &parsedOptions,
+                           std::string &error) {
+  const mlir::flash::Target *found =
+      mlir::flash::lookupTarget(parsedOptions.target);
+  if (!found) {
+    error = "unknown target '" + parsedOptions.target.getValue() +
+            "'; the targets are:";
+    for (const mlir::flash::Target &t : mlir::flash::getTargets())
+      error += std::string(" ") + t.name;
+    return nullptr;
+  }
+  target = found->name;
+  pipelineOptions = options.pipelineOptions;
+
+  func::FuncOp func = findEntry(module, options.entry, error);
+  if (!func)
+    return nullptr;
+  entry = func.getName().str();
+  FunctionType type = func.getFunctionType();
+  for (auto [index, t] : llvm::enumerate(type.getInputs())) {
+    TensorSpec spec;
+    if (!toSpec(t, spec, /*argument=*/true)) {
+      error = "function '" + entry + "': argument " + std::to_string(index) +
+              " has type " + typeString(t) +
+              "; expected a statically shaped f32, i64 or i32 tensor";
+      return nullptr;
+    }
+    if (spec.dtype != "f32")
+      spec.indexLimit = indexLimitOf(func.getArgument(index));
+    inputs.push_back(spec);
+  }
+  for (auto [index, t] : llvm::enumerate(type.getResults())) {
+    TensorSpec spec;
+    if (!toSpec(t, spec, /*argument=*/false)) {
+      error = "function '" + entry + "': result " + std::to_string(index) +
+              " has type " + typeString(t) +
+              "; expected a statically shaped f32 tensor";
+      return nullptr;
+    }
+    outputs.push_back(spec);
+  }
+  for (const auto *specs : {&inputs, &outputs})
+    for (const TensorSpec &spec : *specs) {
+      std::vector<int64_t> specStrides(spec.shape.size(), 1);
+      for (int i = static_cast<int>(spec.shape.size()) - 2; i >= 0; --i)
+        specStrides[i] = specStrides[i + 1] * spec.shape[i + 1];
+      sizes.push_back(spec.shape);
+      strides.push_back(std::move(specStrides));
+    }
+  return found;
+}
+
+namespace {
+/// The compile cache's key: the module as MLIR prints it without locations
+/// (the same program traced from another line is the same code), its large
+/// constants elided from the text and their bytes appended instead: printing
+/// a model's weights as hex costs more than compiling a small one.
+std::string cacheKeyOf(ModuleOp module, const std::string &entry,
+                       const std::string &pipelineOptions) {
+  std::string program;
+  llvm::raw_string_ostream programStream(program);
+  module->print(programStream,
+                OpPrintingFlags()
+                    .enableDebugInfo(/*enable=*/false)
+                    .elideLargeElementsAttrs(/*largeElementLimit=*/64));
+  std::vector<llvm::StringRef> constants;
+  module->walk([&](Operation *op) {
+    for (NamedAttribute attr : op->getAttrs())
+      if (auto dense = dyn_cast<DenseElementsAttr>(attr.getValue()))
+        if (dense.getNumElements() >= 64)
+          constants.emplace_back(dense.getRawData().data(),
+                                 dense.getRawData().size());
+  });
+  return ::flash::runtime::CompileCache::key(program, entry, pipelineOptions,
+                                             constants);
+}
+} // namespace
+
+bool Executable::Impl::loadCached(
+    const ::flash::runtime::CompileCache &cache, const std::string &key) {
+  auto object = cache.load(key);
+  if (!object)
+    return false;
+  initializeLLVMOnce();
+  // The JIT links from the mapped entry, which stays for objectCode().
+  auto jit = loadObject(
+      llvm::MemoryBuffer::getMemBuffer(object->getMemBufferRef(),
+                                       /*RequiresNullTerminator=*/false),
+      entry, &packedFn);
+  if (!jit) {
+    // An unreadable entry is a miss: compile again and overwrite it.
+    llvm::consumeError(jit.takeError());
+    return false;
+  }
+  cachedObject = std::move(object);
+  cachedJit = std::move(*jit);
+  ::flash::runtime::CompileCache::recordHit();
+  return true;
+}
+
+const std::string &Executable::Impl::sourceBytes() {
+  std::call_once(sourceWritten, [this] {
+    if (built && source.empty())
+      built->write(source, /*bytecode=*/true);
+  });
+  return source;
+}
+
+std::unique_ptr<Executable>
+Executable::fromCache(::flash::builder::GraphBuilder &builder,
+                      const std::string &bufferName,
+                      const CompileOptions &options, std::string &error) {
+  Stopwatch clock;
+  const ::flash::builder::BuiltModule *built = builder.built();
+  ::flash::runtime::CompileCache cache =
+      ::flash::runtime::CompileCache::fromEnvironment();
+  if (!built || !cache.enabled())
+    return nullptr;
+  auto pipelineOptions = parsePipelineOptions(options.pipelineOptions, error);
+  if (!pipelineOptions)
+    return nullptr;
+  auto impl = std::make_unique<Impl>();
+  impl->bufferName = bufferName;
+  const mlir::flash::Target *target =
+      impl->describe(*built->module, options, *pipelineOptions, error);
+  // GPU programs are not cached (see compile); a miss is compile()'s to count.
+  if (!target || target->isGpu() ||
+      !impl->loadCached(cache, cacheKeyOf(*built->module, impl->entry,
+                                          options.pipelineOptions)))
+    return nullptr;
+  impl->built = builder.takeModule();
+  impl->times.cacheMs = clock.lap();
+  impl->times.cached = true;
+  return std::unique_ptr<Executable>(new Executable(std::move(impl)));
+}
+
 std::unique_ptr<Executable> Executable::compile(std::string source,
                                                 const std::string &bufferName,
                                                 const CompileOptions &options,
@@ -248,54 +389,11 @@ std::unique_ptr<Executable> Executable::compile(std::string source,
   auto pipelineOptions = parsePipelineOptions(options.pipelineOptions, error);
   if (!pipelineOptions)
     return nullptr;
-  const mlir::flash::Target *target =
-      mlir::flash::lookupTarget(pipelineOptions->target);
-  if (!target) {
-    error = "unknown target '" + pipelineOptions->target.getValue() +
-            "'; the targets are:";
-    for (const mlir::flash::Target &t : mlir::flash::getTargets())
-      error += std::string(" ") + t.name;
-    return nullptr;
-  }
-  impl->target = target->name;
-  impl->pipelineOptions = options.pipelineOptions;
   impl->bufferName = bufferName;
-
-  func::FuncOp func = findEntry(*parsed.module, options.entry, error);
-  if (!func)
+  const mlir::flash::Target *target =
+      impl->describe(*parsed.module, options, *pipelineOptions, error);
+  if (!target)
     return nullptr;
-  impl->entry = func.getName().str();
-  FunctionType type = func.getFunctionType();
-  for (auto [index, t] : llvm::enumerate(type.getInputs())) {
-    TensorSpec spec;
-    if (!toSpec(t, spec, /*argument=*/true)) {
-      error = "function '" + impl->entry + "': argument " +
-              std::to_string(index) + " has type " + typeString(t) +
-              "; expected a statically shaped f32, i64 or i32 tensor";
-      return nullptr;
-    }
-    if (spec.dtype != "f32")
-      spec.indexLimit = indexLimitOf(func.getArgument(index));
-    impl->inputs.push_back(spec);
-  }
-  for (auto [index, t] : llvm::enumerate(type.getResults())) {
-    TensorSpec spec;
-    if (!toSpec(t, spec, /*argument=*/false)) {
-      error = "function '" + impl->entry + "': result " +
-              std::to_string(index) + " has type " + typeString(t) +
-              "; expected a statically shaped f32 tensor";
-      return nullptr;
-    }
-    impl->outputs.push_back(spec);
-  }
-  for (const auto *specs : {&impl->inputs, &impl->outputs})
-    for (const TensorSpec &spec : *specs) {
-      std::vector<int64_t> strides(spec.shape.size(), 1);
-      for (int i = static_cast<int>(spec.shape.size()) - 2; i >= 0; --i)
-        strides[i] = strides[i + 1] * spec.shape[i + 1];
-      impl->sizes.push_back(spec.shape);
-      impl->strides.push_back(std::move(strides));
-    }
 
   ::flash::runtime::CompileCache cache =
       ::flash::runtime::CompileCache::fromEnvironment();
@@ -303,45 +401,13 @@ std::unique_ptr<Executable> Executable::compile(std::string source,
   // GPU programs are not cached yet: their kernel table and device code
   // live beside the host object.
   if (cache.enabled() && !target->isGpu()) {
-    // The key is the module as MLIR prints it without locations (the same
-    // program traced from another line is the same code), its large
-    // constants elided from the text and their bytes appended instead:
-    // printing a model's weights as hex costs more than compiling a small
-    // one.
-    std::string program;
-    llvm::raw_string_ostream programStream(program);
-    parsed.module->print(programStream,
-                         OpPrintingFlags()
-                             .enableDebugInfo(/*enable=*/false)
-                             .elideLargeElementsAttrs(/*largeElementLimit=*/64));
-    std::vector<llvm::StringRef> constants;
-    parsed.module->walk([&](Operation *op) {
-      for (NamedAttribute attr : op->getAttrs())
-        if (auto dense = dyn_cast<DenseElementsAttr>(attr.getValue()))
-          if (dense.getNumElements() >= 64)
-            constants.emplace_back(dense.getRawData().data(),
-                                   dense.getRawData().size());
-    });
-    cacheKey = ::flash::runtime::CompileCache::key(
-        program, impl->entry, options.pipelineOptions, constants);
-    if (auto object = cache.load(cacheKey)) {
-      initializeLLVMOnce();
-      // The JIT links from the mapped entry, which stays for objectCode().
-      auto jit = loadObject(llvm::MemoryBuffer::getMemBuffer(
-                                object->getMemBufferRef(),
-                                /*RequiresNullTerminator=*/false),
-                            impl->entry, &impl->packedFn);
-      if (jit) {
-        impl->cachedObject = std::move(object);
-        ::flash::runtime::CompileCache::recordHit();
-        times.cacheMs = clock.lap();
-        times.cached = true;
-        impl->times = times;
-        impl->cachedJit = std::move(*jit);
-        return std::unique_ptr<Executable>(new Executable(std::move(impl)));
-      }
-      // An unreadable entry is a miss: compile again and overwrite it.
-      llvm::consumeError(jit.takeError());
+    cacheKey =
+        cacheKeyOf(*parsed.module, impl->entry, options.pipelineOptions);
+    if (impl->loadCached(cache, cacheKey)) {
+      times.cacheMs = clock.lap();
+      times.cached = true;
+      impl->times = times;
+      return std::unique_ptr<Executable>(new Executable(std::move(impl)));
     }
     ::flash::runtime::CompileCache::recordMiss();
   }

@@ -63,7 +63,7 @@ bool Executable::stageIR(const std::string &stage, std::string &text,
   if (!pipelineOptions)
     return false;
   ParsedModule parsed;
-  if (!parsed.parse(impl->source, impl->bufferName)) {
+  if (!parsed.parse(impl->sourceBytes(), impl->bufferName)) {
     error = parsed.diagnostics;
     return false;
   }

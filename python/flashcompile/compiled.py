@@ -43,7 +43,9 @@ class Compiled:
 
     `source` is the Flash IR that was compiled (with the tuned parameters
     its ops got), `original_source` the text as given; a program given as
-    MLIR bytecode (the tracer's) is printed as text when first asked."""
+    MLIR bytecode (the tracer's) is printed as text when first asked, and
+    one the compile cache served as built (source None) is first written
+    by the executable."""
 
     def __init__(self, executable, source, original_source=None):
         self._exe = executable
@@ -59,6 +61,8 @@ class Compiled:
 
     @property
     def source(self) -> str:
+        if self._source is None:
+            self._source = self._original = self._exe.source_bytes()
         if isinstance(self._source, bytes):
             self._source = source_text(self._source, self.entry)
             if isinstance(self._original, bytes):
@@ -67,6 +71,8 @@ class Compiled:
 
     @property
     def original_source(self) -> str:
+        if self._original is None:
+            return self.source
         if isinstance(self._original, bytes):
             self._original = source_text(self._original, self.entry)
         return self._original
@@ -205,6 +211,25 @@ def compile_mlir(source, entry: str | None = None,
     compiled = Compiled(executable, source, original)
     compiled.options = options
     return compiled
+
+
+def compile_built(builder, name: str = "<flash-source>", options: str = "",
+                  target: str = "host", allow_tf32: bool = False) -> Compiled:
+    """compile_mlir for a closed GraphBuilder (the tracer's): when the
+    on-disk cache holds its code and no tuning database is in use, served
+    from the module in memory (for a model, writing and parsing its
+    bytecode took most of a cache hit); otherwise compile_mlir of its
+    bytecode (weights as raw bytes, not hex text to print and parse)."""
+    if not _tuned.consulted():
+        full_options = with_target(options, target, allow_tf32)
+        executable = _native.compile_cached(builder, "", name, full_options)
+        if executable is not None:
+            logs.log_compile(name, executable, full_options)
+            compiled = Compiled(executable, None)
+            compiled.options = full_options
+            return compiled
+    return compile_mlir(builder.write(bytecode=True), name=name, options=options,
+                        target=target, allow_tf32=allow_tf32)
 
 
 # The runtime's dtype names (TensorSpec, GraphBuilder) and NumPy's: the one

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 from . import _flashcompile as _native
-from .compiled import NATIVE_DTYPES, NUMPY_DTYPES, Compiled, compile_mlir
+from .compiled import NATIVE_DTYPES, NUMPY_DTYPES, Compiled, compile_built
 
 # What each operator on a Tracer, and each NumPy ufunc applied to one, means:
 # an fc op function, registered by the op table (flashcompile.ops) under the
@@ -280,12 +280,10 @@ def compile_trace(trace: Trace, results: list, name: str, options: str = "",
     if not results:
         raise ValueError(f"{name}: the traced function returned no values")
     handles = [trace.handle(r, name, i) for i, r in enumerate(results)]
-    # Bytecode: a model's weights as raw bytes, not hex text to print and
-    # parse again (Compiled.source prints it when asked).
-    module = trace.builder.finish(name, handles, bytecode=True)
+    trace.builder.close(name, handles)
     trace.results = handles
-    compiled = compile_mlir(module, name=f"<{name}>", options=options, target=target,
-                            allow_tf32=allow_tf32)
+    compiled = compile_built(trace.builder, name=f"<{name}>", options=options, target=target,
+                             allow_tf32=allow_tf32)
     return CompiledGraph(compiled, structure, static or {}, trace)
 
 

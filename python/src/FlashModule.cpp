@@ -5,6 +5,7 @@
 // is released while compiled code runs.
 //
 //===----------------------------------------------------------------------===//
+#include "flash/Builder/BuiltModule.h"
 #include "flash/Builder/GraphBuilder.h"
 #include "flash/Analysis/GraphCostText.h"
 #include "flash/Pipelines/Defaults.h"
@@ -455,6 +456,14 @@ NB_MODULE(_flashcompile, m) {
           },
           "Where compiling it spent its time (ms per phase; `passes`: MLIR's "
           "per-pass report when compiled with time_passes=True).")
+      .def(
+          "source_bytes",
+          [](const Executable &e) {
+            const std::string &source = e.source();
+            return nb::bytes(source.data(), source.size());
+          },
+          "The source as given (text or MLIR bytecode; a module served by "
+          "compile_cached is written as bytecode now).")
       .def("object_code",
            [](const Executable &e) {
              std::string object = e.objectCode();
@@ -493,6 +502,28 @@ NB_MODULE(_flashcompile, m) {
       "source"_a, "entry"_a = "", "name"_a = "<flash-source>",
       "options"_a = "", "time_passes"_a = false,
       "Parse, verify and JIT-compile Flash IR as MLIR bytecode.");
+  m.def(
+      "compile_cached",
+      [](GraphBuilder &builder, const std::string &entry,
+         const std::string &name,
+         const std::string &pipelineOptions) -> std::unique_ptr<Executable> {
+        std::string error;
+        flash::runtime::CompileOptions options;
+        options.entry = entry;
+        options.pipelineOptions = pipelineOptions;
+        std::unique_ptr<Executable> exe;
+        {
+          nb::gil_scoped_release release;
+          exe = Executable::fromCache(builder, name, options, error);
+        }
+        if (!exe && !error.empty())
+          throw nb::value_error(error.c_str());
+        return exe;
+      },
+      "builder"_a, "entry"_a = "", "name"_a = "<flash-source>",
+      "options"_a = "",
+      "A finished GraphBuilder's function from the on-disk compile cache, "
+      "without writing and parsing its module; None on a miss.");
   m.def(
       "source_text",
       [](nb::bytes source, const std::string &name) {
@@ -886,5 +917,34 @@ NB_MODULE(_flashcompile, m) {
             return nb::str(module.data(), module.size());
           },
           "name"_a, "results"_a, "bytecode"_a = false,
-          "The module as Flash IR text, or as MLIR bytecode (bytes).");
+          "The module as Flash IR text, or as MLIR bytecode (bytes).")
+      .def(
+          "close",
+          [open](GraphBuilder &b, const std::string &name,
+                 const std::vector<int> &results) {
+            open(b);
+            std::string error;
+            if (!b.finish(name, results, error))
+              throw nb::value_error(error.c_str());
+          },
+          "name"_a, "results"_a,
+          "Finishes the function and keeps the module (for compile_cached "
+          "and write) instead of printing it.")
+      .def(
+          "write",
+          [](const GraphBuilder &b, bool bytecode) -> nb::object {
+            const flash::builder::BuiltModule *built = b.built();
+            if (!built)
+              throw nb::value_error(
+                  "GraphBuilder: no closed module to write (close() first; "
+                  "a module compile_cached served is the executable's)");
+            std::string module;
+            if (!built->write(module, bytecode))
+              throw nb::value_error("GraphBuilder: writing the module failed");
+            if (bytecode)
+              return nb::bytes(module.data(), module.size());
+            return nb::str(module.data(), module.size());
+          },
+          "bytecode"_a = true,
+          "The closed module as MLIR bytecode (bytes) or Flash IR text.");
 }

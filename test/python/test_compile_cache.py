@@ -133,6 +133,52 @@ def test_the_key_ignores_locations(tmp_path):
     assert len(list(tmp_path.glob("*.o"))) == 1
 
 
+TRACED = r"""
+import json, sys
+import numpy as np
+import flashcompile as fc
+w = np.random.default_rng(int(sys.argv[1])).standard_normal((70, 33)).astype(np.float32)
+x = np.linspace(-1, 1, 5 * 70, dtype=np.float32).reshape(5, 70)
+f = fc.compile(lambda v: fc.relu(v @ w) + 1.0, x)
+np.testing.assert_allclose(f(x), np.maximum(x.astype(np.float64) @ w, 0) + 1, rtol=1e-5, atol=1e-5)
+times = f.compile_times()
+again = fc.compile_mlir(f.source)          # the same program as text: the same key
+print(json.dumps({"info": fc.compile_cache_info(), "cached": times["cached"],
+                  "parse_ms": times["parse"], "source": f.source,
+                  "text_cached": again.compile_times()["cached"],
+                  "flash_ir": "flash.matmul" in f.ir("flash"),
+                  "out": float(f(x).sum())}))
+"""
+
+
+def test_a_traced_program_is_served_from_memory(tmp_path):
+    """A traced program (weights and all) is looked up in the cache as the
+    tracer built it, without writing and parsing its bytecode: a second
+    process hits with no parse time, under the same key as the program's
+    text, and its source and stages are still there when asked. Other
+    weights are another program."""
+    import json
+
+    def traced(seed):
+        env = dict(os.environ, FLASH_CACHE_DIR=str(tmp_path))
+        proc = subprocess.run([sys.executable, "-c", TRACED, str(seed)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    first = traced(0)
+    assert (first["info"]["misses"], first["cached"]) == (1, False)
+    assert first["text_cached"]  # the text of what was compiled from bytecode: a hit
+    second = traced(0)
+    assert second["cached"] and second["parse_ms"] == 0
+    assert (second["info"]["hits"], second["info"]["misses"]) == (2, 0)
+    assert second["source"] == first["source"] and second["flash_ir"]
+    assert second["out"] == first["out"]
+    other = traced(1)  # other weights: the key covers the constants' bytes
+    assert not other["cached"] and other["info"]["misses"] == 1
+    assert other["out"] != first["out"]
+
+
 # --- A cache that is safe to load from and bounded ---------------------------
 
 INFO = "import flashcompile as fc, json; print(json.dumps(fc.compile_cache_info()))"

@@ -17,6 +17,8 @@
 
 namespace flash::builder {
 
+struct BuiltModule; // BuiltModule.h
+
 /// An attribute value as the Python layer passes it.
 struct AttrValue {
   enum class Kind { Int, IntArray, Float, Bool } kind = Kind::Int;
@@ -64,6 +66,16 @@ public:
   /// its hex text takes). False with `error` set if it does not verify.
   bool finish(const std::string &funcName, const std::vector<int> &results,
               std::string &module, std::string &error, bool bytecode = false);
+  /// Finishes it as above without printing: the module stays here (built())
+  /// until it is written or handed over.
+  bool finish(const std::string &funcName, const std::vector<int> &results,
+              std::string &error);
+  /// The finished module while the builder holds it; null before finish()
+  /// and after takeModule().
+  const BuiltModule *built() const;
+  /// Hands the finished module and its context over (the runtime keeps it
+  /// as an executable's source); shape() and dtype() still answer.
+  std::unique_ptr<BuiltModule> takeModule();
 
 private:
   struct Impl;

@@ -16,6 +16,10 @@
 #include <string>
 #include <vector>
 
+namespace flash::builder {
+class GraphBuilder;
+} // namespace flash::builder
+
 namespace flash::runtime {
 
 /// A function argument or result: a statically shaped tensor.
@@ -82,8 +86,19 @@ public:
                                              const std::string &bufferName,
                                              const CompileOptions &options,
                                              std::string &error);
+  /// A finished GraphBuilder's function from the on-disk compile cache,
+  /// looked up without writing and parsing the module (for a model, most of
+  /// a cache hit's time): null on a miss (then compile() its bytecode), with
+  /// `error` set only if the options are invalid. On a hit the executable
+  /// takes the builder's module as its source (source()).
+  static std::unique_ptr<Executable>
+  fromCache(builder::GraphBuilder &builder, const std::string &bufferName,
+            const CompileOptions &options, std::string &error);
   ~Executable();
 
+  /// The source as given: text or MLIR bytecode (written on first use when
+  /// it came from fromCache).
+  const std::string &source() const;
   const std::string &entry() const;
   /// The target it was compiled for (CompileOptions' "target=", default
   /// "host"), and whether it runs in this process (see run()).
