@@ -69,6 +69,16 @@ std::string shapesOf(Operation *op) {
   return text;
 }
 
+/// A constant the compiler packs into panels (or Winograd-transforms) when
+/// compiling: one of more than one value (MatmulToUkernel's
+/// constantOperand refuses splats).
+bool isPackedConstant(Value v) {
+  auto constant = v.getDefiningOp<ConstantOp>();
+  auto value = constant ? dyn_cast<DenseElementsAttr>(constant.getValue())
+                        : DenseElementsAttr();
+  return value && !value.isSplat();
+}
+
 bool isElementwise(Operation *op) {
   return isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, ReluOp, ExpOp, TanhOp,
              SigmoidOp, GeluOp, ErfOp, SqrtOp, NegOp, BiasAddOp, CastOp,
@@ -191,9 +201,11 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
     for (Value v : op.getResults())
       cost.bytesOut += bytesOf(v);
     Value out = op.getNumResults() ? op.getResult(0) : Value();
-    if (isa<ConstantOp>(op)) {
+    if (auto constant = dyn_cast<ConstantOp>(op)) {
       cost.kind = "constant";
       cost.bytesIn = 0;
+      auto value = dyn_cast<DenseElementsAttr>(constant.getValue());
+      cost.splat = value && value.isSplat();
     } else if (isa<ReshapeOp, FlattenOp>(op)) {
       cost.kind = "view";
       cost.bytesIn = cost.bytesOut = 0;
@@ -236,7 +248,7 @@ GraphCost mlir::flash::analyzeGraphCost(func::FuncOp func,
           ::flash::runtime::convWindowTakesWinograd(
               w.getDimSize(2), w.getDimSize(3), stride[0], stride[1],
               dilation[0], dilation[1]) &&
-          conv.getWeight().getDefiningOp<ConstantOp>() &&
+          isPackedConstant(conv.getWeight()) &&
           ::flash::runtime::convUsesWinograd(w.getDimSize(1), w.getDimSize(0),
                                              y.getDimSize(2), y.getDimSize(3));
       bool columns = groups == 1 &&

@@ -820,6 +820,7 @@ NB_MODULE(_flashcompile, m) {
           d["kernel"] = op.kernel;
           d["operands"] = nb::cast(op.operands);
           d["returned"] = op.returned;
+          d["splat"] = op.splat;
           ops.append(d);
         }
         for (const auto &k : cost.kernels) {

@@ -435,8 +435,9 @@ def test_constant_b_is_not_packed_per_call_on_the_host():
     so the host model charges no B packing to its calls: with several A
     blocks (M > 144) the constant-B product is predicted faster than the
     same product with B as an argument; with one block (B read in place)
-    they are predicted the same."""
-    w = np.ones((256, 512), np.float32)
+    they are predicted the same. (Not a splat B: the compiler packs only
+    real constants.)"""
+    w = np.random.default_rng(0).standard_normal((256, 512)).astype(np.float32)
     for m, faster in ((300, True), (64, False)):
         a = np.ones((m, 256), np.float32)
         constant = fc.simulate(fc.jit(lambda x: fc.matmul(x, w)).lower(a), "host")
@@ -461,13 +462,43 @@ def test_constant_filter_is_not_packed_per_call_on_the_host():
     assert constant.time_s < argument.time_s
 
 
+def test_a_splat_constant_is_priced_as_the_compiler_leaves_it():
+    """A constant of one value (np.ones weights) is neither packed into
+    panels nor Winograd-transformed by the compiler (MatmulToUkernel's
+    constantOperand refuses splats): the analysis flags it (`splat`), runs
+    a 3x3 convolution with a splat filter as the implicit GEMM, not as
+    Winograd, and the host model prices it as the same convolution with
+    the filter as an argument; a filter of real values is Winograd."""
+    x = np.ones((1, 64, 28, 28), np.float32)
+    ones = np.ones((64, 64, 3, 3), np.float32)
+    values = np.random.default_rng(0).standard_normal(ones.shape).astype(np.float32)
+
+    def conv_kernel(src):
+        cost = fc.cost_analysis(src)
+        kernel = [k for k in cost["kernels"] if k["kind"] == "contraction"][0]
+        return cost, kernel
+
+    splat = fc.jit(lambda t: fc.conv2d(t, ones, padding=1)).lower(x).source
+    real = fc.jit(lambda t: fc.conv2d(t, values, padding=1)).lower(x).source
+    argument = fc.jit(lambda t, f: fc.conv2d(t, f, padding=1)).lower(x, ones).source
+    cost, kernel = conv_kernel(splat)
+    assert [op["splat"] for op in cost["ops"] if op["kind"] == "constant"] == [True]
+    assert not kernel["winograd"]
+    cost, kernel = conv_kernel(real)
+    assert [op["splat"] for op in cost["ops"] if op["kind"] == "constant"] == [False]
+    assert kernel["winograd"]
+    host = fc.devices.host()
+    assert fc.simulate(splat, host).time_s == pytest.approx(
+        fc.simulate(argument, host).time_s, rel=1e-9)
+
+
 def test_one_column_over_constant_panels_uses_full_vectors_on_the_host():
     """One column with a constant A (squeeze-and-excitation's layers) runs
     gemvPanels in full vectors, not a 32-wide register tile with one
     column used: the host model prices it well under the same product with
     two columns (which the tiles run at 2 of 32 lanes), not at the same
-    time."""
-    w = np.ones((240, 960), np.float32)
+    time. (Not a splat A: the compiler packs only real constants.)"""
+    w = np.random.default_rng(0).standard_normal((240, 960)).astype(np.float32)
     one = fc.simulate(fc.jit(lambda x: fc.matmul(w, x)).lower(np.ones((960, 1), np.float32)), "host")
     two = fc.simulate(fc.jit(lambda x: fc.matmul(w, x)).lower(np.ones((960, 2), np.float32)), "host")
     assert one.time_s < two.time_s / 2

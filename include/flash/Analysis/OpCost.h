@@ -63,6 +63,10 @@ struct OpCost {
   /// GraphCost::ops, or -1 - n for function argument n.
   std::vector<int> operands;
   bool returned = false; ///< its result is a function result
+  /// A constant holding one value: the compiler neither prepacks it into
+  /// panels nor runs Winograd on it as a filter (MatmulToUkernel's
+  /// constantOperand), so the models price it as an argument there.
+  bool splat = false;
 };
 
 /// One fused kernel: the ops in it and its traffic to and from memory.

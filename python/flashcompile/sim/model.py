@@ -147,11 +147,12 @@ def _constant_panels(kernel, ops) -> dict:
     """Which of a product's operands the compiler packs into the ukernel's
     panels when compiling (MatmulToUkernel's constant-panels), so that no
     call packs them: a 2-D matmul's constant A or B, a convolution's
-    constant filter (its A)."""
+    constant filter (its A); not a splat (one value), which it leaves."""
     for i in kernel["ops"]:
         op = ops[i]
         sources = op["operands"]
-        constant = [s >= 0 and ops[s]["kind"] == "constant" for s in sources]
+        constant = [s >= 0 and ops[s]["kind"] == "constant" and not ops[s]["splat"]
+                    for s in sources]
         if op["op"] == "flash.matmul" and len(sources) > 1:
             return {"a_panels": constant[0], "b_panels": constant[1]}
         if op["op"] == "flash.conv2d" and len(sources) > 1:
