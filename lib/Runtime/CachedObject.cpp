@@ -3,13 +3,8 @@
 #include "RuntimeSymbols.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "llvm/ExecutionEngine/Orc/EHFrameRegistrationPlugin.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
-#include "llvm/ExecutionEngine/Orc/MapperJITLinkMemoryManager.h"
-#include "llvm/ExecutionEngine/Orc/MemoryMapper.h"
-#include "llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Process.h"
 
 #ifdef __linux__
 #include <sys/mman.h>
@@ -20,54 +15,11 @@ namespace rt = ::flash::runtime::detail;
 using namespace mlir;
 using namespace ::flash::runtime;
 
-namespace {
-/// A large object's JIT memory in transparent huge pages, where the kernel
-/// gives them on request (THP "madvise", as on Debian): linking a model
-/// copies its weights (76 MB for ResNet-18) into fresh memory, and faulting
-/// that in 4 KiB pages took most of a cache hit's link (47 of 80 ms; 12 with
-/// huge pages). Small programs (eager ops) keep 4 KiB pages: a huge page
-/// each would hold 2 MiB of memory for a few KiB of code.
-class HugePageMapper : public llvm::orc::InProcessMemoryMapper {
-public:
-  static constexpr size_t kHugePagesFrom = 8 << 20;
-  using InProcessMemoryMapper::InProcessMemoryMapper;
-  static llvm::Expected<std::unique_ptr<HugePageMapper>> Create() {
-    return std::make_unique<HugePageMapper>(
-        llvm::sys::Process::getPageSizeEstimate());
-  }
-  void reserve(size_t numBytes, OnReservedFunction onReserved) override {
-    InProcessMemoryMapper::reserve(
-        numBytes,
-        [numBytes, onReserved = std::move(onReserved)](
-            llvm::Expected<llvm::orc::ExecutorAddrRange> range) mutable {
-#ifdef MADV_HUGEPAGE
-          if (range && numBytes >= kHugePagesFrom)
-            ::madvise(range->Start.toPtr<void *>(), range->size(),
-                      MADV_HUGEPAGE);
-#endif
-          onReserved(std::move(range));
-        });
-  }
-};
-
-/// LLJIT's JITLink layer with its memory from HugePageMapper, reserved per
-/// object in steps of 1 MiB.
-llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>>
-hugePageLinkingLayer(llvm::orc::ExecutionSession &session) {
-  auto memory = llvm::orc::MapperJITLinkMemoryManager::CreateWithMapper<
-      HugePageMapper>(1 << 20);
-  if (!memory)
-    return memory.takeError();
-  auto layer = std::make_unique<llvm::orc::ObjectLinkingLayer>(
-      session, std::move(*memory));
-  auto ehFrames = llvm::orc::EHFrameRegistrationPlugin::Create(session);
-  if (!ehFrames)
-    return ehFrames.takeError();
-  layer->addPlugin(std::move(*ehFrames));
-  return std::move(layer);
-}
-} // namespace
-
+// The link copies the object's sections into fresh JIT memory (a model's
+// weights: 76 MB for ResNet-18), and faulting that in is most of its ~47 ms.
+// JIT memory in transparent huge pages (MADV_HUGEPAGE through a JITLink
+// memory mapper) linked a warm hit in ~15 ms but the first hit after a
+// compile in ~170 ms, the kernel compacting memory for them: not taken.
 llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
 rt::loadObject(std::unique_ptr<llvm::MemoryBuffer> object, const std::string &entry,
            void (**packedFn)(void **)) {
@@ -76,7 +28,6 @@ rt::loadObject(std::unique_ptr<llvm::MemoryBuffer> object, const std::string &en
     return builder.takeError();
   auto jit = llvm::orc::LLJITBuilder()
                  .setJITTargetMachineBuilder(std::move(*builder))
-                 .setObjectLinkingLayerCreator(hugePageLinkingLayer)
                  .create();
   if (!jit)
     return jit.takeError();
