@@ -137,12 +137,36 @@ std::optional<ActivationMatch> matchActivation(Value r) {
 }
 } // namespace
 
-/// The elementwise generic right after `op` (views in between) that reads
+/// Whether `op` writes every element of the buffer `root` (through
+/// reshapes) without reading any: an all-parallel linalg op whose only
+/// operands on `root` are inits it does not read, over all of it.
+static bool overwritesAll(Operation *op, Value root) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || !linalgOp.hasPureBufferSemantics() ||
+      linalgOp.getNumParallelLoops() != linalgOp.getNumLoops())
+    return false;
+  bool writes = false;
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (rootOf(operand.get()) != root)
+      continue;
+    if (!linalgOp.isDpsInit(&operand) ||
+        linalgOp.payloadUsesValueFromOperand(&operand) ||
+        !isDenseStatic(operand.get().getType()) ||
+        !linalgOp.getMatchingIndexingMap(&operand).isIdentity())
+      return false;
+    writes = true;
+  }
+  return writes;
+}
+
+/// The elementwise generic right after `op` (views and allocations in
+/// between: a concatenation's pieces get their buffers there) that reads
 /// its result `c` and is a bias / residual / clamp epilogue the ukernel can
 /// apply (see the pass description); nothing otherwise.
 std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c) {
   Operation *next = op->getNextNode();
-  while (next && isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(next))
+  while (next && isa<memref::ExpandShapeOp, memref::CollapseShapeOp,
+                     memref::AllocOp>(next))
     next = next->getNextNode();
   auto generic = dyn_cast_or_null<linalg::GenericOp>(next);
   if (!generic || !generic.hasPureBufferSemantics() ||
@@ -215,25 +239,38 @@ std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c) {
     if (rootOf(operand) == outRoot)
       return std::nullopt;
   e.out = out;
-  // C must not be read after the generic unless the generic writes it.
+  // C must not be read after the generic unless the generic writes it, or
+  // an op overwrites all of it first: bufferization gives a dead buffer to
+  // a later value (SqueezeNet's expand products: C is the pooled input
+  // before and the next branch's output after).
   if (outRoot != cRoot) {
     if (!cRoot.getDefiningOp<memref::AllocOp>())
       return std::nullopt;
+    Block *block = op->getBlock();
+    Operation *firstAfter = nullptr; // C's first use after the generic
+    Value firstUse;
     SmallVector<Value> views{cRoot};
     while (!views.empty()) {
       Value v = views.pop_back_val();
-      for (Operation *user : v.getUsers()) {
+      for (OpOperand &use : v.getUses()) {
+        Operation *user = use.getOwner();
         if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user)) {
           views.push_back(user->getResult(0));
           continue;
         }
-        if (user == generic.getOperation() || isa<memref::DeallocOp>(user) ||
-            user->getBlock() != op->getBlock() ||
-            user->isBeforeInBlock(generic))
+        // A use inside a loop after the generic counts as that loop's.
+        Operation *at = block->findAncestorOpInBlock(*user);
+        if (!at)
+          return std::nullopt;
+        if (at == generic.getOperation() || isa<memref::DeallocOp>(at) ||
+            at->isBeforeInBlock(generic))
           continue;
-        return std::nullopt;
+        if (!firstAfter || at->isBeforeInBlock(firstAfter))
+          firstAfter = at, firstUse = at == user ? v : Value();
       }
     }
+    if (firstAfter && (!firstUse || !overwritesAll(firstAfter, cRoot)))
+      return std::nullopt;
   }
   // The body: adds of biases and the residual to the product, then a
   // clamp. A value is the product (plain or negated) or a constant.

@@ -125,6 +125,65 @@ func.func @not_fused(%a: memref<6x6xf32>, %b: memref<6x6xf32>, %c: memref<6x6xf3
 // -----
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
+
+// A concatenation's piece: its buffer is allocated between the product
+// and the ReLU, and the product's buffer is given to the next value after
+// it (bufferization reuses a dead buffer): the next write overwrites it
+// all without reading it, so the ReLU still fuses. A later read inside a
+// loop, before any overwrite, keeps the generic.
+// CHECK-LABEL: func.func @piece_and_reused_buffer
+// CHECK: %[[OUT:.*]] = memref.alloc() : memref<6x6xf32>
+// CHECK: call @flash_matmul_epilogue_f32
+// CHECK-NOT: linalg.generic
+// CHECK: linalg.fill
+// CHECK: return %[[OUT]]
+func.func @piece_and_reused_buffer(%a: memref<6x6xf32>, %b: memref<6x6xf32>) -> memref<6x6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %t = memref.alloc() : memref<6x6xf32>
+  linalg.fill ins(%zero : f32) outs(%t : memref<6x6xf32>)
+  linalg.matmul ins(%a, %b : memref<6x6xf32>, memref<6x6xf32>) outs(%t : memref<6x6xf32>)
+  %out = memref.alloc() : memref<6x6xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<6x6xf32>) outs(%out : memref<6x6xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %0 = arith.maximumf %x, %zero : f32
+    linalg.yield %0 : f32
+  }
+  linalg.fill ins(%one : f32) outs(%t : memref<6x6xf32>)
+  memref.copy %t, %b : memref<6x6xf32> to memref<6x6xf32>
+  memref.dealloc %t : memref<6x6xf32>
+  return %out : memref<6x6xf32>
+}
+
+// CHECK-LABEL: func.func @read_in_a_loop_after
+// CHECK: call @flash_matmul_f32
+// CHECK: linalg.generic
+func.func @read_in_a_loop_after(%a: memref<6x6xf32>, %b: memref<6x6xf32>, %d: memref<6x6xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c6 = arith.constant 6 : index
+  %t = memref.alloc() : memref<6x6xf32>
+  linalg.fill ins(%zero : f32) outs(%t : memref<6x6xf32>)
+  linalg.matmul ins(%a, %b : memref<6x6xf32>, memref<6x6xf32>) outs(%t : memref<6x6xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%t : memref<6x6xf32>) outs(%d : memref<6x6xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %0 = arith.maximumf %x, %zero : f32
+    linalg.yield %0 : f32
+  }
+  scf.for %i = %c0 to %c6 step %c1 {
+    %v = memref.load %t[%i, %c0] : memref<6x6xf32>
+    memref.store %v, %b[%i, %c0] : memref<6x6xf32>
+  }
+  memref.dealloc %t : memref<6x6xf32>
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
 #col = affine_map<(d0, d1) -> (d1)>
 
 // A HardSwish after the adds and clamp, as flash.hardswish lowers:

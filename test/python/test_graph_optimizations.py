@@ -118,3 +118,52 @@ def test_pointwise_convolution_is_a_plain_product(threads, n, c, o, h, w):
     three = fc.lower(fc.conv2d, x, np.ones((o, c, 3, 3), np.float32), None, stride=1, padding=1,
                      dilation=1, groups=1)
     assert compiled.ir("linalg").count("linalg.generic") < three.ir("linalg").count("linalg.generic")
+
+
+class _Fire(torch.nn.Module):
+    """SqueezeNet's fire module: a 1x1 squeeze, then 1x1 and 3x3 expands
+    (bias and ReLU each) concatenated over channels."""
+
+    def __init__(self, c, s, e):
+        super().__init__()
+        self.squeeze = torch.nn.Conv2d(c, s, 1)
+        self.e1, self.e3 = torch.nn.Conv2d(s, e, 1), torch.nn.Conv2d(s, e, 3, padding=1)
+
+    def forward(self, x):
+        s = torch.relu(self.squeeze(x))
+        return torch.cat([torch.relu(self.e1(s)), torch.relu(self.e3(s))], 1)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("c,s,e,h", [(16, 5, 7, 9), (64, 16, 64, 15), (24, 8, 33, 13)])
+def test_concatenated_branches_keep_their_epilogues(threads, c, s, e, h):
+    """Each branch of a concatenation runs its bias and ReLU in its
+    product's epilogue: no loop nest is left for them, only the copies
+    into the concatenation (the pieces' buffers are allocated between
+    product and ReLU, and bufferization hands a product's dead buffer to
+    the next branch). Matches torch, and the program compiled with
+    fuse-epilogue=false."""
+    torch.manual_seed(c + e)
+    model = _Fire(c, s, e).eval()
+    x = torch.randn(1, c, h, h)
+    with torch.no_grad():
+        want = model(x).numpy()
+    before = fc.get_num_threads()
+    fc.set_num_threads(threads)
+    try:
+        m = fc.from_pytorch(model, (x,))
+        got = m(x.numpy())
+        unfused = fc.compile_mlir(m.compiled.source, options="fuse-epilogue=false")
+        plain = unfused(x.numpy())
+    finally:
+        fc.set_num_threads(before)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(plain, want, rtol=1e-4, atol=1e-4)
+    loops = m.compiled.ir("loops")
+    # Three products, each in its serial and parallel batch variants, all
+    # with their epilogues; the only loop nests left are the two copies.
+    calls = [c for c in ("flash_matmul_epilogue_f32", "flash_conv_winograd_f32",
+                         "flash_conv_im2col_f32") if f"call @{c}(" in loops]
+    assert "flash_matmul_epilogue_f32" in calls and len(calls) == 2
+    assert "call @flash_matmul_f32(" not in loops and "call @flash_matmul_panels_f32(" not in loops
+    assert loops.count("arith.maximumf") == 0
