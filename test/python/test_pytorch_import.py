@@ -318,3 +318,44 @@ def test_exported_graph_imported_without_decompositions():
             expected = model(x).numpy()
         got = fc.from_pytorch(model, (x,))(x.numpy())
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+class _ShiftedWindowMask(nn.Module):
+    """Swin's shifted-window attention mask: slices of x.new_zeros(...)
+    filled in place, compared, masked_fill'ed, added to scores of the
+    padded input (F.pad); plus a weight, which the import must not write."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.randn(4, 4))
+
+    def forward(self, x):
+        mask = x.new_zeros((4, 4))
+        count = 0
+        for h in (slice(0, 2), slice(2, 3), slice(3, None)):
+            for w in (slice(0, 1), slice(1, None)):
+                mask[h, w] = count
+                count += 1
+        diff = mask.reshape(1, 16) - mask.reshape(16, 1)
+        diff = diff.masked_fill(diff != 0, -100.0).masked_fill(diff == 0, 0.0)
+        padded = nn.functional.pad(x, (0, 1, 0, 1))  # 3x3 -> 4x4
+        scores = (padded * self.scale).reshape(x.shape[0], 1, 16)
+        return torch.softmax(scores.transpose(1, 2) + diff, -1)
+
+
+def test_a_mask_built_in_place_on_new_zeros_imports_as_exported():
+    """The mask depends on shapes only (new_zeros), so its in-place fills,
+    comparisons and masked_fills are computed at import time, in graph
+    order, and the graph needs no decompositions; F.pad on the run-time
+    input is aten.pad. Matches torch; the model's weight is untouched."""
+    from flashcompile.importers.pytorch import _capture
+    model = _ShiftedWindowMask().eval()
+    before = model.scale.detach().clone()
+    x = torch.randn(2, 3, 3)
+    assert _capture(model, (x,))[3] is False
+    with torch.no_grad():
+        expected = model(x).numpy()
+    got = fc.from_pytorch(model, (x,))(x.numpy())
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    assert torch.equal(model.scale.detach(), before)
+    assert {"aten.pad", "aten.masked_fill"} <= set(fc.pytorch_support())

@@ -417,6 +417,21 @@ def _constant_pad(n):
     return F.pad(x, widths, value)
 
 
+def _pad(n):
+    """aten.pad (F.pad): constant mode only, as aten.constant_pad_nd."""
+    mode = n.get("mode", "constant")
+    if mode != "constant":
+        n.fail(f"padding mode '{mode}' is not supported (constant only)")
+    if n.get("value") is None:
+        n.args["value"] = 0.0
+    return _constant_pad(n)
+
+
+def _masked_fill(n):
+    """x.masked_fill(mask, value): where(mask, value, x)."""
+    return F.where(_f32(n, n["mask"]), _f32(n, n["value"]), _f32(n, n["self"]))
+
+
 def _roll(n):
     """torch.roll: each dimension's elements shifted cyclically."""
     x = _f32(n, n["self"])
@@ -702,7 +717,8 @@ def _ignore(n):
 
 
 HANDLERS = {
-    "aten.constant_pad_nd": _constant_pad, "aten.roll": _roll,
+    "aten.constant_pad_nd": _constant_pad, "aten.pad": _pad, "aten.roll": _roll,
+    "aten.masked_fill": _masked_fill,
     "aten.index_select": _index_select, "aten.embedding": _embedding,
     "aten.index": _advanced_index,
     # comparisons and logic: 0/1 float masks
@@ -868,6 +884,29 @@ def _functional_in_place(node) -> bool:
             and _key(node.target)[:-1] in HANDLERS)
 
 
+def _writes_fresh_constant(node) -> bool:
+    """Whether an in-place node on constants writes only into a tensor the
+    graph itself made (a factory's result, through views of it), so that
+    _fold can run it at import time in graph order: the views and the
+    tensor share memory as NumPy arrays, and no weight of the model is
+    written (Swin's attention mask: slices of x.new_zeros(...) filled)."""
+    schema = node.target._schema
+    written = [i for i, a in enumerate(schema.arguments)
+               if a.alias_info is not None and a.alias_info.is_write]
+    if written != [0] or not node.args:
+        return False
+    base = node.args[0]
+    while True:
+        if not hasattr(base, "op") or base.op != "call_function":
+            return False  # a placeholder (weight or input) or a literal
+        returns = getattr(getattr(base.target, "_schema", None), "returns", None)
+        if returns is None or len(returns) != 1:
+            return False
+        if returns[0].alias_info is None:
+            return _key(base.target) in _SHAPE_ONLY + ("aten.zeros", "aten.ones", "aten.full")
+        base = base.args[0] if base.args else None  # a view: follow its input
+
+
 def _functional_schema(node):
     """The schema of an in-place node's functional op (dropout_ ->
     dropout, whose first argument is `input`, not `self`), or None when
@@ -890,12 +929,14 @@ def _importable_as_exported(graph, user_inputs) -> bool:
     for node in graph.nodes:
         if node.op != "call_function":
             continue
-        constant = (not any(i.name in traced for i in node.all_input_nodes)
+        constant = ((_key(node.target) in _SHAPE_ONLY
+                     or not any(i.name in traced for i in node.all_input_nodes))
                     and _key(node.target) not in _NEVER_FOLD)  # _fold computes it
         if not constant:
             traced.add(node.name)
         if _writes(node):
-            if not _functional_in_place(node):
+            if not (constant and _writes_fresh_constant(node)) and \
+                    not _functional_in_place(node):
                 return False
         elif not constant and _key(node.target) not in HANDLERS:
             return False
@@ -930,6 +971,11 @@ _NOT_CONSTANT = object()
 _NEVER_FOLD = ("aten.rand", "aten.randn", "aten.rand_like", "aten.randn_like", "aten.randint",
                "aten.bernoulli", "aten.native_dropout", "aten.dropout", "aten.empty",
                "aten.empty_like", "aten.empty_strided")
+# Ops whose value depends on their tensor arguments' shapes and dtypes
+# only: constants even on run-time values (Swin's attention mask starts
+# as x.new_zeros(...)).
+_SHAPE_ONLY = ("aten.new_zeros", "aten.new_ones", "aten.new_full", "aten.zeros_like",
+               "aten.ones_like", "aten.full_like")
 
 
 def _fold(node, env):
@@ -941,10 +987,14 @@ def _fold(node, env):
     torch = _torch()
     traced = []
 
+    shape_only = _key(node.target) in _SHAPE_ONLY
+
     def value(a):
         if isinstance(a, torch.fx.Node):
             a = env[a.name]
         if isinstance(a, Tracer):
+            if shape_only:  # its values are never read
+                return torch.empty(a.shape, dtype=torch.from_numpy(np.empty(0, a.dtype)).dtype)
             traced.append(a)
             return a
         if isinstance(a, np.ndarray):
