@@ -89,8 +89,8 @@ public:
   /// A finished GraphBuilder's function from the on-disk compile cache,
   /// looked up without writing and parsing the module (for a model, most of
   /// a cache hit's time): null on a miss (then compile() its bytecode), with
-  /// `error` set only if the options are invalid. On a hit the executable
-  /// takes the builder's module as its source (source()).
+  /// `error` set only if the options or the function are invalid. On a hit
+  /// the executable takes the builder's module as its source (source()).
   static std::unique_ptr<Executable>
   fromCache(builder::GraphBuilder &builder, const std::string &bufferName,
             const CompileOptions &options, std::string &error);
