@@ -248,12 +248,11 @@ std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c) {
       return std::nullopt;
     Block *block = op->getBlock();
     Operation *firstAfter = nullptr; // C's first use after the generic
-    Value firstUse;
+    bool firstIsDirect = false;      // ... by that op itself, not inside it
     SmallVector<Value> views{cRoot};
     while (!views.empty()) {
       Value v = views.pop_back_val();
-      for (OpOperand &use : v.getUses()) {
-        Operation *user = use.getOwner();
+      for (Operation *user : v.getUsers()) {
         if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(user)) {
           views.push_back(user->getResult(0));
           continue;
@@ -266,10 +265,10 @@ std::optional<Epilogue> matchEpilogue(linalg::LinalgOp op, Value c) {
             at->isBeforeInBlock(generic))
           continue;
         if (!firstAfter || at->isBeforeInBlock(firstAfter))
-          firstAfter = at, firstUse = at == user ? v : Value();
+          firstAfter = at, firstIsDirect = at == user;
       }
     }
-    if (firstAfter && (!firstUse || !overwritesAll(firstAfter, cRoot)))
+    if (firstAfter && (!firstIsDirect || !overwritesAll(firstAfter, cRoot)))
       return std::nullopt;
   }
   // The body: adds of biases and the residual to the product, then a
