@@ -851,11 +851,18 @@ def _capture(module, example_inputs, decompose=None):
     return program.graph_module, weights, inputs, decomposed
 
 
+def _written(node) -> list:
+    """The positions of the arguments the node's op writes (relu_, add_:
+    [0])."""
+    schema = getattr(node.target, "_schema", None)
+    return [] if schema is None else [
+        i for i, a in enumerate(schema.arguments)
+        if a.alias_info is not None and a.alias_info.is_write]
+
+
 def _writes(node) -> bool:
     """Whether the node's op writes one of its arguments (relu_, add_)."""
-    schema = getattr(node.target, "_schema", None)
-    return schema is not None and any(
-        a.alias_info is not None and a.alias_info.is_write for a in schema.arguments)
+    return bool(_written(node))
 
 
 def _functional_in_place(node) -> bool:
@@ -871,9 +878,7 @@ def _functional_in_place(node) -> bool:
         train = node.args[2] if len(node.args) > 2 else node.kwargs.get("train", True)
         if train is False:
             return True
-    written = [i for i, a in enumerate(schema.arguments)
-               if a.alias_info is not None and a.alias_info.is_write]
-    if written != [0] or not node.args or not isinstance(node.args[0], torch.fx.Node):
+    if _written(node) != [0] or not node.args or not isinstance(node.args[0], torch.fx.Node):
         return False
     producer = node.args[0]
     returns = getattr(getattr(producer.target, "_schema", None), "returns", None)
@@ -890,10 +895,7 @@ def _writes_fresh_constant(node) -> bool:
     _fold can run it at import time in graph order: the views and the
     tensor share memory as NumPy arrays, and no weight of the model is
     written (Swin's attention mask: slices of x.new_zeros(...) filled)."""
-    schema = node.target._schema
-    written = [i for i, a in enumerate(schema.arguments)
-               if a.alias_info is not None and a.alias_info.is_write]
-    if written != [0] or not node.args:
+    if _written(node) != [0] or not node.args:
         return False
     base = node.args[0]
     while True:
@@ -994,7 +996,7 @@ def _fold(node, env):
             a = env[a.name]
         if isinstance(a, Tracer):
             if shape_only:  # its values are never read
-                return torch.empty(a.shape, dtype=torch.from_numpy(np.empty(0, a.dtype)).dtype)
+                return torch.from_numpy(np.empty(a.shape, a.dtype))
             traced.append(a)
             return a
         if isinstance(a, np.ndarray):
